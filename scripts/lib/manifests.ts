@@ -1,0 +1,228 @@
+// Reads the Copilot workspace: the single source of truth for service names, ports, paths,
+// health checks and counts. The schemas cover the fields this project uses and reject any
+// other key, so a misspelt field fails here, by file and field, instead of being silently
+// ignored by Copilot or by the local stack.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+
+/** Copilot durations: "10s", "2m", "1m30s". */
+const durationPattern = /^(?:(\d+)m)?(?:(\d+)s)?$/;
+
+export function parseDuration(value: string): number {
+  const match = durationPattern.exec(value);
+  if (!match || value === '') throw new Error(`"${value}" is not a duration like 10s or 2m`);
+  return (Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0)) * 1000;
+}
+
+const duration = z.string().refine((v) => durationPattern.test(v) && v !== '', {
+  message: 'expected a duration like 10s, 2m or 1m30s',
+});
+
+const workspaceSchema = z.strictObject({ application: z.string().regex(/^[a-z][a-z0-9-]*$/) });
+
+const environmentSchema = z.strictObject({
+  name: z.string(),
+  type: z.literal('Environment'),
+  network: z
+    .strictObject({
+      vpc: z.strictObject({ id: z.string().optional(), cidr: z.string().optional() }).optional(),
+    })
+    .optional(),
+  observability: z.strictObject({ container_insights: z.boolean() }).optional(),
+  http: z
+    .strictObject({
+      private: z
+        .strictObject({
+          // `ingress.vpc: true` would open the internal ALB to the whole VPC.
+          ingress: z.strictObject({ vpc: z.literal(false) }).optional(),
+          security_groups: z
+            .strictObject({ ingress: z.strictObject({ from_vpc: z.literal(false) }) })
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+
+const taskdefOverrideSchema = z.strictObject({
+  path: z.string(),
+  value: z.union([z.string(), z.number(), z.boolean()]),
+});
+
+const serviceSchema = z.strictObject({
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/),
+  type: z.literal('Backend Service'),
+  image: z.strictObject({
+    build: z.strictObject({ dockerfile: z.string(), context: z.string() }),
+    port: z.number().int().min(1).max(65535),
+  }),
+  http: z.strictObject({
+    path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, 'expected a path without a leading slash'),
+    healthcheck: z.strictObject({
+      path: z.string().startsWith('/'),
+      success_codes: z.string().regex(/^\d{3}(,\d{3})*$/),
+      healthy_threshold: z.number().int().min(2).max(10),
+      unhealthy_threshold: z.number().int().min(2).max(10),
+      interval: duration,
+      timeout: duration,
+      grace_period: duration,
+    }),
+    deregistration_delay: duration,
+  }),
+  cpu: z.number().int(),
+  memory: z.number().int(),
+  platform: z.enum(['linux/x86_64', 'linux/arm64']),
+  count: z.strictObject({
+    range: z.strictObject({ min: z.number().int().min(1), max: z.number().int().min(1) }),
+    cpu_percentage: z.number().int().min(1).max(100).optional(),
+  }),
+  network: z.strictObject({
+    vpc: z.strictObject({ placement: z.literal('private') }),
+  }),
+  variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
+});
+
+export type ServiceManifest = z.infer<typeof serviceSchema>;
+export type EnvironmentManifest = z.infer<typeof environmentSchema>;
+
+/** A service manifest plus what follows from it, in the units the code uses. */
+export interface Service {
+  name: string;
+  manifestFile: string;
+  manifest: ServiceManifest;
+  port: number;
+  /** `/api/books`: Copilot's rule matches it and everything below it. */
+  pathPrefix: string;
+  health: {
+    path: string;
+    successCodes: number[];
+    healthyThreshold: number;
+    unhealthyThreshold: number;
+    intervalMs: number;
+    timeoutMs: number;
+    gracePeriodMs: number;
+  };
+  deregistrationDelayMs: number;
+  minCount: number;
+  maxCount: number;
+  variables: Record<string, string>;
+  /** The folder holding the service's code and Dockerfile. */
+  sourceDir: string;
+}
+
+export interface Workspace {
+  root: string;
+  application: string;
+  environments: { name: string; manifestFile: string; manifest: EnvironmentManifest }[];
+  services: Service[];
+}
+
+export class ManifestError extends Error {
+  override name = 'ManifestError';
+}
+
+function describeIssues(file: string, error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const where = issue.path.join('.') || '(top level)';
+      if (issue.code === 'unrecognized_keys') {
+        const keys = issue.keys.map((k) => [...issue.path, k].join('.')).join(', ');
+        return `${file}: unknown field ${keys} (misspelt, or not supported by this project)`;
+      }
+      return `${file}: field ${where}: ${issue.message}`;
+    })
+    .join('\n');
+}
+
+function readYaml(root: string, relative: string): unknown {
+  const file = path.join(root, relative);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ManifestError(`${relative}: cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (error) {
+    throw new ManifestError(`${relative}: is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+function validate<T>(schema: z.ZodType<T>, root: string, relative: string): T {
+  const result = schema.safeParse(readYaml(root, relative));
+  if (!result.success) throw new ManifestError(describeIssues(relative, result.error));
+  return result.data;
+}
+
+function toService(root: string, manifestFile: string, manifest: ServiceManifest): Service {
+  const folder = path.basename(path.dirname(manifestFile));
+  if (manifest.name !== folder) {
+    throw new ManifestError(
+      `${manifestFile}: field name: "${manifest.name}" must equal its folder name "${folder}"`,
+    );
+  }
+  const { range } = manifest.count;
+  if (range.min > range.max) {
+    throw new ManifestError(`${manifestFile}: field count.range: min ${range.min} > max ${range.max}`);
+  }
+  const hc = manifest.http.healthcheck;
+  const variables = Object.fromEntries(
+    Object.entries(manifest.variables ?? {}).map(([k, v]) => [k, String(v)]),
+  );
+  return {
+    name: manifest.name,
+    manifestFile,
+    manifest,
+    port: manifest.image.port,
+    pathPrefix: `/${manifest.http.path.replace(/\/+$/, '')}`,
+    health: {
+      path: hc.path,
+      successCodes: hc.success_codes.split(',').map(Number),
+      healthyThreshold: hc.healthy_threshold,
+      unhealthyThreshold: hc.unhealthy_threshold,
+      intervalMs: parseDuration(hc.interval),
+      timeoutMs: parseDuration(hc.timeout),
+      gracePeriodMs: parseDuration(hc.grace_period),
+    },
+    deregistrationDelayMs: parseDuration(manifest.http.deregistration_delay),
+    minCount: range.min,
+    maxCount: range.max,
+    variables,
+    sourceDir: path.join(root, path.dirname(manifest.image.build.dockerfile)),
+  };
+}
+
+function subfolders(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((entry) => statSync(path.join(dir, entry)).isDirectory())
+    .sort();
+}
+
+/** Reads and validates every manifest under `<root>/copilot`. Throws ManifestError. */
+export function loadWorkspace(root: string = repoRoot): Workspace {
+  const copilotDir = path.join(root, 'copilot');
+  const { application } = validate(workspaceSchema, root, 'copilot/.workspace');
+  const environments = subfolders(path.join(copilotDir, 'environments')).map((name) => {
+    const manifestFile = `copilot/environments/${name}/manifest.yml`;
+    return { name, manifestFile, manifest: validate(environmentSchema, root, manifestFile) };
+  });
+  const services = subfolders(copilotDir)
+    .filter((name) => name !== 'environments')
+    .map((name) => {
+      const manifestFile = `copilot/${name}/manifest.yml`;
+      return toService(root, manifestFile, validate(serviceSchema, root, manifestFile));
+    });
+  if (services.length === 0) throw new ManifestError('copilot/: no service manifest found');
+  return { root, application, environments, services };
+}
+
+/** The value a task-definition override sets, if the manifest sets it. */
+export function taskdefOverride(service: Service, overridePath: string): unknown {
+  return service.manifest.taskdef_overrides?.find((o) => o.path === overridePath)?.value;
+}

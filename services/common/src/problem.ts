@@ -1,0 +1,42 @@
+// RFC 9457 problem details: the one shape every error of ours takes, so clients need one
+// parser and never see HTML or a stack trace.
+import { STATUS_CODES } from 'node:http';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  /** Extension member: which input was wrong, for validation errors. */
+  errors?: { location: string; message: string }[];
+}
+
+export function problemBody(
+  status: number,
+  detail: string,
+  extra: Partial<Pick<Problem, 'instance' | 'errors'>> = {},
+): Problem {
+  // "about:blank" tells the client the title is the HTTP status phrase and nothing more.
+  return {
+    type: 'about:blank',
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    ...extra,
+  };
+}
+
+export function problemResponse(
+  status: number,
+  detail: string,
+  extra: Partial<Pick<Problem, 'instance' | 'errors'>> & { headers?: Record<string, string> } = {},
+): Response {
+  const { headers, ...members } = extra;
+  return new Response(JSON.stringify(problemBody(status, detail, members)), {
+    status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers },
+  });
+}

@@ -1,0 +1,126 @@
+// The process around a service's app: listen, and on SIGTERM drain without dropping a request.
+// Node's server.close() alone never ends while clients hold keep-alive sockets, so draining
+// marks responses `Connection: close`, closes idle sockets, and as a last resort, shortly
+// before ECS's stop timeout would SIGKILL us, closes whatever is left.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { createLifecycle, type Lifecycle } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+/** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+export interface AppFactory {
+  (deps: { lifecycle: Lifecycle; logger: Logger }): { fetch: (request: Request) => unknown };
+}
+
+export interface StartOptions {
+  createApp: AppFactory;
+  service: string;
+  port: number;
+  hostname?: string | undefined;
+  logger?: Logger;
+  /** How long in-flight requests may take after SIGTERM before their sockets are closed. */
+  drainTimeoutMs?: number;
+}
+
+export interface RunningService {
+  server: Server;
+  port: number;
+  lifecycle: Lifecycle;
+  logger: Logger;
+  /** Drains and closes; resolves once every connection is gone. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export function startService(options: StartOptions): Promise<RunningService> {
+  const logger = options.logger ?? createLogger({ service: options.service });
+  const lifecycle = createLifecycle();
+  const app = options.createApp({ lifecycle, logger });
+  const drainTimeoutMs = options.drainTimeoutMs ?? 25_000;
+
+  return new Promise((resolve, reject) => {
+    const server = serve({
+      fetch: app.fetch,
+      port: options.port,
+      ...(options.hostname ? { hostname: options.hostname } : {}),
+    }) as Server;
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+
+    let closing: Promise<void> | undefined;
+    const shutdown = (reason: string): Promise<void> => {
+      closing ??= new Promise<void>((done) => {
+        lifecycle.draining = true;
+        logger.info('draining', { reason, drainTimeoutMs });
+        const force = setTimeout(() => {
+          logger.warn('drain timeout reached: closing remaining connections');
+          server.closeAllConnections();
+        }, drainTimeoutMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          logger.info('stopped');
+          logger.flush();
+          done();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    };
+
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      const { port } = server.address() as AddressInfo;
+      logger.info('listening', { port });
+      resolve({ server, port, lifecycle, logger, shutdown });
+    });
+  });
+}
+
+function readPort(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`PORT "${value}" is not a TCP port (0-65535)`);
+  }
+  return port;
+}
+
+/** The container entry point: configuration from the environment, signals, exit codes. */
+export async function runService(options: {
+  createApp: AppFactory;
+  service: string;
+  defaultPort: number;
+}): Promise<void> {
+  try {
+    const logger = createLogger({ service: options.service, level: process.env.LOG_LEVEL });
+    const drainSeconds = Number(process.env.DRAIN_TIMEOUT_SECONDS ?? 25);
+    if (!Number.isFinite(drainSeconds) || drainSeconds < 0) {
+      throw new Error(`DRAIN_TIMEOUT_SECONDS "${process.env.DRAIN_TIMEOUT_SECONDS}" is not a number of seconds`);
+    }
+    const running = await startService({
+      createApp: options.createApp,
+      service: options.service,
+      port: readPort(process.env.PORT, options.defaultPort),
+      hostname: process.env.HOST,
+      logger,
+      drainTimeoutMs: drainSeconds * 1000,
+    });
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        void running.shutdown(signal).then(() => process.exit(0));
+      });
+    }
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    const why =
+      err.code === 'EADDRINUSE'
+        ? 'the port is in use by another process; set PORT to a free port'
+        : err.message;
+    process.stderr.write(`${options.service} failed to start: ${why}\n`);
+    process.exit(1);
+  }
+}
