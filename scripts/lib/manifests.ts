@@ -169,7 +169,9 @@ function toService(root: string, manifestFile: string, manifest: ServiceManifest
   }
   const { range } = manifest.count;
   if (range.min > range.max) {
-    throw new ManifestError(`${manifestFile}: field count.range: min ${range.min} > max ${range.max}`);
+    throw new ManifestError(
+      `${manifestFile}: field count.range: min ${range.min} > max ${range.max}`,
+    );
   }
   const hc = manifest.http.healthcheck;
   const variables = Object.fromEntries(

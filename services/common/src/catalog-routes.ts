@@ -1,6 +1,6 @@
 // A read-only collection of items with integer ids: the shape of both seed services. The
 // list is serialised once, since the data never changes while the process runs.
-import { type OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { problem, problemResponses } from './service-app.ts';
 

@@ -2,8 +2,9 @@
 // Node's server.close() alone never ends while clients hold keep-alive sockets, so draining
 // marks responses `Connection: close`, closes idle sockets, and as a last resort, shortly
 // before ECS's stop timeout would SIGKILL us, closes whatever is left.
-import type { AddressInfo } from 'node:net';
+
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -11,9 +12,9 @@ import { createLogger, type Logger } from './logger.ts';
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-export interface AppFactory {
-  (deps: { lifecycle: Lifecycle; logger: Logger }): { fetch: (request: Request) => unknown };
-}
+export type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
+  fetch: (request: Request) => unknown;
+};
 
 export interface StartOptions {
   createApp: AppFactory;
@@ -99,7 +100,9 @@ export async function runService(options: {
     const logger = createLogger({ service: options.service, level: process.env.LOG_LEVEL });
     const drainSeconds = Number(process.env.DRAIN_TIMEOUT_SECONDS ?? 25);
     if (!Number.isFinite(drainSeconds) || drainSeconds < 0) {
-      throw new Error(`DRAIN_TIMEOUT_SECONDS "${process.env.DRAIN_TIMEOUT_SECONDS}" is not a number of seconds`);
+      throw new Error(
+        `DRAIN_TIMEOUT_SECONDS "${process.env.DRAIN_TIMEOUT_SECONDS}" is not a number of seconds`,
+      );
     }
     const running = await startService({
       createApp: options.createApp,

@@ -1,7 +1,7 @@
 // What every service shares around its own routes: request ids and one log line per request,
 // the body limit, the health check that turns 503 while draining, the OpenAPI document, and
 // errors as problem+json (404, 405 with Allow, 413, 400, and a 500 that never leaks a stack).
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Lifecycle } from './lifecycle.ts';
@@ -138,7 +138,9 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
   options.routes(app);
 
   // 405 for a known path with a method it does not have. Hono answers HEAD with GET routes.
-  const methodsByPath = new Map<string, Set<string>>([[`${basePath}/openapi.json`, new Set(['GET'])]]);
+  const methodsByPath = new Map<string, Set<string>>([
+    [`${basePath}/openapi.json`, new Set(['GET'])],
+  ]);
   for (const definition of app.openAPIRegistry.definitions) {
     if (definition.type !== 'route') continue;
     const honoPath = toHonoPath(definition.route.path);

@@ -11,5 +11,10 @@ export const AuthorSchema: z.ZodType<Author> = z
   .openapi('Author');
 
 export function authorsRoutes(app: OpenAPIHono, basePath: string): void {
-  registerCatalogRoutes(app, { resource: 'authors', basePath, schema: AuthorSchema, items: authors });
+  registerCatalogRoutes(app, {
+    resource: 'authors',
+    basePath,
+    schema: AuthorSchema,
+    items: authors,
+  });
 }

@@ -8,7 +8,10 @@ export const BookSchema: z.ZodType<Book> = z
     isbn: z.number().int().openapi({ description: 'ISBN-13 as a number', example: 9781119490708 }),
     title: z.string(),
     publisher: z.string(),
-    date: z.string().regex(/^\d{2}\/\d{2}\/\d{4}$/).openapi({ description: 'MM/DD/YYYY', example: '07/02/2019' }),
+    date: z
+      .string()
+      .regex(/^\d{2}\/\d{2}\/\d{4}$/)
+      .openapi({ description: 'MM/DD/YYYY', example: '07/02/2019' }),
   })
   .openapi('Book');
 
