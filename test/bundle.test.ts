@@ -1,0 +1,36 @@
+// What the Dockerfiles ship: one bundled file per service, run with no node_modules beside it.
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bundleService } from '../scripts/build.ts';
+import { loadWorkspace, repoRoot } from '../scripts/lib/manifests.ts';
+import { startNodeProcess } from './helpers/process.ts';
+
+const outside = mkdtempSync(path.join(tmpdir(), 'bundle-'));
+afterAll(() => rmSync(outside, { recursive: true, force: true }));
+
+describe('production bundles', () => {
+  for (const service of loadWorkspace().services) {
+    it(`${service.name} runs from its bundle alone`, async () => {
+      const built = path.join(repoRoot, '.cache', 'bundles', service.name);
+      const file = await bundleService(service.name, built);
+      // Copied away from the repository so no node_modules can be resolved.
+      const isolated = path.join(outside, service.name);
+      mkdirSync(isolated, { recursive: true });
+      cpSync(path.dirname(file), isolated, { recursive: true });
+      const started = await startNodeProcess(path.join(isolated, 'server.mjs'));
+      try {
+        const base = `http://127.0.0.1:${started.port}`;
+        const health = await fetch(`${base}${service.health.path}`);
+        expect(health.status).toBe(200);
+        const list = await fetch(`${base}${service.pathPrefix}`);
+        expect(((await list.json()) as unknown[]).length).toBe(6);
+        started.child.kill('SIGTERM');
+        expect((await started.exited).code).toBe(0);
+      } finally {
+        started.child.kill('SIGKILL');
+      }
+    });
+  }
+});

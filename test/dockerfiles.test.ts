@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { loadWorkspace } from '../scripts/lib/manifests.ts';
+import { lintDockerfile, lintService } from '../scripts/lint-dockerfiles.ts';
+
+const good = `FROM node:24-alpine AS build
+WORKDIR /src
+COPY . .
+RUN node scripts/build.ts svc
+
+FROM node:24-alpine
+WORKDIR /app
+COPY --from=build /src/dist/svc/ ./
+USER node
+EXPOSE 3000
+CMD ["node", "server.mjs"]
+`;
+
+describe('Dockerfile lint', () => {
+  it('passes every service Dockerfile in the repository', () => {
+    const workspace = loadWorkspace();
+    expect(workspace.services.flatMap((s) => lintService(s, workspace.root))).toEqual([]);
+  });
+
+  it('passes a Dockerfile that keeps the rules', () => {
+    expect(lintDockerfile(good, 3000)).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a syntax error',
+      good.replace('WORKDIR /app', 'WORKDIRR /app'),
+      /Unknown instruction: WORKDIRR/,
+    ],
+    ['one stage', good.slice(good.indexOf('FROM node:24-alpine\n')), /not multi-stage/],
+    [
+      'an old runtime',
+      good.replace('FROM node:24-alpine\n', 'FROM node:20-alpine\n'),
+      /final stage runs on "node:20-alpine"/,
+    ],
+    ['root', good.replace('USER node', 'USER root'), /USER root is root/],
+    ['no user', good.replace('USER node\n', ''), /no USER/],
+    [
+      'shell-form CMD',
+      good.replace('CMD ["node", "server.mjs"]', 'CMD node server.mjs'),
+      /exec form/,
+    ],
+    ['npm start', good.replace('CMD ["node", "server.mjs"]', 'CMD ["npm", "start"]'), /exec form/],
+    [
+      'a wrong port',
+      good.replace('EXPOSE 3000', 'EXPOSE 80'),
+      /EXPOSE 80: the manifest's image.port is 3000/,
+    ],
+    [
+      'sources in the image',
+      good.replace('COPY --from=build', 'COPY . .\nCOPY --from=build'),
+      /copies "\. \." from the context/,
+    ],
+    [
+      'npm in the image',
+      good.replace('USER node', 'RUN npm ci\nUSER node'),
+      /final stage RUN "npm ci"/,
+    ],
+  ])('fails on %s', (_, text, expected) => {
+    expect(lintDockerfile(text, 3000).join('\n')).toMatch(expected);
+  });
+});
