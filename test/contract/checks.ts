@@ -9,6 +9,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { type Service, taskdefOverride, type Workspace } from '../../scripts/lib/manifests.ts';
 import { createLifecycle } from '../../services/common/src/lifecycle.ts';
 import { createLogger } from '../../services/common/src/logger.ts';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../services/common/src/server.ts';
 
 interface ServiceModule {
   createApp: (deps: {
@@ -81,7 +82,9 @@ async function checkService(workspace: Workspace, service: Service): Promise<str
 
   // The drain deadline in the code must end before ECS's stop timeout sends SIGKILL.
   const stopTimeout = Number(taskdefOverride(service, 'ContainerDefinitions[0].StopTimeout'));
-  const drainSeconds = Number(service.variables.DRAIN_TIMEOUT_SECONDS ?? 25);
+  const drainSeconds = Number(
+    service.variables.DRAIN_TIMEOUT_SECONDS ?? DEFAULT_DRAIN_TIMEOUT_SECONDS,
+  );
   if (!(stopTimeout > drainSeconds)) {
     problems.push(
       `${where}: StopTimeout ${stopTimeout}s must exceed the drain timeout ${drainSeconds}s`,

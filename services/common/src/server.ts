@@ -12,6 +12,9 @@ import { createLogger, type Logger } from './logger.ts';
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
+/** Must stay below the StopTimeout override in the Copilot manifests (the contract test checks). */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 25;
+
 export type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
   fetch: (request: Request) => unknown;
 };
@@ -39,7 +42,7 @@ export function startService(options: StartOptions): Promise<RunningService> {
   const logger = options.logger ?? createLogger({ service: options.service });
   const lifecycle = createLifecycle();
   const app = options.createApp({ lifecycle, logger });
-  const drainTimeoutMs = options.drainTimeoutMs ?? 25_000;
+  const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000;
 
   return new Promise((resolve, reject) => {
     const server = serve({
@@ -98,7 +101,7 @@ export async function runService(options: {
 }): Promise<void> {
   try {
     const logger = createLogger({ service: options.service, level: process.env.LOG_LEVEL });
-    const drainSeconds = Number(process.env.DRAIN_TIMEOUT_SECONDS ?? 25);
+    const drainSeconds = Number(process.env.DRAIN_TIMEOUT_SECONDS ?? DEFAULT_DRAIN_TIMEOUT_SECONDS);
     if (!Number.isFinite(drainSeconds) || drainSeconds < 0) {
       throw new Error(
         `DRAIN_TIMEOUT_SECONDS "${process.env.DRAIN_TIMEOUT_SECONDS}" is not a number of seconds`,
@@ -111,6 +114,17 @@ export async function runService(options: {
       hostname: process.env.HOST,
       logger,
       drainTimeoutMs: drainSeconds * 1000,
+    });
+    // A crash is logged as one JSON line like everything else, then the task is replaced.
+    process.on('uncaughtException', (error) => {
+      logger.error('uncaught exception', { error: String(error) });
+      logger.flush();
+      process.exit(1);
+    });
+    process.on('unhandledRejection', (reason) => {
+      logger.error('unhandled rejection', { error: String(reason) });
+      logger.flush();
+      process.exit(1);
     });
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => {

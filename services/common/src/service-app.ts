@@ -74,6 +74,8 @@ const toHonoPath = (openApiPath: string) => openApiPath.replace(/\{([^}]+)\}/g, 
 export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
   const { lifecycle, logger, basePath } = options;
   const app = new OpenAPIHono({
+    // As the seed's Express did: /api/books/ is /api/books (the ALB rule sends both).
+    strict: false,
     defaultHook: (result, c) => {
       if (result.success) return;
       const errors = result.error.issues.map((issue) => ({

@@ -50,6 +50,11 @@ export function catalogContract({ createApp, basePath, items }: CatalogContract)
       }
     });
 
+    it('treats a trailing slash as none, as the seed did', async () => {
+      expect(await (await get(`${basePath}/`)).json()).toEqual(items);
+      expect(await (await get(`${basePath}/1/`)).json()).toEqual(items[0]);
+    });
+
     it('accepts leading zeros in an id', async () => {
       expect(await (await get(`${basePath}/01`)).json()).toEqual(items[0]);
     });
