@@ -1,0 +1,141 @@
+// Validates the CloudFormation templates under addons/ with every offline means AWS offers,
+// because none of them can be deployed from a laptop: cfn-lint (0 errors, 0 warnings), then
+// cfn-guard with AWS Control Tower's proactive controls. Exceptions to a control live in the
+// template's own `Metadata.Guard.Exceptions`, each with its reason; an unexcepted failure or a
+// stale exception fails the run.
+//
+// Usage: node scripts/validate-templates.ts [template.yml ...]   (default: addons/*.yml)
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CFN_GUARD_PACKAGE,
+  ensureCfnGuard,
+  formatGuardTable,
+  type GuardInstall,
+  guardTemplate,
+} from './lib/cfn-guard.ts';
+import { repoRoot } from './lib/manifests.ts';
+import { loadTemplate } from './lib/template.ts';
+
+const RERUN = 'node scripts/validate-templates.ts';
+
+export interface LintFinding {
+  level: string;
+  rule: string;
+  message: string;
+  line: number;
+}
+
+interface CfnLintMatch {
+  Level: string;
+  Message: string;
+  Rule: { Id: string };
+  Location: { Start: { LineNumber: number } };
+}
+
+/** cfn-lint is a Python tool, absent from node_modules; say how to get it. */
+export class CfnLintMissingError extends Error {
+  override name = 'CfnLintMissingError';
+  readonly nextCommand = `pip install cfn-lint && ${RERUN}`;
+  constructor() {
+    super('cannot run cfn-lint: it is not installed (a Python tool: pip install cfn-lint)');
+  }
+}
+
+function runCfnLint(args: string[]) {
+  const result = spawnSync('cfn-lint', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new CfnLintMissingError();
+  }
+  if (result.error) throw new Error(`cannot run cfn-lint: ${result.error.message}`);
+  return result;
+}
+
+/** The installed cfn-lint's version, or undefined when it is not installed. */
+export function cfnLintVersion(): string | undefined {
+  try {
+    return runCfnLint(['--version']).stdout.trim();
+  } catch (error) {
+    if (error instanceof CfnLintMissingError) return undefined;
+    throw error;
+  }
+}
+
+/** Every error and warning cfn-lint reports (informational findings are not shown by default). */
+export function lintTemplate(file: string): LintFinding[] {
+  // cfn-lint's exit code is a bitmask of the levels found; the JSON tells the same in detail.
+  const result = runCfnLint(['--format', 'json', '--', file]);
+  let matches: CfnLintMatch[];
+  try {
+    matches = JSON.parse(result.stdout) as CfnLintMatch[];
+  } catch {
+    throw new Error(`cfn-lint could not lint ${file}: ${result.stderr.trim() || result.stdout}`);
+  }
+  return matches.map((m) => ({
+    level: m.Level,
+    rule: m.Rule.Id,
+    message: m.Message,
+    line: m.Location.Start.LineNumber,
+  }));
+}
+
+export function addonTemplates(root: string = repoRoot): string[] {
+  const dir = path.join(root, 'addons');
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.yml') || name.endsWith('.yaml'))
+    .sort()
+    .map((name) => path.join(dir, name));
+}
+
+function lintProblems(file: string, relative: string): string[] {
+  const findings = lintTemplate(file);
+  const count = (level: string) => findings.filter((f) => f.level === level).length;
+  console.log(`cfn-lint: ${count('Error')} errors, ${count('Warning')} warnings`);
+  return findings.map(
+    (f) => `${relative}:${f.line}: cfn-lint ${f.rule} (${f.level}): ${f.message}`,
+  );
+}
+
+function guardProblems(file: string, relative: string, install: GuardInstall): string[] {
+  const report = guardTemplate(file, loadTemplate(file), install);
+  console.log(
+    `cfn-guard ${install.guardVersion}, AWS Control Tower rules from ${CFN_GUARD_PACKAGE.name}@${CFN_GUARD_PACKAGE.version}:`,
+  );
+  console.log(formatGuardTable(report.rows));
+  return report.problems.map((problem) => `${relative}: cfn-guard ${problem}`);
+}
+
+/** Validates each template and prints what it found; returns the process exit code. */
+export function main(args: string[]): number {
+  const files = args.length > 0 ? args.map((f) => path.resolve(f)) : addonTemplates();
+  const install = ensureCfnGuard();
+  const problems: string[] = [];
+  for (const file of files) {
+    const relative = path.relative(repoRoot, file);
+    console.log(`\n== ${relative}`);
+    problems.push(...lintProblems(file, relative), ...guardProblems(file, relative, install));
+  }
+  if (problems.length === 0) {
+    console.log(`\n${files.length} template(s) valid.`);
+    return 0;
+  }
+  console.error(`\ntemplates are not valid: ${problems.length} problem(s)`);
+  for (const problem of problems) console.error(`  ${problem}`);
+  console.error(
+    `fix the template, or record a justified exception under its Metadata (Guard.Exceptions, or cfn-lint config ignore_checks), then run: ${RERUN}`,
+  );
+  return 1;
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = main(process.argv.slice(2));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`template validation could not run: ${message}`);
+    const next = error instanceof CfnLintMissingError ? error.nextCommand : RERUN;
+    console.error(`next: ${next}`);
+    process.exitCode = 2;
+  }
+}
