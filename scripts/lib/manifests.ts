@@ -83,6 +83,7 @@ const serviceSchema = z.strictObject({
   network: z.strictObject({
     vpc: z.strictObject({ placement: z.literal('private') }),
   }),
+  logging: z.strictObject({ retention: z.number().int().min(1) }).optional(),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
 });

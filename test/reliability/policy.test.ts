@@ -1,0 +1,288 @@
+// The policy over the Copilot manifests: the real repository holds it, and each control fails
+// when its setting is broken, in memory (a mutated copy of the loaded workspace) and end to end
+// (the CLI over a fixture copy of copilot/ with one line changed).
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadWorkspace, repoRoot, type Workspace } from '../../scripts/lib/manifests.ts';
+import {
+  applyExceptions,
+  CONTROLS,
+  checkPolicy,
+  evaluateControls,
+  finalStageUser,
+  loadExceptions,
+  type ManifestException,
+  PolicyError,
+  parseExceptions,
+} from '../../scripts/lib/policy.ts';
+
+const real = loadWorkspace();
+const readReal = (relative: string) => readFileSync(path.join(repoRoot, relative), 'utf8');
+
+/** A deep copy of the real workspace with `edit` applied to it (manifests as plain data). */
+function mutated(edit: (ws: Workspace) => void): Workspace {
+  const copy = structuredClone(real);
+  edit(copy);
+  return copy;
+}
+
+type Loose = Record<string, unknown>;
+const loose = (value: unknown) => value as Loose;
+const book = (ws: Workspace) =>
+  ws.services.find((s) => s.name === 'book-service') as Workspace['services'][number];
+
+function envManifest(ws: Workspace): Loose {
+  const env = ws.environments[0];
+  if (!env) throw new Error('the workspace has no environment');
+  return env.manifest as Loose;
+}
+
+function dropOverride(ws: Workspace, suffix: string): void {
+  const s = book(ws);
+  s.manifest.taskdef_overrides = (s.manifest.taskdef_overrides ?? []).filter(
+    (o) => !o.path.endsWith(suffix),
+  );
+}
+function setOverride(ws: Workspace, suffix: string, value: string | number | boolean): void {
+  dropOverride(ws, suffix);
+  book(ws).manifest.taskdef_overrides?.push({ path: `ContainerDefinitions[0].${suffix}`, value });
+}
+
+function statusOf(ws: Workspace, control: string, resource = 'book-service', readText = readReal) {
+  const row = evaluateControls(ws, readText).find(
+    (r) => r.control === control && r.resource === resource,
+  );
+  if (!row) throw new Error(`no row for ${control} on ${resource}`);
+  return row;
+}
+
+describe('the real repository', () => {
+  it('holds the policy: no failure without an exception, no stale exception', () => {
+    const report = checkPolicy(real);
+    expect(report.problems).toEqual([]);
+    expect(report.rows.filter((r) => r.status === 'FAIL')).toEqual([]);
+  });
+
+  it('evaluates every control on every resource it applies to', () => {
+    const rows = checkPolicy(real).rows;
+    for (const control of CONTROLS) {
+      const resources = rows.filter((r) => r.control === control.id).map((r) => r.resource);
+      const expected =
+        control.scope === 'service'
+          ? real.services.map((s) => s.name)
+          : real.environments.map((e) => e.name);
+      expect(resources.sort(), control.id).toEqual(expected.sort());
+    }
+  });
+
+  it('CLI: prints the table and exits 0', () => {
+    const run = spawnSync(process.execPath, ['scripts/check-policy.ts'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    for (const control of CONTROLS) expect(run.stdout).toContain(control.id);
+    expect(run.stdout).toMatch(/^CONTROL\s+RESOURCE\s+STATUS\s+DETAIL$/m);
+  });
+});
+
+describe('each control fails when its setting is broken', () => {
+  it.each<[string, (ws: Workspace) => void]>([
+    ['ECS.2', (ws) => ((book(ws).manifest.network.vpc as Loose).placement = 'public')],
+    ['ECS.5', (ws) => dropOverride(ws, 'ReadonlyRootFilesystem')],
+    ['ECS.5', (ws) => setOverride(ws, 'ReadonlyRootFilesystem', false)],
+    ['ECS.8', (ws) => (book(ws).variables.AWS_SECRET_ACCESS_KEY = 'plain')],
+    ['ECS.8', (ws) => (book(ws).variables.DB_PASSWORD = 'plain')],
+    ['ECS.20', (ws) => setOverride(ws, 'User', 'root')],
+    ['ECS.20', (ws) => setOverride(ws, 'User', '0:0')],
+    ['CT.ECS.PR.7', (ws) => (book(ws).manifest.memory = 300)],
+    ['CT.ECS.PR.7', (ws) => delete loose(book(ws).manifest).cpu],
+    ['CloudWatch.16', (ws) => (loose(book(ws).manifest).logging = { retention: 90 })],
+    ['PRJ.INIT_PROCESS', (ws) => dropOverride(ws, 'InitProcessEnabled')],
+    ['PRJ.STOP_TIMEOUT', (ws) => dropOverride(ws, 'StopTimeout')],
+    ['PRJ.STOP_TIMEOUT', (ws) => setOverride(ws, 'StopTimeout', 20)],
+    ['PRJ.STOP_TIMEOUT', (ws) => setOverride(ws, 'StopTimeout', 150)],
+    ['PRJ.STOP_TIMEOUT', (ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = '45')],
+    ['PRJ.MIN_COUNT', (ws) => (book(ws).manifest.count.range.min = 1)],
+  ])('%s', (control, edit) => {
+    expect(statusOf(real, control).status).toBe('PASS');
+    const row = statusOf(mutated(edit), control);
+    expect(row.status, row.detail).toBe('FAIL');
+    // Another service is untouched: the control judges each resource on its own.
+    expect(statusOf(mutated(edit), control, 'author-service').status).toBe(
+      statusOf(real, control, 'author-service').status,
+    );
+    const report = checkPolicy(mutated(edit), { manifests: [], secrets: [] });
+    expect(report.problems.join('\n')).toContain(`${control} fails on book-service`);
+  });
+
+  it.each<[string, (ws: Workspace) => void]>([
+    ['ECS.12', (ws) => (envManifest(ws).observability = { container_insights: false })],
+    ['ECS.12', (ws) => delete envManifest(ws).observability],
+    ['PRJ.ALB_INGRESS', (ws) => (envManifest(ws).http = { private: { ingress: { vpc: true } } })],
+    [
+      'PRJ.ALB_INGRESS',
+      (ws) =>
+        (envManifest(ws).http = {
+          private: { security_groups: { ingress: { from_vpc: true } } },
+        }),
+    ],
+  ])('%s (environment)', (control, edit) => {
+    expect(statusOf(real, control, 'test').status).toBe('PASS');
+    expect(statusOf(mutated(edit), control, 'test').status).toBe('FAIL');
+  });
+
+  it('PRJ.IMAGE_USER: a root, missing or build-stage-only USER fails', () => {
+    const dockerfile = readReal('services/book-service/Dockerfile');
+    expect(finalStageUser(dockerfile)).toBe('node');
+    const variants = [
+      dockerfile.replace('USER node', 'USER root'),
+      dockerfile.replace('USER node', 'USER 0:0'),
+      dockerfile.replace('USER node\n', ''),
+      dockerfile.replace('USER node\n', '').replace('WORKDIR /src\n', 'WORKDIR /src\nUSER node\n'),
+    ];
+    for (const text of variants) {
+      expect(text).not.toBe(dockerfile);
+      const readText = (relative: string) =>
+        relative.includes('book-service') ? text : readReal(relative);
+      expect(statusOf(real, 'PRJ.IMAGE_USER', 'book-service', readText).status).toBe('FAIL');
+    }
+  });
+
+  it('a stale exception is reported: one recorded for a control that passes', () => {
+    const report = applyExceptions(evaluateControls(real, readReal), [
+      { control: 'ECS.20', resources: ['*'], reason: 'no longer needed' },
+    ]);
+    expect(report.problems).toEqual([expect.stringMatching(/stale exception for ECS\.20/)]);
+  });
+
+  it('ECS.5 also accepts the manifest field storage.readonly_fs', () => {
+    const ws = mutated((w) => {
+      dropOverride(w, 'ReadonlyRootFilesystem');
+      loose(book(w).manifest).storage = { readonly_fs: true };
+    });
+    expect(statusOf(ws, 'ECS.5').status).toBe('PASS');
+  });
+});
+
+describe('exceptions', () => {
+  const failing = evaluateControls(
+    mutated((ws) => (book(ws).manifest.count.range.min = 1)),
+    readReal,
+  );
+  const exception = (over: Partial<ManifestException> = {}): ManifestException => ({
+    control: 'PRJ.MIN_COUNT',
+    resources: ['book-service'],
+    reason: 'one task is enough for this service, by decision',
+    ...over,
+  });
+
+  it('turn a FAIL into EXCEPTION with the recorded reason', () => {
+    const report = applyExceptions(failing, [...loadExceptions(repoRoot).manifests, exception()]);
+    expect(report.problems).toEqual([]);
+    const row = report.rows.find(
+      (r) => r.control === 'PRJ.MIN_COUNT' && r.resource === 'book-service',
+    );
+    expect(row).toMatchObject({ status: 'EXCEPTION', reason: exception().reason });
+  });
+
+  it('cover only the resources they name', () => {
+    const report = applyExceptions(failing, [
+      ...loadExceptions(repoRoot).manifests,
+      exception({ resources: ['author-service'] }),
+    ]);
+    expect(report.problems).toEqual([
+      expect.stringMatching(/PRJ\.MIN_COUNT fails on book-service/),
+      expect.stringMatching(/stale exception for PRJ\.MIN_COUNT/),
+    ]);
+  });
+
+  it('for an unknown control are reported as misspelt', () => {
+    const report = applyExceptions(evaluateControls(real, readReal), [
+      ...loadExceptions(repoRoot).manifests,
+      exception({ control: 'ECS.99' }),
+    ]);
+    expect(report.problems).toEqual([expect.stringMatching(/no control ECS\.99/)]);
+  });
+
+  it('need a reason, and the file must be well formed', () => {
+    expect(() =>
+      parseExceptions('manifests:\n  - control: ECS.2\n    resources: "*"\n    reason: ok\n'),
+    ).toThrow(PolicyError);
+    expect(() => parseExceptions('manifests:\n  - control: ECS.2\n')).toThrow(/resources/);
+    expect(() => parseExceptions('surprise: true\n')).toThrow(/surprise/);
+    expect(() => parseExceptions('manifests: [\n')).toThrow(/not valid YAML/);
+  });
+});
+
+describe('CLI over a fixture copy', () => {
+  const scratch = path.join(repoRoot, '.cache', 'test-fixtures');
+  mkdirSync(scratch, { recursive: true });
+  const made: string[] = [];
+  afterAll(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+
+  function fixture(edit: (root: string) => void): string {
+    const root = mkdtempSync(path.join(scratch, 'policy-'));
+    made.push(root);
+    for (const dir of ['copilot', 'policy', 'services/book-service', 'services/author-service']) {
+      cpSync(path.join(repoRoot, dir), path.join(root, dir), {
+        recursive: true,
+        filter: (src) => !src.includes(`${path.sep}node_modules`),
+      });
+    }
+    edit(root);
+    return root;
+  }
+  const run = (root: string) =>
+    spawnSync(process.execPath, [path.join(repoRoot, 'scripts/check-policy.ts'), '--root', root], {
+      encoding: 'utf8',
+    });
+  const edit = (root: string, file: string, from: string, to: string) => {
+    const target = path.join(root, file);
+    const before = readFileSync(target, 'utf8');
+    if (!before.includes(from)) throw new Error(`${file} has no "${from}"`);
+    writeFileSync(target, before.replace(from, to));
+  };
+
+  it('exits 0 on an unchanged copy', () => {
+    const result = run(fixture(() => {}));
+    expect(result.status, result.stderr).toBe(0);
+  });
+
+  it('exits 1 and names the control when Container Insights is turned off', () => {
+    const root = fixture((r) =>
+      edit(
+        r,
+        'copilot/environments/test/manifest.yml',
+        'container_insights: true',
+        'container_insights: false',
+      ),
+    );
+    const result = run(root);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/ECS\.12 fails on test/);
+    expect(result.stdout).toMatch(/^ECS\.12\s+test\s+FAIL/m);
+  });
+
+  it('exits 1 when a Dockerfile runs as root', () => {
+    const root = fixture((r) =>
+      edit(r, 'services/author-service/Dockerfile', 'USER node', 'USER root'),
+    );
+    const result = run(root);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/PRJ\.IMAGE_USER fails on author-service/);
+  });
+
+  it('exits 2 when the exceptions file is broken', () => {
+    const root = fixture((r) =>
+      writeFileSync(path.join(r, 'policy/exceptions.yml'), 'manifests: 3\n'),
+    );
+    const result = run(root);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/policy\/exceptions\.yml/);
+  });
+});
