@@ -1,0 +1,541 @@
+// What the local HTTP API needs from addons/http-api.yml, resolved the way CloudFormation would
+// resolve it with the template's parameter defaults (or overrides): the routes, the $default
+// stage's throttling and access-log format, the integration's timeout and request parameters.
+// Nothing here restates a value the template holds; the only constants are API Gateway's own
+// quotas and defaults, which no template can change.
+import path from 'node:path';
+import { type CfnResource, type CfnTemplate, loadTemplate, resourcesOfType } from './template.ts';
+
+/** API Gateway's payload quota for HTTP APIs (not adjustable, so not in the template). */
+export const PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+/** HTTP APIs' integration timeout when `TimeoutInMillis` is absent (also its maximum). */
+export const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
+
+export class TemplateSettingsError extends Error {
+  override name = 'TemplateSettingsError';
+}
+
+export type ParameterOverrides = Record<string, string | number>;
+
+export interface HttpApiRoute {
+  /** As in the template: `ANY /api/books/{proxy+}`, or `$default`. */
+  routeKey: string;
+  logicalId: string;
+  /** Upper case; `ANY` matches every method. */
+  method: string;
+  /** The path part of the route key (`/api/books/{proxy+}`); empty for `$default`. */
+  path: string;
+  /** Matches a request path (no query string) the way API Gateway matches this route. */
+  pattern: RegExp;
+  throttling: Throttling;
+}
+
+export interface Throttling {
+  /** Steady-state requests per second. */
+  rateLimit: number;
+  /** Bucket size: requests that may arrive at once. */
+  burstLimit: number;
+}
+
+/** One `RequestParameters` entry of the integration, header mappings only. */
+export interface HeaderMapping {
+  action: 'overwrite' | 'append' | 'remove';
+  /** Lower case. */
+  header: string;
+  /** What CloudFormation would set. `albDnsName` stands for the ALB's DNS name import. */
+  value: { kind: 'static'; text: string } | { kind: 'albDnsName' } | { kind: 'none' };
+}
+
+export interface HttpApiSettings {
+  templateFile: string;
+  /** Ordered by API Gateway's precedence: the first whose method and pattern match wins. */
+  routes: HttpApiRoute[];
+  stageName: string;
+  integrationTimeoutMs: number;
+  /** True when the integration sets Host to the ALB's DNS name (`overwrite:header.host`). */
+  hostOverwritten: boolean;
+  headerMappings: HeaderMapping[];
+  /** The stage's access-log format, or undefined when access logging is off. */
+  accessLogFormat: string | undefined;
+  payloadLimitBytes: number;
+  /** The effective parameter values (defaults merged with overrides). */
+  parameters: Record<string, string | number | string[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small CloudFormation evaluator: parameters, conditions and the functions the addon uses.
+
+/** A value only a real deployment knows (an import, a resource attribute, a pseudo parameter). */
+class Unresolved {
+  readonly what: string;
+  constructor(what: string) {
+    this.what = what;
+  }
+}
+const NO_VALUE = Symbol('AWS::NoValue');
+
+interface Scope {
+  template: CfnTemplate;
+  parameters: Record<string, string | number | string[]>;
+  conditions: Map<string, boolean>;
+}
+
+function parameterValue(
+  name: string,
+  declaration: NonNullable<CfnTemplate['Parameters']>[string],
+  override: string | number | undefined,
+): string | number | string[] {
+  const raw = override ?? declaration.Default;
+  if (raw === undefined) {
+    throw new TemplateSettingsError(
+      `parameter ${name} has no Default: pass it locally with parameters: { ${name}: ... }`,
+    );
+  }
+  if (declaration.Type === 'Number') {
+    const value = Number(raw);
+    if (!Number.isFinite(value)) {
+      throw new TemplateSettingsError(`parameter ${name}: "${raw}" is not a number`);
+    }
+    const min = declaration.MinValue as number | undefined;
+    const max = declaration.MaxValue as number | undefined;
+    if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+      throw new TemplateSettingsError(
+        `parameter ${name}: ${value} is outside the template's range ${min ?? '-inf'}..${max ?? 'inf'}`,
+      );
+    }
+    return value;
+  }
+  if (declaration.Type === 'CommaDelimitedList') {
+    const text = String(raw);
+    return text === '' ? [] : text.split(',').map((s) => s.trim());
+  }
+  return String(raw);
+}
+
+function resolve(value: unknown, scope: Scope): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolve(v, scope));
+  if (value === null || typeof value !== 'object') return value;
+  const entries = Object.entries(value as Record<string, unknown>);
+  const [key, arg] = entries[0] ?? [];
+  if (entries.length !== 1 || key === undefined) {
+    return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v, scope)]));
+  }
+  switch (key) {
+    case 'Ref': {
+      const name = String(arg);
+      if (name === 'AWS::NoValue') return NO_VALUE;
+      if (name in scope.parameters) return scope.parameters[name];
+      return new Unresolved(`Ref ${name}`);
+    }
+    case 'Condition':
+      return evaluateCondition(String(arg), scope);
+    case 'Fn::If': {
+      const [condition, whenTrue, whenFalse] = arg as [string, unknown, unknown];
+      return resolve(evaluateCondition(condition, scope) ? whenTrue : whenFalse, scope);
+    }
+    case 'Fn::Equals': {
+      const [a, b] = (arg as unknown[]).map((v) => resolve(v, scope));
+      if (a instanceof Unresolved || b instanceof Unresolved)
+        return a instanceof Unresolved ? a : b;
+      return String(a) === String(b);
+    }
+    case 'Fn::Not':
+      return !truthy(resolve((arg as unknown[])[0], scope));
+    case 'Fn::And':
+      return (arg as unknown[]).every((v) => truthy(resolve(v, scope)));
+    case 'Fn::Or':
+      return (arg as unknown[]).some((v) => truthy(resolve(v, scope)));
+    case 'Fn::Join': {
+      const [delimiter, list] = arg as [string, unknown];
+      const items = resolve(list, scope);
+      if (!Array.isArray(items)) return new Unresolved('Fn::Join over a non-list');
+      const bad = items.find((v) => v instanceof Unresolved);
+      return bad ?? items.map(String).join(delimiter);
+    }
+    case 'Fn::Sub': {
+      if (typeof arg !== 'string') return new Unresolved('Fn::Sub with a variable map');
+      let unresolved: Unresolved | undefined;
+      const text = arg.replace(/\$\{([^}!]+)\}/g, (_, name: string) => {
+        const v = name in scope.parameters ? scope.parameters[name] : undefined;
+        if (v === undefined || Array.isArray(v)) unresolved ??= new Unresolved(`\${${name}}`);
+        return String(v);
+      });
+      return unresolved ?? text;
+    }
+    case 'Fn::ImportValue':
+      return new Unresolved(`Fn::ImportValue ${JSON.stringify(resolve(arg, scope))}`);
+    default:
+      if (key.startsWith('Fn::')) return new Unresolved(key);
+      return { [key]: resolve(arg, scope) };
+  }
+}
+
+function truthy(value: unknown): boolean {
+  if (value instanceof Unresolved) {
+    throw new TemplateSettingsError(`a condition depends on ${value.what}, unknown locally`);
+  }
+  return value === true || value === 'true';
+}
+
+function evaluateCondition(name: string, scope: Scope): boolean {
+  const known = scope.conditions.get(name);
+  if (known !== undefined) return known;
+  const definition = scope.template.Conditions?.[name];
+  if (definition === undefined) throw new TemplateSettingsError(`condition ${name} is not defined`);
+  const result = truthy(resolve(definition, scope));
+  scope.conditions.set(name, result);
+  return result;
+}
+
+function isDeployed(resource: CfnResource, scope: Scope): boolean {
+  return resource.Condition === undefined || evaluateCondition(resource.Condition, scope);
+}
+
+function resolveNumber(value: unknown, scope: Scope, where: string): number | undefined {
+  const resolved = resolve(value, scope);
+  if (resolved === undefined || resolved === NO_VALUE) return undefined;
+  if (typeof resolved === 'number') return resolved;
+  if (typeof resolved === 'string' && resolved !== '' && Number.isFinite(Number(resolved))) {
+    return Number(resolved);
+  }
+  const why = resolved instanceof Unresolved ? resolved.what : JSON.stringify(resolved);
+  throw new TemplateSettingsError(`${where}: cannot be resolved to a number locally (${why})`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+/** `/api/books/{proxy+}` to a RegExp with API Gateway's semantics. */
+function routePattern(routePath: string): RegExp {
+  const source = routePath
+    .split('/')
+    .map((segment) => {
+      const variable = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(segment);
+      if (!variable) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      // A greedy variable takes one or more whole segments, so `/a/{proxy+}` needs `/a/x`.
+      return variable[2] === '+' ? '.+' : '[^/]+';
+    })
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
+/** API Gateway's precedence: full matches, then greedy ones by prefix length, then $default. */
+function precedence(route: HttpApiRoute): [number, number, number] {
+  if (route.routeKey === '$default') return [3, 0, 0];
+  const greedy = route.path.includes('+}');
+  const prefixLength = route.path.split('{')[0]?.length ?? 0;
+  return [greedy ? 2 : 1, -prefixLength, route.method === 'ANY' ? 1 : 0];
+}
+
+function integrationIdOf(target: unknown): string | undefined {
+  // `integrations/${AlbIntegration}` (Fn::Sub) or Fn::Join ['/', ['integrations', !Ref X]].
+  if (target && typeof target === 'object') {
+    const sub = (target as Record<string, unknown>)['Fn::Sub'];
+    if (typeof sub === 'string') return /^integrations\/\$\{([A-Za-z0-9]+)\}$/.exec(sub)?.[1];
+    const join = (target as Record<string, unknown>)['Fn::Join'] as [string, unknown[]] | undefined;
+    const ref = join?.[1]?.find((v) => v && typeof v === 'object' && 'Ref' in v) as
+      | { Ref: string }
+      | undefined;
+    return ref?.Ref;
+  }
+  return undefined;
+}
+
+function readRoutes(scope: Scope, integrationId: string, stage: CfnResource): HttpApiRoute[] {
+  const stageProps = stage.Properties ?? {};
+  const defaults = (resolve(stageProps.DefaultRouteSettings, scope) ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const perRoute = (resolve(stageProps.RouteSettings, scope) ?? {}) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  const routes: HttpApiRoute[] = [];
+  for (const [logicalId, resource] of resourcesOfType(scope.template, 'AWS::ApiGatewayV2::Route')) {
+    if (!isDeployed(resource, scope)) continue;
+    const props = resource.Properties ?? {};
+    const routeKey = resolve(props.RouteKey, scope);
+    if (typeof routeKey !== 'string') {
+      throw new TemplateSettingsError(`${logicalId}: RouteKey must resolve to a string`);
+    }
+    const target = integrationIdOf(props.Target);
+    if (target !== integrationId) {
+      throw new TemplateSettingsError(
+        `${logicalId}: targets ${JSON.stringify(props.Target)}; the local API emulates only the ALB integration ${integrationId}`,
+      );
+    }
+    const authorization = resolve(props.AuthorizationType ?? 'NONE', scope);
+    if (authorization !== 'NONE' && authorization !== NO_VALUE) {
+      throw new TemplateSettingsError(
+        `${logicalId}: AuthorizationType ${String(authorization)} is not emulated locally; leave the authorizer parameters at their defaults for the local stack`,
+      );
+    }
+    const [method = '', routePath = ''] =
+      routeKey === '$default' ? ['ANY', ''] : routeKey.split(' ', 2);
+    const settings = { ...defaults, ...(perRoute[routeKey] ?? {}) };
+    const where = `${logicalId} (${routeKey}) throttling`;
+    const rateLimit = resolveNumber(settings.ThrottlingRateLimit, scope, where);
+    const burstLimit = resolveNumber(settings.ThrottlingBurstLimit, scope, where);
+    routes.push({
+      routeKey,
+      logicalId,
+      method: method.toUpperCase(),
+      path: routePath,
+      pattern: routeKey === '$default' ? /^/ : routePattern(routePath),
+      // Unset means "no stage limit" (the account's limits apply, which a laptop never hits).
+      throttling: {
+        rateLimit: rateLimit ?? Number.POSITIVE_INFINITY,
+        burstLimit: burstLimit ?? Number.POSITIVE_INFINITY,
+      },
+    });
+  }
+  if (routes.length === 0) throw new TemplateSettingsError('the template defines no route');
+  return routes.sort((a, b) => {
+    const pa = precedence(a);
+    const pb = precedence(b);
+    return pa[0] - pb[0] || pa[1] - pb[1] || pa[2] - pb[2];
+  });
+}
+
+function readHeaderMappings(requestParameters: unknown, scope: Scope): HeaderMapping[] {
+  const mappings: HeaderMapping[] = [];
+  for (const [key, raw] of Object.entries((requestParameters ?? {}) as Record<string, unknown>)) {
+    const match = /^(overwrite|append|remove):header\.(.+)$/.exec(key);
+    if (!match) {
+      // `overwrite:path` set to the request's own path changes nothing on $default.
+      if (key === 'overwrite:path' && raw === '$request.path') continue;
+      throw new TemplateSettingsError(`integration RequestParameters ${key}: not emulated locally`);
+    }
+    const action = match[1] as HeaderMapping['action'];
+    const header = (match[2] ?? '').toLowerCase();
+    const value = resolve(raw, scope);
+    if (action === 'remove') {
+      mappings.push({ action, header, value: { kind: 'none' } });
+    } else if (
+      value instanceof Unresolved &&
+      /InternalLoadBalancerDNS/.test(JSON.stringify(raw)) &&
+      value.what.startsWith('Fn::ImportValue')
+    ) {
+      mappings.push({ action, header, value: { kind: 'albDnsName' } });
+    } else if (typeof value === 'string' && !value.includes('$')) {
+      mappings.push({ action, header, value: { kind: 'static', text: value } });
+    } else {
+      throw new TemplateSettingsError(
+        `integration RequestParameters ${key}: ${JSON.stringify(raw)} is not emulated locally`,
+      );
+    }
+  }
+  return mappings;
+}
+
+/** Reads the HTTP API settings of `<root>/addons/http-api.yml` (or `templateFile`). */
+export function readHttpApiSettings(
+  options: { root?: string; templateFile?: string; parameters?: ParameterOverrides } = {},
+): HttpApiSettings {
+  const templateFile =
+    options.templateFile ??
+    (options.root ? path.join(options.root, 'addons', 'http-api.yml') : undefined);
+  const template = templateFile ? loadTemplate(templateFile) : loadTemplate();
+  return httpApiSettingsOf(template, templateFile ?? 'addons/http-api.yml', options.parameters);
+}
+
+export function httpApiSettingsOf(
+  template: CfnTemplate,
+  templateFile: string,
+  overrides: ParameterOverrides = {},
+): HttpApiSettings {
+  const declared = template.Parameters ?? {};
+  for (const name of Object.keys(overrides)) {
+    if (!(name in declared)) {
+      throw new TemplateSettingsError(
+        `parameter override ${name}: the template declares no such parameter (it has ${Object.keys(declared).join(', ')})`,
+      );
+    }
+  }
+  const parameters = Object.fromEntries(
+    Object.entries(declared)
+      .filter(([name, d]) => d.Default !== undefined || overrides[name] !== undefined)
+      .map(([name, d]) => [name, parameterValue(name, d, overrides[name])]),
+  );
+  const scope: Scope = { template, parameters, conditions: new Map() };
+
+  const integrations = resourcesOfType(template, 'AWS::ApiGatewayV2::Integration').filter(
+    ([, r]) => isDeployed(r, scope) && r.Properties?.ConnectionType === 'VPC_LINK',
+  );
+  const [integration, ...others] = integrations;
+  if (!integration || others.length > 0) {
+    throw new TemplateSettingsError(
+      `expected exactly one VPC_LINK integration (the internal ALB), found ${integrations.length}`,
+    );
+  }
+  const [integrationId, integrationResource] = integration;
+  const integrationProps = integrationResource.Properties ?? {};
+  if (integrationProps.IntegrationType !== 'HTTP_PROXY') {
+    throw new TemplateSettingsError(`${integrationId}: only HTTP_PROXY is emulated locally`);
+  }
+
+  const stages = resourcesOfType(template, 'AWS::ApiGatewayV2::Stage').filter(([, r]) =>
+    isDeployed(r, scope),
+  );
+  const defaultStage = stages.find(([, r]) => r.Properties?.StageName === '$default');
+  if (!defaultStage) {
+    throw new TemplateSettingsError('no $default stage: the local API emulates only $default');
+  }
+  const stageProps = defaultStage[1].Properties ?? {};
+  const accessLog = resolve(stageProps.AccessLogSettings, scope) as
+    | { Format?: unknown }
+    | undefined;
+  if (accessLog?.Format !== undefined && typeof accessLog.Format !== 'string') {
+    throw new TemplateSettingsError('AccessLogSettings.Format must resolve to a string');
+  }
+
+  const headerMappings = readHeaderMappings(integrationProps.RequestParameters, scope);
+  return {
+    templateFile,
+    routes: readRoutes(scope, integrationId, defaultStage[1]),
+    stageName: '$default',
+    integrationTimeoutMs:
+      resolveNumber(integrationProps.TimeoutInMillis, scope, `${integrationId}.TimeoutInMillis`) ??
+      DEFAULT_INTEGRATION_TIMEOUT_MS,
+    hostOverwritten: headerMappings.some(
+      (m) => m.header === 'host' && m.action === 'overwrite' && m.value.kind === 'albDnsName',
+    ),
+    headerMappings: headerMappings.filter((m) => m.header !== 'host'),
+    accessLogFormat: accessLog?.Format,
+    payloadLimitBytes: PAYLOAD_LIMIT_BYTES,
+    parameters,
+  };
+}
+
+/** The route API Gateway would select, or undefined (its own 404). */
+export function matchRoute(
+  routes: readonly HttpApiRoute[],
+  method: string,
+  requestPath: string,
+): HttpApiRoute | undefined {
+  for (const route of routes) {
+    if ((route.method === 'ANY' || route.method === method) && route.pattern.test(requestPath)) {
+      return route;
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access logs
+
+/** What one request contributes to its access-log line. -1 and '' render as "-". */
+export interface AccessLogRecord {
+  requestId: string;
+  sourceIp: string;
+  userAgent: string;
+  domainName: string;
+  /** Epoch milliseconds when the request arrived. */
+  requestTimeEpoch: number;
+  httpMethod: string;
+  routeKey: string;
+  path: string;
+  protocol: string;
+  status: number;
+  responseLength: number;
+  responseLatency: number;
+  integrationStatus: number;
+  integrationLatency: number;
+  integrationErrorMessage: string;
+  errorMessage: string;
+}
+
+type Render = (record: AccessLogRecord) => string;
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+let clfSecond = -1;
+let clfText = '';
+/** `$context.requestTime`: CLF, `05/Feb/2026:14:03:09 +0000`; cached per second. */
+function clfTime(epochMs: number): string {
+  const second = Math.floor(epochMs / 1000);
+  if (second !== clfSecond) {
+    const d = new Date(second * 1000);
+    const pad = (n: number) => (n < 10 ? `0${n}` : String(n));
+    clfText = `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+    clfSecond = second;
+  }
+  return clfText;
+}
+
+/** A quote, a backslash or a control character (what JSON cannot hold raw). */
+function needsEscape(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x22 || code === 0x5c) return true;
+  }
+  return false;
+}
+/** Client-controlled text stays inside its JSON string (API Gateway escapes quotes too). */
+function text(value: string): string {
+  if (value === '') return '-';
+  return needsEscape(value) ? JSON.stringify(value).slice(1, -1) : value;
+}
+const num = (value: number): string => (value < 0 ? '-' : String(Math.round(value)));
+
+const VARIABLES: Record<string, Render> = {
+  requestId: (r) => r.requestId,
+  extendedRequestId: (r) => r.requestId,
+  'identity.sourceIp': (r) => text(r.sourceIp),
+  'identity.userAgent': (r) => text(r.userAgent),
+  domainName: (r) => text(r.domainName),
+  requestTime: (r) => clfTime(r.requestTimeEpoch),
+  requestTimeEpoch: (r) => String(r.requestTimeEpoch),
+  httpMethod: (r) => text(r.httpMethod),
+  routeKey: (r) => text(r.routeKey),
+  path: (r) => text(r.path),
+  protocol: (r) => r.protocol,
+  status: (r) => num(r.status),
+  responseLength: (r) => num(r.responseLength),
+  responseLatency: (r) => num(r.responseLatency),
+  integrationStatus: (r) => num(r.integrationStatus),
+  'integration.status': (r) => num(r.integrationStatus),
+  'integration.integrationStatus': (r) => num(r.integrationStatus),
+  integrationLatency: (r) => num(r.integrationLatency),
+  'integration.latency': (r) => num(r.integrationLatency),
+  integrationErrorMessage: (r) => text(r.integrationErrorMessage),
+  'integration.error': (r) => text(r.integrationErrorMessage),
+  'error.message': (r) => text(r.errorMessage),
+  stage: () => '$default',
+};
+// Longest first, so `integration.status` wins over a shorter name it starts with.
+const VARIABLE_NAMES = Object.keys(VARIABLES).sort((a, b) => b.length - a.length);
+
+/**
+ * Compiles an access-log format once; the result renders a record with string concatenation
+ * only. Unknown `$context` variables render as "-", as API Gateway renders unavailable ones.
+ */
+export function compileAccessLogFormat(format: string): Render {
+  const literals: string[] = [];
+  const renders: Render[] = [];
+  let rest = format;
+  let literal = '';
+  for (;;) {
+    const at = rest.indexOf('$context.');
+    if (at === -1) break;
+    literal += rest.slice(0, at);
+    const tail = rest.slice(at + '$context.'.length);
+    const known = VARIABLE_NAMES.find(
+      (name) => tail.startsWith(name) && !/^[A-Za-z0-9_]/.test(tail.slice(name.length)),
+    );
+    const name = known ?? /^[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*/.exec(tail)?.[0] ?? '';
+    literals.push(literal);
+    literal = '';
+    renders.push(known ? (VARIABLES[known] as Render) : () => '-');
+    rest = tail.slice(name.length);
+  }
+  literals.push(literal + rest);
+  const tailLiteral = literals[renders.length] as string;
+  return (record) => {
+    let line = '';
+    for (let i = 0; i < renders.length; i++) {
+      line += (literals[i] as string) + (renders[i] as Render)(record);
+    }
+    return line + tailLiteral;
+  };
+}

@@ -1,0 +1,220 @@
+// One service's target group, as the internal ALB keeps it: registered targets, their health
+// as the manifest's health check sees it, round robin over the healthy ones, and draining of
+// deregistered targets. States and transitions follow Elastic Load Balancing's documentation:
+// a new target serves after ONE passing check; an unhealthy one comes back after
+// `healthyThreshold` consecutive passes and is taken out after `unhealthyThreshold` failures;
+// when no target is healthy the group "fails open" to its unhealthy targets; a draining
+// target gets no new requests and is gone once its in-flight requests end or the
+// deregistration delay passes, whichever comes first.
+import http from 'node:http';
+import { UpstreamPool } from './upstream.ts';
+
+export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
+
+export interface HealthCheckSettings {
+  path: string;
+  successCodes: readonly number[];
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+/**
+ * ECS registers a task once its container runs; locally a process is "running" before it
+ * listens. Until a new target has answered once, a refused connection is not counted as a
+ * failed check, and the target is probed again this soon instead of a full interval later.
+ */
+const STARTUP_PROBE_MS = 50;
+
+// Health checks use their own connections, closed after each check, as the ALB's do.
+const healthCheckAgent = new http.Agent({ keepAlive: false });
+
+export class Target {
+  readonly port: number;
+  /** `127.0.0.1:port`, also sent back in the `x-local-target` response header. */
+  readonly address: string;
+  /** Keep-alive connections to this target, reused across requests. */
+  pool: UpstreamPool;
+  state: TargetState = 'unused';
+  /** Why it is in its state, in ELB's reason-code wording. */
+  reason = 'Target.NotRegistered';
+  inFlight = 0;
+  passes = 0;
+  failures = 0;
+  answeredOnce = false;
+  timer: NodeJS.Timeout | undefined;
+  drainTimer: NodeJS.Timeout | undefined;
+  drained: (() => void) | undefined;
+
+  constructor(port: number) {
+    this.port = port;
+    this.address = `127.0.0.1:${port}`;
+    this.pool = new UpstreamPool(port);
+  }
+}
+
+export interface TargetGroupEvents {
+  onStateChange(group: TargetGroup, target: Target, from: TargetState): void;
+}
+
+export class TargetGroup {
+  readonly name: string;
+  readonly health: HealthCheckSettings;
+  readonly deregistrationDelayMs: number;
+  readonly targets: Target[] = [];
+  private readonly events: TargetGroupEvents;
+  /** Healthy targets, rebuilt on every state change so a request only indexes an array. */
+  private routable: Target[] = [];
+  /** Unhealthy targets, used only when none is healthy (fail open). */
+  private failOpen: Target[] = [];
+  private next = 0;
+  private closed = false;
+
+  constructor(
+    name: string,
+    health: HealthCheckSettings,
+    deregistrationDelayMs: number,
+    events: TargetGroupEvents,
+  ) {
+    this.name = name;
+    this.health = health;
+    this.deregistrationDelayMs = deregistrationDelayMs;
+    this.events = events;
+  }
+
+  /** The next target in round robin, or undefined when nothing can serve (the ALB's 503). */
+  pick(): Target | undefined {
+    const pool = this.routable.length > 0 ? this.routable : this.failOpen;
+    const count = pool.length;
+    if (count === 0) return undefined;
+    if (this.next >= count) this.next = 0;
+    const target = pool[this.next++] as Target;
+    target.inFlight++;
+    return target;
+  }
+
+  /** Every request `pick` handed out must be released once, when its response is over. */
+  release(target: Target): void {
+    target.inFlight--;
+    if (target.inFlight === 0 && target.drained) target.drained();
+  }
+
+  add(target: Target): void {
+    this.targets.push(target);
+  }
+
+  register(target: Target): void {
+    if (this.closed) return;
+    this.clearTimers(target);
+    target.passes = 0;
+    target.failures = 0;
+    target.answeredOnce = false;
+    this.setState(target, 'initial', 'Elb.InitialHealthChecking');
+    this.schedule(target, 0);
+  }
+
+  /** Stops new requests to the target; resolves when draining is over. */
+  deregister(target: Target): Promise<void> {
+    if (target.state === 'unused' || target.state === 'draining') return Promise.resolve();
+    this.clearTimers(target);
+    this.setState(target, 'draining', 'Target.DeregistrationInProgress');
+    return new Promise((resolve) => {
+      const finish = (): void => {
+        if (target.drained === undefined) return;
+        target.drained = undefined;
+        clearTimeout(target.drainTimer);
+        target.drainTimer = undefined;
+        if (target.state === 'draining') this.setState(target, 'unused', 'Target.NotRegistered');
+        resolve();
+      };
+      target.drained = finish;
+      if (target.inFlight === 0) finish();
+      else target.drainTimer = setTimeout(finish, this.deregistrationDelayMs);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const target of this.targets) {
+      this.clearTimers(target);
+      target.drained?.();
+      target.pool.destroyAll();
+    }
+  }
+
+  private clearTimers(target: Target): void {
+    clearTimeout(target.timer);
+    target.timer = undefined;
+  }
+
+  private setState(target: Target, state: TargetState, reason: string): void {
+    const from = target.state;
+    target.reason = reason;
+    if (from === state) return;
+    target.state = state;
+    this.routable = this.targets.filter((t) => t.state === 'healthy');
+    this.failOpen = this.targets.filter((t) => t.state === 'unhealthy');
+    this.events.onStateChange(this, target, from);
+  }
+
+  private schedule(target: Target, delayMs: number): void {
+    if (this.closed) return;
+    target.timer = setTimeout(() => this.check(target), delayMs);
+    target.timer.unref();
+  }
+
+  private check(target: Target): void {
+    // Each check lasts at most its timeout, and the next starts an interval after this one
+    // started, whatever this one takes (ELB: "each health check request is independent").
+    this.schedule(target, this.health.intervalMs);
+    const request = http.get(
+      {
+        host: '127.0.0.1',
+        port: target.port,
+        path: this.health.path,
+        agent: healthCheckAgent,
+        headers: { 'user-agent': 'ELB-HealthChecker/2.0' },
+        signal: AbortSignal.timeout(this.health.timeoutMs),
+      },
+      (response) => {
+        response.resume();
+        const code = response.statusCode ?? 0;
+        if (this.health.successCodes.includes(code)) this.record(target, true, '');
+        else this.record(target, false, 'Target.ResponseCodeMismatch');
+      },
+    );
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED' && !target.answeredOnce && target.state === 'initial') {
+        clearTimeout(target.timer);
+        this.schedule(target, STARTUP_PROBE_MS);
+        return;
+      }
+      const timedOut = error.name === 'TimeoutError' || error.name === 'AbortError';
+      this.record(target, false, timedOut ? 'Target.Timeout' : 'Target.FailedHealthChecks');
+    });
+  }
+
+  private record(target: Target, passed: boolean, reason: string): void {
+    if (target.state === 'draining' || target.state === 'unused' || this.closed) return;
+    target.answeredOnce = true;
+    if (passed) {
+      target.failures = 0;
+      target.passes++;
+      if (
+        target.state === 'initial' ||
+        (target.state === 'unhealthy' && target.passes >= this.health.healthyThreshold)
+      ) {
+        this.setState(target, 'healthy', '');
+      }
+      return;
+    }
+    target.passes = 0;
+    target.failures++;
+    if (target.state !== 'unhealthy' && target.failures >= this.health.unhealthyThreshold) {
+      this.setState(target, 'unhealthy', reason);
+    } else {
+      target.reason = target.state === 'unhealthy' ? reason : target.reason;
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// `npm start`: the whole request path on this machine (HTTP API -> internal ALB -> replicas),
+// built from copilot/ and addons/http-api.yml. Ctrl-C or SIGTERM stops everything.
+import module from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+// Replicas and this process start faster from V8's code cache (about 30% on this project).
+process.env.NODE_COMPILE_CACHE ??= path.join(os.tmpdir(), 'copilot-http-api-compile-cache');
+module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE);
+
+const USAGE = `Usage: npm start -- [options]
+
+  --port <n>                 HTTP API port (default 8080, or API_PORT; 0 picks a free one)
+  --alb-port <n>             local ALB port (default: a free one)
+  --health-check-scale <x>   multiply the manifests' health-check timing, e.g. 0.1
+  --parameter <Name=Value>   override a template parameter (repeatable), e.g.
+                             --parameter ThrottlingRateLimit=10000
+  --log-level <level>        LOG_LEVEL for every replica (default: the manifest's)
+  --quiet                    do not print replica stdout
+  --no-access-log            do not print the HTTP API's access log
+  -h, --help                 this text`;
+
+function fail(message: string): never {
+  process.stderr.write(`npm start: ${message}\n`);
+  process.exit(1);
+}
+
+function parsePort(value: string | undefined, what: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    fail(`${what} "${value}" is not a TCP port: use a number from 0 to 65535`);
+  }
+  return port;
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: 'string' },
+        'alb-port': { type: 'string' },
+        'health-check-scale': { type: 'string' },
+        parameter: { type: 'string', multiple: true },
+        'log-level': { type: 'string' },
+        quiet: { type: 'boolean' },
+        'no-access-log': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    fail(`${(error as Error).message}\n\n${USAGE}`);
+  }
+})();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+const parameters: Record<string, string> = {};
+for (const entry of values.parameter ?? []) {
+  const eq = entry.indexOf('=');
+  if (eq <= 0) fail(`--parameter "${entry}" must look like Name=Value`);
+  parameters[entry.slice(0, eq)] = entry.slice(eq + 1);
+}
+const scale = values['health-check-scale'];
+if (scale !== undefined && !(Number(scale) > 0)) {
+  fail(`--health-check-scale "${scale}" must be a number above 0, e.g. 0.1`);
+}
+
+// Imported after the compile cache is on, so the stack's own modules use it too.
+const { LocalStackError, startLocalStack } = await import('./lib/local/index.ts');
+const { ManifestError } = await import('./lib/manifests.ts');
+const { TemplateSettingsError } = await import('./lib/http-api-settings.ts');
+
+const started = performance.now();
+let stack: Awaited<ReturnType<typeof startLocalStack>>;
+try {
+  stack = await startLocalStack({
+    apiPort:
+      parsePort(values.port, '--port') ?? parsePort(process.env.API_PORT, 'API_PORT') ?? 8080,
+    albPort: parsePort(values['alb-port'], '--alb-port') ?? 0,
+    ...(scale !== undefined ? { healthCheckScale: Number(scale) } : {}),
+    ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
+    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    replicaOutput: values.quiet ? 'ignore' : 'forward',
+    accessLog: !values['no-access-log'],
+  });
+} catch (error) {
+  if (
+    error instanceof LocalStackError ||
+    error instanceof ManifestError ||
+    error instanceof TemplateSettingsError
+  ) {
+    fail((error as Error).message);
+  }
+  throw error;
+}
+
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const { settings } = stack;
+const throttle = settings.routes[0]?.throttling;
+process.stdout.write(
+  [
+    '',
+    `Local stack ready in ${seconds} s: ${stack.application}, environment ${stack.environment}`,
+    '',
+    `  HTTP API  ${stack.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
+    `  ALB       ${stack.albUrl}   (Host: ${stack.albHost} or <service>.${stack.environment}.${stack.application}.internal)`,
+    '',
+    stack
+      .routeTable()
+      .split('\n')
+      .map((line) => `  ${line}`)
+      .join('\n'),
+    '',
+    `  Try: curl ${stack.apiUrl}${stack.services[0]?.pathPrefix ?? '/'}`,
+    '  Ctrl-C stops everything.',
+    '',
+    '',
+  ].join('\n'),
+);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      process.stderr.write('npm start: second signal, exiting without waiting for replicas\n');
+      process.exit(130);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping the local stack...\n`);
+    stack.stop().then(
+      () => process.exit(0),
+      (error: Error) => fail(`could not stop cleanly: ${error.message}`),
+    );
+  });
+}

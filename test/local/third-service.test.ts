@@ -1,0 +1,134 @@
+// A workspace with a third service (a manifest plus services/<name>) runs with no code change,
+// and the stage settings that need a service of our own to show: the integration timeout, the
+// Host overwrite and X-Forwarded-* headers, chunked bodies, and throttling past the burst.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readHttpApiSettings } from '../../scripts/lib/http-api-settings.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
+import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { request, THIRD_SERVICE, workspaceWithThirdService } from './helpers.ts';
+
+// Small on purpose, so tests can cross them quickly; the defaults come from the template.
+const TIMEOUT_MS = 300;
+const RATE = 1;
+const BURST = 5;
+
+const fixture = workspaceWithThirdService();
+const third = loadWorkspace(fixture.root).services.find((s) => s.name === THIRD_SERVICE);
+const books = loadWorkspace().services.find((s) => s.name === 'book-service');
+if (!third || !books) throw new Error('the fixture workspace lacks its services');
+let stack: LocalStack;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    root: fixture.root,
+    apiPort: 0,
+    healthCheckScale: 0.1,
+    replicaOutput: 'ignore',
+    parameters: {
+      IntegrationTimeoutMillis: TIMEOUT_MS,
+      ThrottlingRateLimit: RATE,
+      ThrottlingBurstLimit: BURST,
+    },
+    log: (line) => lines.push(line),
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  fixture.remove();
+});
+
+const api = (path: string) => `${stack.apiUrl}${path}`;
+
+describe('a third service', () => {
+  it('is in the route table with its replicas', () => {
+    const table = stack.routeTable();
+    expect(table).toContain(`ANY ${third.pathPrefix} `);
+    expect(table).toContain(`ANY ${third.pathPrefix}/{proxy+}`);
+    const row = table.split('\n').find((line) => line.startsWith(`ANY ${third.pathPrefix} `));
+    expect(row).toContain(THIRD_SERVICE);
+    const service = stack.services.find((s) => s.name === THIRD_SERVICE);
+    expect(service?.replicas).toHaveLength(third.minCount);
+    for (const replica of service?.replicas ?? []) expect(row).toContain(replica.target);
+  });
+
+  it('answers through the API with the Host and X-Forwarded-* the integration and ALB set', async () => {
+    const reply = await request(api(`${third.pathPrefix}/anything?x=1`), {
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
+    expect(reply.status).toBe(200);
+    const seen = JSON.parse(reply.body);
+    expect(seen).toMatchObject({
+      service: THIRD_SERVICE,
+      url: `${third.pathPrefix}/anything?x=1`,
+      host: stack.albHost,
+      // The client's own header, the client (API Gateway appends it), the VPC link (the ALB).
+      forwardedFor: '203.0.113.9, 127.0.0.1, 127.0.0.1',
+      forwardedProto: 'http',
+      forwardedPort: new URL(stack.albUrl).port,
+    });
+    expect(seen.traceId).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+  });
+
+  it('streams a chunked request body up and a chunked response down', async () => {
+    const echo = await request(api(`${third.pathPrefix}/echo`), {
+      method: 'POST',
+      headers: { 'transfer-encoding': 'chunked' },
+      body: Buffer.alloc(100_000, 'y'),
+    });
+    expect(JSON.parse(echo.body).bodyBytes).toBe(100_000);
+    const chunked = await request(api(`${third.pathPrefix}/chunked`));
+    expect(chunked.status).toBe(200);
+    expect(chunked.body).toBe('first,second');
+  });
+});
+
+describe('stage settings', () => {
+  it('reads its defaults from the template, and takes overrides', () => {
+    const defaults = readHttpApiSettings();
+    const route = defaults.routes[0];
+    expect(route?.throttling.rateLimit).toBeGreaterThan(RATE);
+    expect(defaults.integrationTimeoutMs).toBeGreaterThan(TIMEOUT_MS);
+    expect(stack.settings.integrationTimeoutMs).toBe(TIMEOUT_MS);
+    expect(stack.settings.routes.every((r) => r.throttling.burstLimit === BURST)).toBe(true);
+  });
+
+  it('answers 503 {"message":"Service Unavailable"} when the integration times out', async () => {
+    const started = performance.now();
+    const reply = await request(api(`${third.pathPrefix}/sleep/${TIMEOUT_MS * 5}`));
+    const elapsed = performance.now() - started;
+    expect(reply.status).toBe(503);
+    expect(reply.body).toBe('{"message":"Service Unavailable"}');
+    expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    expect(elapsed).toBeLessThan(TIMEOUT_MS * 5);
+    const id = String(reply.headers['apigw-requestid']);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const entry = JSON.parse(lines.find((l) => l.includes(`"${id}"`)) ?? '{}');
+    expect(entry).toMatchObject({
+      status: '503',
+      integrationStatus: '-',
+      errorMessage: 'Service Unavailable',
+    });
+    expect(entry.integrationErrorMessage).not.toBe('-');
+    // A request under the timeout still gets the service's answer.
+    const quick = await request(api(`${third.pathPrefix}/sleep/${Math.floor(TIMEOUT_MS / 10)}`));
+    expect(quick.status).toBe(200);
+  });
+
+  it('throttles past the burst with 429 {"message":"Too Many Requests"}, per route', async () => {
+    // A route nothing else here uses, so its bucket is full.
+    const replies = await Promise.all(
+      Array.from({ length: BURST * 3 }, () => request(api(`${books.pathPrefix}/1`))),
+    );
+    const ok = replies.filter((r) => r.status === 200).length;
+    const throttled = replies.filter((r) => r.status === 429);
+    // The bucket holds BURST; at RATE per second, at most one more token can drip in.
+    expect(ok).toBeGreaterThanOrEqual(BURST);
+    expect(ok).toBeLessThanOrEqual(BURST + RATE);
+    expect(throttled.length).toBe(replies.length - ok);
+    for (const reply of throttled) expect(reply.body).toBe('{"message":"Too Many Requests"}');
+    // Another route has its own bucket.
+    expect((await request(api(books.pathPrefix))).status).toBe(200);
+  });
+});
