@@ -3,11 +3,12 @@
 // marks responses `Connection: close`, closes idle sockets, and as a last resort, shortly
 // before ECS's stop timeout would SIGKILL us, closes whatever is left.
 
-import type { Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createLifecycle, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { fastPathOf } from './service-app.ts';
 
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -50,6 +51,16 @@ export function startService(options: StartOptions): Promise<RunningService> {
       port: options.port,
       ...(options.hostname ? { hostname: options.hostname } : {}),
     }) as Server;
+    const fastPath = fastPathOf(app);
+    if (fastPath) {
+      // Static GETs are answered before @hono/node-server builds its Request and Context.
+      const [viaHono] = server.listeners('request') as RequestListener[];
+      if (viaHono === undefined) throw new Error('@hono/node-server attached no request listener');
+      server.removeAllListeners('request');
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+        if (!fastPath(req, res)) viaHono(req, res);
+      });
+    }
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 
