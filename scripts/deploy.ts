@@ -1,0 +1,371 @@
+#!/usr/bin/env zx
+// Deploys in the only order that works: the environment, then each service one after the other
+// (concurrent first deploys collide on listener-rule priority), then the HTTP API stack (it
+// imports the exports the internal ALB adds), then the smoke test. Services are deployed with
+// `--detach` and awaited through the SDK under a timeout, because `copilot svc deploy` can hang.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { callerIdentity, createClients, stackNames } from './lib/aws.ts';
+import {
+  CliError,
+  commonFlags,
+  createProgress,
+  type FlagSpecs,
+  output,
+  requireEnvironment,
+  runCommand,
+  splitList,
+  workspaceOrExit,
+} from './lib/cli.ts';
+import { Copilot, checkDocker, copilotEnv, findOnPath } from './lib/copilot.ts';
+import { locateService, waitForEcsSteady, waitForServiceStack } from './lib/ecs-wait.ts';
+import { repoRoot } from './lib/manifests.ts';
+import { runSmoke } from './lib/smoke-checks.ts';
+import { deployStack, describeStack, EventStream, StackDeployError } from './lib/stack-deployer.ts';
+import { loadTemplate } from './lib/template.ts';
+
+const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
+type Step = (typeof STEPS)[number];
+
+const workspace = workspaceOrExit('deploy');
+const flags = {
+  ...commonFlags(workspace),
+  only: {
+    type: 'string',
+    valueName: 'steps',
+    description: `Run only these steps, comma-separated: ${STEPS.join(', ')} (default: all but bastion)`,
+  },
+  service: {
+    type: 'string',
+    valueName: 'names',
+    description: 'Deploy only these services, comma-separated (default: every manifest)',
+  },
+  bastion: {
+    type: 'boolean',
+    description: 'Also deploy the SSM bastion stack (addons/bastion.yml)',
+  },
+  addonTemplate: {
+    type: 'string',
+    default: 'addons/http-api.yml',
+    valueName: 'file',
+    description: 'HTTP API template',
+  },
+  smokeUrl: {
+    type: 'string',
+    valueName: 'url',
+    description: 'Smoke-test this URL instead of the stack output ApiEndpoint',
+  },
+  timeout: {
+    type: 'number',
+    default: 30,
+    min: 0.01,
+    valueName: 'minutes',
+    description: 'Bound on each wait (stack, ECS service)',
+  },
+  settle: {
+    type: 'number',
+    default: 60,
+    min: 0,
+    valueName: 'seconds',
+    description: 'A service stack with no new event after this long had nothing to change',
+  },
+  dryRun: { type: 'boolean', description: 'Print the ordered plan; no AWS call, no copilot call' },
+  json: { type: 'boolean', description: 'Print the result (API URL, stacks) as JSON on stdout' },
+} as const satisfies FlagSpecs;
+
+const spec = {
+  name: 'deploy',
+  summary:
+    'Deploy the environment, the services (one after the other), the HTTP API stack, then smoke-test.',
+  details: `Prints the API URL on stdout. Safe to re-run: unchanged stacks are left alone.
+Prerequisites: run scripts/init.ts once (app, environment, service registration).
+
+examples:
+  npx zx scripts/deploy.ts --dry-run
+  npx zx scripts/deploy.ts --env test --profile my-profile
+  npx zx scripts/deploy.ts --only api           # just the HTTP API stack after editing the addon`,
+  flags,
+};
+
+export interface PlanStep {
+  step: Step;
+  description: string;
+}
+
+process.exitCode = await runCommand(spec, async (f) => {
+  const log = createProgress('deploy');
+  const env = requireEnvironment(workspace, f.env, 'deploy');
+  const names = stackNames(f.app, env);
+  const steps = resolveSteps(f.only, f.bastion);
+  const services = pickServices(f.service);
+  const templateFile = path.resolve(repoRoot, f.addonTemplate);
+  const timeoutMs = f.timeout * 60_000;
+
+  const plan: PlanStep[] = [];
+  if (steps.has('env'))
+    plan.push({ step: 'env', description: `copilot env deploy --name ${env} --app ${f.app}` });
+  if (steps.has('services')) {
+    for (const s of services) {
+      plan.push({
+        step: 'services',
+        description: `copilot svc deploy --name ${s} --env ${env} --app ${f.app} --detach; wait for stack ${names.service(s)} and its ECS service (steady state, <= ${f.timeout} min)`,
+      });
+    }
+  }
+  if (steps.has('api')) {
+    plan.push({
+      step: 'api',
+      description: `stack ${names.httpApi} from ${path.relative(repoRoot, templateFile)} (App=${f.app}, Env=${env}) via a change set`,
+    });
+  }
+  if (steps.has('bastion')) {
+    plan.push({
+      step: 'bastion',
+      description: `stack ${names.bastion} from addons/bastion.yml (App=${f.app}, Env=${env}) via a change set`,
+    });
+  }
+  if (steps.has('smoke')) {
+    plan.push({
+      step: 'smoke',
+      description: `smoke test of ${f.smokeUrl ?? `the ApiEndpoint output of ${names.httpApi}`}`,
+    });
+  }
+
+  if (f.dryRun) {
+    const copilotPath = findOnPath('copilot');
+    log.info(`dry run: nothing is called. copilot: ${copilotPath ?? 'NOT on PATH'}`);
+    if (f.json) output(JSON.stringify({ dryRun: true, app: f.app, env, plan }, null, 2));
+    else output(plan.map((p, i) => `${i + 1}. [${p.step}] ${p.description}`).join('\n'));
+    return 0;
+  }
+
+  // Prerequisites, all read-only: nothing is changed unless every one of them passes.
+  log.step('checking prerequisites');
+  const { copilot } = await Copilot.open(
+    {
+      cwd: repoRoot,
+      env: copilotEnv({ region: f.region, profile: f.profile }),
+      log,
+      defaultTimeoutMs: timeoutMs,
+    },
+    'deploy',
+  );
+  const aws = createClients({ region: f.region, profile: f.profile });
+  const id = await callerIdentity(aws, 'deploy');
+  log.ok(`AWS account ${id.account} (${id.arn}), region ${id.region}`);
+  if (steps.has('services')) await checkDocker(log, 'deploy');
+  if (steps.has('env') || steps.has('services')) {
+    const apps = await copilot.appNames();
+    const envs = apps.includes(f.app) ? await copilot.envNames(f.app) : [];
+    const registered = apps.includes(f.app) ? await copilot.serviceNames(f.app) : [];
+    const missing = [
+      ...(apps.includes(f.app) ? [] : [`application ${f.app}`]),
+      ...(envs.includes(env) || !apps.includes(f.app) ? [] : [`environment ${env}`]),
+      ...services
+        .filter((s) => apps.includes(f.app) && !registered.includes(s))
+        .map((s) => `service ${s}`),
+    ];
+    if (missing.length) {
+      throw new CliError(
+        'deploy: not initialised',
+        `${missing.join(', ')} not found in Copilot; nothing was changed`,
+        `npx zx scripts/init.ts --env ${env}`,
+      );
+    }
+  }
+
+  const result: { app: string; env: string; apiUrl?: string; stacks: Record<string, string> } = {
+    app: f.app,
+    env,
+    stacks: {},
+  };
+  let n = 0;
+  const total = plan.length;
+
+  if (steps.has('env')) {
+    log.step(`[${++n}/${total}] environment ${env}`);
+    await copilot.must(['env', 'deploy', '--name', env, '--app', f.app], {
+      stream: true,
+      timeoutMs,
+      next: `copilot env deploy --name ${env} --app ${f.app}`,
+    });
+    result.stacks[names.env] = 'deployed';
+  }
+
+  if (steps.has('services')) {
+    for (const svc of services) {
+      const stackName = names.service(svc);
+      log.step(`[${++n}/${total}] service ${svc}`);
+      const events = new EventStream(aws.cfn, stackName);
+      const before = await describeStack(aws.cfn, stackName);
+      await events.baseline();
+      await copilot.must(
+        ['svc', 'deploy', '--name', svc, '--env', env, '--app', f.app, '--detach'],
+        {
+          stream: true,
+          timeoutMs,
+          next: `copilot svc deploy --name ${svc} --env ${env} --app ${f.app}`,
+        },
+      );
+      await waitForServiceStack({
+        cfn: aws.cfn,
+        ecs: aws.ecs,
+        envStack: names.env,
+        serviceStack: stackName,
+        events,
+        previousStatus: before?.StackStatus,
+        settleMs: f.settle * 1000,
+        timeoutMs,
+        log,
+      });
+      const located = await locateService(aws.cfn, names.env, stackName);
+      const steady = await waitForEcsSteady({ ecs: aws.ecs, ...located, timeoutMs, log });
+      log.ok(`${svc}: ${steady.runningCount}/${steady.desiredCount} tasks running, one deployment`);
+      result.stacks[stackName] = 'deployed';
+    }
+  }
+
+  if (steps.has('api')) {
+    log.step(`[${++n}/${total}] HTTP API stack ${names.httpApi}`);
+    const r = await deployAddon(
+      aws,
+      names.httpApi,
+      templateFile,
+      { App: f.app, Env: env },
+      timeoutMs,
+      log,
+      env,
+    );
+    result.stacks[names.httpApi] = r.action;
+    if (r.outputs.ApiEndpoint) result.apiUrl = r.outputs.ApiEndpoint;
+  }
+
+  if (steps.has('bastion')) {
+    log.step(`[${++n}/${total}] bastion stack ${names.bastion}`);
+    const r = await deployAddon(
+      aws,
+      names.bastion,
+      path.join(repoRoot, 'addons', 'bastion.yml'),
+      { App: f.app, Env: env },
+      timeoutMs,
+      log,
+      env,
+      ['CAPABILITY_IAM'],
+    );
+    result.stacks[names.bastion] = r.action;
+  }
+
+  if (steps.has('smoke')) {
+    log.step(`[${++n}/${total}] smoke test`);
+    const url =
+      f.smokeUrl ??
+      result.apiUrl ??
+      (await describeStack(aws.cfn, names.httpApi))?.Outputs?.find(
+        (o) => o.OutputKey === 'ApiEndpoint',
+      )?.OutputValue;
+    if (!url) {
+      throw new CliError(
+        'deploy: nothing to smoke-test',
+        `stack ${names.httpApi} has no ApiEndpoint output`,
+        `npx zx scripts/deploy.ts --env ${env} --only api`,
+      );
+    }
+    result.apiUrl ??= url;
+    const report = await runSmoke({
+      services: workspace.services,
+      targets: { api: url },
+      timeoutMs: 10_000,
+      samples: 5,
+      waitReadyMs: 120_000,
+      log,
+    });
+    if (!report.passed) {
+      const failed = report.checks.filter((c) => !c.ok);
+      throw new CliError(
+        `deploy: the smoke test failed (${failed.length} of ${report.checks.length} checks)`,
+        failed.map((c) => `${c.name}: ${c.problems.join('; ')}`).join(' | '),
+        `npx zx scripts/diagnose.ts --env ${env}`,
+      );
+    }
+    log.ok(`smoke test passed; p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms`);
+  }
+
+  if (f.json) output(JSON.stringify(result, null, 2));
+  else if (result.apiUrl) output(result.apiUrl);
+  return 0;
+});
+
+function resolveSteps(only: string | undefined, bastion: boolean): Set<Step> {
+  const wanted = splitList(only);
+  const unknown = wanted.filter((s) => !(STEPS as readonly string[]).includes(s));
+  if (unknown.length) {
+    throw new CliError(
+      'deploy: invalid --only',
+      `unknown step(s) ${unknown.join(', ')}; steps are ${STEPS.join(', ')}`,
+      'npx zx scripts/deploy.ts --help',
+      2,
+    );
+  }
+  if (wanted.length) return new Set(wanted as Step[]);
+  return new Set(STEPS.filter((s) => s !== 'bastion' || bastion));
+}
+
+function pickServices(list: string | undefined): string[] {
+  const all = workspace.services.map((s) => s.name);
+  const wanted = splitList(list);
+  const unknown = wanted.filter((s) => !all.includes(s));
+  if (unknown.length) {
+    throw new CliError(
+      'deploy: invalid --service',
+      `no manifest for ${unknown.join(', ')}; services are ${all.join(', ')}`,
+      'npx zx scripts/deploy.ts --help',
+      2,
+    );
+  }
+  // Manifest order either way, so a partial deploy keeps the same sequence as a full one.
+  return wanted.length ? all.filter((s) => wanted.includes(s)) : all;
+}
+
+async function deployAddon(
+  aws: ReturnType<typeof createClients>,
+  stackName: string,
+  file: string,
+  parameters: Record<string, string>,
+  timeoutMs: number,
+  log: ReturnType<typeof createProgress>,
+  env: string,
+  capabilities?: ('CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM')[],
+) {
+  let body: string;
+  try {
+    // Sent as JSON: the same template CloudFormation would parse, with the short tags resolved.
+    body = file.endsWith('.json') ? readFileSync(file, 'utf8') : JSON.stringify(loadTemplate(file));
+  } catch (error) {
+    throw new CliError(
+      `deploy: cannot read ${path.relative(repoRoot, file)}`,
+      (error as Error).message,
+      'npm run validate:templates',
+    );
+  }
+  try {
+    return await deployStack({
+      cfn: aws.cfn,
+      stackName,
+      templateBody: body,
+      parameters,
+      ...(capabilities ? { capabilities } : {}),
+      tags: { 'copilot-application': parameters.App ?? '', 'copilot-environment': env },
+      timeoutMs,
+      log,
+    });
+  } catch (error) {
+    if (error instanceof StackDeployError) {
+      throw new CliError(
+        `deploy: stack ${stackName} failed (${error.status})`,
+        error.reasons.join('; '),
+        `npx zx scripts/diagnose.ts --env ${env}   (fix, then npx zx scripts/deploy.ts --env ${env} --only ${stackName.endsWith('bastion') ? 'bastion' : 'api'})`,
+      );
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env zx
+// Read-only diagnosis of the deployed path: API -> VPC link -> internal ALB -> targets.
+import { createClients } from './lib/aws.ts';
+import {
+  CliError,
+  commonFlags,
+  createProgress,
+  type FlagSpecs,
+  output,
+  requireEnvironment,
+  runCommand,
+  workspaceOrExit,
+} from './lib/cli.ts';
+import { diagnose } from './lib/diagnose-checks.ts';
+
+const workspace = workspaceOrExit('diagnose');
+const flags = {
+  ...commonFlags(workspace),
+  since: {
+    type: 'number',
+    default: 60,
+    min: 1,
+    valueName: 'minutes',
+    description: 'How far back to search the access logs',
+  },
+  json: { type: 'boolean', description: 'Print the checks as JSON on stdout' },
+} as const satisfies FlagSpecs;
+
+const spec = {
+  name: 'diagnose',
+  summary: 'Check the usual causes of 503s and timeouts, each with a verdict (OK / WARN / FAIL).',
+  details: `Checks: VPC link status (AVAILABLE / INACTIVE / FAILED); the integration URI is a listener
+ARN; the Host overwrite is present; the ALB security group admits the VPC link's group; target
+health per service; recent integrationErrorMessage entries in the access logs. Exit 1 on any FAIL.`,
+  flags,
+};
+
+process.exitCode = await runCommand(spec, async (f) => {
+  const log = createProgress('diagnose');
+  const env = requireEnvironment(workspace, f.env, 'diagnose');
+  const aws = createClients({ region: f.region, profile: f.profile });
+  log.step(`diagnosing ${f.app}/${env}`);
+  const checks = await diagnose(aws, {
+    app: f.app,
+    env,
+    services: workspace.services,
+    logMinutes: f.since,
+  });
+  for (const c of checks) {
+    const line = `${c.verdict.padEnd(4)} ${c.name}: ${c.detail}${c.hint ? `\n       -> ${c.hint}` : ''}`;
+    if (c.verdict === 'OK') log.ok(line.slice(5));
+    else if (c.verdict === 'WARN') log.warn(line.slice(5));
+    else log.fail(line.slice(5));
+  }
+  const fails = checks.filter((c) => c.verdict === 'FAIL');
+  const warns = checks.filter((c) => c.verdict === 'WARN');
+  if (f.json) output(JSON.stringify({ app: f.app, env, checks }, null, 2));
+  else
+    output(
+      `${fails.length ? 'FAIL' : warns.length ? 'WARN' : 'OK'}: ${checks.length} checks, ${fails.length} failed, ${warns.length} warnings`,
+    );
+  if (fails.length) {
+    throw new CliError(
+      `diagnose: ${fails.length} check(s) failed`,
+      fails.map((c) => c.name).join(', '),
+      fails[0]?.hint ?? `npx zx scripts/diagnose.ts --env ${env}`,
+    );
+  }
+  return 0;
+});

@@ -1,0 +1,299 @@
+// What every script shares: typed flags with defaults and --help, progress on stderr (stdout is
+// kept for data a caller may pipe), and one top-level error handler that turns any failure into
+// "<what happened>: <why>" plus the next command to try, with a non-zero exit.
+import { parseArgs } from 'node:util';
+import { loadWorkspace, type Workspace } from './manifests.ts';
+
+interface BaseFlag {
+  description: string;
+  /** Placeholder shown in --help, e.g. <name>. */
+  valueName?: string;
+}
+export interface StringFlag extends BaseFlag {
+  type: 'string';
+  default?: string;
+}
+export interface NumberFlag extends BaseFlag {
+  type: 'number';
+  default: number;
+  min?: number;
+}
+export interface BooleanFlag extends BaseFlag {
+  type: 'boolean';
+}
+export type FlagSpec = StringFlag | NumberFlag | BooleanFlag;
+export type FlagSpecs = Record<string, FlagSpec>;
+
+export type FlagValues<S extends FlagSpecs> = {
+  [K in keyof S]: S[K] extends BooleanFlag
+    ? boolean
+    : S[K] extends NumberFlag
+      ? number
+      : S[K] extends { default: string }
+        ? string
+        : string | undefined;
+};
+
+/** A failure the user can act on: what happened, why, and what to run next. */
+export class CliError extends Error {
+  override name = 'CliError';
+  readonly what: string;
+  readonly why: string;
+  readonly next: string | undefined;
+  readonly exitCode: number;
+  constructor(what: string, why: string, next?: string, exitCode = 1) {
+    super(`${what}: ${why}`);
+    this.what = what;
+    this.why = why;
+    this.next = next;
+    this.exitCode = exitCode;
+  }
+}
+
+/** `dryRun` -> `dry-run`: flags are typed in camelCase and spelt in kebab-case. */
+export function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export interface CommandSpec<S extends FlagSpecs> {
+  /** The script name, e.g. `deploy`: used in messages and in `next:` hints. */
+  name: string;
+  summary: string;
+  /** Extra help text: the steps, examples. */
+  details?: string;
+  flags: S;
+}
+
+export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
+  const rows = Object.entries(spec.flags).map(([key, flag]) => {
+    const value = flag.type === 'boolean' ? '' : ` <${flag.valueName ?? 'value'}>`;
+    const def =
+      flag.type !== 'boolean' && flag.default !== undefined ? ` (default: ${flag.default})` : '';
+    return [`  --${kebab(key)}${value}`, `${flag.description}${def}`] as const;
+  });
+  rows.push(['  --help', 'Show this help and exit']);
+  const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  const lines = [
+    `usage: npx zx scripts/${spec.name}.ts [flags]`,
+    '',
+    spec.summary,
+    ...(spec.details ? ['', spec.details.trimEnd()] : []),
+    '',
+    'flags:',
+    ...rows.map(([left, right]) => `${left.padEnd(width)}${right}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export type ParseResult<S extends FlagSpecs> =
+  | { help: true }
+  | { help: false; flags: FlagValues<S> };
+
+export function parseFlags<S extends FlagSpecs>(
+  spec: CommandSpec<S>,
+  argv: string[],
+): ParseResult<S> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const [key, flag] of Object.entries(spec.flags)) {
+    options[kebab(key)] = { type: flag.type === 'boolean' ? 'boolean' : 'string' };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new CliError(
+      `${spec.name}: invalid command line`,
+      (error as Error).message,
+      `npx zx scripts/${spec.name}.ts --help`,
+      2,
+    );
+  }
+  if (values.help) return { help: true };
+  const flags: Record<string, unknown> = {};
+  for (const [key, flag] of Object.entries(spec.flags)) {
+    const raw = values[kebab(key)];
+    if (flag.type === 'boolean') {
+      flags[key] = raw === true;
+    } else if (flag.type === 'number') {
+      const n = raw === undefined ? flag.default : Number(raw);
+      if (!Number.isFinite(n) || (flag.min !== undefined && n < flag.min)) {
+        throw new CliError(
+          `${spec.name}: invalid --${kebab(key)}`,
+          `"${String(raw)}" is not a number${flag.min !== undefined ? ` >= ${flag.min}` : ''}`,
+          `npx zx scripts/${spec.name}.ts --help`,
+          2,
+        );
+      }
+      flags[key] = n;
+    } else {
+      flags[key] = raw === undefined || raw === '' ? flag.default : raw;
+    }
+  }
+  return { help: false, flags: flags as FlagValues<S> };
+}
+
+// The flags that name the deployment. Their defaults come from the Copilot workspace, so the
+// application and environment names are never restated here.
+export function commonFlags(workspace: Workspace) {
+  const onlyEnv = workspace.environments.length === 1 ? workspace.environments[0]?.name : undefined;
+  return {
+    app: {
+      type: 'string',
+      default: workspace.application,
+      valueName: 'name',
+      description: 'Copilot application',
+    },
+    env: {
+      type: 'string',
+      ...(onlyEnv ? { default: onlyEnv } : {}),
+      valueName: 'name',
+      description: 'Copilot environment',
+    },
+    region: {
+      type: 'string',
+      valueName: 'region',
+      description: 'AWS region (default: AWS_REGION, then the profile)',
+    },
+    profile: {
+      type: 'string',
+      valueName: 'name',
+      description: 'AWS named profile (default: AWS_PROFILE, then the default chain)',
+    },
+  } as const satisfies FlagSpecs;
+}
+
+/** The environment named by --env must be one the workspace has a manifest for. */
+export function requireEnvironment(workspace: Workspace, env: string | undefined, cmd: string) {
+  const names = workspace.environments.map((e) => e.name);
+  if (!env) {
+    throw new CliError(
+      `${cmd}: no environment given`,
+      `the workspace has ${names.length} environments (${names.join(', ')})`,
+      `npx zx scripts/${cmd}.ts --env ${names[0] ?? '<name>'}`,
+      2,
+    );
+  }
+  if (!names.includes(env)) {
+    throw new CliError(
+      `${cmd}: unknown environment "${env}"`,
+      `copilot/environments/ has ${names.join(', ') || 'none'}`,
+      `npx zx scripts/${cmd}.ts --env ${names[0] ?? '<name>'}`,
+      2,
+    );
+  }
+  return env;
+}
+
+/** Progress and diagnostics: always stderr, so stdout stays parseable. */
+export interface Progress {
+  step(message: string): void;
+  info(message: string): void;
+  ok(message: string): void;
+  warn(message: string): void;
+  fail(message: string): void;
+}
+
+export function createProgress(
+  prefix: string,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Progress {
+  const line = (mark: string, message: string) => write(`[${prefix}] ${mark}${message}\n`);
+  return {
+    step: (m) => line('==> ', m),
+    info: (m) => line('    ', m),
+    ok: (m) => line(' ok ', m),
+    warn: (m) => line('WARN ', m),
+    fail: (m) => line('FAIL ', m),
+  };
+}
+
+/** Data for the caller: stdout only. */
+export function output(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+// SDK and system errors carry a name or code that says more than their message.
+function explain(error: unknown, cmd: string): CliError {
+  if (error instanceof CliError) return error;
+  const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
+  const message = e?.message ?? String(error);
+  const code = e?.code ?? e?.cause?.code ?? e?.name ?? '';
+  if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClient/.test(code)) {
+    return new CliError(
+      `${cmd}: AWS credentials are missing or invalid`,
+      message,
+      'aws sts get-caller-identity   (then aws configure, aws sso login, or --profile <name>)',
+    );
+  }
+  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(code) || /ECONNREFUSED/.test(message)) {
+    return new CliError(
+      `${cmd}: cannot reach the AWS endpoint`,
+      message,
+      'check your network, AWS_ENDPOINT_URL and --region',
+    );
+  }
+  if (/Region is missing/i.test(message)) {
+    return new CliError(
+      `${cmd}: no AWS region`,
+      message,
+      `npx zx scripts/${cmd}.ts --region <region>   (or export AWS_REGION)`,
+      2,
+    );
+  }
+  return new CliError(`${cmd} failed`, message, `npx zx scripts/${cmd}.ts --help`);
+}
+
+export function formatError(error: unknown, cmd: string): string {
+  const e = explain(error, cmd);
+  return `${e.what}: ${e.why}\n${e.next ? `next: ${e.next}\n` : ''}`;
+}
+
+/** The arguments after the script: `node scripts/x.ts a` and `zx scripts/x.ts a` both give [a]. */
+export function scriptArgs(name: string, argv: string[] = process.argv): string[] {
+  const at = argv.findIndex(
+    (a, i) => i > 0 && new RegExp(`(^|[\\/])${name}\\.[cm]?[jt]s$`).test(a),
+  );
+  return argv.slice(at === -1 ? 2 : at + 1);
+}
+
+/**
+ * Parses the command line, prints --help, runs `main`, and is the single place a failure is
+ * reported. Returns the exit code (the caller sets process.exitCode, so pending output flushes).
+ */
+export async function runCommand<S extends FlagSpecs>(
+  spec: CommandSpec<S>,
+  main: (flags: FlagValues<S>) => Promise<number | undefined>,
+  argv: string[] = scriptArgs(spec.name),
+): Promise<number> {
+  try {
+    const parsed = parseFlags(spec, argv);
+    if (parsed.help) {
+      output(helpText(spec));
+      return 0;
+    }
+    return (await main(parsed.flags)) ?? 0;
+  } catch (error) {
+    process.stderr.write(formatError(error, spec.name));
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
+
+/** Loads the workspace, reporting a manifest problem through the same error format. */
+export function workspaceOrExit(cmd: string): Workspace {
+  try {
+    return loadWorkspace();
+  } catch (error) {
+    process.stderr.write(
+      `${cmd}: the Copilot manifests are invalid: ${(error as Error).message}\nnext: fix the file named above, then re-run npx zx scripts/${cmd}.ts\n`,
+    );
+    process.exit(2);
+  }
+}
+
+/** `a, b,,c` -> ['a', 'b', 'c']: list flags tolerate spaces and stray commas. */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,259 @@
+// The one wrapper around the copilot CLI. It finds the binary without running anything, checks
+// the version (v1.34.x is the last release; Copilot reached end of support on 2026-06-12), runs
+// commands with stdin closed (a prompt fails instead of waiting forever) under a timeout, and
+// parses `--json` outputs with schemas so a changed output format fails loudly.
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { CliError, type Progress } from './cli.ts';
+import { formatDuration } from './wait.ts';
+
+export const SUPPORTED_SERIES = '1.34';
+
+/** Looks `bin` up on PATH like a shell would, without executing it. */
+export function findOnPath(bin: string, envPath = process.env.PATH ?? ''): string | undefined {
+  if (bin.includes('/')) return isExecutable(bin) ? bin : undefined;
+  for (const dir of envPath.split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, bin);
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `copilot version: v1.34.1` -> `1.34.1`. */
+export function parseVersion(output: string): string | undefined {
+  return /v?(\d+\.\d+\.\d+)/.exec(output)?.[1];
+}
+
+export function versionWarning(version: string): string | undefined {
+  if (version.startsWith(`${SUPPORTED_SERIES}.`)) return undefined;
+  return (
+    `copilot v${version} found; these scripts are tested with v${SUPPORTED_SERIES}.x, the last ` +
+    'release. Copilot reached end of support on 2026-06-12 (no fixes): pin v1.34.1, and see ' +
+    'README "Copilot end of support" for the exit path.'
+  );
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  /** Copy the command's output to our stderr as it arrives (long deploys show progress). */
+  stream?: boolean;
+}
+
+const environmentList = z.object({
+  environments: z
+    .array(z.object({ name: z.string(), app: z.string().optional() }).loose())
+    .nullable(),
+});
+const serviceList = z.object({
+  services: z
+    .array(
+      z
+        .object({ name: z.string(), type: z.string().optional(), app: z.string().optional() })
+        .loose(),
+    )
+    .nullable(),
+});
+
+export interface CopilotOptions {
+  bin: string;
+  cwd: string;
+  /** Passed to copilot, e.g. AWS_PROFILE and AWS_REGION from --profile / --region. */
+  env: NodeJS.ProcessEnv;
+  log: Progress;
+  defaultTimeoutMs?: number;
+}
+
+export class Copilot {
+  readonly bin: string;
+  readonly #options: CopilotOptions;
+  constructor(options: CopilotOptions) {
+    this.bin = options.bin;
+    this.#options = options;
+  }
+
+  /** Finds copilot and checks its version. Throws CliError when it is missing or broken. */
+  static async open(options: Omit<CopilotOptions, 'bin'> & { bin?: string }, cmd: string) {
+    const name = options.bin ?? 'copilot';
+    const bin = findOnPath(name);
+    if (!bin) {
+      throw new CliError(
+        `${cmd}: the copilot CLI is not on PATH`,
+        `no executable "${name}" found; nothing was changed`,
+        'install Copilot v1.34.1 (https://github.com/aws/copilot-cli/releases/tag/v1.34.1), then re-run',
+      );
+    }
+    const copilot = new Copilot({ ...options, bin });
+    const result = await copilot.run(['--version'], { timeoutMs: 30_000 });
+    const version = parseVersion(result.stdout + result.stderr);
+    if (result.code !== 0 || !version) {
+      throw new CliError(
+        `${cmd}: ${bin} --version failed`,
+        (result.stderr || result.stdout).trim() || `exit code ${result.code}`,
+        'reinstall Copilot v1.34.1',
+      );
+    }
+    const warning = versionWarning(version);
+    if (warning) options.log.warn(warning);
+    else options.log.ok(`copilot v${version} (${bin})`);
+    return { copilot, version };
+  }
+
+  run(args: string[], options: RunOptions = {}): Promise<RunResult> {
+    const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs ?? 10 * 60_000;
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.bin, args, {
+        cwd: this.#options.cwd,
+        env: this.#options.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        stdout += chunk;
+        if (options.stream) process.stderr.write(chunk);
+      });
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        if (options.stream) process.stderr.write(chunk);
+      });
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+      }, timeoutMs);
+      child.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (timedOut) {
+          reject(
+            new CliError(
+              `copilot ${args.join(' ')} timed out`,
+              `no result after ${formatDuration(timeoutMs)} (stopped it)`,
+              'check the CloudFormation console for the stack it was working on, then re-run',
+            ),
+          );
+          return;
+        }
+        resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+      });
+    });
+  }
+
+  /** Runs a command that must succeed; a failure names the command and quotes its error. */
+  async must(args: string[], options: RunOptions & { next?: string } = {}): Promise<RunResult> {
+    this.#options.log.info(`$ copilot ${args.join(' ')}`);
+    const result = await this.run(args, options);
+    if (result.code !== 0) {
+      const why = lastLines(result.stderr || result.stdout) || `exit code ${result.code}`;
+      throw new CliError(`copilot ${args.slice(0, 2).join(' ')} failed`, why, options.next);
+    }
+    return result;
+  }
+
+  async #json<T>(args: string[], schema: z.ZodType<T>): Promise<T> {
+    const result = await this.must(args, { timeoutMs: 2 * 60_000 });
+    try {
+      return schema.parse(JSON.parse(result.stdout));
+    } catch (error) {
+      throw new CliError(
+        `copilot ${args.slice(0, 2).join(' ')}: unexpected output`,
+        `${(error as Error).message.slice(0, 300)}`,
+        `copilot ${args.join(' ')}   (compare with Copilot v1.34.1's format)`,
+      );
+    }
+  }
+
+  /** `app ls` has no --json: one application name a line. */
+  async appNames(): Promise<string[]> {
+    const result = await this.must(['app', 'ls'], { timeoutMs: 2 * 60_000 });
+    return result.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+  }
+
+  async envNames(app: string): Promise<string[]> {
+    const out = await this.#json(['env', 'ls', '--app', app, '--json'], environmentList);
+    return (out.environments ?? []).map((e) => e.name);
+  }
+
+  async serviceNames(app: string): Promise<string[]> {
+    const out = await this.#json(['svc', 'ls', '--app', app, '--json'], serviceList);
+    return (out.services ?? []).map((s) => s.name);
+  }
+}
+
+function lastLines(text: string, count = 6): string {
+  return text.trim().split('\n').slice(-count).join('\n').trim();
+}
+
+/** The environment copilot runs with: our --profile/--region, never prompts, no colour codes. */
+export function copilotEnv(options: { region?: string | undefined; profile?: string | undefined }) {
+  return {
+    ...process.env,
+    ...(options.profile ? { AWS_PROFILE: options.profile } : {}),
+    ...(options.region ? { AWS_REGION: options.region, AWS_DEFAULT_REGION: options.region } : {}),
+    NO_COLOR: '1',
+  };
+}
+
+/** `copilot svc deploy` builds the images locally: a running Docker daemon is a prerequisite. */
+export async function checkDocker(log: Progress, cmd: string): Promise<void> {
+  const bin = findOnPath('docker');
+  if (!bin) {
+    throw new CliError(
+      `${cmd}: docker is not on PATH`,
+      'Copilot builds the service images with Docker; nothing was changed',
+      'install Docker (or Finch/Podman with a docker shim), start it, then re-run',
+    );
+  }
+  const result = await new Promise<RunResult>((resolve) => {
+    const child = spawn(bin, ['info', '--format', '{{.ServerVersion}}'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: e.message }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+  if (result.code !== 0) {
+    throw new CliError(
+      `${cmd}: the Docker daemon is not reachable`,
+      lastLines(result.stderr || result.stdout) || `docker info exited ${result.code}`,
+      'start Docker (docker info must succeed), then re-run',
+    );
+  }
+  log.ok(`docker ${result.stdout.trim().split('\n').pop()}`);
+}

@@ -1,0 +1,447 @@
+// Deploys one CloudFormation stack the careful way: through a change set that is printed before
+// it runs, "no changes" counted as success, stack events streamed while waiting, and on failure
+// the failed resources' own reasons instead of a bare ROLLBACK_COMPLETE. Every wait is bounded.
+import {
+  type Capability,
+  type Change,
+  type CloudFormationClient,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DeleteStackCommand,
+  DescribeChangeSetCommand,
+  type DescribeChangeSetCommandOutput,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  type Stack,
+  type StackEvent,
+} from '@aws-sdk/client-cloudformation';
+import type { Progress } from './cli.ts';
+import { type BackoffOptions, WaitTimeoutError, waitUntil } from './wait.ts';
+
+export interface DeployStackOptions {
+  cfn: CloudFormationClient;
+  stackName: string;
+  templateBody: string;
+  parameters?: Record<string, string>;
+  capabilities?: Capability[];
+  tags?: Record<string, string>;
+  timeoutMs: number;
+  log: Progress;
+  /** Poll pacing; tests shorten it. */
+  backoff?: BackoffOptions;
+}
+
+export interface ChangeSummary {
+  action: string;
+  logicalId: string;
+  type: string;
+  replacement: string | undefined;
+}
+
+export interface DeployStackResult {
+  stackName: string;
+  action: 'create' | 'update' | 'none';
+  status: string;
+  outputs: Record<string, string>;
+  changes: ChangeSummary[];
+}
+
+export class StackDeployError extends Error {
+  override name = 'StackDeployError';
+  readonly stackName: string;
+  readonly status: string;
+  readonly reasons: string[];
+  constructor(stackName: string, status: string, reasons: string[]) {
+    super(
+      `stack ${stackName} ended in ${status}${reasons.length ? `: ${reasons.join('; ')}` : ''}`,
+    );
+    this.stackName = stackName;
+    this.status = status;
+    this.reasons = reasons;
+  }
+}
+
+const NO_CHANGES = /didn't contain changes|No updates are to be performed|no changes/i;
+const CANCELLED = /Resource (creation|update) cancelled/i;
+
+export function isInProgress(status: string): boolean {
+  return status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS';
+}
+
+export function isSuccess(status: string): boolean {
+  return (
+    status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE' || status === 'IMPORT_COMPLETE'
+  );
+}
+
+function isMissingStack(error: unknown): boolean {
+  return /does not exist/i.test((error as Error)?.message ?? '');
+}
+
+export async function describeStack(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<Stack | undefined> {
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = out.Stacks?.[0];
+    return stack?.StackStatus === 'DELETE_COMPLETE' ? undefined : stack;
+  } catch (error) {
+    if (isMissingStack(error)) return undefined;
+    throw error;
+  }
+}
+
+export function outputsOf(stack: Stack | undefined): Record<string, string> {
+  return Object.fromEntries(
+    (stack?.Outputs ?? [])
+      .filter((o) => o.OutputKey && o.OutputValue !== undefined)
+      .map((o) => [o.OutputKey as string, o.OutputValue as string]),
+  );
+}
+
+export async function stackOutputs(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<Record<string, string> | undefined> {
+  const stack = await describeStack(cfn, stackName);
+  return stack ? outputsOf(stack) : undefined;
+}
+
+export function formatEvent(e: StackEvent): string {
+  const time = e.Timestamp ? e.Timestamp.toISOString().slice(11, 19) : '--:--:--';
+  const reason = e.ResourceStatusReason ? `  ${e.ResourceStatusReason}` : '';
+  return `${time} ${e.ResourceStatus ?? '?'} ${e.LogicalResourceId ?? '?'} (${e.ResourceType ?? '?'})${reason}`;
+}
+
+export function formatChange(c: ChangeSummary): string {
+  const replace =
+    c.replacement === 'True'
+      ? '  [REPLACEMENT]'
+      : c.replacement === 'Conditional'
+        ? '  [may replace]'
+        : '';
+  return `${c.action.padEnd(7)} ${c.logicalId} (${c.type})${replace}`;
+}
+
+/** Streams a stack's new events: remembers what it has printed, prints the rest oldest first. */
+export class EventStream {
+  readonly #cfn: CloudFormationClient;
+  readonly #stackName: string;
+  readonly #seen = new Set<string>();
+  readonly events: StackEvent[] = [];
+  constructor(cfn: CloudFormationClient, stackName: string) {
+    this.#cfn = cfn;
+    this.#stackName = stackName;
+  }
+
+  /** Marks every existing event as seen, so only events from now on are reported. */
+  async baseline(): Promise<void> {
+    for (const e of await this.#fetch()) if (e.EventId) this.#seen.add(e.EventId);
+  }
+
+  async poll(print: (line: string) => void): Promise<void> {
+    const fresh = (await this.#fetch()).filter((e) => e.EventId && !this.#seen.has(e.EventId));
+    fresh.reverse(); // the API answers newest first
+    for (const e of fresh) {
+      this.#seen.add(e.EventId as string);
+      this.events.push(e);
+      print(formatEvent(e));
+    }
+  }
+
+  /** The failed resources' reasons, cancellations left out (they only echo another failure). */
+  failureReasons(): string[] {
+    return this.events
+      .filter((e) => e.ResourceStatus?.endsWith('FAILED') && e.ResourceStatusReason)
+      .filter((e) => !CANCELLED.test(e.ResourceStatusReason ?? ''))
+      .filter((e) => e.LogicalResourceId !== this.#stackName || !e.ResourceType?.includes('Stack'))
+      .map((e) => `${e.LogicalResourceId} (${e.ResourceType}): ${e.ResourceStatusReason}`);
+  }
+
+  async #fetch(): Promise<StackEvent[]> {
+    try {
+      const out = await this.#cfn.send(
+        new DescribeStackEventsCommand({ StackName: this.#stackName }),
+      );
+      return out.StackEvents ?? [];
+    } catch (error) {
+      if (isMissingStack(error)) return [];
+      throw error;
+    }
+  }
+}
+
+/** Waits for a stack to leave *_IN_PROGRESS, streaming its events. Returns the final stack. */
+export async function waitForStack(options: {
+  cfn: CloudFormationClient;
+  stackName: string;
+  timeoutMs: number;
+  log: Progress;
+  events: EventStream;
+  backoff?: BackoffOptions;
+  /** Deleting: a stack that disappears is done. */
+  deleting?: boolean;
+  /**
+   * After ExecuteChangeSet the stack may still show its previous status for a moment (a new
+   * stack stays REVIEW_IN_PROGRESS): a final status only counts once the stack has moved.
+   */
+  previousStatus?: string;
+}): Promise<Stack | undefined> {
+  const { cfn, stackName, log, events } = options;
+  return waitUntil<Stack | undefined>({
+    what: `stack ${stackName}`,
+    timeoutMs: options.timeoutMs,
+    ...options.backoff,
+    onState: (state) => log.info(`${stackName}: ${state}`),
+    poll: async () => {
+      await events.poll((line) => log.info(line));
+      const stack = await describeStack(cfn, stackName);
+      if (!stack) {
+        if (options.deleting) return { done: true, value: undefined };
+        return { done: false, state: 'not created yet' };
+      }
+      const status = stack.StackStatus ?? 'UNKNOWN';
+      if (isInProgress(status)) return { done: false, state: status };
+      const moved = events.events.length > 0 || status !== options.previousStatus;
+      if (options.previousStatus !== undefined && (!moved || status === 'REVIEW_IN_PROGRESS')) {
+        return { done: false, state: `${status} (execution not started yet)` };
+      }
+      return { done: true, value: stack };
+    },
+  });
+}
+
+async function waitForChangeSet(
+  cfn: CloudFormationClient,
+  stackName: string,
+  changeSetName: string,
+  timeoutMs: number,
+  backoff: BackoffOptions | undefined,
+): Promise<DescribeChangeSetCommandOutput> {
+  return waitUntil({
+    what: `change set ${changeSetName} of ${stackName}`,
+    timeoutMs,
+    initialDelayMs: 1_000,
+    maxDelayMs: 5_000,
+    ...backoff,
+    poll: async () => {
+      const out = await cfn.send(
+        new DescribeChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName }),
+      );
+      const status = out.Status ?? 'UNKNOWN';
+      if (status === 'CREATE_COMPLETE' || status === 'FAILED') return { done: true, value: out };
+      return { done: false, state: status };
+    },
+  });
+}
+
+function summarise(changes: Change[] | undefined): ChangeSummary[] {
+  return (changes ?? []).flatMap((c) =>
+    c.ResourceChange
+      ? [
+          {
+            action: c.ResourceChange.Action ?? '?',
+            logicalId: c.ResourceChange.LogicalResourceId ?? '?',
+            type: c.ResourceChange.ResourceType ?? '?',
+            replacement: c.ResourceChange.Replacement,
+          },
+        ]
+      : [],
+  );
+}
+
+/** Creates or updates a stack through a change set. Throws StackDeployError on failure. */
+export async function deployStack(options: DeployStackOptions): Promise<DeployStackResult> {
+  const { cfn, stackName, log } = options;
+  const started = Date.now();
+  const remaining = () => Math.max(1_000, options.timeoutMs - (Date.now() - started));
+  const events = new EventStream(cfn, stackName);
+
+  let existing = await describeStack(cfn, stackName);
+  if (existing && isInProgress(existing.StackStatus ?? '')) {
+    log.info(`${stackName} is ${existing.StackStatus}: waiting for it to settle first`);
+    await events.baseline();
+    existing = await waitForStack({
+      cfn,
+      stackName,
+      log,
+      events,
+      timeoutMs: remaining(),
+      ...withBackoff(options),
+    });
+  }
+  // A stack whose first creation failed can only be deleted; recreating it is what the user wants.
+  if (existing?.StackStatus === 'ROLLBACK_COMPLETE') {
+    log.warn(
+      `${stackName} is ROLLBACK_COMPLETE (its creation failed earlier): deleting it to recreate`,
+    );
+    await deleteStack({ cfn, stackName, log, timeoutMs: remaining(), ...withBackoff(options) });
+    existing = undefined;
+  }
+  if (existing?.StackStatus === 'DELETE_FAILED' || existing?.StackStatus === 'ROLLBACK_FAILED') {
+    throw new StackDeployError(stackName, existing.StackStatus, [
+      existing.StackStatusReason ?? 'the stack must be repaired or deleted by hand first',
+    ]);
+  }
+  const type = !existing || existing.StackStatus === 'REVIEW_IN_PROGRESS' ? 'CREATE' : 'UPDATE';
+  // Unique per run (two runs in the same second must not collide), and sortable by time.
+  const changeSetName = `deploy-${new Date().toISOString().replace(/[^0-9]/g, '')}-${process.pid}`;
+
+  log.info(
+    `${stackName}: creating ${type === 'CREATE' ? 'a CREATE' : 'an UPDATE'} change set ${changeSetName}`,
+  );
+  const unchanged = (): DeployStackResult => {
+    log.ok(`${stackName}: no changes`);
+    return {
+      stackName,
+      action: 'none',
+      status: existing?.StackStatus ?? '?',
+      outputs: outputsOf(existing),
+      changes: [],
+    };
+  };
+  try {
+    await cfn.send(
+      new CreateChangeSetCommand({
+        StackName: stackName,
+        ChangeSetName: changeSetName,
+        ChangeSetType: type,
+        TemplateBody: options.templateBody,
+        Parameters: Object.entries(options.parameters ?? {}).map(
+          ([ParameterKey, ParameterValue]) => ({
+            ParameterKey,
+            ParameterValue,
+          }),
+        ),
+        ...(options.capabilities ? { Capabilities: options.capabilities } : {}),
+        Tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+      }),
+    );
+  } catch (error) {
+    // CloudFormation reports "no changes" as a FAILED change set; some implementations (moto,
+    // older endpoints) reject the request instead. Both mean the stack is already as asked.
+    if (type === 'UPDATE' && NO_CHANGES.test((error as Error).message)) return unchanged();
+    throw new StackDeployError(stackName, 'change set rejected', [(error as Error).message]);
+  }
+  const changeSet = await waitForChangeSet(
+    cfn,
+    stackName,
+    changeSetName,
+    remaining(),
+    options.backoff,
+  );
+  const changes = summarise(changeSet.Changes);
+  const dropChangeSet = () =>
+    cfn
+      .send(new DeleteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName }))
+      .catch(() => undefined);
+
+  if (changeSet.Status === 'FAILED') {
+    if (type === 'UPDATE' && NO_CHANGES.test(changeSet.StatusReason ?? '')) {
+      await dropChangeSet();
+      return unchanged();
+    }
+    throw new StackDeployError(stackName, 'change set FAILED', [
+      changeSet.StatusReason ?? 'no reason given',
+    ]);
+  }
+  if (type === 'UPDATE' && changes.length === 0) {
+    await dropChangeSet();
+    return unchanged();
+  }
+
+  log.info(`${stackName}: change set ${changeSetName} (${changes.length} changes):`);
+  for (const c of changes) log.info(`  ${formatChange(c)}`);
+
+  await events.baseline();
+  try {
+    await cfn.send(
+      new ExecuteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName }),
+    );
+  } catch (error) {
+    await events.poll((line) => log.info(line)).catch(() => undefined);
+    throw new StackDeployError(stackName, 'execute failed', [
+      ...events.failureReasons(),
+      (error as Error).message,
+    ]);
+  }
+  let final: Stack | undefined;
+  try {
+    final = await waitForStack({
+      cfn,
+      stackName,
+      log,
+      events,
+      timeoutMs: remaining(),
+      previousStatus: existing?.StackStatus ?? 'REVIEW_IN_PROGRESS',
+      ...withBackoff(options),
+    });
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) {
+      throw new StackDeployError(stackName, `still ${error.lastState} after the timeout`, [
+        ...events.failureReasons(),
+        'CloudFormation continues on its own; watch it in the console or re-run this command later',
+      ]);
+    }
+    throw error;
+  }
+  const status = final?.StackStatus ?? 'UNKNOWN';
+  if (!isSuccess(status)) {
+    const reasons = events.failureReasons();
+    if (final?.StackStatusReason && !reasons.length) reasons.push(final.StackStatusReason);
+    throw new StackDeployError(
+      stackName,
+      status,
+      reasons.length ? reasons : ['no failure event found'],
+    );
+  }
+  log.ok(`${stackName}: ${status}`);
+  return {
+    stackName,
+    action: type === 'CREATE' ? 'create' : 'update',
+    status,
+    outputs: outputsOf(final),
+    changes,
+  };
+}
+
+function withBackoff(options: { backoff?: BackoffOptions | undefined }) {
+  return options.backoff ? { backoff: options.backoff } : {};
+}
+
+/** Deletes a stack and waits for it to go. Returns 'absent' when there was nothing to delete. */
+export async function deleteStack(options: {
+  cfn: CloudFormationClient;
+  stackName: string;
+  timeoutMs: number;
+  log: Progress;
+  backoff?: BackoffOptions;
+}): Promise<'deleted' | 'absent'> {
+  const { cfn, stackName, log } = options;
+  const existing = await describeStack(cfn, stackName);
+  if (!existing) return 'absent';
+  const events = new EventStream(cfn, stackName);
+  await events.baseline();
+  await cfn.send(new DeleteStackCommand({ StackName: existing.StackId ?? stackName }));
+  const final = await waitForStack({
+    cfn,
+    stackName,
+    log,
+    events,
+    deleting: true,
+    timeoutMs: options.timeoutMs,
+    ...withBackoff(options),
+  });
+  if (final && final.StackStatus !== 'DELETE_COMPLETE') {
+    const reasons = events.failureReasons();
+    throw new StackDeployError(
+      stackName,
+      final.StackStatus ?? 'UNKNOWN',
+      reasons.length ? reasons : [final.StackStatusReason ?? 'no reason given'],
+    );
+  }
+  log.ok(`${stackName}: deleted`);
+  return 'deleted';
+}

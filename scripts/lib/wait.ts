@@ -1,0 +1,79 @@
+// Bounded waiting. Every wait in the scripts has a deadline and backs off between polls, so a
+// stuck CloudFormation stack or ECS deployment ends in a clear timeout, never in a hang.
+
+export interface BackoffOptions {
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  factor?: number;
+}
+
+/** The delay before poll number `attempt` (0-based): exponential, capped. */
+export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+  const { initialDelayMs = 2_000, maxDelayMs = 15_000, factor = 1.5 } = options;
+  return Math.min(maxDelayMs, Math.round(initialDelayMs * factor ** attempt));
+}
+
+export type PollResult<T> = { done: true; value: T } | { done: false; state: string };
+
+export interface WaitOptions<T> extends BackoffOptions {
+  /** What is awaited, for messages: "stack bookstore-test-book-service". */
+  what: string;
+  timeoutMs: number;
+  poll: () => Promise<PollResult<T>>;
+  /** Called when the observed state changes (not on every poll). */
+  onState?: (state: string) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export class WaitTimeoutError extends Error {
+  override name = 'WaitTimeoutError';
+  readonly what: string;
+  readonly lastState: string;
+  readonly timeoutMs: number;
+  constructor(what: string, lastState: string, timeoutMs: number) {
+    super(`${what} did not finish within ${formatDuration(timeoutMs)} (last state: ${lastState})`);
+    this.what = what;
+    this.lastState = lastState;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1_000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}
+
+/** Polls until `poll` reports done, or throws WaitTimeoutError at the deadline. */
+export async function waitUntil<T>(options: WaitOptions<T>): Promise<T> {
+  const now = options.now ?? Date.now;
+  const pause = options.sleep ?? sleep;
+  const deadline = now() + options.timeoutMs;
+  let lastState = 'not polled yet';
+  for (let attempt = 0; ; attempt++) {
+    const result = await options.poll();
+    if (result.done) return result.value;
+    if (result.state !== lastState) options.onState?.(result.state);
+    lastState = result.state;
+    const remaining = deadline - now();
+    if (remaining <= 0) throw new WaitTimeoutError(options.what, lastState, options.timeoutMs);
+    await pause(Math.min(remaining, backoffDelay(attempt, options)));
+  }
+}
+
+/** Rejects when `promise` takes longer than `ms`; for single calls that have no timeout. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new WaitTimeoutError(what, 'no answer', ms)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

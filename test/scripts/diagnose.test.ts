@@ -1,0 +1,254 @@
+// diagnose's checks against mocked AWS answers: a healthy deployment, and one with each of the
+// usual faults (INACTIVE link, load-balancer ARN as URI, no Host overwrite, closed security
+// group, no healthy target, integration errors in the access logs).
+import {
+  ApiGatewayV2Client,
+  GetIntegrationsCommand,
+  GetVpcLinkCommand,
+} from '@aws-sdk/client-apigatewayv2';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeRulesCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createClients } from '../../scripts/lib/aws.ts';
+import { diagnose } from '../../scripts/lib/diagnose-checks.ts';
+import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+
+const ws = loadWorkspace();
+const app = ws.application;
+const env = ws.environments[0]?.name ?? 'test';
+const LISTENER =
+  'arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/internal/abc/def';
+const LB = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/internal/abc';
+const DNS = 'internal-bookstore-test-123.us-east-1.elb.amazonaws.com';
+
+const cfn = mockClient(CloudFormationClient);
+const apigw = mockClient(ApiGatewayV2Client);
+const ec2 = mockClient(EC2Client);
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const logs = mockClient(CloudWatchLogsClient);
+
+function healthy() {
+  cfn.on(DescribeStacksCommand, { StackName: `${app}-${env}` }).resolves({
+    Stacks: [
+      {
+        StackName: `${app}-${env}`,
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: [
+          { OutputKey: 'InternalHTTPListenerArn', OutputValue: LISTENER },
+          { OutputKey: 'InternalLoadBalancerSecurityGroup', OutputValue: 'sg-alb' },
+          { OutputKey: 'InternalLoadBalancerDNS', OutputValue: DNS },
+        ],
+      },
+    ],
+  });
+  cfn.on(DescribeStacksCommand, { StackName: `${app}-${env}-http-api` }).resolves({
+    Stacks: [
+      {
+        StackName: `${app}-${env}-http-api`,
+        StackStatus: 'CREATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: [
+          { OutputKey: 'ApiId', OutputValue: 'api123' },
+          { OutputKey: 'VpcLinkId', OutputValue: 'vl-1' },
+        ],
+      },
+    ],
+  });
+  apigw
+    .on(GetVpcLinkCommand)
+    .resolves({ VpcLinkId: 'vl-1', VpcLinkStatus: 'AVAILABLE', SecurityGroupIds: ['sg-link'] });
+  apigw.on(GetIntegrationsCommand).resolves({
+    Items: [
+      {
+        IntegrationId: 'int1',
+        IntegrationType: 'HTTP_PROXY',
+        ConnectionType: 'VPC_LINK',
+        ConnectionId: 'vl-1',
+        IntegrationUri: LISTENER,
+        RequestParameters: { 'overwrite:header.host': DNS },
+      },
+    ],
+  });
+  ec2.on(DescribeSecurityGroupsCommand).resolves({
+    SecurityGroups: [
+      {
+        GroupId: 'sg-alb',
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 80,
+            ToPort: 80,
+            UserIdGroupPairs: [{ GroupId: 'sg-env' }, { GroupId: 'sg-link' }],
+          },
+        ],
+      },
+    ],
+  });
+  elb.on(DescribeRulesCommand).resolves({
+    Rules: ws.services.map((s, i) => ({
+      RuleArn: `rule-${i}`,
+      Conditions: [
+        {
+          Field: 'path-pattern',
+          PathPatternConfig: { Values: [s.pathPrefix, `${s.pathPrefix}/*`] },
+        },
+        { Field: 'host-header', Values: [DNS] },
+      ],
+      Actions: [{ Type: 'forward', TargetGroupArn: `tg-${s.name}` }],
+    })),
+  });
+  elb.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: [
+      { TargetHealth: { State: 'healthy' } },
+      { TargetHealth: { State: 'healthy' } },
+    ],
+  });
+  logs.on(FilterLogEventsCommand).resolves({ events: [] });
+}
+
+const run = () =>
+  diagnose(createClients({ region: 'us-east-1' }), {
+    app,
+    env,
+    services: ws.services,
+    logMinutes: 60,
+    now: () => 1_800_000_000_000,
+  });
+const verdictOf = (checks: Awaited<ReturnType<typeof run>>, name: string) =>
+  checks.find((c) => c.name.startsWith(name));
+
+beforeEach(() => {
+  for (const m of [cfn, apigw, ec2, elb, logs]) m.reset();
+  healthy();
+});
+afterEach(() => {
+  for (const m of [cfn, apigw, ec2, elb, logs]) m.reset();
+});
+
+describe('diagnose', () => {
+  it('is all OK on a healthy deployment', async () => {
+    const checks = await run();
+    expect(checks.filter((c) => c.verdict !== 'OK')).toEqual([]);
+    expect(checks.map((c) => c.name)).toEqual([
+      'environment exports',
+      'VPC link status',
+      'integration int1 URI',
+      'integration int1 Host overwrite',
+      'ALB security group admits the VPC link',
+      ...ws.services.map((s) => `target health: ${s.name}`),
+      'recent integration errors',
+    ]);
+    const filter = logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input;
+    expect(filter?.logGroupName).toBe(`/aws/apigateway/${app}-${env}-http-api`);
+    expect(filter?.startTime).toBe(1_800_000_000_000 - 3_600_000);
+  });
+
+  it('finds each of the usual faults, with a hint', async () => {
+    apigw
+      .on(GetVpcLinkCommand)
+      .resolves({ VpcLinkId: 'vl-1', VpcLinkStatus: 'INACTIVE', SecurityGroupIds: ['sg-link'] });
+    apigw.on(GetIntegrationsCommand).resolves({
+      Items: [
+        {
+          IntegrationId: 'int1',
+          IntegrationType: 'HTTP_PROXY',
+          ConnectionType: 'VPC_LINK',
+          ConnectionId: 'vl-1',
+          IntegrationUri: LB,
+        },
+      ],
+    });
+    ec2.on(DescribeSecurityGroupsCommand).resolves({
+      SecurityGroups: [
+        {
+          GroupId: 'sg-alb',
+          IpPermissions: [
+            {
+              IpProtocol: 'tcp',
+              FromPort: 80,
+              ToPort: 80,
+              UserIdGroupPairs: [{ GroupId: 'sg-env' }],
+            },
+          ],
+        },
+      ],
+    });
+    elb
+      .on(DescribeTargetHealthCommand, { TargetGroupArn: `tg-${ws.services[0]?.name}` })
+      .resolves({ TargetHealthDescriptions: [{ TargetHealth: { State: 'unhealthy' } }] });
+    logs.on(FilterLogEventsCommand).resolves({
+      events: [
+        {
+          message: JSON.stringify({ status: '503', integrationErrorMessage: 'Unable to connect' }),
+        },
+        {
+          message: JSON.stringify({ status: '503', integrationErrorMessage: 'Unable to connect' }),
+        },
+      ],
+    });
+    const checks = await run();
+    expect(verdictOf(checks, 'VPC link status')).toMatchObject({
+      verdict: 'FAIL',
+      detail: expect.stringMatching(/INACTIVE.*60 days/),
+      hint: expect.stringMatching(/re-provisions/),
+    });
+    expect(verdictOf(checks, 'integration int1 URI')).toMatchObject({
+      verdict: 'FAIL',
+      detail: expect.stringMatching(/is not a listener ARN/),
+    });
+    expect(verdictOf(checks, 'integration int1 Host overwrite')).toMatchObject({
+      verdict: 'FAIL',
+      hint: expect.stringMatching(/503/),
+    });
+    expect(verdictOf(checks, 'ALB security group')).toMatchObject({
+      verdict: 'FAIL',
+      detail: 'sg-alb has no port-80 ingress from sg-link',
+    });
+    expect(verdictOf(checks, `target health: ${ws.services[0]?.name}`)).toMatchObject({
+      verdict: 'FAIL',
+      detail: expect.stringMatching(/^0\/1 targets healthy/),
+    });
+    expect(verdictOf(checks, `target health: ${ws.services[1]?.name}`)?.verdict).toBe('OK');
+    expect(verdictOf(checks, 'recent integration errors')).toMatchObject({
+      verdict: 'WARN',
+      detail: '2x Unable to connect',
+    });
+  });
+
+  it('turns an API error into a FAIL of that check instead of aborting', async () => {
+    apigw
+      .on(GetVpcLinkCommand)
+      .rejects(
+        Object.assign(new Error('Invalid VPC link identifier'), { name: 'NotFoundException' }),
+      );
+    const checks = await run();
+    expect(verdictOf(checks, 'VPC link status')).toMatchObject({
+      verdict: 'FAIL',
+      detail: expect.stringMatching(/NotFoundException: Invalid VPC link/),
+    });
+    expect(verdictOf(checks, 'recent integration errors')?.verdict).toBe('OK');
+  });
+
+  it('says what to deploy when the stacks are missing', async () => {
+    cfn.reset();
+    cfn
+      .on(DescribeStacksCommand)
+      .rejects(
+        Object.assign(new Error('Stack with id x does not exist'), { name: 'ValidationError' }),
+      );
+    const checks = await run();
+    expect(verdictOf(checks, 'environment exports')?.verdict).toBe('FAIL');
+    expect(verdictOf(checks, 'HTTP API stack')).toMatchObject({
+      verdict: 'FAIL',
+      hint: expect.stringMatching(/deploy\.ts --env .* --only api/),
+    });
+  });
+});

@@ -1,0 +1,145 @@
+// The shared pieces: flag parsing and help, the error format, bounded backoff, copilot lookup
+// and version policy, and the bash quoting the bastion script relies on.
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CliError, formatError, helpText, parseFlags, scriptArgs } from '../../scripts/lib/cli.ts';
+import { findOnPath, parseVersion, versionWarning } from '../../scripts/lib/copilot.ts';
+import { shellQuote } from '../../scripts/lib/smoke-checks.ts';
+import { backoffDelay, WaitTimeoutError, waitUntil } from '../../scripts/lib/wait.ts';
+import { FAKE_BIN } from './harness.ts';
+
+const spec = {
+  name: 'demo',
+  summary: 'A demo.',
+  flags: {
+    app: { type: 'string', default: 'bookstore', description: 'App' },
+    region: { type: 'string', description: 'Region' },
+    dryRun: { type: 'boolean', description: 'Plan only' },
+    timeout: { type: 'number', default: 30, min: 1, description: 'Minutes' },
+  },
+} as const;
+
+describe('flags', () => {
+  it('applies defaults and types', () => {
+    expect(parseFlags(spec, [])).toEqual({
+      help: false,
+      flags: { app: 'bookstore', region: undefined, dryRun: false, timeout: 30 },
+    });
+    expect(parseFlags(spec, ['--dry-run', '--timeout', '5', '--region=eu-west-1'])).toEqual({
+      help: false,
+      flags: { app: 'bookstore', region: 'eu-west-1', dryRun: true, timeout: 5 },
+    });
+    expect(parseFlags(spec, ['--help'])).toEqual({ help: true });
+  });
+
+  it('rejects unknown flags and bad numbers with exit code 2 and a next step', () => {
+    const unknown = (() => {
+      try {
+        parseFlags(spec, ['--dryrun']);
+      } catch (e) {
+        return e as CliError;
+      }
+    })();
+    expect(unknown).toBeInstanceOf(CliError);
+    expect(unknown?.exitCode).toBe(2);
+    expect(unknown?.next).toBe('npx zx scripts/demo.ts --help');
+    expect(() => parseFlags(spec, ['--timeout', '0'])).toThrow(/not a number >= 1/);
+  });
+
+  it('prints help with defaults', () => {
+    const help = helpText(spec);
+    expect(help).toMatch(/^usage: npx zx scripts\/demo\.ts \[flags\]/);
+    expect(help).toMatch(/--app <value> +App \(default: bookstore\)/);
+    expect(help).toMatch(/--dry-run +Plan only/);
+  });
+
+  it('finds the arguments after the script under node and under zx', () => {
+    expect(scriptArgs('deploy', ['node', '/r/scripts/deploy.ts', '--dry-run'])).toEqual([
+      '--dry-run',
+    ]);
+    expect(
+      scriptArgs('deploy', [
+        'node',
+        '/r/node_modules/zx/build/cli.js',
+        'scripts/deploy.ts',
+        '--dry-run',
+      ]),
+    ).toEqual(['--dry-run']);
+  });
+
+  it('formats every failure as "what: why" plus next', () => {
+    expect(formatError(new CliError('deploy: x failed', 'because', 'do y'), 'deploy')).toBe(
+      'deploy: x failed: because\nnext: do y\n',
+    );
+    const creds = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+    expect(formatError(creds, 'smoke')).toMatch(
+      /^smoke: AWS credentials are missing or invalid: Could not load credentials.*\nnext: aws sts get-caller-identity/,
+    );
+  });
+});
+
+describe('waitUntil', () => {
+  it('backs off exponentially up to a cap', () => {
+    expect(
+      [0, 1, 2, 3, 10].map((n) =>
+        backoffDelay(n, { initialDelayMs: 100, maxDelayMs: 300, factor: 2 }),
+      ),
+    ).toEqual([100, 200, 300, 300, 300]);
+  });
+
+  it('returns the value once done, reporting state changes only', async () => {
+    const states: string[] = [];
+    let n = 0;
+    const value = await waitUntil({
+      what: 'thing',
+      timeoutMs: 10_000,
+      sleep: async () => {},
+      onState: (s) => states.push(s),
+      poll: async () =>
+        ++n >= 4 ? { done: true, value: n } : { done: false, state: n < 3 ? 'A' : 'B' },
+    });
+    expect(value).toBe(4);
+    expect(states).toEqual(['A', 'B']);
+  });
+
+  it('throws WaitTimeoutError with the last state at the deadline', async () => {
+    let clock = 0;
+    const error = await waitUntil({
+      what: 'stack x',
+      timeoutMs: 1_000,
+      now: () => clock,
+      sleep: async (ms) => {
+        clock += ms;
+      },
+      poll: async () => ({ done: false, state: 'UPDATE_IN_PROGRESS' }),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WaitTimeoutError);
+    expect((error as Error).message).toBe(
+      'stack x did not finish within 1 s (last state: UPDATE_IN_PROGRESS)',
+    );
+  });
+});
+
+describe('copilot', () => {
+  it('is found on PATH without being run', () => {
+    expect(findOnPath('copilot', FAKE_BIN)).toBe(`${FAKE_BIN}/copilot`);
+    expect(findOnPath('copilot', '/nonexistent')).toBeUndefined();
+  });
+
+  it('accepts v1.34.x quietly and warns about anything else', () => {
+    expect(parseVersion('copilot version: v1.34.1\n')).toBe('1.34.1');
+    expect(versionWarning('1.34.1')).toBeUndefined();
+    expect(versionWarning('1.33.4')).toMatch(/end of support on 2026-06-12/);
+  });
+});
+
+describe('shellQuote', () => {
+  it('survives quotes and $ in bash', () => {
+    const value = `it's "$HOME" \`x\``;
+    expect(
+      execFileSync('bash', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' }),
+    ).toBe(value);
+  });
+});
