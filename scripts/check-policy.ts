@@ -44,7 +44,7 @@ function main(argv: string[]): number {
       `\n${count('PASS')} pass, ${count('EXCEPTION')} exception (reasons in ${EXCEPTIONS_FILE}), ${count('FAIL')} fail\n`,
     );
     // The addons are CloudFormation: cfn-lint and cfn-guard (Control Tower rules) check them,
-    // with their exceptions in each template's Metadata.Guard.Exceptions.
+    // with their exceptions under `templates:` in the same policy/exceptions.yml.
     process.stdout.write(
       'addons/*.yml: run node scripts/validate-templates.ts (cfn-lint, cfn-guard)\n',
     );

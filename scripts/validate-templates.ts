@@ -1,8 +1,8 @@
 // Validates the CloudFormation templates under addons/ with every offline means AWS offers,
 // because none of them can be deployed from a laptop: cfn-lint (0 errors, 0 warnings), then
-// cfn-guard with AWS Control Tower's proactive controls. Exceptions to a control live in the
-// template's own `Metadata.Guard.Exceptions`, each with its reason; an unexcepted failure or a
-// stale exception fails the run.
+// cfn-guard with AWS Control Tower's proactive controls. Exceptions to a control live with
+// every other policy exception in policy/exceptions.yml (`templates:`), each with its reason;
+// an unexcepted failure or a stale exception fails the run.
 //
 // Usage: node scripts/validate-templates.ts [template.yml ...]   (default: addons/*.yml)
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,7 @@ import {
   guardTemplate,
 } from './lib/cfn-guard.ts';
 import { repoRoot } from './lib/manifests.ts';
+import { loadExceptions } from './lib/policy.ts';
 import { loadTemplate } from './lib/template.ts';
 
 const RERUN = 'node scripts/validate-templates.ts';
@@ -98,12 +99,18 @@ function lintProblems(file: string, relative: string): string[] {
 }
 
 function guardProblems(file: string, relative: string, install: GuardInstall): string[] {
-  const report = guardTemplate(file, loadTemplate(file), install);
+  const report = guardTemplate(file, loadTemplate(file), guardExceptionsFor(relative), install);
   console.log(
     `cfn-guard ${install.guardVersion}, AWS Control Tower rules from ${CFN_GUARD_PACKAGE.name}@${CFN_GUARD_PACKAGE.version}:`,
   );
   console.log(formatGuardTable(report.rows));
   return report.problems.map((problem) => `${relative}: cfn-guard ${problem}`);
+}
+
+/** The cfn-guard exceptions policy/exceptions.yml records for one template: control to reason. */
+export function guardExceptionsFor(relative: string, root: string = repoRoot): Map<string, string> {
+  const entries = loadExceptions(root).templates.filter((e) => e.template === relative);
+  return new Map(entries.map((e) => [e.control, e.reason]));
 }
 
 /** Validates each template and prints what it found; returns the process exit code. */
@@ -123,7 +130,7 @@ export function main(args: string[]): number {
   console.error(`\ntemplates are not valid: ${problems.length} problem(s)`);
   for (const problem of problems) console.error(`  ${problem}`);
   console.error(
-    `fix the template, or record a justified exception under its Metadata (Guard.Exceptions, or cfn-lint config ignore_checks), then run: ${RERUN}`,
+    `fix the template, or record a justified exception in policy/exceptions.yml (templates:) or, for cfn-lint, in the template's Metadata (cfn-lint config ignore_checks), then run: ${RERUN}`,
   );
   return 1;
 }

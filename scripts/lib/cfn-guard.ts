@@ -290,21 +290,6 @@ function verdict(
   return { status: 'SKIP', relevant, reason };
 }
 
-/** The exceptions recorded in the template's `Metadata.Guard.Exceptions`: control id to reason. */
-export function readGuardExceptions(template: CfnTemplate): Map<string, string> {
-  const guard = template.Metadata?.Guard as { Exceptions?: Record<string, unknown> } | undefined;
-  const exceptions = new Map<string, string>();
-  for (const [control, reason] of Object.entries(guard?.Exceptions ?? {})) {
-    if (typeof reason !== 'string' || reason.trim() === '') {
-      throw new CfnGuardError(
-        `cannot read Metadata.Guard.Exceptions.${control}: an exception needs its reason as text`,
-      );
-    }
-    exceptions.set(control, reason.trim());
-  }
-  return exceptions;
-}
-
 /** Applies the recorded exceptions: a failure without one, or one without a failure, is a problem. */
 export function judge(
   controls: Control[],
@@ -323,7 +308,7 @@ export function judge(
       problems.push(`${control.id} fails with no recorded exception: ${row.reason}`);
     if (exception) {
       problems.push(
-        `${control.id}: stale exception (the control is ${row.status}); remove it from Metadata.Guard.Exceptions`,
+        `${control.id}: stale exception (the control is ${row.status}); remove it from policy/exceptions.yml`,
       );
     }
     return row;
@@ -359,10 +344,14 @@ export function formatGuardTable(rows: ControlRow[]): string {
   ].join('\n');
 }
 
-/** Obtains cfn-guard if needed, evaluates every Control Tower control, applies the exceptions. */
+/**
+ * Obtains cfn-guard if needed, evaluates every Control Tower control, and applies the
+ * exceptions recorded for this template (control id to reason, from policy/exceptions.yml).
+ */
 export function guardTemplate(
   templateFile: string,
   template: CfnTemplate,
+  exceptions: Map<string, string>,
   install: GuardInstall = ensureCfnGuard(),
 ): GuardReport {
   const controls = loadControls(install);
@@ -375,5 +364,5 @@ export function guardTemplate(
       `cannot attribute guard results: rules ${unknown.join(', ')} belong to no control`,
     );
   }
-  return judge(controls, outcome, template, readGuardExceptions(template));
+  return judge(controls, outcome, template, exceptions);
 }

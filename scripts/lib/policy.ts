@@ -297,6 +297,16 @@ const exceptionSchema = z.strictObject({
 
 const exceptionsFileSchema = z.strictObject({
   manifests: z.array(exceptionSchema).default([]),
+  /** cfn-guard (Control Tower) controls a template fails on purpose: validate-templates.ts. */
+  templates: z
+    .array(
+      z.strictObject({
+        template: z.string().min(1),
+        control: z.string().min(1),
+        reason: z.string().trim().min(20, 'say why, in a sentence'),
+      }),
+    )
+    .default([]),
   secrets: z
     .array(
       z.strictObject({
@@ -310,6 +320,7 @@ const exceptionsFileSchema = z.strictObject({
 
 export type PolicyExceptions = z.infer<typeof exceptionsFileSchema>;
 export type ManifestException = z.infer<typeof exceptionSchema>;
+export type TemplateException = PolicyExceptions['templates'][number];
 
 export class PolicyError extends Error {
   override name = 'PolicyError';

@@ -13,7 +13,11 @@ import {
 } from '../../scripts/lib/cfn-guard.ts';
 import { repoRoot } from '../../scripts/lib/manifests.ts';
 import { type CfnTemplate, HTTP_API_TEMPLATE, loadTemplate } from '../../scripts/lib/template.ts';
-import { cfnLintVersion, lintTemplate } from '../../scripts/validate-templates.ts';
+import {
+  cfnLintVersion,
+  guardExceptionsFor,
+  lintTemplate,
+} from '../../scripts/validate-templates.ts';
 
 const template = loadTemplate();
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'addon-validate-'));
@@ -73,7 +77,8 @@ describe('cfn-guard with the AWS Control Tower rules', () => {
   });
 
   it('passes addons/http-api.yml with recorded exceptions only', () => {
-    const report = guardTemplate(HTTP_API_TEMPLATE, template, install);
+    const exceptions = guardExceptionsFor('addons/http-api.yml');
+    const report = guardTemplate(HTTP_API_TEMPLATE, template, exceptions, install);
     expect(report.problems).toEqual([]);
     const status = Object.fromEntries(report.rows.map((row) => [row.control, row.status]));
     expect(status).toMatchObject({
@@ -85,13 +90,12 @@ describe('cfn-guard with the AWS Control Tower rules', () => {
   it('reports an unexcepted failure, a missing exception, a stale and an unknown one', () => {
     const [file, mutant] = writeMutant('guard', (t) => {
       delete properties(t, 'DefaultStage').AccessLogSettings;
-      const guard = t.Metadata?.Guard as { Exceptions: Record<string, string> } | undefined;
-      const exceptions = guard?.Exceptions ?? {};
-      delete exceptions['CT.APIGATEWAY.PR.5'];
-      exceptions['CT.EC2.PR.3'] = 'no longer needed';
-      exceptions['CT.NOPE.PR.1'] = 'misspelt';
     });
-    const { problems } = guardTemplate(file, mutant, install);
+    const exceptions = guardExceptionsFor('addons/http-api.yml');
+    exceptions.delete('CT.APIGATEWAY.PR.5');
+    exceptions.set('CT.EC2.PR.3', 'no longer needed');
+    exceptions.set('CT.NOPE.PR.1', 'misspelt');
+    const { problems } = guardTemplate(file, mutant, exceptions, install);
     expect(problems.sort()).toEqual([
       expect.stringMatching(
         /^CT\.APIGATEWAY\.PR\.4 fails with no recorded exception: .*DefaultStage/,
@@ -116,7 +120,8 @@ describe.skipIf(!lintVersion)('node scripts/validate-templates.ts', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/CT\.APIGATEWAY\.PR\.4\s+FAIL/);
-    expect(result.stdout).toMatch(/CT\.APIGATEWAY\.PR\.5\s+EXCEPTION/);
+    // Exceptions are recorded per template path: a copy elsewhere inherits none of them.
+    expect(result.stdout).toMatch(/CT\.APIGATEWAY\.PR\.5\s+FAIL/);
     expect(result.stderr).toContain('CT.APIGATEWAY.PR.4 fails with no recorded exception');
     expect(result.stderr).toContain('then run: node scripts/validate-templates.ts');
   });

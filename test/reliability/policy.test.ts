@@ -114,7 +114,7 @@ describe('each control fails when its setting is broken', () => {
     expect(statusOf(mutated(edit), control, 'author-service').status).toBe(
       statusOf(real, control, 'author-service').status,
     );
-    const report = checkPolicy(mutated(edit), { manifests: [], secrets: [] });
+    const report = checkPolicy(mutated(edit), { manifests: [], templates: [], secrets: [] });
     expect(report.problems.join('\n')).toContain(`${control} fails on book-service`);
   });
 
