@@ -70,9 +70,11 @@ export const RULES: SecretRule[] = [
   {
     id: 'password-assignment',
     description: 'a password or secret written as a literal',
-    // Quoted literals anywhere; in code, an unquoted right-hand side is an expression.
+    // Quoted literals anywhere; in code, an unquoted right-hand side is an expression. A
+    // literal with a space in it is a command or a sentence ("check:secrets": "node ..."),
+    // not a credential.
     content: new RegExp(
-      `\\b${SECRET_NAME}["']?[ \\t]*(?::|=|=>)[ \\t]*(?:"([^"\\n]{12,})"|'([^'\\n]{12,})')`,
+      `\\b${SECRET_NAME}["']?[ \\t]*(?::|=|=>)[ \\t]*(?:"([^"\\s]{12,})"|'([^'\\s]{12,})')`,
       'gi',
     ),
   },
