@@ -18,6 +18,9 @@ export async function bundleService(service: string, outDir = path.join(root, 'd
     platform: 'node',
     target: 'node24',
     format: 'esm',
+    // Minified, and the source map left beside the bundle rather than loaded at run time:
+    // --enable-source-maps cost ~50 ms of start-up and ~15 MB of RSS (bench/README.md).
+    minify: true,
     sourcemap: true,
     legalComments: 'linked',
     logLevel: 'warning',

@@ -1,0 +1,91 @@
+// Command-line options. The defaults are the planning run's (ten interleaved rounds, 50
+// connections) shortened to 3 s per round so the full run stays under five minutes.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LoadGenerator } from './load.ts';
+import { ROW_IDS, type RowId } from './targets.ts';
+
+export interface Options {
+  rounds: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  startupSamples: number;
+  rows: RowId[];
+  loadGenerator: LoadGenerator | 'auto';
+  pin: boolean;
+  outDir: string;
+  /** The run refuses to start when its own estimate exceeds this, and is stopped past it. */
+  maxSeconds: number;
+  help: boolean;
+}
+
+export const USAGE = `Usage: node bench/run.ts [options]
+
+  --rounds N            interleaved rounds of every row (default 10; --quick: 1)
+  --duration S          seconds of load per row per round (default 3; --quick: 1)
+  --warmup S            seconds of unrecorded load per row before round 1 (default 2; --quick: 0)
+  --connections N       concurrent connections (default 50; --quick: 10)
+  --startup-samples N   restarts per row for start-to-first-200 and idle RSS (default 5; --quick: 1)
+  --rows a,b,...        rows to run, of ${ROW_IDS.join(', ')} (default: all)
+  --loadgen NAME        auto (wrk when installed), wrk or autocannon
+  --no-pin              do not pin servers and load generator to different CPUs
+  --out-dir DIR         where the JSON result goes (default bench/results)
+  --max-seconds N       upper bound on the whole run (default 300)
+  --quick               a few-seconds smoke of the harness (CI)
+`;
+
+function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      'startup-samples': { type: 'string' },
+      rows: { type: 'string' },
+      loadgen: { type: 'string' },
+      'no-pin': { type: 'boolean', default: false },
+      'out-dir': { type: 'string' },
+      'max-seconds': { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  const quick = values.quick;
+  const rows = (values.rows ?? ROW_IDS.join(','))
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  for (const row of rows) {
+    if (!(ROW_IDS as readonly string[]).includes(row)) {
+      throw new Error(`--rows: unknown row "${row}" (known: ${ROW_IDS.join(', ')})`);
+    }
+  }
+  const loadGenerator = values.loadgen ?? 'auto';
+  if (!['auto', 'wrk', 'autocannon'].includes(loadGenerator)) {
+    throw new Error('--loadgen must be auto, wrk or autocannon');
+  }
+  return {
+    rounds: positive('rounds', values.rounds, quick ? 1 : 10),
+    durationSeconds: positive('duration', values.duration, quick ? 1 : 3),
+    warmupSeconds: positive('warmup', values.warmup, quick ? 0 : 2, 0),
+    connections: positive('connections', values.connections, quick ? 10 : 50),
+    startupSamples: positive('startup-samples', values['startup-samples'], quick ? 1 : 5, 0),
+    rows: [...new Set(rows)] as RowId[],
+    loadGenerator: loadGenerator as Options['loadGenerator'],
+    pin: !values['no-pin'],
+    outDir: path.resolve(values['out-dir'] ?? path.join(import.meta.dirname, '..', 'results')),
+    maxSeconds: positive('max-seconds', values['max-seconds'], 300),
+    help: values.help,
+  };
+}

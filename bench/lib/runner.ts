@@ -1,0 +1,240 @@
+// One run: build, sample start-ups, start every row, warm each up, then load the rows in
+// interleaved rounds (A B C ... A B C ...) so that a disturbance on this shared machine hits
+// every row of a round alike, and the per-round ratios stay meaningful.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { detectLoadGenerator, generatorVersion, runLoad } from './load.ts';
+import { nginxInstalled } from './nginx.ts';
+import type { Options } from './options.ts';
+import { allowedCpus, hasCommand, pinSelf, readCpuMicros, readMemory } from './proc.ts';
+import {
+  type BenchRecord,
+  evaluateGoals,
+  type ProcessMemory,
+  type RowRecord,
+  summariseRows,
+} from './result.ts';
+import {
+  buildArtifacts,
+  localStackPresent,
+  ROW_LABELS,
+  type RowId,
+  type RunningTarget,
+  SINGLE_PROCESS_ROWS,
+  type StartContext,
+  startRow,
+  unavailableReason,
+} from './targets.ts';
+
+/** Time after the first 200 before idle memory is read: start-up garbage has been collected. */
+const SETTLE_MS = 300;
+const START_TIMEOUT_MS = 30_000;
+
+interface Pinning {
+  server: string | undefined;
+  load: string | undefined;
+  note: string;
+}
+
+function choosePinning(wanted: boolean): Pinning {
+  if (!wanted) return { server: undefined, load: undefined, note: 'not pinned (--no-pin)' };
+  if (!hasCommand('taskset', ['--version'])) {
+    return { server: undefined, load: undefined, note: 'not pinned: taskset is not installed' };
+  }
+  const cpus = allowedCpus();
+  const [server, load] = cpus;
+  if (server === undefined || load === undefined) {
+    return { server: undefined, load: undefined, note: 'not pinned: fewer than 2 CPUs' };
+  }
+  if (!pinSelf(String(load))) {
+    return { server: undefined, load: undefined, note: 'not pinned: taskset failed' };
+  }
+  return {
+    server: String(server),
+    load: String(load),
+    note: `servers pinned to CPU ${server}, load generator to CPU ${load}`,
+  };
+}
+
+/** Seconds the run will take, roughly: start-ups are guessed at their usual cost. */
+export function estimateSeconds(options: Options, rows: RowId[]): number {
+  const sampled = rows.filter((r) => SINGLE_PROCESS_ROWS.includes(r) || r === 'local');
+  const startupGuess = (row: RowId) => (row === 'local' ? 3 : 0.8);
+  const samples = options.startupSamples * sampled.reduce((s, r) => s + startupGuess(r), 0);
+  const loads = rows.length * (options.warmupSeconds + options.rounds * options.durationSeconds);
+  return Math.ceil(samples + loads + rows.length * 2 + 5);
+}
+
+function cpuOf(target: RunningTarget, role?: 'proxy'): number {
+  return target.processes
+    .filter((p) => role === undefined || p.role === role)
+    .reduce((sum, p) => sum + readCpuMicros(p.pid), 0);
+}
+
+export async function runBench(
+  options: Options,
+  log: (line: string) => void,
+): Promise<BenchRecord> {
+  const startedAt = new Date();
+  const loadAverageBefore = os.loadavg();
+  // Read before this process pins itself to one CPU, which would narrow it to 1.
+  const cpuCount = os.availableParallelism();
+  const generator = detectLoadGenerator(options.loadGenerator);
+  const tools = { nginx: nginxInstalled(), localStack: localStackPresent() };
+  const skipped: BenchRecord['skipped'] = [];
+  const rows: RowId[] = [];
+  for (const row of options.rows) {
+    const reason = unavailableReason(row, tools);
+    if (reason) {
+      skipped.push({ id: row, reason });
+      log(`skipping ${row}: ${reason}`);
+    } else rows.push(row);
+  }
+  const estimate = estimateSeconds(options, rows);
+  if (estimate > options.maxSeconds) {
+    throw new Error(
+      `this run would take about ${estimate} s, over --max-seconds ${options.maxSeconds}: ` +
+        'use fewer --rounds, a shorter --duration or fewer --rows',
+    );
+  }
+  const pinning = choosePinning(options.pin);
+  log(`load generator: ${generatorVersion(generator)}; ${pinning.note}; about ${estimate} s`);
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-'));
+  const running = new Map<RowId, RunningTarget>();
+  try {
+    const artifacts = await buildArtifacts(dir);
+    const ctx: StartContext = { artifacts, cpus: pinning.server, timeoutMs: START_TIMEOUT_MS };
+    const records = new Map<RowId, RowRecord>(
+      rows.map((id) => [
+        id,
+        {
+          id,
+          label: ROW_LABELS[id],
+          bodyBytes: 0,
+          sameBody: true,
+          rounds: [],
+          startupMs: [],
+          idleRssBytes: [],
+          processes: [],
+        },
+      ]),
+    );
+    const record = (id: RowId) => records.get(id) as RowRecord;
+
+    // Start-ups from cold, interleaved like the rounds. Nothing else runs on the server core.
+    const sampled = rows.filter((r) => SINGLE_PROCESS_ROWS.includes(r) || r === 'local');
+    for (let sample = 0; sample < options.startupSamples; sample++) {
+      for (const row of sampled) {
+        const target = await startRow(row, ctx);
+        await sleep(SETTLE_MS);
+        const memory = readMemory(target.processes[0]?.pid ?? 0);
+        await target.stop();
+        record(row).startupMs.push(target.readyMs);
+        if (row !== 'local' && memory) record(row).idleRssBytes.push(memory.rss);
+      }
+      log(`start-up sample ${sample + 1}/${options.startupSamples} done`);
+    }
+
+    // The instances the rounds load, started one after the other (start-up is measured).
+    for (const row of rows) {
+      const target = await startRow(row, ctx);
+      running.set(row, target);
+      // Rows without fresh-start samples (nginx, or all with --startup-samples 0) keep this one.
+      if (options.startupSamples === 0 || !sampled.includes(row)) {
+        record(row).startupMs.push(target.readyMs);
+      }
+    }
+    await sleep(SETTLE_MS);
+    const reference = running.get('raw') ?? running.get('service');
+    for (const [row, target] of running) {
+      const r = record(row);
+      r.bodyBytes = target.body.length;
+      r.sameBody = reference ? target.body.equals(reference.body) : true;
+      r.processes = target.processes.map(
+        (p): ProcessMemory => ({
+          ...p,
+          idleRssBytes: readMemory(p.pid)?.rss ?? Number.NaN,
+          peakRssBytes: Number.NaN,
+        }),
+      );
+    }
+
+    const load = (target: RunningTarget, seconds: number) =>
+      runLoad(generator, {
+        url: target.url,
+        connections: options.connections,
+        durationSeconds: seconds,
+        cpus: pinning.load,
+      });
+
+    if (options.warmupSeconds > 0) {
+      for (const [, target] of running) await load(target, options.warmupSeconds);
+      log('warm-up done');
+    }
+
+    for (let round = 1; round <= options.rounds; round++) {
+      const line: string[] = [];
+      for (const [row, target] of running) {
+        const cpuBefore = cpuOf(target);
+        const proxyBefore = cpuOf(target, 'proxy');
+        const result = await load(target, options.durationSeconds);
+        const answered = Math.max(result.requests, 1);
+        const hasProxy = target.processes.some((p) => p.role === 'proxy');
+        record(row).rounds.push({
+          round,
+          ...result,
+          cpuMicrosPerRequest: (cpuOf(target) - cpuBefore) / answered,
+          proxyCpuMicrosPerRequest: hasProxy
+            ? (cpuOf(target, 'proxy') - proxyBefore) / answered
+            : null,
+        });
+        line.push(`${row} ${Math.round(result.requestsPerSecond)}`);
+      }
+      log(`round ${round}/${options.rounds}: ${line.join(', ')} req/s`);
+    }
+
+    for (const row of running.keys()) {
+      for (const p of record(row).processes) p.peakRssBytes = readMemory(p.pid)?.peak ?? Number.NaN;
+    }
+
+    const rowRecords = rows.map(record);
+    const summary = summariseRows(rowRecords);
+    const finishedAt = new Date();
+    return {
+      schema: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      elapsedSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      machine: {
+        node: process.version,
+        cpus: cpuCount,
+        kernel: os.release(),
+        loadAverageBefore,
+        loadAverageAfter: os.loadavg(),
+      },
+      settings: {
+        rounds: options.rounds,
+        durationSeconds: options.durationSeconds,
+        warmupSeconds: options.warmupSeconds,
+        connections: options.connections,
+        startupSamples: options.startupSamples,
+        loadGenerator: generator,
+        loadGeneratorVersion: generatorVersion(generator),
+        serverCpus: pinning.server ?? null,
+        loadCpus: pinning.load ?? null,
+        pinningNote: pinning.note,
+        serviceBuild: 'its esbuild bundle, run with the Dockerfile CMD',
+      },
+      skipped,
+      rows: rowRecords,
+      summary,
+      goals: evaluateGoals(rowRecords, summary),
+    };
+  } finally {
+    await Promise.all([...running.values()].map((t) => t.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,109 @@
+// The printed report: the same figures as the JSON record, as fixed-width text tables.
+import type { BenchRecord, GoalResult } from './result.ts';
+import { ROW_LABELS } from './targets.ts';
+
+const MB = 1024 * 1024;
+
+function fmt(value: number, digits = 0): string {
+  if (!Number.isFinite(value)) return '-';
+  return value.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function goalValue(goal: GoalResult): string {
+  if (goal.measured === null) return '-';
+  return goal.unit === 'x' ? `${fmt(goal.measured, 2)}x` : `${fmt(goal.measured)} ms`;
+}
+
+export function formatReport(record: BenchRecord): string {
+  const s = record.settings;
+  const lines: string[] = [];
+  lines.push(
+    `node ${record.machine.node}, ${record.machine.cpus} CPUs, ${s.loadGeneratorVersion}; ` +
+      `${s.rounds} interleaved rounds x ${s.durationSeconds} s, ${s.connections} connections, ` +
+      `warm-up ${s.warmupSeconds} s; ${s.pinningNote}`,
+  );
+  lines.push(
+    `load average before ${record.machine.loadAverageBefore.map((n) => n.toFixed(2)).join(' ')}, ` +
+      `after ${record.machine.loadAverageAfter.map((n) => n.toFixed(2)).join(' ')}; ` +
+      `elapsed ${fmt(record.elapsedSeconds)} s; book-service runs ${s.serviceBuild}`,
+  );
+  for (const skipped of record.skipped) lines.push(`skipped ${skipped.id}: ${skipped.reason}`);
+  lines.push('');
+  lines.push(
+    table(
+      [
+        'row',
+        'req/s',
+        'x raw',
+        'p50 ms',
+        'p99 ms',
+        'CPU us/req',
+        'proxy us/req',
+        'errors',
+        'start ms',
+        'idle RSS MB',
+        'peak RSS MB',
+      ],
+      record.summary.map((row) => [
+        `${row.id}: ${ROW_LABELS[row.id]}`,
+        fmt(row.requestsPerSecond),
+        fmt(row.ratioToRaw, 2),
+        fmt(row.p50Ms, 2),
+        fmt(row.p99Ms, 2),
+        fmt(row.cpuMicrosPerRequest),
+        fmt(row.proxyCpuMicrosPerRequest),
+        fmt(row.errors),
+        fmt(row.startupMs),
+        fmt(row.idleRssBytes / MB, 1),
+        fmt(row.peakRssBytes / MB, 1),
+      ]),
+    ),
+  );
+  const multi = record.rows.filter((row) => row.processes.length > 1);
+  if (multi.length > 0) {
+    lines.push('');
+    lines.push(
+      table(
+        ['process', 'pid', 'idle RSS MB', 'peak RSS MB'],
+        multi.flatMap((row) =>
+          row.processes.map((p) => [
+            `${row.id} ${p.role}: ${p.command.slice(0, 60)}`,
+            String(p.pid),
+            fmt(p.idleRssBytes / MB, 1),
+            fmt(p.peakRssBytes / MB, 1),
+          ]),
+        ),
+      ),
+    );
+  }
+  const different = record.rows.filter((row) => !row.sameBody);
+  if (different.length > 0) {
+    lines.push('');
+    lines.push(`body differs from the raw row's: ${different.map((r) => r.id).join(', ')}`);
+  }
+  lines.push('');
+  lines.push(
+    table(
+      ['goal', 'measured', 'status'],
+      record.goals.map((g) => [
+        g.description,
+        goalValue(g),
+        g.note ? `${g.status} (${g.note})` : g.status,
+      ]),
+    ),
+  );
+  return lines.join('\n');
+}

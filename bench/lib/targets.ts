@@ -1,0 +1,287 @@
+// The rows: what each one runs, how it starts, and which processes its CPU and memory are
+// read from. Every Node row runs an esbuild bundle, as the container does, so start-up times
+// compare the same loading path (one ESM file, no type stripping, no node_modules walk).
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { bundleService } from '../../scripts/build.ts';
+import { loadWorkspace, repoRoot, type Service } from '../../scripts/lib/manifests.ts';
+import { prepareNginx } from './nginx.ts';
+import {
+  descendants,
+  readCommand,
+  type Spawned,
+  spawnPinned,
+  waitFor200,
+  waitForLine,
+} from './proc.ts';
+
+export const ROW_IDS = ['raw', 'service', 'express', 'hono', 'nginx', 'local'] as const;
+export type RowId = (typeof ROW_IDS)[number];
+
+export const ROW_LABELS: Record<RowId, string> = {
+  raw: 'raw node:http (the limit)',
+  service: 'book-service (bundle, direct)',
+  express: 'Express 4 (seed handler)',
+  hono: 'bare Hono (framework floor)',
+  nginx: 'nginx -> book-service replicas',
+  local: 'local stack API -> ALB -> replicas',
+};
+
+/** Rows whose start-up and idle memory are one process's and can be sampled by restarting. */
+export const SINGLE_PROCESS_ROWS: readonly RowId[] = ['raw', 'service', 'express', 'hono'];
+
+export const SERVICE_NAME = 'book-service';
+export const LOCAL_STACK_ENTRY = path.join(repoRoot, 'scripts', 'lib', 'local', 'index.ts');
+
+export interface ProcessRef {
+  role: 'server' | 'proxy' | 'replica';
+  pid: number;
+  command: string;
+}
+
+export interface RunningTarget {
+  row: RowId;
+  url: string;
+  /** Spawn to first 200 on `url`. */
+  readyMs: number;
+  body: Buffer;
+  processes: ProcessRef[];
+  stop(): Promise<void>;
+}
+
+export interface Artifacts {
+  dir: string;
+  service: Service;
+  files: { raw: string; service: string; express: string; hono: string };
+}
+
+export interface StartContext {
+  artifacts: Artifacts;
+  cpus: string | undefined;
+  timeoutMs: number;
+}
+
+/** Why a row cannot run on this machine, or undefined when it can. */
+export function unavailableReason(
+  row: RowId,
+  tools: { nginx: boolean; localStack: boolean },
+): string | undefined {
+  if (row === 'nginx' && !tools.nginx) return 'nginx is not installed (Debian: apt install nginx)';
+  if (row === 'local' && !tools.localStack) {
+    return `the local stack is missing (${path.relative(repoRoot, LOCAL_STACK_ENTRY)})`;
+  }
+  return undefined;
+}
+
+export function localStackPresent(): boolean {
+  return existsSync(LOCAL_STACK_ENTRY);
+}
+
+export async function buildArtifacts(dir: string): Promise<Artifacts> {
+  const service = loadWorkspace().services.find((s) => s.name === SERVICE_NAME);
+  if (!service) throw new Error(`no ${SERVICE_NAME} in the Copilot manifests`);
+  const fixture = (name: string) => path.join(import.meta.dirname, '..', 'fixtures', name);
+  const bundle = async (entry: string, outfile: string) => {
+    await build({
+      entryPoints: [fixture(entry)],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'esm',
+      logLevel: 'warning',
+      // Express is CommonJS: its require() calls of Node built-ins need a real require.
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+    });
+    return outfile;
+  };
+  const [serviceFile, raw, express, hono] = await Promise.all([
+    bundleService(SERVICE_NAME, path.join(dir, SERVICE_NAME)),
+    bundle('raw-server.ts', path.join(dir, 'raw.mjs')),
+    bundle('express-server.ts', path.join(dir, 'express.mjs')),
+    bundle('hono-server.ts', path.join(dir, 'hono.mjs')),
+  ]);
+  return { dir, service, files: { raw, service: serviceFile, express, hono } };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+/** The environment a service replica runs with: the manifest's variables, as on ECS. */
+function serviceEnv(service: Service, port: number): Record<string, string> {
+  return { ...service.variables, PORT: String(port), HOST: '127.0.0.1' };
+}
+
+/**
+ * The node arguments of the service's Dockerfile `CMD ["node", ...]`, with the bundle's
+ * path for its file name: the row runs the service exactly as the container does.
+ */
+function dockerfileNodeArgs(service: Service, bundle: string): string[] {
+  const dockerfile = readFileSync(
+    path.join(repoRoot, service.manifest.image.build.dockerfile),
+    'utf8',
+  );
+  const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
+  const argv = cmd === undefined ? undefined : (JSON.parse(cmd) as unknown);
+  if (!Array.isArray(argv) || argv[0] !== 'node') {
+    throw new Error(`${service.manifest.image.build.dockerfile}: no exec-form CMD ["node", ...]`);
+  }
+  return argv.slice(1).map((arg) => (arg === path.basename(bundle) ? bundle : String(arg)));
+}
+
+function nodeArgs(row: RowId, artifacts: Artifacts): string[] {
+  switch (row) {
+    case 'service':
+      return dockerfileNodeArgs(artifacts.service, artifacts.files.service);
+    case 'raw':
+      return [artifacts.files.raw];
+    case 'express':
+      return [artifacts.files.express];
+    case 'hono':
+      return [artifacts.files.hono];
+    default:
+      throw new Error(`${row} is not a single Node process`);
+  }
+}
+
+/** The command line, shortened for the report: `node services/book-service/src/server.ts`. */
+function ref(role: ProcessRef['role'], pid: number): ProcessRef {
+  const command = readCommand(pid)
+    .split(' ')
+    .map((arg) => {
+      if (arg === process.execPath) return 'node';
+      if (arg.startsWith(`${repoRoot}/`)) return path.relative(repoRoot, arg);
+      return arg.startsWith(os.tmpdir()) ? `$TMP/${path.basename(arg)}` : arg;
+    })
+    .join(' ');
+  return { role, pid, command };
+}
+
+async function settleOrStop<T>(spawned: Spawned[], work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    await Promise.all(spawned.map((s) => s.stop()));
+    throw error;
+  }
+}
+
+async function startNodeRow(row: RowId, ctx: StartContext): Promise<RunningTarget> {
+  const port = await freePort();
+  const env =
+    row === 'service'
+      ? serviceEnv(ctx.artifacts.service, port)
+      : { NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' };
+  const spawned = spawnPinned(process.execPath, nodeArgs(row, ctx.artifacts), {
+    cpus: ctx.cpus,
+    env,
+  });
+  const url = `http://127.0.0.1:${port}${ctx.artifacts.service.pathPrefix}`;
+  const alive = () => spawned.child.exitCode === null && spawned.child.signalCode === null;
+  const { ms, body } = await settleOrStop(
+    [spawned],
+    waitFor200(url, spawned.spawnedAt, ctx.timeoutMs, alive),
+  );
+  return {
+    row,
+    url,
+    readyMs: ms,
+    body,
+    processes: [ref('server', spawned.pid)],
+    stop: () => spawned.stop(),
+  };
+}
+
+async function startNginxRow(ctx: StartContext): Promise<RunningTarget> {
+  const { service } = ctx.artifacts;
+  const replicas: Spawned[] = [];
+  const ports: number[] = [];
+  const since = performance.now();
+  // As many replicas as the local stack runs: the manifest's minimum count.
+  for (let i = 0; i < service.minCount; i++) {
+    const port = await freePort();
+    ports.push(port);
+    replicas.push(
+      spawnPinned(process.execPath, nodeArgs('service', ctx.artifacts), {
+        cpus: ctx.cpus,
+        env: serviceEnv(service, port),
+      }),
+    );
+  }
+  const all = [...replicas];
+  await settleOrStop(
+    all,
+    Promise.all(
+      ports.map((port) =>
+        waitFor200(`http://127.0.0.1:${port}${service.health.path}`, since, ctx.timeoutMs),
+      ),
+    ),
+  );
+  const listen = await freePort();
+  const prefix = path.join(ctx.artifacts.dir, 'nginx');
+  mkdirSync(prefix, { recursive: true });
+  const nginx = spawnPinned('nginx', prepareNginx(prefix, listen, ports), { cpus: ctx.cpus });
+  all.push(nginx);
+  const url = `http://127.0.0.1:${listen}${service.pathPrefix}`;
+  const { ms, body } = await settleOrStop(all, waitFor200(url, since, ctx.timeoutMs));
+  return {
+    row: 'nginx',
+    url,
+    readyMs: ms,
+    body,
+    processes: [ref('proxy', nginx.pid), ...replicas.map((r) => ref('replica', r.pid))],
+    stop: async () => {
+      await nginx.stop();
+      await Promise.all(replicas.map((r) => r.stop()));
+    },
+  };
+}
+
+async function startLocalRow(ctx: StartContext): Promise<RunningTarget> {
+  const wrapper = path.join(import.meta.dirname, '..', 'fixtures', 'local-stack.ts');
+  // Run from source, as `npm start` does.
+  const spawned = spawnPinned(process.execPath, [wrapper, LOCAL_STACK_ENTRY], {
+    cpus: ctx.cpus,
+    captureStdout: true,
+  });
+  const line = await settleOrStop([spawned], waitForLine(spawned, ctx.timeoutMs));
+  const { apiUrl } = JSON.parse(line) as { apiUrl: string };
+  const url = `${apiUrl.replace(/\/+$/, '')}${ctx.artifacts.service.pathPrefix}`;
+  const { ms, body } = await settleOrStop(
+    [spawned],
+    waitFor200(url, spawned.spawnedAt, ctx.timeoutMs),
+  );
+  return {
+    row: 'local',
+    url,
+    readyMs: ms,
+    body,
+    processes: [
+      ref('proxy', spawned.pid),
+      ...descendants(spawned.pid).map((pid) => ref('replica', pid)),
+    ],
+    stop: () => spawned.stop(),
+  };
+}
+
+export function startRow(row: RowId, ctx: StartContext): Promise<RunningTarget> {
+  if (row === 'nginx') return startNginxRow(ctx);
+  if (row === 'local') return startLocalRow(ctx);
+  return startNodeRow(row, ctx);
+}

@@ -1,0 +1,55 @@
+// `npm run bench`: the services and the local request path side by side with their baselines,
+// in one run of interleaved rounds. Prints a table of medians, ratios and goals, and writes the
+// same as JSON under bench/results/. See bench/README.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseOptions, USAGE } from './lib/options.ts';
+import { killAllSpawned } from './lib/proc.ts';
+import { estimateSeconds, runBench } from './lib/runner.ts';
+import { formatReport } from './lib/table.ts';
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+async function main(): Promise<number> {
+  const options = parseOptions(process.argv.slice(2));
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  // A hard stop past the bound, whatever hangs: no server is left behind.
+  const deadline = setTimeout(
+    () => {
+      log(`stopped: the run exceeded --max-seconds ${options.maxSeconds}`);
+      killAllSpawned();
+      process.exit(2);
+    },
+    (options.maxSeconds + 30) * 1000,
+  );
+  deadline.unref();
+  log(`rows: ${options.rows.join(', ')}; estimate ${estimateSeconds(options, options.rows)} s`);
+  const record = await runBench(options, log);
+  mkdirSync(options.outDir, { recursive: true });
+  const file = path.join(options.outDir, `${record.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+  process.stdout.write(
+    `${formatReport(record)}\n\nwritten to ${path.relative(process.cwd(), file)}\n`,
+  );
+  return 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllSpawned();
+    process.exit(130);
+  });
+}
+process.once('exit', killAllSpawned);
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(`failed: ${error instanceof Error ? error.message : String(error)}`);
+    killAllSpawned();
+    process.exit(1);
+  },
+);
