@@ -11,6 +11,7 @@ import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../services/common/src/lifecycle.ts';
 import { type Service, taskdefOverride, type Workspace } from './manifests.ts';
 
 export const EXCEPTIONS_FILE = 'policy/exceptions.yml';
@@ -19,11 +20,6 @@ export const EXCEPTIONS_FILE = 'policy/exceptions.yml';
 export const COPILOT_DEFAULT_LOG_RETENTION_DAYS = 30;
 /** Security Hub CloudWatch.16's default `minRetentionTime`. */
 export const MIN_LOG_RETENTION_DAYS = 365;
-/**
- * The drain timeout the services use when DRAIN_TIMEOUT_SECONDS is unset: the default in
- * services/common/src/server.ts (runService). The stop timeout must leave room for it.
- */
-export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 25;
 /** Fargate's ceiling for a container's StopTimeout. */
 export const MAX_FARGATE_STOP_TIMEOUT_SECONDS = 120;
 

@@ -7,9 +7,11 @@ import { pathToFileURL } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { DockerfileParser } from 'dockerfile-ast';
 import { type Service, taskdefOverride, type Workspace } from '../../scripts/lib/manifests.ts';
-import { createLifecycle } from '../../services/common/src/lifecycle.ts';
+import {
+  createLifecycle,
+  DEFAULT_DRAIN_TIMEOUT_SECONDS,
+} from '../../services/common/src/lifecycle.ts';
 import { createLogger } from '../../services/common/src/logger.ts';
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../services/common/src/server.ts';
 
 interface ServiceModule {
   createApp: (deps: {

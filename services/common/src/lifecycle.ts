@@ -7,3 +7,9 @@ export interface Lifecycle {
 export function createLifecycle(): Lifecycle {
   return { draining: false };
 }
+
+/**
+ * How long in-flight requests may run after SIGTERM (DRAIN_TIMEOUT_SECONDS overrides it). Must
+ * stay below the StopTimeout override in the Copilot manifests: the contract test checks.
+ */
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 25;

@@ -6,15 +6,12 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createLifecycle, type Lifecycle } from './lifecycle.ts';
+import { createLifecycle, DEFAULT_DRAIN_TIMEOUT_SECONDS, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { fastPathOf } from './service-app.ts';
 
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
-/** Must stay below the StopTimeout override in the Copilot manifests (the contract test checks). */
-export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 25;
 
 export type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
   fetch: (request: Request) => unknown;
@@ -137,8 +134,10 @@ export async function runService(options: {
       logger.flush();
       process.exit(1);
     });
+    // `on`, not `once`: a second SIGTERM (a process-group signal, an impatient operator) must
+    // not kill the process mid-drain with Node's default action; shutdown is idempotent.
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
+      process.on(signal, () => {
         void running.shutdown(signal).then(() => process.exit(0));
       });
     }
