@@ -113,7 +113,10 @@ describe('look-alikes stay quiet', () => {
     ['a password from a call', join('pass', 'word = readPassword(options.file)')],
     ['a template reference', join('pass', "word: '", '$', "{{ secrets.DB_PASSWORD }}'")],
     ['a short literal', join('pass', "word = 'short'")],
-    ['an npm script named after secrets', join('"check:sec', 'rets": "node scripts/check-secrets.ts"')],
+    [
+      'an npm script named after secrets',
+      join('"check:sec', 'rets": "node scripts/check-secrets.ts"'),
+    ],
     ['a type annotation', join('pass', 'word: string;')],
     [
       'an npmrc token from the environment',

@@ -5,6 +5,7 @@
 // `{"message":"..."}`; what the ALB or a replica answers passes through unchanged.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   type AccessLogRecord,
   compileAccessLogFormat,
@@ -143,6 +144,17 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
     }
     upstream?.destroy();
   }
+}
+
+/**
+ * CONNECT asks for a tunnel, which no route offers: the gateway's 404, then the connection
+ * closes. Without a 'connect' listener Node drops the connection with no answer at all.
+ */
+export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => {});
+  socket.end(
+    `HTTP/1.1 ${NOT_FOUND.status} Not Found\r\ncontent-type: application/json\r\ncontent-length: ${NOT_FOUND.body.length}\r\napigw-requestid: ${newRequestId()}\r\nconnection: close\r\n\r\n${NOT_FOUND.body}`,
+  );
 }
 
 export function createHttpApiHandler(

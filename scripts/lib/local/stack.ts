@@ -10,7 +10,7 @@ import {
   readHttpApiSettings,
 } from '../http-api-settings.ts';
 import { loadWorkspace, repoRoot, type Service, taskdefOverride } from '../manifests.ts';
-import { createHttpApiHandler } from './http-api.ts';
+import { answerConnect, createHttpApiHandler } from './http-api.ts';
 import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
 import { type ListenerRule, LoadBalancer } from './load-balancer.ts';
 import { formatRouteTable } from './route-table.ts';
@@ -21,6 +21,14 @@ import { Target, TargetGroup, type TargetState } from './target-group.ts';
 const ECS_DEFAULT_STOP_TIMEOUT_S = 30;
 /** How long stop() lets open client connections finish before closing them. */
 const CLIENT_CLOSE_GRACE_MS = 1_000;
+/**
+ * How long a client may take to send a request's head, and the whole request, before the
+ * listeners answer 408 and close. API Gateway cuts slow clients too, at limits it does not
+ * publish; Node's defaults (60 s and 300 s, checked every 30 s) let a slowloris client hold a
+ * connection for up to 90 s. The request limit matches the longest integration timeout.
+ */
+const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
+const CLIENT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface LocalStackOptions {
   /** The workspace: `<root>/copilot` and `<root>/addons/http-api.yml`. Default: this repo. */
@@ -50,6 +58,8 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Extra environment variables for every replica. */
   env?: Record<string, string>;
+  /** Slow-client limits of both listeners (ms); tests shrink them. Default 10 s and 30 s. */
+  clientTimeouts?: { headersMs?: number; requestMs?: number };
 }
 
 export interface ReplicaStatus {
@@ -245,8 +255,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     accessLog: options.accessLog === false ? null : (line) => sink.write(line),
   });
 
-  const albServer = http.createServer(alb.handle);
-  const apiServer = http.createServer(handleApi);
+  const headersTimeout = options.clientTimeouts?.headersMs ?? CLIENT_HEADERS_TIMEOUT_MS;
+  const serverOptions: http.ServerOptions = {
+    headersTimeout,
+    requestTimeout: options.clientTimeouts?.requestMs ?? CLIENT_REQUEST_TIMEOUT_MS,
+    // Node enforces both limits only when it sweeps its connections; sweeping this often, a
+    // slow client is cut at most a quarter of the head limit (and at most 1 s) late.
+    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.round(headersTimeout / 4))),
+  };
+  const albServer = http.createServer(serverOptions, alb.handle);
+  const apiServer = http.createServer(serverOptions, handleApi);
+  apiServer.on('connect', answerConnect);
   const closeServers = async () => {
     await Promise.all(
       [apiServer, albServer].map(

@@ -13,6 +13,9 @@ import { fastPathOf } from './service-app.ts';
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
+/** How often draining closes the keep-alive sockets that have gone idle since the last look. */
+const IDLE_SWEEP_MS = 100;
+
 export type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
   fetch: (request: Request) => unknown;
 };
@@ -71,8 +74,15 @@ export function startService(options: StartOptions): Promise<RunningService> {
           server.closeAllConnections();
         }, drainTimeoutMs);
         force.unref();
+        // An app that does not answer `Connection: close` while draining leaves each socket
+        // idle (keep-alive) after its last response, and close() waited on those until the
+        // drain timeout, past ECS's stop timeout in a short one: close sockets as they go
+        // idle. Nothing new is routed here once the ALB has deregistered us.
+        const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+        sweep.unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           logger.info('stopped');
           logger.flush();
           done();

@@ -1,0 +1,416 @@
+// Shared by the gateway-level reliability tests: a bounded load loop, percentiles, the stack's
+// log with timestamps, a raw-socket HTTP exchange, a fixture workspace, and the properties the
+// tests assert, written as functions that return what is violated so each test can also show
+// them failing on a deliberately broken fixture.
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { LocalStack } from '../../scripts/lib/local/index.ts';
+import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
+import { HTTP_API_TEMPLATE, loadTemplate, resourcesOfType } from '../../scripts/lib/template.ts';
+import { waitFor } from '../local/helpers.ts';
+
+export { request, waitFor } from '../local/helpers.ts';
+
+// ---------------------------------------------------------------- fixture workspace
+
+const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'reliability');
+export const FIXTURE_SERVICE = 'fixture-service';
+export const FIXTURE_PATH = '/api/fixture';
+
+/**
+ * A temporary workspace holding the fixture service (and, with `realServices`, this
+ * repository's own services), with the addon template's routes for it cloned from
+ * book-service's. Returns its root and a remover.
+ */
+export function fixtureWorkspace(options: { realServices: boolean }): {
+  root: string;
+  remove: () => void;
+} {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'reliability-'));
+  const real = loadWorkspace(repoRoot);
+  mkdirSync(path.join(root, 'copilot'));
+  mkdirSync(path.join(root, 'services'));
+  cpSync(path.join(repoRoot, 'copilot', '.workspace'), path.join(root, 'copilot', '.workspace'));
+  cpSync(
+    path.join(repoRoot, 'copilot', 'environments'),
+    path.join(root, 'copilot', 'environments'),
+    { recursive: true },
+  );
+  if (options.realServices) {
+    for (const service of real.services) {
+      cpSync(path.dirname(service.manifestFile), path.join(root, 'copilot', service.name), {
+        recursive: true,
+      });
+      symlinkSync(service.sourceDir, path.join(root, 'services', path.basename(service.sourceDir)));
+    }
+  }
+  cpSync(path.join(FIXTURE, 'copilot'), path.join(root, 'copilot'), { recursive: true });
+  symlinkSync(path.join(repoRoot, 'services', 'common'), path.join(root, 'services', 'common'));
+  symlinkSync(path.join(FIXTURE, FIXTURE_SERVICE), path.join(root, 'services', FIXTURE_SERVICE));
+
+  const model = real.services.find((s) => s.name === 'book-service');
+  if (!model) throw new Error('the repository has no book-service to model routes on');
+  const template = loadTemplate(HTTP_API_TEMPLATE);
+  for (const [id, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
+    const key = String(route.Properties?.RouteKey);
+    if (!key.includes(model.pathPrefix)) continue;
+    template.Resources[`Fixture${id}`] = {
+      ...route,
+      Properties: { ...route.Properties, RouteKey: key.replace(model.pathPrefix, FIXTURE_PATH) },
+    };
+  }
+  mkdirSync(path.join(root, 'addons'));
+  writeFileSync(path.join(root, 'addons', 'http-api.yml'), stringify(template));
+  return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+// ---------------------------------------------------------------- the stack's log
+
+export interface StackLog {
+  /** Pass as `startLocalStack({ log })`. */
+  log: (line: string) => void;
+  /** Every line with the `performance.now()` it arrived at (the stack runs in this process). */
+  lines: { at: number; line: string }[];
+  /** When a line containing `text` first arrived after `since`, if it has. */
+  when(text: string, since?: number): number | undefined;
+}
+
+export function stackLog(): StackLog {
+  const lines: { at: number; line: string }[] = [];
+  return {
+    lines,
+    log: (line) => {
+      lines.push({ at: performance.now(), line });
+    },
+    when: (text, since = 0) => lines.find((l) => l.at >= since && l.line.includes(text))?.at,
+  };
+}
+
+// ---------------------------------------------------------------- load
+
+export interface Outcome {
+  /** `performance.now()` when the request was sent and when it was settled. */
+  start: number;
+  end: number;
+  status: number;
+  error?: string;
+  target?: string;
+}
+
+export interface LoadResult {
+  requests: number;
+  ok: number;
+  failures: Outcome[];
+  /** Latency of every request, in ms, in completion order. */
+  latencies: number[];
+  elapsedMs: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  concurrency: number;
+  /** Hard bounds: the loop stops at whichever comes first. */
+  maxRequests: number;
+  maxMs: number;
+  /** Stops the loop early once it returns true (checked before each request). */
+  until?: () => boolean;
+  /** A request taking longer counts as failed. */
+  requestTimeoutMs?: number;
+}
+
+/** `concurrency` keep-alive connections, each sending its next GET as soon as one is answered. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const timeoutMs = options.requestTimeoutMs ?? 5_000;
+  const started = performance.now();
+  const deadline = started + options.maxMs;
+  const result: LoadResult = { requests: 0, ok: 0, failures: [], latencies: [], elapsedMs: 0 };
+  const one = () =>
+    new Promise<void>((resolve) => {
+      const start = performance.now();
+      const settle = (status: number, error?: string, target?: string) => {
+        const end = performance.now();
+        result.latencies.push(end - start);
+        if (error === undefined && status >= 200 && status < 300) result.ok++;
+        else
+          result.failures.push({
+            start,
+            end,
+            status,
+            ...(error === undefined ? {} : { error }),
+            ...(target === undefined ? {} : { target }),
+          });
+        resolve();
+      };
+      const req = http.get(options.url, { agent }, (res) => {
+        res.resume();
+        const target = res.headers['x-local-target'];
+        res.on('end', () => settle(res.statusCode ?? 0, undefined, target as string | undefined));
+        res.on('error', (error) => settle(res.statusCode ?? 0, error.message));
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+      req.on('error', (error) => settle(0, error.message));
+    });
+  const worker = async () => {
+    while (
+      result.requests < options.maxRequests &&
+      performance.now() < deadline &&
+      !options.until?.()
+    ) {
+      result.requests++;
+      await one();
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  result.elapsedMs = performance.now() - started;
+  agent.destroy();
+  return result;
+}
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export function percentiles(latencies: readonly number[]): Percentiles {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+}
+
+export const ms = (value: number) => `${value.toFixed(1)} ms`;
+
+export function describeFailures(failures: readonly Outcome[], limit = 5): string {
+  return failures
+    .slice(0, limit)
+    .map((f) => `${f.status}${f.error ? ` ${f.error}` : ''}${f.target ? ` from ${f.target}` : ''}`)
+    .join('; ');
+}
+
+// ---------------------------------------------------------------- rolling restart
+
+export interface RestartReport {
+  load: LoadResult;
+  /** How each replaced process ended, from the stack's log: `code 0`, `SIGKILL`... */
+  exits: string[];
+  /** Per replica, ms from the kill request to the replacement passing its health check. */
+  replaceMs: number[];
+}
+
+/**
+ * ECS's rolling deployment, one replica at a time: each is stopped as ECS stops a task
+ * (deregister, drain, SIGTERM, SIGKILL after the stop timeout) and the next waits until the
+ * replacement is healthy. A steady load runs through the API all along.
+ */
+export async function rollingRestart(
+  stack: LocalStack,
+  log: StackLog,
+  options: { service: string; url: string; concurrency: number; perReplicaTimeoutMs: number },
+): Promise<RestartReport> {
+  const service = stack.services.find((s) => s.name === options.service);
+  if (!service) throw new Error(`no service ${options.service}`);
+  let done = false;
+  const load = runLoad({
+    url: options.url,
+    concurrency: options.concurrency,
+    maxRequests: 200_000,
+    maxMs: 60_000,
+    until: () => done,
+  });
+  const replaceMs: number[] = [];
+  const since = performance.now();
+  try {
+    // Some load first, so the first SIGTERM meets connections and requests in flight.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const replica of service.replicas) {
+      const oldPid = replica.pid;
+      const started = performance.now();
+      await stack.killReplica(options.service, replica.index, 'SIGTERM');
+      await waitFor(
+        `${options.service}/${replica.index} to be replaced and healthy`,
+        () => replica.healthy && replica.pid !== oldPid,
+        options.perReplicaTimeoutMs,
+      );
+      replaceMs.push(performance.now() - started);
+    }
+    // Load on the new replicas too, before it stops.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  } finally {
+    done = true;
+  }
+  const exits = log.lines
+    .filter((l) => l.at >= since && l.line.includes(`${options.service}/`))
+    .map((l) => /exited \((.+)\)$/.exec(l.line)?.[1])
+    .filter((how): how is string => how !== undefined);
+  return { load: await load, exits, replaceMs };
+}
+
+/** Zero loss: every request answered 2xx, every old process ended on SIGTERM by itself. */
+export function rollingRestartViolations(report: RestartReport): string[] {
+  const violations: string[] = [];
+  const { load } = report;
+  if (load.requests === 0) violations.push('no request was sent during the restart');
+  if (load.failures.length > 0) {
+    violations.push(
+      `${load.failures.length} of ${load.requests} requests failed: ${describeFailures(load.failures)}`,
+    );
+  }
+  for (const how of report.exits) {
+    if (how !== 'code 0') violations.push(`a replaced replica exited with ${how}, not code 0`);
+  }
+  return violations;
+}
+
+// ---------------------------------------------------------------- failover
+
+export interface FailoverReport {
+  killedAt: number;
+  /** When the ALB marked the target unhealthy, if it did. */
+  takenOutAt: number | undefined;
+  boundMs: number;
+  load: LoadResult;
+}
+
+/** Taken out within the bound, and nothing sent after that failed. */
+export function failoverViolations(report: FailoverReport): string[] {
+  const violations: string[] = [];
+  const { takenOutAt, killedAt, boundMs, load } = report;
+  if (takenOutAt === undefined) {
+    violations.push('the target was never taken out by health checks');
+  } else if (takenOutAt - killedAt > boundMs) {
+    violations.push(`taken out after ${ms(takenOutAt - killedAt)}, over the ${ms(boundMs)} bound`);
+  }
+  const cutoff = takenOutAt ?? killedAt + boundMs;
+  const late = load.failures.filter((f) => f.start > cutoff);
+  if (late.length > 0) {
+    violations.push(
+      `${late.length} requests sent after the target was out failed: ${describeFailures(late)}`,
+    );
+  }
+  return violations;
+}
+
+// ---------------------------------------------------------------- raw HTTP
+
+export interface RawReply {
+  /** Undefined when the connection ended with no (complete) status line. */
+  status: number | undefined;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Bytes received, for diagnostics. */
+  received: number;
+  timedOut: boolean;
+}
+
+/**
+ * Writes `bytes` on a fresh connection and reads until the server closes it (the request
+ * should say `Connection: close`; `timeoutMs` bounds it otherwise), so anything a client could
+ * put on the wire can be sent.
+ */
+export function rawExchange(port: number, bytes: Buffer, timeoutMs: number): Promise<RawReply> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let timedOut = false;
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      socket.destroy();
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // The server may answer and close before it has read everything we sent.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ ...parseResponse(Buffer.concat(chunks)), timedOut });
+    });
+    // Not end(): Node's server takes a client's half-close as leaving, and drops the request.
+    socket.write(bytes);
+  });
+}
+
+function parseResponse(data: Buffer): Omit<RawReply, 'timedOut'> {
+  let at = 0;
+  for (;;) {
+    const end = data.indexOf('\r\n\r\n', at);
+    if (end === -1) return { status: undefined, headers: {}, body: data, received: data.length };
+    const lines = data.toString('latin1', at, end).split('\r\n');
+    const status = Number((lines[0] ?? '').slice(9, 12));
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    at = end + 4;
+    if (status >= 100 && status < 200) continue; // 100 Continue: the answer follows
+    let body = data.subarray(at);
+    if (headers['transfer-encoding']?.includes('chunked')) body = dechunk(body);
+    else if (headers['content-length'] !== undefined) {
+      body = body.subarray(0, Number(headers['content-length']));
+    }
+    return { status, headers, body, received: data.length };
+  }
+}
+
+function dechunk(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at < data.length) {
+    const lineEnd = data.indexOf('\r\n', at);
+    if (lineEnd === -1) break;
+    const size = Number.parseInt(data.toString('latin1', at, lineEnd), 16);
+    if (!(size > 0)) break;
+    parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+  return Buffer.concat(parts);
+}
+
+// ---------------------------------------------------------------- handles
+
+/** The kinds of handle that would betray a leak: sockets, servers, child processes. */
+const LEAK_KINDS = ['TCPSocketWrap', 'TCPServerWrap', 'ProcessWrap', 'PipeWrap'];
+
+export function leakProneHandles(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) {
+    if (LEAK_KINDS.includes(kind)) counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Kinds with more handles now than in `before`. */
+export function handlesAbove(
+  before: Record<string, number>,
+  now: Record<string, number>,
+): string[] {
+  return Object.entries(now)
+    .filter(([kind, count]) => count > (before[kind] ?? 0))
+    .map(([kind, count]) => `${kind}: ${before[kind] ?? 0} before, ${count} now`);
+}
+
+/** Every replica process the stack started, from its `started: pid N` log lines. */
+export function startedPids(log: StackLog): number[] {
+  return log.lines
+    .map((l) => /started: pid (\d+)/.exec(l.line)?.[1])
+    .filter((pid): pid is string => pid !== undefined)
+    .map(Number);
+}
+
+/** Every pid is gone: kill(pid, 0) throws ESRCH for a process that does not exist. */
+export function livePids(pids: readonly (number | undefined)[]): number[] {
+  return pids.filter((pid): pid is number => {
+    if (pid === undefined) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}

@@ -1,0 +1,135 @@
+// A rolling deployment drops no request: under a steady load through the HTTP API, each
+// replica of book-service is replaced in turn as ECS replaces a task (deregister and drain,
+// SIGTERM, SIGKILL only past the stop timeout, a new replica, its health check), and the next
+// waits until the replacement is healthy. Every request must be answered 2xx, and every old
+// process must end by itself on SIGTERM.
+//
+// The same property is then run against a fixture service with deliberate faults, and must
+// report each: a service that exits at once on SIGTERM (its requests in flight are dropped),
+// one that ignores SIGTERM (SIGKILLed at the stop timeout: ECS reports exit code 137), and
+// one that passes its health check before it can serve. A control run of the same fixture
+// with the real drain must pass, so what fails is the fault, not the fixture.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
+import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import {
+  FIXTURE_PATH,
+  FIXTURE_SERVICE,
+  fixtureWorkspace,
+  livePids,
+  ms,
+  percentiles,
+  type RestartReport,
+  rollingRestart,
+  rollingRestartViolations,
+  stackLog,
+  startedPids,
+} from './helpers.ts';
+
+/** Manifest timings × 0.1: health interval 1 s, deregistration delay 3.5 s. */
+const SCALE = 0.1;
+const CONCURRENCY = 12;
+/** High enough that the stage never throttles the test's own load. */
+const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
+const PER_REPLICA_TIMEOUT_MS = 15_000;
+
+const books = loadWorkspace().services.find((s) => s.name === 'book-service');
+if (!books) throw new Error('the manifests lack book-service');
+
+function summary(what: string, report: RestartReport): string {
+  const { load } = report;
+  const p = percentiles(load.latencies);
+  return (
+    `${what}: ${load.requests} requests in ${ms(load.elapsedMs)}, ${load.failures.length} failed; ` +
+    `exits [${report.exits.join(', ')}]; replacements ${report.replaceMs.map(ms).join(', ')}; ` +
+    `p50 ${ms(p.p50)} p99 ${ms(p.p99)} max ${ms(p.max)}`
+  );
+}
+
+describe('rolling restart of book-service under load', () => {
+  let stack: LocalStack;
+  const log = stackLog();
+
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      apiPort: 0,
+      healthCheckScale: SCALE,
+      replicaOutput: 'ignore',
+      parameters: NO_THROTTLING,
+      log: log.log,
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    expect(livePids(startedPids(log))).toEqual([]);
+  });
+
+  it('drops no request and every old replica exits on SIGTERM', async () => {
+    const report = await rollingRestart(stack, log, {
+      service: books.name,
+      url: `${stack.apiUrl}${books.pathPrefix}`,
+      concurrency: CONCURRENCY,
+      perReplicaTimeoutMs: PER_REPLICA_TIMEOUT_MS,
+    });
+    console.log(summary(`rolling restart, ${books.minCount} replicas`, report));
+    expect(report.exits).toHaveLength(books.minCount);
+    expect(report.load.requests).toBeGreaterThan(500);
+    expect(rollingRestartViolations(report)).toEqual([]);
+  }, 40_000);
+});
+
+describe('the same property on a deliberately broken service', () => {
+  const fixture = fixtureWorkspace({ realServices: false });
+  afterAll(() => fixture.remove());
+
+  /** Starts the fixture with `mode`, restarts it under load, stops, returns the violations. */
+  async function restartFixture(mode: string, warmupMs = 0): Promise<string[]> {
+    const log = stackLog();
+    const stack = await startLocalStack({
+      root: fixture.root,
+      apiPort: 0,
+      healthCheckScale: SCALE,
+      replicaOutput: 'ignore',
+      parameters: NO_THROTTLING,
+      log: log.log,
+      // Requests outlive the fixture's 200 ms (scaled) deregistration delay: SIGTERM meets
+      // requests in flight, which only a service that drains finishes.
+      env: { FIXTURE_MODE: mode, FIXTURE_DELAY_MS: '500', FIXTURE_WARMUP_MS: String(warmupMs) },
+    });
+    try {
+      // Past the first replicas' warm-up: only the replacements' is under test.
+      await new Promise((resolve) => setTimeout(resolve, warmupMs));
+      const report = await rollingRestart(stack, log, {
+        service: FIXTURE_SERVICE,
+        url: `${stack.apiUrl}${FIXTURE_PATH}`,
+        concurrency: 16,
+        perReplicaTimeoutMs: PER_REPLICA_TIMEOUT_MS,
+      });
+      console.log(summary(`fixture ${mode}`, report));
+      return rollingRestartViolations(report);
+    } finally {
+      await stack.stop();
+      expect(livePids(startedPids(log))).toEqual([]);
+    }
+  }
+
+  it('passes with the real drain (the control)', async () => {
+    expect(await restartFixture('graceful')).toEqual([]);
+  }, 30_000);
+
+  it('fails when the service exits at once on SIGTERM', async () => {
+    const violations = await restartFixture('exit-on-sigterm');
+    expect(violations.join('\n')).toMatch(/requests failed/);
+  }, 30_000);
+
+  it('fails when the service ignores SIGTERM until SIGKILL', async () => {
+    const violations = await restartFixture('ignore-sigterm');
+    expect(violations.join('\n')).toMatch(/exited with SIGKILL/);
+  }, 30_000);
+
+  it('fails when the service passes health checks before it can serve', async () => {
+    const violations = await restartFixture('healthy-early', 1_500);
+    expect(violations.join('\n')).toMatch(/requests failed: 503/);
+  }, 30_000);
+});
