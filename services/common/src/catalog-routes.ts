@@ -11,9 +11,17 @@ const IdParam = z.object({
   id: z
     .string()
     .regex(/^\d+$/, { message: 'must be a positive integer', abort: true })
-    .refine((value) => value.length <= 10 && Number(value) >= 1 && Number(value) <= MAX_ID, {
-      message: `must be between 1 and ${MAX_ID}`,
-    })
+    // Leading zeros do not make an id longer (`000000000001` is 1), hence the length check
+    // after them: it keeps Number() from rounding a long string into range.
+    .refine(
+      (value) => {
+        const digits = value.replace(/^0+/, '');
+        return digits.length <= 10 && Number(digits) >= 1 && Number(digits) <= MAX_ID;
+      },
+      {
+        message: `must be between 1 and ${MAX_ID}`,
+      },
+    )
     .openapi({ param: { name: 'id', in: 'path' }, example: '1' }),
 });
 

@@ -57,6 +57,7 @@ export function catalogContract({ createApp, basePath, items }: CatalogContract)
 
     it('accepts leading zeros in an id', async () => {
       expect(await (await get(`${basePath}/01`)).json()).toEqual(items[0]);
+      expect(await (await get(`${basePath}/000000000001`)).json()).toEqual(items[0]);
     });
 
     it('pages with limit and offset', async () => {
