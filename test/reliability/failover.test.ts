@@ -25,6 +25,7 @@ import {
   fixtureWorkspace,
   livePids,
   ms,
+  NO_THROTTLING,
   runLoad,
   type StackLog,
   stackLog,
@@ -35,7 +36,6 @@ import {
 const SCALE = 0.1;
 const SLACK_MS = 250;
 const CONCURRENCY = 8;
-const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
 
 const books = loadWorkspace().services.find((s) => s.name === 'book-service');
 if (!books) throw new Error('the manifests lack book-service');

@@ -22,6 +22,7 @@ import {
   FIXTURE_PATH,
   fixtureWorkspace,
   livePids,
+  NO_THROTTLING,
   type RawReply,
   rawExchange,
   stackLog,
@@ -40,7 +41,6 @@ const SEED = envInteger('FC_SEED', 20_260_713);
 const NUM_RUNS = envInteger('FC_RUNS', 1_000);
 const REPLAY = `FC_SEED=${SEED} npx vitest run test/reliability/fuzz-gateway.test.ts`;
 const EXCHANGE_TIMEOUT_MS = 5_000;
-const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
 
 // ---------------------------------------------------------------- generators
 

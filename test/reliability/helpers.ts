@@ -18,6 +18,9 @@ export { request, waitFor } from '../local/helpers.ts';
 // ---------------------------------------------------------------- fixture workspace
 
 const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'reliability');
+/** Stage throttling raised out of the way: these tests measure the path, not the stage's 429s. */
+export const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
+
 export const FIXTURE_SERVICE = 'fixture-service';
 export const FIXTURE_PATH = '/api/fixture';
 

@@ -18,6 +18,7 @@ import {
   fixtureWorkspace,
   livePids,
   ms,
+  NO_THROTTLING,
   percentiles,
   type RestartReport,
   rollingRestart,
@@ -30,7 +31,6 @@ import {
 const SCALE = 0.1;
 const CONCURRENCY = 12;
 /** High enough that the stage never throttles the test's own load. */
-const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
 const PER_REPLICA_TIMEOUT_MS = 15_000;
 
 const books = loadWorkspace().services.find((s) => s.name === 'book-service');

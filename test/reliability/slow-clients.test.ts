@@ -25,6 +25,7 @@ import {
   leakProneHandles,
   livePids,
   ms,
+  NO_THROTTLING,
   percentiles,
   request,
   runLoad,
@@ -236,8 +237,7 @@ describe('slow and broken clients through the HTTP API', () => {
       log: log.log,
       parameters: {
         IntegrationTimeoutMillis: INTEGRATION_TIMEOUT_MS,
-        ThrottlingRateLimit: 1_000_000,
-        ThrottlingBurstLimit: 1_000_000,
+        ...NO_THROTTLING,
       },
       clientTimeouts: { headersMs: HEADERS_MS, requestMs: REQUEST_MS },
     });
