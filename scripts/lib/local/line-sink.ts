@@ -1,36 +1,10 @@
-// Where the stack's lines go (access log, replica output, stack events). Writing to stdout is
-// synchronous for files and pipes on Linux, so a write per request would put a syscall on the
-// request path: lines are batched and written once per event-loop turn instead.
-export interface LineSink {
-  write(line: string): void;
-  /** Writes whatever is buffered, synchronously. */
-  flush(): void;
-}
+// Where the stack's lines go (access log, replica output, stack events): batched like the
+// services' own logs, or handed to a caller's callback one by one.
+import { createLineBuffer, type LineBuffer } from '../../../services/common/src/line-buffer.ts';
 
-const MAX_BUFFERED_CHARS = 64 * 1024;
+export type LineSink = LineBuffer;
 
-export function bufferedSink(writeChunk: (chunk: string) => void): LineSink {
-  let buffer = '';
-  let scheduled = false;
-  const flush = (): void => {
-    scheduled = false;
-    if (buffer === '') return;
-    const chunk = buffer;
-    buffer = '';
-    writeChunk(chunk);
-  };
-  return {
-    write(line) {
-      buffer += `${line}\n`;
-      if (buffer.length > MAX_BUFFERED_CHARS) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-    },
-    flush,
-  };
-}
+export const bufferedSink = createLineBuffer;
 
 /** A caller's callback receives each line as it comes; batching is then the caller's choice. */
 export function callbackSink(callback: (line: string) => void): LineSink {

@@ -1,6 +1,6 @@
-// Structured JSON logs, one line per event. Lines are buffered and written once per event-loop
-// turn: stdout is synchronous on Linux for files and pipes, and a write per request would put
-// a syscall on every response's path.
+// Structured JSON logs, one line per event, batched by the shared line buffer.
+import { createLineBuffer } from './line-buffer.ts';
+
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -32,17 +32,7 @@ export function parseLogLevel(value: string | undefined): LogLevel {
 export function createLogger(options: LoggerOptions): Logger {
   const level = parseLogLevel(options.level);
   const threshold = LOG_LEVELS.indexOf(level);
-  const write = options.write ?? ((chunk: string) => process.stdout.write(chunk));
-  let buffer = '';
-  let scheduled = false;
-
-  const flush = (): void => {
-    scheduled = false;
-    if (buffer === '') return;
-    const chunk = buffer;
-    buffer = '';
-    write(chunk);
-  };
+  const lines = createLineBuffer(options.write ?? ((chunk: string) => process.stdout.write(chunk)));
 
   // One line per request made this the largest cost left on a static GET's path (profile in
   // bench/README.md): the timestamp is formatted once per millisecond and the fixed members
@@ -89,12 +79,7 @@ export function createLogger(options: LoggerOptions): Logger {
 
   const log = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields): void => {
     if (LOG_LEVELS.indexOf(lvl) < threshold) return;
-    buffer += `${format(lvl, msg, fields)}\n`;
-    if (buffer.length > 64 * 1024) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    lines.write(format(lvl, msg, fields));
   };
 
   return {
@@ -104,6 +89,6 @@ export function createLogger(options: LoggerOptions): Logger {
     info: (msg, fields) => log('info', msg, fields),
     warn: (msg, fields) => log('warn', msg, fields),
     error: (msg, fields) => log('error', msg, fields),
-    flush,
+    flush: lines.flush,
   };
 }

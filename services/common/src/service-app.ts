@@ -74,6 +74,20 @@ function pickRequestId(c: Context): string {
   return chooseRequestId(c.req.header('x-request-id') ?? c.req.header('x-amzn-trace-id'));
 }
 
+/** The one log line per request, the same from the fast path and from Hono. */
+function logRequest(
+  logger: Logger,
+  method: string,
+  path: string,
+  status: number,
+  started: number,
+  requestId: string,
+): void {
+  if (!logger.enabled('info')) return;
+  const durationMs = Math.round((performance.now() - started) * 100) / 100;
+  logger.info('request', { method, path, status, durationMs, requestId });
+}
+
 /**
  * Answers a request straight from node:http when it is one of the app's static GETs, and
  * says whether it did. Hono's dispatch with our middleware cost about twice raw node:http's
@@ -124,15 +138,7 @@ function createFastPath(table: Map<string, Buffer>, deps: ServiceDeps): FastPath
     if (lifecycle.draining) headers.connection = 'close';
     res.writeHead(200, headers);
     res.end(body);
-    if (logger.enabled('info')) {
-      logger.info('request', {
-        method: 'GET',
-        path: req.url,
-        status: 200,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        requestId,
-      });
-    }
+    logRequest(logger, 'GET', req.url, 200, started, requestId);
     return true;
   };
 }
@@ -167,15 +173,7 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
     await next();
     // Draining may have begun while this request was in flight.
     if (lifecycle.draining) c.res.headers.set('connection', 'close');
-    if (logger.enabled('info')) {
-      logger.info('request', {
-        method: c.req.method,
-        path: c.req.path,
-        status: c.res.status,
-        durationMs: Math.round((performance.now() - started) * 100) / 100,
-        requestId,
-      });
-    }
+    logRequest(logger, c.req.method, c.req.path, c.res.status, started, requestId);
   });
 
   const limitBody = bodyLimit({
