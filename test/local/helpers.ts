@@ -77,19 +77,29 @@ export function workspaceWithThirdService(): { root: string; remove: () => void 
   const third = workspace.services.find((s) => s.name === THIRD_SERVICE);
   const model = workspace.services.find((s) => s.name !== THIRD_SERVICE);
   if (!third || !model) throw new Error('the fixture workspace lacks its services');
+  writeTemplateWithRoutesFor(root, model.pathPrefix, third.pathPrefix);
+  return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * Writes `<root>/addons/http-api.yml`: this repository's template plus routes for `newPrefix`,
+ * cloned from the routes of `modelPrefix` (path swapped), the way a third service's routes
+ * would be written.
+ */
+export function writeTemplateWithRoutesFor(
+  root: string,
+  modelPrefix: string,
+  newPrefix: string,
+): void {
   const template = loadTemplate(HTTP_API_TEMPLATE);
   for (const [id, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
     const key = String(route.Properties?.RouteKey);
-    if (!key.includes(model.pathPrefix)) continue;
+    if (!key.includes(modelPrefix)) continue;
     template.Resources[`Fixture${id}`] = {
       ...route,
-      Properties: {
-        ...route.Properties,
-        RouteKey: key.replace(model.pathPrefix, third.pathPrefix),
-      },
+      Properties: { ...route.Properties, RouteKey: key.replace(modelPrefix, newPrefix) },
     };
   }
   mkdirSync(path.join(root, 'addons'));
   writeFileSync(path.join(root, 'addons', 'http-api.yml'), stringify(template));
-  return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
 }

@@ -13,7 +13,7 @@
 // A deliberate break must be caught: a "zombie" fixture whose health route still answers 200
 // while every other request has its connection dropped is never taken out.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace, type Service } from '../../scripts/lib/manifests.ts';
 import {
@@ -28,6 +28,7 @@ import {
   NO_THROTTLING,
   runLoad,
   type StackLog,
+  stackForSuite,
   stackLog,
   startedPids,
   waitFor,
@@ -105,25 +106,10 @@ async function failover(
 }
 
 describe('SIGKILL of a book-service replica under load', () => {
-  let stack: LocalStack;
-  const log = stackLog();
-
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      apiPort: 0,
-      healthCheckScale: SCALE,
-      replicaOutput: 'ignore',
-      parameters: NO_THROTTLING,
-      log: log.log,
-    });
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-    expect(livePids(startedPids(log))).toEqual([]);
-  });
+  const suite = stackForSuite({ healthCheckScale: SCALE });
 
   it('is taken out within the health-check bound, and nothing fails after', async () => {
+    const { stack, log } = suite;
     const report = await failover(stack, log, {
       service: books,
       url: `${stack.apiUrl}${books.pathPrefix}`,

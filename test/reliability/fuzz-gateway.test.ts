@@ -16,30 +16,23 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
+import { startLocalStack } from '../../scripts/lib/local/index.ts';
 import { repoRoot } from '../../scripts/lib/manifests.ts';
 import {
   FIXTURE_PATH,
   fixtureWorkspace,
-  livePids,
+  fuzzSettings,
   NO_THROTTLING,
   type RawReply,
   rawExchange,
-  stackLog,
-  startedPids,
+  stackForSuite,
 } from './helpers.ts';
 
-function envInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name}="${raw}" is not an integer`);
-  return value;
-}
-
-const SEED = envInteger('FC_SEED', 20_260_713);
-const NUM_RUNS = envInteger('FC_RUNS', 1_000);
-const REPLAY = `FC_SEED=${SEED} npx vitest run test/reliability/fuzz-gateway.test.ts`;
+const {
+  seed: SEED,
+  numRuns: NUM_RUNS,
+  replay: REPLAY,
+} = fuzzSettings('test/reliability/fuzz-gateway.test.ts', 20_260_713);
 const EXCHANGE_TIMEOUT_MS = 5_000;
 
 // ---------------------------------------------------------------- generators
@@ -390,25 +383,8 @@ afterAll(() => {
 });
 
 describe('fuzzing through the HTTP API', () => {
-  let stack: LocalStack;
-  const log = stackLog();
-  const port = () => Number(new URL(stack.apiUrl).port);
-
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      apiPort: 0,
-      healthCheckScale: 0.1,
-      replicaOutput: 'ignore',
-      accessLog: false,
-      log: log.log,
-      parameters: NO_THROTTLING,
-    });
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-    expect(livePids(startedPids(log))).toEqual([]);
-  });
+  const suite = stackForSuite({ healthCheckScale: 0.1, accessLog: false });
+  const port = () => Number(new URL(suite.stack.apiUrl).port);
 
   it.each(FAMILIES)(
     '%s: every answer is the service’s, the gateway’s or the parser’s, never a 5xx',

@@ -21,21 +21,13 @@ import { MAX_ID } from '../../services/common/src/catalog-routes.ts';
 import { createLifecycle } from '../../services/common/src/lifecycle.ts';
 import { createLogger } from '../../services/common/src/logger.ts';
 import { createServiceApp, MAX_BODY_BYTES } from '../../services/common/src/service-app.ts';
+import { fuzzSettings } from './helpers.ts';
 
-const DEFAULT_SEED = 20_260_712;
-const DEFAULT_RUNS = 1_000;
-
-function envInteger(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value)) throw new Error(`${name}="${raw}" is not an integer`);
-  return value;
-}
-
-const SEED = envInteger('FC_SEED', DEFAULT_SEED);
-const NUM_RUNS = envInteger('FC_RUNS', DEFAULT_RUNS);
-const REPLAY = `FC_SEED=${SEED} npx vitest run test/reliability/fuzz-services.test.ts`;
+const {
+  seed: SEED,
+  numRuns: NUM_RUNS,
+  replay: REPLAY,
+} = fuzzSettings('test/reliability/fuzz-services.test.ts', 20_260_712);
 /** A hung request fails its run instead of stalling the suite. */
 const RUN_TIMEOUT_MS = 2_000;
 

@@ -2,22 +2,49 @@
 // log with timestamps, a raw-socket HTTP exchange, a fixture workspace, and the properties the
 // tests assert, written as functions that return what is violated so each test can also show
 // them failing on a deliberately broken fixture.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import type { LocalStack } from '../../scripts/lib/local/index.ts';
+import { afterAll, beforeAll, expect } from 'vitest';
+import {
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from '../../scripts/lib/local/index.ts';
 import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
-import { HTTP_API_TEMPLATE, loadTemplate, resourcesOfType } from '../../scripts/lib/template.ts';
-import { waitFor } from '../local/helpers.ts';
+import { waitFor, writeTemplateWithRoutesFor } from '../local/helpers.ts';
 
 export { request, waitFor } from '../local/helpers.ts';
 
 // ---------------------------------------------------------------- fixture workspace
 
 const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'reliability');
+/**
+ * A fuzz file's fixed seed and run count, overridable with FC_SEED and FC_RUNS, and the
+ * command that replays a failure.
+ */
+export function fuzzSettings(
+  file: string,
+  defaultSeed: number,
+): { seed: number; numRuns: number; replay: string } {
+  const seed = envInteger('FC_SEED', defaultSeed);
+  return {
+    seed,
+    numRuns: envInteger('FC_RUNS', 1_000),
+    replay: `FC_SEED=${seed} npx vitest run ${file}`,
+  };
+}
+
+function envInteger(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value)) throw new Error(`${name}="${raw}" is not an integer`);
+  return value;
+}
+
 /** Stage throttling raised out of the way: these tests measure the path, not the stage's 429s. */
 export const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
 
@@ -57,17 +84,7 @@ export function fixtureWorkspace(options: { realServices: boolean }): {
 
   const model = real.services.find((s) => s.name === 'book-service');
   if (!model) throw new Error('the repository has no book-service to model routes on');
-  const template = loadTemplate(HTTP_API_TEMPLATE);
-  for (const [id, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
-    const key = String(route.Properties?.RouteKey);
-    if (!key.includes(model.pathPrefix)) continue;
-    template.Resources[`Fixture${id}`] = {
-      ...route,
-      Properties: { ...route.Properties, RouteKey: key.replace(model.pathPrefix, FIXTURE_PATH) },
-    };
-  }
-  mkdirSync(path.join(root, 'addons'));
-  writeFileSync(path.join(root, 'addons', 'http-api.yml'), stringify(template));
+  writeTemplateWithRoutesFor(root, model.pathPrefix, FIXTURE_PATH);
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
@@ -416,4 +433,37 @@ export function livePids(pids: readonly (number | undefined)[]): number[] {
       return false;
     }
   });
+}
+
+/**
+ * This repository's stack for one describe block: started on ephemeral ports before its
+ * tests, replicas' output dropped, the stage unthrottled (options override any of these);
+ * stopped after them, asserting that every replica process it started has exited.
+ */
+export function stackForSuite(options: LocalStackOptions = {}): {
+  log: StackLog;
+  readonly stack: LocalStack;
+} {
+  const log = stackLog();
+  let stack: LocalStack | undefined;
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      apiPort: 0,
+      replicaOutput: 'ignore',
+      parameters: NO_THROTTLING,
+      log: log.log,
+      ...options,
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    expect(livePids(startedPids(log))).toEqual([]);
+  });
+  return {
+    log,
+    get stack() {
+      if (stack === undefined) throw new Error('the stack has not started');
+      return stack;
+    },
+  };
 }

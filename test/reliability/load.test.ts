@@ -6,21 +6,18 @@
 //
 // A deliberate break must be caught: the same check over a stack left with the template's
 // default throttling (100 requests/s, burst 200) reports the stage's 429s.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startLocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 import {
   describeFailures,
   FIXTURE_PATH,
   fixtureWorkspace,
   type LoadResult,
-  livePids,
   ms,
-  NO_THROTTLING,
   percentiles,
   runLoad,
-  stackLog,
-  startedPids,
+  stackForSuite,
 } from './helpers.ts';
 
 const CONCURRENCY = 16;
@@ -39,27 +36,11 @@ function loadViolations(result: LoadResult): string[] {
 }
 
 describe('load through the HTTP API, the ALB and book-service', () => {
-  let stack: LocalStack;
-  const log = stackLog();
-
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      apiPort: 0,
-      healthCheckScale: 0.1,
-      replicaOutput: 'ignore',
-      // Access logging stays on: it is part of the request path being measured.
-      log: log.log,
-      parameters: NO_THROTTLING,
-    });
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-    expect(livePids(startedPids(log))).toEqual([]);
-  });
+  // Access logging stays on: it is part of the request path being measured.
+  const suite = stackForSuite({ healthCheckScale: 0.1 });
 
   it(`answers ${MAX_REQUESTS} requests (or ${MAX_MS / 1000} s) at concurrency ${CONCURRENCY} with zero errors`, async () => {
-    const url = `${stack.apiUrl}${books.pathPrefix}`;
+    const url = `${suite.stack.apiUrl}${books.pathPrefix}`;
     // A short warm-up: JIT and the keep-alive pools, as a deployed stack would be warm.
     await runLoad({ url, concurrency: CONCURRENCY, maxRequests: 500, maxMs: 2_000 });
     const result = await runLoad({

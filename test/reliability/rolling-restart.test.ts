@@ -9,8 +9,8 @@
 // one that ignores SIGTERM (SIGKILLed at the stop timeout: ECS reports exit code 137), and
 // one that passes its health check before it can serve. A control run of the same fixture
 // with the real drain must pass, so what fails is the fault, not the fixture.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startLocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 import {
   FIXTURE_PATH,
@@ -23,6 +23,7 @@ import {
   type RestartReport,
   rollingRestart,
   rollingRestartViolations,
+  stackForSuite,
   stackLog,
   startedPids,
 } from './helpers.ts';
@@ -47,25 +48,10 @@ function summary(what: string, report: RestartReport): string {
 }
 
 describe('rolling restart of book-service under load', () => {
-  let stack: LocalStack;
-  const log = stackLog();
-
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      apiPort: 0,
-      healthCheckScale: SCALE,
-      replicaOutput: 'ignore',
-      parameters: NO_THROTTLING,
-      log: log.log,
-    });
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-    expect(livePids(startedPids(log))).toEqual([]);
-  });
+  const suite = stackForSuite({ healthCheckScale: SCALE });
 
   it('drops no request and every old replica exits on SIGTERM', async () => {
+    const { stack, log } = suite;
     const report = await rollingRestart(stack, log, {
       service: books.name,
       url: `${stack.apiUrl}${books.pathPrefix}`,
