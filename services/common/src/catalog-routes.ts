@@ -63,8 +63,9 @@ export function registerCatalogRoutes<T extends { id: number }>(
   registerStaticJson(app, basePath, allJson);
   for (const item of items) {
     // Only ids the route's own validation accepts: any other answers 400 there.
-    if (Number.isInteger(item.id) && item.id >= 1 && item.id <= MAX_ID) {
-      registerStaticJson(app, `${basePath}/${item.id}`, JSON.stringify(item));
+    const body = byId.get(String(item.id));
+    if (body !== undefined && Number.isInteger(item.id) && item.id >= 1 && item.id <= MAX_ID) {
+      registerStaticJson(app, `${basePath}/${item.id}`, body);
     }
   }
 

@@ -3,9 +3,9 @@
 // marks responses `Connection: close`, closes idle sockets, and as a last resort, shortly
 // before ECS's stop timeout would SIGKILL us, closes whatever is left.
 
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createLifecycle, DEFAULT_DRAIN_TIMEOUT_SECONDS, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { fastPathOf } from './service-app.ts';
@@ -46,21 +46,18 @@ export function startService(options: StartOptions): Promise<RunningService> {
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000;
 
   return new Promise((resolve, reject) => {
-    const server = serve({
-      fetch: app.fetch,
-      port: options.port,
+    const viaHono = getRequestListener(app.fetch, {
       ...(options.hostname ? { hostname: options.hostname } : {}),
-    }) as Server;
+    });
     const fastPath = fastPathOf(app);
-    if (fastPath) {
-      // Static GETs are answered before @hono/node-server builds its Request and Context.
-      const [viaHono] = server.listeners('request') as RequestListener[];
-      if (viaHono === undefined) throw new Error('@hono/node-server attached no request listener');
-      server.removeAllListeners('request');
-      server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-        if (!fastPath(req, res)) viaHono(req, res);
-      });
-    }
+    // Static GETs are answered before @hono/node-server builds its Request and Context.
+    const server = createServer(
+      fastPath
+        ? (req, res) => {
+            if (!fastPath(req, res)) void viaHono(req, res);
+          }
+        : viaHono,
+    );
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 
@@ -99,6 +96,7 @@ export function startService(options: StartOptions): Promise<RunningService> {
       logger.info('listening', { port });
       resolve({ server, port, lifecycle, logger, shutdown });
     });
+    server.listen(options.port, options.hostname);
   });
 }
 
