@@ -220,6 +220,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   };
   const groups = new Map<string, TargetGroup>();
+  /** Copilot's service-discovery name, the other Host its listener rule accepts. */
+  const internalHost = (name: string) => `${name}.${environment}.${workspace.application}.internal`;
   const rules: ListenerRule[] = [];
   for (const service of workspace.services) {
     const h = service.health;
@@ -241,7 +243,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     rules.push({
       service: service.name,
       pathPrefix: service.pathPrefix,
-      hosts: [`${service.name}.${environment}.${workspace.application}.internal`],
+      hosts: [internalHost(service.name)],
       group,
     });
   }
@@ -420,7 +422,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       name: service.name,
       pathPrefix: service.pathPrefix,
-      internalHost: `${service.name}.${environment}.${workspace.application}.internal`,
+      internalHost: internalHost(service.name),
       replicas: own.map((r) => new ReplicaView(r, targetOf.get(r) as Target)),
     };
   });
