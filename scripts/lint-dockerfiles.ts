@@ -1,17 +1,26 @@
 // Lints every service's Dockerfile: syntax with dockerfile-utils (the VS Code Docker
 // linter), then the rules this project's images must keep, which a syntax linter cannot know:
-// multi-stage, a Node 24 runtime, only the bundle in the final image, a non-root user,
+// multi-stage, a runtime of the Node major the project pins, only the bundle in the final image, a non-root user,
 // exec-form `CMD ["node", ...]`, and `EXPOSE` equal to the manifest's port.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
+import { nodeTarget } from './build.ts';
 import { loadWorkspace, type Service } from './lib/manifests.ts';
 
-const RUNTIME_IMAGE =
-  /^(node:24(\.\d+)*-alpine[\d.]*|gcr\.io\/distroless\/nodejs24-debian\d+(:nonroot)?)(@sha256:[0-9a-f]{64})?$/;
+/** Runtime images of Node `major`: the official Alpine image or distroless. */
+function runtimeImage(major: string): RegExp {
+  return new RegExp(
+    `^(node:${major}(\\.\\d+)*-alpine[\\d.]*|gcr\\.io/distroless/nodejs${major}-debian\\d+(:nonroot)?)(@sha256:[0-9a-f]{64})?$`,
+  );
+}
 
-export function lintDockerfile(text: string, expectedPort: number): string[] {
+export function lintDockerfile(
+  text: string,
+  expectedPort: number,
+  nodeMajor = nodeTarget().slice('node'.length),
+): string[] {
   const problems = validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
   const dockerfile = DockerfileParser.parse(text);
   const froms = dockerfile.getFROMs();
@@ -20,8 +29,10 @@ export function lintDockerfile(text: string, expectedPort: number): string[] {
   if (!finalFrom) return [...problems, 'no FROM'];
 
   const image = finalFrom.getImage() ?? '';
-  if (!RUNTIME_IMAGE.test(image)) {
-    problems.push(`final stage runs on "${image}": use node:24-alpine or distroless nodejs24`);
+  if (!runtimeImage(nodeMajor).test(image)) {
+    problems.push(
+      `final stage runs on "${image}": use node:${nodeMajor}-alpine or distroless nodejs${nodeMajor} (package.json pins Node ${nodeMajor})`,
+    );
   }
   const finalLine = finalFrom.getRange().start.line;
   const finalStage = dockerfile

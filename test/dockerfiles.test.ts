@@ -1,6 +1,11 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadWorkspace } from '../scripts/lib/manifests.ts';
+import { loadWorkspace, repoRoot } from '../scripts/lib/manifests.ts';
 import { lintDockerfile, lintService } from '../scripts/lint-dockerfiles.ts';
+import { inContext, runBuildStage } from './helpers/docker-build-stage.ts';
+import { startNodeProcess } from './helpers/process.ts';
 
 const good = `FROM node:24-alpine AS build
 WORKDIR /src
@@ -63,4 +68,48 @@ describe('Dockerfile lint', () => {
   ])('fails on %s', (_, text, expected) => {
     expect(lintDockerfile(text, 3000).join('\n')).toMatch(expected);
   });
+});
+
+describe('Dockerfile build stages, run as Docker runs them', () => {
+  const ignore = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n');
+
+  it('sends the builder only what the Dockerfiles copy', () => {
+    for (const kept of ['package.json', 'scripts/build.ts', 'services/book-service/src/app.ts']) {
+      expect(inContext(kept, ignore), kept).toBe(true);
+    }
+    for (const dropped of [
+      'README.md',
+      'scripts/local.ts',
+      'services/book-service/test/app.test.ts',
+    ]) {
+      expect(inContext(dropped, ignore), dropped).toBe(false);
+    }
+  });
+
+  for (const service of loadWorkspace().services) {
+    it(`${service.name}: npm ci and the bundle build succeed from the filtered context`, {
+      timeout: 180_000,
+    }, async () => {
+      const root = mkdtempSync(path.join(tmpdir(), `docker-${service.name}-`));
+      try {
+        const workdir = runBuildStage(
+          path.join(repoRoot, 'services', service.name, 'Dockerfile'),
+          repoRoot,
+          root,
+        );
+        // What the runtime stage copies from the build stage runs with nothing beside it.
+        const started = await startNodeProcess(
+          path.join(workdir, 'dist', service.name, 'server.mjs'),
+        );
+        try {
+          const health = await fetch(`http://127.0.0.1:${started.port}${service.health.path}`);
+          expect(health.status).toBe(200);
+        } finally {
+          started.child.kill('SIGKILL');
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
 });
