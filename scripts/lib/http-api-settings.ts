@@ -106,8 +106,10 @@ function parameterValue(
     return value;
   }
   if (declaration.Type === 'CommaDelimitedList') {
-    const text = String(raw);
-    return text === '' ? [] : text.split(',').map((s) => s.trim());
+    // As CloudFormation splits it: an empty value is a list of one empty string, not [].
+    return String(raw)
+      .split(',')
+      .map((s) => s.trim());
   }
   return String(raw);
 }
@@ -141,6 +143,12 @@ function resolve(value: unknown, scope: Scope): unknown {
     }
     case 'Fn::Not':
       return !truthy(resolve((arg as unknown[])[0], scope));
+    case 'Fn::Contains': {
+      // Rules only: is the value one of the list's items?
+      const [list, item] = (arg as unknown[]).map((v) => resolve(v, scope));
+      if (!Array.isArray(list)) return new Unresolved('Fn::Contains over a non-list');
+      return list.map(String).includes(String(item));
+    }
     case 'Fn::And':
       return (arg as unknown[]).every((v) => truthy(resolve(v, scope)));
     case 'Fn::Or':
@@ -164,6 +172,8 @@ function resolve(value: unknown, scope: Scope): unknown {
     }
     case 'Fn::ImportValue':
       return new Unresolved(`Fn::ImportValue ${JSON.stringify(resolve(arg, scope))}`);
+    case 'Fn::GetAtt':
+      return new Unresolved(`Fn::GetAtt ${[arg].flat().join('.')}`);
     default:
       if (key.startsWith('Fn::')) return new Unresolved(key);
       return { [key]: resolve(arg, scope) };
@@ -340,11 +350,7 @@ export function readHttpApiSettings(
   return httpApiSettingsOf(template, templateFile ?? 'addons/http-api.yml', options.parameters);
 }
 
-export function httpApiSettingsOf(
-  template: CfnTemplate,
-  templateFile: string,
-  overrides: ParameterOverrides = {},
-): HttpApiSettings {
+function scopeOf(template: CfnTemplate, overrides: ParameterOverrides): Scope {
   const declared = template.Parameters ?? {};
   for (const name of Object.keys(overrides)) {
     if (!(name in declared)) {
@@ -358,7 +364,73 @@ export function httpApiSettingsOf(
       .filter(([name, d]) => d.Default !== undefined || overrides[name] !== undefined)
       .map(([name, d]) => [name, parameterValue(name, d, overrides[name])]),
   );
-  const scope: Scope = { template, parameters, conditions: new Map() };
+  return { template, parameters, conditions: new Map() };
+}
+
+/** A resolved value as plain data: what only a deployment knows becomes `{ unresolved }`. */
+function plain(value: unknown): unknown {
+  if (value instanceof Unresolved) return { unresolved: value.what };
+  if (Array.isArray(value)) return value.filter((v) => v !== NO_VALUE).map(plain);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== NO_VALUE)
+      .map(([k, v]) => [k, plain(v)]),
+  );
+}
+
+export interface TemplateInstance {
+  /** The AssertDescription of each rule whose assertion fails: CloudFormation refuses these. */
+  violations: string[];
+  /** The resources CloudFormation would create, their properties resolved. */
+  resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+  /** The keys of the outputs whose conditions hold. */
+  outputs: string[];
+}
+
+/**
+ * What the template creates for these parameter values: conditions evaluated, `Fn::If` and
+ * `AWS::NoValue` applied, imports and attributes left symbolic (`{ unresolved: 'Ref X' }`).
+ */
+export function instantiate(
+  template: CfnTemplate,
+  overrides: ParameterOverrides = {},
+): TemplateInstance {
+  const scope = scopeOf(template, overrides);
+  const resources = Object.entries(template.Resources)
+    .filter(([, r]) => isDeployed(r, scope))
+    .map(([id, r]) => [
+      id,
+      { Type: r.Type, Properties: plain(resolve(r.Properties ?? {}, scope)) },
+    ]);
+  const outputs = Object.entries(template.Outputs ?? {})
+    .filter(([, o]) => o.Condition === undefined || evaluateCondition(o.Condition, scope))
+    .map(([key]) => key);
+  return { violations: ruleViolations(scope), resources: Object.fromEntries(resources), outputs };
+}
+
+interface CfnRule {
+  RuleCondition?: unknown;
+  Assertions: { Assert: unknown; AssertDescription?: string }[];
+}
+
+function ruleViolations(scope: Scope): string[] {
+  const rules = Object.entries((scope.template.Rules ?? {}) as Record<string, CfnRule>);
+  return rules.flatMap(([name, rule]) => {
+    if (rule.RuleCondition !== undefined && !truthy(resolve(rule.RuleCondition, scope))) return [];
+    return rule.Assertions.filter((a) => !truthy(resolve(a.Assert, scope))).map(
+      (a) => a.AssertDescription ?? `rule ${name} fails`,
+    );
+  });
+}
+
+export function httpApiSettingsOf(
+  template: CfnTemplate,
+  templateFile: string,
+  overrides: ParameterOverrides = {},
+): HttpApiSettings {
+  const scope = scopeOf(template, overrides);
+  const { parameters } = scope;
 
   const integrations = resourcesOfType(template, 'AWS::ApiGatewayV2::Integration').filter(
     ([, r]) => isDeployed(r, scope) && r.Properties?.ConnectionType === 'VPC_LINK',

@@ -70,7 +70,7 @@ export interface CfnTemplate {
   Parameters?: Record<string, { Type: string; Default?: unknown; [key: string]: unknown }>;
   Conditions?: Record<string, unknown>;
   Resources: Record<string, CfnResource>;
-  Outputs?: Record<string, { Value: unknown; Export?: { Name: unknown } }>;
+  Outputs?: Record<string, { Value: unknown; Condition?: string; Export?: { Name: unknown } }>;
   Metadata?: Record<string, unknown>;
   [key: string]: unknown;
 }

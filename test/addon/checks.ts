@@ -4,6 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Service } from '../../scripts/lib/manifests.ts';
 import type { CfnResource, CfnTemplate } from '../../scripts/lib/template.ts';
+import { checkOptions, checkRules } from './option-checks.ts';
 
 /** What the checks need of a Copilot workspace (a subset of loadWorkspace()'s result). */
 export interface AddonWorkspace {
@@ -251,18 +252,25 @@ export function checkSecurityGroups(template: CfnTemplate): Problems {
   ];
 }
 
-/** The two route keys that carry a service's path: `/{proxy+}` does not match the bare prefix. */
+/**
+ * The route keys that carry a service's path: `/{proxy+}` does not match the bare prefix, and
+ * the OPTIONS pair takes browsers' preflights when CORS and JWT are both on.
+ */
 export function serviceRouteKeys(pathPrefix: string): string[] {
-  return [`ANY ${pathPrefix}`, `ANY ${pathPrefix}/{proxy+}`];
+  const paths = [pathPrefix, `${pathPrefix}/{proxy+}`];
+  return [...paths.map((p) => `ANY ${p}`), ...paths.map((p) => `OPTIONS ${p}`)];
 }
 
 function checkRouteWiring(id: string, props: Record<string, unknown>): Problems {
+  const preflight = String(props.RouteKey).startsWith('OPTIONS ');
   return [
     ...expectValue(`${id}.ApiId`, props.ApiId, ref('HttpApi')),
     ...expectValue(`${id}.Target`, props.Target, { 'Fn::Sub': `integrations/\${AlbIntegration}` }),
-    ...expectValue(`${id}.AuthorizationType`, props.AuthorizationType, {
-      'Fn::If': ['HasJwtAuthorizer', 'JWT', 'NONE'],
-    }),
+    ...expectValue(
+      `${id}.AuthorizationType`,
+      props.AuthorizationType,
+      preflight ? 'NONE' : { 'Fn::If': ['HasJwtAuthorizer', 'JWT', 'NONE'] },
+    ),
   ];
 }
 
@@ -423,5 +431,7 @@ export function checkTemplate(template: CfnTemplate, workspace: AddonWorkspace):
     ...checkStage(template),
     ...checkImports(template, workspace),
     ...checkOutputs(template, workspace),
+    ...checkOptions(template, workspace),
+    ...checkRules(template),
   ];
 }

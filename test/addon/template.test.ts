@@ -287,7 +287,153 @@ const mutations: [string, (t: CfnTemplate) => void, string[]][] = [
     (t) => {
       props(t, 'AuthorServiceRoute').AuthorizationType = 'NONE';
     },
-    ['AuthorServiceRoute.AuthorizationType: expected'],
+    [
+      'AuthorServiceRoute.AuthorizationType: expected',
+      'jwt: AuthorServiceRoute (ANY /api/authors) is not behind the JWT authorizer',
+      'jwt+cors: AuthorServiceRoute (ANY /api/authors) is not behind the JWT authorizer',
+    ],
+  ],
+  [
+    'a preflight route deployed whatever the options',
+    (t) => {
+      const route = t.Resources.BookServicePreflightRoute;
+      if (route) delete route.Condition;
+    },
+    [
+      'defaults: OPTIONS routes ["OPTIONS /api/books"], expected []',
+      'jwt: OPTIONS routes ["OPTIONS /api/books"], expected []',
+      'cors: OPTIONS routes ["OPTIONS /api/books"], expected []',
+      'domain: OPTIONS routes ["OPTIONS /api/books"], expected []',
+      'domain, endpoint kept: OPTIONS routes ["OPTIONS /api/books"], expected []',
+      'domain+zone: OPTIONS routes ["OPTIONS /api/books"], expected []',
+    ],
+  ],
+  [
+    'preflight routes for JWT alone (CORS off)',
+    (t) => {
+      for (const id of ['BookServicePreflightRoute', 'BookServicePreflightProxyRoute']) {
+        const route = t.Resources[id];
+        if (route) route.Condition = 'HasJwtAuthorizer';
+      }
+    },
+    ['jwt: OPTIONS routes ["OPTIONS /api/books","OPTIONS /api/books/{proxy+}"], expected []'],
+  ],
+  [
+    'a preflight route behind the authorizer',
+    (t) => {
+      props(t, 'AuthorServicePreflightProxyRoute').AuthorizationType = {
+        'Fn::If': ['HasJwtAuthorizer', 'JWT', 'NONE'],
+      };
+      props(t, 'AuthorServicePreflightProxyRoute').AuthorizerId = { Ref: 'JwtAuthorizer' };
+    },
+    [
+      'AuthorServicePreflightProxyRoute.AuthorizationType: expected "NONE"',
+      'jwt+cors: AuthorServicePreflightProxyRoute (OPTIONS /api/authors/{proxy+}) needs no authorizer',
+    ],
+  ],
+  [
+    'an unauthenticated ANY route disguised as a preflight route',
+    (t) => {
+      props(t, 'BookServicePreflightProxyRoute').RouteKey = 'ANY /api/books/{proxy+}';
+    },
+    [
+      'BookServicePreflightProxyRoute.AuthorizationType: expected {"Fn::If"',
+      'duplicate route "ANY /api/books/{proxy+}"',
+      'duplicate route "ANY /api/books/{proxy+}"',
+      'book-service: no route "OPTIONS /api/books/{proxy+}"',
+      'jwt+cors: BookServicePreflightProxyRoute (ANY /api/books/{proxy+}) is not behind the JWT authorizer',
+      'jwt+cors: OPTIONS routes ["OPTIONS /api/authors","OPTIONS /api/authors/{proxy+}","OPTIONS /api/books"]',
+    ],
+  ],
+  [
+    'the custom domain created without a DomainName',
+    (t) => {
+      const domain = t.Resources.ApiDomainName;
+      if (domain) delete domain.Condition;
+    },
+    [
+      'defaults: ApiDomainName created without a DomainName',
+      'jwt: ApiDomainName created without a DomainName',
+      'cors: ApiDomainName created without a DomainName',
+      'jwt+cors: ApiDomainName created without a DomainName',
+    ],
+  ],
+  [
+    'the alias record created for any domain',
+    (t) => {
+      const alias = t.Resources.DomainAliasRecord;
+      if (alias) alias.Condition = 'HasDomain';
+    },
+    [
+      'domain: DomainAliasRecord created without a HostedZoneId',
+      'domain, endpoint kept: DomainAliasRecord created without a HostedZoneId',
+    ],
+  ],
+  [
+    'the certificate rule dropped',
+    (t) => {
+      delete (t.Rules as Record<string, unknown>).CertificateWithDomain;
+    },
+    ['a domain without a certificate: not refused (CertificateArn is required)'],
+  ],
+  [
+    'a rule that refuses a valid option',
+    (t) => {
+      const rules = t.Rules as Record<string, { RuleCondition: unknown }>;
+      if (rules.DomainForHostedZone)
+        rules.DomainForHostedZone.RuleCondition = { 'Fn::Equals': ['a', 'a'] };
+    },
+    [
+      'defaults: refused: HostedZoneId is used only with DomainName',
+      'jwt: refused: HostedZoneId is used only with DomainName',
+      'cors: refused: HostedZoneId is used only with DomainName',
+      'jwt+cors: refused: HostedZoneId is used only with DomainName',
+    ],
+  ],
+  [
+    'an old TLS policy on the domain',
+    (t) => {
+      const [config] = props(t, 'ApiDomainName').DomainNameConfigurations as Record<
+        string,
+        unknown
+      >[];
+      if (config) config.SecurityPolicy = 'TLS_1_0';
+    },
+    [
+      'domain: ApiDomainName is',
+      'domain, endpoint kept: ApiDomainName is',
+      'domain+zone: ApiDomainName is',
+    ],
+  ],
+  [
+    'the domain mapped to a named stage',
+    (t) => {
+      props(t, 'ApiMapping').Stage = 'prod';
+    },
+    ['domain: ApiMapping is', 'domain, endpoint kept: ApiMapping is', 'domain+zone: ApiMapping is'],
+  ],
+  [
+    'the execute-api endpoint left on behind a domain',
+    (t) => {
+      delete props(t, 'HttpApi').DisableExecuteApiEndpoint;
+    },
+    [
+      'domain: HttpApi.DisableExecuteApiEndpoint should be true',
+      'domain+zone: HttpApi.DisableExecuteApiEndpoint should be true',
+    ],
+  ],
+  [
+    'the execute-api endpoint always off',
+    (t) => {
+      props(t, 'HttpApi').DisableExecuteApiEndpoint = true;
+    },
+    [
+      'defaults: HttpApi.DisableExecuteApiEndpoint should be false',
+      'jwt: HttpApi.DisableExecuteApiEndpoint should be false',
+      'cors: HttpApi.DisableExecuteApiEndpoint should be false',
+      'jwt+cors: HttpApi.DisableExecuteApiEndpoint should be false',
+      'domain, endpoint kept: HttpApi.DisableExecuteApiEndpoint should be false',
+    ],
   ],
   [
     'an import Copilot does not export',
@@ -319,10 +465,14 @@ describe('route/manifest agreement with another workspace', () => {
   it('reports the service without routes and the routes without a service', () => {
     const other = loadWorkspace(fixtureRoot);
     expect(checkRoutes(template, other).sort()).toEqual([
+      'AuthorServicePreflightProxyRoute: route "OPTIONS /api/authors/{proxy+}" belongs to no service in copilot/ (a stray route)',
+      'AuthorServicePreflightRoute: route "OPTIONS /api/authors" belongs to no service in copilot/ (a stray route)',
       'AuthorServiceProxyRoute: route "ANY /api/authors/{proxy+}" belongs to no service in copilot/ (a stray route)',
       'AuthorServiceRoute: route "ANY /api/authors" belongs to no service in copilot/ (a stray route)',
       'publisher-service: no route "ANY /api/publishers" for its http.path',
       'publisher-service: no route "ANY /api/publishers/{proxy+}" for its http.path',
+      'publisher-service: no route "OPTIONS /api/publishers" for its http.path',
+      'publisher-service: no route "OPTIONS /api/publishers/{proxy+}" for its http.path',
     ]);
     expect(checkOutputs(template, other)).toEqual([
       'Outputs.PublisherServiceUrl: missing',
