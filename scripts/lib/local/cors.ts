@@ -1,0 +1,79 @@
+// CORS as an HTTP API applies it when the API has a CorsConfiguration (API Gateway developer
+// guide, "Configure CORS for HTTP APIs"): API Gateway answers preflight requests itself, even
+// with no OPTIONS route, and sets the configured CORS headers on the integration's responses,
+// ignoring any CORS header the backend sends. What the guide leaves open is marked "assumed"
+// in docs/verified.md (the preflight's status, the headers on a disallowed origin) and checked
+// by scripts/smoke.ts against a deployed API.
+
+/** The template's `CorsConfiguration`, resolved (CloudFormation property names). */
+export interface CorsConfiguration {
+  AllowOrigins?: string[];
+  AllowMethods?: string[];
+  AllowHeaders?: string[];
+  ExposeHeaders?: string[];
+  MaxAge?: number;
+  AllowCredentials?: boolean;
+}
+
+type Headers = Record<string, string>;
+
+function allowedOrigin(config: CorsConfiguration, origin: string | undefined): string | undefined {
+  if (!origin) return undefined;
+  const origins = config.AllowOrigins ?? [];
+  if (origins.includes('*')) return config.AllowCredentials ? origin : '*';
+  return origins.includes(origin) ? origin : undefined;
+}
+
+/** A preflight: OPTIONS with an Origin and the method the browser wants to send (Fetch spec). */
+export function isPreflight(method: string, headers: Record<string, unknown>): boolean {
+  return (
+    method === 'OPTIONS' &&
+    typeof headers.origin === 'string' &&
+    typeof headers['access-control-request-method'] === 'string'
+  );
+}
+
+/**
+ * The headers of API Gateway's own answer to a preflight: the allow-lists when the origin is
+ * allowed, none otherwise (the browser then refuses the real request).
+ */
+export function preflightHeaders(
+  config: CorsConfiguration,
+  headers: Record<string, unknown>,
+): Headers {
+  const origin = allowedOrigin(config, headers.origin as string | undefined);
+  if (!origin) return {};
+  const out: Headers = { 'access-control-allow-origin': origin };
+  const join = (list?: string[]) => (list && list.length > 0 ? list.join(',') : undefined);
+  const methods = join(config.AllowMethods);
+  const allowHeaders = join(config.AllowHeaders);
+  if (methods) out['access-control-allow-methods'] = methods;
+  if (allowHeaders) out['access-control-allow-headers'] = allowHeaders;
+  if (config.MaxAge !== undefined) out['access-control-max-age'] = String(config.MaxAge);
+  if (config.AllowCredentials) out['access-control-allow-credentials'] = 'true';
+  if (origin !== '*') out.vary = 'Origin';
+  return out;
+}
+
+/**
+ * A backend response's headers as the client gets them: the backend's own CORS headers
+ * dropped, the configured ones added for an allowed origin.
+ */
+export function corsResponseHeaders(
+  config: CorsConfiguration,
+  origin: string | undefined,
+  backend: Headers,
+): Headers {
+  const out = Object.fromEntries(
+    Object.entries(backend).filter(([name]) => !name.toLowerCase().startsWith('access-control-')),
+  );
+  const allowed = allowedOrigin(config, origin);
+  if (!allowed) return out;
+  out['access-control-allow-origin'] = allowed;
+  if (config.ExposeHeaders && config.ExposeHeaders.length > 0) {
+    out['access-control-expose-headers'] = config.ExposeHeaders.join(',');
+  }
+  if (config.AllowCredentials) out['access-control-allow-credentials'] = 'true';
+  if (allowed !== '*') out.vary = out.vary ? `${out.vary}, Origin` : 'Origin';
+  return out;
+}

@@ -1,0 +1,88 @@
+// An HTTP API JWT authorizer (API Gateway developer guide, "Control access to HTTP APIs with
+// JWT authorizers"): the token from the identity source (bare, or after `Bearer `), its
+// signature checked with the issuer's key whose `kid` the token names (jwks_uri from the
+// issuer's /.well-known/openid-configuration), RSA algorithms only, then `iss`, `aud` (or
+// `client_id` when there is no `aud`), `exp`, `nbf` and `iat`. A refusal is
+// `401 {"message":"Unauthorized"}` with a `www-authenticate` header naming the reason
+// ("Troubleshooting issues with HTTP API JWT authorizers"). The wording of reasons other than
+// the documented audience one is assumed (docs/verified.md).
+import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+
+export interface JwtAuthorizerConfig {
+  issuer: string;
+  audience: string[];
+}
+
+export type JwtVerdict =
+  | { ok: true; claims: JWTPayload }
+  | { ok: false; status: 401; body: string; headers: Record<string, string> };
+
+/** RSA signatures only: "Currently, only RSA-based algorithms are supported." */
+const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
+
+function refuse(description?: string): JwtVerdict {
+  return {
+    ok: false,
+    status: 401,
+    body: JSON.stringify({ message: 'Unauthorized' }),
+    headers: description
+      ? {
+          'www-authenticate': `Bearer scope="" error="invalid_token" error_description="${description}"`,
+        }
+      : {},
+  };
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'iss') return 'the token does not have a valid issuer';
+    if (error.claim === 'nbf') return 'the token is not valid yet';
+    if (error.claim === 'iat') return 'the token was issued in the future';
+    return `the token has an invalid ${error.claim} claim`;
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) return 'the token has no key the issuer publishes';
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return 'the token has an invalid signature';
+  return 'the token is invalid';
+}
+
+function audienceMatches(claims: JWTPayload, audience: string[]): boolean {
+  // `client_id` is consulted only when `aud` is absent.
+  if (claims.aud !== undefined) {
+    const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    return auds.some((a) => audience.includes(a));
+  }
+  return typeof claims.client_id === 'string' && audience.includes(claims.client_id);
+}
+
+/** The authorizer, fetching and caching the issuer's keys as API Gateway does (jose's cache). */
+export function createJwtAuthorizer(config: JwtAuthorizerConfig) {
+  let keys: ReturnType<typeof createRemoteJWKSet> | undefined;
+  const keySet = async () => {
+    if (keys) return keys;
+    const discovery = await fetch(new URL('.well-known/openid-configuration', `${config.issuer}/`));
+    const { jwks_uri } = (await discovery.json()) as { jwks_uri: string };
+    keys = createRemoteJWKSet(new URL(jwks_uri));
+    return keys;
+  };
+  return async function authorize(identity: string | undefined): Promise<JwtVerdict> {
+    const token = identity?.replace(/^Bearer\s+/i, '').trim();
+    if (!token) return refuse();
+    try {
+      const { payload } = await jwtVerify(token, await keySet(), {
+        issuer: config.issuer,
+        algorithms: RSA_ALGORITHMS,
+      });
+      if (payload.iat !== undefined && payload.iat > Date.now() / 1000) {
+        return refuse('the token was issued in the future');
+      }
+      if (!audienceMatches(payload, config.audience)) {
+        return refuse('the token does not have a valid audience');
+      }
+      return { ok: true, claims: payload };
+    } catch (error) {
+      return refuse(reasonOf(error));
+    }
+  };
+}
