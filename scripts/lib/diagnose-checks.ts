@@ -14,7 +14,7 @@ import {
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from './aws.ts';
-import { stackNames } from './aws.ts';
+import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from './aws.ts';
 import type { Service } from './manifests.ts';
 import { stackOutputs } from './stack-deployer.ts';
 
@@ -163,7 +163,7 @@ export function integrationChecks(
           `integration ${id} Host overwrite`,
           'WARN',
           `Host is set to ${host}, the ALB's DNS name is ${expected.albDns}`,
-          'a Host no rule matches gets 503; redeploy the addon so it imports InternalLoadBalancerDNS',
+          'a Host no rule matches gets 503; redeploy the addon so it imports the export <app>-<env>-InternalLoadBalancerDNS',
         ),
       );
     } else results.push(check(`integration ${id} Host overwrite`, 'OK', `Host: ${host}`));
@@ -185,16 +185,16 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
   const results: DiagnosticCheck[] = [];
   const envOut = (await stackOutputs(clients.cfn, names.env)) ?? {};
   const apiOut = (await stackOutputs(clients.cfn, names.httpApi)) ?? {};
-  const listenerArn = envOut.InternalHTTPListenerArn;
-  const albSg = envOut.InternalLoadBalancerSecurityGroup;
-  const albDns = envOut.InternalLoadBalancerDNS;
+  const listenerArn = envOut[ENV_OUTPUT.listenerArn];
+  const albSg = envOut[ENV_OUTPUT.albSecurityGroup];
+  const albDns = envOut[ENV_OUTPUT.albDns];
   results.push(
     listenerArn && albSg && albDns
       ? check('environment exports', 'OK', `stack ${names.env} has the internal ALB outputs`)
       : check(
           'environment exports',
           'FAIL',
-          `stack ${names.env} lacks ${['InternalHTTPListenerArn', 'InternalLoadBalancerSecurityGroup', 'InternalLoadBalancerDNS'].filter((k) => !envOut[k]).join(', ')}`,
+          `stack ${names.env} lacks ${INTERNAL_ALB_OUTPUTS.filter((k) => !envOut[k]).join(', ')}`,
           'the internal ALB exists only after a Backend Service with http is deployed: npx zx scripts/deploy.ts --only env,services',
         ),
   );

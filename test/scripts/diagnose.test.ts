@@ -44,7 +44,7 @@ function healthy() {
         Outputs: [
           { OutputKey: 'InternalHTTPListenerArn', OutputValue: LISTENER },
           { OutputKey: 'InternalLoadBalancerSecurityGroup', OutputValue: 'sg-alb' },
-          { OutputKey: 'InternalLoadBalancerDNS', OutputValue: DNS },
+          { OutputKey: 'InternalLoadBalancerDNSName', OutputValue: DNS },
         ],
       },
     ],

@@ -7,6 +7,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
 
 export const FAKE_BIN = path.join(repoRoot, 'test', 'fixtures', 'copilot');
@@ -72,6 +73,42 @@ export async function startMoto(extraEnv: Record<string, string> = {}): Promise<
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** An SDK client of moto_server, with moto's test credentials. */
+export function motoClient<C>(
+  moto: Moto,
+  Client: new (config: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  }) => C,
+): C {
+  return new Client({
+    endpoint: moto.url,
+    region: moto.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+}
+
+/**
+ * A stack in moto whose only content is the given outputs: a stand-in for a stack this test does
+ * not build (the bastion, the HTTP API), so a script that reads outputs finds real-shaped ones.
+ */
+export async function outputsStack(
+  moto: Moto,
+  stackName: string,
+  outputs: Record<string, string>,
+): Promise<void> {
+  const cfn = motoClient(moto, CloudFormationClient);
+  const template = {
+    Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+    Outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
+  };
+  await cfn.send(
+    new CreateStackCommand({ StackName: stackName, TemplateBody: JSON.stringify(template) }),
+  );
+  cfn.destroy();
 }
 
 /** An HTTP server that answers every request with 500 and counts them. */
