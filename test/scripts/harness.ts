@@ -138,12 +138,16 @@ export interface ScriptResult {
   stderr: string;
 }
 
-/** Runs `zx scripts/<name>.ts` with a controlled environment (no inherited AWS settings). */
+/**
+ * Runs `zx scripts/<name>.ts` with a controlled environment (no inherited AWS settings), from the
+ * repository or from `root` (a copy of it, see repo-copy.ts).
+ */
 export function runScript(
   name: string,
   args: string[],
   env: Record<string, string | undefined>,
   timeoutMs = 60_000,
+  root = repoRoot,
 ): Promise<ScriptResult> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -163,8 +167,8 @@ export function runScript(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [ZX, path.join(repoRoot, 'scripts', `${name}.ts`), ...args],
-      { cwd: repoRoot, env: merged, timeout: timeoutMs, maxBuffer: 10 * 1024 * 1024 },
+      [ZX, path.join(root, 'scripts', `${name}.ts`), ...args],
+      { cwd: root, env: merged, timeout: timeoutMs, maxBuffer: 10 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
