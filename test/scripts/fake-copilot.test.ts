@@ -137,7 +137,7 @@ async function envStack(): Promise<{ outputs: string[]; exports: Record<string, 
   const exports = Object.fromEntries(
     Object.entries(declared).map(([k, o]) => [
       k,
-      o.Export ? o.Export.Name['Fn::Sub'].replace('${AWS::StackName}-', '') : null,
+      o.Export ? o.Export.Name['Fn::Sub'].replace(`\${AWS::StackName}-`, '') : null,
     ]),
   );
   return { outputs: (stack?.Outputs ?? []).map((o) => o.OutputKey ?? '').sort(), exports };
