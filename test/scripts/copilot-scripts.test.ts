@@ -3,7 +3,7 @@
 // AWS call, no copilot call), and the "stop at once, change nothing" prerequisites. Runs that
 // change Copilot state run from a git copy of the repository (repo-copy.ts), so `git status`
 // shows any file a script (or copilot) touched.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -122,6 +122,22 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
     ]);
     // app_delete.go deleteWs removes copilot/.workspace when run inside the workspace: a
     // destroy must leave the repository as it found it.
+    expect(copy.status()).toBe('');
+  });
+
+  it('destroy puts copilot/.workspace back if copilot deleted it anyway', async () => {
+    const fake = newFake();
+    const copy = newCopy();
+    // A temporary directory inside the workspace: app delete, run from there, finds it.
+    const tmp = path.join(copy.root, 'tmp-inside');
+    mkdirSync(tmp);
+    const run = (name: string, args: string[]) =>
+      runScript(name, args, { ...moto.env, ...fake.env, TMPDIR: tmp }, 60_000, copy.root);
+    expect((await run('init', [])).code).toBe(0);
+    const r = await run('destroy', ['--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/WARN copilot deleted copilot\/\.workspace: restored it/);
+    expect(fake.calls().at(-1)?.slice(0, 2)).toEqual(['app', 'delete']);
     expect(copy.status()).toBe('');
   });
 
