@@ -19,6 +19,7 @@ import {
 } from './lib/cli.ts';
 import { Copilot, checkDocker, copilotEnv, findOnPath } from './lib/copilot.ts';
 import { locateService, waitForEcsSteady, waitForServiceStack } from './lib/ecs-wait.ts';
+import { requireEnvExports } from './lib/env-exports.ts';
 import { repoRoot } from './lib/manifests.ts';
 import { runSmoke } from './lib/smoke-checks.ts';
 import { deployStack, describeStack, EventStream, StackDeployError } from './lib/stack-deployer.ts';
@@ -227,10 +228,12 @@ process.exitCode = await runCommand(spec, async (f) => {
 
   if (steps.has('api')) {
     log.step(`[${++n}/${total}] HTTP API stack ${names.httpApi}`);
+    const template = readTemplate(templateFile);
+    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'api' }, 'deploy');
     const r = await deployAddon(
       aws,
       names.httpApi,
-      templateFile,
+      template,
       { App: f.app, Env: env },
       timeoutMs,
       log,
@@ -242,10 +245,12 @@ process.exitCode = await runCommand(spec, async (f) => {
 
   if (steps.has('bastion')) {
     log.step(`[${++n}/${total}] bastion stack ${names.bastion}`);
+    const template = readTemplate(path.join(repoRoot, 'addons', 'bastion.yml'));
+    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'bastion' }, 'deploy');
     const r = await deployAddon(
       aws,
       names.bastion,
-      path.join(repoRoot, 'addons', 'bastion.yml'),
+      template,
       { App: f.app, Env: env },
       timeoutMs,
       log,
@@ -326,20 +331,10 @@ function pickServices(list: string | undefined): string[] {
   return wanted.length ? all.filter((s) => wanted.includes(s)) : all;
 }
 
-async function deployAddon(
-  aws: ReturnType<typeof createClients>,
-  stackName: string,
-  file: string,
-  parameters: Record<string, string>,
-  timeoutMs: number,
-  log: ReturnType<typeof createProgress>,
-  env: string,
-  capabilities?: ('CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM')[],
-) {
-  let body: string;
+/** A template as CloudFormation would parse it (YAML short tags resolved), or a CliError. */
+function readTemplate(file: string): unknown {
   try {
-    // Sent as JSON: the same template CloudFormation would parse, with the short tags resolved.
-    body = file.endsWith('.json') ? readFileSync(file, 'utf8') : JSON.stringify(loadTemplate(file));
+    return file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : loadTemplate(file);
   } catch (error) {
     throw new CliError(
       `deploy: cannot read ${path.relative(repoRoot, file)}`,
@@ -347,6 +342,20 @@ async function deployAddon(
       'npm run validate:templates',
     );
   }
+}
+
+async function deployAddon(
+  aws: ReturnType<typeof createClients>,
+  stackName: string,
+  template: unknown,
+  parameters: Record<string, string>,
+  timeoutMs: number,
+  log: ReturnType<typeof createProgress>,
+  env: string,
+  capabilities?: ('CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM')[],
+) {
+  // Sent as JSON: the same template CloudFormation would parse, with the short tags resolved.
+  const body = JSON.stringify(template);
   try {
     return await deployStack({
       cfn: aws.cfn,

@@ -5,7 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { CliError, formatError, helpText, parseFlags, scriptArgs } from '../../scripts/lib/cli.ts';
 import { findOnPath, parseVersion, versionWarning } from '../../scripts/lib/copilot.ts';
 import { envInitCredentials, redact } from '../../scripts/lib/copilot-credentials.ts';
+import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/lib/env-exports.ts';
+import { repoRoot } from '../../scripts/lib/manifests.ts';
 import { shellQuote } from '../../scripts/lib/smoke-checks.ts';
+import { loadTemplate } from '../../scripts/lib/template.ts';
 import { backoffDelay, WaitTimeoutError, waitUntil } from '../../scripts/lib/wait.ts';
 import { FAKE_BIN } from './harness.ts';
 
@@ -187,6 +190,26 @@ describe('credentials for copilot env init', () => {
     expect(
       redact(['env', 'init', '--aws-secret-access-key', 's', '--aws-session-token', 't']),
     ).toEqual(['env', 'init', '--aws-secret-access-key', '****', '--aws-session-token', '****']);
+  });
+});
+
+describe('environment exports', () => {
+  it('knows the output behind every export the addons import', () => {
+    for (const file of ['http-api.yml', 'bastion.yml']) {
+      const imports = importedEnvExports(loadTemplate(`${repoRoot}/addons/${file}`));
+      expect(imports.length, file).toBeGreaterThan(0);
+      expect(
+        imports.filter((name) => !EXPORT_OUTPUT[name]),
+        file,
+      ).toEqual([]);
+    }
+    expect(importedEnvExports(loadTemplate(`${repoRoot}/addons/http-api.yml`)).sort()).toEqual([
+      'InternalHTTPListenerArn',
+      'InternalLoadBalancerDNS',
+      'InternalLoadBalancerSecurityGroup',
+      'PrivateSubnets',
+      'VpcId',
+    ]);
   });
 });
 
