@@ -1,7 +1,6 @@
 // The fake copilot against what aws/copilot-cli v1.33.2 does (each case names the file), run as
 // the scripts run it: the executable first on PATH, stdin closed, moto_server as AWS, from a
 // copy of this repository as the workspace.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,14 +11,8 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
-import {
-  FAKE_BIN,
-  type FakeCopilot,
-  fakeCopilot,
-  type Moto,
-  motoClient,
-  startMoto,
-} from './harness.ts';
+import { fakeRunner, initialise, ok } from './fake-run.ts';
+import { type FakeCopilot, type Moto, motoClient, startMoto } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';
 
 const ws = loadWorkspace();
@@ -73,56 +66,15 @@ afterAll(async () => {
   for (const f of fakes) f.cleanup();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Expects success, showing the fake's stderr when it failed. */
-async function ok(pending: Promise<Run>): Promise<Run> {
-  const r = await pending;
-  expect(r.code, r.stderr).toBe(0);
-  return r;
-}
-
-/** A fake with its own state, and a way to call it from `cwd` with extra environment. */
-function newFake(base: Record<string, string> = {}) {
-  const fake = fakeCopilot();
-  fakes.push(fake);
-  const env = {
-    PATH: `${FAKE_BIN}${path.delimiter}${path.dirname(process.execPath)}`,
-    HOME: os.tmpdir(),
-    AWS_CONFIG_FILE: '/nonexistent/config',
-    ...moto.env,
-    ...fake.env,
-    ...base,
-  };
-  const run = (args: string[], extra: Record<string, string> = {}, cwd = copy.root) =>
-    new Promise<Run>((resolve) => {
-      execFile(
-        path.join(FAKE_BIN, 'copilot'),
-        args,
-        { cwd, env: { ...env, ...extra } },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-      );
-    });
-  return { fake, run };
+function newFake() {
+  const f = fakeRunner(moto, copy.root);
+  fakes.push(f.fake);
+  return f;
 }
 
 async function initialised() {
   const f = newFake();
-  for (const args of [
-    ['app', 'init', app],
-    ['env', 'init', '--name', env, '--app', app, '--default-config'],
-    ['env', 'deploy', '--name', env, '--app', app],
-    ['svc', 'init', '--name', first, '--app', app],
-    ['svc', 'init', '--name', second, '--app', app],
-  ]) {
-    const r = await f.run(args);
-    expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  }
+  await initialise(f.run);
   return f;
 }
 
