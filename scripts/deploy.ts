@@ -18,11 +18,11 @@ import {
   workspaceOrExit,
 } from './lib/cli.ts';
 import { Copilot, checkDocker, copilotEnv, findOnPath } from './lib/copilot.ts';
-import { locateService, waitForEcsSteady, waitForServiceStack } from './lib/ecs-wait.ts';
 import { requireEnvExports } from './lib/env-exports.ts';
 import { repoRoot } from './lib/manifests.ts';
+import { deployService } from './lib/service-deploy.ts';
 import { runSmoke } from './lib/smoke-checks.ts';
-import { deployStack, describeStack, EventStream, StackDeployError } from './lib/stack-deployer.ts';
+import { deployStack, describeStack, StackDeployError } from './lib/stack-deployer.ts';
 import { loadTemplate } from './lib/template.ts';
 
 const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
@@ -195,34 +195,19 @@ process.exitCode = await runCommand(spec, async (f) => {
 
   if (steps.has('services')) {
     for (const svc of services) {
-      const stackName = names.service(svc);
       log.step(`[${++n}/${total}] service ${svc}`);
-      const events = new EventStream(aws.cfn, stackName);
-      const before = await describeStack(aws.cfn, stackName);
-      await events.baseline();
-      await copilot.must(
-        ['svc', 'deploy', '--name', svc, '--env', env, '--app', f.app, '--detach'],
-        {
-          stream: true,
-          timeoutMs,
-          next: `copilot svc deploy --name ${svc} --env ${env} --app ${f.app}`,
-        },
-      );
-      await waitForServiceStack({
-        cfn: aws.cfn,
-        ecs: aws.ecs,
-        envStack: names.env,
-        serviceStack: stackName,
-        events,
-        previousStatus: before?.StackStatus,
-        settleMs: f.settle * 1000,
+      const steady = await deployService({
+        copilot,
+        aws,
+        app: f.app,
+        env,
+        svc,
         timeoutMs,
+        settleMs: f.settle * 1000,
         log,
       });
-      const located = await locateService(aws.cfn, names.env, stackName);
-      const steady = await waitForEcsSteady({ ecs: aws.ecs, ...located, timeoutMs, log });
       log.ok(`${svc}: ${steady.runningCount}/${steady.desiredCount} tasks running, one deployment`);
-      result.stacks[stackName] = 'deployed';
+      result.stacks[names.service(svc)] = 'deployed';
     }
   }
 
