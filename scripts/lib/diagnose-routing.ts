@@ -88,7 +88,8 @@ export const integrationHost = (i: Integration): string | undefined =>
 
 /**
  * An ALB host-header value against a Host: case-insensitive, `*` any run of characters, `?` one
- * (Elastic Load Balancing guide, "Listener rules: host conditions").
+ * (Elastic Load Balancing API reference, HostHeaderConditionConfig Values; Copilot's rules use
+ * Values, not RegexValues).
  */
 export function hostMatches(pattern: string, host: string): boolean {
   const re = pattern

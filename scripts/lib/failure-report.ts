@@ -1,6 +1,6 @@
 // Why a service's deployment failed, in the terminal instead of the console: the stopped tasks'
 // stoppedReason and each container's exit code and reason (ECS ListTasks desiredStatus STOPPED,
-// DescribeTasks; ECS keeps stopped tasks visible for at least an hour), the service's last
+// DescribeTasks: recently stopped tasks are still listed), the service's last
 // events, and the last lines each stopped task wrote to its log stream. Copilot's log
 // configuration is awslogs with stream prefix "copilot" in /copilot/<app>-<env>-<svc>
 // (aws/copilot-cli v1.33.2 workloads/partials/cf/logconfig.yml, loggroup.yml), and the awslogs
@@ -76,7 +76,8 @@ async function stoppedTasks(ctx: FailureContext): Promise<Task[]> {
   const tasks =
     (await ctx.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(0, 100) }))).tasks ??
     [];
-  // The new deployment's tasks: ECS sets startedBy to the deployment id.
+  // The new deployment's tasks: a service's tasks carry its deployment id in startedBy (ECS API
+  // reference, Task.startedBy).
   const deployment = primaryOf(ctx.service)?.id;
   const mine = tasks.filter((t) => !deployment || !t.startedBy || t.startedBy === deployment);
   const when = (t: Task) => t.stoppedAt?.getTime() ?? 0;
