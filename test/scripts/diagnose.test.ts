@@ -6,6 +6,7 @@ import {
   ApiGatewayV2Client,
   GetIntegrationsCommand,
   GetVpcLinkCommand,
+  type Integration,
 } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -59,6 +60,16 @@ const linkGroup = (to = ['sg-alb']) => ({
   ],
 });
 
+const integration = (over: Partial<Integration> = {}): Integration => ({
+  IntegrationId: 'int1',
+  IntegrationType: 'HTTP_PROXY',
+  ConnectionType: 'VPC_LINK',
+  ConnectionId: 'vl-1',
+  IntegrationUri: LISTENER,
+  RequestParameters: { 'overwrite:header.host': DNS },
+  ...over,
+});
+
 function healthy() {
   cfn.on(DescribeStacksCommand, { StackName: `${app}-${env}` }).resolves({
     Stacks: [
@@ -90,18 +101,7 @@ function healthy() {
   apigw
     .on(GetVpcLinkCommand)
     .resolves({ VpcLinkId: 'vl-1', VpcLinkStatus: 'AVAILABLE', SecurityGroupIds: ['sg-link'] });
-  apigw.on(GetIntegrationsCommand).resolves({
-    Items: [
-      {
-        IntegrationId: 'int1',
-        IntegrationType: 'HTTP_PROXY',
-        ConnectionType: 'VPC_LINK',
-        ConnectionId: 'vl-1',
-        IntegrationUri: LISTENER,
-        RequestParameters: { 'overwrite:header.host': DNS },
-      },
-    ],
-  });
+  apigw.on(GetIntegrationsCommand).resolves({ Items: [integration()] });
   ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [albGroup(), linkGroup()] });
   elb.on(DescribeRulesCommand).resolves({
     Rules: ws.services.map((s, i) => ({
@@ -167,17 +167,9 @@ describe('diagnose', () => {
     apigw
       .on(GetVpcLinkCommand)
       .resolves({ VpcLinkId: 'vl-1', VpcLinkStatus: 'INACTIVE', SecurityGroupIds: ['sg-link'] });
-    apigw.on(GetIntegrationsCommand).resolves({
-      Items: [
-        {
-          IntegrationId: 'int1',
-          IntegrationType: 'HTTP_PROXY',
-          ConnectionType: 'VPC_LINK',
-          ConnectionId: 'vl-1',
-          IntegrationUri: LB,
-        },
-      ],
-    });
+    apigw
+      .on(GetIntegrationsCommand)
+      .resolves({ Items: [integration({ IntegrationUri: LB, RequestParameters: {} })] });
     ec2
       .on(DescribeSecurityGroupsCommand)
       .resolves({ SecurityGroups: [albGroup(['sg-env']), linkGroup([])] });
@@ -230,18 +222,10 @@ describe('diagnose', () => {
   });
 
   it('fails the Host check of every service whose rule does not accept the Host sent', async () => {
-    apigw.on(GetIntegrationsCommand).resolves({
-      Items: [
-        {
-          IntegrationId: 'int1',
-          IntegrationType: 'HTTP_PROXY',
-          ConnectionType: 'VPC_LINK',
-          ConnectionId: 'vl-1',
-          IntegrationUri: LISTENER,
-          RequestParameters: { 'overwrite:header.host': 'api.example.com' },
-        },
-      ],
-    });
+    const host = { 'overwrite:header.host': 'api.example.com' };
+    apigw
+      .on(GetIntegrationsCommand)
+      .resolves({ Items: [integration({ RequestParameters: host })] });
     const checks = await run();
     expect(verdictOf(checks, 'integration int1 Host overwrite')?.verdict).toBe('OK');
     for (const svc of ws.services) {
