@@ -38,7 +38,12 @@ const logs = mockClient(CloudWatchLogsClient);
 /** A fake clock: sleeping only moves time. */
 function fakeClock() {
   let t = 0;
-  return { now: () => t, sleep: async (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 function stackStatuses(...statuses: string[]) {
@@ -161,7 +166,10 @@ async function step(clock: ReturnType<typeof fakeClock>) {
   const lines: string[] = [];
   const calls: string[][] = [];
   const copilot = {
-    must: async (args: string[]) => (calls.push(args), { code: 0, stdout: '', stderr: '' }),
+    must: async (args: string[]) => {
+      calls.push(args);
+      return { code: 0, stdout: '', stderr: '' };
+    },
   };
   const outcome = await deployService({
     copilot,
@@ -199,7 +207,10 @@ describe("deploy's service step", () => {
         }),
       ],
     ]);
-    const { outcome, stderr } = await step(clock);
+    const { outcome, stderr, calls: copilotCalls } = await step(clock);
+    expect(copilotCalls).toEqual([
+      ['svc', 'deploy', '--name', svc, '--env', env, '--app', app, '--detach'],
+    ]);
     expect(outcome).toBeInstanceOf(CliError);
     const error = outcome as CliError;
     const failedAt = calls.find((c) => c.rollout === 'FAILED')?.at ?? Number.NaN;
