@@ -18,10 +18,11 @@ import {
   workspaceOrExit,
 } from './lib/cli.ts';
 import { Copilot, checkDocker, copilotEnv, findOnPath } from './lib/copilot.ts';
-import { locateService, waitForEcsSteady, waitForServiceStack } from './lib/ecs-wait.ts';
+import { requireEnvExports } from './lib/env-exports.ts';
 import { repoRoot } from './lib/manifests.ts';
+import { deployService } from './lib/service-deploy.ts';
 import { runSmoke } from './lib/smoke-checks.ts';
-import { deployStack, describeStack, EventStream, StackDeployError } from './lib/stack-deployer.ts';
+import { deployStack, describeStack, StackDeployError } from './lib/stack-deployer.ts';
 import { loadTemplate } from './lib/template.ts';
 
 const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
@@ -194,43 +195,30 @@ process.exitCode = await runCommand(spec, async (f) => {
 
   if (steps.has('services')) {
     for (const svc of services) {
-      const stackName = names.service(svc);
       log.step(`[${++n}/${total}] service ${svc}`);
-      const events = new EventStream(aws.cfn, stackName);
-      const before = await describeStack(aws.cfn, stackName);
-      await events.baseline();
-      await copilot.must(
-        ['svc', 'deploy', '--name', svc, '--env', env, '--app', f.app, '--detach'],
-        {
-          stream: true,
-          timeoutMs,
-          next: `copilot svc deploy --name ${svc} --env ${env} --app ${f.app}`,
-        },
-      );
-      await waitForServiceStack({
-        cfn: aws.cfn,
-        ecs: aws.ecs,
-        envStack: names.env,
-        serviceStack: stackName,
-        events,
-        previousStatus: before?.StackStatus,
-        settleMs: f.settle * 1000,
+      const steady = await deployService({
+        copilot,
+        aws,
+        app: f.app,
+        env,
+        svc,
         timeoutMs,
+        settleMs: f.settle * 1000,
         log,
       });
-      const located = await locateService(aws.cfn, names.env, stackName);
-      const steady = await waitForEcsSteady({ ecs: aws.ecs, ...located, timeoutMs, log });
       log.ok(`${svc}: ${steady.runningCount}/${steady.desiredCount} tasks running, one deployment`);
-      result.stacks[stackName] = 'deployed';
+      result.stacks[names.service(svc)] = 'deployed';
     }
   }
 
   if (steps.has('api')) {
     log.step(`[${++n}/${total}] HTTP API stack ${names.httpApi}`);
+    const template = readTemplate(templateFile);
+    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'api' }, 'deploy');
     const r = await deployAddon(
       aws,
       names.httpApi,
-      templateFile,
+      template,
       { App: f.app, Env: env },
       timeoutMs,
       log,
@@ -242,10 +230,12 @@ process.exitCode = await runCommand(spec, async (f) => {
 
   if (steps.has('bastion')) {
     log.step(`[${++n}/${total}] bastion stack ${names.bastion}`);
+    const template = readTemplate(path.join(repoRoot, 'addons', 'bastion.yml'));
+    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'bastion' }, 'deploy');
     const r = await deployAddon(
       aws,
       names.bastion,
-      path.join(repoRoot, 'addons', 'bastion.yml'),
+      template,
       { App: f.app, Env: env },
       timeoutMs,
       log,
@@ -326,20 +316,10 @@ function pickServices(list: string | undefined): string[] {
   return wanted.length ? all.filter((s) => wanted.includes(s)) : all;
 }
 
-async function deployAddon(
-  aws: ReturnType<typeof createClients>,
-  stackName: string,
-  file: string,
-  parameters: Record<string, string>,
-  timeoutMs: number,
-  log: ReturnType<typeof createProgress>,
-  env: string,
-  capabilities?: ('CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM')[],
-) {
-  let body: string;
+/** A template as CloudFormation would parse it (YAML short tags resolved), or a CliError. */
+function readTemplate(file: string): unknown {
   try {
-    // Sent as JSON: the same template CloudFormation would parse, with the short tags resolved.
-    body = file.endsWith('.json') ? readFileSync(file, 'utf8') : JSON.stringify(loadTemplate(file));
+    return file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : loadTemplate(file);
   } catch (error) {
     throw new CliError(
       `deploy: cannot read ${path.relative(repoRoot, file)}`,
@@ -347,6 +327,20 @@ async function deployAddon(
       'npm run validate:templates',
     );
   }
+}
+
+async function deployAddon(
+  aws: ReturnType<typeof createClients>,
+  stackName: string,
+  template: unknown,
+  parameters: Record<string, string>,
+  timeoutMs: number,
+  log: ReturnType<typeof createProgress>,
+  env: string,
+  capabilities?: ('CAPABILITY_IAM' | 'CAPABILITY_NAMED_IAM')[],
+) {
+  // Sent as JSON: the same template CloudFormation would parse, with the short tags resolved.
+  const body = JSON.stringify(template);
   try {
     return await deployStack({
       cfn: aws.cfn,

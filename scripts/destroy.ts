@@ -2,6 +2,9 @@
 // Tears down in reverse order of deployment: the HTTP API stack and the bastion stack first
 // (they import the environment's exports, and an imported export cannot be deleted), then the
 // services, the environment and the application. Refuses to run without --yes.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { callerIdentity, createClients, stackNames } from './lib/aws.ts';
 import {
   CliError,
@@ -9,6 +12,7 @@ import {
   createProgress,
   type FlagSpecs,
   output,
+  type Progress,
   requireEnvironment,
   runCommand,
   workspaceOrExit,
@@ -42,7 +46,8 @@ const spec = {
   name: 'destroy',
   summary: 'Delete everything deploy.ts and init.ts created, in reverse order.',
   details: `Order: <app>-<env>-http-api stack, <app>-<env>-bastion stack (if present), each service
-(copilot svc delete), the environment (copilot env delete), the application (copilot app delete).
+(copilot svc delete), the environment (copilot env delete), the application (copilot app delete,
+run from a temporary directory: inside the workspace it would delete copilot/.workspace).
 Without --yes it prints that list and exits 2, deleting nothing.`,
   flags,
 };
@@ -103,43 +108,7 @@ process.exitCode = await runCommand(spec, async (f) => {
     }
   }
 
-  const apps = await copilot.appNames();
-  if (!apps.includes(f.app)) {
-    log.ok(`application ${f.app} does not exist: nothing left to delete`);
-  } else {
-    const envs = await copilot.envNames(f.app);
-    const registered = await copilot.serviceNames(f.app);
-    if (envs.includes(env)) {
-      for (const svc of services.filter((s) => registered.includes(s))) {
-        log.step(`service ${svc} in ${env}`);
-        await copilot.must(
-          ['svc', 'delete', '--name', svc, '--env', env, '--app', f.app, '--yes'],
-          {
-            stream: true,
-            timeoutMs,
-            next: `copilot svc delete --name ${svc} --env ${env} --app ${f.app}`,
-          },
-        );
-        done.push({ what: `service ${svc}`, result: 'deleted' });
-      }
-      log.step(`environment ${env}`);
-      await copilot.must(['env', 'delete', '--name', env, '--app', f.app, '--yes'], {
-        stream: true,
-        timeoutMs,
-        next: `copilot env delete --name ${env} --app ${f.app}`,
-      });
-      done.push({ what: `environment ${env}`, result: 'deleted' });
-    } else log.ok(`environment ${env} does not exist`);
-    if (!f.keepApp) {
-      log.step(`application ${f.app}`);
-      await copilot.must(['app', 'delete', '--name', f.app, '--yes'], {
-        stream: true,
-        timeoutMs,
-        next: `copilot app delete --name ${f.app}`,
-      });
-      done.push({ what: `application ${f.app}`, result: 'deleted' });
-    }
-  }
+  done.push(...(await deleteCopilotResources(copilot, { ...f, env, services, timeoutMs, log })));
   if (f.json) output(JSON.stringify({ app: f.app, env, deleted: done }, null, 2));
   else
     output(
@@ -152,3 +121,77 @@ process.exitCode = await runCommand(spec, async (f) => {
     );
   return 0;
 });
+
+interface Teardown {
+  app: string;
+  env: string;
+  services: string[];
+  keepApp: boolean;
+  timeoutMs: number;
+  log: Progress;
+}
+
+/** The services (in reverse manifest order), the environment, then the application. */
+async function deleteCopilotResources(copilot: Copilot, t: Teardown) {
+  const { app, env, log } = t;
+  const done: { what: string; result: string }[] = [];
+  const apps = await copilot.appNames();
+  if (!apps.includes(app)) {
+    log.ok(`application ${app} does not exist: nothing left to delete`);
+    return done;
+  }
+  const run = (args: string[], next: string) =>
+    copilot.must(args, { stream: true, timeoutMs: t.timeoutMs, next });
+  const envs = await copilot.envNames(app);
+  const registered = await copilot.serviceNames(app);
+  if (envs.includes(env)) {
+    for (const svc of t.services.filter((s) => registered.includes(s))) {
+      log.step(`service ${svc} in ${env}`);
+      const args = ['svc', 'delete', '--name', svc, '--env', env, '--app', app, '--yes'];
+      await run(args, `copilot svc delete --name ${svc} --env ${env} --app ${app}`);
+      done.push({ what: `service ${svc}`, result: 'deleted' });
+    }
+    log.step(`environment ${env}`);
+    await run(
+      ['env', 'delete', '--name', env, '--app', app, '--yes'],
+      `copilot env delete --name ${env} --app ${app}`,
+    );
+    done.push({ what: `environment ${env}`, result: 'deleted' });
+  } else log.ok(`environment ${env} does not exist`);
+  if (!t.keepApp) {
+    log.step(`application ${app}`);
+    await outsideWorkspace(log, (cwd) =>
+      copilot.must(['app', 'delete', '--name', app, '--yes'], {
+        stream: true,
+        timeoutMs: t.timeoutMs,
+        cwd,
+        next: `copilot app delete --name ${app}   (from a directory outside this repository)`,
+      }),
+    );
+    done.push({ what: `application ${app}`, result: 'deleted' });
+  }
+  return done;
+}
+
+/**
+ * `copilot app delete` deletes copilot/.workspace when it runs inside the application's
+ * workspace (aws/copilot-cli v1.33.2 internal/pkg/cli/app_delete.go deleteWs; the workspace is
+ * the first copilot/ directory found from the working directory, internal/pkg/workspace/
+ * workspace.go). So it runs from an empty temporary directory; should the file be gone anyway
+ * (a copilot/ directory above the temporary one), it is put back: a destroy leaves the
+ * repository as it found it.
+ */
+async function outsideWorkspace<T>(log: Progress, run: (cwd: string) => Promise<T>): Promise<T> {
+  const summaryFile = path.join(repoRoot, 'copilot', '.workspace');
+  const summary = readFileSync(summaryFile, 'utf8');
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'copilot-app-delete-'));
+  try {
+    return await run(cwd);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+    if (!existsSync(summaryFile)) {
+      writeFileSync(summaryFile, summary);
+      log.warn(`copilot deleted ${path.relative(repoRoot, summaryFile)}: restored it`);
+    }
+  }
+}

@@ -29,9 +29,12 @@ const flags = {
 const spec = {
   name: 'diagnose',
   summary: 'Check the usual causes of 503s and timeouts, each with a verdict (OK / WARN / FAIL).',
-  details: `Checks: VPC link status (AVAILABLE / INACTIVE / FAILED); the integration URI is a listener
-ARN; the Host overwrite is present; the ALB security group admits the VPC link's group; target
-health per service; recent integrationErrorMessage entries in the access logs. Exit 1 on any FAIL.`,
+  details: `Checks: the environment stack has the internal ALB's outputs; VPC link status (AVAILABLE /
+INACTIVE / FAILED); the integration URI is the listener ARN and goes through the VPC link; the
+Host overwrite is present and every service's listener rule accepts that Host; the ALB's
+security group admits the VPC link's group and the VPC link's group may reach the ALB's (port
+80); target health per service; integrationErrorMessage entries in the access logs (every
+page of the search, up to a bound). Exit 1 on any FAIL.`,
   flags,
 };
 

@@ -2,7 +2,7 @@
 // One-time setup, safe to re-run: checks the prerequisites, then creates the Copilot
 // application, the environment (init and deploy) and registers each service, skipping every
 // step that is already done. Deploying the services is scripts/deploy.ts's job.
-import { callerIdentity, createClients, stackNames } from './lib/aws.ts';
+import { callerIdentity, createClients, ENV_OUTPUT, stackNames } from './lib/aws.ts';
 import {
   commonFlags,
   createProgress,
@@ -13,6 +13,7 @@ import {
   workspaceOrExit,
 } from './lib/cli.ts';
 import { Copilot, checkDocker, copilotEnv, findOnPath } from './lib/copilot.ts';
+import { envInitCredentials, redact } from './lib/copilot-credentials.ts';
 import { repoRoot } from './lib/manifests.ts';
 import { stackOutputs } from './lib/stack-deployer.ts';
 
@@ -36,7 +37,8 @@ const spec = {
   details: `Steps (each skipped when already done):
   1. prerequisites: copilot (v1.34.x), docker, AWS credentials (STS)
   2. copilot app init <app>
-  3. copilot env init --name <env> --app <app> --default-config
+  3. copilot env init --name <env> --app <app> --default-config, with --profile (--profile,
+     else AWS_PROFILE) or the temporary-credential flags: env init ignores AWS_PROFILE
   4. copilot env deploy --name <env> --app <app>
   5. copilot svc init --name <svc> --app <app>   (each service in copilot/)
 Then: npx zx scripts/deploy.ts`,
@@ -89,25 +91,31 @@ process.exitCode = await runCommand(spec, async (f) => {
     if (outcome === 'skipped') log.ok(`${step}: already done`);
   };
 
+  // Read-only: what exists already. `env init` must be told its credentials on the command line
+  // (copilot-credentials.ts): settle that now, so a run that cannot stops before any change.
+  const apps = await copilot.appNames();
+  const envs = apps.includes(f.app) ? await copilot.envNames(f.app) : [];
+  const creds = envs.includes(env) ? undefined : envInitCredentials({ profile: f.profile }, 'init');
+  if (creds) log.ok(`copilot env init will use ${creds.source}`);
+
   log.step(`application ${f.app}`);
-  if ((await copilot.appNames()).includes(f.app)) record(`app ${f.app}`, 'skipped');
+  if (apps.includes(f.app)) record(`app ${f.app}`, 'skipped');
   else {
     await copilot.must(['app', 'init', f.app], { stream: true, next: `copilot app init ${f.app}` });
     record(`app ${f.app}`, 'done');
   }
 
   log.step(`environment ${env}`);
-  if ((await copilot.envNames(f.app)).includes(env)) record(`env init ${env}`, 'skipped');
+  if (!creds) record(`env init ${env}`, 'skipped');
   else {
-    const args = ['env', 'init', '--name', env, '--app', f.app, '--default-config'];
-    if (f.profile) args.push('--profile', f.profile);
+    const args = ['env', 'init', '--name', env, '--app', f.app, '--default-config', ...creds.args];
     if (f.region) args.push('--region', f.region);
-    await copilot.must(args, { stream: true, next: `copilot ${args.join(' ')}` });
+    await copilot.must(args, { stream: true, next: `copilot ${redact(args).join(' ')}` });
     record(`env init ${env}`, 'done');
   }
   // `env init` only bootstraps; the VPC (and the VpcId output) exists once `env deploy` ran.
   const envOutputs = await stackOutputs(aws.cfn, names.env);
-  if (envOutputs?.VpcId) record(`env deploy ${env}`, 'skipped');
+  if (envOutputs?.[ENV_OUTPUT.vpcId]) record(`env deploy ${env}`, 'skipped');
   else {
     await copilot.must(['env', 'deploy', '--name', env, '--app', f.app], {
       stream: true,

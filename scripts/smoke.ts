@@ -2,7 +2,7 @@
 // Smoke test of the deployed (or local) API: every service's health, list, get, 404 and 400
 // problems, API Gateway's own 404, and a latency summary. With --alb it also checks the internal
 // ALB's Host rules; with --from-bastion it runs the same checks inside the VPC through SSM.
-import { createClients, stackNames } from './lib/aws.ts';
+import { createClients, ENV_OUTPUT, stackNames } from './lib/aws.ts';
 import {
   CliError,
   commonFlags,
@@ -176,7 +176,7 @@ async function viaBastion(
   }
   // Inside the VPC the ALB is reachable by its DNS name, which is also the Host its rules expect.
   const envOutputs = (await stackOutputs(aws.cfn, names.env)) ?? {};
-  const albDns = envOutputs.InternalLoadBalancerDNS;
+  const albDns = envOutputs[ENV_OUTPUT.albDns];
   const alb = targets.alb ?? (albDns ? `http://${albDns}` : undefined);
   const checks = smokeChecks({
     services: workspace.services,

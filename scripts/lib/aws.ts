@@ -97,6 +97,29 @@ export async function callerIdentity(clients: AwsClients, cmd: string): Promise<
   }
 }
 
+/**
+ * The environment stack's OUTPUT keys this project reads. Keys differ from export names: the
+ * ALB's DNS name is the output `InternalLoadBalancerDNSName` and the export
+ * `<app>-<env>-InternalLoadBalancerDNS` (aws/copilot-cli v1.33.2,
+ * internal/pkg/template/templates/environment/cf.yml, Outputs). The internal-ALB ones exist only
+ * while a Backend Service with `http` is deployed (condition CreateInternalALB).
+ */
+export const ENV_OUTPUT = {
+  vpcId: 'VpcId',
+  privateSubnets: 'PrivateSubnets',
+  clusterId: 'ClusterId',
+  listenerArn: 'InternalHTTPListenerArn',
+  albDns: 'InternalLoadBalancerDNSName',
+  albSecurityGroup: 'InternalLoadBalancerSecurityGroup',
+} as const;
+
+/** The internal-ALB outputs, in the order a message lists them. */
+export const INTERNAL_ALB_OUTPUTS = [
+  ENV_OUTPUT.listenerArn,
+  ENV_OUTPUT.albSecurityGroup,
+  ENV_OUTPUT.albDns,
+] as const;
+
 /** The stack names this project uses, derived from the app and environment. */
 export const stackNames = (app: string, env: string) => ({
   env: `${app}-${env}`,

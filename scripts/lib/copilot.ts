@@ -7,6 +7,7 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CliError, type Progress } from './cli.ts';
+import { redact } from './copilot-credentials.ts';
 import { formatDuration } from './wait.ts';
 
 export const SUPPORTED_SERIES = '1.34';
@@ -55,6 +56,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Copy the command's output to our stderr as it arrives (long deploys show progress). */
   stream?: boolean;
+  /** Run from this directory instead of the repository (copilot finds its workspace from it). */
+  cwd?: string;
 }
 
 const environmentList = z.object({
@@ -120,7 +123,7 @@ export class Copilot {
     const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs ?? 10 * 60_000;
     return new Promise((resolve, reject) => {
       const child = spawn(this.bin, args, {
-        cwd: this.#options.cwd,
+        cwd: options.cwd ?? this.#options.cwd,
         env: this.#options.env,
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -149,7 +152,7 @@ export class Copilot {
         if (timedOut) {
           reject(
             new CliError(
-              `copilot ${args.join(' ')} timed out`,
+              `copilot ${redact(args).join(' ')} timed out`,
               `no result after ${formatDuration(timeoutMs)} (stopped it)`,
               'check the CloudFormation console for the stack it was working on, then re-run',
             ),
@@ -163,7 +166,7 @@ export class Copilot {
 
   /** Runs a command that must succeed; a failure names the command and quotes its error. */
   async must(args: string[], options: RunOptions & { next?: string } = {}): Promise<RunResult> {
-    this.#options.log.info(`$ copilot ${args.join(' ')}`);
+    this.#options.log.info(`$ copilot ${redact(args).join(' ')}`);
     const result = await this.run(args, options);
     if (result.code !== 0) {
       const why = lastLines(result.stderr || result.stdout) || `exit code ${result.code}`;

@@ -1,32 +1,30 @@
 // The causes of a broken HTTP API -> VPC link -> internal ALB path that users hit most, each as
 // a check with a verdict and, when it is not OK, what to do about it. Read-only AWS calls only.
+// The checks live by subject: diagnose-routing.ts (integration, Host against the listener
+// rules, targets), diagnose-network.ts (security groups), diagnose-logs.ts (access logs).
 import {
   GetIntegrationsCommand,
   GetVpcLinkCommand,
   type GetVpcLinkCommandOutput,
-  type Integration,
 } from '@aws-sdk/client-apigatewayv2';
-import { FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
-import {
-  DescribeRulesCommand,
-  DescribeTargetHealthCommand,
-  type Rule,
-} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClients } from './aws.ts';
-import { stackNames } from './aws.ts';
+import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from './aws.ts';
+import { accessLogCheck } from './diagnose-logs.ts';
+import { securityGroupChecks } from './diagnose-network.ts';
+import {
+  hostCheck,
+  integrationChecks,
+  integrationHost,
+  ruleFor,
+  targetHealthCheck,
+} from './diagnose-routing.ts';
+import { check, type DiagnosticCheck, guarded } from './diagnose-verdict.ts';
 import type { Service } from './manifests.ts';
 import { stackOutputs } from './stack-deployer.ts';
 
-export type Verdict = 'OK' | 'WARN' | 'FAIL';
-
-export interface DiagnosticCheck {
-  name: string;
-  verdict: Verdict;
-  detail: string;
-  /** What to do when the verdict is not OK. */
-  hint?: string;
-}
+export { integrationChecks } from './diagnose-routing.ts';
+export type { DiagnosticCheck, Verdict } from './diagnose-verdict.ts';
 
 export interface DiagnoseContext {
   app: string;
@@ -38,33 +36,6 @@ export interface DiagnoseContext {
 }
 
 type Clients = Pick<AwsClients, 'cfn' | 'apigw' | 'ec2' | 'elb' | 'logs'>;
-
-const check = (name: string, verdict: Verdict, detail: string, hint?: string): DiagnosticCheck => ({
-  name,
-  verdict,
-  detail,
-  ...(hint && verdict !== 'OK' ? { hint } : {}),
-});
-
-// A check that throws reports FAIL with the error instead of ending the whole diagnosis.
-async function guarded(
-  name: string,
-  run: () => Promise<DiagnosticCheck[]>,
-): Promise<DiagnosticCheck[]> {
-  try {
-    return await run();
-  } catch (error) {
-    const e = error as Error;
-    return [
-      check(
-        name,
-        'FAIL',
-        `could not check: ${e.name}: ${e.message}`,
-        'check credentials, --region and that the stacks exist',
-      ),
-    ];
-  }
-}
 
 export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
   const status = link.VpcLinkStatus ?? 'UNKNOWN';
@@ -97,109 +68,16 @@ export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
   }
 }
 
-export function integrationChecks(
-  integrations: Integration[],
-  expected: { vpcLinkId: string; listenerArn?: string | undefined; albDns?: string | undefined },
-): DiagnosticCheck[] {
-  const proxies = integrations.filter((i) => i.IntegrationType === 'HTTP_PROXY');
-  if (proxies.length === 0)
-    return [
-      check(
-        'integration target',
-        'FAIL',
-        'the API has no HTTP_PROXY integration',
-        'redeploy the HTTP API stack: npx zx scripts/deploy.ts --only api',
-      ),
-    ];
-  return proxies.flatMap((i) => {
-    const id = i.IntegrationId ?? '?';
-    const uri = i.IntegrationUri ?? '';
-    const results: DiagnosticCheck[] = [];
-    if (!uri.includes(':listener/')) {
-      results.push(
-        check(
-          `integration ${id} URI`,
-          'FAIL',
-          `${uri || '(none)'} is not a listener ARN`,
-          'a VPC-link integration to an ALB must use the LISTENER ARN (export <app>-<env>-InternalHTTPListenerArn), not the load balancer ARN',
-        ),
-      );
-    } else if (expected.listenerArn && uri !== expected.listenerArn) {
-      results.push(
-        check(
-          `integration ${id} URI`,
-          'WARN',
-          `${uri} is not the environment's listener ${expected.listenerArn}`,
-          'redeploy the HTTP API stack so it imports the current export',
-        ),
-      );
-    } else
-      results.push(
-        check(`integration ${id} URI`, 'OK', `listener ${uri.split(':listener/')[1] ?? uri}`),
-      );
-    if (i.ConnectionType !== 'VPC_LINK' || i.ConnectionId !== expected.vpcLinkId) {
-      results.push(
-        check(
-          `integration ${id} connection`,
-          'FAIL',
-          `connection ${i.ConnectionType ?? '?'} ${i.ConnectionId ?? ''}, expected VPC_LINK ${expected.vpcLinkId}`,
-          "the integration must go through the stack's VPC link",
-        ),
-      );
-    }
-    const host = i.RequestParameters?.['overwrite:header.host'];
-    if (!host) {
-      results.push(
-        check(
-          `integration ${id} Host overwrite`,
-          'FAIL',
-          'no overwrite:header.host request parameter',
-          "Copilot's listener rules match on Host; without the overwrite requests fall to the default action: 503. Redeploy the addon",
-        ),
-      );
-    } else if (expected.albDns && host !== expected.albDns) {
-      results.push(
-        check(
-          `integration ${id} Host overwrite`,
-          'WARN',
-          `Host is set to ${host}, the ALB's DNS name is ${expected.albDns}`,
-          'a Host no rule matches gets 503; redeploy the addon so it imports InternalLoadBalancerDNS',
-        ),
-      );
-    } else results.push(check(`integration ${id} Host overwrite`, 'OK', `Host: ${host}`));
-    return results;
-  });
-}
-
-function forwardTargetGroups(rule: Rule): string[] {
-  return (rule.Actions ?? []).flatMap((a) => [
-    ...(a.TargetGroupArn ? [a.TargetGroupArn] : []),
-    ...(a.ForwardConfig?.TargetGroups ?? []).flatMap((t) =>
-      t.TargetGroupArn ? [t.TargetGroupArn] : [],
-    ),
-  ]);
-}
-
 export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<DiagnosticCheck[]> {
   const names = stackNames(ctx.app, ctx.env);
-  const results: DiagnosticCheck[] = [];
   const envOut = (await stackOutputs(clients.cfn, names.env)) ?? {};
   const apiOut = (await stackOutputs(clients.cfn, names.httpApi)) ?? {};
-  const listenerArn = envOut.InternalHTTPListenerArn;
-  const albSg = envOut.InternalLoadBalancerSecurityGroup;
-  const albDns = envOut.InternalLoadBalancerDNS;
-  results.push(
-    listenerArn && albSg && albDns
-      ? check('environment exports', 'OK', `stack ${names.env} has the internal ALB outputs`)
-      : check(
-          'environment exports',
-          'FAIL',
-          `stack ${names.env} lacks ${['InternalHTTPListenerArn', 'InternalLoadBalancerSecurityGroup', 'InternalLoadBalancerDNS'].filter((k) => !envOut[k]).join(', ')}`,
-          'the internal ALB exists only after a Backend Service with http is deployed: npx zx scripts/deploy.ts --only env,services',
-        ),
-  );
-  const apiId = apiOut.ApiId;
-  const vpcLinkId = apiOut.VpcLinkId;
+  const alb = {
+    listenerArn: envOut[ENV_OUTPUT.listenerArn],
+    sg: envOut[ENV_OUTPUT.albSecurityGroup],
+  };
+  const results = [environmentCheck(names.env, envOut)];
+  const { ApiId: apiId, VpcLinkId: vpcLinkId } = apiOut;
   if (!apiId || !vpcLinkId) {
     results.push(
       check(
@@ -210,7 +88,6 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
       ),
     );
   }
-
   let linkGroups: string[] = [];
   if (vpcLinkId) {
     results.push(
@@ -221,156 +98,67 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
       })),
     );
   }
+  let hosts: string[] = [];
   if (apiId && vpcLinkId) {
     results.push(
       ...(await guarded('integration', async () => {
-        const out = await clients.apigw.send(new GetIntegrationsCommand({ ApiId: apiId }));
-        return integrationChecks(out.Items ?? [], { vpcLinkId, listenerArn, albDns });
+        const items =
+          (await clients.apigw.send(new GetIntegrationsCommand({ ApiId: apiId }))).Items ?? [];
+        hosts = items.flatMap((i) => integrationHost(i) ?? []);
+        return integrationChecks(items, { vpcLinkId, listenerArn: alb.listenerArn });
       })),
     );
   }
-  if (albSg) {
+  const { sg } = alb;
+  if (sg)
     results.push(
-      ...(await guarded('ALB security group', async () => {
-        const out = await clients.ec2.send(
-          new DescribeSecurityGroupsCommand({ GroupIds: [albSg] }),
-        );
-        const admitted = new Set(
-          (out.SecurityGroups?.[0]?.IpPermissions ?? [])
-            .filter(
-              (p) => p.IpProtocol === '-1' || ((p.FromPort ?? 0) <= 80 && (p.ToPort ?? 0) >= 80),
-            )
-            .flatMap((p) => (p.UserIdGroupPairs ?? []).map((g) => g.GroupId)),
-        );
-        if (linkGroups.length === 0)
-          return [
-            check(
-              'ALB security group admits the VPC link',
-              'WARN',
-              "the VPC link's security groups are unknown (see the VPC link check)",
-            ),
-          ];
-        const missing = linkGroups.filter((g) => !admitted.has(g));
-        return [
-          missing.length === 0
-            ? check(
-                'ALB security group admits the VPC link',
-                'OK',
-                `${albSg} allows port 80 from ${linkGroups.join(', ')}`,
-              )
-            : check(
-                'ALB security group admits the VPC link',
-                'FAIL',
-                `${albSg} has no port-80 ingress from ${missing.join(', ')}`,
-                'requests time out at the ALB (API Gateway answers 503/504); redeploy the addon, which adds the AlbIngressFromVpcLink rule',
-              ),
-        ];
-      })),
+      ...(await guarded('security groups', () => securityGroupChecks(clients.ec2, sg, linkGroups))),
     );
-  }
+  const { listenerArn } = alb;
   if (listenerArn) {
     results.push(
-      ...(await guarded('target health', async () => {
+      ...(await guarded('listener rules', async () => {
         const rules =
           (await clients.elb.send(new DescribeRulesCommand({ ListenerArn: listenerArn }))).Rules ??
           [];
-        const out: DiagnosticCheck[] = [];
-        for (const svc of ctx.services) {
-          const name = `target health: ${svc.name}`;
-          const rule = rules.find((r) =>
-            (r.Conditions ?? []).some((c) =>
-              (c.PathPatternConfig?.Values ?? c.Values ?? []).some(
-                (v) => v === svc.pathPrefix || v === `${svc.pathPrefix}/*`,
-              ),
-            ),
-          );
-          const groups = rule ? forwardTargetGroups(rule) : [];
-          if (groups.length === 0) {
-            out.push(
-              check(
-                name,
-                'FAIL',
-                `no listener rule forwards ${svc.pathPrefix}`,
-                `the service is not deployed: npx zx scripts/deploy.ts --only services --service ${svc.name}`,
-              ),
-            );
-            continue;
-          }
-          const states: string[] = [];
-          for (const tg of groups) {
-            const h = await clients.elb.send(
-              new DescribeTargetHealthCommand({ TargetGroupArn: tg }),
-            );
-            for (const d of h.TargetHealthDescriptions ?? [])
-              states.push(d.TargetHealth?.State ?? 'unknown');
-          }
-          const healthy = states.filter((s) => s === 'healthy').length;
-          const detail = `${healthy}/${states.length} targets healthy (manifest minimum ${svc.minCount})`;
-          if (healthy === 0)
-            out.push(
-              check(
-                name,
-                'FAIL',
-                detail,
-                `no healthy target: the ALB answers 503. copilot svc logs --name ${svc.name} --env ${ctx.env}; check the health check path ${svc.health.path}`,
-              ),
-            );
-          else if (healthy < svc.minCount || healthy < states.length)
-            out.push(
-              check(name, 'WARN', detail, `copilot svc status --name ${svc.name} --env ${ctx.env}`),
-            );
-          else out.push(check(name, 'OK', detail));
-        }
-        return out;
+        return serviceChecks(clients, ctx, rules, [...new Set(hosts)]);
       })),
     );
   }
+  const now = ctx.now?.() ?? Date.now();
+  const window = { startTime: now - ctx.logMinutes * 60_000, minutes: ctx.logMinutes };
   results.push(
-    ...(await guarded('access logs', async () => {
-      const now = ctx.now?.() ?? Date.now();
-      const out = await clients.logs.send(
-        new FilterLogEventsCommand({
-          logGroupName: names.accessLogGroup,
-          startTime: now - ctx.logMinutes * 60_000,
-          filterPattern:
-            '{ ($.integrationErrorMessage != "-") && ($.integrationErrorMessage != "") }',
-          limit: 50,
-        }),
-      );
-      const messages = new Map<string, number>();
-      for (const e of out.events ?? []) {
-        let msg = '?';
-        try {
-          msg = String(
-            (JSON.parse(e.message ?? '{}') as { integrationErrorMessage?: string })
-              .integrationErrorMessage ?? '?',
-          );
-        } catch {
-          msg = e.message ?? '?';
-        }
-        messages.set(msg, (messages.get(msg) ?? 0) + 1);
-      }
-      if (messages.size === 0)
-        return [
-          check(
-            'recent integration errors',
-            'OK',
-            `none in ${names.accessLogGroup} in the last ${ctx.logMinutes} min`,
-          ),
-        ];
-      const top = [...messages]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 5)
-        .map(([m, n]) => `${n}x ${m}`);
-      return [
-        check(
-          'recent integration errors',
-          'WARN',
-          top.join('; '),
-          'errors API Gateway met talking to the ALB: see the checks above (VPC link, security group, Host, targets)',
-        ),
-      ];
-    })),
+    ...(await guarded('access logs', async () => [
+      await accessLogCheck(clients.logs, names.accessLogGroup, window),
+    ])),
   );
   return results;
+}
+
+function environmentCheck(stack: string, envOut: Record<string, string>): DiagnosticCheck {
+  const missing = INTERNAL_ALB_OUTPUTS.filter((k) => !envOut[k]);
+  return missing.length === 0
+    ? check('environment exports', 'OK', `stack ${stack} has the internal ALB outputs`)
+    : check(
+        'environment exports',
+        'FAIL',
+        `stack ${stack} lacks ${missing.join(', ')}`,
+        'the internal ALB exists only after a Backend Service with http is deployed: npx zx scripts/deploy.ts --only env,services',
+      );
+}
+
+/** Per service: the Host each integration sends against its rule, then its targets' health. */
+async function serviceChecks(
+  clients: Clients,
+  ctx: DiagnoseContext,
+  rules: Rule[],
+  hosts: string[],
+): Promise<DiagnosticCheck[]> {
+  const out: DiagnosticCheck[] = [];
+  for (const svc of ctx.services) {
+    const rule = ruleFor(rules, svc);
+    for (const host of hosts) out.push(hostCheck(svc, rule, host));
+    out.push(await targetHealthCheck(clients.elb, svc, rule, ctx.env));
+  }
+  return out;
 }

@@ -1,45 +1,51 @@
 // Waiting on a Copilot service deployment through the SDK instead of through `copilot svc
 // deploy` (reported to hang on a CloudFormation "Eventual consistency check initiated" event
-// since Copilot's end of support): first the service stack, then the ECS service itself.
-import {
-  type CloudFormationClient,
-  DescribeStackResourcesCommand,
-} from '@aws-sdk/client-cloudformation';
-import {
-  DescribeServicesCommand,
-  type ECSClient,
-  type Service as EcsService,
-} from '@aws-sdk/client-ecs';
+// since Copilot's end of support): first the service stack, then the ECS service itself. Both
+// waits look at the new ECS deployment on every poll (deployment-watch.ts) and stop at once when
+// it is failing, instead of waiting out CloudFormation.
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { Service as EcsService } from '@aws-sdk/client-ecs';
 import { CliError, type Progress } from './cli.ts';
-import { describeStack, type EventStream, isSuccess, outputsOf } from './stack-deployer.ts';
+import { type DeploymentWatch, describe, primaryOf, type WatchResult } from './deployment-watch.ts';
+import { describeStack, type EventStream, isSuccess } from './stack-deployer.ts';
 import { type BackoffOptions, WaitTimeoutError, waitUntil } from './wait.ts';
+
+/** An injectable clock: tests run hours of polling in no time. */
+export interface Clock {
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The watch saw the deployment failing; the caller explains it (failure-report.ts). */
+export class DeploymentFailed extends Error {
+  override name = 'DeploymentFailed';
+  readonly result: Extract<WatchResult, { failing: true }>;
+  constructor(result: Extract<WatchResult, { failing: true }>) {
+    super(result.reason);
+    this.result = result;
+  }
+}
 
 /** Steady: the one PRIMARY deployment has all its tasks running. */
 export function steadyState(service: EcsService | undefined): { steady: boolean; state: string } {
-  if (!service) return { steady: false, state: 'service not found' };
-  const deployments = service.deployments ?? [];
-  const primary = deployments.find((d) => d.status === 'PRIMARY');
-  const state =
-    `${service.runningCount ?? 0}/${service.desiredCount ?? 0} running, ${deployments.length} deployment(s)` +
-    (primary?.rolloutState ? `, rollout ${primary.rolloutState}` : '') +
-    (primary?.failedTasks ? `, ${primary.failedTasks} failed tasks` : '');
+  const deployments = service?.deployments ?? [];
+  const primary = primaryOf(service);
   const steady =
-    service.status === 'ACTIVE' &&
+    service?.status === 'ACTIVE' &&
     deployments.length === 1 &&
     primary !== undefined &&
     (service.desiredCount ?? 0) > 0 &&
     service.runningCount === service.desiredCount &&
     primary.runningCount === primary.desiredCount &&
     (primary.rolloutState === undefined || primary.rolloutState === 'COMPLETED');
-  return { steady, state };
+  return { steady, state: describe(service) };
 }
 
 export interface ServiceWaitOptions {
   cfn: CloudFormationClient;
-  ecs: ECSClient;
-  envStack: string;
   serviceStack: string;
   events: EventStream;
+  watch: DeploymentWatch;
   /** Status before `copilot svc deploy`, to tell a finished new deployment from the old state. */
   previousStatus: string | undefined;
   /** If the stack shows no new event within this window, copilot found nothing to change. */
@@ -47,24 +53,32 @@ export interface ServiceWaitOptions {
   timeoutMs: number;
   log: Progress;
   backoff?: BackoffOptions;
+  clock?: Clock;
 }
 
+const clockOf = (clock: Clock | undefined) => (clock ? { now: clock.now, sleep: clock.sleep } : {});
+
 export async function waitForServiceStack(options: ServiceWaitOptions): Promise<void> {
-  const { cfn, serviceStack, log, events } = options;
-  const started = Date.now();
+  const { cfn, serviceStack, log, events, watch } = options;
+  const now = options.clock?.now ?? Date.now;
+  const started = now();
   const stack = await waitUntil({
     what: `stack ${serviceStack}`,
     timeoutMs: options.timeoutMs,
     ...options.backoff,
+    ...clockOf(options.clock),
     onState: (state) => log.info(`${serviceStack}: ${state}`),
     poll: async () => {
       await events.poll((line) => log.info(line));
       const s = await describeStack(cfn, serviceStack);
       const status = s?.StackStatus;
+      const seen = await watch.check(status);
+      if (seen.failing) throw new DeploymentFailed(seen);
       if (!status) return { done: false, state: 'not created yet' };
-      if (status.endsWith('_IN_PROGRESS')) return { done: false, state: status };
+      if (status.endsWith('_IN_PROGRESS'))
+        return { done: false, state: `${status}; ${seen.state}` };
       const moved = events.events.length > 0 || status !== options.previousStatus;
-      if (moved || Date.now() - started >= options.settleMs) return { done: true, value: s };
+      if (moved || now() - started >= options.settleMs) return { done: true, value: s };
       return { done: false, state: `${status}, no new event yet` };
     },
   });
@@ -80,51 +94,29 @@ export async function waitForServiceStack(options: ServiceWaitOptions): Promise<
   log.ok(`${serviceStack}: ${status}`);
 }
 
-/** Finds the ECS cluster and service that Copilot's stacks created. */
-export async function locateService(
-  cfn: CloudFormationClient,
-  envStack: string,
-  serviceStack: string,
-) {
-  const env = outputsOf(await describeStack(cfn, envStack));
-  const cluster = env.ClusterId;
-  const resources = await cfn.send(new DescribeStackResourcesCommand({ StackName: serviceStack }));
-  const service = resources.StackResources?.find(
-    (r) => r.ResourceType === 'AWS::ECS::Service',
-  )?.PhysicalResourceId;
-  if (!cluster || !service) {
-    throw new CliError(
-      `cannot find the ECS service of ${serviceStack}`,
-      `${cluster ? '' : `stack ${envStack} has no ClusterId output; `}${service ? '' : `stack ${serviceStack} has no AWS::ECS::Service`}`,
-      `aws cloudformation describe-stack-resources --stack-name ${serviceStack}`,
-    );
-  }
-  return { cluster, service };
-}
-
 export async function waitForEcsSteady(options: {
-  ecs: ECSClient;
-  cluster: string;
-  service: string;
+  watch: DeploymentWatch;
   timeoutMs: number;
   log: Progress;
   backoff?: BackoffOptions;
+  clock?: Clock;
 }): Promise<EcsService> {
-  const { ecs, log } = options;
-  const name = options.service.split('/').pop() ?? options.service;
+  const { watch, log } = options;
+  const name = watch.target?.service.split('/').pop() ?? 'service';
   try {
     return await waitUntil({
       what: `ECS service ${name}`,
       timeoutMs: options.timeoutMs,
       ...options.backoff,
+      ...clockOf(options.clock),
       onState: (state) => log.info(`${name}: ${state}`),
       poll: async () => {
-        const out = await ecs.send(
-          new DescribeServicesCommand({ cluster: options.cluster, services: [options.service] }),
-        );
-        const svc = out.services?.[0];
-        const { steady, state } = steadyState(svc);
-        return steady && svc ? { done: true, value: svc } : { done: false, state };
+        const seen = await watch.check();
+        if (seen.failing) throw new DeploymentFailed(seen);
+        const { steady, state } = steadyState(seen.service);
+        return steady && seen.service
+          ? { done: true, value: seen.service }
+          : { done: false, state };
       },
     });
   } catch (error) {
@@ -132,7 +124,7 @@ export async function waitForEcsSteady(options: {
       throw new CliError(
         `ECS service ${name} did not reach a steady state`,
         error.message,
-        `aws ecs describe-services --cluster ${options.cluster} --services ${name} --query 'services[0].events[:5]'`,
+        `aws ecs describe-services --cluster ${watch.target?.cluster ?? '<cluster>'} --services ${name} --query 'services[0].events[:5]'`,
       );
     }
     throw error;

@@ -1,7 +1,12 @@
 // init, deploy and destroy end to end with the fake copilot first on PATH and moto_server as
 // AWS: the order and flags of every copilot call, skip-on-rerun, the --dry-run guarantee (no
-// AWS call, no copilot call), and the "stop at once, change nothing" prerequisites.
+// AWS call, no copilot call), and the "stop at once, change nothing" prerequisites. Runs that
+// change Copilot state run from a git copy of the repository (repo-copy.ts), so `git status`
+// shows any file a script (or copilot) touched.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 import {
@@ -9,12 +14,14 @@ import {
   type FakeCopilot,
   fakeCopilot,
   type Moto,
+  motoClient,
   runScript,
   type Services,
   startMoto,
   startRecorder,
   startServices,
 } from './harness.ts';
+import { type RepoCopy, repoCopy } from './repo-copy.ts';
 
 const ws = loadWorkspace();
 const app = ws.application;
@@ -25,10 +32,16 @@ const standInAddon = path.join(FAKE_BIN, 'addon-standin.json');
 let moto: Moto;
 let api: Services;
 const fakes: FakeCopilot[] = [];
+const copies: RepoCopy[] = [];
 const newFake = () => {
   const f = fakeCopilot();
   fakes.push(f);
   return f;
+};
+const newCopy = () => {
+  const c = repoCopy();
+  copies.push(c);
+  return c;
 };
 
 beforeAll(async () => {
@@ -38,12 +51,16 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([moto?.stop(), api?.stop()]);
   for (const f of fakes) f.cleanup();
+  for (const c of copies) c.cleanup();
 });
 
 describe('init, deploy, destroy', { timeout: 120_000 }, () => {
   it('init runs every step in order, and a re-run skips them all', async () => {
     const fake = newFake();
-    const first = await runScript('init', [], { ...moto.env, ...fake.env });
+    const copy = newCopy();
+    const run = (name: string, args: string[], extra: Record<string, string> = {}) =>
+      runScript(name, args, { ...moto.env, ...fake.env, ...extra }, 60_000, copy.root);
+    const first = await run('init', []);
     expect(first.stderr).not.toMatch(/^next:/m);
     expect(first.code).toBe(0);
     expect(fake.mutations()).toEqual([
@@ -53,18 +70,21 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
       ...services.map((s) => `svc init --name ${s} --app ${app}`),
     ]);
     const before = fake.mutations().length;
-    const again = await runScript('init', ['--json'], { ...moto.env, ...fake.env });
+    const again = await run('init', ['--json']);
     expect(again.code).toBe(0);
     expect(fake.mutations()).toHaveLength(before);
     const report = JSON.parse(again.stdout) as { steps: { outcome: string }[] };
     expect(report.steps.every((s) => s.outcome === 'skipped')).toBe(true);
 
     // deploy: env, then each service one after the other, then the API stack, then smoke.
-    const deployed = await runScript(
-      'deploy',
-      ['--addon-template', standInAddon, '--smoke-url', api.apiUrl, '--settle', '1'],
-      { ...moto.env, ...fake.env },
-    );
+    const deployed = await run('deploy', [
+      '--addon-template',
+      standInAddon,
+      '--smoke-url',
+      api.apiUrl,
+      '--settle',
+      '1',
+    ]);
     expect(deployed.stderr).not.toMatch(/^next:/m);
     expect(deployed.code).toBe(0);
     expect(deployed.stdout.trim()).toBe(api.apiUrl);
@@ -83,13 +103,14 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
 
     // destroy: refuses without --yes, then API stack, services (reverse), env, app.
     const mark = fake.mutations().length;
-    const refused = await runScript('destroy', [], { ...moto.env, ...fake.env });
+    const refused = await run('destroy', []);
     expect(refused.code).toBe(2);
     expect(refused.stdout).toMatch(/would delete/);
     expect(refused.stderr).toMatch(/refusing to delete without --yes[\s\S]*next: .*--yes/);
     expect(fake.mutations()).toHaveLength(mark);
 
-    const destroyed = await runScript('destroy', ['--yes'], { ...moto.env, ...fake.env });
+    const destroyed = await run('destroy', ['--yes']);
+    expect(destroyed.stderr).not.toMatch(/^next:/m);
     expect(destroyed.code).toBe(0);
     expect(destroyed.stderr.indexOf(`${app}-${env}-http-api: deleted`)).toBeGreaterThan(-1);
     expect(fake.mutations().slice(mark)).toEqual([
@@ -99,23 +120,91 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
       `env delete --name ${env} --app ${app} --yes`,
       `app delete --name ${app} --yes`,
     ]);
+    // app_delete.go deleteWs removes copilot/.workspace when run inside the workspace: a
+    // destroy must leave the repository as it found it.
+    expect(copy.status()).toBe('');
+  });
+
+  it('destroy puts copilot/.workspace back if copilot deleted it anyway', async () => {
+    const fake = newFake();
+    const copy = newCopy();
+    // A temporary directory inside the workspace: app delete, run from there, finds it.
+    const tmp = path.join(copy.root, 'tmp-inside');
+    mkdirSync(tmp);
+    const run = (name: string, args: string[]) =>
+      runScript(name, args, { ...moto.env, ...fake.env, TMPDIR: tmp }, 60_000, copy.root);
+    expect((await run('init', [])).code).toBe(0);
+    const r = await run('destroy', ['--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/WARN copilot deleted copilot\/\.workspace: restored it/);
+    expect(fake.calls().at(-1)?.slice(0, 2)).toEqual(['app', 'delete']);
+    expect(copy.status()).toBe('');
+  });
+
+  it('init hands env init the AWS_PROFILE it runs with (env init ignores AWS_PROFILE)', async () => {
+    const fake = newFake();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    writeFileSync(path.join(dir, 'config'), '[profile moto]\nregion = us-east-1\n');
+    writeFileSync(
+      path.join(dir, 'credentials'),
+      '[moto]\naws_access_key_id = testing\naws_secret_access_key = testing\n',
+    );
+    const copy = newCopy();
+    const profileEnv = {
+      ...moto.env,
+      ...fake.env,
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_CONFIG_FILE: path.join(dir, 'config'),
+      AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'credentials'),
+      AWS_PROFILE: 'moto',
+    };
+    const r = await runScript('init', [], profileEnv, 60_000, copy.root);
+    expect(r.stderr).not.toMatch(/^next:/m);
+    expect(r.code).toBe(0);
+    expect(fake.mutations()).toContain(
+      `env init --name ${env} --app ${app} --default-config --profile moto`,
+    );
+    expect((await runScript('destroy', ['--yes'], profileEnv, 60_000, copy.root)).code).toBe(0);
+  });
+
+  it('deploy --only api on an environment with no service says what to deploy first', async () => {
+    const fake = newFake();
+    const copy = newCopy();
+    const cfn = motoClient(moto, CloudFormationClient);
+    const run = (name: string, args: string[]) =>
+      runScript(name, args, { ...moto.env, ...fake.env }, 60_000, copy.root);
+    expect((await run('init', [])).code).toBe(0);
+    const r = await run('deploy', ['--only', 'api', '--addon-template', standInAddon]);
+    // environment/cf.yml: the internal ALB's outputs and exports exist only once a Backend
+    // Service with http is deployed (condition CreateInternalALB).
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`${app}-${env} does not export ${app}-${env}-InternalHTTPListenerArn`),
+    );
+    expect(r.stderr).toMatch(/^next: npx zx scripts\/deploy\.ts --env \S+ --only services,api$/m);
+    await expect(
+      cfn.send(new DescribeStacksCommand({ StackName: `${app}-${env}-http-api` })),
+    ).rejects.toThrow(/does not exist/);
+    expect((await run('destroy', ['--yes'])).code).toBe(0);
+    expect(copy.status()).toBe('');
   });
 
   it('deploy fails with a bounded wait when the ECS service never becomes steady', async () => {
     const fake = newFake();
-    await runScript('init', [], { ...moto.env, ...fake.env });
-    const r = await runScript(
+    const copy = newCopy();
+    const run = (name: string, args: string[], extra: Record<string, string> = {}) =>
+      runScript(name, args, { ...moto.env, ...fake.env, ...extra }, 60_000, copy.root);
+    await run('init', []);
+    const r = await run(
       'deploy',
       ['--only', 'services', '--service', services[0] ?? '', '--timeout', '0.05', '--settle', '1'],
-      {
-        ...moto.env,
-        ...fake.env,
-        FAKE_COPILOT_DESIRED_COUNT: '3',
-      },
+      { FAKE_COPILOT_DESIRED_COUNT: '3' },
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/did not reach a steady state: .*2\/3 running/);
     expect(r.stderr).toMatch(/^next: aws ecs describe-services/m);
+    await run('destroy', ['--yes']);
   });
 });
 

@@ -1,10 +1,12 @@
 // diagnose's checks against mocked AWS answers: a healthy deployment, and one with each of the
-// usual faults (INACTIVE link, load-balancer ARN as URI, no Host overwrite, closed security
-// group, no healthy target, integration errors in the access logs).
+// usual faults (INACTIVE link, load-balancer ARN as URI, no Host overwrite, a Host no rule
+// accepts, closed security groups, no healthy target, integration errors in the access logs,
+// found on any page of the search). diagnose-moto.test.ts runs the same against moto.
 import {
   ApiGatewayV2Client,
   GetIntegrationsCommand,
   GetVpcLinkCommand,
+  type Integration,
 } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
@@ -18,6 +20,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClients } from '../../scripts/lib/aws.ts';
 import { diagnose } from '../../scripts/lib/diagnose-checks.ts';
+import { MAX_LOG_PAGES } from '../../scripts/lib/diagnose-logs.ts';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 
 const ws = loadWorkspace();
@@ -34,6 +37,39 @@ const ec2 = mockClient(EC2Client);
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const logs = mockClient(CloudWatchLogsClient);
 
+const albGroup = (from = ['sg-env', 'sg-link']) => ({
+  GroupId: 'sg-alb',
+  IpPermissions: [
+    {
+      IpProtocol: 'tcp',
+      FromPort: 80,
+      ToPort: 80,
+      UserIdGroupPairs: from.map((GroupId) => ({ GroupId })),
+    },
+  ],
+});
+const linkGroup = (to = ['sg-alb']) => ({
+  GroupId: 'sg-link',
+  IpPermissionsEgress: [
+    {
+      IpProtocol: 'tcp',
+      FromPort: 80,
+      ToPort: 80,
+      UserIdGroupPairs: to.map((GroupId) => ({ GroupId })),
+    },
+  ],
+});
+
+const integration = (over: Partial<Integration> = {}): Integration => ({
+  IntegrationId: 'int1',
+  IntegrationType: 'HTTP_PROXY',
+  ConnectionType: 'VPC_LINK',
+  ConnectionId: 'vl-1',
+  IntegrationUri: LISTENER,
+  RequestParameters: { 'overwrite:header.host': DNS },
+  ...over,
+});
+
 function healthy() {
   cfn.on(DescribeStacksCommand, { StackName: `${app}-${env}` }).resolves({
     Stacks: [
@@ -44,7 +80,7 @@ function healthy() {
         Outputs: [
           { OutputKey: 'InternalHTTPListenerArn', OutputValue: LISTENER },
           { OutputKey: 'InternalLoadBalancerSecurityGroup', OutputValue: 'sg-alb' },
-          { OutputKey: 'InternalLoadBalancerDNS', OutputValue: DNS },
+          { OutputKey: 'InternalLoadBalancerDNSName', OutputValue: DNS },
         ],
       },
     ],
@@ -65,33 +101,8 @@ function healthy() {
   apigw
     .on(GetVpcLinkCommand)
     .resolves({ VpcLinkId: 'vl-1', VpcLinkStatus: 'AVAILABLE', SecurityGroupIds: ['sg-link'] });
-  apigw.on(GetIntegrationsCommand).resolves({
-    Items: [
-      {
-        IntegrationId: 'int1',
-        IntegrationType: 'HTTP_PROXY',
-        ConnectionType: 'VPC_LINK',
-        ConnectionId: 'vl-1',
-        IntegrationUri: LISTENER,
-        RequestParameters: { 'overwrite:header.host': DNS },
-      },
-    ],
-  });
-  ec2.on(DescribeSecurityGroupsCommand).resolves({
-    SecurityGroups: [
-      {
-        GroupId: 'sg-alb',
-        IpPermissions: [
-          {
-            IpProtocol: 'tcp',
-            FromPort: 80,
-            ToPort: 80,
-            UserIdGroupPairs: [{ GroupId: 'sg-env' }, { GroupId: 'sg-link' }],
-          },
-        ],
-      },
-    ],
-  });
+  apigw.on(GetIntegrationsCommand).resolves({ Items: [integration()] });
+  ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [albGroup(), linkGroup()] });
   elb.on(DescribeRulesCommand).resolves({
     Rules: ws.services.map((s, i) => ({
       RuleArn: `rule-${i}`,
@@ -143,7 +154,8 @@ describe('diagnose', () => {
       'integration int1 URI',
       'integration int1 Host overwrite',
       'ALB security group admits the VPC link',
-      ...ws.services.map((s) => `target health: ${s.name}`),
+      'VPC link security group reaches the ALB',
+      ...ws.services.flatMap((s) => [`Host reaches ${s.name}`, `target health: ${s.name}`]),
       'recent integration errors',
     ]);
     const filter = logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input;
@@ -155,32 +167,12 @@ describe('diagnose', () => {
     apigw
       .on(GetVpcLinkCommand)
       .resolves({ VpcLinkId: 'vl-1', VpcLinkStatus: 'INACTIVE', SecurityGroupIds: ['sg-link'] });
-    apigw.on(GetIntegrationsCommand).resolves({
-      Items: [
-        {
-          IntegrationId: 'int1',
-          IntegrationType: 'HTTP_PROXY',
-          ConnectionType: 'VPC_LINK',
-          ConnectionId: 'vl-1',
-          IntegrationUri: LB,
-        },
-      ],
-    });
-    ec2.on(DescribeSecurityGroupsCommand).resolves({
-      SecurityGroups: [
-        {
-          GroupId: 'sg-alb',
-          IpPermissions: [
-            {
-              IpProtocol: 'tcp',
-              FromPort: 80,
-              ToPort: 80,
-              UserIdGroupPairs: [{ GroupId: 'sg-env' }],
-            },
-          ],
-        },
-      ],
-    });
+    apigw
+      .on(GetIntegrationsCommand)
+      .resolves({ Items: [integration({ IntegrationUri: LB, RequestParameters: {} })] });
+    ec2
+      .on(DescribeSecurityGroupsCommand)
+      .resolves({ SecurityGroups: [albGroup(['sg-env']), linkGroup([])] });
     elb
       .on(DescribeTargetHealthCommand, { TargetGroupArn: `tg-${ws.services[0]?.name}` })
       .resolves({ TargetHealthDescriptions: [{ TargetHealth: { State: 'unhealthy' } }] });
@@ -212,6 +204,12 @@ describe('diagnose', () => {
       verdict: 'FAIL',
       detail: 'sg-alb has no port-80 ingress from sg-link',
     });
+    expect(verdictOf(checks, 'VPC link security group')).toMatchObject({
+      verdict: 'FAIL',
+      detail: 'sg-link has no port-80 egress to sg-alb',
+    });
+    // No Host is sent at all: nothing to compare with the rules.
+    expect(checks.filter((c) => c.name.startsWith('Host reaches'))).toEqual([]);
     expect(verdictOf(checks, `target health: ${ws.services[0]?.name}`)).toMatchObject({
       verdict: 'FAIL',
       detail: expect.stringMatching(/^0\/1 targets healthy/),
@@ -221,6 +219,45 @@ describe('diagnose', () => {
       verdict: 'WARN',
       detail: '2x Unable to connect',
     });
+  });
+
+  it('fails the Host check of every service whose rule does not accept the Host sent', async () => {
+    const host = { 'overwrite:header.host': 'api.example.com' };
+    apigw
+      .on(GetIntegrationsCommand)
+      .resolves({ Items: [integration({ RequestParameters: host })] });
+    const checks = await run();
+    expect(verdictOf(checks, 'integration int1 Host overwrite')?.verdict).toBe('OK');
+    for (const svc of ws.services) {
+      expect(verdictOf(checks, `Host reaches ${svc.name}`)).toMatchObject({
+        verdict: 'FAIL',
+        detail: `the ${svc.pathPrefix} rule accepts Host ${DNS}, the integration sends api.example.com`,
+        hint: expect.stringMatching(/default action: 503/),
+      });
+    }
+  });
+
+  it('finds integration errors past empty pages, and says when it stopped before the end', async () => {
+    const error = { message: JSON.stringify({ integrationErrorMessage: 'Timeout' }) };
+    logs
+      .on(FilterLogEventsCommand)
+      .resolvesOnce({ events: [], nextToken: 't1' })
+      .resolvesOnce({ events: [], nextToken: 't2' })
+      .resolves({ events: [error] });
+    expect(verdictOf(await run(), 'recent integration errors')).toMatchObject({
+      verdict: 'WARN',
+      detail: '1x Timeout',
+    });
+    const tokens = logs.commandCalls(FilterLogEventsCommand).map((c) => c.args[0].input.nextToken);
+    expect(tokens).toEqual([undefined, 't1', 't2']);
+
+    logs.reset();
+    logs.on(FilterLogEventsCommand).resolves({ events: [], nextToken: 'more' });
+    expect(verdictOf(await run(), 'recent integration errors')).toMatchObject({
+      verdict: 'WARN',
+      detail: expect.stringMatching(/first 20 pages .* not a full search/),
+    });
+    expect(logs.commandCalls(FilterLogEventsCommand)).toHaveLength(MAX_LOG_PAGES);
   });
 
   it('turns an API error into a FAIL of that check instead of aborting', async () => {

@@ -7,6 +7,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
 
 export const FAKE_BIN = path.join(repoRoot, 'test', 'fixtures', 'copilot');
@@ -74,6 +75,42 @@ export async function startMoto(extraEnv: Record<string, string> = {}): Promise<
   };
 }
 
+/** An SDK client of moto_server, with moto's test credentials. */
+export function motoClient<C>(
+  moto: Moto,
+  Client: new (config: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  }) => C,
+): C {
+  return new Client({
+    endpoint: moto.url,
+    region: moto.env.AWS_REGION ?? 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+}
+
+/**
+ * A stack in moto whose only content is the given outputs: a stand-in for a stack this test does
+ * not build (the bastion, the HTTP API), so a script that reads outputs finds real-shaped ones.
+ */
+export async function outputsStack(
+  moto: Moto,
+  stackName: string,
+  outputs: Record<string, string>,
+): Promise<void> {
+  const cfn = motoClient(moto, CloudFormationClient);
+  const template = {
+    Resources: { Handle: { Type: 'AWS::CloudFormation::WaitConditionHandle' } },
+    Outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, { Value: v }])),
+  };
+  await cfn.send(
+    new CreateStackCommand({ StackName: stackName, TemplateBody: JSON.stringify(template) }),
+  );
+  cfn.destroy();
+}
+
 /** An HTTP server that answers every request with 500 and counts them. */
 export async function startRecorder(): Promise<{
   url: string;
@@ -101,12 +138,16 @@ export interface ScriptResult {
   stderr: string;
 }
 
-/** Runs `zx scripts/<name>.ts` with a controlled environment (no inherited AWS settings). */
+/**
+ * Runs `zx scripts/<name>.ts` with a controlled environment (no inherited AWS settings), from the
+ * repository or from `root` (a copy of it, see repo-copy.ts).
+ */
 export function runScript(
   name: string,
   args: string[],
   env: Record<string, string | undefined>,
   timeoutMs = 60_000,
+  root = repoRoot,
 ): Promise<ScriptResult> {
   const base: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
@@ -126,8 +167,8 @@ export function runScript(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [ZX, path.join(repoRoot, 'scripts', `${name}.ts`), ...args],
-      { cwd: repoRoot, env: merged, timeout: timeoutMs, maxBuffer: 10 * 1024 * 1024 },
+      [ZX, path.join(root, 'scripts', `${name}.ts`), ...args],
+      { cwd: root, env: merged, timeout: timeoutMs, maxBuffer: 10 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });

@@ -18,7 +18,7 @@ import {
   runOnBastion,
   smokeChecks,
 } from '../../scripts/lib/smoke-checks.ts';
-import { runScript, startServices } from './harness.ts';
+import { type Moto, outputsStack, runScript, startMoto, startServices } from './harness.ts';
 
 const ws = loadWorkspace();
 let stack: LocalStack;
@@ -161,6 +161,39 @@ describe('the bastion', { timeout: 60_000 }, () => {
     expect(sent?.Parameters?.commands).toEqual(['#!/bin/bash', 'echo one', 'echo two']);
     expect(ssm.commandCalls(GetCommandInvocationCommand)).toHaveLength(3);
     ssm.restore();
+  });
+});
+
+describe('smoke.ts --from-bastion', { timeout: 60_000 }, () => {
+  let moto: Moto;
+  beforeAll(async () => {
+    moto = await startMoto();
+  });
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  it("adds the ALB checks, reading the ALB's DNS name from the environment stack's real output key", async () => {
+    const app = ws.application;
+    const env = ws.environments[0]?.name ?? 'test';
+    const dns = 'internal-bookstore-test-123.us-east-1.elb.amazonaws.com';
+    // The OUTPUT key is InternalLoadBalancerDNSName; only the export is named
+    // <app>-<env>-InternalLoadBalancerDNS (copilot-cli v1.33.2, environment/cf.yml, Outputs).
+    await outputsStack(moto, `${app}-${env}`, { InternalLoadBalancerDNSName: dns });
+    await outputsStack(moto, `${app}-${env}-bastion`, { InstanceId: 'i-0abc' });
+    const r = await runScript(
+      'smoke',
+      ['--from-bastion', '--url', 'https://api.example.invalid', '--json'],
+      moto.env,
+    );
+    // moto's SSM answers Success with no output, so every check reports "no result": what is
+    // checked here is which checks were sent to the bastion.
+    const report = JSON.parse(r.stdout) as {
+      targets: { alb?: string };
+      checks: { name: string }[];
+    };
+    expect(report.targets.alb).toBe(`http://${dns}`);
+    expect(report.checks.filter((c) => c.name.startsWith('alb: '))).not.toEqual([]);
   });
 });
 

@@ -1,11 +1,12 @@
 // The stack deployer against moto_server: create, no-op re-run, update, a failing template
-// whose reason is reported, deletion; and the addon's own network part on top of a stand-in
-// for Copilot's environment exports. (moto cannot create AWS::ApiGatewayV2::* resources.)
-import { readFileSync } from 'node:fs';
+// whose reason is reported, deletion; and the addon's own network part on top of the fake
+// copilot's environment stack (test/fixtures/copilot/fake/env-stack.ts). (moto cannot create
+// AWS::ApiGatewayV2::* resources.)
 import path from 'node:path';
 import {
   CloudFormationClient,
   CreateStackCommand,
+  DescribeStackResourcesCommand,
   DescribeStacksCommand,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -14,6 +15,7 @@ import { createProgress } from '../../scripts/lib/cli.ts';
 import { repoRoot } from '../../scripts/lib/manifests.ts';
 import { deleteStack, deployStack, StackDeployError } from '../../scripts/lib/stack-deployer.ts';
 import { loadTemplate } from '../../scripts/lib/template.ts';
+import { envParameters, envTemplate } from '../fixtures/copilot/fake/env-stack.ts';
 import { FAKE_BIN, type Moto, runScript, startMoto } from './harness.ts';
 
 let moto: Moto;
@@ -35,6 +37,24 @@ const parameterTemplate = (extra = {}) =>
     },
   });
 
+/**
+ * The fake copilot's environment stack, as it stands once a Backend Service with http is
+ * deployed (created in one go: moto registers exports only at creation).
+ */
+async function createEnvStack(app: string, env: string) {
+  const params = { ...envParameters(app, env), InternalALBWorkloads: 'book-service' };
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: `${app}-${env}`,
+      TemplateBody: JSON.stringify(envTemplate(params)),
+      Parameters: Object.entries(params).map(([ParameterKey, ParameterValue]) => ({
+        ParameterKey,
+        ParameterValue,
+      })),
+    }),
+  );
+}
+
 beforeAll(async () => {
   moto = await startMoto();
   const config = {
@@ -50,16 +70,7 @@ afterAll(async () => {
 
 describe('deployStack', () => {
   it("the addon's network resources import the stand-in environment exports", async () => {
-    await cfn.send(
-      new CreateStackCommand({
-        StackName: 'bookstore-sb',
-        TemplateBody: readFileSync(path.join(FAKE_BIN, 'env-stack.json'), 'utf8'),
-        Parameters: [
-          { ParameterKey: 'App', ParameterValue: 'bookstore' },
-          { ParameterKey: 'Env', ParameterValue: 'sb' },
-        ],
-      }),
-    );
+    await createEnvStack('bookstore', 'sb');
     const standIn = await cfn.send(new DescribeStacksCommand({ StackName: 'bookstore-sb' }));
     expect(standIn.Stacks?.[0]?.StackStatus).toBe('CREATE_COMPLETE');
     // Only the resources moto can create: the VPC link's group and the ALB ingress rule.
@@ -102,7 +113,15 @@ describe('deployStack', () => {
     );
     const pairs =
       groups.SecurityGroups?.[0]?.IpPermissions?.flatMap((p) => p.UserIdGroupPairs ?? []) ?? [];
-    expect(pairs).toHaveLength(1);
+    const resources = await cfn.send(
+      new DescribeStackResourcesCommand({ StackName: 'bookstore-sb-http-api' }),
+    );
+    const linkSg = resources.StackResources?.find(
+      (r) => r.LogicalResourceId === 'VpcLinkSecurityGroup',
+    )?.PhysicalResourceId;
+    // Copilot's own rule (from the environment group) and the addon's (from the VPC link's).
+    expect(pairs.map((p) => p.GroupId)).toContain(linkSg);
+    expect(pairs).toHaveLength(2);
   });
   it('creates, then treats an identical re-run as "no changes", then updates', async () => {
     const first = await deployStack({
@@ -211,6 +230,7 @@ describe('deploy.ts --only api exit codes', { timeout: 90_000 }, () => {
   });
 
   it('exits 0 on success and on a no-op re-run, and 1 with the reason on a failing template', async () => {
+    await createEnvStack('bookstore', 'test');
     const good = path.join(FAKE_BIN, 'addon-standin.json');
     let r = await runScript('deploy', ['--only', 'api', '--addon-template', good], env());
     expect(r.stderr).toMatch(/bookstore-test-http-api: CREATE_COMPLETE/);

@@ -4,7 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CliError, formatError, helpText, parseFlags, scriptArgs } from '../../scripts/lib/cli.ts';
 import { findOnPath, parseVersion, versionWarning } from '../../scripts/lib/copilot.ts';
+import { envInitCredentials, redact } from '../../scripts/lib/copilot-credentials.ts';
+import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/lib/env-exports.ts';
+import { repoRoot } from '../../scripts/lib/manifests.ts';
 import { shellQuote } from '../../scripts/lib/smoke-checks.ts';
+import { loadTemplate } from '../../scripts/lib/template.ts';
 import { backoffDelay, WaitTimeoutError, waitUntil } from '../../scripts/lib/wait.ts';
 import { FAKE_BIN } from './harness.ts';
 
@@ -132,6 +136,80 @@ describe('copilot', () => {
     expect(parseVersion('copilot version: v1.34.1\n')).toBe('1.34.1');
     expect(versionWarning('1.34.1')).toBeUndefined();
     expect(versionWarning('1.33.4')).toMatch(/end of support on 2026-06-12/);
+  });
+});
+
+describe('credentials for copilot env init', () => {
+  const CONFIG = '/home/u/.aws/config';
+  const CREDENTIALS = '/home/u/.aws/credentials';
+  const files = (content: Record<string, string>) => (file: string) => content[file];
+  const resolve = (env: NodeJS.ProcessEnv, content: Record<string, string>, profile?: string) =>
+    envInitCredentials({ profile, env, home: '/home/u', readFile: files(content) }, 'init');
+
+  it('passes --profile: the flag, else AWS_PROFILE', () => {
+    expect(resolve({ AWS_PROFILE: 'env' }, {}, 'flag').args).toEqual(['--profile', 'flag']);
+    expect(resolve({ AWS_PROFILE: 'env' }, {}).args).toEqual(['--profile', 'env']);
+  });
+
+  it('passes nothing when copilot cannot read the config file (it then uses the default chain)', () => {
+    expect(resolve({ AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's' }, {}).args).toEqual([]);
+    expect(resolve({ AWS_CONFIG_FILE: '/x/config' }, { [CONFIG]: '[default]\n' }).args).toEqual([]);
+  });
+
+  it('passes the temporary-credential flags, else the default profile, when a config file exists', () => {
+    const config = { [CONFIG]: '[profile a]\nregion = eu-west-1\n' };
+    const keys = { AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't' };
+    expect(resolve(keys, config).args).toEqual([
+      '--aws-access-key-id',
+      'AKIA',
+      '--aws-secret-access-key',
+      's',
+      '--aws-session-token',
+      't',
+    ]);
+    expect(resolve({}, { ...config, [CREDENTIALS]: '[default]\nx=y\n' }).args).toEqual([
+      '--profile',
+      'default',
+    ]);
+  });
+
+  it('stops before any change when it cannot name them, listing the profiles', () => {
+    const error = (() => {
+      try {
+        resolve({}, { [CONFIG]: '[profile a]\n[profile b]\n' });
+      } catch (e) {
+        return e as CliError;
+      }
+    })();
+    expect(error).toBeInstanceOf(CliError);
+    expect(error?.why).toMatch(/copilot would ask .* nothing was changed/);
+    expect(error?.next).toMatch(/^npx zx scripts\/init\.ts --profile a .*a, b/);
+  });
+
+  it('masks secrets in what is logged', () => {
+    expect(
+      redact(['env', 'init', '--aws-secret-access-key', 's', '--aws-session-token', 't']),
+    ).toEqual(['env', 'init', '--aws-secret-access-key', '****', '--aws-session-token', '****']);
+  });
+});
+
+describe('environment exports', () => {
+  it('knows the output behind every export the addons import', () => {
+    for (const file of ['http-api.yml', 'bastion.yml']) {
+      const imports = importedEnvExports(loadTemplate(`${repoRoot}/addons/${file}`));
+      expect(imports.length, file).toBeGreaterThan(0);
+      expect(
+        imports.filter((name) => !EXPORT_OUTPUT[name]),
+        file,
+      ).toEqual([]);
+    }
+    expect(importedEnvExports(loadTemplate(`${repoRoot}/addons/http-api.yml`)).sort()).toEqual([
+      'InternalHTTPListenerArn',
+      'InternalLoadBalancerDNS',
+      'InternalLoadBalancerSecurityGroup',
+      'PrivateSubnets',
+      'VpcId',
+    ]);
   });
 });
 
