@@ -60,3 +60,56 @@ describe('local CORS', () => {
     );
   });
 });
+
+describe('local CORS with a partial configuration', () => {
+  const minimal: CorsConfiguration = { AllowOrigins: ['https://app.example.com'] };
+
+  it('sends only the headers the configuration sets', () => {
+    expect(preflightHeaders(minimal, preflight)).toEqual({
+      'access-control-allow-origin': 'https://app.example.com',
+      vary: 'Origin',
+    });
+    expect(preflightHeaders({ ...minimal, AllowMethods: [], AllowHeaders: [] }, preflight)).toEqual(
+      {
+        'access-control-allow-origin': 'https://app.example.com',
+        vary: 'Origin',
+      },
+    );
+    expect(corsResponseHeaders({ ...minimal, ExposeHeaders: [] }, preflight.origin, {})).toEqual({
+      'access-control-allow-origin': 'https://app.example.com',
+      vary: 'Origin',
+    });
+  });
+
+  it('allows credentials only when configured, on preflights and responses alike', () => {
+    const withCredentials = { ...minimal, AllowCredentials: true };
+    expect(preflightHeaders(withCredentials, preflight)).toMatchObject({
+      'access-control-allow-credentials': 'true',
+    });
+    expect(corsResponseHeaders(withCredentials, preflight.origin, {})).toMatchObject({
+      'access-control-allow-credentials': 'true',
+    });
+    expect(corsResponseHeaders(minimal, preflight.origin, {})).not.toHaveProperty(
+      'access-control-allow-credentials',
+    );
+  });
+
+  it("keeps the backend's Vary and adds Origin to it; a wildcard varies on nothing", () => {
+    expect(corsResponseHeaders(minimal, preflight.origin, { vary: 'Accept-Encoding' }).vary).toBe(
+      'Accept-Encoding, Origin',
+    );
+    const any = { AllowOrigins: ['*'] };
+    expect(corsResponseHeaders(any, preflight.origin, {})).toEqual({
+      'access-control-allow-origin': '*',
+    });
+    expect(preflightHeaders(any, preflight)).toEqual({ 'access-control-allow-origin': '*' });
+  });
+
+  it('gives no CORS header to a request without Origin, or with no origins configured', () => {
+    expect(corsResponseHeaders(minimal, undefined, { 'access-control-max-age': '5' })).toEqual({});
+    expect(preflightHeaders({}, preflight)).toEqual({});
+    expect(isPreflight('OPTIONS', { origin: ['a'], 'access-control-request-method': 'GET' })).toBe(
+      false,
+    );
+  });
+});

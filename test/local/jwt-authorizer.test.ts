@@ -2,7 +2,7 @@
 // refuses (API Gateway developer guide, "Control access to HTTP APIs with JWT authorizers").
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJwtAuthorizer } from '../../scripts/lib/local/jwt-authorizer.ts';
+import { createJwtAuthorizer, type JwtVerdict } from '../../scripts/lib/local/jwt-authorizer.ts';
 import { type LocalIssuer, startLocalIssuer } from '../../scripts/lib/local/jwt-issuer.ts';
 
 let issuer: LocalIssuer;
@@ -15,17 +15,22 @@ beforeAll(async () => {
 });
 afterAll(() => issuer.close());
 
-function refusedWith(verdict: Awaited<ReturnType<typeof authorize>>, reason: RegExp | undefined) {
-  expect(verdict.ok).toBe(false);
-  if (verdict.ok) return;
-  expect(verdict.status).toBe(401);
-  expect(JSON.parse(verdict.body)).toEqual({ message: 'Unauthorized' });
-  if (reason) expect(verdict.headers['www-authenticate']).toMatch(reason);
-  else expect(verdict.headers['www-authenticate']).toBeUndefined();
+/** A refusal as API Gateway answers it; `reason` is the www-authenticate error_description. */
+function refusedWith(verdict: JwtVerdict, reason: string | undefined) {
+  expect(verdict).toEqual({
+    ok: false,
+    status: 401,
+    body: '{"message":"Unauthorized"}',
+    headers: reason
+      ? {
+          'www-authenticate': `Bearer scope="" error="invalid_token" error_description="${reason}"`,
+        }
+      : {},
+  });
 }
 
-describe('the local JWT authorizer', () => {
-  it('accepts a token from the issuer for a configured audience, with or without Bearer', async () => {
+describe('the local JWT authorizer accepts', () => {
+  it('a token from the issuer for a configured audience, with or without Bearer', async () => {
     const token = await issuer.sign({ aud: 'catalog', sub: 'alice' });
     expect(await authorize(`Bearer ${token}`)).toMatchObject({
       ok: true,
@@ -34,71 +39,91 @@ describe('the local JWT authorizer', () => {
     expect((await authorize(token)).ok).toBe(true);
   });
 
-  it('refuses a request with no token, with no reason given', async () => {
+  it('a token whose aud list names one configured audience among others', async () => {
+    expect((await authorize(await issuer.sign({ aud: ['billing', 'admin'] }))).ok).toBe(true);
+  });
+
+  it('client_id when there is no aud', async () => {
+    expect((await authorize(await issuer.sign({ client_id: 'admin' }))).ok).toBe(true);
+  });
+
+  it('every RSA algorithm', async () => {
+    for (const alg of ['RS256', 'RS384', 'RS512']) {
+      expect((await authorize(await issuer.sign({ aud: 'catalog', alg }))).ok, alg).toBe(true);
+    }
+  });
+});
+
+describe('the local JWT authorizer refuses', () => {
+  it('a request with no token, giving no reason', async () => {
     refusedWith(await authorize(undefined), undefined);
     refusedWith(await authorize('Bearer '), undefined);
   });
 
-  it('refuses an expired token', async () => {
-    const token = await issuer.sign({ aud: 'catalog', ttlSeconds: -60 });
+  it('an expired token', async () => {
     refusedWith(
-      await authorize(token),
-      /error="invalid_token" error_description="the token has expired"/,
+      await authorize(await issuer.sign({ aud: 'catalog', ttlSeconds: -60 })),
+      'the token has expired',
     );
   });
 
-  it('refuses a token for another audience, as the troubleshooting guide shows', async () => {
-    const token = await issuer.sign({ aud: 'billing' });
+  it('a token for another audience, as the troubleshooting guide shows', async () => {
     refusedWith(
-      await authorize(token),
-      /^Bearer scope="" error="invalid_token" error_description="the token does not have a valid audience"$/,
+      await authorize(await issuer.sign({ aud: 'billing' })),
+      'the token does not have a valid audience',
     );
   });
 
-  it('checks client_id only when there is no aud', async () => {
-    expect((await authorize(await issuer.sign({ client_id: 'admin' }))).ok).toBe(true);
-    refusedWith(await authorize(await issuer.sign({ client_id: 'other' })), /valid audience/);
+  it('a client_id outside the audiences, and a wrong aud whatever client_id says', async () => {
+    const reason = 'the token does not have a valid audience';
+    refusedWith(await authorize(await issuer.sign({ client_id: 'other' })), reason);
+    refusedWith(await authorize(await issuer.sign({ aud: 'other', client_id: 'admin' })), reason);
+  });
+
+  it('a token not valid yet, or issued in the future', async () => {
     refusedWith(
-      await authorize(await issuer.sign({ aud: 'other', client_id: 'admin' })),
-      /valid audience/,
+      await authorize(await issuer.sign({ aud: 'catalog', nbf: now() + 600 })),
+      'the token is not valid yet',
+    );
+    refusedWith(
+      await authorize(await issuer.sign({ aud: 'catalog', iat: now() + 600 })),
+      'the token was issued in the future',
     );
   });
 
-  it('refuses a token not valid yet', async () => {
-    const token = await issuer.sign({ aud: 'catalog', nbf: now() + 600 });
-    refusedWith(await authorize(token), /invalid_token/);
+  it('a token of the right key naming another issuer', async () => {
+    refusedWith(
+      await authorize(await issuer.sign({ aud: 'catalog', iss: 'https://other.example.com' })),
+      'the token does not have a valid issuer',
+    );
   });
 
-  it('refuses a token signed by another key, even under the same kid and issuer', async () => {
+  it('a token signed by another key under the issuer key id', async () => {
     const genuine = await issuer.sign({ aud: 'catalog' });
-    const [header] = genuine.split('.');
-    const { kid } = JSON.parse(Buffer.from(header ?? '', 'base64url').toString()) as {
-      kid: string;
-    };
+    const { kid } = JSON.parse(Buffer.from(genuine.split('.')[0] ?? '', 'base64url').toString());
     const other = await generateKeyPair('RS256');
-    const forged = await new SignJWT({ aud: 'catalog' })
+    const forged = await new SignJWT({ aud: 'catalog', iss: issuer.url, exp: now() + 600 })
       .setProtectedHeader({ alg: 'RS256', kid })
-      .setIssuer(issuer.url)
-      .setExpirationTime(now() + 600)
       .sign(other.privateKey);
-    refusedWith(await authorize(forged), /invalid signature/);
+    refusedWith(await authorize(forged), 'the token has an invalid signature');
   });
 
-  it('refuses a token from another issuer', async () => {
+  it('a token from another issuer, whose key this issuer does not publish', async () => {
     const stranger = await startLocalIssuer();
     try {
-      refusedWith(await authorize(await stranger.sign({ aud: 'catalog' })), /invalid_token/);
+      refusedWith(
+        await authorize(await stranger.sign({ aud: 'catalog', iss: issuer.url })),
+        'the token has no key the issuer publishes',
+      );
     } finally {
       await stranger.close();
     }
   });
 
-  it('refuses a shared-secret (HS256) token: RSA-based algorithms only', async () => {
-    const token = await new SignJWT({ aud: 'catalog' })
+  it('a shared-secret (HS256) token: RSA-based algorithms only', async () => {
+    const token = await new SignJWT({ aud: 'catalog', iss: issuer.url, exp: now() + 600 })
       .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(issuer.url)
-      .setExpirationTime(now() + 600)
       .sign(new TextEncoder().encode('a-shared-secret-of-enough-length!!'));
-    refusedWith(await authorize(token), /invalid_token/);
+    refusedWith(await authorize(token), 'the token is invalid');
   });
 });

@@ -1,24 +1,26 @@
 // A local OpenID issuer for `npm start -- --jwt`: an RSA key pair made at start, its public
 // key served as a JWKS behind /.well-known/openid-configuration (the discovery document the
 // HTTP API JWT authorizer reads), and tokens signed with it. Nothing leaves the machine.
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 
 export interface LocalIssuer {
   /** The issuer URL (`iss`), e.g. http://127.0.0.1:54321. */
   url: string;
-  /** Signs a token for `audience`, valid for `ttlSeconds` (default one hour). */
-  sign(claims?: JWTPayload & { ttlSeconds?: number }): Promise<string>;
+  /** Signs a token with these claims, valid for `ttlSeconds` (default one hour), RS256 unless `alg`. */
+  sign(claims?: JWTPayload & { ttlSeconds?: number; alg?: string }): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function startLocalIssuer(host = '127.0.0.1', port = 0): Promise<LocalIssuer> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  // A Node KeyObject, not a WebCrypto key: it signs with any RSA algorithm (RS256/384/512).
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const kid = randomUUID();
+  // No `alg` on the key, as many issuers publish them: any RSA algorithm may use it.
   const jwks = JSON.stringify({
-    keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' }],
+    keys: [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig' }],
   });
   let url = '';
   const server = http.createServer((req, res) => {
@@ -36,12 +38,11 @@ export async function startLocalIssuer(host = '127.0.0.1', port = 0): Promise<Lo
   url = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     url,
-    async sign({ ttlSeconds = 3600, ...claims } = {}) {
-      return new SignJWT(claims)
-        .setProtectedHeader({ alg: 'RS256', kid })
-        .setIssuer(url)
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    async sign({ ttlSeconds = 3600, alg = 'RS256', ...claims } = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      // Defaults first, so a test can override any claim (a foreign `iss`, a future `iat`).
+      return new SignJWT({ iss: url, iat: now, exp: now + ttlSeconds, ...claims })
+        .setProtectedHeader({ alg, kid })
         .sign(privateKey);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -1,0 +1,18 @@
+// Mutation testing (npm run mutate): Stryker puts small, realistic bugs into the modules where a
+// silent bug costs users most, one at a time, and runs the tests that cover each; a mutant no
+// test kills is a bug the suite would let through. Scores and accepted survivors: docs/mutation.md.
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.config.ts', related: true },
+  coverageAnalysis: 'perTest',
+  mutate: ['scripts/lib/local/cors.ts', 'scripts/lib/local/jwt-authorizer.ts'],
+  incremental: true,
+  incrementalFile: '.cache/stryker/incremental.json',
+  tempDirName: '.cache/stryker/tmp',
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: '.cache/stryker/report.json' },
+  thresholds: { high: 90, low: 80, break: 80 },
+  concurrency: 2,
+  timeoutMS: 30_000,
+};
