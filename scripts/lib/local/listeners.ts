@@ -17,6 +17,8 @@ const CLIENT_REQUEST_TIMEOUT_MS = 30_000;
 export interface ClientTimeouts {
   headersMs?: number;
   requestMs?: number;
+  /** How long an early answer waits on a client that stopped sending its body (linger.ts). */
+  lingerMs?: number;
 }
 
 export class ListenError extends Error {

@@ -68,7 +68,10 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Extra environment variables for every replica. */
   env?: Record<string, string>;
-  /** Slow-client limits of both listeners (ms); tests shrink them. Default 10 s and 30 s. */
+  /**
+   * Slow-client limits of both listeners (ms); tests shrink them. Default: 10 s for the head,
+   * 30 s for the request, 2 s of silence from a client whose body is no longer wanted.
+   */
   clientTimeouts?: ClientTimeouts;
 }
 
@@ -262,10 +265,13 @@ async function openListeners(
   alb: LoadBalancer,
   options: LocalStackOptions,
 ): Promise<{ servers: http.Server[]; apiPort: number; albPort: number }> {
+  const lingerMs = options.clientTimeouts?.lingerMs;
+  if (lingerMs !== undefined) alb.lingerMs = lingerMs;
   const handleApi = createHttpApiHandler({
     settings: ctx.settings,
     alb,
     accessLog: options.accessLog === false ? null : (line) => ctx.sink.write(line),
+    ...(lingerMs !== undefined ? { lingerMs } : {}),
   });
   const albServer = http.createServer(serverOptions(options.clientTimeouts), alb.handle);
   const apiServer = http.createServer(serverOptions(options.clientTimeouts), handleApi);
