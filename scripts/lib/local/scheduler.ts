@@ -9,7 +9,9 @@
 //   the ECS agent reports a stopped task: its target is deregistered at once and a new task
 //   starts, registered as a NEW target (new port) in state `initial`.
 // - A managed stop (a replacement, a deploy) deregisters first, lets the target drain, then
-//   SIGTERM, then SIGKILL after the task definition's stop timeout, as ECS stops a task.
+//   SIGTERM, then SIGKILL after the task definition's stop timeout, as ECS stops a task
+//   ("Optimize load balancer connection draining parameters for Amazon ECS",
+//   docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html).
 // - A task alive but not answering (SIGSTOP, a hang) is left to the health checks, as on AWS.
 // - Tasks that keep exiting before they ever listen are a crash loop: each is reported, its
 //   output once (until it changes), and new tasks start with growing delays (ECS throttles
