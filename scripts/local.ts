@@ -1,7 +1,7 @@
 // `npm start`: the whole request path on this machine (HTTP API -> internal ALB -> replicas),
 // built from copilot/ and addons/http-api.yml. Ctrl-C, SIGTERM or SIGHUP stops everything; so
-// does the death of whatever started it (npm, a shell, a test runner), and no replica outlives
-// this process however it ends (scripts/lib/local/exit-with-parent.ts).
+// does the death of `npm start`'s npm (launcher-watch.ts), and no replica outlives this
+// process however it ends (scripts/lib/local/exit-with-parent.ts).
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,8 +83,8 @@ if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLev
 }
 
 let stack: Awaited<ReturnType<typeof import('./lib/local/index.ts').startLocalStack>> | undefined;
-// Whatever started us is gone (npm SIGKILLed, its terminal closed): nobody is left to use
-// the stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
+// npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
+// stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
 watchLauncher((what) => {
   process.stderr.write(`npm start: ${what}: stopping the local stack\n`);
   const brief = new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -6,8 +6,10 @@
 // beyond (docs/verified.md, "Local stack"). These two requests, at the limit and one byte
 // past it, are where a deploy confirms or refutes that. Run only against an API Gateway (its
 // answers carry `apigw-requestid`), which includes the local stack's.
+import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
+import { text } from 'node:stream/consumers';
 import type { Progress } from './cli.ts';
 import { HEAD_LIMIT_BYTES } from './local/http-api.ts';
 import type { Service } from './manifests.ts';
@@ -25,7 +27,7 @@ interface Answer {
  * A GET whose request line and header lines come to exactly `size` bytes: every header is
  * given, so Node's client adds none of its own (it adds Host and Connection only when absent).
  */
-function getWithHead(url: string, size: number, timeoutMs: number): Promise<Answer> {
+async function getWithHead(url: string, size: number, timeoutMs: number): Promise<Answer> {
   const u = new URL(url);
   const target = `${u.pathname}${u.search}`;
   const fixed: [string, string][] = [
@@ -39,30 +41,16 @@ function getWithHead(url: string, size: number, timeoutMs: number): Promise<Answ
     [PAD_HEADER, 'p'.repeat(Math.max(0, size - used))],
   ]);
   const lib = u.protocol === 'https:' ? https : http;
-  return new Promise((resolve, reject) => {
-    const req = lib.request(
-      u,
-      { method: 'GET', headers, agent: false, timeout: timeoutMs },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            gateway: res.headers['apigw-requestid'] !== undefined,
-            body: body.slice(0, 200),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
+  const req = lib.request(u, { method: 'GET', headers, agent: false, timeout: timeoutMs });
+  req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+  req.end();
+  const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+  const body = await text(res);
+  return {
+    status: res.statusCode ?? 0,
+    gateway: res.headers['apigw-requestid'] !== undefined,
+    body: body.slice(0, 200),
+  };
 }
 
 function result(

@@ -7,12 +7,11 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HEAD_LIMIT_BYTES } from '../../scripts/lib/local/http-api.ts';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 import { books } from '../../services/book-service/src/data.ts';
-import { rawExchange } from './helpers.ts';
+import { rawExchange, stackForSuite } from './helpers.ts';
 
 const LINGER_MS = 500;
 const UPLOAD_BYTES = 11 * 1024 * 1024;
@@ -20,24 +19,14 @@ const PYTHON_CLIENT = path.join(import.meta.dirname, 'upload-client.py');
 const bookService = loadWorkspace().services.find((s) => s.name === 'book-service');
 if (!bookService) throw new Error('the manifests lack book-service');
 
-let stack: LocalStack;
+// Throttling lifted, output dropped; the silence bound on an unwanted body short, so it is
+// crossed quickly.
+const suite = stackForSuite({
+  healthCheckScale: 0.1,
+  accessLog: false,
+  clientTimeouts: { lingerMs: LINGER_MS },
+});
 const port = (url: string) => Number(new URL(url).port);
-
-beforeAll(async () => {
-  stack = await startLocalStack({
-    apiPort: 0,
-    healthCheckScale: 0.1,
-    replicaOutput: 'ignore',
-    accessLog: false,
-    log: () => {},
-    parameters: { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 },
-    // Short, so the bound on reading an unwanted body is crossed quickly.
-    clientTimeouts: { lingerMs: LINGER_MS },
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
 
 /** A GET whose request line and header lines (each with its CRLF) come to `size` bytes. */
 function headOf(size: number, target: string, host = 'limits.example.com'): Buffer {
@@ -52,7 +41,7 @@ function headOf(size: number, target: string, host = 'limits.example.com'): Buff
 describe('the request head quota', () => {
   it(`lets a head of exactly ${HEAD_LIMIT_BYTES} bytes reach the service`, async () => {
     const reply = await rawExchange(
-      port(stack.apiUrl),
+      port(suite.stack.apiUrl),
       headOf(HEAD_LIMIT_BYTES, bookService.health.path),
       5_000,
     );
@@ -64,7 +53,7 @@ describe('the request head quota', () => {
     "answers a head of %i bytes with the gateway's 431",
     async (size) => {
       const reply = await rawExchange(
-        port(stack.apiUrl),
+        port(suite.stack.apiUrl),
         headOf(size, bookService.pathPrefix),
         5_000,
       );
@@ -83,15 +72,15 @@ describe('a request target in absolute-form', () => {
     );
 
   it('is routed by its path through the API', async () => {
-    const reply = await rawExchange(port(stack.apiUrl), absolute('api.example.com'), 5_000);
+    const reply = await rawExchange(port(suite.stack.apiUrl), absolute('api.example.com'), 5_000);
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.body.toString())).toEqual(books);
   });
 
   it("is matched on the ALB by the target's host, not the Host header", async () => {
-    const right = await rawExchange(port(stack.albUrl), absolute(stack.albHost), 5_000);
+    const right = await rawExchange(port(suite.stack.albUrl), absolute(suite.stack.albHost), 5_000);
     expect(right.status).toBe(200);
-    const wrong = await rawExchange(port(stack.albUrl), absolute('wrong.invalid'), 5_000);
+    const wrong = await rawExchange(port(suite.stack.albUrl), absolute('wrong.invalid'), 5_000);
     expect(wrong.status).toBe(503);
   });
 });
@@ -130,7 +119,7 @@ const CASES = [
 describe('an 11 MB upload from a client that sends it all before reading', () => {
   it.each(CASES)('through the API (%s, %s): a 413, not a reset', async (framing, connection) => {
     const result = await pythonUpload(
-      `${stack.apiUrl}${bookService.pathPrefix}`,
+      `${suite.stack.apiUrl}${bookService.pathPrefix}`,
       framing,
       connection,
     );
@@ -142,8 +131,8 @@ describe('an 11 MB upload from a client that sends it all before reading', () =>
   it.each(CASES)(
     'on the ALB (%s, %s): the service’s 413, not a reset',
     async (framing, connection) => {
-      const url = `${stack.albUrl}${bookService.pathPrefix}`;
-      const result = await pythonUpload(url, framing, connection, { Host: stack.albHost });
+      const url = `${suite.stack.albUrl}${bookService.pathPrefix}`;
+      const result = await pythonUpload(url, framing, connection, { Host: suite.stack.albHost });
       console.log(`ALB, ${framing}, ${connection}: ${describe413(result)}`);
       expect(result.error).toBeUndefined();
       expect(result.status).toBe(413);
@@ -151,7 +140,7 @@ describe('an 11 MB upload from a client that sends it all before reading', () =>
   );
 
   it('reads the rest of an unwanted body for a bounded time only', async () => {
-    const socket = net.connect(port(stack.apiUrl), '127.0.0.1');
+    const socket = net.connect(port(suite.stack.apiUrl), '127.0.0.1');
     const started = performance.now();
     let received = '';
     socket.on('data', (chunk: Buffer) => {

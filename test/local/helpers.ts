@@ -1,6 +1,7 @@
-// Shared by the local-stack tests: a node:http client that can set Host (fetch cannot), a
-// bounded poll, a raw-socket HTTP exchange, `npm start` as a user runs it, and a workspace
-// with a third service derived from this repository's own.
+// Shared by the local-stack tests (and, re-exported, the reliability tests): a node:http client
+// that can set Host (fetch cannot), a bounded poll, the stack's log with timestamps, a stack
+// per suite, a raw-socket HTTP exchange, `npm start` as a user runs it, and a workspace with a
+// third service derived from this repository's own.
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   cpSync,
@@ -15,7 +16,13 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { stringify } from 'yaml';
+import {
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from '../../scripts/lib/local/index.ts';
 import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
 import { HTTP_API_TEMPLATE, loadTemplate, resourcesOfType } from '../../scripts/lib/template.ts';
 
@@ -84,6 +91,65 @@ export function stackLog(): StackLog {
       lines.push({ at: performance.now(), line });
     },
     when: (text, since = 0) => lines.find((l) => l.at >= since && l.line.includes(text))?.at,
+  };
+}
+
+// ---------------------------------------------------------------- a stack per suite
+
+/** Stage throttling raised out of the way: these tests measure the path, not the stage's 429s. */
+export const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
+
+/** Every replica process the stack started, from its `started: pid N` log lines. */
+export function startedPids(log: StackLog): number[] {
+  return log.lines
+    .map((l) => /started: pid (\d+)/.exec(l.line)?.[1])
+    .filter((pid): pid is string => pid !== undefined)
+    .map(Number);
+}
+
+/** Every pid is gone: kill(pid, 0) throws ESRCH for a process that does not exist. */
+export function livePids(pids: readonly (number | undefined)[]): number[] {
+  return pids.filter((pid): pid is number => {
+    if (pid === undefined) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * This repository's stack for one describe block: started on ephemeral ports before its
+ * tests, replicas' output dropped, the stage unthrottled (options override any of these);
+ * stopped after them, asserting that every replica process it started has exited.
+ */
+export function stackForSuite(options: LocalStackOptions = {}): {
+  log: StackLog;
+  readonly stack: LocalStack;
+} {
+  const log = stackLog();
+  let stack: LocalStack | undefined;
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      apiPort: 0,
+      replicaOutput: 'ignore',
+      parameters: NO_THROTTLING,
+      log: log.log,
+      ...options,
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    expect(livePids(startedPids(log))).toEqual([]);
+  });
+  return {
+    log,
+    get stack() {
+      if (stack === undefined) throw new Error('the stack has not started');
+      return stack;
+    },
   };
 }
 

@@ -4,27 +4,14 @@
 // lets a longer head through, and are skipped where the answers are not API Gateway's.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
+import { describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 import { headQuotaChecks } from '../../scripts/lib/smoke-quotas.ts';
+import { stackForSuite } from './helpers.ts';
 
 const service = loadWorkspace().services[0];
 if (!service) throw new Error('the manifests list no service');
-let stack: LocalStack;
-
-beforeAll(async () => {
-  stack = await startLocalStack({
-    apiPort: 0,
-    healthCheckScale: 0.1,
-    replicaOutput: 'ignore',
-    accessLog: false,
-    log: () => {},
-  });
-});
-afterAll(async () => {
-  await stack?.stop();
-});
+const suite = stackForSuite({ healthCheckScale: 0.1, accessLog: false });
 
 /** A server answering 200 to everything, with API Gateway's request id header or without. */
 async function withServer(apigw: boolean, run: (url: string) => Promise<void>): Promise<void> {
@@ -41,7 +28,7 @@ async function withServer(apigw: boolean, run: (url: string) => Promise<void>): 
 
 describe('the request-head quota checks', () => {
   it('pass on the local stack', async () => {
-    const checks = await headQuotaChecks(stack.apiUrl, service, 5_000);
+    const checks = await headQuotaChecks(suite.stack.apiUrl, service, 5_000);
     expect(checks.map((c) => [c.name, c.ok, c.problems])).toEqual([
       [expect.stringMatching(/10240-byte request head reaches/), true, []],
       [expect.stringMatching(/10241-byte request head gets API Gateway's 431/), true, []],

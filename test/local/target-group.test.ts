@@ -42,6 +42,19 @@ function group(): { group: TargetGroup; transitions: string[] } {
   return { group: g, transitions };
 }
 
+/** A target registered with `g`, once healthy, then made unhealthy (the server answers 500). */
+async function sickTarget(g: TargetGroup): Promise<Target> {
+  const target = new Target(port);
+  g.add(target);
+  status = 200;
+  g.register(target);
+  await waitFor('healthy', () => target.state === 'healthy', 2_000);
+  status = 500;
+  checks = 0;
+  await waitFor('unhealthy', () => target.state === 'unhealthy', 2_000);
+  return target;
+}
+
 describe('target health', () => {
   it('a new target is healthy after one passing check, not the healthy threshold', async () => {
     const { group: g, transitions } = group();
@@ -60,14 +73,7 @@ describe('target health', () => {
 
   it('an unhealthy target needs the healthy threshold to come back', async () => {
     const { group: g, transitions } = group();
-    const target = new Target(port);
-    g.add(target);
-    status = 200;
-    g.register(target);
-    await waitFor('healthy', () => target.state === 'healthy', 2_000);
-    status = 500;
-    checks = 0;
-    await waitFor('unhealthy', () => target.state === 'unhealthy', 2_000);
+    const target = await sickTarget(g);
     expect(transitions.at(-1)).toBe(
       `healthy -> unhealthy after ${HEALTH.unhealthyThreshold} checks`,
     );
@@ -92,13 +98,7 @@ describe('where requests go', () => {
     expect(starting.state).toBe('initial');
     expect(g.pick()).toBeUndefined();
     // Fail open: only unhealthy targets registered, the group routes to them.
-    const sick = new Target(port);
-    g.add(sick);
-    status = 200;
-    g.register(sick);
-    await waitFor('healthy', () => sick.state === 'healthy', 2_000);
-    status = 500;
-    await waitFor('unhealthy', () => sick.state === 'unhealthy', 2_000);
+    const sick = await sickTarget(g);
     const picked = g.pick();
     expect(picked).toBe(sick);
     g.release(sick);

@@ -6,21 +6,20 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
-import {
-  type LocalStack,
-  type LocalStackOptions,
-  startLocalStack,
-} from '../../scripts/lib/local/index.ts';
+import type { LocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
-import { type StackLog, stackLog, waitFor, writeTemplateWithRoutesFor } from '../local/helpers.ts';
+import { type StackLog, waitFor, writeTemplateWithRoutesFor } from '../local/helpers.ts';
 
 export {
+  livePids,
+  NO_THROTTLING,
   type RawReply,
   rawExchange,
   request,
   type StackLog,
+  stackForSuite,
   stackLog,
+  startedPids,
   waitFor,
 } from '../local/helpers.ts';
 
@@ -50,9 +49,6 @@ function envInteger(name: string, fallback: number): number {
   if (!Number.isSafeInteger(value)) throw new Error(`${name}="${raw}" is not an integer`);
   return value;
 }
-
-/** Stage throttling raised out of the way: these tests measure the path, not the stage's 429s. */
-export const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
 
 export const FIXTURE_SERVICE = 'fixture-service';
 export const FIXTURE_PATH = '/api/fixture';
@@ -324,58 +320,4 @@ export function handlesAbove(
   return Object.entries(now)
     .filter(([kind, count]) => count > (before[kind] ?? 0))
     .map(([kind, count]) => `${kind}: ${before[kind] ?? 0} before, ${count} now`);
-}
-
-/** Every replica process the stack started, from its `started: pid N` log lines. */
-export function startedPids(log: StackLog): number[] {
-  return log.lines
-    .map((l) => /started: pid (\d+)/.exec(l.line)?.[1])
-    .filter((pid): pid is string => pid !== undefined)
-    .map(Number);
-}
-
-/** Every pid is gone: kill(pid, 0) throws ESRCH for a process that does not exist. */
-export function livePids(pids: readonly (number | undefined)[]): number[] {
-  return pids.filter((pid): pid is number => {
-    if (pid === undefined) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/**
- * This repository's stack for one describe block: started on ephemeral ports before its
- * tests, replicas' output dropped, the stage unthrottled (options override any of these);
- * stopped after them, asserting that every replica process it started has exited.
- */
-export function stackForSuite(options: LocalStackOptions = {}): {
-  log: StackLog;
-  readonly stack: LocalStack;
-} {
-  const log = stackLog();
-  let stack: LocalStack | undefined;
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      apiPort: 0,
-      replicaOutput: 'ignore',
-      parameters: NO_THROTTLING,
-      log: log.log,
-      ...options,
-    });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    expect(livePids(startedPids(log))).toEqual([]);
-  });
-  return {
-    log,
-    get stack() {
-      if (stack === undefined) throw new Error('the stack has not started');
-      return stack;
-    },
-  };
 }
