@@ -97,6 +97,8 @@ export interface HttpApiOptions {
 class ApiRequest implements IntegrationCall, AccessLogRecord {
   readonly lingerMs: number;
   readonly req: IncomingMessage;
+  /** From the request's head: whether a body follows it. */
+  hasBody = false;
   readonly res: ServerResponse;
   readonly started: number;
   readonly responseHeader = 'apigw-requestid';
@@ -173,7 +175,10 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
       ]);
       // Often sent before the body has arrived (a 413, a 404 to a POST): read it to the end
       // first, or a client that sends it all before reading gets a reset (linger.ts).
-      endAfterRequest(this.req, res, error.body, this.lingerMs);
+      endAfterRequest(this.req, res, error.body, {
+        hasBody: this.hasBody,
+        idleMs: this.lingerMs,
+      });
     }
     upstream?.destroy();
   }
@@ -240,6 +245,7 @@ export function createHttpApiHandler(
     const path = query === -1 ? url : url.slice(0, query);
     const request = new ApiRequest(req, res, started, path, lingerMs);
     res.on('close', () => finish(request));
+    request.hasBody = head.hasBody;
     request.userAgent = head.userAgent;
     request.domainName = hostname(authority ?? head.host);
     if (size > HEAD_LIMIT_BYTES) return request.fail(HEADERS_TOO_LARGE);

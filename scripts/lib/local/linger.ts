@@ -19,20 +19,24 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Apache's SECONDS_TO_LINGER. */
 export const LINGER_IDLE_MS = 2_000;
 
-/** Ends `res` (with `last`, if given) once the whole request has been received. */
+/**
+ * Ends `res` (with `last`, if given) once the whole request has been received: at once when
+ * the request has no body (`hasBody`, from its head; `req.complete` is still false in a
+ * request handler even then) or has been read already.
+ */
 export function endAfterRequest(
   req: IncomingMessage,
   res: ServerResponse,
   last: Buffer | undefined,
-  idleMs: number,
+  options: { hasBody: boolean; idleMs: number },
 ): void {
-  if (req.complete || req.destroyed) {
+  if (!options.hasBody || req.complete || req.destroyed) {
     res.end(last);
     return;
   }
   if (last !== undefined) res.write(last);
   // The client has stopped sending: nothing unread is left to cause a reset, so close.
-  const idle = setTimeout(() => res.end(() => req.socket.destroy()), idleMs);
+  const idle = setTimeout(() => res.end(() => req.socket.destroy()), options.idleMs);
   req.on('data', () => idle.refresh());
   req.once('close', () => clearTimeout(idle));
   req.once('end', () => {

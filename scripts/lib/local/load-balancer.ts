@@ -135,7 +135,7 @@ export class LoadBalancer {
     // initial checks): the ALB's 503. All unhealthy is different: the group fails open.
     const target = rule?.group.pick();
     if (rule === undefined || target === undefined) {
-      this.answer(req, res, SERVICE_UNAVAILABLE, call);
+      this.answer(req, res, SERVICE_UNAVAILABLE, call, head.hasBody);
       return;
     }
     const method = req.method ?? 'GET';
@@ -147,7 +147,13 @@ export class LoadBalancer {
   }
 
   /** Answers with one of the ALB's fixed pages (unless the API has answered already). */
-  answer(req: IncomingMessage, res: ServerResponse, page: FixedPage, call: IntegrationCall | null) {
+  answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    page: FixedPage,
+    call: IntegrationCall | null,
+    hasBody: boolean,
+  ): void {
     if (call) {
       if (!call.integrationResponded(page.status)) return;
       call.responseLength = page.body.length;
@@ -155,7 +161,7 @@ export class LoadBalancer {
     } else {
       res.writeHead(page.status, page.headers);
     }
-    endAfterRequest(req, res, page.body, this.lingerMs);
+    endAfterRequest(req, res, page.body, { hasBody, idleMs: this.lingerMs });
   }
 }
 
@@ -276,7 +282,7 @@ class Exchange implements ResponseSink {
       // of the body goes nowhere, and a connection left mid-request cannot be reused.
       this.stopForwarding();
       this.connection?.destroy();
-      endAfterRequest(this.req, this.res, last, this.alb.lingerMs);
+      endAfterRequest(this.req, this.res, last, { hasBody: true, idleMs: this.alb.lingerMs });
       return;
     }
     this.res.end(last);
@@ -301,7 +307,7 @@ class Exchange implements ResponseSink {
       return;
     }
     // The target refused or dropped the connection: the ALB's 502.
-    this.alb.answer(this.req, this.res, BAD_GATEWAY, call);
+    this.alb.answer(this.req, this.res, BAD_GATEWAY, call, this.hasBody);
   }
 
   /** Stops the exchange: the client went away or the API stopped waiting. */

@@ -48,7 +48,7 @@ export function freePort(host: string): Promise<number> {
   });
 }
 
-export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ?? `code ${code}`;
 }
 
