@@ -1,9 +1,13 @@
 // `npm start`: the whole request path on this machine (HTTP API -> internal ALB -> replicas),
-// built from copilot/ and addons/http-api.yml. Ctrl-C or SIGTERM stops everything.
+// built from copilot/ and addons/http-api.yml. Ctrl-C, SIGTERM or SIGHUP stops everything; so
+// does the death of `npm start`'s npm (launcher-watch.ts), and no replica outlives this
+// process however it ends (scripts/lib/local/exit-with-parent.ts).
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { LOG_LEVELS } from '../services/common/src/logger.ts';
+import { watchLauncher } from './lib/local/launcher-watch.ts';
 
 // Replicas and this process start faster from V8's code cache (about 30% on this project).
 process.env.NODE_COMPILE_CACHE ??= path.join(os.tmpdir(), 'copilot-http-api-compile-cache');
@@ -16,7 +20,10 @@ const USAGE = `Usage: npm start -- [options]
   --health-check-scale <x>   multiply the manifests' health-check timing, e.g. 0.1
   --parameter <Name=Value>   override a template parameter (repeatable), e.g.
                              --parameter ThrottlingRateLimit=10000
-  --log-level <level>        LOG_LEVEL for every replica (default: the manifest's)
+  --log-level <level>        LOG_LEVEL for every replica (default: the manifest's):
+                             ${LOG_LEVELS.join(', ')}
+  --root <dir>               the workspace: <dir>/copilot and <dir>/addons (default: this
+                             repository)
   --quiet                    do not print replica stdout
   --no-access-log            do not print the HTTP API's access log
   -h, --help                 this text`;
@@ -44,6 +51,7 @@ const { values } = (() => {
         'health-check-scale': { type: 'string' },
         parameter: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
+        root: { type: 'string' },
         quiet: { type: 'boolean' },
         'no-access-log': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -68,6 +76,20 @@ const scale = values['health-check-scale'];
 if (scale !== undefined && !(Number(scale) > 0)) {
   fail(`--health-check-scale "${scale}" must be a number above 0, e.g. 0.1`);
 }
+// Checked before anything starts: a replica given a level its logger refuses exits at once.
+const logLevel = values['log-level'];
+if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.toLowerCase())) {
+  fail(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+}
+
+let stack: Awaited<ReturnType<typeof import('./lib/local/index.ts').startLocalStack>> | undefined;
+// npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
+// stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
+watchLauncher((what) => {
+  process.stderr.write(`npm start: ${what}: stopping the local stack\n`);
+  const brief = new Promise((resolve) => setTimeout(resolve, 1_000));
+  void Promise.race([stack?.stop(), brief]).finally(() => process.exit(1));
+});
 
 // Imported after the compile cache is on, so the stack's own modules use it too.
 const { LocalStackError, startLocalStack } = await import('./lib/local/index.ts');
@@ -75,15 +97,15 @@ const { ManifestError } = await import('./lib/manifests.ts');
 const { TemplateSettingsError } = await import('./lib/http-api-settings.ts');
 
 const started = performance.now();
-let stack: Awaited<ReturnType<typeof startLocalStack>>;
 try {
   stack = await startLocalStack({
+    ...(values.root !== undefined ? { root: path.resolve(values.root) } : {}),
     apiPort:
       parsePort(values.port, '--port') ?? parsePort(process.env.API_PORT, 'API_PORT') ?? 8080,
     albPort: parsePort(values['alb-port'], '--alb-port') ?? 0,
     ...(scale !== undefined ? { healthCheckScale: Number(scale) } : {}),
     ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
-    ...(values['log-level'] !== undefined ? { logLevel: values['log-level'] } : {}),
+    ...(logLevel !== undefined ? { logLevel } : {}),
     replicaOutput: values.quiet ? 'ignore' : 'forward',
     accessLog: !values['no-access-log'],
   });
@@ -98,24 +120,25 @@ try {
   throw error;
 }
 
+const running = stack;
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-const { settings } = stack;
+const { settings } = running;
 const throttle = settings.routes[0]?.throttling;
 process.stdout.write(
   [
     '',
-    `Local stack ready in ${seconds} s: ${stack.application}, environment ${stack.environment}`,
+    `Local stack ready in ${seconds} s (pid ${process.pid}): ${running.application}, environment ${running.environment}`,
     '',
-    `  HTTP API  ${stack.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
-    `  ALB       ${stack.albUrl}   (Host: ${stack.albHost} or <service>.${stack.environment}.${stack.application}.internal)`,
+    `  HTTP API  ${running.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
+    `  ALB       ${running.albUrl}   (Host: ${running.albHost} or <service>.${running.environment}.${running.application}.internal)`,
     '',
-    stack
+    running
       .routeTable()
       .split('\n')
       .map((line) => `  ${line}`)
       .join('\n'),
     '',
-    `  Try: curl ${stack.apiUrl}${stack.services[0]?.pathPrefix ?? '/'}`,
+    `  Try: curl ${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
     '  Ctrl-C stops everything.',
     '',
     '',
@@ -123,15 +146,15 @@ process.stdout.write(
 );
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (stopping) {
       process.stderr.write('npm start: second signal, exiting without waiting for replicas\n');
       process.exit(130);
     }
     stopping = true;
-    process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-    stack.stop().then(
+    process.stdout.write(`\n${signal}: stopping the local running...\n`);
+    running.stop().then(
       () => process.exit(0),
       (error: Error) => fail(`could not stop cleanly: ${error.message}`),
     );

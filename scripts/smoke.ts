@@ -21,6 +21,7 @@ import {
   type SmokeReport,
   smokeChecks,
 } from './lib/smoke-checks.ts';
+import { withHeadQuotaChecks } from './lib/smoke-quotas.ts';
 import { stackOutputs } from './lib/stack-deployer.ts';
 
 const workspace = workspaceOrExit('smoke');
@@ -133,6 +134,7 @@ process.exitCode = await runCommand(spec, async (f) => {
       waitReadyMs: f.waitReady * 1000,
       log,
     });
+    report = await withHeadQuotaChecks(report, workspace.services, f.timeout * 1000, log);
   }
   const failed = report.checks.filter((c) => !c.ok);
   if (f.json) output(JSON.stringify(report, null, 2));

@@ -1,10 +1,28 @@
-// Shared by the local-stack tests: a node:http client that can set Host (fetch cannot), a
-// bounded poll, and a workspace with a third service derived from this repository's own.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+// Shared by the local-stack tests (and, re-exported, the reliability tests): a node:http client
+// that can set Host (fetch cannot), a bounded poll, the stack's log with timestamps, a stack
+// per suite, a raw-socket HTTP exchange, `npm start` as a user runs it, and a workspace with a
+// third service derived from this repository's own.
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { stringify } from 'yaml';
+import {
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from '../../scripts/lib/local/index.ts';
 import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
 import { HTTP_API_TEMPLATE, loadTemplate, resourcesOfType } from '../../scripts/lib/template.ts';
 
@@ -52,6 +70,239 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return performance.now() - started;
+}
+
+// ---------------------------------------------------------------- the stack's log
+
+export interface StackLog {
+  /** Pass as `startLocalStack({ log })`. */
+  log: (line: string) => void;
+  /** Every line with the `performance.now()` it arrived at (the stack runs in this process). */
+  lines: { at: number; line: string }[];
+  /** When a line containing `text` first arrived after `since`, if it has. */
+  when(text: string, since?: number): number | undefined;
+}
+
+export function stackLog(): StackLog {
+  const lines: { at: number; line: string }[] = [];
+  return {
+    lines,
+    log: (line) => {
+      lines.push({ at: performance.now(), line });
+    },
+    when: (text, since = 0) => lines.find((l) => l.at >= since && l.line.includes(text))?.at,
+  };
+}
+
+// ---------------------------------------------------------------- a stack per suite
+
+/** Stage throttling raised out of the way: these tests measure the path, not the stage's 429s. */
+export const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
+
+/** Every replica process the stack started, from its `started: pid N` log lines. */
+export function startedPids(log: StackLog): number[] {
+  return log.lines
+    .map((l) => /started: pid (\d+)/.exec(l.line)?.[1])
+    .filter((pid): pid is string => pid !== undefined)
+    .map(Number);
+}
+
+/** Every pid is gone: kill(pid, 0) throws ESRCH for a process that does not exist. */
+export function livePids(pids: readonly (number | undefined)[]): number[] {
+  return pids.filter((pid): pid is number => {
+    if (pid === undefined) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * This repository's stack for one describe block: started on ephemeral ports before its
+ * tests, replicas' output dropped, the stage unthrottled (options override any of these);
+ * stopped after them, asserting that every replica process it started has exited.
+ */
+export function stackForSuite(options: LocalStackOptions = {}): {
+  log: StackLog;
+  readonly stack: LocalStack;
+} {
+  const log = stackLog();
+  let stack: LocalStack | undefined;
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      apiPort: 0,
+      replicaOutput: 'ignore',
+      parameters: NO_THROTTLING,
+      log: log.log,
+      ...options,
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    expect(livePids(startedPids(log))).toEqual([]);
+  });
+  return {
+    log,
+    get stack() {
+      if (stack === undefined) throw new Error('the stack has not started');
+      return stack;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- raw HTTP
+
+export interface RawReply {
+  /** Undefined when the connection ended with no (complete) status line. */
+  status: number | undefined;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Bytes received, for diagnostics. */
+  received: number;
+  timedOut: boolean;
+}
+
+/**
+ * Writes `bytes` on a fresh connection and reads until the server closes it (the request
+ * should say `Connection: close`; `timeoutMs` bounds it otherwise), so anything a client could
+ * put on the wire can be sent.
+ */
+export function rawExchange(port: number, bytes: Buffer, timeoutMs: number): Promise<RawReply> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let timedOut = false;
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      socket.destroy();
+    }, timeoutMs);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    // The server may answer and close before it has read everything we sent.
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ ...parseResponse(Buffer.concat(chunks)), timedOut });
+    });
+    // Not end(): Node's server takes a client's half-close as leaving, and drops the request.
+    socket.write(bytes);
+  });
+}
+
+function parseResponse(data: Buffer): Omit<RawReply, 'timedOut'> {
+  let at = 0;
+  for (;;) {
+    const end = data.indexOf('\r\n\r\n', at);
+    if (end === -1) return { status: undefined, headers: {}, body: data, received: data.length };
+    const lines = data.toString('latin1', at, end).split('\r\n');
+    const status = Number((lines[0] ?? '').slice(9, 12));
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    at = end + 4;
+    if (status >= 100 && status < 200) continue; // 100 Continue: the answer follows
+    let body = data.subarray(at);
+    if (headers['transfer-encoding']?.includes('chunked')) body = dechunk(body);
+    else if (headers['content-length'] !== undefined) {
+      body = body.subarray(0, Number(headers['content-length']));
+    }
+    return { status, headers, body, received: data.length };
+  }
+}
+
+function dechunk(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  while (at < data.length) {
+    const lineEnd = data.indexOf('\r\n', at);
+    if (lineEnd === -1) break;
+    const size = Number.parseInt(data.toString('latin1', at, lineEnd), 16);
+    if (!(size > 0)) break;
+    parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+  return Buffer.concat(parts);
+}
+
+// ---------------------------------------------------------------- npm start
+
+export interface NpmStart {
+  child: ChildProcess;
+  /** Everything it printed so far, stdout and stderr interleaved as they came. */
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output, or rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+}
+
+/** `npm start -- <args>` in this repository, as a user would run it. */
+export function npmStart(args: string[], env: Record<string, string> = {}): NpmStart {
+  const started = performance.now();
+  const child = spawn('npm', ['start', '--', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const listeners = new Set<() => void>();
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      for (const listener of listeners) listener();
+    });
+  }
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>(
+    (resolve) =>
+      child.once('close', (code, signal) =>
+        resolve({ code, signal, ms: performance.now() - started }),
+      ),
+  );
+  return {
+    child,
+    output: () => text,
+    exited,
+    waitFor: (pattern, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const look = () => {
+          const match = pattern.exec(text);
+          if (match === null) return;
+          cleanup();
+          resolve(match);
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no ${pattern} in ${timeoutMs} ms; output:\n${text}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(look);
+        };
+        listeners.add(look);
+        look();
+      }),
+  };
+}
+
+/**
+ * Whether a process is gone: no such pid, or a zombie (it has exited; its new parent, here a
+ * pid 1 that does not reap, has not collected it). kill(pid, 0) alone counts zombies alive.
+ */
+export function processGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  }
 }
 
 const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'local');

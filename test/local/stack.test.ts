@@ -1,11 +1,12 @@
 // The local stack built from this repository's manifests and template, driven over HTTP:
-// API Gateway's answers, Copilot's listener rules, round robin, health checks and replacement.
+// API Gateway's answers, Copilot's listener rules, round robin, and replicas stopped and
+// replaced as ECS stops and replaces tasks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 import { authors } from '../../services/author-service/src/data.ts';
 import { books } from '../../services/book-service/src/data.ts';
-import { request, waitFor } from './helpers.ts';
+import { request, stackLog, waitFor } from './helpers.ts';
 
 const SCALE = 0.1;
 const workspace = loadWorkspace();
@@ -15,14 +16,16 @@ if (!bookService || !authorService)
   throw new Error('the manifests lack book-service/author-service');
 
 let stack: LocalStack;
-const lines: string[] = [];
+const log = stackLog();
+/** The stack's lines so far, without their timestamps. */
+const lines = () => log.lines.map((l) => l.line);
 
 beforeAll(async () => {
   stack = await startLocalStack({
     apiPort: 0,
     healthCheckScale: SCALE,
     replicaOutput: 'ignore',
-    log: (line) => lines.push(line),
+    log: log.log,
   });
 });
 
@@ -99,13 +102,13 @@ describe('through the HTTP API', () => {
     const missing = await request(api('/nope'));
     await waitFor(
       'the access-log lines',
-      () => lines.some((l) => l.includes(String(missing.headers['apigw-requestid']))),
+      () => lines().some((l) => l.includes(String(missing.headers['apigw-requestid']))),
       2_000,
     );
     const format = stack.settings.accessLogFormat as string;
     const keys = Object.keys(JSON.parse(format.replace(/\$context\.[A-Za-z.]+/g, '')));
     const entry = (id: unknown) => {
-      const found = lines.filter((l) => l.includes(`"${String(id)}"`));
+      const found = lines().filter((l) => l.includes(`"${String(id)}"`));
       expect(found).toHaveLength(1);
       return JSON.parse(found[0] as string) as Record<string, string>;
     };
@@ -177,35 +180,71 @@ describe('the local ALB, reached directly', () => {
   });
 });
 
-describe('replicas', () => {
-  it('takes a killed replica out by health checks, replaces it, and puts it back', async () => {
-    const replica = stack.services.find((s) => s.name === 'book-service')?.replicas[0];
-    if (!replica) throw new Error('no book-service replica');
-    const oldPid = replica.pid;
-    const { intervalMs, unhealthyThreshold, healthyThreshold } = bookService.health;
-    const interval = intervalMs * SCALE;
-    await stack.killReplica('book-service', 0, 'SIGKILL');
+describe('replicas, as ECS tasks behind the ALB', () => {
+  const books = () => stack.services.find((s) => s.name === 'book-service');
+  const alb = (path: string) =>
+    request(`${stack.albUrl}${path}`, { headers: { host: stack.albHost } });
+  const since = (text: string, from: number) => log.when(text, from);
 
-    const takenOut = await waitFor(
-      'the ALB to mark the killed replica unhealthy',
-      () => replica.state === 'unhealthy',
-      (unhealthyThreshold + 1) * interval + 1_000,
-    );
-    // The ALB cannot know sooner than its thresholds allow.
-    expect(takenOut).toBeGreaterThanOrEqual((unhealthyThreshold - 1) * interval - 50);
-    for (let i = 0; i < 4; i++) {
-      const reply = await request(api(bookService.pathPrefix));
-      expect(reply.status).toBe(200);
-      expect(reply.headers['x-local-target']).not.toBe(replica.target);
-    }
-
-    await waitFor(
-      'the replica to be back in service',
-      () => replica.healthy,
-      (healthyThreshold + 2) * interval + 5_000,
-    );
-    expect(replica.pid).not.toBe(oldPid);
+  it('a replica killed from outside is deregistered at once and replaced by a new target', async () => {
+    const replica = books()?.replicas[0];
+    if (!replica?.pid) throw new Error('no book-service replica');
+    const old = { pid: replica.pid, target: replica.target };
+    const killedAt = performance.now();
+    process.kill(old.pid, 'SIGKILL');
+    await waitFor('a new task to serve', () => replica.pid !== old.pid && replica.healthy, 10_000);
+    const out = since(`target ${old.target}: healthy -> draining`, killedAt);
+    // Health checks could not have noticed this soon: it was the exit.
+    const interval = bookService.health.intervalMs * SCALE;
+    expect((out ?? Number.POSITIVE_INFINITY) - killedAt).toBeLessThan(interval / 2);
+    expect(replica.target).not.toBe(old.target);
+    expect(since(`target ${replica.target}: unused -> initial`, killedAt)).toBeDefined();
+    expect(since(`target ${replica.target}: initial -> healthy`, killedAt)).toBeDefined();
     expect(replica.restarts).toBeGreaterThanOrEqual(1);
+    // The old target is gone from the group; requests go to the new one and the other replica.
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++)
+      seen.add(String((await alb(bookService.pathPrefix)).headers['x-local-target']));
+    expect(seen).toEqual(new Set(books()?.replicas.map((r) => r.target)));
+    expect(stack.routeTable()).not.toContain(old.target);
+  });
+
+  it('with every target gone, the ALB answers 503 until a replacement is healthy', async () => {
+    const replicas = books()?.replicas ?? [];
+    const old = replicas.map((r) => r.pid as number);
+    const killedAt = performance.now();
+    for (const pid of old) process.kill(pid, 'SIGKILL');
+    // `at`: when each request was sent, so one picked before the exits counts before them.
+    const answers: { at: number; status: number; server: string }[] = [];
+    while (!answers.some((a) => a.status === 200) && performance.now() - killedAt < 10_000) {
+      const at = performance.now();
+      const reply = await alb(bookService.pathPrefix);
+      answers.push({ at, status: reply.status, server: String(reply.headers.server) });
+    }
+    const exits = replicas.map((r) => since(`book-service/${r.index} exited`, killedAt));
+    if (exits.includes(undefined)) throw new Error('an exit was not seen');
+    const bothOut = Math.max(...(exits as number[]));
+    const firstHealthy = since('initial -> healthy', killedAt) as number;
+    const after = answers.filter((a) => a.at > bothOut);
+    const unavailable = after.filter((a) => a.status === 503);
+    console.log(
+      `both book-service replicas killed: out ${(bothOut - killedAt).toFixed(0)} ms after the kill; ` +
+        `${unavailable.length} requests answered 503 over ${(firstHealthy - bothOut).toFixed(0)} ms until a new target was healthy; ` +
+        `${answers.length - after.length} answered before both exits were seen (${
+          answers
+            .filter((a) => a.at <= bothOut)
+            .map((a) => a.status)
+            .join(', ') || 'none'
+        })`,
+    );
+    expect(unavailable.length).toBeGreaterThan(0);
+    // Sent after both exits: 503s from the ALB itself, then (the loop's last) the first 200,
+    // which only a healthy target can give.
+    for (const answer of after.slice(0, -1)) {
+      expect(answer).toMatchObject({ status: 503, server: 'awselb/2.0' });
+    }
+    expect(answers.at(-1)?.status).toBe(200);
+    await waitFor('both replacements to serve', () => replicas.every((r) => r.healthy), 10_000);
   });
 
   it('replaces a replica on SIGTERM as ECS does: drained first, so no request fails', async () => {

@@ -1,28 +1,30 @@
-// A replica that dies (SIGKILL: no drain, no goodbye) under load is taken out by the ALB's
-// health checks within what the manifest's thresholds allow, and once it is out no request
-// fails. Until then some do: the local ALB, like the real one, keeps routing to a target that
-// passed its last check; those are reported, not hidden.
+// A replica that dies under load costs at most 1 s of failed requests, as a stopped ECS task
+// does: the agent reports the stop, the service scheduler deregisters the task's target and
+// starts a new task, which registers as a NEW target (`initial`) and serves after the one
+// passing check a newly registered target needs (ELB: "Health checks for Application Load
+// Balancer target groups"). Killed by SIGKILL or by a SIGTERM from outside the stack (nobody
+// deregistered it first), the same. With every replica dead, the ALB answers 503 (no target
+// can serve) until a replacement is healthy, never 502 and never "fail open" onto the dead.
 //
-// The bound: checks start every `interval`, each independent of the last, and a failed one is
-// known at most `timeout` after it started; the target is out at the `unhealthyThreshold`-th
-// consecutive failure. The first failing check starts within one interval of the death, so
-// the target is out within unhealthyThreshold × interval + timeout (all scaled). SLACK_MS
-// covers timers firing late: the ALB, the client loop and the test share one event loop on
-// two shared cores (the loop's worst delay during the run is printed beside the result).
+// The client gives up on a request after CLIENT_TIMEOUT_MS, so a request stuck on a replica
+// counts as failed too. Each test prints its figures, with the event loop's worst delay (the
+// ALB, the client and the test share one loop on two shared cores).
 //
-// A deliberate break must be caught: a "zombie" fixture whose health route still answers 200
-// while every other request has its connection dropped is never taken out.
+// The same property must fail where only health checks can help: a replica alive but not
+// answering (SIGSTOP), and a "zombie" whose health check passes while it serves nothing.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace, type Service } from '../../scripts/lib/manifests.ts';
 import {
+  DEATH_BUDGET_MS,
+  type DeathReport,
+  deathViolations,
   describeFailures,
-  type FailoverReport,
   FIXTURE_PATH,
   FIXTURE_SERVICE,
-  failoverViolations,
   fixtureWorkspace,
+  type LoadResult,
   livePids,
   ms,
   NO_THROTTLING,
@@ -35,59 +37,34 @@ import {
 } from './helpers.ts';
 
 const SCALE = 0.1;
-const SLACK_MS = 250;
 const CONCURRENCY = 8;
+const CLIENT_TIMEOUT_MS = 2_000;
 
 const books = loadWorkspace().services.find((s) => s.name === 'book-service');
 if (!books) throw new Error('the manifests lack book-service');
 
-function boundMs(service: Service): number {
-  const { unhealthyThreshold, intervalMs, timeoutMs } = service.health;
-  const interval = intervalMs * SCALE;
-  return unhealthyThreshold * interval + Math.min(timeoutMs * SCALE, interval) + SLACK_MS;
-}
+const sleepUntil = (at: number) =>
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, at - performance.now())));
 
-/**
- * Sends `signal` to replica 0 of `service` under load, waits `settleMs` (or, with `awaitBack`,
- * for its replacement to be healthy), and reports when the ALB took the target out.
- */
-async function failover(
-  stack: LocalStack,
-  log: StackLog,
-  options: { service: Service; url: string; signal: NodeJS.Signals; awaitBack: boolean },
-): Promise<FailoverReport & { loopDelayMaxMs: number; backAfterMs: number | undefined }> {
-  const replica = stack.services.find((s) => s.name === options.service.name)?.replicas[0];
-  if (!replica) throw new Error(`no ${options.service.name} replica`);
-  const bound = boundMs(options.service);
+/** Runs a load against `url` while `during` runs, then a little longer. */
+async function underLoad(
+  url: string,
+  during: () => Promise<void>,
+): Promise<{ load: LoadResult; loopDelayMaxMs: number }> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   let done = false;
   const load = runLoad({
-    url: options.url,
+    url,
     concurrency: CONCURRENCY,
     maxRequests: 200_000,
     maxMs: 30_000,
     until: () => done,
+    requestTimeoutMs: CLIENT_TIMEOUT_MS,
   });
-  let killedAt = 0;
-  let backAfterMs: number | undefined;
   try {
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const oldPid = replica.pid;
-    killedAt = performance.now();
-    // Resolves when the process exits, which a zombie never does.
-    const killed = stack.killReplica(options.service.name, replica.index, options.signal);
-    if (options.awaitBack) {
-      await killed;
-      await waitFor(
-        'the replacement to be healthy',
-        () => replica.healthy && replica.pid !== oldPid,
-        bound + 10_000,
-      );
-      backAfterMs = performance.now() - killedAt;
-    } else {
-      await new Promise((resolve) => setTimeout(resolve, bound + 500));
-    }
+    await during();
     // Some load on the healed group too.
     await new Promise((resolve) => setTimeout(resolve, 300));
   } finally {
@@ -95,52 +72,120 @@ async function failover(
   }
   const result = await load;
   delay.disable();
+  return { load: result, loopDelayMaxMs: delay.max / 1e6 };
+}
+
+interface Death extends DeathReport {
+  oldTarget: string;
+  newTarget: string;
+  /** From the new target's registration (`initial`) to `healthy`. */
+  registeredToHealthyMs: number;
+  loopDelayMaxMs: number;
+}
+
+/** Kills replica 0 of `service` with `signal`, from outside the stack, under load. */
+async function death(
+  stack: LocalStack,
+  log: StackLog,
+  service: Service,
+  signal: NodeJS.Signals,
+): Promise<Death> {
+  const replica = stack.services.find((s) => s.name === service.name)?.replicas[0];
+  if (!replica?.pid) throw new Error(`no ${service.name} replica`);
+  const old = { pid: replica.pid, target: replica.target };
+  let killedAt = 0;
+  const { load, loopDelayMaxMs } = await underLoad(
+    `${stack.apiUrl}${service.pathPrefix}`,
+    async () => {
+      killedAt = performance.now();
+      process.kill(old.pid, signal);
+      await waitFor(
+        'a new task to serve',
+        () => replica.pid !== old.pid && replica.healthy,
+        10_000,
+      );
+      // Past the budget, so a failure it does not allow would be seen.
+      await sleepUntil(killedAt + 2 * DEATH_BUDGET_MS);
+    },
+  );
+  const at = (text: string) => log.when(`target ${text}`, killedAt) ?? Number.NaN;
   return {
     killedAt,
-    takenOutAt: log.when(`target ${replica.target}: healthy -> unhealthy`, killedAt),
-    boundMs: bound,
-    load: result,
-    loopDelayMaxMs: delay.max / 1e6,
-    backAfterMs,
+    deregisteredAt: log.when(`target ${old.target}: healthy -> draining`, killedAt),
+    load,
+    oldTarget: old.target,
+    newTarget: replica.target,
+    registeredToHealthyMs:
+      at(`${replica.target}: initial -> healthy`) - at(`${replica.target}: unused -> initial`),
+    loopDelayMaxMs,
   };
 }
 
-describe('SIGKILL of a book-service replica under load', () => {
+function figures(what: string, d: Death): string {
+  const lastFailure = Math.max(0, ...d.load.failures.map((f) => f.end - d.killedAt));
+  return (
+    `${what}: ${d.load.requests} requests, ${d.load.failures.length} failed` +
+    `${d.load.failures.length > 0 ? ` (${describeFailures(d.load.failures, 2)})` : ''}, the last ${ms(lastFailure)} after the kill; ` +
+    `target deregistered ${ms((d.deregisteredAt ?? Number.NaN) - d.killedAt)} after the kill; ` +
+    `new target ${d.newTarget} healthy ${ms(d.registeredToHealthyMs)} after it registered; ` +
+    `event-loop delay max ${ms(d.loopDelayMaxMs)}`
+  );
+}
+
+describe('a book-service replica dies under load', () => {
   const suite = stackForSuite({ healthCheckScale: SCALE });
 
-  it('is taken out within the health-check bound, and nothing fails after', async () => {
+  it.each(['SIGKILL', 'SIGTERM'] as const)(
+    'by %s from outside: at most 1 s of failures, and a new target serves',
+    async (signal) => {
+      const d = await death(suite.stack, suite.log, books, signal);
+      console.log(figures(`${signal} from outside`, d));
+      expect(deathViolations(d)).toEqual([]);
+      expect(d.newTarget).not.toBe(d.oldTarget);
+      // A dead target refuses or drops connections: the ALB's 502s, nothing else.
+      for (const failure of d.load.failures) expect(failure.status).toBe(502);
+    },
+    30_000,
+  );
+
+  it('both replicas at once: 503 until a replacement is healthy', async () => {
     const { stack, log } = suite;
-    const report = await failover(stack, log, {
-      service: books,
-      url: `${stack.apiUrl}${books.pathPrefix}`,
-      signal: 'SIGKILL',
-      awaitBack: true,
+    const replicas = stack.services.find((s) => s.name === books.name)?.replicas ?? [];
+    let killedAt = 0;
+    const { load } = await underLoad(`${stack.apiUrl}${books.pathPrefix}`, async () => {
+      killedAt = performance.now();
+      for (const replica of replicas) process.kill(replica.pid as number, 'SIGKILL');
+      await waitFor('a new task to serve', () => replicas.some((r) => r.healthy), 10_000);
     });
-    const takenOut = (report.takenOutAt ?? Number.NaN) - report.killedAt;
-    const lastFailure = Math.max(...report.load.failures.map((f) => f.end - report.killedAt));
+    const exits = replicas.map((r) => log.when(`${books.name}/${r.index} exited`, killedAt));
+    if (exits.includes(undefined)) throw new Error('an exit was not seen');
+    const bothOut = Math.max(...(exits as number[]));
+    const healthy = log.when('initial -> healthy', killedAt) ?? Number.NaN;
+    const after = load.failures.filter((f) => f.start > bothOut);
     console.log(
-      `SIGKILL failover: ${report.load.requests} requests, ${report.load.failures.length} failed ` +
-        `(${describeFailures(report.load.failures, 2)}); taken out after ${ms(takenOut)} ` +
-        `(bound ${ms(report.boundMs)}); last failure answered ${ms(lastFailure)} after the kill; ` +
-        `replacement healthy after ${ms(report.backAfterMs ?? Number.NaN)}; ` +
-        `event-loop delay max ${ms(report.loopDelayMaxMs)}`,
+      `both replicas SIGKILLed: ${load.requests} requests; both targets out ${ms(bothOut - killedAt)} after the kill; ` +
+        `${after.length} requests sent after that answered ${[...new Set(after.map((f) => f.status))].join('/')} over ${ms(healthy - bothOut)} until a new target was healthy; ` +
+        `${load.failures.length - after.length} failed before (${
+          describeFailures(
+            load.failures.filter((f) => f.start <= bothOut),
+            2,
+          ) || 'none'
+        })`,
     );
-    expect(failoverViolations(report)).toEqual([]);
-    // Not sooner than the thresholds allow either: it was the health checks that took it out.
-    const interval = books.health.intervalMs * SCALE;
-    expect(takenOut).toBeGreaterThanOrEqual((books.health.unhealthyThreshold - 1) * interval - 50);
-    // A dead target refuses connections: every failure is the ALB's 502, none a client error.
-    expect(new Set(report.load.failures.map((f) => f.status))).toEqual(
-      new Set(report.load.failures.length > 0 ? [502] : []),
-    );
+    expect(after.length).toBeGreaterThan(0);
+    for (const failure of after) expect(failure.status).toBe(503);
+    await waitFor('both replacements to serve', () => replicas.every((r) => r.healthy), 10_000);
   }, 30_000);
 });
 
-describe('the same property on a deliberately broken service', () => {
+describe('the same property where only health checks can help', () => {
   const fixture = fixtureWorkspace({ realServices: false });
   afterAll(() => fixture.remove());
+  const service = loadWorkspace(fixture.root).services.find((s) => s.name === FIXTURE_SERVICE);
+  if (!service) throw new Error('the fixture workspace lacks its service');
 
-  it('fails for a zombie whose health check passes while it serves nothing', async () => {
+  /** The fixture under load while `signal` turns replica 0 into something alive but useless. */
+  async function alive(signal: NodeJS.Signals, resume?: NodeJS.Signals): Promise<string[]> {
     const log = stackLog();
     const stack = await startLocalStack({
       root: fixture.root,
@@ -150,21 +195,38 @@ describe('the same property on a deliberately broken service', () => {
       parameters: NO_THROTTLING,
       log: log.log,
     });
+    const replica = stack.services[0]?.replicas[0];
     try {
-      const service = loadWorkspace(fixture.root).services.find((s) => s.name === FIXTURE_SERVICE);
-      if (!service) throw new Error('the fixture workspace lacks its service');
-      const report = await failover(stack, log, {
-        service,
-        url: `${stack.apiUrl}${FIXTURE_PATH}`,
-        signal: 'SIGUSR2',
-        awaitBack: false,
+      if (!replica?.pid) throw new Error('no fixture replica');
+      const pid = replica.pid;
+      let killedAt = 0;
+      const { load } = await underLoad(`${stack.apiUrl}${FIXTURE_PATH}`, async () => {
+        killedAt = performance.now();
+        process.kill(pid, signal);
+        await new Promise((resolve) => setTimeout(resolve, 3_000));
       });
-      const violations = failoverViolations(report).join('\n');
-      expect(violations).toMatch(/never taken out/);
-      expect(violations).toMatch(/requests sent after the target was out failed: 502/);
+      if (resume) process.kill(pid, resume);
+      const report = { killedAt, deregisteredAt: log.when('-> draining', killedAt), load };
+      const violations = deathViolations(report);
+      console.log(
+        `${signal}: ${load.requests} requests, ${load.failures.length} failed; ${violations.join('; ')}`,
+      );
+      return violations;
     } finally {
+      if (resume && replica?.pid) process.kill(replica.pid, resume);
       await stack.stop();
       expect(livePids(startedPids(log))).toEqual([]);
     }
-  }, 30_000);
+  }
+
+  it('fails for a replica alive but not answering (SIGSTOP)', async () => {
+    const violations = (await alive('SIGSTOP', 'SIGCONT')).join('\n');
+    expect(violations).toMatch(/requests failed later than 1000.0 ms after the kill/);
+  }, 40_000);
+
+  it('fails for a zombie whose health check passes while it serves nothing', async () => {
+    const violations = (await alive('SIGUSR2')).join('\n');
+    expect(violations).toMatch(/never deregistered/);
+    expect(violations).toMatch(/requests failed later than 1000.0 ms after the kill .*: 502/);
+  }, 40_000);
 });

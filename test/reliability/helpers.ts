@@ -4,19 +4,24 @@
 // them failing on a deliberately broken fixture.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, expect } from 'vitest';
-import {
-  type LocalStack,
-  type LocalStackOptions,
-  startLocalStack,
-} from '../../scripts/lib/local/index.ts';
+import type { LocalStack } from '../../scripts/lib/local/index.ts';
 import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
-import { waitFor, writeTemplateWithRoutesFor } from '../local/helpers.ts';
+import { type StackLog, waitFor, writeTemplateWithRoutesFor } from '../local/helpers.ts';
 
-export { request, waitFor } from '../local/helpers.ts';
+export {
+  livePids,
+  NO_THROTTLING,
+  type RawReply,
+  rawExchange,
+  request,
+  type StackLog,
+  stackForSuite,
+  stackLog,
+  startedPids,
+  waitFor,
+} from '../local/helpers.ts';
 
 // ---------------------------------------------------------------- fixture workspace
 
@@ -44,9 +49,6 @@ function envInteger(name: string, fallback: number): number {
   if (!Number.isSafeInteger(value)) throw new Error(`${name}="${raw}" is not an integer`);
   return value;
 }
-
-/** Stage throttling raised out of the way: these tests measure the path, not the stage's 429s. */
-export const NO_THROTTLING = { ThrottlingRateLimit: 1_000_000, ThrottlingBurstLimit: 1_000_000 };
 
 export const FIXTURE_SERVICE = 'fixture-service';
 export const FIXTURE_PATH = '/api/fixture';
@@ -86,28 +88,6 @@ export function fixtureWorkspace(options: { realServices: boolean }): {
   if (!model) throw new Error('the repository has no book-service to model routes on');
   writeTemplateWithRoutesFor(root, model.pathPrefix, FIXTURE_PATH);
   return { root, remove: () => rmSync(root, { recursive: true, force: true }) };
-}
-
-// ---------------------------------------------------------------- the stack's log
-
-export interface StackLog {
-  /** Pass as `startLocalStack({ log })`. */
-  log: (line: string) => void;
-  /** Every line with the `performance.now()` it arrived at (the stack runs in this process). */
-  lines: { at: number; line: string }[];
-  /** When a line containing `text` first arrived after `since`, if it has. */
-  when(text: string, since?: number): number | undefined;
-}
-
-export function stackLog(): StackLog {
-  const lines: { at: number; line: string }[] = [];
-  return {
-    lines,
-    log: (line) => {
-      lines.push({ at: performance.now(), line });
-    },
-    when: (text, since = 0) => lines.find((l) => l.at >= since && l.line.includes(text))?.at,
-  };
 }
 
 // ---------------------------------------------------------------- load
@@ -287,108 +267,36 @@ export function rollingRestartViolations(report: RestartReport): string[] {
   return violations;
 }
 
-// ---------------------------------------------------------------- failover
+// ---------------------------------------------------------------- a replica dies
 
-export interface FailoverReport {
+/**
+ * What a dead replica may cost: ECS's agent reports a stopped task within seconds and the
+ * service scheduler deregisters its target; locally the exit is seen at once, so requests
+ * fail only while the death is under way (those picked for it before its exit was seen).
+ */
+export const DEATH_BUDGET_MS = 1_000;
+
+export interface DeathReport {
   killedAt: number;
-  /** When the ALB marked the target unhealthy, if it did. */
-  takenOutAt: number | undefined;
-  boundMs: number;
+  /** When the stack deregistered the dead target (its `-> draining` line), if it did. */
+  deregisteredAt: number | undefined;
   load: LoadResult;
 }
 
-/** Taken out within the bound, and nothing sent after that failed. */
-export function failoverViolations(report: FailoverReport): string[] {
+/** No request failing (or stuck past the client's timeout) later than the budget allows. */
+export function deathViolations(report: DeathReport): string[] {
   const violations: string[] = [];
-  const { takenOutAt, killedAt, boundMs, load } = report;
-  if (takenOutAt === undefined) {
-    violations.push('the target was never taken out by health checks');
-  } else if (takenOutAt - killedAt > boundMs) {
-    violations.push(`taken out after ${ms(takenOutAt - killedAt)}, over the ${ms(boundMs)} bound`);
-  }
-  const cutoff = takenOutAt ?? killedAt + boundMs;
-  const late = load.failures.filter((f) => f.start > cutoff);
+  const { killedAt, deregisteredAt, load } = report;
+  if (load.requests === 0) violations.push('no request was sent');
+  if (deregisteredAt === undefined) violations.push('the dead target was never deregistered');
+  const late = load.failures.filter((f) => f.end - killedAt > DEATH_BUDGET_MS);
   if (late.length > 0) {
+    const last = Math.max(...late.map((f) => f.end - killedAt));
     violations.push(
-      `${late.length} requests sent after the target was out failed: ${describeFailures(late)}`,
+      `${late.length} requests failed later than ${ms(DEATH_BUDGET_MS)} after the kill (the last ${ms(last)} after): ${describeFailures(late)}`,
     );
   }
   return violations;
-}
-
-// ---------------------------------------------------------------- raw HTTP
-
-export interface RawReply {
-  /** Undefined when the connection ended with no (complete) status line. */
-  status: number | undefined;
-  headers: Record<string, string>;
-  body: Buffer;
-  /** Bytes received, for diagnostics. */
-  received: number;
-  timedOut: boolean;
-}
-
-/**
- * Writes `bytes` on a fresh connection and reads until the server closes it (the request
- * should say `Connection: close`; `timeoutMs` bounds it otherwise), so anything a client could
- * put on the wire can be sent.
- */
-export function rawExchange(port: number, bytes: Buffer, timeoutMs: number): Promise<RawReply> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let timedOut = false;
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      socket.destroy();
-    }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // The server may answer and close before it has read everything we sent.
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ ...parseResponse(Buffer.concat(chunks)), timedOut });
-    });
-    // Not end(): Node's server takes a client's half-close as leaving, and drops the request.
-    socket.write(bytes);
-  });
-}
-
-function parseResponse(data: Buffer): Omit<RawReply, 'timedOut'> {
-  let at = 0;
-  for (;;) {
-    const end = data.indexOf('\r\n\r\n', at);
-    if (end === -1) return { status: undefined, headers: {}, body: data, received: data.length };
-    const lines = data.toString('latin1', at, end).split('\r\n');
-    const status = Number((lines[0] ?? '').slice(9, 12));
-    const headers: Record<string, string> = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    at = end + 4;
-    if (status >= 100 && status < 200) continue; // 100 Continue: the answer follows
-    let body = data.subarray(at);
-    if (headers['transfer-encoding']?.includes('chunked')) body = dechunk(body);
-    else if (headers['content-length'] !== undefined) {
-      body = body.subarray(0, Number(headers['content-length']));
-    }
-    return { status, headers, body, received: data.length };
-  }
-}
-
-function dechunk(data: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  while (at < data.length) {
-    const lineEnd = data.indexOf('\r\n', at);
-    if (lineEnd === -1) break;
-    const size = Number.parseInt(data.toString('latin1', at, lineEnd), 16);
-    if (!(size > 0)) break;
-    parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
-    at = lineEnd + 2 + size + 2;
-  }
-  return Buffer.concat(parts);
 }
 
 // ---------------------------------------------------------------- handles
@@ -412,58 +320,4 @@ export function handlesAbove(
   return Object.entries(now)
     .filter(([kind, count]) => count > (before[kind] ?? 0))
     .map(([kind, count]) => `${kind}: ${before[kind] ?? 0} before, ${count} now`);
-}
-
-/** Every replica process the stack started, from its `started: pid N` log lines. */
-export function startedPids(log: StackLog): number[] {
-  return log.lines
-    .map((l) => /started: pid (\d+)/.exec(l.line)?.[1])
-    .filter((pid): pid is string => pid !== undefined)
-    .map(Number);
-}
-
-/** Every pid is gone: kill(pid, 0) throws ESRCH for a process that does not exist. */
-export function livePids(pids: readonly (number | undefined)[]): number[] {
-  return pids.filter((pid): pid is number => {
-    if (pid === undefined) return false;
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
-/**
- * This repository's stack for one describe block: started on ephemeral ports before its
- * tests, replicas' output dropped, the stage unthrottled (options override any of these);
- * stopped after them, asserting that every replica process it started has exited.
- */
-export function stackForSuite(options: LocalStackOptions = {}): {
-  log: StackLog;
-  readonly stack: LocalStack;
-} {
-  const log = stackLog();
-  let stack: LocalStack | undefined;
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      apiPort: 0,
-      replicaOutput: 'ignore',
-      parameters: NO_THROTTLING,
-      log: log.log,
-      ...options,
-    });
-  });
-  afterAll(async () => {
-    await stack?.stop();
-    expect(livePids(startedPids(log))).toEqual([]);
-  });
-  return {
-    log,
-    get stack() {
-      if (stack === undefined) throw new Error('the stack has not started');
-      return stack;
-    },
-  };
 }

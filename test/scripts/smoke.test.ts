@@ -61,8 +61,9 @@ describe('smoke.ts', { timeout: 60_000 }, () => {
       latency: { count: number; p50: number; p95: number; max: number };
     };
     expect(report.passed).toBe(true);
-    // Five checks a service through the API and through the ALB, two Host checks a service, one 404.
-    expect(report.checks).toHaveLength(ws.services.length * 12 + 1);
+    // Five checks a service through the API and through the ALB, two Host checks a service, one
+    // 404, and the two request-head quota checks (scripts/lib/smoke-quotas.ts).
+    expect(report.checks).toHaveLength(ws.services.length * 12 + 1 + 2);
     expect(report.checks.map((c) => c.name)).toContain(
       `alb: ${ws.services[0]?.name} with a wrong Host is 503`,
     );

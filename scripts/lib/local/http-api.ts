@@ -13,8 +13,15 @@ import {
   type HttpApiSettings,
   matchRoute,
 } from '../http-api-settings.ts';
+import { endAfterRequest, LINGER_IDLE_MS } from './linger.ts';
 import type { IntegrationCall, LoadBalancer } from './load-balancer.ts';
-import { hostname, type RequestHead, readRequestHead } from './request-head.ts';
+import {
+  headBytes,
+  hostname,
+  type RequestHead,
+  readRequestHead,
+  toOriginForm,
+} from './request-head.ts';
 
 interface GatewayError {
   status: number;
@@ -27,6 +34,18 @@ function gatewayError(status: number, message: string): GatewayError {
 const NOT_FOUND = gatewayError(404, 'Not Found');
 const TOO_MANY_REQUESTS = gatewayError(429, 'Too Many Requests');
 const PAYLOAD_TOO_LARGE = gatewayError(413, 'Request Entity Too Large');
+/**
+ * "Total combined size of request line and header values: 10240 bytes" (Quotas for
+ * configuring and running an HTTP API in API Gateway,
+ * docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). What API
+ * Gateway answers past it is not documented; a public report (backbencher.dev, "SOLVED: 431
+ * Status Code With Request Header Fields Too Large", 2023) saw 431 from an HTTP API behind
+ * Cloudflare. Assumed: 431 in the gateway's own shape, the head counted as the request line
+ * and the header lines (headBytes), 10,240 bytes allowed. docs/verified.md records it and the
+ * smoke test checks it on a deploy (scripts/lib/smoke-quotas.ts).
+ */
+export const HEAD_LIMIT_BYTES = 10_240;
+const HEADERS_TOO_LARGE = gatewayError(431, 'Request Header Fields Too Large');
 // What an HTTP API answers when the integration does not answer in time: a 503 with this
 // body (observed on HTTP APIs, e.g. github.com/cortexlabs/cortex/issues/1225), where REST
 // APIs answer 504.
@@ -70,10 +89,16 @@ export interface HttpApiOptions {
   alb: LoadBalancer;
   /** Receives each rendered access-log line; null turns access logging off. */
   accessLog: ((line: string) => void) | null;
+  /** How long an early answer waits on a silent client's unsent body (linger.ts). */
+  lingerMs?: number;
 }
 
 /** One request through the API: its integration call and its access-log record at once. */
 class ApiRequest implements IntegrationCall, AccessLogRecord {
+  readonly lingerMs: number;
+  readonly req: IncomingMessage;
+  /** From the request's head: whether a body follows it. */
+  hasBody = false;
   readonly res: ServerResponse;
   readonly started: number;
   readonly responseHeader = 'apigw-requestid';
@@ -99,7 +124,15 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
   answered = false;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, started: number, path: string) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    started: number,
+    path: string,
+    lingerMs: number,
+  ) {
+    this.lingerMs = lingerMs;
+    this.req = req;
     this.res = res;
     this.started = started;
     this.requestId = newRequestId();
@@ -140,7 +173,12 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
         'apigw-requestid',
         this.requestId,
       ]);
-      res.end(error.body);
+      // Often sent before the body has arrived (a 413, a 404 to a POST): read it to the end
+      // first, or a client that sends it all before reading gets a reset (linger.ts).
+      endAfterRequest(this.req, res, error.body, {
+        hasBody: this.hasBody,
+        idleMs: this.lingerMs,
+      });
     }
     upstream?.destroy();
   }
@@ -175,6 +213,7 @@ export function createHttpApiHandler(
   const timeoutMs = settings.integrationTimeoutMs;
   const forwardHost = settings.hostOverwritten ? alb.dnsName : null;
   const mappings = settings.headerMappings;
+  const lingerMs = options.lingerMs ?? LINGER_IDLE_MS;
 
   const onTimeout = (request: ApiRequest): void => {
     request.integrationErrorMessage = `The integration did not respond within ${timeoutMs} ms`;
@@ -198,29 +237,31 @@ export function createHttpApiHandler(
 
   return (req, res) => {
     const started = performance.now();
+    const head = readRequestHead(req.rawHeaders);
+    const size = headBytes(req, head);
+    const authority = toOriginForm(req);
     const url = req.url ?? '/';
     const query = url.indexOf('?');
-    const request = new ApiRequest(req, res, started, query === -1 ? url : url.slice(0, query));
+    const path = query === -1 ? url : url.slice(0, query);
+    const request = new ApiRequest(req, res, started, path, lingerMs);
     res.on('close', () => finish(request));
+    request.hasBody = head.hasBody;
+    request.userAgent = head.userAgent;
+    request.domainName = hostname(authority ?? head.host);
+    if (size > HEAD_LIMIT_BYTES) return request.fail(HEADERS_TOO_LARGE);
 
     const route = matchRoute(routes, request.httpMethod, request.path);
     if (route === undefined) return request.fail(NOT_FOUND);
     request.routeKey = route.routeKey;
     if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
 
-    const head = readRequestHead(req.rawHeaders);
-    request.userAgent = head.userAgent;
-    request.domainName = hostname(head.host);
     if (head.contentLength > limit) return request.fail(PAYLOAD_TOO_LARGE);
     if (head.hasBody && head.contentLength === -1) {
       // A chunked body announces no length: count it as it streams through.
       let received = 0;
       req.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        if (received > limit) {
-          req.unpipe();
-          request.fail(PAYLOAD_TOO_LARGE);
-        }
+        if (received > limit) request.fail(PAYLOAD_TOO_LARGE);
       });
     }
     if (mappings.length > 0) applyHeaderMappings(head, mappings, alb.dnsName);
@@ -231,7 +272,8 @@ export function createHttpApiHandler(
 
     request.timer = setTimeout(onTimeout, timeoutMs, request);
     request.integrationStarted = performance.now();
-    alb.forward(req, res, head, forwardHost ?? head.host, '127.0.0.1', request);
+    const host = forwardHost ?? (authority === undefined ? head.host : authority);
+    alb.forward(req, res, head, host, '127.0.0.1', request);
   };
 }
 

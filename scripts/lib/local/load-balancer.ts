@@ -5,7 +5,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hostname, type RequestHead, readRequestHead } from './request-head.ts';
+import { endAfterRequest, LINGER_IDLE_MS } from './linger.ts';
+import { hostname, type RequestHead, readRequestHead, toOriginForm } from './request-head.ts';
 import type { Target, TargetGroup } from './target-group.ts';
 import type { ResponseSink, UpstreamConnection } from './upstream.ts';
 
@@ -73,6 +74,8 @@ export class LoadBalancer {
   /** Host name to the rules that accept it, longest path first (most specific wins). */
   private readonly rulesByHost = new Map<string, ListenerRule[]>();
   private listenerPort = '80';
+  /** How long an early answer waits on a silent client's unsent body (linger.ts). */
+  lingerMs = LINGER_IDLE_MS;
 
   constructor(dnsName: string, rules: ListenerRule[]) {
     this.dnsName = dnsName.toLowerCase();
@@ -109,7 +112,8 @@ export class LoadBalancer {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const head = readRequestHead(req.rawHeaders);
     const peer = req.socket.remoteAddress ?? '';
-    this.forward(req, res, head, head.host, peer, null);
+    const authority = toOriginForm(req);
+    this.forward(req, res, head, authority ?? head.host, peer, null);
   };
 
   /**
@@ -127,9 +131,11 @@ export class LoadBalancer {
   ): void {
     const url = req.url ?? '/';
     const rule = this.match(host, url);
+    // No rule, or a group with no target to send to (none registered, or all still in their
+    // initial checks): the ALB's 503. All unhealthy is different: the group fails open.
     const target = rule?.group.pick();
     if (rule === undefined || target === undefined) {
-      this.answer(res, SERVICE_UNAVAILABLE, call);
+      this.answer(req, res, SERVICE_UNAVAILABLE, call, head.hasBody);
       return;
     }
     const method = req.method ?? 'GET';
@@ -141,7 +147,13 @@ export class LoadBalancer {
   }
 
   /** Answers with one of the ALB's fixed pages (unless the API has answered already). */
-  answer(res: ServerResponse, page: FixedPage, call: IntegrationCall | null): void {
+  answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    page: FixedPage,
+    call: IntegrationCall | null,
+    hasBody: boolean,
+  ): void {
     if (call) {
       if (!call.integrationResponded(page.status)) return;
       call.responseLength = page.body.length;
@@ -149,7 +161,7 @@ export class LoadBalancer {
     } else {
       res.writeHead(page.status, page.headers);
     }
-    res.end(page.body);
+    endAfterRequest(req, res, page.body, { hasBody, idleMs: this.lingerMs });
   }
 }
 
@@ -168,6 +180,8 @@ class Exchange implements ResponseSink {
   private released = false;
   private retried = false;
   private countBody = false;
+  private onBodyData: ((chunk: Buffer) => void) | undefined;
+  private onBodyEnd: (() => void) | undefined;
   private readonly onDrain = (): void => this.connection?.resume();
 
   constructor(
@@ -205,7 +219,7 @@ class Exchange implements ResponseSink {
 
   private streamBody(connection: UpstreamConnection): void {
     const req = this.req;
-    req.on('data', (chunk: Buffer) => {
+    this.onBodyData = (chunk: Buffer) => {
       let flushed: boolean;
       if (this.chunkedBody) {
         // Node has decoded the client's chunks; the replica gets them framed again.
@@ -217,11 +231,21 @@ class Exchange implements ResponseSink {
         req.pause();
         connection.socket.once('drain', () => req.resume());
       }
-    });
-    req.on('end', () => {
+    };
+    this.onBodyEnd = () => {
       if (this.chunkedBody) connection.write('0\r\n\r\n');
       connection.requestEnded();
-    });
+    };
+    req.on('data', this.onBodyData);
+    req.on('end', this.onBodyEnd);
+  }
+
+  /** The body stops going to the target (which answered, failed, or was given up on). */
+  private stopForwarding(): void {
+    if (this.onBodyData) this.req.off('data', this.onBodyData);
+    if (this.onBodyEnd) this.req.off('end', this.onBodyEnd);
+    this.onBodyData = undefined;
+    this.onBodyEnd = undefined;
   }
 
   head(status: number, headers: string[], contentLength: number): boolean {
@@ -253,6 +277,14 @@ class Exchange implements ResponseSink {
     if (last !== undefined && this.countBody) {
       (this.call as IntegrationCall).responseLength += last.length;
     }
+    if (this.onBodyData !== undefined && !this.req.complete) {
+      // The target answered before the client finished sending (its own 413, say): the rest
+      // of the body goes nowhere, and a connection left mid-request cannot be reused.
+      this.stopForwarding();
+      this.connection?.destroy();
+      endAfterRequest(this.req, this.res, last, { hasBody: true, idleMs: this.alb.lingerMs });
+      return;
+    }
     this.res.end(last);
   }
 
@@ -266,6 +298,7 @@ class Exchange implements ResponseSink {
       return;
     }
     this.release();
+    this.stopForwarding();
     const call = this.call;
     // The API gave up on this request (its integration timeout) and has answered already.
     if (call !== null && call.upstream === null) return;
@@ -274,11 +307,12 @@ class Exchange implements ResponseSink {
       return;
     }
     // The target refused or dropped the connection: the ALB's 502.
-    this.alb.answer(this.res, BAD_GATEWAY, call);
+    this.alb.answer(this.req, this.res, BAD_GATEWAY, call, this.hasBody);
   }
 
   /** Stops the exchange: the client went away or the API stopped waiting. */
   destroy(): void {
+    this.stopForwarding();
     this.connection?.destroy();
     this.release();
   }

@@ -1,6 +1,7 @@
 // One pass over a request's raw headers that both hops need: what to pass upstream, and the
 // few values the API and the ALB act on. Reading `req.headers` would build an object of every
 // header; the raw list is already there, so this walks it once.
+import type { IncomingMessage } from 'node:http';
 
 export interface RequestHead {
   /**
@@ -15,6 +16,8 @@ export interface RequestHead {
   /** -1 when absent. */
   contentLength: number;
   hasBody: boolean;
+  /** Bytes of the header lines as sent: `name: value` and CRLF, for each field. */
+  fieldBytes: number;
 }
 
 export function readRequestHead(raw: readonly string[]): RequestHead {
@@ -25,10 +28,12 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
   let userAgent = '';
   let contentLength = -1;
   let chunked = false;
+  let fieldBytes = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
     const length = name.length;
+    fieldBytes += length + value.length + 4;
     // Only names of these lengths can need attention: skip lower-casing the others.
     if (
       length === 4 ||
@@ -77,7 +82,43 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     userAgent,
     contentLength,
     hasBody: chunked || contentLength > 0,
+    fieldBytes,
   };
+}
+
+/**
+ * The request line and header lines as sent (`GET /path HTTP/1.1` and `name: value`, each
+ * with its CRLF; not the empty line that ends the head). Node's parser has dropped optional
+ * whitespace around values, so this can be a few bytes short of the wire for odd clients.
+ */
+export function headBytes(req: IncomingMessage, head: RequestHead): number {
+  const method = req.method ?? '';
+  const url = req.url ?? '';
+  // `HTTP/1.1`: 8 bytes; the two spaces and the CRLF: 4.
+  return method.length + url.length + 12 + head.fieldBytes;
+}
+
+/**
+ * A request target in absolute-form (`GET http://host/api/books HTTP/1.1`) is rewritten in
+ * place to origin-form (`/api/books`), and its authority returned, to be used instead of the
+ * Host header: RFC 9112 §3.2.2 (a server MUST accept the absolute-form; the Host header is
+ * then ignored for the target's authority). Returns undefined for any other form.
+ */
+export function toOriginForm(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '';
+  // The usual origin-form (`/...`) is told apart by its first byte, without a regex.
+  if (url.charCodeAt(0) === 0x2f) return undefined;
+  const scheme = /^https?:\/\//i.exec(url);
+  if (scheme === null) return undefined;
+  const rest = url.slice(scheme[0].length);
+  let end = rest.length;
+  for (const stop of ['/', '?']) {
+    const at = rest.indexOf(stop);
+    if (at !== -1 && at < end) end = at;
+  }
+  const path = rest.slice(end);
+  req.url = path === '' ? '/' : path.startsWith('?') ? `/${path}` : path;
+  return rest.slice(0, end);
 }
 
 /** `Host: a.b:8080` to `a.b`, lower case; `[::1]:80` to `[::1]`. */

@@ -1,34 +1,44 @@
 // The whole local request path, built from the Copilot manifests and the HTTP API template:
-// replicas (supervisor) behind the internal ALB (listener rules, target groups, health
-// checks) behind the HTTP API. The API and the ALB share this process; the ALB also listens
-// on its own port so it can be reached directly, as from inside the VPC.
+// replicas (scheduler, supervisor) behind the internal ALB (listener rules, target groups,
+// health checks) behind the HTTP API. The API and the ALB share this process; the ALB also
+// listens on its own port so it can be reached directly, as from inside the VPC.
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import { LOG_LEVELS } from '../../../services/common/src/logger.ts';
 import {
   type HttpApiSettings,
   type ParameterOverrides,
   readHttpApiSettings,
 } from '../http-api-settings.ts';
-import { loadWorkspace, repoRoot, type Service, taskdefOverride } from '../manifests.ts';
+import {
+  loadWorkspace,
+  repoRoot,
+  type Service,
+  taskdefOverride,
+  type Workspace,
+} from '../manifests.ts';
 import { answerConnect, createHttpApiHandler } from './http-api.ts';
 import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
+import {
+  type ClientTimeouts,
+  closeServers,
+  ListenError,
+  listen,
+  serverOptions,
+} from './listeners.ts';
 import { type ListenerRule, LoadBalancer } from './load-balancer.ts';
 import { formatRouteTable } from './route-table.ts';
-import { Replica, Supervisor } from './supervisor.ts';
-import { Target, TargetGroup, type TargetState } from './target-group.ts';
+import { Scheduler } from './scheduler.ts';
+import { StartupWatch } from './startup.ts';
+import { Replica } from './supervisor.ts';
+import {
+  type Target,
+  TargetGroup,
+  type TargetGroupEvents,
+  type TargetState,
+} from './target-group.ts';
 
 /** ECS's container stop timeout when the task definition sets none. */
 const ECS_DEFAULT_STOP_TIMEOUT_S = 30;
-/** How long stop() lets open client connections finish before closing them. */
-const CLIENT_CLOSE_GRACE_MS = 1_000;
-/**
- * How long a client may take to send a request's head, and the whole request, before the
- * listeners answer 408 and close. API Gateway cuts slow clients too, at limits it does not
- * publish; Node's defaults (60 s and 300 s, checked every 30 s) let a slowloris client hold a
- * connection for up to 90 s. The request limit matches the longest integration timeout.
- */
-const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
-const CLIENT_REQUEST_TIMEOUT_MS = 30_000;
 
 export interface LocalStackOptions {
   /** The workspace: `<root>/copilot` and `<root>/addons/http-api.yml`. Default: this repo. */
@@ -58,18 +68,23 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Extra environment variables for every replica. */
   env?: Record<string, string>;
-  /** Slow-client limits of both listeners (ms); tests shrink them. Default 10 s and 30 s. */
-  clientTimeouts?: { headersMs?: number; requestMs?: number };
+  /**
+   * Slow-client limits of both listeners (ms); tests shrink them. Default: 10 s for the head,
+   * 30 s for the request, 2 s of silence from a client whose body is no longer wanted.
+   */
+  clientTimeouts?: ClientTimeouts;
 }
 
 export interface ReplicaStatus {
   readonly index: number;
+  /** The current task's port: each new task gets a new one. */
   readonly port: number;
   /** `127.0.0.1:<port>`, the value of the `x-local-target` response header. */
   readonly target: string;
   readonly pid: number | undefined;
   readonly healthy: boolean;
   readonly state: TargetState;
+  /** Tasks started in this slot after the first. */
   readonly restarts: number;
 }
 
@@ -84,18 +99,18 @@ export interface ServiceStatus {
 export interface LocalStack {
   readonly apiUrl: string;
   readonly albUrl: string;
-  /** The local ALB's "DNS name": the Host the API integration sends. */
+  /** The local ALB's "DNS name": the Host the API integration sets. */
   readonly albHost: string;
   readonly application: string;
   readonly environment: string;
   readonly settings: HttpApiSettings;
-  /** Live view: states, pids and restarts change as the stack runs. */
+  /** Live view: targets, states, pids and restarts change as the stack runs. */
   readonly services: readonly ServiceStatus[];
   routeTable(): string;
   /**
-   * SIGTERM replaces the replica as ECS stops a task: deregister (drain), SIGTERM, and a new
-   * process. Any other signal is just sent; health checks notice, the supervisor replaces.
-   * Resolves when the old process has exited.
+   * SIGTERM stops the replica's task as ECS stops one (deregister and drain, SIGTERM, SIGKILL
+   * after the stop timeout); any other signal is just sent, as from outside the stack. Either
+   * way a new task takes its place. Resolves when the old process has exited.
    */
   killReplica(service: string, index: number, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
@@ -107,10 +122,8 @@ export class LocalStackError extends Error {
 
 class ReplicaView implements ReplicaStatus {
   private readonly replica: Replica;
-  private readonly targetRef: Target;
-  constructor(replica: Replica, target: Target) {
+  constructor(replica: Replica) {
     this.replica = replica;
-    this.targetRef = target;
   }
   get index() {
     return this.replica.index;
@@ -119,52 +132,20 @@ class ReplicaView implements ReplicaStatus {
     return this.replica.port;
   }
   get target() {
-    return this.targetRef.address;
+    return this.replica.target?.address ?? '';
   }
   get pid() {
     return this.replica.pid;
   }
   get healthy() {
-    return this.targetRef.state === 'healthy';
+    return this.replica.target?.state === 'healthy';
   }
   get state() {
-    return this.targetRef.state;
+    return this.replica.target?.state ?? 'unused';
   }
   get restarts() {
     return this.replica.restarts;
   }
-}
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function listen(server: http.Server, port: number, host: string, what: string, flag: string) {
-  return new Promise<number>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') {
-        reject(
-          new LocalStackError(
-            `${what} could not listen on ${host}:${port}: the port is in use by another process.\n` +
-              `Stop that process (lsof -i :${port}) or pick another port: npm start -- ${flag} ${port + 1}`,
-          ),
-        );
-      } else {
-        reject(
-          new LocalStackError(`${what} could not listen on ${host}:${port}: ${error.message}`),
-        );
-      }
-    });
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
 }
 
 function scaled(ms: number, scale: number): number {
@@ -176,11 +157,29 @@ function stopTimeoutMs(service: Service): number {
   return (typeof seconds === 'number' ? seconds : ECS_DEFAULT_STOP_TIMEOUT_S) * 1000;
 }
 
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
-  const root = options.root ?? repoRoot;
-  const host = options.host ?? '127.0.0.1';
+/** What the stack is built from: the options checked, the workspace and template read. */
+interface Context {
+  root: string;
+  host: string;
+  scale: number;
+  workspace: Workspace;
+  environment: string;
+  settings: HttpApiSettings;
+  sink: LineSink;
+  say(line: string): void;
+  /** Copilot's service-discovery name, the other Host a service's listener rule accepts. */
+  internalHost(name: string): string;
+}
+
+function prepare(options: LocalStackOptions): Context {
   const scale = options.healthCheckScale ?? 1;
   if (!(scale > 0)) throw new LocalStackError(`healthCheckScale must be > 0, got ${scale}`);
+  const level = options.logLevel;
+  // The services read LOG_LEVEL with services/common/src/logger.ts and exit on any other value.
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level.toLowerCase())) {
+    throw new LocalStackError(`logLevel "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const root = options.root ?? repoRoot;
   const workspace = loadWorkspace(root);
   const environment = options.environment ?? workspace.environments[0]?.name;
   if (environment === undefined || !workspace.environments.some((e) => e.name === environment)) {
@@ -195,37 +194,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const sink: LineSink = options.log
     ? callbackSink(options.log)
     : bufferedSink((chunk) => process.stdout.write(chunk));
-  const say = (line: string) => sink.write(`[local] ${line}`);
-
-  // Target groups and the ALB, one rule per service, as Copilot creates them.
-  const replicas: Replica[] = [];
-  const targetOf = new Map<Replica, Target>();
-  const replicaOf = new Map<Target, Replica>();
-  const replacing = new Set<Replica>();
-  /** Called on every target state change: readiness and restart conditions wait on it. */
-  const stateWaiters = new Set<() => void>();
-  const groupEvents = {
-    onStateChange(group: TargetGroup, target: Target, from: TargetState) {
-      say(
-        `alb ${group.name} target ${target.address}: ${from} -> ${target.state} ${target.reason}`.trimEnd(),
-      );
-      for (const check of stateWaiters) check();
-      const replica = replicaOf.get(target);
-      // ECS replaces a task the ALB finds unhealthy once its grace period is over.
-      if (target.state === 'unhealthy' && replica?.running) {
-        const grace = scaled(replica.service.health.gracePeriodMs, scale);
-        if (Date.now() - replica.startedAt > grace)
-          void replace(replica, 'failed ALB health checks');
-      }
-    },
+  return {
+    root,
+    host: options.host ?? '127.0.0.1',
+    scale,
+    workspace,
+    environment,
+    settings,
+    sink,
+    say: (line) => sink.write(`[local] ${line}`),
+    internalHost: (name) => `${name}.${environment}.${workspace.application}.internal`,
   };
+}
+
+/** One target group per service and one listener rule each, as Copilot creates them. */
+function buildLoadBalancer(
+  ctx: Context,
+  events: TargetGroupEvents,
+): { alb: LoadBalancer; groups: Map<string, TargetGroup> } {
   const groups = new Map<string, TargetGroup>();
-  /** Copilot's service-discovery name, the other Host its listener rule accepts. */
-  const internalHost = (name: string) => `${name}.${environment}.${workspace.application}.internal`;
   const rules: ListenerRule[] = [];
-  for (const service of workspace.services) {
+  for (const service of ctx.workspace.services) {
     const h = service.health;
-    const interval = scaled(h.intervalMs, scale);
+    const interval = scaled(h.intervalMs, ctx.scale);
     const group = new TargetGroup(
       service.name,
       {
@@ -234,218 +225,178 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         healthyThreshold: h.healthyThreshold,
         unhealthyThreshold: h.unhealthyThreshold,
         intervalMs: interval,
-        timeoutMs: Math.min(scaled(h.timeoutMs, scale), interval),
+        timeoutMs: Math.min(scaled(h.timeoutMs, ctx.scale), interval),
       },
-      scaled(service.deregistrationDelayMs, scale),
-      groupEvents,
+      scaled(service.deregistrationDelayMs, ctx.scale),
+      events,
     );
     groups.set(service.name, group);
-    rules.push({
-      service: service.name,
-      pathPrefix: service.pathPrefix,
-      hosts: [internalHost(service.name)],
-      group,
-    });
+    const hosts = [ctx.internalHost(service.name)];
+    rules.push({ service: service.name, pathPrefix: service.pathPrefix, hosts, group });
   }
-  const alb = new LoadBalancer(
-    `internal-${workspace.application}-${environment}.elb.localhost`,
-    rules,
-  );
-  const handleApi = createHttpApiHandler({
-    settings,
-    alb,
-    accessLog: options.accessLog === false ? null : (line) => sink.write(line),
-  });
+  const dnsName = `internal-${ctx.workspace.application}-${ctx.environment}.elb.localhost`;
+  return { alb: new LoadBalancer(dnsName, rules), groups };
+}
 
-  const headersTimeout = options.clientTimeouts?.headersMs ?? CLIENT_HEADERS_TIMEOUT_MS;
-  const serverOptions: http.ServerOptions = {
-    headersTimeout,
-    requestTimeout: options.clientTimeouts?.requestMs ?? CLIENT_REQUEST_TIMEOUT_MS,
-    // Node enforces both limits only when it sweeps its connections; sweeping this often, a
-    // slow client is cut at most a quarter of the head limit (and at most 1 s) late.
-    connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.round(headersTimeout / 4))),
-  };
-  const albServer = http.createServer(serverOptions, alb.handle);
-  const apiServer = http.createServer(serverOptions, handleApi);
+/** ECS replaces a task the ALB finds unhealthy, once the task's grace period is over. */
+function replaceWhenUnhealthy(
+  scheduler: Scheduler,
+  replica: Replica | undefined,
+  target: Target,
+  scale: number,
+): void {
+  if (replica === undefined || !replica.running) return;
+  const grace = scaled(replica.service.health.gracePeriodMs, scale);
+  const graceLeft = grace - (Date.now() - replica.startedAt);
+  if (graceLeft <= 0) {
+    void scheduler.replace(replica, 'failed ALB health checks');
+    return;
+  }
+  setTimeout(() => {
+    if (replica.target === target && target.state === 'unhealthy') {
+      void scheduler.replace(replica, 'failed ALB health checks after its grace period');
+    }
+  }, graceLeft).unref();
+}
+
+/** Both listeners, listening; a busy port fails here, before anything is spawned. */
+async function openListeners(
+  ctx: Context,
+  alb: LoadBalancer,
+  options: LocalStackOptions,
+): Promise<{ servers: http.Server[]; apiPort: number; albPort: number }> {
+  const lingerMs = options.clientTimeouts?.lingerMs;
+  if (lingerMs !== undefined) alb.lingerMs = lingerMs;
+  const handleApi = createHttpApiHandler({
+    settings: ctx.settings,
+    alb,
+    accessLog: options.accessLog === false ? null : (line) => ctx.sink.write(line),
+    ...(lingerMs !== undefined ? { lingerMs } : {}),
+  });
+  const albServer = http.createServer(serverOptions(options.clientTimeouts), alb.handle);
+  const apiServer = http.createServer(serverOptions(options.clientTimeouts), handleApi);
   apiServer.on('connect', answerConnect);
-  const closeServers = async () => {
-    await Promise.all(
-      [apiServer, albServer].map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            if (!server.listening) return resolve();
-            const force = setTimeout(() => server.closeAllConnections(), CLIENT_CLOSE_GRACE_MS);
-            server.close(() => {
-              clearTimeout(force);
-              resolve();
-            });
-            server.closeIdleConnections();
-          }),
-      ),
-    );
-  };
-  let albPort: number;
-  let apiPort: number;
+  const servers = [apiServer, albServer];
   try {
-    // Listen before spawning anything, so a busy port fails fast and leaves nothing behind.
-    apiPort = await listen(
+    const apiPort = await listen(
       apiServer,
       options.apiPort ?? 8080,
-      host,
+      ctx.host,
       'The local HTTP API',
       '--port',
     );
-    albPort = await listen(albServer, options.albPort ?? 0, host, 'The local ALB', '--alb-port');
+    const albPort = await listen(
+      albServer,
+      options.albPort ?? 0,
+      ctx.host,
+      'The local ALB',
+      '--alb-port',
+    );
+    alb.port = albPort;
+    return { servers, apiPort, albPort };
   } catch (error) {
-    await closeServers();
-    throw error;
+    await closeServers(servers);
+    throw error instanceof ListenError ? new LocalStackError(error.message) : error;
   }
-  alb.port = albPort;
+}
 
-  // Replicas: count.range.min of each service, each registered with its target group.
-  for (const service of workspace.services) {
-    const group = groups.get(service.name) as TargetGroup;
-    for (let index = 0; index < service.minCount; index++) {
-      const replica = new Replica(service, index, await freePort(host));
-      const target = new Target(replica.port);
-      group.add(target);
-      replicas.push(replica);
-      targetOf.set(replica, target);
-      replicaOf.set(target, replica);
-    }
-  }
-  const supervisor = new Supervisor(replicas, {
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const ctx = prepare(options);
+  const replicas = ctx.workspace.services.flatMap((service) =>
+    Array.from({ length: service.minCount }, (_, index) => new Replica(service, index)),
+  );
+  // Both are set before the first task starts, so before any health check reports.
+  let scheduler!: Scheduler;
+  let startup!: StartupWatch;
+  const { alb, groups } = buildLoadBalancer(ctx, {
+    onStateChange(group, target, from) {
+      const line = `alb ${group.name} target ${target.address}: ${from} -> ${target.state} ${target.reason}`;
+      const detail = target.state === 'unhealthy' ? ` (${group.describeLastCheck(target)})` : '';
+      ctx.say(`${line.trimEnd()}${detail}`);
+      startup.check();
+      if (target.state !== 'unhealthy') return;
+      const replica = replicas.find((r) => r.target === target);
+      replaceWhenUnhealthy(scheduler, replica, target, ctx.scale);
+    },
+    onCheck: () => startup.check(),
+  });
+  const { servers, apiPort, albPort } = await openListeners(ctx, alb, options);
+  scheduler = new Scheduler(replicas, {
+    host: ctx.host,
+    groups,
     env: options.env ?? {},
     logLevel: options.logLevel,
     forwardStdout: options.replicaOutput !== 'ignore',
-    // A task that dies is replaced by ECS long after the ALB has noticed (a Fargate task takes
-    // tens of seconds to place); a local process restarts in milliseconds. So a replica that
-    // was in service is restarted only once health checks have taken its target out, which
-    // keeps the ALB's side of a crash (502s, then removal) what it is in the cloud.
-    beforeRestart(replica) {
-      const target = targetOf.get(replica) as Target;
-      return new Promise<void>((resolve) => {
-        const check = () => {
-          if (target.state === 'healthy') return;
-          stateWaiters.delete(check);
-          resolve();
-        };
-        stateWaiters.add(check);
-        check();
-      });
-    },
-    events: {
-      onStarted(replica) {
-        say(`${replica.label} started: pid ${replica.pid}, port ${replica.port}`);
-        const target = targetOf.get(replica) as Target;
-        if (target.state === 'unused') groups.get(replica.service.name)?.register(target);
-      },
-      onExited(replica, code, signal) {
-        say(`${replica.label} exited (${signal ?? `code ${code}`})`);
-      },
-      onOutput(replica, line) {
-        sink.write(`${replica.label} | ${line}`);
-      },
-    },
+    stopTimeoutMs: (replica) => stopTimeoutMs(replica.service),
+    say: ctx.say,
+    output: (replica, line) => ctx.sink.write(`${replica.label} | ${line}`),
+    exitedBeforeListening: (replica, how) => startup.exitedBeforeListening(replica, how),
   });
-
-  /** ECS stopping a task: drain it from the ALB, SIGTERM, SIGKILL after the stop timeout. */
-  async function replace(replica: Replica, reason: string): Promise<void> {
-    if (replacing.has(replica)) return replica.exited();
-    replacing.add(replica);
-    try {
-      say(`${replica.label} replacing: ${reason}`);
-      const target = targetOf.get(replica) as Target;
-      await groups.get(replica.service.name)?.deregister(target);
-      const exited = replica.exited();
-      supervisor.signal(replica, 'SIGTERM');
-      const force = setTimeout(
-        () => supervisor.signal(replica, 'SIGKILL'),
-        stopTimeoutMs(replica.service),
-      );
-      await exited;
-      clearTimeout(force);
-    } finally {
-      replacing.delete(replica);
-    }
-  }
+  // Ready when every replica is healthy, within the longest grace period ECS would allow.
+  const services = ctx.workspace.services;
+  const graceMs = Math.max(...services.map((s) => scaled(s.health.gracePeriodMs, ctx.scale)));
+  startup = new StartupWatch(replicas, groups, ctx.root, graceMs);
 
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      await closeServers();
+      await closeServers(servers);
       for (const group of groups.values()) group.close();
-      await supervisor.stopAll((replica) => stopTimeoutMs(replica.service));
-      say('stopped');
-      sink.flush();
+      await scheduler.supervisor.stopAll((replica) => stopTimeoutMs(replica.service));
+      ctx.say('stopped');
+      ctx.sink.flush();
     })();
     return stopped;
   };
-
-  supervisor.startAll();
-  // Ready when every replica is healthy, within the longest grace period ECS would allow.
-  const graceMs = Math.max(...workspace.services.map((s) => s.health.gracePeriodMs));
-  const allHealthy = () => [...targetOf.values()].every((t) => t.state === 'healthy');
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => {
-      stateWaiters.delete(check);
-      resolve(false);
-    }, graceMs);
-    const check = () => {
-      if (!allHealthy()) return;
-      clearTimeout(timer);
-      stateWaiters.delete(check);
-      resolve(true);
-    };
-    stateWaiters.add(check);
-    check();
-  });
-  if (!ready) {
-    const failing = replicas
-      .filter((r) => targetOf.get(r)?.state !== 'healthy')
-      .map((r) => {
-        const target = targetOf.get(r) as Target;
-        const tail = r.stderrTail.length > 0 ? `\n    ${r.stderrTail.join('\n    ')}` : '';
-        return `  ${r.label} (${target.address}): ${target.state} ${target.reason}${tail}`;
-      });
-    await stop();
-    throw new LocalStackError(
-      `The local stack did not become healthy within ${graceMs} ms (the manifests' health-check grace period):\n${failing.join('\n')}\n` +
-        `Run the service alone to see why: PORT=3999 node services/<name>/src/server.ts`,
-    );
+  for (const replica of replicas) {
+    scheduler
+      .launch(replica)
+      .catch((error: Error) => ctx.say(`${replica.label}: ${error.message}`));
   }
-
+  const failure = await startup.done;
+  if (failure !== undefined) {
+    await stop();
+    throw new LocalStackError(`The local stack did not start: ${failure}`);
+  }
   // Lines so far come out before whatever the caller prints next.
-  sink.flush();
-  const services: ServiceStatus[] = workspace.services.map((service) => {
-    const own = replicas.filter((r) => r.service === service);
-    return {
+  ctx.sink.flush();
+  return handle(ctx, { alb, replicas, scheduler, stop, apiPort, albPort });
+}
+
+function handle(
+  ctx: Context,
+  parts: {
+    alb: LoadBalancer;
+    replicas: Replica[];
+    scheduler: Scheduler;
+    stop: () => Promise<void>;
+    apiPort: number;
+    albPort: number;
+  },
+): LocalStack {
+  const { alb, replicas, scheduler } = parts;
+  return {
+    apiUrl: `http://${ctx.host}:${parts.apiPort}`,
+    albUrl: `http://${ctx.host}:${parts.albPort}`,
+    albHost: alb.dnsName,
+    application: ctx.workspace.application,
+    environment: ctx.environment,
+    settings: ctx.settings,
+    services: ctx.workspace.services.map((service) => ({
       name: service.name,
       pathPrefix: service.pathPrefix,
-      internalHost: internalHost(service.name),
-      replicas: own.map((r) => new ReplicaView(r, targetOf.get(r) as Target)),
-    };
-  });
-
-  return {
-    apiUrl: `http://${host}:${apiPort}`,
-    albUrl: `http://${host}:${albPort}`,
-    albHost: alb.dnsName,
-    application: workspace.application,
-    environment,
-    settings,
-    services,
-    routeTable: () => formatRouteTable(settings.routes, alb),
+      internalHost: ctx.internalHost(service.name),
+      replicas: replicas.filter((r) => r.service === service).map((r) => new ReplicaView(r)),
+    })),
+    routeTable: () => formatRouteTable(ctx.settings.routes, alb),
     async killReplica(serviceName, index, signal = 'SIGTERM') {
       const replica = replicas.find((r) => r.service.name === serviceName && r.index === index);
-      if (replica === undefined) {
-        throw new LocalStackError(`no replica ${serviceName}/${index}`);
-      }
-      if (signal === 'SIGTERM') return replace(replica, 'SIGTERM requested');
+      if (replica === undefined) throw new LocalStackError(`no replica ${serviceName}/${index}`);
+      if (signal === 'SIGTERM') return scheduler.replace(replica, 'SIGTERM requested');
       const exited = replica.exited();
-      supervisor.signal(replica, signal);
+      scheduler.supervisor.signal(replica, signal);
       await exited;
     },
-    stop,
+    stop: parts.stop,
   };
 }

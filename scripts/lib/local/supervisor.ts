@@ -1,20 +1,23 @@
-// The local stand-in for the ECS scheduler: keeps `count.range.min` replicas of each service
-// running, one Node process per replica on its own port (each Fargate task has its own IP; on
-// one host, a port is what tells replicas apart), and replaces a replica that stops, with
-// exponential backoff so a service that crashes at start does not spin.
+// The processes behind the local ECS tasks: one Node process per task, each on its own port
+// (each Fargate task has its own IP; on one host, a port is what tells tasks apart). A
+// replica is a slot of the service's desired count; each task it runs is a new process on a
+// new port, as each ECS task is a new target. When to start a task is the scheduler's call
+// (scheduler.ts); this module starts, signals and watches processes.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Service } from '../manifests.ts';
+import type { Target } from './target-group.ts';
 
-const FIRST_RESTART_DELAY_MS = 250;
-const MAX_RESTART_DELAY_MS = 30_000;
-/** A replica that ran this long is considered started fine: its next crash restarts fast. */
-const STABLE_AFTER_MS = 10_000;
-/** Lines of a replica's stderr kept to explain why it failed to become healthy. */
-const STDERR_TAIL_LINES = 20;
+/** Lines of a replica's output kept to explain why it failed. */
+const OUTPUT_TAIL_LINES = 20;
+/**
+ * Loaded into each replica with `node --import`: it exits when this process's end of the
+ * pipe at stdio[3] closes, so no replica outlives the stack (exit-with-parent.ts).
+ */
+const EXIT_WITH_PARENT = path.join(import.meta.dirname, 'exit-with-parent.ts');
 
 export interface ReplicaEvents {
   /** A new process was spawned for the replica (ECS: a task was placed). */
@@ -31,27 +34,30 @@ export interface SupervisorOptions {
   /** Replica stdout is read line by line only when someone wants it. */
   forwardStdout: boolean;
   events: ReplicaEvents;
-  /** Resolves when a replica that stopped unexpectedly may be replaced. */
-  beforeRestart(replica: Replica): Promise<void>;
 }
 
 export class Replica {
   readonly service: Service;
   readonly index: number;
-  readonly port: number;
   /** `book-service/0`. */
   readonly label: string;
+  /** The current task's port and target; both change with every new task. */
+  port = 0;
+  target: Target | undefined;
   child: ChildProcess | undefined;
   startedAt = 0;
   restarts = 0;
-  private restartDelayMs = FIRST_RESTART_DELAY_MS;
-  private restartTimer: NodeJS.Timeout | undefined;
-  readonly stderrTail: string[] = [];
+  /** Tasks in a row that exited before they listened: the crash-loop count. */
+  crashes = 0;
+  /** The output last reported for a crash, so a loop repeating it prints it once. */
+  reportedTail = '';
+  restartTimer: NodeJS.Timeout | undefined;
+  /** The current task's last lines of output (stderr, and stdout when it is read). */
+  readonly outputTail: string[] = [];
 
-  constructor(service: Service, index: number, port: number) {
+  constructor(service: Service, index: number) {
     this.service = service;
     this.index = index;
-    this.port = port;
     this.label = `${service.name}/${index}`;
   }
 
@@ -65,6 +71,11 @@ export class Replica {
     );
   }
 
+  /** The current task has answered a health check, so it got as far as listening. */
+  get listened(): boolean {
+    return this.target?.answeredOnce ?? false;
+  }
+
   /** Resolves once the current process (if any) has exited. */
   exited(): Promise<void> {
     const child = this.child;
@@ -74,16 +85,9 @@ export class Replica {
     return new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
-  nextRestartDelay(): number {
-    if (Date.now() - this.startedAt > STABLE_AFTER_MS) this.restartDelayMs = FIRST_RESTART_DELAY_MS;
-    const delay = this.restartDelayMs;
-    this.restartDelayMs = Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
-    return delay;
-  }
-
-  setRestartTimer(timer: NodeJS.Timeout | undefined): void {
-    clearTimeout(this.restartTimer);
-    this.restartTimer = timer;
+  keepOutput(line: string): void {
+    this.outputTail.push(line);
+    if (this.outputTail.length > OUTPUT_TAIL_LINES) this.outputTail.shift();
   }
 }
 
@@ -101,25 +105,53 @@ export function entryPoint(service: Service): string {
 export class Supervisor {
   readonly replicas: Replica[];
   private readonly options: SupervisorOptions;
-  private stopping = false;
+  private stoppingAll = false;
 
   constructor(replicas: Replica[], options: SupervisorOptions) {
     this.replicas = replicas;
     this.options = options;
   }
 
-  startAll(): void {
-    for (const replica of this.replicas) this.spawn(replica);
+  get stopping(): boolean {
+    return this.stoppingAll;
   }
 
-  private spawn(replica: Replica): void {
-    if (this.stopping) return;
-    const { service } = replica;
+  /** Starts a new task for the replica on `port`. */
+  start(replica: Replica, port: number): void {
+    if (this.stoppingAll) return;
+    const child = spawn(
+      process.execPath,
+      ['--import', EXIT_WITH_PARENT, entryPoint(replica.service)],
+      {
+        cwd: replica.service.sourceDir,
+        env: this.environment(replica, port),
+        // stdio[3] is the pipe the replica watches to leave with us; its own process group
+        // keeps a terminal's Ctrl-C from reaching it before the stack has stopped routing.
+        stdio: ['ignore', this.options.forwardStdout ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
+    replica.child = child;
+    replica.port = port;
+    replica.startedAt = Date.now();
+    replica.outputTail.length = 0;
+    this.readOutput(replica, child);
+    child.on('error', (error) => {
+      this.options.events.onOutput(replica, `failed to start: ${error.message}`, 'stderr');
+    });
+    // Our end of the watched pipe is closed with the process; 'close' then follows once its
+    // output has been read to the end, so a crash's last lines are in the tail when reported.
+    child.once('exit', () => child.stdio[3]?.destroy());
+    child.once('close', (code, signal) => this.options.events.onExited(replica, code, signal));
+    this.options.events.onStarted(replica);
+  }
+
+  private environment(replica: Replica, port: number): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      ...service.variables,
+      ...replica.service.variables,
       ...this.options.env,
-      PORT: String(replica.port),
+      PORT: String(port),
       // Replicas listen on loopback only: the ALB is the way in, as in a private subnet.
       HOST: '127.0.0.1',
       // V8's code cache makes every start after the first about 30% faster.
@@ -127,53 +159,22 @@ export class Supervisor {
         process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'copilot-http-api-compile-cache'),
     };
     if (this.options.logLevel !== undefined) env.LOG_LEVEL = this.options.logLevel;
-    const child = spawn(process.execPath, [entryPoint(service)], {
-      cwd: service.sourceDir,
-      env,
-      stdio: ['ignore', this.options.forwardStdout ? 'pipe' : 'ignore', 'pipe'],
-    });
-    replica.child = child;
-    replica.startedAt = Date.now();
-    replica.stderrTail.length = 0;
-    const { events } = this.options;
-    if (child.stdout) {
-      createInterface({ input: child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on(
-        'line',
-        (line) => events.onOutput(replica, line, 'stdout'),
-      );
-    }
-    if (child.stderr) {
-      createInterface({ input: child.stderr, crlfDelay: Number.POSITIVE_INFINITY }).on(
-        'line',
-        (line) => {
-          replica.stderrTail.push(line);
-          if (replica.stderrTail.length > STDERR_TAIL_LINES) replica.stderrTail.shift();
-          events.onOutput(replica, line, 'stderr');
-        },
-      );
-    }
-    child.on('error', (error) => {
-      events.onOutput(replica, `failed to start: ${error.message}`, 'stderr');
-    });
-    child.on('exit', (code, signal) => {
-      events.onExited(replica, code, signal);
-      if (this.stopping || replica.child !== child) return;
-      const delay = replica.nextRestartDelay();
-      const allowed = this.options.beforeRestart(replica);
-      replica.setRestartTimer(
-        setTimeout(() => {
-          void allowed.then(() => {
-            if (this.stopping || replica.child !== child) return;
-            replica.restarts++;
-            this.spawn(replica);
-          });
-        }, delay),
-      );
-    });
-    events.onStarted(replica);
+    return env;
   }
 
-  /** Sends a signal to one replica's current process; the exit handler replaces it. */
+  private readOutput(replica: Replica, child: ChildProcess): void {
+    const { events } = this.options;
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const input = child[stream];
+      if (!input) continue;
+      createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+        if (replica.child === child) replica.keepOutput(line);
+        events.onOutput(replica, line, stream);
+      });
+    }
+  }
+
+  /** Sends a signal to one replica's current process. */
   signal(replica: Replica, signal: NodeJS.Signals): void {
     if (replica.running) replica.child?.kill(signal);
   }
@@ -183,10 +184,10 @@ export class Supervisor {
    * (the task definition's StopTimeout) has passed.
    */
   async stopAll(stopTimeoutMs: (replica: Replica) => number): Promise<void> {
-    this.stopping = true;
+    this.stoppingAll = true;
     await Promise.all(
       this.replicas.map(async (replica) => {
-        replica.setRestartTimer(undefined);
+        clearTimeout(replica.restartTimer);
         if (!replica.running) return;
         const exited = replica.exited();
         replica.child?.kill('SIGTERM');

@@ -1,15 +1,25 @@
 // One service's target group, as the internal ALB keeps it: registered targets, their health
 // as the manifest's health check sees it, round robin over the healthy ones, and draining of
-// deregistered targets. States and transitions follow Elastic Load Balancing's documentation:
-// a new target serves after ONE passing check; an unhealthy one comes back after
-// `healthyThreshold` consecutive passes and is taken out after `unhealthyThreshold` failures;
-// when no target is healthy the group "fails open" to its unhealthy targets; a draining
-// target gets no new requests and is gone once its in-flight requests end or the
-// deregistration delay passes, whichever comes first.
+// deregistered targets. States, reason codes and transitions follow Elastic Load Balancing's
+// "Health checks for Application Load Balancer target groups" and the TargetHealth API
+// reference (docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html):
+// "After your target is registered, it must pass one health check to be considered healthy",
+// so a NEW target (`initial`) serves after one passing check, while an `unhealthy` one comes
+// back only after `healthyThreshold` consecutive passes, and any target is taken out after
+// `unhealthyThreshold` consecutive failures. When only unhealthy targets are registered the
+// group "fails open" to them; with no target healthy or unhealthy (none registered, or all
+// still `initial`) nothing can serve, and the ALB answers 503. A draining target gets no new
+// requests and is gone once its in-flight requests end or the deregistration delay passes,
+// whichever comes first.
 import http from 'node:http';
 import { UpstreamPool } from './upstream.ts';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
+
+/** What the last health check of a target got. */
+export type HealthCheckOutcome =
+  | { passed: boolean; status: number }
+  | { passed: false; error: 'timeout' | 'refused' | string };
 
 export interface HealthCheckSettings {
   path: string;
@@ -43,6 +53,7 @@ export class Target {
   passes = 0;
   failures = 0;
   answeredOnce = false;
+  lastCheck: HealthCheckOutcome | undefined;
   timer: NodeJS.Timeout | undefined;
   drainTimer: NodeJS.Timeout | undefined;
   drained: (() => void) | undefined;
@@ -56,6 +67,8 @@ export class Target {
 
 export interface TargetGroupEvents {
   onStateChange(group: TargetGroup, target: Target, from: TargetState): void;
+  /** After every health check, with its outcome in `target.lastCheck`. */
+  onCheck?(group: TargetGroup, target: Target): void;
 }
 
 export class TargetGroup {
@@ -102,6 +115,28 @@ export class TargetGroup {
 
   add(target: Target): void {
     this.targets.push(target);
+  }
+
+  /** Forgets a deregistered target (ELB stops listing it once draining is over). */
+  remove(target: Target): void {
+    this.clearTimers(target);
+    target.pool.destroyAll();
+    const at = this.targets.indexOf(target);
+    if (at !== -1) this.targets.splice(at, 1);
+  }
+
+  /** `GET /api/books/health answered 404 (success codes: 200)`, for reports and logs. */
+  describeLastCheck(target: Target): string {
+    const check = target.lastCheck;
+    const request = `GET ${this.health.path}`;
+    if (check === undefined) return `${request}: no answer yet`;
+    if ('status' in check) {
+      const codes = this.health.successCodes.join(', ');
+      return `${request} answered ${check.status}${check.passed ? '' : ` (success codes: ${codes})`}`;
+    }
+    if (check.error === 'timeout') return `${request} timed out after ${this.health.timeoutMs} ms`;
+    if (check.error === 'refused') return `${request}: connection refused`;
+    return `${request}: ${check.error}`;
   }
 
   register(target: Target): void {
@@ -179,9 +214,10 @@ export class TargetGroup {
       },
       (response) => {
         response.resume();
-        const code = response.statusCode ?? 0;
-        if (this.health.successCodes.includes(code)) this.record(target, true, '');
-        else this.record(target, false, 'Target.ResponseCodeMismatch');
+        const status = response.statusCode ?? 0;
+        const passed = this.health.successCodes.includes(status);
+        target.answeredOnce = true;
+        this.record(target, { passed, status }, passed ? '' : 'Target.ResponseCodeMismatch');
       },
     );
     request.on('error', (error: NodeJS.ErrnoException) => {
@@ -190,14 +226,26 @@ export class TargetGroup {
         this.schedule(target, STARTUP_PROBE_MS);
         return;
       }
+      // Anything but a refusal means something accepted the connection: the task listens.
+      if (error.code !== 'ECONNREFUSED') target.answeredOnce = true;
       const timedOut = error.name === 'TimeoutError' || error.name === 'AbortError';
-      this.record(target, false, timedOut ? 'Target.Timeout' : 'Target.FailedHealthChecks');
+      const what = timedOut ? 'timeout' : error.code === 'ECONNREFUSED' ? 'refused' : error.message;
+      this.record(
+        target,
+        { passed: false, error: what },
+        timedOut ? 'Target.Timeout' : 'Target.FailedHealthChecks',
+      );
     });
   }
 
-  private record(target: Target, passed: boolean, reason: string): void {
+  private record(target: Target, outcome: HealthCheckOutcome, reason: string): void {
     if (target.state === 'draining' || target.state === 'unused' || this.closed) return;
-    target.answeredOnce = true;
+    target.lastCheck = outcome;
+    this.count(target, outcome.passed, reason);
+    this.events.onCheck?.(this, target);
+  }
+
+  private count(target: Target, passed: boolean, reason: string): void {
     if (passed) {
       target.failures = 0;
       target.passes++;
