@@ -8,8 +8,13 @@
 // Exit codes: 0 the policy holds, 1 it does not, 2 the manifests or exceptions cannot be read.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadWorkspace } from './lib/manifests.ts';
-import { checkPolicy, EXCEPTIONS_FILE, formatPolicyTable, loadExceptions } from './lib/policy.ts';
+import {
+  checkPolicy,
+  EXCEPTIONS_FILE,
+  formatPolicyTable,
+  loadExceptions,
+} from './checks/policy.ts';
+import { loadWorkspace } from './workspace/manifests.ts';
 
 function main(argv: string[]): number {
   const { values } = parseArgs({

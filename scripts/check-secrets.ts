@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXCEPTIONS_FILE, loadExceptions, type PolicyExceptions } from './lib/policy.ts';
+import { EXCEPTIONS_FILE, loadExceptions, type PolicyExceptions } from './checks/policy.ts';
 
 export interface SecretRule {
   id: string;

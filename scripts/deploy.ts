@@ -5,7 +5,7 @@
 // `--detach` and awaited through the SDK under a timeout, because `copilot svc deploy` can hang.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { callerIdentity, createClients, stackNames } from './lib/aws.ts';
+import { runSmoke } from './checks/smoke-checks.ts';
 import {
   CliError,
   commonFlags,
@@ -16,14 +16,14 @@ import {
   runCommand,
   splitList,
   workspaceOrExit,
-} from './lib/cli.ts';
-import { Copilot, checkDocker, copilotEnv, findOnPath } from './lib/copilot.ts';
-import { requireEnvExports } from './lib/env-exports.ts';
-import { repoRoot } from './lib/manifests.ts';
-import { deployService } from './lib/service-deploy.ts';
-import { runSmoke } from './lib/smoke-checks.ts';
-import { deployStack, describeStack, StackDeployError } from './lib/stack-deployer.ts';
-import { loadTemplate } from './lib/template.ts';
+} from './cli/command.ts';
+import { callerIdentity, createClients, stackNames } from './cloud/aws.ts';
+import { Copilot, checkDocker, copilotEnv, findOnPath } from './cloud/copilot.ts';
+import { requireEnvExports } from './cloud/env-exports.ts';
+import { deployService } from './cloud/service-deploy.ts';
+import { deployStack, describeStack, StackDeployError } from './cloud/stack-deployer.ts';
+import { repoRoot } from './workspace/manifests.ts';
+import { loadTemplate } from './workspace/template.ts';
 
 const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
 type Step = (typeof STEPS)[number];

@@ -5,7 +5,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { callerIdentity, createClients, stackNames } from './lib/aws.ts';
 import {
   CliError,
   commonFlags,
@@ -16,10 +15,11 @@ import {
   requireEnvironment,
   runCommand,
   workspaceOrExit,
-} from './lib/cli.ts';
-import { Copilot, copilotEnv } from './lib/copilot.ts';
-import { repoRoot } from './lib/manifests.ts';
-import { deleteStack, StackDeployError } from './lib/stack-deployer.ts';
+} from './cli/command.ts';
+import { callerIdentity, createClients, stackNames } from './cloud/aws.ts';
+import { Copilot, copilotEnv } from './cloud/copilot.ts';
+import { deleteStack, StackDeployError } from './cloud/stack-deployer.ts';
+import { repoRoot } from './workspace/manifests.ts';
 
 const workspace = workspaceOrExit('destroy');
 const flags = {

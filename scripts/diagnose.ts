@@ -1,6 +1,5 @@
 #!/usr/bin/env zx
-// Read-only diagnosis of the deployed path: API -> VPC link -> internal ALB -> targets.
-import { createClients } from './lib/aws.ts';
+import { diagnose } from './checks/diagnose-checks.ts';
 import {
   CliError,
   commonFlags,
@@ -10,8 +9,9 @@ import {
   requireEnvironment,
   runCommand,
   workspaceOrExit,
-} from './lib/cli.ts';
-import { diagnose } from './lib/diagnose-checks.ts';
+} from './cli/command.ts';
+// Read-only diagnosis of the deployed path: API -> VPC link -> internal ALB -> targets.
+import { createClients } from './cloud/aws.ts';
 
 const workspace = workspaceOrExit('diagnose');
 const flags = {

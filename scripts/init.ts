@@ -1,8 +1,4 @@
 #!/usr/bin/env zx
-// One-time setup, safe to re-run: checks the prerequisites, then creates the Copilot
-// application, the environment (init and deploy) and registers each service, skipping every
-// step that is already done. Deploying the services is scripts/deploy.ts's job.
-import { callerIdentity, createClients, ENV_OUTPUT, stackNames } from './lib/aws.ts';
 import {
   commonFlags,
   createProgress,
@@ -11,11 +7,15 @@ import {
   requireEnvironment,
   runCommand,
   workspaceOrExit,
-} from './lib/cli.ts';
-import { Copilot, checkDocker, copilotEnv, findOnPath } from './lib/copilot.ts';
-import { envInitCredentials, redact } from './lib/copilot-credentials.ts';
-import { repoRoot } from './lib/manifests.ts';
-import { stackOutputs } from './lib/stack-deployer.ts';
+} from './cli/command.ts';
+// One-time setup, safe to re-run: checks the prerequisites, then creates the Copilot
+// application, the environment (init and deploy) and registers each service, skipping every
+// step that is already done. Deploying the services is scripts/deploy.ts's job.
+import { callerIdentity, createClients, ENV_OUTPUT, stackNames } from './cloud/aws.ts';
+import { Copilot, checkDocker, copilotEnv, findOnPath } from './cloud/copilot.ts';
+import { envInitCredentials, redact } from './cloud/copilot-credentials.ts';
+import { stackOutputs } from './cloud/stack-deployer.ts';
+import { repoRoot } from './workspace/manifests.ts';
 
 const workspace = workspaceOrExit('init');
 const flags = {

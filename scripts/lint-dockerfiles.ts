@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { nodeTarget } from './build.ts';
-import { loadWorkspace, type Service } from './lib/manifests.ts';
+import { loadWorkspace, type Service } from './workspace/manifests.ts';
 
 /** Runtime images of Node `major`: the official Alpine image or distroless. */
 function runtimeImage(major: string): RegExp {

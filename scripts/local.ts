@@ -1,13 +1,13 @@
 // `npm start`: the whole request path on this machine (HTTP API -> internal ALB -> replicas),
 // built from copilot/ and addons/http-api.yml. Ctrl-C, SIGTERM or SIGHUP stops everything; so
 // does the death of `npm start`'s npm (launcher-watch.ts), and no replica outlives this
-// process however it ends (scripts/lib/local/exit-with-parent.ts).
+// process however it ends (scripts/local/exit-with-parent.ts).
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../services/common/src/logger.ts';
-import { watchLauncher } from './lib/local/launcher-watch.ts';
+import { watchLauncher } from './local/launcher-watch.ts';
 
 // Replicas and this process start faster from V8's code cache (about 30% on this project).
 process.env.NODE_COMPILE_CACHE ??= path.join(os.tmpdir(), 'copilot-http-api-compile-cache');
@@ -82,7 +82,7 @@ if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLev
   fail(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 }
 
-let stack: Awaited<ReturnType<typeof import('./lib/local/index.ts').startLocalStack>> | undefined;
+let stack: Awaited<ReturnType<typeof import('./local/index.ts').startLocalStack>> | undefined;
 // npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
 // stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
 watchLauncher((what) => {
@@ -92,9 +92,9 @@ watchLauncher((what) => {
 });
 
 // Imported after the compile cache is on, so the stack's own modules use it too.
-const { LocalStackError, startLocalStack } = await import('./lib/local/index.ts');
-const { ManifestError } = await import('./lib/manifests.ts');
-const { TemplateSettingsError } = await import('./lib/http-api-settings.ts');
+const { LocalStackError, startLocalStack } = await import('./local/index.ts');
+const { ManifestError } = await import('./workspace/manifests.ts');
+const { TemplateSettingsError } = await import('./workspace/http-api-settings.ts');
 
 const started = performance.now();
 try {

@@ -1,8 +1,13 @@
 #!/usr/bin/env zx
-// Smoke test of the deployed (or local) API: every service's health, list, get, 404 and 400
-// problems, API Gateway's own 404, and a latency summary. With --alb it also checks the internal
-// ALB's Host rules; with --from-bastion it runs the same checks inside the VPC through SSM.
-import { createClients, ENV_OUTPUT, stackNames } from './lib/aws.ts';
+import {
+  bastionScript,
+  EXPECTED_ITEMS,
+  runOnBastion,
+  runSmoke,
+  type SmokeReport,
+  smokeChecks,
+} from './checks/smoke-checks.ts';
+import { withHeadQuotaChecks } from './checks/smoke-quotas.ts';
 import {
   CliError,
   commonFlags,
@@ -12,17 +17,12 @@ import {
   requireEnvironment,
   runCommand,
   workspaceOrExit,
-} from './lib/cli.ts';
-import {
-  bastionScript,
-  EXPECTED_ITEMS,
-  runOnBastion,
-  runSmoke,
-  type SmokeReport,
-  smokeChecks,
-} from './lib/smoke-checks.ts';
-import { withHeadQuotaChecks } from './lib/smoke-quotas.ts';
-import { stackOutputs } from './lib/stack-deployer.ts';
+} from './cli/command.ts';
+// Smoke test of the deployed (or local) API: every service's health, list, get, 404 and 400
+// problems, API Gateway's own 404, and a latency summary. With --alb it also checks the internal
+// ALB's Host rules; with --from-bastion it runs the same checks inside the VPC through SSM.
+import { createClients, ENV_OUTPUT, stackNames } from './cloud/aws.ts';
+import { stackOutputs } from './cloud/stack-deployer.ts';
 
 const workspace = workspaceOrExit('smoke');
 const flags = {

@@ -14,10 +14,10 @@ import {
   formatGuardTable,
   type GuardInstall,
   guardTemplate,
-} from './lib/cfn-guard.ts';
-import { repoRoot } from './lib/manifests.ts';
-import { loadExceptions } from './lib/policy.ts';
-import { loadTemplate } from './lib/template.ts';
+} from './checks/cfn-guard.ts';
+import { loadExceptions } from './checks/policy.ts';
+import { repoRoot } from './workspace/manifests.ts';
+import { loadTemplate } from './workspace/template.ts';
 
 const RERUN = 'node scripts/validate-templates.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleService } from '../scripts/build.ts';
-import { loadWorkspace, repoRoot } from '../scripts/lib/manifests.ts';
+import { loadWorkspace, repoRoot } from '../scripts/workspace/manifests.ts';
 import { startNodeProcess } from './helpers/process.ts';
 
 const outside = mkdtempSync(path.join(tmpdir(), 'bundle-'));

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadWorkspace, repoRoot } from '../scripts/lib/manifests.ts';
 import { lintDockerfile, lintService } from '../scripts/lint-dockerfiles.ts';
+import { loadWorkspace, repoRoot } from '../scripts/workspace/manifests.ts';
 import { inContext, runBuildStage } from './helpers/docker-build-stage.ts';
 import { startNodeProcess } from './helpers/process.ts';
 

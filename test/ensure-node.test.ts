@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkNode } from '../scripts/ensure-node.mjs';
-import { repoRoot } from '../scripts/lib/manifests.ts';
+import { repoRoot } from '../scripts/workspace/manifests.ts';
 
 const pinned = `v${JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).devDependencies.node}`;
 

@@ -7,7 +7,7 @@ import {
   parseDuration,
   repoRoot,
   taskdefOverride,
-} from '../scripts/lib/manifests.ts';
+} from '../scripts/workspace/manifests.ts';
 
 const scratch = path.join(repoRoot, '.cache', 'test-fixtures');
 mkdirSync(scratch, { recursive: true });

@@ -3,7 +3,7 @@ import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoRoot } from '../scripts/lib/manifests.ts';
+import { repoRoot } from '../scripts/workspace/manifests.ts';
 import { type StartedProcess, startNodeProcess } from './helpers/process.ts';
 
 interface Reply {

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { bundleService } from '../../scripts/build.ts';
-import { loadWorkspace, repoRoot, type Service } from '../../scripts/lib/manifests.ts';
+import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
 import { prepareNginx } from './nginx.ts';
 import {
   descendants,
@@ -34,7 +34,7 @@ export const ROW_LABELS: Record<RowId, string> = {
 export const SINGLE_PROCESS_ROWS: readonly RowId[] = ['raw', 'service', 'express', 'hono'];
 
 export const SERVICE_NAME = 'book-service';
-export const LOCAL_STACK_ENTRY = path.join(repoRoot, 'scripts', 'lib', 'local', 'index.ts');
+export const LOCAL_STACK_ENTRY = path.join(repoRoot, 'scripts', 'local', 'index.ts');
 
 export interface ProcessRef {
   role: 'server' | 'proxy' | 'replica';

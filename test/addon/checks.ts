@@ -2,8 +2,8 @@
 // The tests run them on the real template (expecting no problem) and on mutants of it
 // (expecting the one problem the mutation introduces), so no check can pass vacuously.
 import { isDeepStrictEqual } from 'node:util';
-import type { Service } from '../../scripts/lib/manifests.ts';
-import type { CfnResource, CfnTemplate } from '../../scripts/lib/template.ts';
+import type { Service } from '../../scripts/workspace/manifests.ts';
+import type { CfnResource, CfnTemplate } from '../../scripts/workspace/template.ts';
 import { checkOptions, checkRules } from './option-checks.ts';
 
 /** What the checks need of a Copilot workspace (a subset of loadWorkspace()'s result). */

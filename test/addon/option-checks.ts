@@ -3,8 +3,8 @@
 // (`instantiate`: conditions evaluated, `Fn::If` applied), so a check sees the deployed shape:
 // which resources exist and which authorizer each route really gets.
 import { isDeepStrictEqual } from 'node:util';
-import { instantiate, type TemplateInstance } from '../../scripts/lib/http-api-settings.ts';
-import type { CfnTemplate } from '../../scripts/lib/template.ts';
+import { instantiate, type TemplateInstance } from '../../scripts/workspace/http-api-settings.ts';
+import type { CfnTemplate } from '../../scripts/workspace/template.ts';
 import type { AddonWorkspace } from './checks.ts';
 
 type Problems = string[];

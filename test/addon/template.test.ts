@@ -2,8 +2,8 @@
 // template: each check passes on the real file and fails on a mutant that breaks it.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
-import { type CfnTemplate, loadTemplate } from '../../scripts/lib/template.ts';
+import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
+import { type CfnTemplate, loadTemplate } from '../../scripts/workspace/template.ts';
 import {
   checkAccessLogFormat,
   checkImports,

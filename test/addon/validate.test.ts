@@ -10,14 +10,18 @@ import {
   ensureCfnGuard,
   type GuardInstall,
   guardTemplate,
-} from '../../scripts/lib/cfn-guard.ts';
-import { repoRoot } from '../../scripts/lib/manifests.ts';
-import { type CfnTemplate, HTTP_API_TEMPLATE, loadTemplate } from '../../scripts/lib/template.ts';
+} from '../../scripts/checks/cfn-guard.ts';
 import {
   cfnLintVersion,
   guardExceptionsFor,
   lintTemplate,
 } from '../../scripts/validate-templates.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import {
+  type CfnTemplate,
+  HTTP_API_TEMPLATE,
+  loadTemplate,
+} from '../../scripts/workspace/template.ts';
 
 const template = loadTemplate();
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'addon-validate-'));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseWrkOutput } from '../../bench/lib/load.ts';
 import type { BenchRecord } from '../../bench/lib/result.ts';
-import { repoRoot } from '../../scripts/lib/manifests.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
 
 const out = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

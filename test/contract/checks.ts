@@ -6,7 +6,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { DockerfileParser } from 'dockerfile-ast';
-import { type Service, taskdefOverride, type Workspace } from '../../scripts/lib/manifests.ts';
+import {
+  type Service,
+  taskdefOverride,
+  type Workspace,
+} from '../../scripts/workspace/manifests.ts';
 import {
   createLifecycle,
   DEFAULT_DRAIN_TIMEOUT_SECONDS,

@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
+import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
 import { checkContract } from './checks.ts';
 
 // Fixture workspaces live inside the repository so their code resolves node_modules.

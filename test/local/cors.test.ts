@@ -6,7 +6,7 @@ import {
   corsResponseHeaders,
   isPreflight,
   preflightHeaders,
-} from '../../scripts/lib/local/cors.ts';
+} from '../../scripts/local/cors.ts';
 
 const config: CorsConfiguration = {
   AllowOrigins: ['https://app.example.com'],

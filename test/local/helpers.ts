@@ -22,9 +22,13 @@ import {
   type LocalStack,
   type LocalStackOptions,
   startLocalStack,
-} from '../../scripts/lib/local/index.ts';
-import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
-import { HTTP_API_TEMPLATE, loadTemplate, resourcesOfType } from '../../scripts/lib/template.ts';
+} from '../../scripts/local/index.ts';
+import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
+import {
+  HTTP_API_TEMPLATE,
+  loadTemplate,
+  resourcesOfType,
+} from '../../scripts/workspace/template.ts';
 
 export interface Reply {
   status: number;

@@ -4,7 +4,7 @@
 // local.ts: each replica sees the pipe it watches close and exits (exit-with-parent.ts).
 // Either way no replica, and no local.ts, is alive 2 s later.
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { type NpmStart, npmStart, processGone, waitFor } from './helpers.ts';
 
 const BOUND_MS = 2_000;

@@ -1,12 +1,12 @@
-// The smoke test's request-head quota checks (scripts/lib/smoke-quotas.ts), which a deploy
+// The smoke test's request-head quota checks (scripts/checks/smoke-quotas.ts), which a deploy
 // runs to confirm what the local stack assumes: they pass on the local stack (so the bytes its
 // client sends are counted as the local gateway counts them), fail on an "API Gateway" that
 // lets a longer head through, and are skipped where the answers are not API Gateway's.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
-import { headQuotaChecks } from '../../scripts/lib/smoke-quotas.ts';
+import { headQuotaChecks } from '../../scripts/checks/smoke-quotas.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { stackForSuite } from './helpers.ts';
 
 const service = loadWorkspace().services[0];

@@ -2,8 +2,8 @@
 // API Gateway's answers, Copilot's listener rules, round robin, and replicas stopped and
 // replaced as ECS stops and replaces tasks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { authors } from '../../services/author-service/src/data.ts';
 import { books } from '../../services/book-service/src/data.ts';
 import { request, stackLog, waitFor } from './helpers.ts';

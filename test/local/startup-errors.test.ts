@@ -8,8 +8,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { startLocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,

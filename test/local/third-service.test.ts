@@ -2,9 +2,9 @@
 // and the stage settings that need a service of our own to show: the integration timeout, the
 // Host overwrite and X-Forwarded-* headers, chunked bodies, and throttling past the burst.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readHttpApiSettings } from '../../scripts/lib/http-api-settings.ts';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
+import { readHttpApiSettings } from '../../scripts/workspace/http-api-settings.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { request, THIRD_SERVICE, workspaceWithThirdService } from './helpers.ts';
 
 // Small on purpose, so tests can cross them quickly; the defaults come from the template.

@@ -14,8 +14,8 @@
 // answering (SIGSTOP), and a "zombie" whose health check passes while it serves nothing.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace, type Service } from '../../scripts/lib/manifests.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
 import {
   DEATH_BUDGET_MS,
   type DeathReport,

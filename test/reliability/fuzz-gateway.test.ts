@@ -16,8 +16,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../scripts/lib/local/index.ts';
-import { repoRoot } from '../../scripts/lib/manifests.ts';
+import { startLocalStack } from '../../scripts/local/index.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import {
   FIXTURE_PATH,
   fixtureWorkspace,

@@ -6,8 +6,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { LocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
+import type { LocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
 import { type StackLog, waitFor, writeTemplateWithRoutesFor } from '../local/helpers.ts';
 
 export {

@@ -7,8 +7,8 @@
 // A deliberate break must be caught: the same check over a stack left with the template's
 // default throttling (100 requests/s, burst 200) reports the stage's 429s.
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { startLocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import {
   describeFailures,
   FIXTURE_PATH,

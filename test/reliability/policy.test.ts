@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWorkspace, repoRoot, type Workspace } from '../../scripts/lib/manifests.ts';
 import {
   applyExceptions,
   CONTROLS,
@@ -16,7 +15,8 @@ import {
   type ManifestException,
   PolicyError,
   parseExceptions,
-} from '../../scripts/lib/policy.ts';
+} from '../../scripts/checks/policy.ts';
+import { loadWorkspace, repoRoot, type Workspace } from '../../scripts/workspace/manifests.ts';
 
 const real = loadWorkspace();
 const readReal = (relative: string) => readFileSync(path.join(repoRoot, relative), 'utf8');

@@ -10,8 +10,8 @@
 // one that passes its health check before it can serve. A control run of the same fixture
 // with the real drain must pass, so what fails is the fault, not the fixture.
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { startLocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,

@@ -14,7 +14,7 @@ import {
   scanPath,
   scanText,
 } from '../../scripts/check-secrets.ts';
-import { repoRoot } from '../../scripts/lib/manifests.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
 
 const join = (...parts: string[]) => parts.join('');
 const fake = {

@@ -14,8 +14,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import {
   FAKE_BIN,
   type FakeCopilot,

@@ -32,10 +32,10 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stackNames } from '../../scripts/lib/aws.ts';
-import { diagnose } from '../../scripts/lib/diagnose-checks.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
-import { stackOutputs } from '../../scripts/lib/stack-deployer.ts';
+import { diagnose } from '../../scripts/checks/diagnose-checks.ts';
+import { stackNames } from '../../scripts/cloud/aws.ts';
+import { stackOutputs } from '../../scripts/cloud/stack-deployer.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { fakeRunner, initialise } from './fake-run.ts';
 import { type Moto, motoClient, outputsStack, runScript, startMoto } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';

@@ -18,10 +18,10 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createClients } from '../../scripts/lib/aws.ts';
-import { diagnose } from '../../scripts/lib/diagnose-checks.ts';
-import { MAX_LOG_PAGES } from '../../scripts/lib/diagnose-logs.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { diagnose } from '../../scripts/checks/diagnose-checks.ts';
+import { MAX_LOG_PAGES } from '../../scripts/checks/diagnose-logs.ts';
+import { createClients } from '../../scripts/cloud/aws.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 
 const ws = loadWorkspace();
 const app = ws.application;

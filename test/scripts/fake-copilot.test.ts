@@ -10,7 +10,7 @@ import {
   GetTemplateCommand,
 } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { fakeRunner, initialise, ok } from './fake-run.ts';
 import { type FakeCopilot, type Moto, motoClient, startMoto } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';

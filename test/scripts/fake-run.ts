@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { FAKE_BIN, type FakeCopilot, fakeCopilot, type Moto } from './harness.ts';
 
 export interface Run {

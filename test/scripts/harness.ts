@@ -8,7 +8,7 @@ import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
-import { loadWorkspace, repoRoot } from '../../scripts/lib/manifests.ts';
+import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
 
 export const FAKE_BIN = path.join(repoRoot, 'test', 'fixtures', 'copilot');
 const ZX = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');

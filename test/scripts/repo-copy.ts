@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../../scripts/lib/manifests.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
 
 export interface RepoCopy {
   root: string;

@@ -19,9 +19,9 @@ import {
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliError, createProgress } from '../../scripts/lib/cli.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
-import { deployService } from '../../scripts/lib/service-deploy.ts';
+import { CliError, createProgress } from '../../scripts/cli/command.ts';
+import { deployService } from '../../scripts/cloud/service-deploy.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 
 const ws = loadWorkspace();
 const app = ws.application;

@@ -7,9 +7,6 @@ import type { AddressInfo } from 'node:net';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProgress } from '../../scripts/lib/cli.ts';
-import { type LocalStack, startLocalStack } from '../../scripts/lib/local/index.ts';
-import { loadWorkspace } from '../../scripts/lib/manifests.ts';
 import {
   bastionCommandInput,
   bastionScript,
@@ -17,7 +14,10 @@ import {
   latencySummary,
   runOnBastion,
   smokeChecks,
-} from '../../scripts/lib/smoke-checks.ts';
+} from '../../scripts/checks/smoke-checks.ts';
+import { createProgress } from '../../scripts/cli/command.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { type Moto, outputsStack, runScript, startMoto, startServices } from './harness.ts';
 
 const ws = loadWorkspace();
@@ -62,7 +62,7 @@ describe('smoke.ts', { timeout: 60_000 }, () => {
     };
     expect(report.passed).toBe(true);
     // Five checks a service through the API and through the ALB, two Host checks a service, one
-    // 404, and the two request-head quota checks (scripts/lib/smoke-quotas.ts).
+    // 404, and the two request-head quota checks (scripts/checks/smoke-quotas.ts).
     expect(report.checks).toHaveLength(ws.services.length * 12 + 1 + 2);
     expect(report.checks.map((c) => c.name)).toContain(
       `alb: ${ws.services[0]?.name} with a wrong Host is 503`,

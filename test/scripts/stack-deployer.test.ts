@@ -11,10 +11,10 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProgress } from '../../scripts/lib/cli.ts';
-import { repoRoot } from '../../scripts/lib/manifests.ts';
-import { deleteStack, deployStack, StackDeployError } from '../../scripts/lib/stack-deployer.ts';
-import { loadTemplate } from '../../scripts/lib/template.ts';
+import { createProgress } from '../../scripts/cli/command.ts';
+import { deleteStack, deployStack, StackDeployError } from '../../scripts/cloud/stack-deployer.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { envParameters, envTemplate } from '../fixtures/copilot/fake/env-stack.ts';
 import { FAKE_BIN, type Moto, runScript, startMoto } from './harness.ts';
 

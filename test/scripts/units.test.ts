@@ -2,14 +2,20 @@
 // and version policy, and the bash quoting the bastion script relies on.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CliError, formatError, helpText, parseFlags, scriptArgs } from '../../scripts/lib/cli.ts';
-import { findOnPath, parseVersion, versionWarning } from '../../scripts/lib/copilot.ts';
-import { envInitCredentials, redact } from '../../scripts/lib/copilot-credentials.ts';
-import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/lib/env-exports.ts';
-import { repoRoot } from '../../scripts/lib/manifests.ts';
-import { shellQuote } from '../../scripts/lib/smoke-checks.ts';
-import { loadTemplate } from '../../scripts/lib/template.ts';
-import { backoffDelay, WaitTimeoutError, waitUntil } from '../../scripts/lib/wait.ts';
+import { shellQuote } from '../../scripts/checks/smoke-checks.ts';
+import {
+  CliError,
+  formatError,
+  helpText,
+  parseFlags,
+  scriptArgs,
+} from '../../scripts/cli/command.ts';
+import { findOnPath, parseVersion, versionWarning } from '../../scripts/cloud/copilot.ts';
+import { envInitCredentials, redact } from '../../scripts/cloud/copilot-credentials.ts';
+import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/cloud/env-exports.ts';
+import { backoffDelay, WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { FAKE_BIN } from './harness.ts';
 
 const spec = {

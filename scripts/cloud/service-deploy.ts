@@ -3,8 +3,8 @@
 // FAILED, tasks that keep stopping, a stack rolling back) ends the step at once with why:
 // stopped tasks, exit codes, service events and log lines on stderr, then the next command.
 import type { Service as EcsService } from '@aws-sdk/client-ecs';
+import { CliError, type Progress } from '../cli/command.ts';
 import { type AwsClients, stackNames } from './aws.ts';
-import { CliError, type Progress } from './cli.ts';
 import type { Copilot } from './copilot.ts';
 import { DeploymentWatch } from './deployment-watch.ts';
 import { type Clock, DeploymentFailed, waitForEcsSteady, waitForServiceStack } from './ecs-wait.ts';

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CliError } from './cli.ts';
+import { CliError } from '../cli/command.ts';
 
 export interface CredentialSources {
   /** --profile of the script. */

@@ -10,8 +10,8 @@ import {
   type ElasticLoadBalancingV2Client,
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { Service } from '../workspace/manifests.ts';
 import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
-import type { Service } from './manifests.ts';
 
 const REDEPLOY_API = 'npx zx scripts/deploy.ts --only api';
 

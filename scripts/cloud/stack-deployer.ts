@@ -16,7 +16,7 @@ import {
   type Stack,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
-import type { Progress } from './cli.ts';
+import type { Progress } from '../cli/command.ts';
 import { type BackoffOptions, WaitTimeoutError, waitUntil } from './wait.ts';
 
 export interface DeployStackOptions {

@@ -8,8 +8,10 @@ import {
   type GetVpcLinkCommandOutput,
 } from '@aws-sdk/client-apigatewayv2';
 import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { AwsClients } from './aws.ts';
-import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from './aws.ts';
+import type { AwsClients } from '../cloud/aws.ts';
+import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from '../cloud/aws.ts';
+import { stackOutputs } from '../cloud/stack-deployer.ts';
+import type { Service } from '../workspace/manifests.ts';
 import { accessLogCheck } from './diagnose-logs.ts';
 import { securityGroupChecks } from './diagnose-network.ts';
 import {
@@ -20,8 +22,6 @@ import {
   targetHealthCheck,
 } from './diagnose-routing.ts';
 import { check, type DiagnosticCheck, guarded } from './diagnose-verdict.ts';
-import type { Service } from './manifests.ts';
-import { stackOutputs } from './stack-deployer.ts';
 
 export { integrationChecks } from './diagnose-routing.ts';
 export type { DiagnosticCheck, Verdict } from './diagnose-verdict.ts';

@@ -1,6 +1,6 @@
 // Where the stack's lines go (access log, replica output, stack events): batched like the
 // services' own logs, or handed to a caller's callback one by one.
-import { createLineBuffer, type LineBuffer } from '../../../services/common/src/line-buffer.ts';
+import { createLineBuffer, type LineBuffer } from '../../services/common/src/line-buffer.ts';
 
 export type LineSink = LineBuffer;
 

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { CliError, type Progress } from './cli.ts';
+import { CliError, type Progress } from '../cli/command.ts';
 import { redact } from './copilot-credentials.ts';
 import { formatDuration } from './wait.ts';
 

@@ -1,7 +1,7 @@
 // Policy as code over what Copilot deploys: the ECS and CloudWatch controls that a manifest or
 // a task-definition override can set, evaluated before anything is deployed, so a setting that
 // Security Hub would flag after the deploy fails here first. The addon template is covered by
-// cfn-guard with the Control Tower rules (scripts/lib/cfn-guard.ts), not here.
+// cfn-guard with the Control Tower rules (scripts/checks/cfn-guard.ts), not here.
 //
 // Controls carry the AWS Security Hub id where one exists (or the Control Tower id), else a
 // PRJ.* id of this project. A failing control either gets fixed or gets an exception, with
@@ -12,7 +12,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../services/common/src/lifecycle.ts';
-import { type Service, taskdefOverride, type Workspace } from './manifests.ts';
+import { type Service, taskdefOverride, type Workspace } from '../workspace/manifests.ts';
 
 export const EXCEPTIONS_FILE = 'policy/exceptions.yml';
 

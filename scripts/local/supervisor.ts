@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Service } from '../manifests.ts';
+import type { Service } from '../workspace/manifests.ts';
 import type { Target } from './target-group.ts';
 
 /** Lines of a replica's output kept to explain why it failed. */

@@ -12,7 +12,7 @@ import {
   type HttpApiRoute,
   type HttpApiSettings,
   matchRoute,
-} from '../http-api-settings.ts';
+} from '../workspace/http-api-settings.ts';
 import { endAfterRequest, LINGER_IDLE_MS } from './linger.ts';
 import type { IntegrationCall, LoadBalancer } from './load-balancer.ts';
 import {
@@ -42,7 +42,7 @@ const PAYLOAD_TOO_LARGE = gatewayError(413, 'Request Entity Too Large');
  * Status Code With Request Header Fields Too Large", 2023) saw 431 from an HTTP API behind
  * Cloudflare. Assumed: 431 in the gateway's own shape, the head counted as the request line
  * and the header lines (headBytes), 10,240 bytes allowed. docs/verified.md records it and the
- * smoke test checks it on a deploy (scripts/lib/smoke-quotas.ts).
+ * smoke test checks it on a deploy (scripts/checks/smoke-quotas.ts).
  */
 export const HEAD_LIMIT_BYTES = 10_240;
 const HEADERS_TOO_LARGE = gatewayError(431, 'Request Header Fields Too Large');

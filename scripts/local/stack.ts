@@ -3,19 +3,19 @@
 // health checks) behind the HTTP API. The API and the ALB share this process; the ALB also
 // listens on its own port so it can be reached directly, as from inside the VPC.
 import http from 'node:http';
-import { LOG_LEVELS } from '../../../services/common/src/logger.ts';
+import { LOG_LEVELS } from '../../services/common/src/logger.ts';
 import {
   type HttpApiSettings,
   type ParameterOverrides,
   readHttpApiSettings,
-} from '../http-api-settings.ts';
+} from '../workspace/http-api-settings.ts';
 import {
   loadWorkspace,
   repoRoot,
   type Service,
   taskdefOverride,
   type Workspace,
-} from '../manifests.ts';
+} from '../workspace/manifests.ts';
 import { answerConnect, createHttpApiHandler } from './http-api.ts';
 import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
 import {

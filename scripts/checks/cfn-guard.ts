@@ -20,8 +20,8 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './manifests.ts';
-import type { CfnTemplate } from './template.ts';
+import { repoRoot } from '../workspace/manifests.ts';
+import type { CfnTemplate } from '../workspace/template.ts';
 
 export interface PinnedPackage {
   name: string;

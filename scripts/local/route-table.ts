@@ -1,6 +1,6 @@
 // The table `npm start` prints: each HTTP API route, the ALB rule it lands on, the service
 // and its replicas. Derived from the same objects that route requests, so it cannot disagree.
-import type { HttpApiRoute } from '../http-api-settings.ts';
+import type { HttpApiRoute } from '../workspace/http-api-settings.ts';
 import type { LoadBalancer } from './load-balancer.ts';
 import type { TargetGroup } from './target-group.ts';
 

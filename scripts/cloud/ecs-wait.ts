@@ -5,7 +5,7 @@
 // it is failing, instead of waiting out CloudFormation.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { Service as EcsService } from '@aws-sdk/client-ecs';
-import { CliError, type Progress } from './cli.ts';
+import { CliError, type Progress } from '../cli/command.ts';
 import { type DeploymentWatch, describe, primaryOf, type WatchResult } from './deployment-watch.ts';
 import { describeStack, type EventStream, isSuccess } from './stack-deployer.ts';
 import { type BackoffOptions, WaitTimeoutError, waitUntil } from './wait.ts';

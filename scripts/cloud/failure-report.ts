@@ -18,7 +18,7 @@ import {
   type Service,
   type Task,
 } from '@aws-sdk/client-ecs';
-import type { Progress } from './cli.ts';
+import type { Progress } from '../cli/command.ts';
 import { type EcsTarget, primaryOf } from './deployment-watch.ts';
 
 const MAX_TASKS = 3;

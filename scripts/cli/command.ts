@@ -2,7 +2,7 @@
 // kept for data a caller may pipe), and one top-level error handler that turns any failure into
 // "<what happened>: <why>" plus the next command to try, with a non-zero exit.
 import { parseArgs } from 'node:util';
-import { loadWorkspace, type Workspace } from './manifests.ts';
+import { loadWorkspace, type Workspace } from '../workspace/manifests.ts';
 
 interface BaseFlag {
   description: string;

@@ -10,7 +10,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { CliError } from './cli.ts';
+import { CliError } from '../cli/command.ts';
 
 export interface AwsOptions {
   region?: string | undefined;

@@ -9,8 +9,8 @@
 // another key, below), not ListExports: the stack's outputs are what DescribeStacks reports on
 // CloudFormation and on moto alike, while moto does not refresh a stack's exports on update.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CliError } from '../cli/command.ts';
 import { ENV_OUTPUT, stackNames } from './aws.ts';
-import { CliError } from './cli.ts';
 import { describeStack, outputsOf } from './stack-deployer.ts';
 
 /** cf.yml: export name suffix -> output key, for the exports this project may import. */
