@@ -6,7 +6,7 @@ export default {
   testRunner: 'vitest',
   vitest: { configFile: 'vitest.config.ts', related: true },
   coverageAnalysis: 'perTest',
-  mutate: ['scripts/local/cors.ts', 'scripts/local/jwt-authorizer.ts'],
+  mutate: ['scripts/local/gateway/cors.ts', 'scripts/local/gateway/jwt-authorizer.ts'],
   incremental: true,
   incrementalFile: '.cache/stryker/incremental.json',
   tempDirName: '.cache/stryker/tmp',

@@ -1,13 +1,13 @@
 // `npm start`: the whole request path on this machine (HTTP API -> internal ALB -> replicas),
 // built from copilot/ and addons/http-api.yml. Ctrl-C, SIGTERM or SIGHUP stops everything; so
 // does the death of `npm start`'s npm (launcher-watch.ts), and no replica outlives this
-// process however it ends (scripts/local/exit-with-parent.ts).
+// process however it ends (scripts/local/ecs/exit-with-parent.ts).
 import module from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../services/common/src/logger.ts';
-import { watchLauncher } from './local/launcher-watch.ts';
+import { watchLauncher } from './local/ecs/launcher-watch.ts';
 
 // Replicas and this process start faster from V8's code cache (about 30% on this project).
 process.env.NODE_COMPILE_CACHE ??= path.join(os.tmpdir(), 'copilot-http-api-compile-cache');

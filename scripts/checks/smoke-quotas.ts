@@ -1,7 +1,7 @@
 // Checks, on a real HTTP API, what the local stack assumes about one of API Gateway's quotas:
 // "Total combined size of request line and header values: 10240 bytes" (Quotas for
 // configuring and running an HTTP API in API Gateway). The page does not say what a client
-// gets past it, nor exactly what is counted, so scripts/local/http-api.ts assumes: the
+// gets past it, nor exactly what is counted, so scripts/local/gateway/http-api.ts assumes: the
 // request line and the header lines (each with its CRLF), 10,240 bytes allowed, and a 431
 // beyond (docs/verified.md, "Local stack"). These two requests, at the limit and one byte
 // past it, are where a deploy confirms or refutes that. Run only against an API Gateway (its
@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { text } from 'node:stream/consumers';
 import type { Progress } from '../cli/command.ts';
-import { HEAD_LIMIT_BYTES } from '../local/http-api.ts';
+import { HEAD_LIMIT_BYTES } from '../local/gateway/http-api.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { type CheckResult, joinUrl, type SmokeReport } from './smoke-checks.ts';
 
@@ -80,7 +80,7 @@ export async function headQuotaChecks(
   const at = await getWithHead(url, HEAD_LIMIT_BYTES, timeoutMs);
   const over = await getWithHead(url, HEAD_LIMIT_BYTES + 1, timeoutMs);
   const assumption =
-    'the local stack assumes otherwise: update scripts/local/http-api.ts and docs/verified.md';
+    'the local stack assumes otherwise: update scripts/local/gateway/http-api.ts and docs/verified.md';
   return [
     result(
       `api: a ${HEAD_LIMIT_BYTES}-byte request head reaches ${service.name}`,

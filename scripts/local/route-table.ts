@@ -1,8 +1,8 @@
 // The table `npm start` prints: each HTTP API route, the ALB rule it lands on, the service
 // and its replicas. Derived from the same objects that route requests, so it cannot disagree.
 import type { HttpApiRoute } from '../workspace/http-api-settings.ts';
-import type { LoadBalancer } from './load-balancer.ts';
-import type { TargetGroup } from './target-group.ts';
+import type { LoadBalancer } from './alb/load-balancer.ts';
+import type { TargetGroup } from './alb/target-group.ts';
 
 /** A path this route accepts, to ask the ALB which rule it would apply. */
 function samplePath(route: HttpApiRoute): string | undefined {

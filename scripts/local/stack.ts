@@ -16,26 +16,26 @@ import {
   taskdefOverride,
   type Workspace,
 } from '../workspace/manifests.ts';
-import { answerConnect, createHttpApiHandler } from './http-api.ts';
-import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
+import { type ListenerRule, LoadBalancer } from './alb/load-balancer.ts';
+import {
+  type Target,
+  TargetGroup,
+  type TargetGroupEvents,
+  type TargetState,
+} from './alb/target-group.ts';
+import { Scheduler } from './ecs/scheduler.ts';
+import { StartupWatch } from './ecs/startup.ts';
+import { Replica } from './ecs/supervisor.ts';
+import { answerConnect, createHttpApiHandler } from './gateway/http-api.ts';
 import {
   type ClientTimeouts,
   closeServers,
   ListenError,
   listen,
   serverOptions,
-} from './listeners.ts';
-import { type ListenerRule, LoadBalancer } from './load-balancer.ts';
+} from './http/listeners.ts';
+import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
 import { formatRouteTable } from './route-table.ts';
-import { Scheduler } from './scheduler.ts';
-import { StartupWatch } from './startup.ts';
-import { Replica } from './supervisor.ts';
-import {
-  type Target,
-  TargetGroup,
-  type TargetGroupEvents,
-  type TargetState,
-} from './target-group.ts';
 
 /** ECS's container stop timeout when the task definition sets none. */
 const ECS_DEFAULT_STOP_TIMEOUT_S = 30;

@@ -6,7 +6,7 @@ import {
   corsResponseHeaders,
   isPreflight,
   preflightHeaders,
-} from '../../scripts/local/cors.ts';
+} from '../../scripts/local/gateway/cors.ts';
 
 const config: CorsConfiguration = {
   AllowOrigins: ['https://app.example.com'],

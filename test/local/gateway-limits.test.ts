@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { HEAD_LIMIT_BYTES } from '../../scripts/local/http-api.ts';
+import { HEAD_LIMIT_BYTES } from '../../scripts/local/gateway/http-api.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { books } from '../../services/book-service/src/data.ts';
 import { rawExchange, stackForSuite } from './helpers.ts';

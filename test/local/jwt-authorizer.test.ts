@@ -2,8 +2,11 @@
 // refuses (API Gateway developer guide, "Control access to HTTP APIs with JWT authorizers").
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createJwtAuthorizer, type JwtVerdict } from '../../scripts/local/jwt-authorizer.ts';
-import { type LocalIssuer, startLocalIssuer } from '../../scripts/local/jwt-issuer.ts';
+import {
+  createJwtAuthorizer,
+  type JwtVerdict,
+} from '../../scripts/local/gateway/jwt-authorizer.ts';
+import { type LocalIssuer, startLocalIssuer } from '../../scripts/local/gateway/jwt-issuer.ts';
 
 let issuer: LocalIssuer;
 let authorize: ReturnType<typeof createJwtAuthorizer>;

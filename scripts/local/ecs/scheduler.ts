@@ -17,8 +17,8 @@
 //   output once (until it changes), and new tasks start with growing delays (ECS throttles
 //   launches of tasks that keep failing to start too; this schedule is our own).
 import net, { type AddressInfo } from 'node:net';
+import { Target, type TargetGroup } from '../alb/target-group.ts';
 import { type Replica, Supervisor, type SupervisorOptions } from './supervisor.ts';
-import { Target, type TargetGroup } from './target-group.ts';
 
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;

@@ -12,16 +12,16 @@ import {
   type HttpApiRoute,
   type HttpApiSettings,
   matchRoute,
-} from '../workspace/http-api-settings.ts';
-import { endAfterRequest, LINGER_IDLE_MS } from './linger.ts';
-import type { IntegrationCall, LoadBalancer } from './load-balancer.ts';
+} from '../../workspace/http-api-settings.ts';
+import type { IntegrationCall, LoadBalancer } from '../alb/load-balancer.ts';
+import { endAfterRequest, LINGER_IDLE_MS } from '../http/linger.ts';
 import {
   headBytes,
   hostname,
   type RequestHead,
   readRequestHead,
   toOriginForm,
-} from './request-head.ts';
+} from '../http/request-head.ts';
 
 interface GatewayError {
   status: number;

@@ -5,8 +5,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { endAfterRequest, LINGER_IDLE_MS } from './linger.ts';
-import { hostname, type RequestHead, readRequestHead, toOriginForm } from './request-head.ts';
+import { endAfterRequest, LINGER_IDLE_MS } from '../http/linger.ts';
+import { hostname, type RequestHead, readRequestHead, toOriginForm } from '../http/request-head.ts';
 import type { Target, TargetGroup } from './target-group.ts';
 import type { ResponseSink, UpstreamConnection } from './upstream.ts';
 

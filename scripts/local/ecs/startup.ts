@@ -5,9 +5,9 @@
 // likely). A 5xx or a timeout may still pass (a service warming up), so those wait for the
 // grace period, and the report then names the path and what each check got.
 import path from 'node:path';
+import type { TargetGroup } from '../alb/target-group.ts';
 import { formatTail } from './scheduler.ts';
 import type { Replica } from './supervisor.ts';
-import type { TargetGroup } from './target-group.ts';
 
 /** Client errors a health check can get that say nothing about the target's own health. */
 const TRANSIENT_4XX = [408, 429];

@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Service } from '../workspace/manifests.ts';
-import type { Target } from './target-group.ts';
+import type { Service } from '../../workspace/manifests.ts';
+import type { Target } from '../alb/target-group.ts';
 
 /** Lines of a replica's output kept to explain why it failed. */
 const OUTPUT_TAIL_LINES = 20;
