@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endAfterRequest, LINGER_IDLE_MS } from '../http/linger.ts';
 import { hostname, type RequestHead, readRequestHead, toOriginForm } from '../http/request-head.ts';
-import type { Target, TargetGroup } from './target-group.ts';
-import type { ResponseSink, UpstreamConnection } from './upstream.ts';
+import type { TargetGroup } from './target-group.ts';
+import { Exchange } from './upstream.ts';
 
 /** What the HTTP API learns from the ALB about one request it forwarded. */
 export interface IntegrationCall {
@@ -138,12 +138,50 @@ export class LoadBalancer {
       this.answer(req, res, SERVICE_UNAVAILABLE, call, head.hasBody);
       return;
     }
-    const method = req.method ?? 'GET';
     const forwardedFor = head.forwardedFor === '' ? peer : `${head.forwardedFor}, ${peer}`;
     const traceId = head.traceId === '' ? newTraceId() : head.traceId;
-    const requestHead = `${method} ${url} HTTP/1.1\r\n${head.kept}host: ${host}\r\nx-forwarded-for: ${forwardedFor}\r\nx-forwarded-proto: http\r\nx-forwarded-port: ${this.listenerPort}\r\nx-amzn-trace-id: ${traceId}\r\n\r\n`;
-    const exchange = new Exchange(this, req, res, rule.group, target, call, requestHead, head);
-    exchange.start(target.pool.acquire());
+    const headers = head.kept;
+    headers.push('host', host, 'x-forwarded-for', forwardedFor, 'x-forwarded-proto', 'http');
+    headers.push('x-forwarded-port', this.listenerPort, 'x-amzn-trace-id', traceId);
+    const extraHeaders = ['x-local-target', target.address];
+    if (call) extraHeaders.push(call.responseHeader, call.responseHeaderValue);
+    const group = rule.group;
+    const exchange = new Exchange(
+      {
+        req,
+        res,
+        pool: target.pool,
+        headers,
+        hasBody: head.hasBody,
+        extraHeaders,
+        lingerMs: this.lingerMs,
+      },
+      {
+        responded: (status, contentLength) => {
+          if (call === null) return true;
+          if (!call.integrationResponded(status)) return false;
+          call.responseLength = contentLength;
+          return true;
+        },
+        counted: (bytes) => {
+          if (call) call.responseLength += bytes;
+        },
+        done: () => group.release(target),
+        failed: () => {
+          // The API gave up on this request (its integration timeout) and has answered already.
+          if (call !== null && call.upstream === null) return;
+          // The target refused or dropped the connection: the ALB's 502.
+          this.answer(req, res, BAD_GATEWAY, call, head.hasBody);
+        },
+      },
+    );
+    // Through the API, the API watches the client and calls destroy(); directly, we do.
+    if (call) call.upstream = exchange;
+    else
+      res.on('close', () => {
+        if (!res.writableFinished) exchange.destroy();
+      });
+    exchange.start();
   }
 
   /** Answers with one of the ALB's fixed pages (unless the API has answered already). */
@@ -162,164 +200,5 @@ export class LoadBalancer {
       res.writeHead(page.status, page.headers);
     }
     endAfterRequest(req, res, page.body, { hasBody, idleMs: this.lingerMs });
-  }
-}
-
-/** One request on its way to a target and its response on the way back. */
-class Exchange implements ResponseSink {
-  private readonly alb: LoadBalancer;
-  private readonly req: IncomingMessage;
-  private readonly res: ServerResponse;
-  private readonly group: TargetGroup;
-  private readonly target: Target;
-  private readonly call: IntegrationCall | null;
-  private readonly requestHead: string;
-  private readonly hasBody: boolean;
-  private readonly chunkedBody: boolean;
-  private connection: UpstreamConnection | null = null;
-  private released = false;
-  private retried = false;
-  private countBody = false;
-  private onBodyData: ((chunk: Buffer) => void) | undefined;
-  private onBodyEnd: (() => void) | undefined;
-  private readonly onDrain = (): void => this.connection?.resume();
-
-  constructor(
-    alb: LoadBalancer,
-    req: IncomingMessage,
-    res: ServerResponse,
-    group: TargetGroup,
-    target: Target,
-    call: IntegrationCall | null,
-    requestHead: string,
-    head: RequestHead,
-  ) {
-    this.alb = alb;
-    this.req = req;
-    this.res = res;
-    this.group = group;
-    this.target = target;
-    this.call = call;
-    this.requestHead = requestHead;
-    this.hasBody = head.hasBody;
-    this.chunkedBody = head.hasBody && head.contentLength === -1;
-    if (call) call.upstream = this;
-    // Through the API, the API watches the client and calls destroy(); directly, we do.
-    else
-      res.on('close', () => {
-        if (!res.writableFinished) this.destroy();
-      });
-  }
-
-  start(connection: UpstreamConnection): void {
-    this.connection = connection;
-    connection.send(this.requestHead, this, this.req.method !== 'HEAD', this.hasBody);
-    if (this.hasBody) this.streamBody(connection);
-  }
-
-  private streamBody(connection: UpstreamConnection): void {
-    const req = this.req;
-    this.onBodyData = (chunk: Buffer) => {
-      let flushed: boolean;
-      if (this.chunkedBody) {
-        // Node has decoded the client's chunks; the replica gets them framed again.
-        connection.write(`${chunk.length.toString(16)}\r\n`);
-        connection.write(chunk);
-        flushed = connection.write('\r\n');
-      } else flushed = connection.write(chunk);
-      if (!flushed) {
-        req.pause();
-        connection.socket.once('drain', () => req.resume());
-      }
-    };
-    this.onBodyEnd = () => {
-      if (this.chunkedBody) connection.write('0\r\n\r\n');
-      connection.requestEnded();
-    };
-    req.on('data', this.onBodyData);
-    req.on('end', this.onBodyEnd);
-  }
-
-  /** The body stops going to the target (which answered, failed, or was given up on). */
-  private stopForwarding(): void {
-    if (this.onBodyData) this.req.off('data', this.onBodyData);
-    if (this.onBodyEnd) this.req.off('end', this.onBodyEnd);
-    this.onBodyData = undefined;
-    this.onBodyEnd = undefined;
-  }
-
-  head(status: number, headers: string[], contentLength: number): boolean {
-    const call = this.call;
-    if (call) {
-      if (!call.integrationResponded(status)) return false;
-      call.responseLength = Math.max(contentLength, 0);
-      this.countBody = contentLength < 0;
-      headers.push(
-        'x-local-target',
-        this.target.address,
-        call.responseHeader,
-        call.responseHeaderValue,
-      );
-    } else headers.push('x-local-target', this.target.address);
-    this.res.writeHead(status, headers);
-    return true;
-  }
-
-  body(chunk: Buffer): boolean {
-    if (this.countBody) (this.call as IntegrationCall).responseLength += chunk.length;
-    if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
-    return false;
-  }
-
-  end(last?: Buffer): void {
-    this.release();
-    if (last !== undefined && this.countBody) {
-      (this.call as IntegrationCall).responseLength += last.length;
-    }
-    if (this.onBodyData !== undefined && !this.req.complete) {
-      // The target answered before the client finished sending (its own 413, say): the rest
-      // of the body goes nowhere, and a connection left mid-request cannot be reused.
-      this.stopForwarding();
-      this.connection?.destroy();
-      endAfterRequest(this.req, this.res, last, { hasBody: true, idleMs: this.alb.lingerMs });
-      return;
-    }
-    this.res.end(last);
-  }
-
-  fail(_error: Error, started: boolean): void {
-    const connection = this.connection;
-    // A reused keep-alive connection the replica had just closed: nothing reached it, so the
-    // request can go once more on a fresh connection (nothing of the body was consumed).
-    if (!started && !this.retried && !this.hasBody && connection?.reused) {
-      this.retried = true;
-      this.start(this.target.pool.connect());
-      return;
-    }
-    this.release();
-    this.stopForwarding();
-    const call = this.call;
-    // The API gave up on this request (its integration timeout) and has answered already.
-    if (call !== null && call.upstream === null) return;
-    if (this.res.headersSent) {
-      if (!this.res.writableFinished) this.res.destroy();
-      return;
-    }
-    // The target refused or dropped the connection: the ALB's 502.
-    this.alb.answer(this.req, this.res, BAD_GATEWAY, call, this.hasBody);
-  }
-
-  /** Stops the exchange: the client went away or the API stopped waiting. */
-  destroy(): void {
-    this.stopForwarding();
-    this.connection?.destroy();
-    this.release();
-  }
-
-  private release(): void {
-    if (this.released) return;
-    this.released = true;
-    this.group.release(this.target);
   }
 }

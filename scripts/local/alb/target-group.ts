@@ -12,7 +12,8 @@
 // requests and is gone once its in-flight requests end or the deregistration delay passes,
 // whichever comes first.
 import http from 'node:http';
-import { UpstreamPool } from './upstream.ts';
+import type { Pool } from 'undici';
+import { targetPool } from './upstream.ts';
 
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
 
@@ -45,7 +46,7 @@ export class Target {
   /** `127.0.0.1:port`, also sent back in the `x-local-target` response header. */
   readonly address: string;
   /** Keep-alive connections to this target, reused across requests. */
-  pool: UpstreamPool;
+  readonly pool: Pool;
   state: TargetState = 'unused';
   /** Why it is in its state, in ELB's reason-code wording. */
   reason = 'Target.NotRegistered';
@@ -61,8 +62,13 @@ export class Target {
   constructor(port: number) {
     this.port = port;
     this.address = `127.0.0.1:${port}`;
-    this.pool = new UpstreamPool(port);
+    this.pool = targetPool(port);
   }
+}
+
+/** Destroys every connection to a target, busy or not (it is gone, or the stack stops). */
+function closePool(target: Target): void {
+  target.pool.destroy().catch(() => {});
 }
 
 export interface TargetGroupEvents {
@@ -120,7 +126,7 @@ export class TargetGroup {
   /** Forgets a deregistered target (ELB stops listing it once draining is over). */
   remove(target: Target): void {
     this.clearTimers(target);
-    target.pool.destroyAll();
+    closePool(target);
     const at = this.targets.indexOf(target);
     if (at !== -1) this.targets.splice(at, 1);
   }
@@ -174,7 +180,7 @@ export class TargetGroup {
     for (const target of this.targets) {
       this.clearTimers(target);
       target.drained?.();
-      target.pool.destroyAll();
+      closePool(target);
     }
   }
 

@@ -282,15 +282,18 @@ function applyHeaderMappings(
   mappings: HttpApiSettings['headerMappings'],
   albDnsName: string,
 ): void {
-  let lines = head.kept.split('\r\n').filter((line) => line !== '');
+  let kept = head.kept;
   for (const mapping of mappings) {
     if (mapping.action !== 'append') {
-      lines = lines.filter(
-        (line) => line.slice(0, line.indexOf(':')).toLowerCase() !== mapping.header,
-      );
+      const rest: string[] = [];
+      for (let i = 0; i < kept.length; i += 2) {
+        const name = kept[i] as string;
+        if (name.toLowerCase() !== mapping.header) rest.push(name, kept[i + 1] as string);
+      }
+      kept = rest;
     }
-    if (mapping.value.kind === 'static') lines.push(`${mapping.header}: ${mapping.value.text}`);
-    if (mapping.value.kind === 'albDnsName') lines.push(`${mapping.header}: ${albDnsName}`);
+    if (mapping.value.kind === 'static') kept.push(mapping.header, mapping.value.text);
+    if (mapping.value.kind === 'albDnsName') kept.push(mapping.header, albDnsName);
   }
-  head.kept = lines.map((line) => `${line}\r\n`).join('');
+  head.kept = kept;
 }

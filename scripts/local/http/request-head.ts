@@ -1,14 +1,19 @@
-// One pass over a request's raw headers that both hops need: what to pass upstream, and the
-// few values the API and the ALB act on. Reading `req.headers` would build an object of every
-// header; the raw list is already there, so this walks it once.
+// What node:http cannot give the two hops: node:http's server has parsed the request, but
+// only as `req.headers` (an object of every header, built on first read) or `req.rawHeaders`.
+// Both hops need, in one pass over the raw list: the headers to pass upstream without the
+// ones a proxy sets or must drop, the few values they act on, and the head's size as sent
+// (API Gateway limits it; node:http keeps no count). Plus two target forms node:http leaves
+// to the application: absolute-form (RFC 9112 §3.2.2) and the Host's name without port.
 import type { IncomingMessage } from 'node:http';
 
 export interface RequestHead {
   /**
-   * `name: value\r\n` lines, ready for the upstream request head, without the headers a
-   * proxy must not pass on or sets itself (Host, X-Forwarded-*, hop-by-hop headers).
+   * `[name, value, name, value...]` for the upstream request, without the headers a proxy
+   * must not pass on or sets itself (Host, X-Forwarded-*, hop-by-hop headers), nor the body
+   * framing (Transfer-Encoding; Expect, which this hop's listener has answered already):
+   * undici frames the body it forwards itself and refuses both.
    */
-  kept: string;
+  kept: string[];
   host: string;
   forwardedFor: string;
   traceId: string;
@@ -21,7 +26,7 @@ export interface RequestHead {
 }
 
 export function readRequestHead(raw: readonly string[]): RequestHead {
-  let kept = '';
+  const kept: string[] = [];
   let host = '';
   let forwardedFor = '';
   let traceId = '';
@@ -37,6 +42,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     // Only names of these lengths can need attention: skip lower-casing the others.
     if (
       length === 4 ||
+      length === 6 ||
       length === 7 ||
       length === 10 ||
       length === 14 ||
@@ -57,6 +63,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
         case 'keep-alive':
         case 'proxy-connection':
         case 'upgrade':
+        case 'expect':
           continue;
         case 'x-amzn-trace-id':
           traceId = value;
@@ -69,10 +76,10 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
           break;
         case 'transfer-encoding':
           chunked = true;
-          break;
+          continue;
       }
     }
-    kept += `${name}: ${value}\r\n`;
+    kept.push(name, value);
   }
   return {
     kept,
