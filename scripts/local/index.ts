@@ -1,9 +1,4 @@
 // The local stack as a library: `startLocalStack()` for `npm start`, tests and benchmarks.
-export {
-  type LocalStack,
-  LocalStackError,
-  type LocalStackOptions,
-  type ReplicaStatus,
-  type ServiceStatus,
-  startLocalStack,
-} from './stack.ts';
+export { LocalStackError, type LocalStackOptions } from './context.ts';
+export type { LocalStack, ReplicaStatus, ServiceStatus } from './handle.ts';
+export { startLocalStack } from './stack.ts';

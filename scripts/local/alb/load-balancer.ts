@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endAfterRequest, LINGER_IDLE_MS } from '../http/linger.ts';
 import { hostname, type RequestHead, readRequestHead, toOriginForm } from '../http/request-head.ts';
 import type { TargetGroup } from './target-group.ts';
-import { Exchange } from './upstream.ts';
+import { Exchange, type ExchangeEvents } from './upstream.ts';
 
 /** What the HTTP API learns from the ALB about one request it forwarded. */
 export interface IntegrationCall {
@@ -145,7 +145,6 @@ export class LoadBalancer {
     headers.push('x-forwarded-port', this.listenerPort, 'x-amzn-trace-id', traceId);
     const extraHeaders = ['x-local-target', target.address];
     if (call) extraHeaders.push(call.responseHeader, call.responseHeaderValue);
-    const group = rule.group;
     const exchange = new Exchange(
       {
         req,
@@ -156,24 +155,7 @@ export class LoadBalancer {
         extraHeaders,
         lingerMs: this.lingerMs,
       },
-      {
-        responded: (status, contentLength) => {
-          if (call === null) return true;
-          if (!call.integrationResponded(status)) return false;
-          call.responseLength = contentLength;
-          return true;
-        },
-        counted: (bytes) => {
-          if (call) call.responseLength += bytes;
-        },
-        done: () => group.release(target),
-        failed: () => {
-          // The API gave up on this request (its integration timeout) and has answered already.
-          if (call !== null && call.upstream === null) return;
-          // The target refused or dropped the connection: the ALB's 502.
-          this.answer(req, res, BAD_GATEWAY, call, head.hasBody);
-        },
-      },
+      this.exchangeEvents(req, res, call, () => rule.group.release(target)),
     );
     // Through the API, the API watches the client and calls destroy(); directly, we do.
     if (call) call.upstream = exchange;
@@ -182,6 +164,33 @@ export class LoadBalancer {
         if (!res.writableFinished) exchange.destroy();
       });
     exchange.start();
+  }
+
+  /** What the ALB does with an exchange's outcome; `release` frees the target's slot. */
+  private exchangeEvents(
+    req: IncomingMessage,
+    res: ServerResponse,
+    call: IntegrationCall | null,
+    release: () => void,
+  ): ExchangeEvents {
+    return {
+      responded: (status, contentLength) => {
+        if (call === null) return true;
+        if (!call.integrationResponded(status)) return false;
+        call.responseLength = contentLength;
+        return true;
+      },
+      counted: (bytes) => {
+        if (call) call.responseLength += bytes;
+      },
+      done: release,
+      failed: (hasBody) => {
+        // The API gave up on this request (its integration timeout) and has answered already.
+        if (call !== null && call.upstream === null) return;
+        // The target refused or dropped the connection: the ALB's 502.
+        this.answer(req, res, BAD_GATEWAY, call, hasBody);
+      },
+    };
   }
 
   /** Answers with one of the ALB's fixed pages (unless the API has answered already). */

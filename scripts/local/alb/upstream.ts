@@ -40,7 +40,7 @@ export interface ExchangeEvents {
   /** The response is over, whichever way; called once. */
   done(): void;
   /** The target refused or dropped the request before a response started. */
-  failed(): void;
+  failed(hasBody: boolean): void;
 }
 
 // Response headers that belong to the connection to the target, not to the response: the
@@ -164,7 +164,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       if (!res.writableFinished) res.destroy();
       return;
     }
-    this.events.failed();
+    this.events.failed(this.request.hasBody);
   }
 
   /**

@@ -200,15 +200,9 @@ export function createHttpApiHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const { settings, alb, accessLog } = options;
   const routes = settings.routes;
-  const now = performance.now();
-  const buckets = new Map<HttpApiRoute, TokenBucket>(
-    routes.map((route) => [
-      route,
-      new TokenBucket(route.throttling.rateLimit, route.throttling.burstLimit, now),
-    ]),
-  );
+  const buckets = tokenBuckets(routes);
   const render = settings.accessLogFormat ? compileAccessLogFormat(settings.accessLogFormat) : null;
-  const log = render && accessLog;
+  const log = render && accessLog ? (request: ApiRequest) => accessLog(render(request)) : null;
   const limit = settings.payloadLimitBytes;
   const timeoutMs = settings.integrationTimeoutMs;
   const forwardHost = settings.hostOverwritten ? alb.dnsName : null;
@@ -220,21 +214,6 @@ export function createHttpApiHandler(
     request.fail(INTEGRATION_TIMEOUT);
   };
 
-  const finish = (request: ApiRequest): void => {
-    clearTimeout(request.timer);
-    const upstream = request.upstream;
-    if (upstream !== null && !request.res.writableFinished) {
-      // The client went away before its answer: stop the exchange with the replica too.
-      request.upstream = null;
-      request.answered = true;
-      upstream.destroy();
-    }
-    if (log === null) return;
-    request.status = request.res.statusCode;
-    request.responseLatency = performance.now() - request.started;
-    log((render as (r: AccessLogRecord) => string)(request));
-  };
-
   return (req, res) => {
     const started = performance.now();
     const head = readRequestHead(req.rawHeaders);
@@ -244,7 +223,7 @@ export function createHttpApiHandler(
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const request = new ApiRequest(req, res, started, path, lingerMs);
-    res.on('close', () => finish(request));
+    res.on('close', () => finish(request, log));
     request.hasBody = head.hasBody;
     request.userAgent = head.userAgent;
     request.domainName = hostname(authority ?? head.host);
@@ -256,14 +235,7 @@ export function createHttpApiHandler(
     if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
 
     if (head.contentLength > limit) return request.fail(PAYLOAD_TOO_LARGE);
-    if (head.hasBody && head.contentLength === -1) {
-      // A chunked body announces no length: count it as it streams through.
-      let received = 0;
-      req.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > limit) request.fail(PAYLOAD_TOO_LARGE);
-      });
-    }
+    if (head.hasBody && head.contentLength === -1) limitChunkedBody(request, limit);
     if (mappings.length > 0) applyHeaderMappings(head, mappings, alb.dnsName);
     // API Gateway appends the client's address; the ALB hop then appends the VPC link's and
     // sets X-Forwarded-Proto/Port to its listener's, which is what the replica sees.
@@ -275,6 +247,41 @@ export function createHttpApiHandler(
     const host = forwardHost ?? (authority === undefined ? head.host : authority);
     alb.forward(req, res, head, host, '127.0.0.1', request);
   };
+}
+
+function tokenBuckets(routes: readonly HttpApiRoute[]): Map<HttpApiRoute, TokenBucket> {
+  const now = performance.now();
+  return new Map(
+    routes.map((route) => [
+      route,
+      new TokenBucket(route.throttling.rateLimit, route.throttling.burstLimit, now),
+    ]),
+  );
+}
+
+/** A chunked body announces no length: it is counted as it streams through. */
+function limitChunkedBody(request: ApiRequest, limit: number): void {
+  let received = 0;
+  request.req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limit) request.fail(PAYLOAD_TOO_LARGE);
+  });
+}
+
+/** The response is over (sent, or the client went away): stop the exchange, write the log. */
+function finish(request: ApiRequest, log: ((request: ApiRequest) => void) | null): void {
+  clearTimeout(request.timer);
+  const upstream = request.upstream;
+  if (upstream !== null && !request.res.writableFinished) {
+    // The client went away before its answer: stop the exchange with the replica too.
+    request.upstream = null;
+    request.answered = true;
+    upstream.destroy();
+  }
+  if (log === null) return;
+  request.status = request.res.statusCode;
+  request.responseLatency = performance.now() - request.started;
+  log(request);
 }
 
 function applyHeaderMappings(

@@ -25,6 +25,9 @@ export interface RequestHead {
   fieldBytes: number;
 }
 
+/** Lengths of the header names `readRequestHead` looks at (host, expect, ..., transfer-encoding). */
+const NOTED_LENGTHS = new Set([4, 6, 7, 10, 14, 15, 16, 17]);
+
 export function readRequestHead(raw: readonly string[]): RequestHead {
   const kept: string[] = [];
   let host = '';
@@ -40,16 +43,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     const length = name.length;
     fieldBytes += length + value.length + 4;
     // Only names of these lengths can need attention: skip lower-casing the others.
-    if (
-      length === 4 ||
-      length === 6 ||
-      length === 7 ||
-      length === 10 ||
-      length === 14 ||
-      length === 15 ||
-      length === 16 ||
-      length === 17
-    ) {
+    if (NOTED_LENGTHS.has(length)) {
       switch (name.toLowerCase()) {
         case 'host':
           host = value;

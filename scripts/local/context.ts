@@ -1,0 +1,118 @@
+// What the local stack is built from: its options, checked, and the workspace and template
+// they point to, read once. Every part of the stack gets its settings from here.
+import { LOG_LEVELS } from '../../services/common/src/logger.ts';
+import {
+  type HttpApiSettings,
+  type ParameterOverrides,
+  readHttpApiSettings,
+} from '../workspace/http-api-settings.ts';
+import {
+  loadWorkspace,
+  repoRoot,
+  type Service,
+  taskdefOverride,
+  type Workspace,
+} from '../workspace/manifests.ts';
+import type { ClientTimeouts } from './http/listeners.ts';
+import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
+
+/** ECS's container stop timeout when the task definition sets none. */
+const ECS_DEFAULT_STOP_TIMEOUT_S = 30;
+
+export interface LocalStackOptions {
+  /** The workspace: `<root>/copilot` and `<root>/addons/http-api.yml`. Default: this repo. */
+  root?: string;
+  /** Copilot environment whose names are used (`<svc>.<env>.<app>.internal`). Default: first. */
+  environment?: string;
+  /** HTTP API port; 0 picks a free one. Default 8080. */
+  apiPort?: number;
+  /** Local ALB listener port; 0 (default) picks a free one. */
+  albPort?: number;
+  /** Interface both listeners bind. Default 127.0.0.1. */
+  host?: string;
+  /**
+   * Multiplies the manifests' health-check interval, timeout and grace period and the
+   * deregistration delay, e.g. 0.1 for tests. Default 1: the manifests' own timing.
+   */
+  healthCheckScale?: number;
+  /** Template parameter overrides, as `aws cloudformation deploy --parameter-overrides`. */
+  parameters?: ParameterOverrides;
+  /** LOG_LEVEL for every replica, instead of the manifest's. */
+  logLevel?: string;
+  /** Replica stdout: prefixed and forwarded (default) or ignored. Stderr is always forwarded. */
+  replicaOutput?: 'forward' | 'ignore';
+  /** One access-log line per API request, in the stage's format. Default true. */
+  accessLog?: boolean;
+  /** Receives every line the stack emits. Default: batched writes to stdout. */
+  log?: (line: string) => void;
+  /** Extra environment variables for every replica. */
+  env?: Record<string, string>;
+  /**
+   * Slow-client limits of both listeners (ms); tests shrink them. Default: 10 s for the head,
+   * 30 s for the request, 2 s of silence from a client whose body is no longer wanted.
+   */
+  clientTimeouts?: ClientTimeouts;
+}
+
+export class LocalStackError extends Error {
+  override name = 'LocalStackError';
+}
+
+export function scaled(ms: number, scale: number): number {
+  return Math.max(1, Math.round(ms * scale));
+}
+
+export function stopTimeoutMs(service: Service): number {
+  const seconds = taskdefOverride(service, 'ContainerDefinitions[0].StopTimeout');
+  return (typeof seconds === 'number' ? seconds : ECS_DEFAULT_STOP_TIMEOUT_S) * 1000;
+}
+
+/** What the stack is built from: the options checked, the workspace and template read. */
+export interface Context {
+  root: string;
+  host: string;
+  scale: number;
+  workspace: Workspace;
+  environment: string;
+  settings: HttpApiSettings;
+  sink: LineSink;
+  say(line: string): void;
+  /** Copilot's service-discovery name, the other Host a service's listener rule accepts. */
+  internalHost(name: string): string;
+}
+
+export function prepare(options: LocalStackOptions): Context {
+  const scale = options.healthCheckScale ?? 1;
+  if (!(scale > 0)) throw new LocalStackError(`healthCheckScale must be > 0, got ${scale}`);
+  const level = options.logLevel;
+  // The services read LOG_LEVEL with services/common/src/logger.ts and exit on any other value.
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level.toLowerCase())) {
+    throw new LocalStackError(`logLevel "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const root = options.root ?? repoRoot;
+  const workspace = loadWorkspace(root);
+  const environment = options.environment ?? workspace.environments[0]?.name;
+  if (environment === undefined || !workspace.environments.some((e) => e.name === environment)) {
+    throw new LocalStackError(
+      `environment "${environment ?? ''}" not found under ${root}/copilot/environments`,
+    );
+  }
+  const settings = readHttpApiSettings({
+    root,
+    ...(options.parameters ? { parameters: options.parameters } : {}),
+  });
+  const sink: LineSink = options.log
+    ? callbackSink(options.log)
+    : bufferedSink((chunk) => process.stdout.write(chunk));
+  return {
+    root,
+    host: options.host ?? '127.0.0.1',
+    scale,
+    workspace,
+    environment,
+    settings,
+    sink,
+    say: (line) => sink.write(`[local] ${line}`),
+    internalHost: (name) => `${name}.${environment}.${workspace.application}.internal`,
+  };
+}

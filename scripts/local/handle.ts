@@ -1,0 +1,116 @@
+// The handle startLocalStack() returns: URLs, a live view of services and replicas, and the
+// few actions a caller (npm start, tests, benchmarks) takes on the running stack.
+import type { HttpApiSettings } from '../workspace/http-api-settings.ts';
+import type { LoadBalancer } from './alb/load-balancer.ts';
+import type { TargetState } from './alb/target-group.ts';
+import { type Context, LocalStackError } from './context.ts';
+import type { Scheduler } from './ecs/scheduler.ts';
+import type { Replica } from './ecs/supervisor.ts';
+import { formatRouteTable } from './route-table.ts';
+
+export interface ReplicaStatus {
+  readonly index: number;
+  /** The current task's port: each new task gets a new one. */
+  readonly port: number;
+  /** `127.0.0.1:<port>`, the value of the `x-local-target` response header. */
+  readonly target: string;
+  readonly pid: number | undefined;
+  readonly healthy: boolean;
+  readonly state: TargetState;
+  /** Tasks started in this slot after the first. */
+  readonly restarts: number;
+}
+
+export interface ServiceStatus {
+  readonly name: string;
+  readonly pathPrefix: string;
+  /** `<svc>.<env>.<app>.internal`, the service's other accepted Host. */
+  readonly internalHost: string;
+  readonly replicas: readonly ReplicaStatus[];
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly albUrl: string;
+  /** The local ALB's "DNS name": the Host the API integration sets. */
+  readonly albHost: string;
+  readonly application: string;
+  readonly environment: string;
+  readonly settings: HttpApiSettings;
+  /** Live view: targets, states, pids and restarts change as the stack runs. */
+  readonly services: readonly ServiceStatus[];
+  routeTable(): string;
+  /**
+   * SIGTERM stops the replica's task as ECS stops one (deregister and drain, SIGTERM, SIGKILL
+   * after the stop timeout); any other signal is just sent, as from outside the stack. Either
+   * way a new task takes its place. Resolves when the old process has exited.
+   */
+  killReplica(service: string, index: number, signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+class ReplicaView implements ReplicaStatus {
+  private readonly replica: Replica;
+  constructor(replica: Replica) {
+    this.replica = replica;
+  }
+  get index() {
+    return this.replica.index;
+  }
+  get port() {
+    return this.replica.port;
+  }
+  get target() {
+    return this.replica.target?.address ?? '';
+  }
+  get pid() {
+    return this.replica.pid;
+  }
+  get healthy() {
+    return this.replica.target?.state === 'healthy';
+  }
+  get state() {
+    return this.replica.target?.state ?? 'unused';
+  }
+  get restarts() {
+    return this.replica.restarts;
+  }
+}
+
+export function handle(
+  ctx: Context,
+  parts: {
+    alb: LoadBalancer;
+    replicas: Replica[];
+    scheduler: Scheduler;
+    stop: () => Promise<void>;
+    apiPort: number;
+    albPort: number;
+  },
+): LocalStack {
+  const { alb, replicas, scheduler } = parts;
+  return {
+    apiUrl: `http://${ctx.host}:${parts.apiPort}`,
+    albUrl: `http://${ctx.host}:${parts.albPort}`,
+    albHost: alb.dnsName,
+    application: ctx.workspace.application,
+    environment: ctx.environment,
+    settings: ctx.settings,
+    services: ctx.workspace.services.map((service) => ({
+      name: service.name,
+      pathPrefix: service.pathPrefix,
+      internalHost: ctx.internalHost(service.name),
+      replicas: replicas.filter((r) => r.service === service).map((r) => new ReplicaView(r)),
+    })),
+    routeTable: () => formatRouteTable(ctx.settings.routes, alb),
+    async killReplica(serviceName, index, signal = 'SIGTERM') {
+      const replica = replicas.find((r) => r.service.name === serviceName && r.index === index);
+      if (replica === undefined) throw new LocalStackError(`no replica ${serviceName}/${index}`);
+      if (signal === 'SIGTERM') return scheduler.replace(replica, 'SIGTERM requested');
+      const exited = replica.exited();
+      scheduler.supervisor.signal(replica, signal);
+      await exited;
+    },
+    stop: parts.stop,
+  };
+}
