@@ -1,32 +1,14 @@
 // Graceful shutdown of a real service process: what ECS relies on during a rolling deploy.
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../scripts/workspace/manifests.ts';
+import { type Reply, request } from './helpers/http.ts';
 import { type StartedProcess, startNodeProcess } from './helpers/process.ts';
 
-interface Reply {
-  status: number;
-  connection: string | undefined;
-  body: string;
-}
-
 function get(port: number, agent: Agent, urlPath: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: urlPath, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return request(`http://127.0.0.1:${port}${urlPath}`, { agent });
 }
 
 function tryConnect(port: number): Promise<'connected' | string> {
@@ -67,7 +49,7 @@ describe('graceful shutdown on SIGTERM', () => {
     for (const [i, reply] of replies.entries()) {
       expect(reply.status).toBe(200);
       expect(JSON.parse(reply.body)).toMatchObject({ id: i + 1 });
-      expect(reply.connection).toBe('close');
+      expect(reply.headers.connection).toBe('close');
     }
     const exit = await exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
@@ -82,7 +64,9 @@ describe('graceful shutdown on SIGTERM', () => {
     const replies = await Promise.all(
       Array.from({ length: 10 }, () => get(port, agent, '/api/books')),
     );
-    expect(replies.every((r) => r.status === 200 && r.connection === 'keep-alive')).toBe(true);
+    expect(replies.every((r) => r.status === 200 && r.headers.connection === 'keep-alive')).toBe(
+      true,
+    );
 
     child.kill('SIGTERM');
     const exit = await exited;

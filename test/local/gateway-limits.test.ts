@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { HEAD_LIMIT_BYTES } from '../../scripts/local/gateway/http-api.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { books } from '../../services/book-service/src/data.ts';
-import { rawExchange, stackForSuite } from './helpers.ts';
+import { rawExchange } from '../helpers/http.ts';
+import { stackForSuite } from './helpers.ts';
 
 const LINGER_MS = 500;
 const UPLOAD_BYTES = 11 * 1024 * 1024;

@@ -1,7 +1,6 @@
-// Shared by the local-stack tests (and, re-exported, the reliability tests): a node:http client
-// that can set Host (fetch cannot), a bounded poll, the stack's log with timestamps, a stack
-// per suite, a raw-socket HTTP exchange, `npm start` as a user runs it, and a workspace with a
-// third service derived from this repository's own.
+// Shared by the local-stack tests (and, re-exported, the reliability tests): the stack's log
+// with timestamps, a stack per suite, `npm start` as a user runs it, and a workspace with a
+// third service derived from this repository's own. HTTP clients and waiting: test/helpers/.
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
   cpSync,
@@ -12,8 +11,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -29,52 +26,6 @@ import {
   loadTemplate,
   resourcesOfType,
 } from '../../scripts/workspace/template.ts';
-
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-export function request(
-  url: string,
-  options: { method?: string; headers?: Record<string, string | number>; body?: Buffer } = {},
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
-export async function waitFor(
-  what: string,
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-): Promise<number> {
-  const started = performance.now();
-  while (!(await predicate())) {
-    if (performance.now() - started > timeoutMs) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return performance.now() - started;
-}
 
 // ---------------------------------------------------------------- the stack's log
 
@@ -155,81 +106,6 @@ export function stackForSuite(options: LocalStackOptions = {}): {
       return stack;
     },
   };
-}
-
-// ---------------------------------------------------------------- raw HTTP
-
-export interface RawReply {
-  /** Undefined when the connection ended with no (complete) status line. */
-  status: number | undefined;
-  headers: Record<string, string>;
-  body: Buffer;
-  /** Bytes received, for diagnostics. */
-  received: number;
-  timedOut: boolean;
-}
-
-/**
- * Writes `bytes` on a fresh connection and reads until the server closes it (the request
- * should say `Connection: close`; `timeoutMs` bounds it otherwise), so anything a client could
- * put on the wire can be sent.
- */
-export function rawExchange(port: number, bytes: Buffer, timeoutMs: number): Promise<RawReply> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let timedOut = false;
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      socket.destroy();
-    }, timeoutMs);
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    // The server may answer and close before it has read everything we sent.
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ ...parseResponse(Buffer.concat(chunks)), timedOut });
-    });
-    // Not end(): Node's server takes a client's half-close as leaving, and drops the request.
-    socket.write(bytes);
-  });
-}
-
-function parseResponse(data: Buffer): Omit<RawReply, 'timedOut'> {
-  let at = 0;
-  for (;;) {
-    const end = data.indexOf('\r\n\r\n', at);
-    if (end === -1) return { status: undefined, headers: {}, body: data, received: data.length };
-    const lines = data.toString('latin1', at, end).split('\r\n');
-    const status = Number((lines[0] ?? '').slice(9, 12));
-    const headers: Record<string, string> = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-    }
-    at = end + 4;
-    if (status >= 100 && status < 200) continue; // 100 Continue: the answer follows
-    let body = data.subarray(at);
-    if (headers['transfer-encoding']?.includes('chunked')) body = dechunk(body);
-    else if (headers['content-length'] !== undefined) {
-      body = body.subarray(0, Number(headers['content-length']));
-    }
-    return { status, headers, body, received: data.length };
-  }
-}
-
-function dechunk(data: Buffer): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  while (at < data.length) {
-    const lineEnd = data.indexOf('\r\n', at);
-    if (lineEnd === -1) break;
-    const size = Number.parseInt(data.toString('latin1', at, lineEnd), 16);
-    if (!(size > 0)) break;
-    parts.push(data.subarray(lineEnd + 2, lineEnd + 2 + size));
-    at = lineEnd + 2 + size + 2;
-  }
-  return Buffer.concat(parts);
 }
 
 // ---------------------------------------------------------------- npm start

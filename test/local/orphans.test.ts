@@ -5,7 +5,8 @@
 // Either way no replica, and no local.ts, is alive 2 s later.
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
-import { type NpmStart, npmStart, processGone, waitFor } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { type NpmStart, npmStart, processGone } from './helpers.ts';
 
 const BOUND_MS = 2_000;
 const ARGS = ['--port', '0', '--health-check-scale', '0.1', '--quiet', '--no-access-log'];

@@ -6,7 +6,9 @@ import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { authors } from '../../services/author-service/src/data.ts';
 import { books } from '../../services/book-service/src/data.ts';
-import { request, stackLog, waitFor } from './helpers.ts';
+import { request } from '../helpers/http.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { stackLog } from './helpers.ts';
 
 const SCALE = 0.1;
 const workspace = loadWorkspace();

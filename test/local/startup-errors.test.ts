@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { waitFor } from '../helpers/wait.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,
@@ -17,7 +18,7 @@ import {
   stackLog,
   startedPids,
 } from '../reliability/helpers.ts';
-import { npmStart, processGone, waitFor } from './helpers.ts';
+import { npmStart, processGone } from './helpers.ts';
 
 const REPORTED_WITHIN_MS = 3_000;
 const fixture = fixtureWorkspace({ realServices: false });

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Target, TargetGroup, type TargetState } from '../../scripts/local/alb/target-group.ts';
-import { waitFor } from './helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const HEALTH = {
   path: '/health',

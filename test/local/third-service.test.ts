@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { readHttpApiSettings } from '../../scripts/workspace/http-api-settings.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
-import { request, THIRD_SERVICE, workspaceWithThirdService } from './helpers.ts';
+import { request } from '../helpers/http.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { THIRD_SERVICE, workspaceWithThirdService } from './helpers.ts';
 
 // Small on purpose, so tests can cross them quickly; the defaults come from the template.
 const TIMEOUT_MS = 300;
@@ -103,7 +105,11 @@ describe('stage settings', () => {
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(elapsed).toBeLessThan(TIMEOUT_MS * 5);
     const id = String(reply.headers['apigw-requestid']);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(
+      `the access-log line of ${id}`,
+      () => lines.some((l) => l.includes(`"${id}"`)),
+      2_000,
+    );
     const entry = JSON.parse(lines.find((l) => l.includes(`"${id}"`)) ?? '{}');
     expect(entry).toMatchObject({
       status: '503',

@@ -16,6 +16,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
+import { waitFor } from '../helpers/wait.ts';
 import {
   DEATH_BUDGET_MS,
   type DeathReport,
@@ -33,7 +34,6 @@ import {
   stackForSuite,
   stackLog,
   startedPids,
-  waitFor,
 } from './helpers.ts';
 
 const SCALE = 0.1;

@@ -18,13 +18,12 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../scripts/local/index.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { type RawReply, rawExchange } from '../helpers/http.ts';
 import {
   FIXTURE_PATH,
   fixtureWorkspace,
   fuzzSettings,
   NO_THROTTLING,
-  type RawReply,
-  rawExchange,
   stackForSuite,
 } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 // Shared by the gateway-level reliability tests: a bounded load loop, percentiles, the stack's
-// log with timestamps, a raw-socket HTTP exchange, a fixture workspace, and the properties the
+// log with timestamps, a fixture workspace, and the properties the
 // tests assert, written as functions that return what is violated so each test can also show
 // them failing on a deliberately broken fixture.
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -8,19 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { LocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
-import { type StackLog, waitFor, writeTemplateWithRoutesFor } from '../local/helpers.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { type StackLog, writeTemplateWithRoutesFor } from '../local/helpers.ts';
 
 export {
   livePids,
   NO_THROTTLING,
-  type RawReply,
-  rawExchange,
-  request,
   type StackLog,
   stackForSuite,
   stackLog,
   startedPids,
-  waitFor,
 } from '../local/helpers.ts';
 
 // ---------------------------------------------------------------- fixture workspace

@@ -16,6 +16,8 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { request } from '../helpers/http.ts';
+import { waitFor } from '../helpers/wait.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,
@@ -27,11 +29,9 @@ import {
   ms,
   NO_THROTTLING,
   percentiles,
-  request,
   runLoad,
   stackLog,
   startedPids,
-  waitFor,
 } from './helpers.ts';
 
 const HEADERS_MS = 1_000;
