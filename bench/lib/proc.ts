@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { terminate } from '../../scripts/cli/processes.ts';
 
 /** /proc/<pid>/stat counts CPU time in clock ticks; USER_HZ is 100 on every Linux we target. */
 const TICKS_PER_SECOND = 100;
@@ -72,10 +73,7 @@ export function spawnPinned(command: string, args: string[], options: SpawnOptio
     stop: async () => {
       live.delete(spawned);
       if (child.exitCode !== null || child.signalCode !== null) return;
-      signalGroup(pid, 'SIGTERM');
-      const timedOut = await Promise.race([exited.then(() => false), sleep(5_000, true)]);
-      if (timedOut) signalGroup(pid, 'SIGKILL');
-      await exited;
+      await terminate((signal) => signalGroup(pid, signal), exited, 5_000);
       // The group may outlive its leader (replicas mid-shutdown): make sure nothing stays.
       signalGroup(pid, 'SIGKILL');
     },

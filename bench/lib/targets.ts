@@ -2,11 +2,11 @@
 // read from. Every Node row runs an esbuild bundle, as the container does, so start-up times
 // compare the same loading path (one ESM file, no type stripping, no node_modules walk).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { bundleService } from '../../scripts/build.ts';
+import { freePort } from '../../scripts/cli/processes.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
 import { prepareNginx } from './nginx.ts';
 import {
@@ -107,20 +107,6 @@ export async function buildArtifacts(dir: string): Promise<Artifacts> {
     bundle('hono-server.ts', path.join(dir, 'hono.mjs')),
   ]);
   return { dir, service, files: { raw, service: serviceFile, express, hono } };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
 }
 
 /** The environment a service replica runs with: the manifest's variables, as on ECS. */

@@ -16,7 +16,7 @@
 // - Tasks that keep exiting before they ever listen are a crash loop: each is reported, its
 //   output once (until it changes), and new tasks start with growing delays (ECS throttles
 //   launches of tasks that keep failing to start too; this schedule is our own).
-import net, { type AddressInfo } from 'node:net';
+import { freePort, terminate } from '../../cli/processes.ts';
 import { Target, type TargetGroup } from '../alb/target-group.ts';
 import { type Replica, Supervisor, type SupervisorOptions } from './supervisor.ts';
 
@@ -34,18 +34,6 @@ export interface SchedulerOptions extends Omit<SupervisorOptions, 'events'> {
    * starting and gives up), false to let the scheduler replace the task.
    */
   exitedBeforeListening(replica: Replica, how: string): boolean;
-}
-
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
@@ -142,14 +130,11 @@ export class Scheduler {
       this.options.say(`${replica.label} replacing: ${reason}`);
       const target = replica.target;
       if (target) await this.group(replica).deregister(target);
-      const exited = replica.exited();
-      this.supervisor.signal(replica, 'SIGTERM');
-      const force = setTimeout(
-        () => this.supervisor.signal(replica, 'SIGKILL'),
+      await terminate(
+        (signal) => this.supervisor.signal(replica, signal),
+        replica.exited(),
         this.options.stopTimeoutMs(replica),
       );
-      await exited;
-      clearTimeout(force);
     } finally {
       this.replacing.delete(replica);
     }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { terminate } from '../../cli/processes.ts';
 import type { Service } from '../../workspace/manifests.ts';
 import type { Target } from '../alb/target-group.ts';
 
@@ -189,11 +190,8 @@ export class Supervisor {
       this.replicas.map(async (replica) => {
         clearTimeout(replica.restartTimer);
         if (!replica.running) return;
-        const exited = replica.exited();
-        replica.child?.kill('SIGTERM');
-        const force = setTimeout(() => replica.child?.kill('SIGKILL'), stopTimeoutMs(replica));
-        await exited;
-        clearTimeout(force);
+        const child = replica.child as ChildProcess;
+        await terminate((signal) => child.kill(signal), replica.exited(), stopTimeoutMs(replica));
       }),
     );
   }
