@@ -11,25 +11,19 @@
 // still `initial`) nothing can serve, and the ALB answers 503. A draining target gets no new
 // requests and is gone once its in-flight requests end or the deregistration delay passes,
 // whichever comes first.
-import http from 'node:http';
 import type { Pool } from 'undici';
+import {
+  type HealthCheckOutcome,
+  type HealthCheckSettings,
+  type HealthProbe,
+  httpProbe,
+  type ProbeAnswer,
+} from './health-check.ts';
 import { targetPool } from './upstream.ts';
 
+export type { HealthCheckOutcome, HealthCheckSettings } from './health-check.ts';
+
 export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'unused';
-
-/** What the last health check of a target got. */
-export type HealthCheckOutcome =
-  | { passed: boolean; status: number }
-  | { passed: false; error: 'timeout' | 'refused' | string };
-
-export interface HealthCheckSettings {
-  path: string;
-  successCodes: readonly number[];
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-  intervalMs: number;
-  timeoutMs: number;
-}
 
 /**
  * ECS registers a task once its container runs; locally a process is "running" before it
@@ -38,8 +32,16 @@ export interface HealthCheckSettings {
  */
 const STARTUP_PROBE_MS = 50;
 
-// Health checks use their own connections, closed after each check, as the ALB's do.
-const healthCheckAgent = new http.Agent({ keepAlive: false });
+/** Timers, injectable so tests can drive thresholds and delays on a clock of their own. */
+export interface Clock {
+  setTimeout(run: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+}
+
+const realClock: Clock = {
+  setTimeout: (run, ms) => setTimeout(run, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
+};
 
 export class Target {
   readonly port: number;
@@ -55,8 +57,8 @@ export class Target {
   failures = 0;
   answeredOnce = false;
   lastCheck: HealthCheckOutcome | undefined;
-  timer: NodeJS.Timeout | undefined;
-  drainTimer: NodeJS.Timeout | undefined;
+  timer: unknown;
+  drainTimer: unknown;
   drained: (() => void) | undefined;
 
   constructor(port: number) {
@@ -83,6 +85,8 @@ export class TargetGroup {
   readonly deregistrationDelayMs: number;
   readonly targets: Target[] = [];
   private readonly events: TargetGroupEvents;
+  private readonly clock: Clock;
+  private readonly probe: HealthProbe;
   /** Healthy targets, rebuilt on every state change so a request only indexes an array. */
   private routable: Target[] = [];
   /** Unhealthy targets, used only when none is healthy (fail open). */
@@ -95,11 +99,14 @@ export class TargetGroup {
     health: HealthCheckSettings,
     deregistrationDelayMs: number,
     events: TargetGroupEvents,
+    inject: { clock?: Clock; probe?: HealthProbe } = {},
   ) {
     this.name = name;
     this.health = health;
     this.deregistrationDelayMs = deregistrationDelayMs;
     this.events = events;
+    this.clock = inject.clock ?? realClock;
+    this.probe = inject.probe ?? httpProbe;
   }
 
   /** The next target in round robin, or undefined when nothing can serve (the ALB's 503). */
@@ -164,14 +171,14 @@ export class TargetGroup {
       const finish = (): void => {
         if (target.drained === undefined) return;
         target.drained = undefined;
-        clearTimeout(target.drainTimer);
+        this.clock.clearTimeout(target.drainTimer);
         target.drainTimer = undefined;
         if (target.state === 'draining') this.setState(target, 'unused', 'Target.NotRegistered');
         resolve();
       };
       target.drained = finish;
       if (target.inFlight === 0) finish();
-      else target.drainTimer = setTimeout(finish, this.deregistrationDelayMs);
+      else target.drainTimer = this.clock.setTimeout(finish, this.deregistrationDelayMs);
     });
   }
 
@@ -185,7 +192,7 @@ export class TargetGroup {
   }
 
   private clearTimers(target: Target): void {
-    clearTimeout(target.timer);
+    this.clock.clearTimeout(target.timer);
     target.timer = undefined;
   }
 
@@ -201,47 +208,34 @@ export class TargetGroup {
 
   private schedule(target: Target, delayMs: number): void {
     if (this.closed) return;
-    target.timer = setTimeout(() => this.check(target), delayMs);
-    target.timer.unref();
+    target.timer = this.clock.setTimeout(() => this.check(target), delayMs);
   }
 
   private check(target: Target): void {
     // Each check lasts at most its timeout, and the next starts an interval after this one
     // started, whatever this one takes (ELB: "each health check request is independent").
     this.schedule(target, this.health.intervalMs);
-    const request = http.get(
-      {
-        host: '127.0.0.1',
-        port: target.port,
-        path: this.health.path,
-        agent: healthCheckAgent,
-        headers: { 'user-agent': 'ELB-HealthChecker/2.0' },
-        signal: AbortSignal.timeout(this.health.timeoutMs),
-      },
-      (response) => {
-        response.resume();
-        const status = response.statusCode ?? 0;
-        const passed = this.health.successCodes.includes(status);
-        target.answeredOnce = true;
-        this.record(target, { passed, status }, passed ? '' : 'Target.ResponseCodeMismatch');
-      },
-    );
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ECONNREFUSED' && !target.answeredOnce && target.state === 'initial') {
-        clearTimeout(target.timer);
-        this.schedule(target, STARTUP_PROBE_MS);
-        return;
-      }
-      // Anything but a refusal means something accepted the connection: the task listens.
-      if (error.code !== 'ECONNREFUSED') target.answeredOnce = true;
-      const timedOut = error.name === 'TimeoutError' || error.name === 'AbortError';
-      const what = timedOut ? 'timeout' : error.code === 'ECONNREFUSED' ? 'refused' : error.message;
-      this.record(
-        target,
-        { passed: false, error: what },
-        timedOut ? 'Target.Timeout' : 'Target.FailedHealthChecks',
-      );
-    });
+    void this.probe(target.port, this.health).then((answer) => this.checked(target, answer));
+  }
+
+  private checked(target: Target, answer: ProbeAnswer): void {
+    if ('status' in answer) {
+      const passed = this.health.successCodes.includes(answer.status);
+      target.answeredOnce = true;
+      const reason = passed ? '' : 'Target.ResponseCodeMismatch';
+      this.record(target, { passed, status: answer.status }, reason);
+      return;
+    }
+    const { error } = answer;
+    if (error === 'refused' && !target.answeredOnce && target.state === 'initial') {
+      this.clearTimers(target);
+      this.schedule(target, STARTUP_PROBE_MS);
+      return;
+    }
+    // Anything but a refusal means something accepted the connection: the task listens.
+    if (error !== 'refused') target.answeredOnce = true;
+    const reason = error === 'timeout' ? 'Target.Timeout' : 'Target.FailedHealthChecks';
+    this.record(target, { passed: false, error }, reason);
   }
 
   private record(target: Target, outcome: HealthCheckOutcome, reason: string): void {
