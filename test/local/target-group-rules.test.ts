@@ -1,0 +1,278 @@
+// The target group's rules, each at its exact edge, on a clock and health checks the test
+// drives (ELB's "Health checks for Application Load Balancer target groups" and "Deregistration
+// delay" pages): a new target serves after ONE passing check; an unhealthy one after exactly
+// `healthyThreshold` consecutive passes; a target goes out after exactly `unhealthyThreshold`
+// consecutive failures; the group fails open to unhealthy targets when no target is healthy;
+// a draining target never gets a new request, and is gone when its requests end or when the
+// deregistration delay passes, whichever comes first. target-group.test.ts checks the same
+// model against a real HTTP server; here no threshold can be off by one unnoticed.
+import { describe, expect, it } from 'vitest';
+import type { ProbeAnswer } from '../../scripts/local/alb/health-check.ts';
+import {
+  type Clock,
+  Target,
+  TargetGroup,
+  type TargetState,
+} from '../../scripts/local/alb/target-group.ts';
+
+const INTERVAL_MS = 1_000;
+// Longer than the checks any test runs while a target drains.
+const DELAY_MS = 30_000;
+const HEALTH = {
+  path: '/health',
+  successCodes: [200],
+  // Distinct from each other and from 1, so no rule can pass by using another's number.
+  healthyThreshold: 3,
+  unhealthyThreshold: 4,
+  intervalMs: INTERVAL_MS,
+  timeoutMs: 500,
+};
+
+/** Timers that fire only when the test advances time. */
+class ManualClock implements Clock {
+  now = 0;
+  private timers: { at: number; run: () => void; id: number }[] = [];
+  private nextId = 0;
+
+  setTimeout(run: () => void, ms: number): unknown {
+    const timer = { at: this.now + ms, run, id: this.nextId++ };
+    this.timers.push(timer);
+    return timer;
+  }
+
+  clearTimeout(timer: unknown): void {
+    this.timers = this.timers.filter((t) => t !== timer);
+  }
+
+  /** Runs every timer due within `ms`, in order, letting each check's answer land. */
+  async advance(ms: number): Promise<void> {
+    const end = this.now + ms;
+    for (;;) {
+      const due = this.timers
+        .filter((t) => t.at <= end)
+        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (due === undefined) break;
+      this.timers = this.timers.filter((t) => t !== due);
+      this.now = due.at;
+      due.run();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.now = end;
+  }
+}
+
+/** A group whose targets answer what `answers` says, one check at a time. */
+function setup() {
+  const clock = new ManualClock();
+  const answers = new Map<number, ProbeAnswer>();
+  const checks = new Map<number, number>();
+  const transitions: string[] = [];
+  const group = new TargetGroup(
+    'svc',
+    HEALTH,
+    DELAY_MS,
+    {
+      onStateChange: (_g, target, from: TargetState) =>
+        transitions.push(`${target.port}: ${from} -> ${target.state}`),
+    },
+    {
+      clock,
+      probe: async (port) => {
+        checks.set(port, (checks.get(port) ?? 0) + 1);
+        return answers.get(port) ?? { status: 200 };
+      },
+    },
+  );
+  const add = (port: number, answer: ProbeAnswer = { status: 200 }): Target => {
+    const target = new Target(port);
+    answers.set(port, answer);
+    group.add(target);
+    group.register(target);
+    return target;
+  };
+  /** The first check runs at once on register; each later one an interval after the last. */
+  const checksPass = (n: number) => clock.advance(n * INTERVAL_MS);
+  return { clock, group, answers, checks, transitions, add, checksPass };
+}
+
+/** A target that has been healthy, then failed `unhealthyThreshold` checks. */
+async function unhealthyTarget(s: ReturnType<typeof setup>, port: number): Promise<Target> {
+  const target = s.add(port);
+  await s.clock.advance(0);
+  s.answers.set(port, { status: 500 });
+  await s.checksPass(HEALTH.unhealthyThreshold);
+  expect(target.state).toBe('unhealthy');
+  return target;
+}
+
+describe('health thresholds, exactly', () => {
+  it('a new target is healthy after one passing check', async () => {
+    const s = setup();
+    const target = s.add(1);
+    expect(target.state).toBe('initial');
+    await s.clock.advance(0);
+    expect(s.checks.get(1)).toBe(1);
+    expect(target.state).toBe('healthy');
+    expect(s.transitions).toEqual(['1: unused -> initial', '1: initial -> healthy']);
+  });
+
+  it(`out after exactly ${HEALTH.unhealthyThreshold} consecutive failures, not one fewer`, async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    s.answers.set(1, { status: 500 });
+    await s.checksPass(HEALTH.unhealthyThreshold - 1);
+    expect(target.state).toBe('healthy');
+    expect(s.group.pick()).toBe(target);
+    s.group.release(target);
+    await s.checksPass(1);
+    expect(target.state).toBe('unhealthy');
+    expect(target.reason).toBe('Target.ResponseCodeMismatch');
+  });
+
+  it('a pass in between starts the failure count again', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    s.answers.set(1, { status: 500 });
+    await s.checksPass(HEALTH.unhealthyThreshold - 1);
+    s.answers.set(1, { status: 200 });
+    await s.checksPass(1);
+    s.answers.set(1, { error: 'timeout' });
+    await s.checksPass(HEALTH.unhealthyThreshold - 1);
+    expect(target.state).toBe('healthy');
+    await s.checksPass(1);
+    expect(target.state).toBe('unhealthy');
+    expect(target.reason).toBe('Target.Timeout');
+  });
+
+  it(`back after exactly ${HEALTH.healthyThreshold} consecutive passes, not one fewer`, async () => {
+    const s = setup();
+    const target = await unhealthyTarget(s, 1);
+    s.answers.set(1, { status: 200 });
+    await s.checksPass(HEALTH.healthyThreshold - 1);
+    expect(target.state).toBe('unhealthy');
+    await s.checksPass(1);
+    expect(target.state).toBe('healthy');
+  });
+
+  it('a failure in between starts the pass count again', async () => {
+    const s = setup();
+    const target = await unhealthyTarget(s, 1);
+    s.answers.set(1, { status: 200 });
+    await s.checksPass(HEALTH.healthyThreshold - 1);
+    s.answers.set(1, { status: 503 });
+    await s.checksPass(1);
+    s.answers.set(1, { status: 200 });
+    await s.checksPass(HEALTH.healthyThreshold - 1);
+    expect(target.state).toBe('unhealthy');
+    await s.checksPass(1);
+    expect(target.state).toBe('healthy');
+  });
+
+  it('a new target that refuses connections is still starting: not failed, probed again soon', async () => {
+    const s = setup();
+    const target = s.add(1, { error: 'refused' });
+    // Far more refusals than the unhealthy threshold, within one interval.
+    await s.clock.advance(INTERVAL_MS);
+    expect(s.checks.get(1)).toBeGreaterThan(HEALTH.unhealthyThreshold * 2);
+    expect(target.state).toBe('initial');
+    s.answers.set(1, { status: 200 });
+    await s.clock.advance(INTERVAL_MS / 10);
+    expect(target.state).toBe('healthy');
+  });
+});
+
+describe('where requests go', () => {
+  it('fails open to unhealthy targets only while none is healthy', async () => {
+    const s = setup();
+    const sick = await unhealthyTarget(s, 1);
+    expect(s.group.pick()).toBe(sick);
+    s.group.release(sick);
+    const well = s.add(2);
+    await s.clock.advance(0);
+    for (let i = 0; i < 4; i++) {
+      expect(s.group.pick()).toBe(well);
+      s.group.release(well);
+    }
+  });
+
+  it('nowhere while every target is still initial', async () => {
+    const s = setup();
+    s.add(1, { error: 'refused' });
+    s.add(2, { error: 'refused' });
+    await s.clock.advance(INTERVAL_MS);
+    expect(s.group.pick()).toBeUndefined();
+  });
+
+  it('never to a draining target, even the last one left', async () => {
+    const s = setup();
+    const a = s.add(1);
+    const b = s.add(2);
+    await s.clock.advance(0);
+    const busy = s.group.pick() as Target;
+    void s.group.deregister(busy);
+    expect(busy.state).toBe('draining');
+    const checksAtDeregistration = s.checks.get(busy.port);
+    const other = busy === a ? b : a;
+    for (let i = 0; i < 4; i++) {
+      expect(s.group.pick()).toBe(other);
+      s.group.release(other);
+    }
+    // The other one unhealthy: the group fails open, but not to the draining target.
+    s.answers.set(other.port, { status: 500 });
+    await s.checksPass(HEALTH.unhealthyThreshold);
+    expect(other.state).toBe('unhealthy');
+    expect(s.group.pick()).toBe(other);
+    s.group.release(other);
+    void s.group.deregister(other);
+    expect(s.group.pick()).toBeUndefined();
+    // A draining target is checked no more, so nothing brings it back.
+    await s.checksPass(HEALTH.healthyThreshold + 1);
+    expect(busy.state).toBe('draining');
+    expect(s.checks.get(busy.port)).toBe(checksAtDeregistration);
+  });
+});
+
+describe('the deregistration delay', () => {
+  it('ends draining when the delay passes, with a request still in flight', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    let drained = false;
+    void s.group.deregister(target).then(() => {
+      drained = true;
+    });
+    await s.clock.advance(DELAY_MS - 1);
+    expect(target.state).toBe('draining');
+    expect(drained).toBe(false);
+    await s.clock.advance(1);
+    expect(target.state).toBe('unused');
+    expect(drained).toBe(true);
+  });
+
+  it('ends draining as soon as the last request ends, before the delay', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    let drained = false;
+    void s.group.deregister(target).then(() => {
+      drained = true;
+    });
+    await s.clock.advance(DELAY_MS / 2);
+    s.group.release(target);
+    await s.clock.advance(0);
+    expect(target.state).toBe('unused');
+    expect(drained).toBe(true);
+  });
+
+  it('with nothing in flight, deregistration is immediate', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    await s.group.deregister(target);
+    expect(target.state).toBe('unused');
+  });
+});
