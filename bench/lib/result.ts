@@ -202,8 +202,8 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
     goal(
       {
         id: 'local-throughput-vs-nginx',
-        description: 'local path req/s >= 0.5x nginx path',
-        target: 0.5,
+        description: 'local path req/s >= 0.4x nginx path',
+        target: 0.4,
         comparison: '>=',
         unit: 'x',
       },
