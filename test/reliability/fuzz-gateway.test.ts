@@ -16,7 +16,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../scripts/local/index.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { type RawReply, rawExchange } from '../helpers/http.ts';
 import {
@@ -24,6 +23,7 @@ import {
   fixtureWorkspace,
   fuzzSettings,
   NO_THROTTLING,
+  quietStack,
   stackForSuite,
 } from './helpers.ts';
 
@@ -471,13 +471,7 @@ describe('the same property on deliberate breaks', () => {
 
   it('fails on a service answering HTML 404s and 500s with a stack trace', async () => {
     const fixture = fixtureWorkspace({ realServices: false });
-    const stack = await startLocalStack({
-      root: fixture.root,
-      apiPort: 0,
-      healthCheckScale: 0.1,
-      replicaOutput: 'ignore',
-      accessLog: false,
-      log: () => {},
+    const stack = await quietStack(fixture.root, {
       parameters: NO_THROTTLING,
       env: { FIXTURE_MODE: 'broken-errors' },
     });

@@ -6,7 +6,11 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { LocalStack } from '../../scripts/local/index.ts';
+import {
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from '../../scripts/local/index.ts';
 import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { type StackLog, writeTemplateWithRoutesFor } from '../local/helpers.ts';
@@ -21,6 +25,19 @@ export {
 } from '../local/helpers.ts';
 
 // ---------------------------------------------------------------- fixture workspace
+
+/** A stack on `root` as the broken-setup tests start it: fast checks, nothing printed. */
+export function quietStack(root: string, options: LocalStackOptions = {}): Promise<LocalStack> {
+  return startLocalStack({
+    root,
+    apiPort: 0,
+    healthCheckScale: 0.1,
+    replicaOutput: 'ignore',
+    accessLog: false,
+    log: () => {},
+    ...options,
+  });
+}
 
 const FIXTURE = path.join(repoRoot, 'test', 'fixtures', 'reliability');
 /**

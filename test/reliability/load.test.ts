@@ -7,7 +7,6 @@
 // A deliberate break must be caught: the same check over a stack left with the template's
 // default throttling (100 requests/s, burst 200) reports the stage's 429s.
 import { afterAll, describe, expect, it } from 'vitest';
-import { startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import {
   describeFailures,
@@ -16,6 +15,7 @@ import {
   type LoadResult,
   ms,
   percentiles,
+  quietStack,
   runLoad,
   stackForSuite,
 } from './helpers.ts';
@@ -67,14 +67,7 @@ describe('the same check on a deliberately broken setup', () => {
   afterAll(() => fixture.remove());
 
   it("reports the stage's 429s when its default throttling is left in place", async () => {
-    const stack = await startLocalStack({
-      root: fixture.root,
-      apiPort: 0,
-      healthCheckScale: 0.1,
-      replicaOutput: 'ignore',
-      accessLog: false,
-      log: () => {},
-    });
+    const stack = await quietStack(fixture.root);
     try {
       const result = await runLoad({
         url: `${stack.apiUrl}${FIXTURE_PATH}`,

@@ -29,6 +29,7 @@ import {
   ms,
   NO_THROTTLING,
   percentiles,
+  quietStack,
   runLoad,
   stackLog,
   startedPids,
@@ -404,14 +405,7 @@ describe('the same checks on deliberately broken servers', () => {
 
   it('report a proxy that does not pass a client leaving on to the replica', async () => {
     const fixture = fixtureWorkspace({ realServices: false });
-    const stack = await startLocalStack({
-      root: fixture.root,
-      apiPort: 0,
-      healthCheckScale: 0.1,
-      replicaOutput: 'ignore',
-      accessLog: false,
-      log: () => {},
-    });
+    const stack = await quietStack(fixture.root);
     const replica = stack.services[0]?.replicas[0];
     if (!replica) throw new Error('no fixture replica');
     // Pipes the replica's answer to the client and never looks back when the client leaves.
