@@ -13,6 +13,7 @@ import {
   taskdefOverride,
   type Workspace,
 } from '../workspace/manifests.ts';
+import { StackEvents } from './events.ts';
 import type { ClientTimeouts } from './http/listeners.ts';
 import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
 
@@ -77,6 +78,8 @@ export interface Context {
   settings: HttpApiSettings;
   sink: LineSink;
   say(line: string): void;
+  /** Listeners of the running stack (a console); none by default. */
+  events: StackEvents;
   /** Copilot's service-discovery name, the other Host a service's listener rule accepts. */
   internalHost(name: string): string;
 }
@@ -113,6 +116,7 @@ export function prepare(options: LocalStackOptions): Context {
     settings,
     sink,
     say: (line) => sink.write(`[local] ${line}`),
+    events: new StackEvents(),
     internalHost: (name) => `${name}.${environment}.${workspace.application}.internal`,
   };
 }

@@ -1,11 +1,13 @@
 // The handle startLocalStack() returns: URLs, a live view of services and replicas, and the
 // few actions a caller (npm start, tests, benchmarks) takes on the running stack.
+import http from 'node:http';
 import type { HttpApiSettings } from '../workspace/http-api-settings.ts';
 import type { LoadBalancer } from './alb/load-balancer.ts';
 import type { TargetState } from './alb/target-group.ts';
 import { type Context, LocalStackError } from './context.ts';
 import type { Scheduler } from './ecs/scheduler.ts';
 import type { Replica } from './ecs/supervisor.ts';
+import type { LocalStackListener } from './events.ts';
 import { formatRouteTable } from './route-table.ts';
 
 export interface ReplicaStatus {
@@ -46,7 +48,24 @@ export interface LocalStack {
    * way a new task takes its place. Resolves when the old process has exited.
    */
   killReplica(service: string, index: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Pauses (SIGSTOP: alive, not answering) or resumes (SIGCONT) a replica's current task. */
+  pauseReplica(service: string, index: number, paused: boolean): void;
+  /**
+   * A console's view: target state changes, health-check results, each API request with the
+   * rule and target that served it (events.ts). Returns the function that stops it.
+   */
+  observe(listener: LocalStackListener): () => void;
+  /** `GET <path>` to the ALB's listener with this Host: its answer, and the rule that matched. */
+  probeAlb(host: string, path: string): Promise<AlbProbe>;
   stop(): Promise<void>;
+}
+
+export interface AlbProbe {
+  status: number;
+  /** The service whose listener rule matched; undefined for the default action (503). */
+  rule: string | undefined;
+  /** The target that answered (`x-local-target`), if one did. */
+  target: string | undefined;
 }
 
 class ReplicaView implements ReplicaStatus {
@@ -89,6 +108,11 @@ export function handle(
   },
 ): LocalStack {
   const { alb, replicas, scheduler } = parts;
+  const find = (serviceName: string, index: number): Replica => {
+    const replica = replicas.find((r) => r.service.name === serviceName && r.index === index);
+    if (replica === undefined) throw new LocalStackError(`no replica ${serviceName}/${index}`);
+    return replica;
+  };
   return {
     apiUrl: `http://${ctx.host}:${parts.apiPort}`,
     albUrl: `http://${ctx.host}:${parts.albPort}`,
@@ -104,13 +128,40 @@ export function handle(
     })),
     routeTable: () => formatRouteTable(ctx.settings.routes, alb),
     async killReplica(serviceName, index, signal = 'SIGTERM') {
-      const replica = replicas.find((r) => r.service.name === serviceName && r.index === index);
-      if (replica === undefined) throw new LocalStackError(`no replica ${serviceName}/${index}`);
+      const replica = find(serviceName, index);
       if (signal === 'SIGTERM') return scheduler.replace(replica, 'SIGTERM requested');
       const exited = replica.exited();
       scheduler.supervisor.signal(replica, signal);
       await exited;
     },
+    pauseReplica(serviceName, index, paused) {
+      scheduler.supervisor.signal(find(serviceName, index), paused ? 'SIGSTOP' : 'SIGCONT');
+    },
+    observe: (listener) => ctx.events.observe(listener),
+    probeAlb: (host, path) => probeAlb(alb, `http://${ctx.host}:${parts.albPort}`, host, path),
     stop: parts.stop,
   };
+}
+
+async function probeAlb(
+  alb: LoadBalancer,
+  url: string,
+  host: string,
+  path: string,
+): Promise<AlbProbe> {
+  const rule = alb.match(host, path)?.service;
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${url}${path}`, { headers: { host }, agent: false }, (res) => {
+      res.resume();
+      const target = res.headers['x-local-target'];
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          rule,
+          target: typeof target === 'string' ? target : undefined,
+        }),
+      );
+    });
+    req.on('error', reject);
+  });
 }

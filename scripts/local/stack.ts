@@ -85,6 +85,7 @@ async function openListeners(
     alb,
     accessLog: options.accessLog === false ? null : (line) => ctx.sink.write(line),
     ...(lingerMs !== undefined ? { lingerMs } : {}),
+    observer: ctx.events,
   });
   const albServer = http.createServer(serverOptions(options.clientTimeouts), alb.handle);
   const apiServer = http.createServer(serverOptions(options.clientTimeouts), handleApi);
@@ -120,28 +121,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   );
   // The ALB's events reach the scheduler and the start-up watch, which need the ALB's target
   // groups to exist: both are set below, before the first task starts (so before any check).
-  let scheduler!: Scheduler;
-  let startup!: StartupWatch;
-  const { alb, groups } = buildLoadBalancer(ctx, {
-    onStateChange(group, target, from) {
-      const line = `alb ${group.name} target ${target.address}: ${from} -> ${target.state} ${target.reason}`;
-      const detail = target.state === 'unhealthy' ? ` (${group.describeLastCheck(target)})` : '';
-      ctx.say(`${line.trimEnd()}${detail}`);
-      startup.check();
-      if (target.state !== 'unhealthy') return;
-      const replica = replicas.find((r) => r.target === target);
-      replaceWhenUnhealthy(scheduler, replica, target, ctx.scale);
-    },
-    onCheck: () => startup.check(),
-  });
+  const late: LateParts = {};
+  const { alb, groups } = buildLoadBalancer(ctx, albEvents(ctx, replicas, late));
   const { servers, apiPort, albPort } = await openListeners(ctx, alb, options);
-  scheduler = newScheduler(ctx, options, replicas, groups, (replica, how) =>
+  const scheduler = newScheduler(ctx, options, replicas, groups, (replica, how) =>
     startup.exitedBeforeListening(replica, how),
   );
   // Ready when every replica is healthy, within the longest grace period ECS would allow.
   const services = ctx.workspace.services;
   const graceMs = Math.max(...services.map((s) => scaled(s.health.gracePeriodMs, ctx.scale)));
-  startup = new StartupWatch(replicas, groups, ctx.root, graceMs);
+  const startup = new StartupWatch(replicas, groups, ctx.root, graceMs);
+  Object.assign(late, { scheduler, startup });
   const stop = once(async () => {
     await closeServers(servers);
     for (const group of groups.values()) group.close();
@@ -162,6 +152,39 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Lines so far come out before whatever the caller prints next.
   ctx.sink.flush();
   return handle(ctx, { alb, replicas, scheduler, stop, apiPort, albPort });
+}
+
+interface LateParts {
+  scheduler?: Scheduler;
+  startup?: StartupWatch;
+}
+
+/** What the target groups report: logged, told to listeners, and acted on by ECS. */
+function albEvents(ctx: Context, replicas: readonly Replica[], late: LateParts): TargetGroupEvents {
+  return {
+    onStateChange(group, target, from) {
+      const line = `alb ${group.name} target ${target.address}: ${from} -> ${target.state} ${target.reason}`;
+      const detail = target.state === 'unhealthy' ? ` (${group.describeLastCheck(target)})` : '';
+      ctx.say(`${line.trimEnd()}${detail}`);
+      if (ctx.events.active) {
+        const { address, state, reason } = target;
+        const service = group.name;
+        ctx.events.emit({ type: 'target-state', service, target: address, from, state, reason });
+      }
+      late.startup?.check();
+      if (target.state !== 'unhealthy' || late.scheduler === undefined) return;
+      const replica = replicas.find((r) => r.target === target);
+      replaceWhenUnhealthy(late.scheduler, replica, target, ctx.scale);
+    },
+    onCheck(group, target) {
+      late.startup?.check();
+      if (!ctx.events.active || target.lastCheck === undefined) return;
+      const description = group.describeLastCheck(target);
+      const { address, lastCheck: outcome } = target;
+      const service = group.name;
+      ctx.events.emit({ type: 'health-check', service, target: address, outcome, description });
+    },
+  };
 }
 
 /** The ECS scheduler over the replicas, its output going to the stack's sink. */

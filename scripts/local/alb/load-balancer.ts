@@ -21,6 +21,9 @@ export interface IntegrationCall {
   /** A response header the API adds to everything it answers (API Gateway's request id). */
   readonly responseHeader: string;
   readonly responseHeaderValue: string;
+  /** Set by the ALB: the service whose rule matched, and the target it picked (if any). */
+  rule: string | undefined;
+  target: string | undefined;
 }
 
 export interface ListenerRule {
@@ -134,6 +137,10 @@ export class LoadBalancer {
     // No rule, or a group with no target to send to (none registered, or all still in their
     // initial checks): the ALB's 503. All unhealthy is different: the group fails open.
     const target = rule?.group.pick();
+    if (call !== null) {
+      call.rule = rule?.service;
+      call.target = target?.address;
+    }
     if (rule === undefined || target === undefined) {
       this.answer(req, res, SERVICE_UNAVAILABLE, call, head.hasBody);
       return;

@@ -91,6 +91,13 @@ export interface HttpApiOptions {
   accessLog: ((line: string) => void) | null;
   /** How long an early answer waits on a silent client's unsent body (linger.ts). */
   lingerMs?: number;
+  /** Told of every request once answered, while `active` (the console, events.ts). */
+  observer?: RequestObserver;
+}
+
+export interface RequestObserver {
+  readonly active: boolean;
+  served(record: AccessLogRecord, rule: string | undefined, target: string | undefined): void;
 }
 
 /** One request through the API: its integration call and its access-log record at once. */
@@ -120,6 +127,8 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
   integrationErrorMessage = '';
   errorMessage = '';
   upstream: IntegrationCall['upstream'] = null;
+  rule: string | undefined = undefined;
+  target: string | undefined = undefined;
   integrationStarted = 0;
   answered = false;
   timer: NodeJS.Timeout | undefined;
@@ -208,6 +217,7 @@ export function createHttpApiHandler(
   const forwardHost = settings.hostOverwritten ? alb.dnsName : null;
   const mappings = settings.headerMappings;
   const lingerMs = options.lingerMs ?? LINGER_IDLE_MS;
+  const observer = options.observer ?? null;
 
   const onTimeout = (request: ApiRequest): void => {
     request.integrationErrorMessage = `The integration did not respond within ${timeoutMs} ms`;
@@ -223,7 +233,7 @@ export function createHttpApiHandler(
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const request = new ApiRequest(req, res, started, path, lingerMs);
-    res.on('close', () => finish(request, log));
+    res.on('close', () => finish(request, log, observer));
     request.hasBody = head.hasBody;
     request.userAgent = head.userAgent;
     request.domainName = hostname(authority ?? head.host);
@@ -269,7 +279,11 @@ function limitChunkedBody(request: ApiRequest, limit: number): void {
 }
 
 /** The response is over (sent, or the client went away): stop the exchange, write the log. */
-function finish(request: ApiRequest, log: ((request: ApiRequest) => void) | null): void {
+function finish(
+  request: ApiRequest,
+  log: ((request: ApiRequest) => void) | null,
+  observer: RequestObserver | null,
+): void {
   clearTimeout(request.timer);
   const upstream = request.upstream;
   if (upstream !== null && !request.res.writableFinished) {
@@ -278,10 +292,34 @@ function finish(request: ApiRequest, log: ((request: ApiRequest) => void) | null
     request.answered = true;
     upstream.destroy();
   }
-  if (log === null) return;
+  const observed = observer?.active === true;
+  if (log === null && !observed) return;
   request.status = request.res.statusCode;
   request.responseLatency = performance.now() - request.started;
-  log(request);
+  if (log !== null) log(request);
+  if (observed) observer?.served(accessLogFields(request), request.rule, request.target);
+}
+
+/** The record's fields alone, without the request's sockets, for a listener to keep. */
+function accessLogFields(r: ApiRequest): AccessLogRecord {
+  return {
+    requestId: r.requestId,
+    sourceIp: r.sourceIp,
+    userAgent: r.userAgent,
+    domainName: r.domainName,
+    requestTimeEpoch: r.requestTimeEpoch,
+    httpMethod: r.httpMethod,
+    routeKey: r.routeKey,
+    path: r.path,
+    protocol: r.protocol,
+    status: r.status,
+    responseLength: r.responseLength,
+    responseLatency: r.responseLatency,
+    integrationStatus: r.integrationStatus,
+    integrationLatency: r.integrationLatency,
+    integrationErrorMessage: r.integrationErrorMessage,
+    errorMessage: r.errorMessage,
+  };
 }
 
 function applyHeaderMappings(
