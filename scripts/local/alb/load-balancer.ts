@@ -18,9 +18,11 @@ export interface IntegrationCall {
   integrationResponded(status: number): boolean;
   /** Set from Content-Length, or counted when the body is chunked. */
   responseLength: number;
-  /** A response header the API adds to everything it answers (API Gateway's request id). */
-  readonly responseHeader: string;
-  readonly responseHeaderValue: string;
+  /**
+   * What the API does to the headers of every integration response before the client gets
+   * them (API Gateway's request id; the CORS headers when the API has a CORS configuration).
+   */
+  addHeaders(headers: string[]): void;
   /** Set by the ALB: the service whose rule matched, and the target it picked (if any). */
   rule: string | undefined;
   target: string | undefined;
@@ -150,8 +152,6 @@ export class LoadBalancer {
     const headers = head.kept;
     headers.push('host', host, 'x-forwarded-for', forwardedFor, 'x-forwarded-proto', 'http');
     headers.push('x-forwarded-port', this.listenerPort, 'x-amzn-trace-id', traceId);
-    const extraHeaders = ['x-local-target', target.address];
-    if (call) extraHeaders.push(call.responseHeader, call.responseHeaderValue);
     const exchange = new Exchange(
       {
         req,
@@ -159,10 +159,9 @@ export class LoadBalancer {
         pool: target.pool,
         headers,
         hasBody: head.hasBody,
-        extraHeaders,
         lingerMs: this.lingerMs,
       },
-      this.exchangeEvents(req, res, call, () => rule.group.release(target)),
+      this.exchangeEvents(req, res, call, target.address, () => rule.group.release(target)),
     );
     // Through the API, the API watches the client and calls destroy(); directly, we do.
     if (call) call.upstream = exchange;
@@ -173,18 +172,21 @@ export class LoadBalancer {
     exchange.start();
   }
 
-  /** What the ALB does with an exchange's outcome; `release` frees the target's slot. */
+  /** What the ALB does with an exchange's outcome (`target`: its address); `release` frees its slot. */
   private exchangeEvents(
     req: IncomingMessage,
     res: ServerResponse,
     call: IntegrationCall | null,
+    target: string,
     release: () => void,
   ): ExchangeEvents {
     return {
-      responded: (status, contentLength) => {
+      responded: (status, contentLength, headers) => {
+        headers.push('x-local-target', target);
         if (call === null) return true;
         if (!call.integrationResponded(status)) return false;
         call.responseLength = contentLength;
+        call.addHeaders(headers);
         return true;
       },
       counted: (bytes) => {
@@ -211,7 +213,9 @@ export class LoadBalancer {
     if (call) {
       if (!call.integrationResponded(page.status)) return;
       call.responseLength = page.body.length;
-      res.writeHead(page.status, [...page.headers, call.responseHeader, call.responseHeaderValue]);
+      const headers = [...page.headers];
+      call.addHeaders(headers);
+      res.writeHead(page.status, headers);
     } else {
       res.writeHead(page.status, page.headers);
     }

@@ -26,15 +26,16 @@ export interface ExchangeRequest {
   /** `[name, value, ...]`, Host and X-Forwarded-* included. */
   headers: string[];
   hasBody: boolean;
-  /** Headers added to the response, after the target's (`x-local-target`, the API's id). */
-  extraHeaders: string[];
   lingerMs: number;
 }
 
 /** How the exchange reports to its owner (load-balancer.ts). */
 export interface ExchangeEvents {
-  /** The target's status; false when nobody waits for the response anymore. */
-  responded(status: number, contentLength: number): boolean;
+  /**
+   * The target's status and headers (hop-by-hop ones dropped), to which the owner adds its
+   * own; false when nobody waits for the response anymore.
+   */
+  responded(status: number, contentLength: number, headers: string[]): boolean;
   /** Bytes of a body whose length was not announced. */
   counted(bytes: number): void;
   /** The response is over, whichever way; called once. */
@@ -117,13 +118,12 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const { headers, length } = passedHeaders(controller.rawHeaders as Buffer[]);
     const method = this.request.req.method;
     const noBody = method === 'HEAD' || status === 204 || status === 304;
-    if (!this.events.responded(status, noBody ? 0 : Math.max(length, 0))) {
+    if (!this.events.responded(status, noBody ? 0 : Math.max(length, 0), headers)) {
       this.finish();
       abort(controller);
       return;
     }
     this.countBody = !noBody && length < 0;
-    headers.push(...this.request.extraHeaders);
     this.request.res.writeHead(status, headers);
   }
 

@@ -8,9 +8,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type AccessLogRecord,
+  type CorsConfiguration,
   compileAccessLogFormat,
   type HttpApiRoute,
   type HttpApiSettings,
+  type JwtAuthorizerSettings,
   matchRoute,
 } from '../../workspace/http-api-settings.ts';
 import type { IntegrationCall, LoadBalancer } from '../alb/load-balancer.ts';
@@ -22,14 +24,23 @@ import {
   readRequestHead,
   toOriginForm,
 } from '../http/request-head.ts';
+import { corsResponseHeaders, isPreflight, preflightHeaders } from './cors.ts';
+import { createJwtAuthorizer, type JwtVerdict } from './jwt-authorizer.ts';
 
 interface GatewayError {
   status: number;
   message: string;
   body: Buffer;
+  /** Flat name/value pairs added to the answer (the authorizer's `www-authenticate`). */
+  headers?: string[];
 }
-function gatewayError(status: number, message: string): GatewayError {
-  return { status, message, body: Buffer.from(JSON.stringify({ message })) };
+function gatewayError(status: number, message: string, headers?: string[]): GatewayError {
+  return {
+    status,
+    message,
+    body: Buffer.from(JSON.stringify({ message })),
+    ...(headers ? { headers } : {}),
+  };
 }
 const NOT_FOUND = gatewayError(404, 'Not Found');
 const TOO_MANY_REQUESTS = gatewayError(429, 'Too Many Requests');
@@ -100,6 +111,21 @@ export interface RequestObserver {
   served(record: AccessLogRecord, rule: string | undefined, target: string | undefined): void;
 }
 
+/**
+ * The API's CORS configuration as API Gateway applies it to what the integration answers: the
+ * backend's own CORS headers dropped, the configured ones set (cors.ts).
+ */
+function withCors(headers: string[], cors: CorsConfiguration, origin: string | undefined): void {
+  const backend: Record<string, string> = {};
+  for (let i = 0; i < headers.length; i += 2) {
+    backend[headers[i] as string] = headers[i + 1] as string;
+  }
+  headers.length = 0;
+  for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin, backend))) {
+    headers.push(name, value);
+  }
+}
+
 /** One request through the API: its integration call and its access-log record at once. */
 class ApiRequest implements IntegrationCall, AccessLogRecord {
   readonly lingerMs: number;
@@ -108,9 +134,10 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
   hasBody = false;
   readonly res: ServerResponse;
   readonly started: number;
-  readonly responseHeader = 'apigw-requestid';
-  readonly responseHeaderValue: string;
   readonly requestId: string;
+  /** The API's CORS configuration, when it has one, and the request's Origin. */
+  cors: CorsConfiguration | null = null;
+  origin: string | undefined;
   readonly requestTimeEpoch: number;
   readonly sourceIp: string;
   readonly httpMethod: string;
@@ -145,13 +172,33 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
     this.res = res;
     this.started = started;
     this.requestId = newRequestId();
-    this.responseHeaderValue = this.requestId;
     this.requestTimeEpoch = Math.round(performance.timeOrigin + started);
     const address = req.socket.remoteAddress ?? '';
     this.sourceIp = address.startsWith('::ffff:') ? address.slice(7) : address;
     this.httpMethod = req.method ?? 'GET';
     this.protocol = req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`;
     this.path = path;
+  }
+
+  addHeaders(headers: string[]): void {
+    if (this.cors !== null) withCors(headers, this.cors, this.origin);
+    headers.push('apigw-requestid', this.requestId);
+  }
+
+  /**
+   * API Gateway's own answer to a CORS preflight: the configured headers for an allowed
+   * origin, none otherwise; the integration is never called. The status is assumed
+   * (docs/verified.md) and checked by the smoke test on a deploy.
+   */
+  answerPreflight(cors: CorsConfiguration): void {
+    this.answered = true;
+    const headers = Object.entries(preflightHeaders(cors, this.req.headers)).flat();
+    this.responseLength = 0;
+    this.res.writeHead(204, [...headers, 'apigw-requestid', this.requestId]);
+    endAfterRequest(this.req, this.res, Buffer.alloc(0), {
+      hasBody: this.hasBody,
+      idleMs: this.lingerMs,
+    });
   }
 
   integrationResponded(status: number): boolean {
@@ -181,6 +228,7 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
         String(error.body.length),
         'apigw-requestid',
         this.requestId,
+        ...(error.headers ?? []),
       ]);
       // Often sent before the body has arrived (a 413, a 404 to a POST): read it to the end
       // first, or a client that sends it all before reading gets a reset (linger.ts).
@@ -213,16 +261,11 @@ export function createHttpApiHandler(
   const render = settings.accessLogFormat ? compileAccessLogFormat(settings.accessLogFormat) : null;
   const log = render && accessLog ? (request: ApiRequest) => accessLog(render(request)) : null;
   const limit = settings.payloadLimitBytes;
-  const timeoutMs = settings.integrationTimeoutMs;
-  const forwardHost = settings.hostOverwritten ? alb.dnsName : null;
-  const mappings = settings.headerMappings;
   const lingerMs = options.lingerMs ?? LINGER_IDLE_MS;
   const observer = options.observer ?? null;
-
-  const onTimeout = (request: ApiRequest): void => {
-    request.integrationErrorMessage = `The integration did not respond within ${timeoutMs} ms`;
-    request.fail(INTEGRATION_TIMEOUT);
-  };
+  const cors = settings.cors;
+  const authorizers = authorizersOf(routes);
+  const forward = integration(settings, alb);
 
   return (req, res) => {
     const started = performance.now();
@@ -237,26 +280,82 @@ export function createHttpApiHandler(
     request.hasBody = head.hasBody;
     request.userAgent = head.userAgent;
     request.domainName = hostname(authority ?? head.host);
+    if (cors !== null) {
+      request.cors = cors;
+      request.origin = req.headers.origin;
+    }
     if (size > HEAD_LIMIT_BYTES) return request.fail(HEADERS_TOO_LARGE);
 
     const route = matchRoute(routes, request.httpMethod, request.path);
-    if (route === undefined) return request.fail(NOT_FOUND);
+    if (route === undefined) {
+      // "API Gateway automatically sends a response to preflight OPTIONS requests, even if
+      // there isn't an OPTIONS route configured for your API" (Configuring CORS for an HTTP API).
+      if (cors !== null && isPreflight(request.httpMethod, req.headers)) {
+        return request.answerPreflight(cors);
+      }
+      return request.fail(NOT_FOUND);
+    }
     request.routeKey = route.routeKey;
     if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
 
     if (head.contentLength > limit) return request.fail(PAYLOAD_TOO_LARGE);
+    const authorize = route.authorizer && authorizers.get(route.authorizer.logicalId);
+    if (!authorize) return forward(request, head, authority);
+    // The authorizer runs before CORS: a preflight that matches an authorized route is refused
+    // for lack of a token, the caveat the template's OPTIONS routes exist for.
+    const identity = req.headers[(route.authorizer as JwtAuthorizerSettings).identityHeader];
+    authorize(typeof identity === 'string' ? identity : undefined).then((verdict) =>
+      verdict.ok ? forward(request, head, authority) : request.fail(refusal(verdict)),
+    );
+  };
+}
+
+type Forward = (request: ApiRequest, head: RequestHead, authority: string | undefined) => void;
+
+/** The integration: what the API does to a request it hands to the ALB, and its timeout. */
+function integration(settings: HttpApiSettings, alb: LoadBalancer): Forward {
+  const limit = settings.payloadLimitBytes;
+  const timeoutMs = settings.integrationTimeoutMs;
+  const forwardHost = settings.hostOverwritten ? alb.dnsName : null;
+  const mappings = settings.headerMappings;
+  const cors = settings.cors;
+  const onTimeout = (request: ApiRequest): void => {
+    request.integrationErrorMessage = `The integration did not respond within ${timeoutMs} ms`;
+    request.fail(INTEGRATION_TIMEOUT);
+  };
+  return (request, head, authority) => {
+    if (request.answered || request.res.destroyed) return;
+    if (cors !== null && isPreflight(request.httpMethod, request.req.headers)) {
+      return request.answerPreflight(cors);
+    }
+    // Attached only now, so no chunk flows away while an authorizer decides.
     if (head.hasBody && head.contentLength === -1) limitChunkedBody(request, limit);
     if (mappings.length > 0) applyHeaderMappings(head, mappings, alb.dnsName);
     // API Gateway appends the client's address; the ALB hop then appends the VPC link's and
     // sets X-Forwarded-Proto/Port to its listener's, which is what the replica sees.
     head.forwardedFor =
       head.forwardedFor === '' ? request.sourceIp : `${head.forwardedFor}, ${request.sourceIp}`;
-
     request.timer = setTimeout(onTimeout, timeoutMs, request);
     request.integrationStarted = performance.now();
     const host = forwardHost ?? (authority === undefined ? head.host : authority);
-    alb.forward(req, res, head, host, '127.0.0.1', request);
+    alb.forward(request.req, request.res, head, host, '127.0.0.1', request);
   };
+}
+
+type Authorize = (identity: string | undefined) => Promise<JwtVerdict>;
+
+/** One JWT authorizer per authorizer resource, shared by its routes (one key cache each). */
+function authorizersOf(routes: readonly HttpApiRoute[]): Map<string, Authorize> {
+  const authorizers = new Map<string, Authorize>();
+  for (const { authorizer } of routes) {
+    if (authorizer === null || authorizers.has(authorizer.logicalId)) continue;
+    authorizers.set(authorizer.logicalId, createJwtAuthorizer(authorizer));
+  }
+  return authorizers;
+}
+
+function refusal(verdict: Extract<JwtVerdict, { ok: false }>): GatewayError {
+  return gatewayError(verdict.status, 'Unauthorized', Object.entries(verdict.headers).flat());
 }
 
 function tokenBuckets(routes: readonly HttpApiRoute[]): Map<HttpApiRoute, TokenBucket> {
