@@ -8,18 +8,18 @@ import path from 'node:path';
 import { runSmoke } from './checks/smoke-checks.ts';
 import {
   CliError,
-  commonFlags,
+  commandName,
   createProgress,
   type FlagSpecs,
+  invocation,
   output,
-  requireEnvironment,
   runCommand,
   splitList,
-  workspaceOrExit,
 } from './cli/command.ts';
 import { callerIdentity, createClients, stackNames } from './cloud/aws.ts';
 import { Copilot, checkDocker, copilotEnv, findOnPath } from './cloud/copilot.ts';
 import { requireEnvExports } from './cloud/env-exports.ts';
+import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
 import { deployService } from './cloud/service-deploy.ts';
 import { deployStack, describeStack, StackDeployError } from './cloud/stack-deployer.ts';
 import { repoRoot } from './workspace/manifests.ts';
@@ -28,7 +28,8 @@ import { loadTemplate } from './workspace/template.ts';
 const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
 type Step = (typeof STEPS)[number];
 
-const workspace = workspaceOrExit('deploy');
+const NAME = commandName(import.meta.url);
+const workspace = workspaceOrExit(NAME);
 const flags = {
   ...commonFlags(workspace),
   only: {
@@ -75,16 +76,16 @@ const flags = {
 } as const satisfies FlagSpecs;
 
 const spec = {
-  name: 'deploy',
+  name: NAME,
   summary:
     'Deploy the environment, the services (one after the other), the HTTP API stack, then smoke-test.',
   details: `Prints the API URL on stdout. Safe to re-run: unchanged stacks are left alone.
 Prerequisites: run scripts/init.ts once (app, environment, service registration).
 
 examples:
-  npx zx scripts/deploy.ts --dry-run
-  npx zx scripts/deploy.ts --env test --profile my-profile
-  npx zx scripts/deploy.ts --only api           # just the HTTP API stack after editing the addon`,
+  ${invocation(NAME)} --dry-run
+  ${invocation(NAME)} --env test --profile my-profile
+  ${invocation(NAME)} --only api           # just the HTTP API stack after editing the addon`,
   flags,
 };
 
@@ -94,8 +95,8 @@ export interface PlanStep {
 }
 
 process.exitCode = await runCommand(spec, async (f) => {
-  const log = createProgress('deploy');
-  const env = requireEnvironment(workspace, f.env, 'deploy');
+  const log = createProgress(NAME);
+  const env = requireEnvironment(workspace, f.env, NAME);
   const names = stackNames(f.app, env);
   const steps = resolveSteps(f.only, f.bastion);
   const services = pickServices(f.service);
@@ -152,9 +153,9 @@ process.exitCode = await runCommand(spec, async (f) => {
     'deploy',
   );
   const aws = createClients({ region: f.region, profile: f.profile });
-  const id = await callerIdentity(aws, 'deploy');
+  const id = await callerIdentity(aws, NAME);
   log.ok(`AWS account ${id.account} (${id.arn}), region ${id.region}`);
-  if (steps.has('services')) await checkDocker(log, 'deploy');
+  if (steps.has('services')) await checkDocker(log, NAME);
   if (steps.has('env') || steps.has('services')) {
     const apps = await copilot.appNames();
     const envs = apps.includes(f.app) ? await copilot.envNames(f.app) : [];
@@ -170,7 +171,7 @@ process.exitCode = await runCommand(spec, async (f) => {
       throw new CliError(
         'deploy: not initialised',
         `${missing.join(', ')} not found in Copilot; nothing was changed`,
-        `npx zx scripts/init.ts --env ${env}`,
+        `${invocation('init')} --env ${env}`,
       );
     }
   }
@@ -214,7 +215,7 @@ process.exitCode = await runCommand(spec, async (f) => {
   if (steps.has('api')) {
     log.step(`[${++n}/${total}] HTTP API stack ${names.httpApi}`);
     const template = readTemplate(templateFile);
-    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'api' }, 'deploy');
+    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'api' }, NAME);
     const r = await deployAddon(
       aws,
       names.httpApi,
@@ -231,7 +232,7 @@ process.exitCode = await runCommand(spec, async (f) => {
   if (steps.has('bastion')) {
     log.step(`[${++n}/${total}] bastion stack ${names.bastion}`);
     const template = readTemplate(path.join(repoRoot, 'addons', 'bastion.yml'));
-    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'bastion' }, 'deploy');
+    await requireEnvExports(aws.cfn, { app: f.app, env, template, step: 'bastion' }, NAME);
     const r = await deployAddon(
       aws,
       names.bastion,
@@ -257,7 +258,7 @@ process.exitCode = await runCommand(spec, async (f) => {
       throw new CliError(
         'deploy: nothing to smoke-test',
         `stack ${names.httpApi} has no ApiEndpoint output`,
-        `npx zx scripts/deploy.ts --env ${env} --only api`,
+        `${invocation(NAME)} --env ${env} --only api`,
       );
     }
     result.apiUrl ??= url;
@@ -274,7 +275,7 @@ process.exitCode = await runCommand(spec, async (f) => {
       throw new CliError(
         `deploy: the smoke test failed (${failed.length} of ${report.checks.length} checks)`,
         failed.map((c) => `${c.name}: ${c.problems.join('; ')}`).join(' | '),
-        `npx zx scripts/diagnose.ts --env ${env}`,
+        `${invocation('diagnose')} --env ${env}`,
       );
     }
     log.ok(`smoke test passed; p50 ${report.latency.p50} ms, p95 ${report.latency.p95} ms`);
@@ -292,7 +293,7 @@ function resolveSteps(only: string | undefined, bastion: boolean): Set<Step> {
     throw new CliError(
       'deploy: invalid --only',
       `unknown step(s) ${unknown.join(', ')}; steps are ${STEPS.join(', ')}`,
-      'npx zx scripts/deploy.ts --help',
+      `${invocation(NAME)} --help`,
       2,
     );
   }
@@ -308,7 +309,7 @@ function pickServices(list: string | undefined): string[] {
     throw new CliError(
       'deploy: invalid --service',
       `no manifest for ${unknown.join(', ')}; services are ${all.join(', ')}`,
-      'npx zx scripts/deploy.ts --help',
+      `${invocation(NAME)} --help`,
       2,
     );
   }
@@ -357,7 +358,7 @@ async function deployAddon(
       throw new CliError(
         `deploy: stack ${stackName} failed (${error.status})`,
         error.reasons.join('; '),
-        `npx zx scripts/diagnose.ts --env ${env}   (fix, then npx zx scripts/deploy.ts --env ${env} --only ${stackName.endsWith('bastion') ? 'bastion' : 'api'})`,
+        `${invocation('diagnose')} --env ${env}   (fix, then ${invocation(NAME)} --env ${env} --only ${stackName.endsWith('bastion') ? 'bastion' : 'api'})`,
       );
     }
     throw error;

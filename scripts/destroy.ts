@@ -7,21 +7,22 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   CliError,
-  commonFlags,
+  commandName,
   createProgress,
   type FlagSpecs,
+  invocation,
   output,
   type Progress,
-  requireEnvironment,
   runCommand,
-  workspaceOrExit,
 } from './cli/command.ts';
 import { callerIdentity, createClients, stackNames } from './cloud/aws.ts';
 import { Copilot, copilotEnv } from './cloud/copilot.ts';
+import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
 import { deleteStack, StackDeployError } from './cloud/stack-deployer.ts';
 import { repoRoot } from './workspace/manifests.ts';
 
-const workspace = workspaceOrExit('destroy');
+const NAME = commandName(import.meta.url);
+const workspace = workspaceOrExit(NAME);
 const flags = {
   ...commonFlags(workspace),
   yes: {
@@ -43,7 +44,7 @@ const flags = {
 } as const satisfies FlagSpecs;
 
 const spec = {
-  name: 'destroy',
+  name: NAME,
   summary: 'Delete everything deploy.ts and init.ts created, in reverse order.',
   details: `Order: <app>-<env>-http-api stack, <app>-<env>-bastion stack (if present), each service
 (copilot svc delete), the environment (copilot env delete), the application (copilot app delete,
@@ -53,8 +54,8 @@ Without --yes it prints that list and exits 2, deleting nothing.`,
 };
 
 process.exitCode = await runCommand(spec, async (f) => {
-  const log = createProgress('destroy');
-  const env = requireEnvironment(workspace, f.env, 'destroy');
+  const log = createProgress(NAME);
+  const env = requireEnvironment(workspace, f.env, NAME);
   const names = stackNames(f.app, env);
   const services = [...workspace.services.map((s) => s.name)].reverse();
   const plan = [
@@ -69,7 +70,7 @@ process.exitCode = await runCommand(spec, async (f) => {
     throw new CliError(
       'destroy: refusing to delete without --yes',
       'nothing was deleted',
-      `npx zx scripts/destroy.ts --env ${env} --yes`,
+      `${invocation(NAME)} --env ${env} --yes`,
       2,
     );
   }
@@ -86,7 +87,7 @@ process.exitCode = await runCommand(spec, async (f) => {
     'destroy',
   );
   const aws = createClients({ region: f.region, profile: f.profile });
-  const id = await callerIdentity(aws, 'destroy');
+  const id = await callerIdentity(aws, NAME);
   log.ok(`AWS account ${id.account}, region ${id.region}`);
   const done: { what: string; result: string }[] = [];
 

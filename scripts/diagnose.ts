@@ -2,18 +2,19 @@
 import { diagnose } from './checks/diagnose-checks.ts';
 import {
   CliError,
-  commonFlags,
+  commandName,
   createProgress,
   type FlagSpecs,
+  invocation,
   output,
-  requireEnvironment,
   runCommand,
-  workspaceOrExit,
 } from './cli/command.ts';
 // Read-only diagnosis of the deployed path: API -> VPC link -> internal ALB -> targets.
 import { createClients } from './cloud/aws.ts';
+import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
 
-const workspace = workspaceOrExit('diagnose');
+const NAME = commandName(import.meta.url);
+const workspace = workspaceOrExit(NAME);
 const flags = {
   ...commonFlags(workspace),
   since: {
@@ -27,7 +28,7 @@ const flags = {
 } as const satisfies FlagSpecs;
 
 const spec = {
-  name: 'diagnose',
+  name: NAME,
   summary: 'Check the usual causes of 503s and timeouts, each with a verdict (OK / WARN / FAIL).',
   details: `Checks: the environment stack has the internal ALB's outputs; VPC link status (AVAILABLE /
 INACTIVE / FAILED); the integration URI is the listener ARN and goes through the VPC link; the
@@ -39,8 +40,8 @@ page of the search, up to a bound). Exit 1 on any FAIL.`,
 };
 
 process.exitCode = await runCommand(spec, async (f) => {
-  const log = createProgress('diagnose');
-  const env = requireEnvironment(workspace, f.env, 'diagnose');
+  const log = createProgress(NAME);
+  const env = requireEnvironment(workspace, f.env, NAME);
   const aws = createClients({ region: f.region, profile: f.profile });
   log.step(`diagnosing ${f.app}/${env}`);
   const checks = await diagnose(aws, {
@@ -66,7 +67,7 @@ process.exitCode = await runCommand(spec, async (f) => {
     throw new CliError(
       `diagnose: ${fails.length} check(s) failed`,
       fails.map((c) => c.name).join(', '),
-      fails[0]?.hint ?? `npx zx scripts/diagnose.ts --env ${env}`,
+      fails[0]?.hint ?? `${invocation(NAME)} --env ${env}`,
     );
   }
   return 0;

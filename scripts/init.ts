@@ -1,12 +1,11 @@
 #!/usr/bin/env zx
 import {
-  commonFlags,
+  commandName,
   createProgress,
   type FlagSpecs,
+  invocation,
   output,
-  requireEnvironment,
   runCommand,
-  workspaceOrExit,
 } from './cli/command.ts';
 // One-time setup, safe to re-run: checks the prerequisites, then creates the Copilot
 // application, the environment (init and deploy) and registers each service, skipping every
@@ -14,10 +13,12 @@ import {
 import { callerIdentity, createClients, ENV_OUTPUT, stackNames } from './cloud/aws.ts';
 import { Copilot, checkDocker, copilotEnv, findOnPath } from './cloud/copilot.ts';
 import { envInitCredentials, redact } from './cloud/copilot-credentials.ts';
+import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
 import { stackOutputs } from './cloud/stack-deployer.ts';
 import { repoRoot } from './workspace/manifests.ts';
 
-const workspace = workspaceOrExit('init');
+const NAME = commandName(import.meta.url);
+const workspace = workspaceOrExit(NAME);
 const flags = {
   ...commonFlags(workspace),
   timeout: {
@@ -32,7 +33,7 @@ const flags = {
 } as const satisfies FlagSpecs;
 
 const spec = {
-  name: 'init',
+  name: NAME,
   summary: 'Create the Copilot application and environment and register the services (idempotent).',
   details: `Steps (each skipped when already done):
   1. prerequisites: copilot (v1.34.x), docker, AWS credentials (STS)
@@ -41,15 +42,15 @@ const spec = {
      else AWS_PROFILE) or the temporary-credential flags: env init ignores AWS_PROFILE
   4. copilot env deploy --name <env> --app <app>
   5. copilot svc init --name <svc> --app <app>   (each service in copilot/)
-Then: npx zx scripts/deploy.ts`,
+Then: ${invocation('deploy')}`,
   flags,
 };
 
 type Outcome = 'done' | 'skipped' | 'planned';
 
 process.exitCode = await runCommand(spec, async (f) => {
-  const log = createProgress('init');
-  const env = requireEnvironment(workspace, f.env, 'init');
+  const log = createProgress(NAME);
+  const env = requireEnvironment(workspace, f.env, NAME);
   const names = stackNames(f.app, env);
   const services = workspace.services.map((s) => s.name);
   const steps: { step: string; outcome: Outcome }[] = [];
@@ -81,9 +82,9 @@ process.exitCode = await runCommand(spec, async (f) => {
     },
     'init',
   );
-  await checkDocker(log, 'init');
+  await checkDocker(log, NAME);
   const aws = createClients({ region: f.region, profile: f.profile });
-  const id = await callerIdentity(aws, 'init');
+  const id = await callerIdentity(aws, NAME);
   log.ok(`AWS account ${id.account} (${id.arn}), region ${id.region}`);
 
   const record = (step: string, outcome: Outcome) => {
@@ -95,7 +96,7 @@ process.exitCode = await runCommand(spec, async (f) => {
   // (copilot-credentials.ts): settle that now, so a run that cannot stops before any change.
   const apps = await copilot.appNames();
   const envs = apps.includes(f.app) ? await copilot.envNames(f.app) : [];
-  const creds = envs.includes(env) ? undefined : envInitCredentials({ profile: f.profile }, 'init');
+  const creds = envs.includes(env) ? undefined : envInitCredentials({ profile: f.profile }, NAME);
   if (creds) log.ok(`copilot env init will use ${creds.source}`);
 
   log.step(`application ${f.app}`);
@@ -140,7 +141,7 @@ process.exitCode = await runCommand(spec, async (f) => {
   if (f.json) output(JSON.stringify({ app: f.app, env, account: id.account, steps }, null, 2));
   else
     output(
-      `initialised ${f.app}/${env} (${steps.filter((s) => s.outcome === 'done').length} steps done, ${steps.filter((s) => s.outcome === 'skipped').length} already done); next: npx zx scripts/deploy.ts --env ${env}`,
+      `initialised ${f.app}/${env} (${steps.filter((s) => s.outcome === 'done').length} steps done, ${steps.filter((s) => s.outcome === 'skipped').length} already done); next: ${invocation('deploy')} --env ${env}`,
     );
   return 0;
 });

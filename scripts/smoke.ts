@@ -1,4 +1,7 @@
 #!/usr/bin/env zx
+// Smoke test of the deployed (or local) API: every service's health, list, get, 404 and 400
+// problems, API Gateway's own 404, and a latency summary. With --alb it also checks the internal
+// ALB's Host rules; with --from-bastion it runs the same checks inside the VPC through SSM.
 import {
   bastionScript,
   EXPECTED_ITEMS,
@@ -10,21 +13,19 @@ import {
 import { withHeadQuotaChecks } from './checks/smoke-quotas.ts';
 import {
   CliError,
-  commonFlags,
+  commandName,
   createProgress,
   type FlagSpecs,
+  invocation,
   output,
-  requireEnvironment,
   runCommand,
-  workspaceOrExit,
 } from './cli/command.ts';
-// Smoke test of the deployed (or local) API: every service's health, list, get, 404 and 400
-// problems, API Gateway's own 404, and a latency summary. With --alb it also checks the internal
-// ALB's Host rules; with --from-bastion it runs the same checks inside the VPC through SSM.
 import { createClients, ENV_OUTPUT, stackNames } from './cloud/aws.ts';
+import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
 import { stackOutputs } from './cloud/stack-deployer.ts';
 
-const workspace = workspaceOrExit('smoke');
+const NAME = commandName(import.meta.url);
+const workspace = workspaceOrExit(NAME);
 const flags = {
   ...commonFlags(workspace),
   url: {
@@ -78,7 +79,7 @@ const flags = {
 } as const satisfies FlagSpecs;
 
 const spec = {
-  name: 'smoke',
+  name: NAME,
   summary:
     'Smoke-test the HTTP API (and optionally the internal ALB) against the Copilot manifests.',
   details: `Checks per service (from copilot/*/manifest.yml): health, list (${EXPECTED_ITEMS} items), get one,
@@ -86,9 +87,9 @@ const spec = {
 unknown route; a latency summary (p50/p95/max). Exit code 1 on any failure.
 
 examples:
-  npx zx scripts/smoke.ts --url http://localhost:8080      # the local stack (npm start)
-  npx zx scripts/smoke.ts                                  # the deployed API
-  npx zx scripts/smoke.ts --from-bastion --json            # inside the VPC, via SSM`,
+  ${invocation(NAME)} --url http://localhost:8080      # the local stack (npm start)
+  ${invocation(NAME)}                                  # the deployed API
+  ${invocation(NAME)} --from-bastion --json            # inside the VPC, via SSM`,
   flags,
 };
 
@@ -97,9 +98,9 @@ function toUrl(value: string): string {
 }
 
 process.exitCode = await runCommand(spec, async (f) => {
-  const log = createProgress('smoke');
+  const log = createProgress(NAME);
   const needsAws = !f.url || f.fromBastion;
-  const env = needsAws ? requireEnvironment(workspace, f.env, 'smoke') : (f.env ?? '');
+  const env = needsAws ? requireEnvironment(workspace, f.env, NAME) : (f.env ?? '');
   const names = stackNames(f.app, env);
   const aws = needsAws ? createClients({ region: f.region, profile: f.profile }) : undefined;
 
@@ -113,7 +114,7 @@ process.exitCode = await runCommand(spec, async (f) => {
         outputs
           ? `stack ${names.httpApi} has no ApiEndpoint output`
           : `stack ${names.httpApi} does not exist`,
-        `npx zx scripts/deploy.ts --env ${env}   (or pass --url)`,
+        `${invocation('deploy')} --env ${env}   (or pass --url)`,
       );
     }
   }
@@ -151,7 +152,7 @@ process.exitCode = await runCommand(spec, async (f) => {
     throw new CliError(
       `smoke: ${failed.length} of ${report.checks.length} checks failed`,
       failed.map((c) => `${c.name}: ${c.problems.join('; ')}`).join(' | '),
-      env ? `npx zx scripts/diagnose.ts --env ${env}` : 'check the services, e.g. npm start logs',
+      env ? `${invocation('diagnose')} --env ${env}` : 'check the services, e.g. npm start logs',
     );
   }
   return 0;
@@ -173,7 +174,7 @@ async function viaBastion(
       bastion
         ? `stack ${names.bastion} has no InstanceId output`
         : `stack ${names.bastion} does not exist`,
-      `npx zx scripts/deploy.ts --env ${env} --only bastion`,
+      `${invocation('deploy')} --env ${env} --only bastion`,
     );
   }
   // Inside the VPC the ALB is reachable by its DNS name, which is also the Host its rules expect.

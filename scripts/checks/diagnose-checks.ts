@@ -2,12 +2,14 @@
 // a check with a verdict and, when it is not OK, what to do about it. Read-only AWS calls only.
 // The checks live by subject: diagnose-routing.ts (integration, Host against the listener
 // rules, targets), diagnose-network.ts (security groups), diagnose-logs.ts (access logs).
+
 import {
   GetIntegrationsCommand,
   GetVpcLinkCommand,
   type GetVpcLinkCommandOutput,
 } from '@aws-sdk/client-apigatewayv2';
 import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { invocation } from '../cli/command.ts';
 import type { AwsClients } from '../cloud/aws.ts';
 import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from '../cloud/aws.ts';
 import { stackOutputs } from '../cloud/stack-deployer.ts';
@@ -56,7 +58,7 @@ export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
         'VPC link status',
         'FAIL',
         `${detail}: unused for 60 days, its network interfaces were removed`,
-        'send a request through the API: API Gateway re-provisions the link (PENDING, then AVAILABLE within minutes). If it stays INACTIVE, recreate the HTTP API stack: aws cloudformation delete-stack --stack-name <app>-<env>-http-api, then npx zx scripts/deploy.ts --only api',
+        `send a request through the API: API Gateway re-provisions the link (PENDING, then AVAILABLE within minutes). If it stays INACTIVE, recreate the HTTP API stack: aws cloudformation delete-stack --stack-name <app>-<env>-http-api, then ${invocation('deploy')} --only api`,
       );
     default:
       return check(
@@ -84,7 +86,7 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
         'HTTP API stack',
         'FAIL',
         `stack ${names.httpApi} ${Object.keys(apiOut).length ? 'lacks ApiId/VpcLinkId outputs' : 'not found'}`,
-        `npx zx scripts/deploy.ts --env ${ctx.env} --only api`,
+        `${invocation('deploy')} --env ${ctx.env} --only api`,
       ),
     );
   }
@@ -143,7 +145,7 @@ function environmentCheck(stack: string, envOut: Record<string, string>): Diagno
         'environment exports',
         'FAIL',
         `stack ${stack} lacks ${missing.join(', ')}`,
-        'the internal ALB exists only after a Backend Service with http is deployed: npx zx scripts/deploy.ts --only env,services',
+        `the internal ALB exists only after a Backend Service with http is deployed: ${invocation('deploy')} --only env,services`,
       );
 }
 

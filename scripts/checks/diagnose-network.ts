@@ -3,11 +3,13 @@
 // connection out and the ALB's group must allow it in): the VPC link group's egress to the
 // ALB's group on the listener port, and the ALB group's ingress from the VPC link's group.
 // What addons/http-api.yml creates: VpcLinkSecurityGroup's only egress and AlbIngressFromVpcLink.
+
 import {
   DescribeSecurityGroupsCommand,
   type EC2Client,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
+import { invocation } from '../cli/command.ts';
 import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 
 export const LISTENER_PORT = 80;
@@ -43,7 +45,7 @@ export function albIngressCheck(
     name,
     'FAIL',
     `${albSg} has no port-${LISTENER_PORT} ingress from ${missing.join(', ')}`,
-    'requests time out at the ALB (API Gateway answers 503/504); redeploy the addon, which adds the AlbIngressFromVpcLink rule: npx zx scripts/deploy.ts --only api',
+    `requests time out at the ALB (API Gateway answers 503/504); redeploy the addon, which adds the AlbIngressFromVpcLink rule: ${invocation('deploy')} --only api`,
   );
 }
 
@@ -65,14 +67,14 @@ export function linkEgressCheck(
       name,
       'WARN',
       `${ids} allows port ${LISTENER_PORT} out only to ${rules.flatMap((p) => (p.IpRanges ?? []).map((r) => r.CidrIp)).join(', ')}: not checked against the ALB's addresses`,
-      `the addon's rule is egress to the ALB's group ${albSg}; redeploy it: npx zx scripts/deploy.ts --only api`,
+      `the addon's rule is egress to the ALB's group ${albSg}; redeploy it: ${invocation('deploy')} --only api`,
     );
   }
   return check(
     name,
     'FAIL',
     `${ids} has no port-${LISTENER_PORT} egress to ${albSg}`,
-    'connections from the VPC link never leave it (API Gateway answers 503 after its timeout); redeploy the addon, whose VpcLinkSecurityGroup allows exactly that: npx zx scripts/deploy.ts --only api',
+    `connections from the VPC link never leave it (API Gateway answers 503 after its timeout); redeploy the addon, whose VpcLinkSecurityGroup allows exactly that: ${invocation('deploy')} --only api`,
   );
 }
 

@@ -4,16 +4,18 @@
 // Copilot's Backend Service rules match host-header AND path-pattern (aws/copilot-cli v1.33.2
 // workloads/partials/cf/http-listener.yml); a request no rule matches gets the listener's default
 // action, an empty target group: 503 (environment/cf.yml DefaultInternalHTTPTargetGroup).
+
 import type { Integration } from '@aws-sdk/client-apigatewayv2';
 import {
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { invocation } from '../cli/command.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 
-const REDEPLOY_API = 'npx zx scripts/deploy.ts --only api';
+const REDEPLOY_API = `${invocation('deploy')} --only api`;
 
 /** The integration's target, connection and Host overwrite (not yet compared with the rules). */
 export function integrationChecks(
@@ -127,7 +129,7 @@ export function hostCheck(svc: Service, rule: Rule | undefined, host: string): D
       name,
       'FAIL',
       `no listener rule forwards ${svc.pathPrefix}`,
-      `deploy the service: npx zx scripts/deploy.ts --only services --service ${svc.name}`,
+      `deploy the service: ${invocation('deploy')} --only services --service ${svc.name}`,
     );
   if (ruleAcceptsHost(rule, host))
     return check(name, 'OK', `the ${svc.pathPrefix} rule accepts Host ${host}`);
@@ -162,7 +164,7 @@ export async function targetHealthCheck(
       name,
       'FAIL',
       `no listener rule forwards ${svc.pathPrefix}`,
-      `the service is not deployed: npx zx scripts/deploy.ts --only services --service ${svc.name}`,
+      `the service is not deployed: ${invocation('deploy')} --only services --service ${svc.name}`,
     );
   }
   const states: string[] = [];

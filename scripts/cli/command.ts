@@ -1,8 +1,10 @@
 // What every script shares: typed flags with defaults and --help, progress on stderr (stdout is
 // kept for data a caller may pipe), and one top-level error handler that turns any failure into
 // "<what happened>: <why>" plus the next command to try, with a non-zero exit.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadWorkspace, type Workspace } from '../workspace/manifests.ts';
 
 interface BaseFlag {
   description: string;
@@ -55,8 +57,39 @@ export function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
+/** `file:///r/scripts/deploy.ts` -> `deploy`: an entry point's command name is its file name. */
+export function commandName(moduleUrl: string): string {
+  return path.basename(fileURLToPath(moduleUrl)).replace(/\.[cm]?[jt]s$/, '');
+}
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+let npmScripts: string[] | undefined;
+
+/**
+ * How a user runs `scripts/<name>.ts`, read from package.json's npm scripts (`zx scripts/deploy.ts`
+ * -> `npx zx scripts/deploy.ts`, `node scripts/check-policy.ts` as it is); zx when none names it.
+ */
+export function invocation(name: string): string {
+  npmScripts ??= Object.values(
+    (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts ?? {}) as Record<
+      string,
+      string
+    >,
+  );
+  const file = `scripts/${name}.ts`;
+  const runner = npmScripts
+    .map((line) => new RegExp(`(?:^|&& )(zx|node) ${file.replace('.', '\\.')}\\b`).exec(line)?.[1])
+    .find(Boolean);
+  return runner === 'node' ? `node ${file}` : `npx zx ${file}`;
+}
+
+/** The next command to suggest: `nextCommand('deploy', '--env test')` -> `npx zx scripts/deploy.ts --env test`. */
+export function nextCommand(name: string, args = ''): string {
+  return args ? `${invocation(name)} ${args}` : invocation(name);
+}
+
 export interface CommandSpec<S extends FlagSpecs> {
-  /** The script name, e.g. `deploy`: used in messages and in `next:` hints. */
+  /** The script name, e.g. `deploy` (commandName(import.meta.url)): used in messages and hints. */
   name: string;
   summary: string;
   /** Extra help text: the steps, examples. */
@@ -74,7 +107,7 @@ export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
   rows.push(['  --help', 'Show this help and exit']);
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
   const lines = [
-    `usage: npx zx scripts/${spec.name}.ts [flags]`,
+    `usage: ${invocation(spec.name)} [flags]`,
     '',
     spec.summary,
     ...(spec.details ? ['', spec.details.trimEnd()] : []),
@@ -104,7 +137,7 @@ export function parseFlags<S extends FlagSpecs>(
     throw new CliError(
       `${spec.name}: invalid command line`,
       (error as Error).message,
-      `npx zx scripts/${spec.name}.ts --help`,
+      nextCommand(spec.name, '--help'),
       2,
     );
   }
@@ -120,7 +153,7 @@ export function parseFlags<S extends FlagSpecs>(
         throw new CliError(
           `${spec.name}: invalid --${kebab(key)}`,
           `"${String(raw)}" is not a number${flag.min !== undefined ? ` >= ${flag.min}` : ''}`,
-          `npx zx scripts/${spec.name}.ts --help`,
+          nextCommand(spec.name, '--help'),
           2,
         );
       }
@@ -130,58 +163,6 @@ export function parseFlags<S extends FlagSpecs>(
     }
   }
   return { help: false, flags: flags as FlagValues<S> };
-}
-
-// The flags that name the deployment. Their defaults come from the Copilot workspace, so the
-// application and environment names are never restated here.
-export function commonFlags(workspace: Workspace) {
-  const onlyEnv = workspace.environments.length === 1 ? workspace.environments[0]?.name : undefined;
-  return {
-    app: {
-      type: 'string',
-      default: workspace.application,
-      valueName: 'name',
-      description: 'Copilot application',
-    },
-    env: {
-      type: 'string',
-      ...(onlyEnv ? { default: onlyEnv } : {}),
-      valueName: 'name',
-      description: 'Copilot environment',
-    },
-    region: {
-      type: 'string',
-      valueName: 'region',
-      description: 'AWS region (default: AWS_REGION, then the profile)',
-    },
-    profile: {
-      type: 'string',
-      valueName: 'name',
-      description: 'AWS named profile (default: AWS_PROFILE, then the default chain)',
-    },
-  } as const satisfies FlagSpecs;
-}
-
-/** The environment named by --env must be one the workspace has a manifest for. */
-export function requireEnvironment(workspace: Workspace, env: string | undefined, cmd: string) {
-  const names = workspace.environments.map((e) => e.name);
-  if (!env) {
-    throw new CliError(
-      `${cmd}: no environment given`,
-      `the workspace has ${names.length} environments (${names.join(', ')})`,
-      `npx zx scripts/${cmd}.ts --env ${names[0] ?? '<name>'}`,
-      2,
-    );
-  }
-  if (!names.includes(env)) {
-    throw new CliError(
-      `${cmd}: unknown environment "${env}"`,
-      `copilot/environments/ has ${names.join(', ') || 'none'}`,
-      `npx zx scripts/${cmd}.ts --env ${names[0] ?? '<name>'}`,
-      2,
-    );
-  }
-  return env;
 }
 
 /** Progress and diagnostics: always stderr, so stdout stays parseable. */
@@ -236,11 +217,11 @@ function explain(error: unknown, cmd: string): CliError {
     return new CliError(
       `${cmd}: no AWS region`,
       message,
-      `npx zx scripts/${cmd}.ts --region <region>   (or export AWS_REGION)`,
+      `${nextCommand(cmd, '--region <region>')}   (or export AWS_REGION)`,
       2,
     );
   }
-  return new CliError(`${cmd} failed`, message, `npx zx scripts/${cmd}.ts --help`);
+  return new CliError(`${cmd} failed`, message, nextCommand(cmd, '--help'));
 }
 
 export function formatError(error: unknown, cmd: string): string {
@@ -275,18 +256,6 @@ export async function runCommand<S extends FlagSpecs>(
   } catch (error) {
     process.stderr.write(formatError(error, spec.name));
     return error instanceof CliError ? error.exitCode : 1;
-  }
-}
-
-/** Loads the workspace, reporting a manifest problem through the same error format. */
-export function workspaceOrExit(cmd: string): Workspace {
-  try {
-    return loadWorkspace();
-  } catch (error) {
-    process.stderr.write(
-      `${cmd}: the Copilot manifests are invalid: ${(error as Error).message}\nnext: fix the file named above, then re-run npx zx scripts/${cmd}.ts\n`,
-    );
-    process.exit(2);
   }
 }
 

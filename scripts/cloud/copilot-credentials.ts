@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CliError } from '../cli/command.ts';
+import { CliError, invocation } from '../cli/command.ts';
 
 export interface CredentialSources {
   /** --profile of the script. */
@@ -80,7 +80,7 @@ export function envInitCredentials(sources: CredentialSources, cmd: string): Env
   throw new CliError(
     `${cmd}: cannot tell copilot env init which credentials to use`,
     `no --profile, no AWS_PROFILE, no AWS_ACCESS_KEY_ID and no [default] profile, and ${configFile} exists, so copilot would ask (env_init.go askEnvSession) and fail without a terminal; nothing was changed`,
-    `npx zx scripts/${cmd}.ts --profile ${names[0] ?? '<name>'}   (profiles in ${configFile}: ${names.join(', ') || 'none'})`,
+    `${invocation(cmd)} --profile ${names[0] ?? '<name>'}   (profiles in ${configFile}: ${names.join(', ') || 'none'})`,
     2,
   );
 }

@@ -9,7 +9,7 @@
 // another key, below), not ListExports: the stack's outputs are what DescribeStacks reports on
 // CloudFormation and on moto alike, while moto does not refresh a stack's exports on update.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CliError } from '../cli/command.ts';
+import { CliError, invocation } from '../cli/command.ts';
 import { ENV_OUTPUT, stackNames } from './aws.ts';
 import { describeStack, outputsOf } from './stack-deployer.ts';
 
@@ -66,7 +66,7 @@ export async function requireEnvExports(
     throw new CliError(
       `${cmd}: no environment stack ${stackName}`,
       'the HTTP API imports its exports; nothing was changed',
-      `npx zx scripts/init.ts --env ${env}`,
+      `${invocation('init')} --env ${env}`,
     );
   }
   const outputs = outputsOf(stack);
@@ -80,7 +80,7 @@ export async function requireEnvExports(
       ? 'Copilot creates the internal ALB and its exports only once a Backend Service with http is deployed (environment/cf.yml, CreateInternalALB); nothing was changed'
       : `the HTTP API template imports them and the environment stack has no such output; nothing was changed`,
     alb
-      ? `npx zx scripts/deploy.ts --env ${env} --only services,${target.step}`
-      : `npx zx scripts/deploy.ts --env ${env} --only env,${target.step}`,
+      ? `${invocation('deploy')} --env ${env} --only services,${target.step}`
+      : `${invocation('deploy')} --env ${env} --only env,${target.step}`,
   );
 }
