@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { bundleService } from '../../scripts/build.ts';
+import { bundleService } from '../../scripts/cloud/bundle.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
 import { prepareNginx } from './nginx.ts';
 import {

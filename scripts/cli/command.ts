@@ -23,17 +23,23 @@ export interface NumberFlag extends BaseFlag {
 export interface BooleanFlag extends BaseFlag {
   type: 'boolean';
 }
-export type FlagSpec = StringFlag | NumberFlag | BooleanFlag;
+/** A string flag that may be given more than once: `--parameter A=1 --parameter B=2`. */
+export interface ListFlag extends BaseFlag {
+  type: 'list';
+}
+export type FlagSpec = StringFlag | NumberFlag | BooleanFlag | ListFlag;
 export type FlagSpecs = Record<string, FlagSpec>;
 
 export type FlagValues<S extends FlagSpecs> = {
   [K in keyof S]: S[K] extends BooleanFlag
     ? boolean
-    : S[K] extends NumberFlag
-      ? number
-      : S[K] extends { default: string }
-        ? string
-        : string | undefined;
+    : S[K] extends ListFlag
+      ? string[]
+      : S[K] extends NumberFlag
+        ? number
+        : S[K] extends { default: string }
+          ? string
+          : string | undefined;
 };
 
 /** A failure the user can act on: what happened, why, and what to run next. */
@@ -95,19 +101,24 @@ export interface CommandSpec<S extends FlagSpecs> {
   /** Extra help text: the steps, examples. */
   details?: string;
   flags: S;
+  /** Arguments after the flags, e.g. files; without this, any is a usage error. */
+  positionals?: { valueName: string; description: string };
 }
 
 export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
   const rows = Object.entries(spec.flags).map(([key, flag]) => {
     const value = flag.type === 'boolean' ? '' : ` <${flag.valueName ?? 'value'}>`;
     const def =
-      flag.type !== 'boolean' && flag.default !== undefined ? ` (default: ${flag.default})` : '';
-    return [`  --${kebab(key)}${value}`, `${flag.description}${def}`] as const;
+      'default' in flag && flag.default !== undefined ? ` (default: ${flag.default})` : '';
+    const repeat = flag.type === 'list' ? ' (repeatable)' : '';
+    return [`  --${kebab(key)}${value}`, `${flag.description}${def}${repeat}`] as [string, string];
   });
-  rows.push(['  --help', 'Show this help and exit']);
+  rows.push(['  -h, --help', 'Show this help and exit']);
+  const args = spec.positionals;
+  if (args) rows.unshift([`  [${args.valueName} ...]`, args.description]);
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
   const lines = [
-    `usage: ${invocation(spec.name)} [flags]`,
+    `usage: ${invocation(spec.name)} [flags]${args ? ` [${args.valueName} ...]` : ''}`,
     '',
     spec.summary,
     ...(spec.details ? ['', spec.details.trimEnd()] : []),
@@ -120,19 +131,31 @@ export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
 
 export type ParseResult<S extends FlagSpecs> =
   | { help: true }
-  | { help: false; flags: FlagValues<S> };
+  | { help: false; flags: FlagValues<S>; args: string[] };
 
 export function parseFlags<S extends FlagSpecs>(
   spec: CommandSpec<S>,
   argv: string[],
 ): ParseResult<S> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
+  > = { help: { type: 'boolean', short: 'h' } };
   for (const [key, flag] of Object.entries(spec.flags)) {
-    options[kebab(key)] = { type: flag.type === 'boolean' ? 'boolean' : 'string' };
+    options[kebab(key)] = {
+      type: flag.type === 'boolean' ? 'boolean' : 'string',
+      ...(flag.type === 'list' ? { multiple: true } : {}),
+    };
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options,
+      strict: true,
+      allowPositionals: spec.positionals !== undefined,
+    }));
   } catch (error) {
     throw new CliError(
       `${spec.name}: invalid command line`,
@@ -147,6 +170,8 @@ export function parseFlags<S extends FlagSpecs>(
     const raw = values[kebab(key)];
     if (flag.type === 'boolean') {
       flags[key] = raw === true;
+    } else if (flag.type === 'list') {
+      flags[key] = (raw as string[] | undefined) ?? [];
     } else if (flag.type === 'number') {
       const n = raw === undefined ? flag.default : Number(raw);
       if (!Number.isFinite(n) || (flag.min !== undefined && n < flag.min)) {
@@ -162,7 +187,7 @@ export function parseFlags<S extends FlagSpecs>(
       flags[key] = raw === undefined || raw === '' ? flag.default : raw;
     }
   }
-  return { help: false, flags: flags as FlagValues<S> };
+  return { help: false, flags: flags as FlagValues<S>, args: positionals };
 }
 
 /** Progress and diagnostics: always stderr, so stdout stays parseable. */
@@ -243,7 +268,7 @@ export function scriptArgs(name: string, argv: string[] = process.argv): string[
  */
 export async function runCommand<S extends FlagSpecs>(
   spec: CommandSpec<S>,
-  main: (flags: FlagValues<S>) => Promise<number | undefined>,
+  main: (flags: FlagValues<S>, args: string[]) => Promise<number | undefined> | number | undefined,
   argv: string[] = scriptArgs(spec.name),
 ): Promise<number> {
   try {
@@ -252,7 +277,7 @@ export async function runCommand<S extends FlagSpecs>(
       output(helpText(spec));
       return 0;
     }
-    return (await main(parsed.flags)) ?? 0;
+    return (await main(parsed.flags, parsed.args)) ?? 0;
   } catch (error) {
     process.stderr.write(formatError(error, spec.name));
     return error instanceof CliError ? error.exitCode : 1;

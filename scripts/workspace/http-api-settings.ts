@@ -10,6 +10,17 @@ import { type CfnResource, type CfnTemplate, loadTemplate, resourcesOfType } fro
 export const PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 /** HTTP APIs' integration timeout when `TimeoutInMillis` is absent (also its maximum). */
 export const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
+/**
+ * "Total combined size of request line and header values: 10240 bytes" (Quotas for
+ * configuring and running an HTTP API in API Gateway,
+ * docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). What API
+ * Gateway answers past it is not documented; a public report (backbencher.dev, "SOLVED: 431
+ * Status Code With Request Header Fields Too Large", 2023) saw 431 from an HTTP API behind
+ * Cloudflare. Assumed: 431 in the gateway's own shape, the head counted as the request line
+ * and the header lines (headBytes), 10,240 bytes allowed. docs/verified.md records it and the
+ * smoke test checks it on a deploy (scripts/checks/smoke-quotas.ts; the local gateway, scripts/local/http-api.ts).
+ */
+export const HEAD_LIMIT_BYTES = 10_240;
 
 export class TemplateSettingsError extends Error {
   override name = 'TemplateSettingsError';
