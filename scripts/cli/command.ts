@@ -131,7 +131,7 @@ export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
 
 export type ParseResult<S extends FlagSpecs> =
   | { help: true }
-  | { help: false; flags: FlagValues<S>; args: string[] };
+  | { help: false; flags: FlagValues<S>; args?: string[] };
 
 export function parseFlags<S extends FlagSpecs>(
   spec: CommandSpec<S>,
@@ -187,7 +187,8 @@ export function parseFlags<S extends FlagSpecs>(
       flags[key] = raw === undefined || raw === '' ? flag.default : raw;
     }
   }
-  return { help: false, flags: flags as FlagValues<S>, args: positionals };
+  const parsed = { help: false as const, flags: flags as FlagValues<S> };
+  return spec.positionals ? { ...parsed, args: positionals } : parsed;
 }
 
 /** Progress and diagnostics: always stderr, so stdout stays parseable. */
@@ -277,7 +278,7 @@ export async function runCommand<S extends FlagSpecs>(
       output(helpText(spec));
       return 0;
     }
-    return (await main(parsed.flags, parsed.args)) ?? 0;
+    return (await main(parsed.flags, parsed.args ?? [])) ?? 0;
   } catch (error) {
     process.stderr.write(formatError(error, spec.name));
     return error instanceof CliError ? error.exitCode : 1;
