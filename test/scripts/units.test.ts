@@ -10,10 +10,15 @@ import {
   parseFlags,
   scriptArgs,
 } from '../../scripts/cli/command.ts';
-import { findOnPath, parseVersion, versionWarning } from '../../scripts/cloud/copilot.ts';
+import {
+  findOnPath,
+  parseVersion,
+  runProcess,
+  versionWarning,
+} from '../../scripts/cloud/copilot.ts';
 import { envInitCredentials, redact } from '../../scripts/cloud/copilot-credentials.ts';
 import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/cloud/env-exports.ts';
-import { backoffDelay, WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
+import { WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { FAKE_BIN } from './harness.ts';
@@ -91,12 +96,19 @@ describe('flags', () => {
 });
 
 describe('waitUntil', () => {
-  it('backs off exponentially up to a cap', () => {
-    expect(
-      [0, 1, 2, 3, 10].map((n) =>
-        backoffDelay(n, { initialDelayMs: 100, maxDelayMs: 300, factor: 2 }),
-      ),
-    ).toEqual([100, 200, 300, 300, 300]);
+  it('backs off exponentially up to a cap', async () => {
+    const pauses: number[] = [];
+    let n = 0;
+    await waitUntil({
+      what: 'thing',
+      timeoutMs: 60_000,
+      initialDelayMs: 100,
+      maxDelayMs: 300,
+      now: () => 0,
+      sleep: async (ms) => void pauses.push(ms),
+      poll: async () => (++n > 5 ? { done: true, value: n } : { done: false, state: 'A' }),
+    });
+    expect(pauses).toEqual([100, 200, 300, 300, 300]);
   });
 
   it('returns the value once done, reporting state changes only', async () => {
@@ -225,5 +237,21 @@ describe('shellQuote', () => {
     expect(
       execFileSync('bash', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' }),
     ).toBe(value);
+  });
+});
+
+describe('runProcess (zx $)', () => {
+  it('captures output and the exit code without throwing', async () => {
+    const r = await runProcess('sh', ['-c', 'echo out; echo err >&2; exit 3'], {
+      timeoutMs: 10_000,
+    });
+    expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
+  });
+
+  it('stops a process that outlives its timeout and says so', async () => {
+    const started = Date.now();
+    const r = await runProcess('sleep', ['30'], { timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 });
