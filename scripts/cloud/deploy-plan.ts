@@ -16,10 +16,11 @@ import {
 } from '../cli/command.ts';
 import { repoRoot } from '../workspace/manifests.ts';
 import { loadTemplate } from '../workspace/template.ts';
-import { type AwsClients, callerIdentity, createClients, stackNames } from './aws.ts';
-import { Copilot, checkDocker, copilotEnv, findOnPath } from './copilot.ts';
+import { type AwsClients, stackNames } from './aws.ts';
+import { type Copilot, findOnPath } from './copilot.ts';
 import { requireEnvExports } from './env-exports.ts';
 import { deployService } from './service-deploy.ts';
+import { openSession } from './session.ts';
 import { deployStack, StackDeployError } from './stack-deployer.ts';
 
 export const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
@@ -241,20 +242,12 @@ export async function deploy(o: DeployOptions): Promise<number> {
 
 // All read-only: nothing is changed unless every one of them passes.
 async function prerequisites(o: DeployOptions, log: Progress): Promise<DeployContext> {
-  log.step('checking prerequisites');
-  const { copilot } = await Copilot.open(
-    {
-      cwd: repoRoot,
-      env: copilotEnv({ region: o.region, profile: o.profile }),
-      log,
-      defaultTimeoutMs: o.timeoutMinutes * 60_000,
-    },
-    o.cmd,
-  );
-  const aws = createClients({ region: o.region, profile: o.profile });
-  const id = await callerIdentity(aws, o.cmd);
-  log.ok(`AWS account ${id.account} (${id.arn}), region ${id.region}`);
-  if (o.steps.has('services')) await checkDocker(log, o.cmd);
+  const { copilot, aws } = await openSession({
+    ...o,
+    timeoutMs: o.timeoutMinutes * 60_000,
+    log,
+    docker: o.steps.has('services'),
+  });
   if (o.steps.has('env') || o.steps.has('services')) await requireInitialised(copilot, o);
   return { copilot, aws, log, result: { app: o.app, env: o.env, stacks: {} } };
 }
