@@ -126,6 +126,20 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
       `env delete --name ${env} --app ${app} --yes`,
       `app delete --name ${app} --yes`,
     ]);
+    // The whole order, CloudFormation deletions included: the addon stacks go first (they import
+    // the environment's exports), then the services, the environment, the application.
+    const teardown = [
+      ...destroyed.stderr.matchAll(
+        /^\[destroy\] (?: ok (\S+: (?:deleted|not present))|\s+\$ copilot (\w+ delete --name \S+))/gm,
+      ),
+    ].map((m) => m[1] ?? m[2]);
+    expect(teardown).toEqual([
+      `${app}-${env}-http-api: deleted`,
+      `${app}-${env}-bastion: not present`,
+      ...[...services].reverse().map((s) => `svc delete --name ${s}`),
+      `env delete --name ${env}`,
+      `app delete --name ${app}`,
+    ]);
     // app_delete.go deleteWs removes copilot/.workspace when run inside the workspace: a
     // destroy must leave the repository as it found it.
     expect(copy.status()).toBe('');
