@@ -125,7 +125,11 @@ async function start(options: ReturnType<typeof stackOptions>): Promise<LocalSta
   }
 }
 
-function banner(running: LocalStack, seconds: string): string {
+function banner(
+  running: LocalStack,
+  seconds: string,
+  internalHost: (svc: string, env: string, app: string) => string,
+): string {
   const { settings } = running;
   const throttle = settings.routes[0]?.throttling;
   return [
@@ -133,7 +137,7 @@ function banner(running: LocalStack, seconds: string): string {
     `Local stack ready in ${seconds} s (pid ${process.pid}): ${running.application}, environment ${running.environment}`,
     '',
     `  HTTP API  ${running.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
-    `  ALB       ${running.albUrl}   (Host: ${running.albHost} or <service>.${running.environment}.${running.application}.internal)`,
+    `  ALB       ${running.albUrl}   (Host: ${running.albHost} or ${internalHost('<service>', running.environment, running.application)})`,
     '',
     running
       .routeTable()
@@ -181,7 +185,9 @@ const code = await runCommand(spec, async (f) => {
   });
   const started = performance.now();
   stack = await start(options);
-  process.stdout.write(banner(stack, ((performance.now() - started) / 1000).toFixed(1)));
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const { internalHost } = await import('./workspace/manifests.ts');
+  process.stdout.write(banner(stack, seconds, internalHost));
   stopOnSignals(stack);
   return 0;
 });

@@ -13,6 +13,7 @@ import { invocation } from '../cli/command.ts';
 import type { AwsClients } from '../cloud/aws.ts';
 import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from '../cloud/aws.ts';
 import { stackOutputs } from '../cloud/stack-deployer.ts';
+import { accessLogGroupName } from '../workspace/http-api-settings.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { accessLogCheck } from './diagnose-logs.ts';
 import { securityGroupChecks } from './diagnose-network.ts';
@@ -131,7 +132,7 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
   const window = { startTime: now - ctx.logMinutes * 60_000, minutes: ctx.logMinutes };
   results.push(
     ...(await guarded('access logs', async () => [
-      await accessLogCheck(clients.logs, names.accessLogGroup, window),
+      await accessLogCheck(clients.logs, accessLogGroupName(ctx.app, ctx.env), window),
     ])),
   );
   return results;

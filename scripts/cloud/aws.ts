@@ -126,5 +126,4 @@ export const stackNames = (app: string, env: string) => ({
   service: (svc: string) => `${app}-${env}-${svc}`,
   httpApi: `${app}-${env}-http-api`,
   bastion: `${app}-${env}-bastion`,
-  accessLogGroup: `/aws/apigateway/${app}-${env}-http-api`,
 });

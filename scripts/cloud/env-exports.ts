@@ -10,7 +10,7 @@
 // CloudFormation and on moto alike, while moto does not refresh a stack's exports on update.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CliError, invocation } from '../cli/command.ts';
-import { ENV_OUTPUT, stackNames } from './aws.ts';
+import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from './aws.ts';
 import { describeStack, outputsOf } from './stack-deployer.ts';
 
 /** cf.yml: export name suffix -> output key, for the exports this project may import. */
@@ -26,11 +26,9 @@ export const EXPORT_OUTPUT: Record<string, string> = {
 };
 
 /** The internal ALB's exports: the HTTP API's integration targets its listener. */
-export const INTERNAL_ALB_EXPORTS = [
-  'InternalHTTPListenerArn',
-  'InternalLoadBalancerDNS',
-  'InternalLoadBalancerSecurityGroup',
-];
+export const INTERNAL_ALB_EXPORTS = Object.keys(EXPORT_OUTPUT).filter((name) =>
+  (INTERNAL_ALB_OUTPUTS as readonly string[]).includes(EXPORT_OUTPUT[name] ?? ''),
+);
 
 /** The `X` of every `Fn::ImportValue: !Sub ${App}-${Env}-X` in a parsed template. */
 export function importedEnvExports(template: unknown): string[] {

@@ -435,6 +435,19 @@ function ruleViolations(scope: Scope): string[] {
   });
 }
 
+/** The HTTP API's access-log group, as the template names it for this application and environment. */
+export function accessLogGroupName(app: string, env: string, template = loadTemplate()): string {
+  const { resources } = instantiate(template, { App: app, Env: env });
+  const group = Object.values(resources).find((r) => r.Type === 'AWS::Logs::LogGroup');
+  const name = group?.Properties.LogGroupName;
+  if (typeof name !== 'string') {
+    throw new TemplateSettingsError(
+      'the HTTP API template has no AWS::Logs::LogGroup with a LogGroupName',
+    );
+  }
+  return name;
+}
+
 export function httpApiSettingsOf(
   template: CfnTemplate,
   templateFile: string,
