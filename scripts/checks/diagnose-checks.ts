@@ -29,7 +29,7 @@ import { check, type DiagnosticCheck, guarded } from './diagnose-verdict.ts';
 export { integrationChecks } from './diagnose-routing.ts';
 export type { DiagnosticCheck, Verdict } from './diagnose-verdict.ts';
 
-export interface DiagnoseContext {
+interface DiagnoseContext {
   app: string;
   env: string;
   services: Service[];
@@ -40,7 +40,7 @@ export interface DiagnoseContext {
 
 type Clients = Pick<AwsClients, 'cfn' | 'apigw' | 'ec2' | 'elb' | 'logs'>;
 
-export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
+function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
   const status = link.VpcLinkStatus ?? 'UNKNOWN';
   const detail = `${link.VpcLinkId} is ${status}${link.VpcLinkStatusMessage ? ` (${link.VpcLinkStatusMessage})` : ''}`;
   switch (status) {

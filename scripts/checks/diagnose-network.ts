@@ -12,10 +12,10 @@ import {
 import { invocation } from '../cli/command.ts';
 import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 
-export const LISTENER_PORT = 80;
+const LISTENER_PORT = 80;
 
 /** Whether a rule lets TCP to/from `port` through. */
-export function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
+function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
   if (p.IpProtocol === '-1') return true;
   return p.IpProtocol === 'tcp' && (p.FromPort ?? 0) <= port && (p.ToPort ?? 0) >= port;
 }
@@ -23,7 +23,7 @@ export function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
 const groupsOf = (p: IpPermission) => (p.UserIdGroupPairs ?? []).map((g) => g.GroupId);
 const openToAll = (p: IpPermission) => (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0');
 
-export function albIngressCheck(
+function albIngressCheck(
   albSg: string,
   ingress: IpPermission[],
   linkGroups: string[],
@@ -49,7 +49,7 @@ export function albIngressCheck(
   );
 }
 
-export function linkEgressCheck(
+function linkEgressCheck(
   albSg: string,
   groups: { GroupId?: string | undefined; IpPermissionsEgress?: IpPermission[] | undefined }[],
 ): DiagnosticCheck {

@@ -93,7 +93,7 @@ export const integrationHost = (i: Integration): string | undefined =>
  * (Elastic Load Balancing API reference, HostHeaderConditionConfig Values; Copilot's rules use
  * Values, not RegexValues).
  */
-export function hostMatches(pattern: string, host: string): boolean {
+function hostMatches(pattern: string, host: string): boolean {
   const re = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
@@ -116,7 +116,7 @@ export function ruleFor(rules: Rule[], svc: Service): Rule | undefined {
 }
 
 /** Whether the rule accepts `host`: every host-header condition must have a matching value. */
-export function ruleAcceptsHost(rule: Rule, host: string): boolean {
+function ruleAcceptsHost(rule: Rule, host: string): boolean {
   return conditionValues(rule, 'host-header').every((values) =>
     values.some((v) => hostMatches(v, host)),
   );

@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EXCEPTIONS_FILE, loadExceptions, type PolicyExceptions } from './policy.ts';
 
-export interface SecretRule {
+interface SecretRule {
   id: string;
   description: string;
   /** Matched against file contents; group 1, when present, is the secret itself. */
@@ -23,7 +23,7 @@ export interface SecretRule {
   onlyIn?: RegExp;
 }
 
-export interface Finding {
+interface Finding {
   file: string;
   line: number;
   column: number;
@@ -149,7 +149,7 @@ export function scanPath(file: string, rules: SecretRule[] = RULES): Finding[] {
     }));
 }
 
-export interface ScanResult {
+interface ScanResult {
   findings: Finding[];
   scanned: number;
   /** Files whose contents were not read: binary or over 2 MiB (their names were checked). */
@@ -180,7 +180,7 @@ export function scanFiles(root: string, files: string[]): ScanResult {
 }
 
 /** The files git tracks, plus untracked files it does not ignore. Paths use '/'. */
-export function listFiles(root: string, { untracked }: { untracked: boolean }): string[] {
+function listFiles(root: string, { untracked }: { untracked: boolean }): string[] {
   const git = (...args: string[]) =>
     execFileSync('git', ['-C', root, 'ls-files', '-z', ...args], {
       encoding: 'utf8',

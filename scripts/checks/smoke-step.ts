@@ -7,7 +7,7 @@ import { describeStack } from '../cloud/stack-deployer.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { runSmoke } from './smoke-checks.ts';
 
-export interface SmokeStepOptions {
+interface SmokeStepOptions {
   cmd: string;
   app: string;
   env: string;

@@ -18,7 +18,7 @@ import {
 } from './cfn-guard.ts';
 import { loadExceptions } from './policy.ts';
 
-export interface LintFinding {
+interface LintFinding {
   level: string;
   rule: string;
   message: string;

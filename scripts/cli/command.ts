@@ -11,23 +11,23 @@ interface BaseFlag {
   /** Placeholder shown in --help, e.g. <name>. */
   valueName?: string;
 }
-export interface StringFlag extends BaseFlag {
+interface StringFlag extends BaseFlag {
   type: 'string';
   default?: string;
 }
-export interface NumberFlag extends BaseFlag {
+interface NumberFlag extends BaseFlag {
   type: 'number';
   default: number;
   min?: number;
 }
-export interface BooleanFlag extends BaseFlag {
+interface BooleanFlag extends BaseFlag {
   type: 'boolean';
 }
 /** A string flag that may be given more than once: `--parameter A=1 --parameter B=2`. */
-export interface ListFlag extends BaseFlag {
+interface ListFlag extends BaseFlag {
   type: 'list';
 }
-export type FlagSpec = StringFlag | NumberFlag | BooleanFlag | ListFlag;
+type FlagSpec = StringFlag | NumberFlag | BooleanFlag | ListFlag;
 export type FlagSpecs = Record<string, FlagSpec>;
 
 export type FlagValues<S extends FlagSpecs> = {
@@ -59,7 +59,7 @@ export class CliError extends Error {
 }
 
 /** `dryRun` -> `dry-run`: flags are typed in camelCase and spelt in kebab-case. */
-export function kebab(name: string): string {
+function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
@@ -94,7 +94,7 @@ export function nextCommand(name: string, args = ''): string {
   return args ? `${invocation(name)} ${args}` : invocation(name);
 }
 
-export interface CommandSpec<S extends FlagSpecs> {
+interface CommandSpec<S extends FlagSpecs> {
   /** The script name, e.g. `deploy` (commandName(import.meta.url)): used in messages and hints. */
   name: string;
   summary: string;
@@ -129,7 +129,7 @@ export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
   return `${lines.join('\n')}\n`;
 }
 
-export type ParseResult<S extends FlagSpecs> =
+type ParseResult<S extends FlagSpecs> =
   | { help: true }
   | { help: false; flags: FlagValues<S>; args?: string[] };
 

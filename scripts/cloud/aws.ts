@@ -12,12 +12,12 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CliError } from '../cli/command.ts';
 
-export interface AwsOptions {
+interface AwsOptions {
   region?: string | undefined;
   profile?: string | undefined;
 }
 
-export function clientConfig(options: AwsOptions) {
+function clientConfig(options: AwsOptions) {
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   const endpoint = process.env.AWS_ENDPOINT_URL;
   return {

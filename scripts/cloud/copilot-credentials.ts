@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CliError, invocation } from '../cli/command.ts';
 
-export interface CredentialSources {
+interface CredentialSources {
   /** --profile of the script. */
   profile?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -20,7 +20,7 @@ export interface CredentialSources {
   readFile?: (file: string) => string | undefined;
 }
 
-export interface EnvInitCredentials {
+interface EnvInitCredentials {
   /** Arguments for `copilot env init`. */
   args: string[];
   /** Where they come from, for the progress log. */
@@ -43,7 +43,7 @@ function tryRead(file: string): string | undefined {
 }
 
 /** Section names of an AWS ini file: `[default]`, `[profile x]` -> default, x. */
-export function profileNames(ini: string | undefined): string[] {
+function profileNames(ini: string | undefined): string[] {
   return [...(ini ?? '').matchAll(/^\s*\[\s*(?:profile\s+)?([^\]\s]+)\s*\]/gm)].map(
     (m) => m[1] ?? '',
   );

@@ -9,7 +9,7 @@ import { CliError, type Progress } from '../cli/command.ts';
 import { redact } from './copilot-credentials.ts';
 import { formatDuration } from './wait.ts';
 
-export const SUPPORTED_SERIES = '1.34';
+const SUPPORTED_SERIES = '1.34';
 
 /** Looks `bin` up on PATH (zx's `which`), without executing it. */
 export function findOnPath(bin: string, envPath?: string): string | undefined {
@@ -61,13 +61,13 @@ export function versionWarning(version: string): string | undefined {
   );
 }
 
-export interface RunResult {
+interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-export interface RunOptions {
+interface RunOptions {
   timeoutMs?: number;
   /** Copy the command's output to our stderr as it arrives (long deploys show progress). */
   stream?: boolean;
@@ -90,7 +90,7 @@ const serviceList = z.object({
     .nullable(),
 });
 
-export interface CopilotOptions {
+interface CopilotOptions {
   bin: string;
   cwd: string;
   /** Passed to copilot, e.g. AWS_PROFILE and AWS_REGION from --profile / --region. */

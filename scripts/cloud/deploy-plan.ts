@@ -24,16 +24,16 @@ import { openSession } from './session.ts';
 import { deployStack, StackDeployError } from './stack-deployer.ts';
 
 export const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
-export type Step = (typeof STEPS)[number];
+type Step = (typeof STEPS)[number];
 
-export interface DeployResult {
+interface DeployResult {
   app: string;
   env: string;
   apiUrl?: string;
   stacks: Record<string, string>;
 }
 
-export interface DeployContext {
+interface DeployContext {
   copilot: Copilot;
   aws: AwsClients;
   log: Progress;
@@ -46,7 +46,7 @@ export interface PlanStep {
   run(ctx: DeployContext): Promise<void>;
 }
 
-export interface DeployTarget {
+interface DeployTarget {
   cmd: string;
   app: string;
   env: string;
@@ -74,7 +74,7 @@ export function resolveSteps(cmd: string, only: string | undefined, bastion: boo
 }
 
 /** The deploy steps of `steps`, in order; the smoke step is the caller's (checks run it). */
-export function planDeploy(t: DeployTarget, steps: Set<Step>, smoke?: PlanStep): PlanStep[] {
+function planDeploy(t: DeployTarget, steps: Set<Step>, smoke?: PlanStep): PlanStep[] {
   const plan: PlanStep[] = [];
   if (steps.has('env')) plan.push(envStep(t));
   if (steps.has('services')) plan.push(...t.services.map((svc) => serviceStep(t, svc)));
@@ -86,14 +86,14 @@ export function planDeploy(t: DeployTarget, steps: Set<Step>, smoke?: PlanStep):
 }
 
 /** Runs the plan in order, numbering each step as --dry-run numbers it. */
-export async function executePlan(plan: PlanStep[], ctx: DeployContext): Promise<void> {
+async function executePlan(plan: PlanStep[], ctx: DeployContext): Promise<void> {
   for (const [i, s] of plan.entries()) {
     ctx.log.step(`[${i + 1}/${plan.length}] ${formatStep(s)}`);
     await s.run(ctx);
   }
 }
 
-export const formatStep = (s: PlanStep) => `[${s.step}] ${s.description}`;
+const formatStep = (s: PlanStep) => `[${s.step}] ${s.description}`;
 
 function envStep(t: DeployTarget): PlanStep {
   const args = ['env', 'deploy', '--name', t.env, '--app', t.app];
@@ -192,7 +192,7 @@ async function deployAddon(
 }
 
 /** Read-only checks that Copilot knows the application, environment and services. */
-export async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<void> {
+async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<void> {
   const apps = await copilot.appNames();
   const known = apps.includes(t.app);
   const envs = known ? await copilot.envNames(t.app) : [];
@@ -211,7 +211,7 @@ export async function requireInitialised(copilot: Copilot, t: DeployTarget): Pro
   }
 }
 
-export interface DeployOptions extends DeployTarget {
+interface DeployOptions extends DeployTarget {
   steps: Set<Step>;
   region: string | undefined;
   profile: string | undefined;

@@ -26,7 +26,7 @@ export const EXPORT_OUTPUT: Record<string, string> = {
 };
 
 /** The internal ALB's exports: the HTTP API's integration targets its listener. */
-export const INTERNAL_ALB_EXPORTS = Object.keys(EXPORT_OUTPUT).filter((name) =>
+const INTERNAL_ALB_EXPORTS = Object.keys(EXPORT_OUTPUT).filter((name) =>
   (INTERNAL_ALB_OUTPUTS as readonly string[]).includes(EXPORT_OUTPUT[name] ?? ''),
 );
 

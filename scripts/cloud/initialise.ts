@@ -10,7 +10,7 @@ import { stackOutputs } from './stack-deployer.ts';
 
 type Outcome = 'done' | 'skipped';
 
-export interface InitOptions {
+interface InitOptions {
   cmd: string;
   app: string;
   env: string;

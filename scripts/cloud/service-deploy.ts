@@ -12,7 +12,7 @@ import { reportFailure } from './failure-report.ts';
 import { describeStack, EventStream } from './stack-deployer.ts';
 import type { BackoffOptions } from './wait.ts';
 
-export interface ServiceDeployOptions {
+interface ServiceDeployOptions {
   copilot: Pick<Copilot, 'must'>;
   aws: Pick<AwsClients, 'cfn' | 'ecs' | 'logs'>;
   app: string;

@@ -19,7 +19,7 @@ import {
 import type { Progress } from '../cli/command.ts';
 import { type BackoffOptions, WaitTimeoutError, waitUntil } from './wait.ts';
 
-export interface DeployStackOptions {
+interface DeployStackOptions {
   cfn: CloudFormationClient;
   stackName: string;
   templateBody: string;
@@ -32,14 +32,14 @@ export interface DeployStackOptions {
   backoff?: BackoffOptions;
 }
 
-export interface ChangeSummary {
+interface ChangeSummary {
   action: string;
   logicalId: string;
   type: string;
   replacement: string | undefined;
 }
 
-export interface DeployStackResult {
+interface DeployStackResult {
   stackName: string;
   action: 'create' | 'update' | 'none';
   status: string;
@@ -65,7 +65,7 @@ export class StackDeployError extends Error {
 const NO_CHANGES = /didn't contain changes|No updates are to be performed|no changes/i;
 const CANCELLED = /Resource (creation|update) cancelled/i;
 
-export function isInProgress(status: string): boolean {
+function isInProgress(status: string): boolean {
   return status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS';
 }
 
@@ -109,13 +109,13 @@ export async function stackOutputs(
   return stack ? outputsOf(stack) : undefined;
 }
 
-export function formatEvent(e: StackEvent): string {
+function formatEvent(e: StackEvent): string {
   const time = e.Timestamp ? e.Timestamp.toISOString().slice(11, 19) : '--:--:--';
   const reason = e.ResourceStatusReason ? `  ${e.ResourceStatusReason}` : '';
   return `${time} ${e.ResourceStatus ?? '?'} ${e.LogicalResourceId ?? '?'} (${e.ResourceType ?? '?'})${reason}`;
 }
 
-export function formatChange(c: ChangeSummary): string {
+function formatChange(c: ChangeSummary): string {
   const replace =
     c.replacement === 'True'
       ? '  [REPLACEMENT]'
@@ -174,7 +174,7 @@ export class EventStream {
 }
 
 /** Waits for a stack to leave *_IN_PROGRESS, streaming its events. Returns the final stack. */
-export async function waitForStack(options: {
+async function waitForStack(options: {
   cfn: CloudFormationClient;
   stackName: string;
   timeoutMs: number;

@@ -11,7 +11,7 @@ import type { Copilot } from './copilot.ts';
 import { openSession } from './session.ts';
 import { deleteStack, StackDeployError } from './stack-deployer.ts';
 
-export interface TeardownOptions {
+interface TeardownOptions {
   cmd: string;
   app: string;
   env: string;

@@ -8,9 +8,9 @@ export interface BackoffOptions {
   maxDelayMs?: number;
 }
 
-export type PollResult<T> = { done: true; value: T } | { done: false; state: string };
+type PollResult<T> = { done: true; value: T } | { done: false; state: string };
 
-export interface WaitOptions<T> extends BackoffOptions {
+interface WaitOptions<T> extends BackoffOptions {
   /** What is awaited, for messages: "stack bookstore-test-book-service". */
   what: string;
   timeoutMs: number;

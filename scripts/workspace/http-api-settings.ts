@@ -7,9 +7,9 @@ import path from 'node:path';
 import { type CfnResource, type CfnTemplate, loadTemplate, resourcesOfType } from './template.ts';
 
 /** API Gateway's payload quota for HTTP APIs (not adjustable, so not in the template). */
-export const PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+const PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 /** HTTP APIs' integration timeout when `TimeoutInMillis` is absent (also its maximum). */
-export const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
+const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
 /**
  * "Total combined size of request line and header values: 10240 bytes" (Quotas for
  * configuring and running an HTTP API in API Gateway,
@@ -49,7 +49,7 @@ export interface Throttling {
 }
 
 /** One `RequestParameters` entry of the integration, header mappings only. */
-export interface HeaderMapping {
+interface HeaderMapping {
   action: 'overwrite' | 'append' | 'remove';
   /** Lower case. */
   header: string;
@@ -448,7 +448,7 @@ export function accessLogGroupName(app: string, env: string, template = loadTemp
   return name;
 }
 
-export function httpApiSettingsOf(
+function httpApiSettingsOf(
   template: CfnTemplate,
   templateFile: string,
   overrides: ParameterOverrides = {},

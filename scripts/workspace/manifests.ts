@@ -90,8 +90,8 @@ const serviceSchema = z.strictObject({
   taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
 });
 
-export type ServiceManifest = z.infer<typeof serviceSchema>;
-export type EnvironmentManifest = z.infer<typeof environmentSchema>;
+type ServiceManifest = z.infer<typeof serviceSchema>;
+type EnvironmentManifest = z.infer<typeof environmentSchema>;
 
 /** A service manifest plus what follows from it, in the units the code uses. */
 export interface Service {

@@ -20,7 +20,7 @@ export interface ServiceDeps {
   logger: Logger;
 }
 
-export interface ServiceAppOptions extends ServiceDeps {
+interface ServiceAppOptions extends ServiceDeps {
   title: string;
   version: string;
   description: string;
@@ -42,7 +42,7 @@ export function problem(
   return c.body(JSON.stringify(problemBody(status, detail, members)), status);
 }
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
