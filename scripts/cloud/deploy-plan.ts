@@ -19,6 +19,7 @@ import { loadTemplate } from '../workspace/template.ts';
 import { type AwsClients, stackNames } from './aws.ts';
 import { type Copilot, findOnPath } from './copilot.ts';
 import { requireEnvExports } from './env-exports.ts';
+import type { Deployment } from './flags.ts';
 import { deployService } from './service-deploy.ts';
 import { openSession } from './session.ts';
 import { deployStack, StackDeployError } from './stack-deployer.ts';
@@ -46,16 +47,11 @@ export interface PlanStep {
   run(ctx: DeployContext): Promise<void>;
 }
 
-interface DeployTarget {
-  cmd: string;
-  app: string;
-  env: string;
-  services: string[];
+type DeployTarget = Omit<Deployment, 'region' | 'profile'> & {
   /** The HTTP API template, absolute. */
   templateFile: string;
-  timeoutMinutes: number;
   settleMs: number;
-}
+};
 
 /** `--only a,b` (or every step but bastion, unless --bastion), checked against STEPS. */
 export function resolveSteps(cmd: string, only: string | undefined, bastion: boolean): Set<Step> {
@@ -211,10 +207,10 @@ async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<vo
   }
 }
 
-interface DeployOptions extends DeployTarget {
+interface DeployOptions extends Deployment {
+  templateFile: string;
+  settleMs: number;
   steps: Set<Step>;
-  region: string | undefined;
-  profile: string | undefined;
   dryRun: boolean;
   json: boolean;
   /** The last step, from scripts/checks (cloud does not import checks). */

@@ -3,6 +3,19 @@
 import { CliError, type FlagSpecs, nextCommand } from '../cli/command.ts';
 import { loadWorkspace, type Workspace } from '../workspace/manifests.ts';
 
+/** What the deployment flags name, resolved: the scripts' options start from this. */
+export interface Deployment {
+  /** The command name, for messages and hints. */
+  cmd: string;
+  app: string;
+  env: string;
+  /** In manifest order. */
+  services: string[];
+  region: string | undefined;
+  profile: string | undefined;
+  timeoutMinutes: number;
+}
+
 // The flags that name the deployment. Their defaults come from the Copilot workspace, so the
 // application and environment names are never restated here.
 export function commonFlags(workspace: Workspace) {

@@ -5,19 +5,13 @@ import { createProgress, invocation, output, type Progress } from '../cli/comman
 import { ENV_OUTPUT, stackNames } from './aws.ts';
 import { findOnPath } from './copilot.ts';
 import { envInitCredentials, redact } from './copilot-credentials.ts';
+import type { Deployment } from './flags.ts';
 import { openSession, type Session } from './session.ts';
 import { stackOutputs } from './stack-deployer.ts';
 
 type Outcome = 'done' | 'skipped';
 
-interface InitOptions {
-  cmd: string;
-  app: string;
-  env: string;
-  services: string[];
-  region: string | undefined;
-  profile: string | undefined;
-  timeoutMinutes: number;
+interface InitOptions extends Deployment {
   dryRun: boolean;
   json: boolean;
 }

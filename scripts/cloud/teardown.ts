@@ -8,21 +8,14 @@ import { CliError, createProgress, invocation, output, type Progress } from '../
 import { repoRoot } from '../workspace/manifests.ts';
 import { type AwsClients, stackNames } from './aws.ts';
 import type { Copilot } from './copilot.ts';
+import type { Deployment } from './flags.ts';
 import { openSession } from './session.ts';
 import { deleteStack, StackDeployError } from './stack-deployer.ts';
 
-interface TeardownOptions {
-  cmd: string;
-  app: string;
-  env: string;
-  /** In manifest order; deleted in reverse. */
-  services: string[];
-  region: string | undefined;
-  profile: string | undefined;
+interface TeardownOptions extends Deployment {
   keepApp: boolean;
   yes: boolean;
   json: boolean;
-  timeoutMinutes: number;
 }
 
 type Done = { what: string; result: string }[];
