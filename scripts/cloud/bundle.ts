@@ -32,7 +32,7 @@ export async function bundleService(service: string, outDir = path.join(root, 'd
     target: nodeTarget(),
     format: 'esm',
     // Minified, and the source map left beside the bundle rather than loaded at run time:
-    // --enable-source-maps cost ~50 ms of start-up and ~15 MB of RSS (bench/README.md).
+    // --enable-source-maps costs start-up time and memory (measured in bench/README.md).
     minify: true,
     sourcemap: true,
     legalComments: 'linked',
