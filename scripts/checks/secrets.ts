@@ -7,9 +7,9 @@
 // that is not a secret is allowed in policy/exceptions.yml (secrets:), with the reason; test
 // fixtures build their fake secrets at run time, so the repository itself stays clean.
 // Exit codes: 0 clean, 1 findings (or a stale allowlist entry), 2 the check could not run.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { runProcessSync } from '../cli/process.ts';
 import { EXCEPTIONS_FILE, loadExceptions, type PolicyExceptions } from './policy.ts';
 
 interface SecretRule {
@@ -181,13 +181,11 @@ export function scanFiles(root: string, files: string[]): ScanResult {
 
 /** The files git tracks, plus untracked files it does not ignore. Paths use '/'. */
 function listFiles(root: string, { untracked }: { untracked: boolean }): string[] {
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', root, 'ls-files', '-z', ...args], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    })
-      .split('\0')
-      .filter(Boolean);
+  const git = (...args: string[]) => {
+    const result = runProcessSync('git', ['-C', root, 'ls-files', '-z', ...args]);
+    if (result.code !== 0) throw new Error(`git ls-files failed: ${result.stderr.trim()}`);
+    return result.stdout.split('\0').filter(Boolean);
+  };
   const files = new Set(git('--cached'));
   if (untracked) for (const file of git('--others', '--exclude-standard')) files.add(file);
   return [...files].sort();

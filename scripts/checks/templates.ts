@@ -3,10 +3,10 @@
 // cfn-guard with AWS Control Tower's proactive controls. Exceptions to a control live with
 // every other policy exception in policy/exceptions.yml (`templates:`), each with its reason;
 // an unexcepted failure or a stale exception fails the run.
-import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { invocation } from '../cli/command.ts';
+import { NOT_FOUND, runProcessSync } from '../cli/process.ts';
 import { repoRoot } from '../workspace/manifests.ts';
 import { loadTemplate } from '../workspace/template.ts';
 import {
@@ -42,11 +42,8 @@ export class CfnLintMissingError extends Error {
 }
 
 function runCfnLint(args: string[]) {
-  const result = spawnSync('cfn-lint', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new CfnLintMissingError();
-  }
-  if (result.error) throw new Error(`cannot run cfn-lint: ${result.error.message}`);
+  const result = runProcessSync('cfn-lint', args);
+  if (result.code === NOT_FOUND) throw new CfnLintMissingError();
   return result;
 }
 

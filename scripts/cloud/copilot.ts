@@ -4,8 +4,9 @@
 // timeout, and parses `--json` outputs with schemas so a changed output format fails loudly.
 
 import { z } from 'zod';
-import { $, type ProcessOutput, which } from 'zx';
+import { which } from 'zx';
 import { CliError, type Progress } from '../cli/command.ts';
+import { type RunResult, runProcess } from '../cli/process.ts';
 import { redact } from './copilot-credentials.ts';
 import { formatDuration } from './wait.ts';
 
@@ -17,34 +18,6 @@ export function findOnPath(bin: string, envPath?: string): string | undefined {
     which.sync(bin, { nothrow: true, ...(envPath === undefined ? {} : { path: envPath }) }) ??
     undefined
   );
-}
-
-/**
- * Runs `bin args` with zx: stdin closed, output captured (and copied to our stderr with
- * `stream`), never throwing on an exit code; `timedOut` when `timeoutMs` passed first and the
- * process was sent SIGTERM.
- */
-export async function runProcess(
-  bin: string,
-  args: string[],
-  options: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv; stream?: boolean },
-): Promise<RunResult & { timedOut: boolean }> {
-  const child = $({
-    cwd: options.cwd ?? process.cwd(),
-    env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    quiet: true,
-    nothrow: true,
-    timeout: options.timeoutMs,
-    timeoutSignal: 'SIGTERM',
-  })`${bin} ${args}`;
-  if (options.stream) {
-    child.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-    child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-  }
-  const out: ProcessOutput = await child;
-  const timedOut = out.exitCode === null && out.duration >= options.timeoutMs;
-  return { code: out.exitCode ?? 128, stdout: out.stdout, stderr: out.stderr, timedOut };
 }
 
 /** `copilot version: v1.34.1` -> `1.34.1`. */
@@ -59,12 +32,6 @@ export function versionWarning(version: string): string | undefined {
     'release. Copilot reached end of support on 2026-06-12 (no fixes): pin v1.34.1, and see ' +
     'README "Copilot end of support" for the exit path.'
   );
-}
-
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
 }
 
 interface RunOptions {

@@ -10,12 +10,8 @@ import {
   parseFlags,
   scriptArgs,
 } from '../../scripts/cli/command.ts';
-import {
-  findOnPath,
-  parseVersion,
-  runProcess,
-  versionWarning,
-} from '../../scripts/cloud/copilot.ts';
+import { runProcess } from '../../scripts/cli/process.ts';
+import { findOnPath, parseVersion, versionWarning } from '../../scripts/cloud/copilot.ts';
 import { envInitCredentials, redact } from '../../scripts/cloud/copilot-credentials.ts';
 import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/cloud/env-exports.ts';
 import { WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
