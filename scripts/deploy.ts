@@ -12,7 +12,7 @@ import {
   splitList,
 } from './cli/command.ts';
 import { deploy, resolveSteps, STEPS } from './cloud/deploy-plan.ts';
-import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
+import { commonFlags, deployment, workspaceOrExit } from './cloud/flags.ts';
 import { repoRoot } from './workspace/manifests.ts';
 
 const NAME = commandName(import.meta.url);
@@ -77,27 +77,15 @@ examples:
 };
 
 process.exitCode = await runCommand(spec, (f) => {
-  const env = requireEnvironment(workspace, f.env, NAME);
+  const target = { ...deployment(NAME, workspace, f), services: pickServices(f.service) };
   return deploy({
-    cmd: NAME,
-    app: f.app,
-    env,
-    services: pickServices(f.service),
+    ...target,
     templateFile: path.resolve(repoRoot, f.addonTemplate),
-    timeoutMinutes: f.timeout,
     settleMs: f.settle * 1000,
     steps: resolveSteps(NAME, f.only, f.bastion),
-    region: f.region,
-    profile: f.profile,
     dryRun: f.dryRun,
     json: f.json,
-    smoke: smokeStep({
-      cmd: NAME,
-      app: f.app,
-      env,
-      services: workspace.services,
-      smokeUrl: f.smokeUrl,
-    }),
+    smoke: smokeStep({ ...target, services: workspace.services, smokeUrl: f.smokeUrl }),
   });
 });
 

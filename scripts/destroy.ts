@@ -2,7 +2,7 @@
 // Deletes everything deploy.ts and init.ts created, in reverse order (scripts/cloud/teardown.ts).
 // Refuses to run without --yes.
 import { commandName, type FlagSpecs, runCommand } from './cli/command.ts';
-import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
+import { commonFlags, deployment, workspaceOrExit } from './cloud/flags.ts';
 import { teardown } from './cloud/teardown.ts';
 
 const NAME = commandName(import.meta.url);
@@ -39,15 +39,9 @@ Without --yes it prints that list and exits 2, deleting nothing.`,
 
 process.exitCode = await runCommand(spec, (f) =>
   teardown({
-    cmd: NAME,
-    app: f.app,
-    env: requireEnvironment(workspace, f.env, NAME),
-    services: workspace.services.map((s) => s.name),
-    region: f.region,
-    profile: f.profile,
+    ...deployment(NAME, workspace, f),
     keepApp: f.keepApp,
     yes: f.yes,
     json: f.json,
-    timeoutMinutes: f.timeout,
   }),
 );

@@ -3,7 +3,7 @@
 // application, the environment (init and deploy) and registers each service, skipping every
 // step that is already done (scripts/cloud/initialise.ts). Deploying is scripts/deploy.ts's job.
 import { commandName, type FlagSpecs, invocation, runCommand } from './cli/command.ts';
-import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
+import { commonFlags, deployment, workspaceOrExit } from './cloud/flags.ts';
 import { initialise } from './cloud/initialise.ts';
 
 const NAME = commandName(import.meta.url);
@@ -37,13 +37,7 @@ Then: ${invocation('deploy')}`,
 
 process.exitCode = await runCommand(spec, (f) =>
   initialise({
-    cmd: NAME,
-    app: f.app,
-    env: requireEnvironment(workspace, f.env, NAME),
-    services: workspace.services.map((s) => s.name),
-    region: f.region,
-    profile: f.profile,
-    timeoutMinutes: f.timeout,
+    ...deployment(NAME, workspace, f),
     dryRun: f.dryRun,
     json: f.json,
   }),

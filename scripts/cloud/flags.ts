@@ -16,6 +16,29 @@ export interface Deployment {
   timeoutMinutes: number;
 }
 
+/** The Deployment the common flags (and --timeout) name, its environment checked. */
+export function deployment(
+  cmd: string,
+  workspace: Workspace,
+  f: {
+    app: string;
+    env: string | undefined;
+    region: string | undefined;
+    profile: string | undefined;
+    timeout: number;
+  },
+): Deployment {
+  return {
+    cmd,
+    app: f.app,
+    env: requireEnvironment(workspace, f.env, cmd),
+    services: workspace.services.map((s) => s.name),
+    region: f.region,
+    profile: f.profile,
+    timeoutMinutes: f.timeout,
+  };
+}
+
 // The flags that name the deployment. Their defaults come from the Copilot workspace, so the
 // application and environment names are never restated here.
 export function commonFlags(workspace: Workspace) {
