@@ -71,6 +71,40 @@ function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
   }
 }
 
+/** The VPC link and the integration; what they say feeds the security-group and Host checks. */
+async function gatewayChecks(
+  clients: Clients,
+  ids: {
+    apiId: string | undefined;
+    vpcLinkId: string | undefined;
+    listenerArn: string | undefined;
+  },
+) {
+  const { apiId, vpcLinkId } = ids;
+  const results: DiagnosticCheck[] = [];
+  let linkGroups: string[] = [];
+  let hosts: string[] = [];
+  if (!vpcLinkId) return { results, linkGroups, hosts };
+  results.push(
+    ...(await guarded('VPC link status', async () => {
+      const link = await clients.apigw.send(new GetVpcLinkCommand({ VpcLinkId: vpcLinkId }));
+      linkGroups = link.SecurityGroupIds ?? [];
+      return [vpcLinkCheck(link)];
+    })),
+  );
+  if (apiId) {
+    results.push(
+      ...(await guarded('integration', async () => {
+        const items =
+          (await clients.apigw.send(new GetIntegrationsCommand({ ApiId: apiId }))).Items ?? [];
+        hosts = items.flatMap((i) => integrationHost(i) ?? []);
+        return integrationChecks(items, { vpcLinkId, listenerArn: ids.listenerArn });
+      })),
+    );
+  }
+  return { results, linkGroups, hosts };
+}
+
 export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<DiagnosticCheck[]> {
   const names = stackNames(ctx.app, ctx.env);
   const envOut = (await stackOutputs(clients.cfn, names.env)) ?? {};
@@ -91,27 +125,9 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
       ),
     );
   }
-  let linkGroups: string[] = [];
-  if (vpcLinkId) {
-    results.push(
-      ...(await guarded('VPC link status', async () => {
-        const link = await clients.apigw.send(new GetVpcLinkCommand({ VpcLinkId: vpcLinkId }));
-        linkGroups = link.SecurityGroupIds ?? [];
-        return [vpcLinkCheck(link)];
-      })),
-    );
-  }
-  let hosts: string[] = [];
-  if (apiId && vpcLinkId) {
-    results.push(
-      ...(await guarded('integration', async () => {
-        const items =
-          (await clients.apigw.send(new GetIntegrationsCommand({ ApiId: apiId }))).Items ?? [];
-        hosts = items.flatMap((i) => integrationHost(i) ?? []);
-        return integrationChecks(items, { vpcLinkId, listenerArn: alb.listenerArn });
-      })),
-    );
-  }
+  const gateway = await gatewayChecks(clients, { apiId, vpcLinkId, listenerArn: alb.listenerArn });
+  results.push(...gateway.results);
+  const { linkGroups, hosts } = gateway;
   const { sg } = alb;
   if (sg)
     results.push(
