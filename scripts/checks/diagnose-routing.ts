@@ -17,6 +17,27 @@ import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 
 const REDEPLOY_API = `${invocation('deploy')} --only api`;
 
+/** The integration's URI: a listener ARN, the environment's own. */
+function uriCheck(id: string, uri: string, listenerArn: string | undefined): DiagnosticCheck {
+  if (!uri.includes(':listener/')) {
+    return check(
+      `integration ${id} URI`,
+      'FAIL',
+      `${uri || '(none)'} is not a listener ARN`,
+      'a VPC-link integration to an ALB must use the LISTENER ARN (export <app>-<env>-InternalHTTPListenerArn), not the load balancer ARN',
+    );
+  }
+  if (listenerArn && uri !== listenerArn) {
+    return check(
+      `integration ${id} URI`,
+      'WARN',
+      `${uri} is not the environment's listener ${listenerArn}`,
+      'redeploy the HTTP API stack so it imports the current export',
+    );
+  }
+  return check(`integration ${id} URI`, 'OK', `listener ${uri.split(':listener/')[1] ?? uri}`);
+}
+
 /** The integration's target, connection and Host overwrite (not yet compared with the rules). */
 export function integrationChecks(
   integrations: Integration[],
@@ -36,30 +57,7 @@ export function integrationChecks(
   return proxies.flatMap((i) => {
     const id = i.IntegrationId ?? '?';
     const uri = i.IntegrationUri ?? '';
-    const results: DiagnosticCheck[] = [];
-    if (!uri.includes(':listener/')) {
-      results.push(
-        check(
-          `integration ${id} URI`,
-          'FAIL',
-          `${uri || '(none)'} is not a listener ARN`,
-          'a VPC-link integration to an ALB must use the LISTENER ARN (export <app>-<env>-InternalHTTPListenerArn), not the load balancer ARN',
-        ),
-      );
-    } else if (expected.listenerArn && uri !== expected.listenerArn) {
-      results.push(
-        check(
-          `integration ${id} URI`,
-          'WARN',
-          `${uri} is not the environment's listener ${expected.listenerArn}`,
-          'redeploy the HTTP API stack so it imports the current export',
-        ),
-      );
-    } else {
-      results.push(
-        check(`integration ${id} URI`, 'OK', `listener ${uri.split(':listener/')[1] ?? uri}`),
-      );
-    }
+    const results = [uriCheck(id, uri, expected.listenerArn)];
     if (i.ConnectionType !== 'VPC_LINK' || i.ConnectionId !== expected.vpcLinkId) {
       results.push(
         check(
