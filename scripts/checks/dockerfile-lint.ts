@@ -16,6 +16,36 @@ function runtimeImage(major: string): RegExp {
   );
 }
 
+/** The final stage's user, command and port: how the container runs. */
+function runtimeProblems(keyword: (k: string) => Instruction[], expectedPort: number): string[] {
+  const problems: string[] = [];
+  const user = keyword('USER').at(-1)?.getArgumentsContent()?.trim();
+  if (!user) problems.push('final stage has no USER: the container would run as root');
+  else if (/^(root|0)(:|$)/.test(user)) problems.push(`final stage USER ${user} is root`);
+
+  const cmd = keyword('CMD').at(-1)?.getArgumentsContent()?.trim() ?? '';
+  let argv: unknown;
+  try {
+    argv = JSON.parse(cmd);
+  } catch {
+    argv = undefined;
+  }
+  if (!Array.isArray(argv) || argv[0] !== 'node') {
+    problems.push(
+      `CMD ${cmd || '(none)'}: use the exec form ["node", ...] so node receives SIGTERM`,
+    );
+  }
+  if (keyword('ENTRYPOINT').length > 0) problems.push('ENTRYPOINT set: CMD ["node", ...] alone');
+
+  const exposed = keyword('EXPOSE').flatMap((e) => (e.getArgumentsContent() ?? '').split(/\s+/));
+  if (exposed.join(' ') !== String(expectedPort)) {
+    problems.push(
+      `EXPOSE ${exposed.join(' ') || '(none)'}: the manifest's image.port is ${expectedPort}`,
+    );
+  }
+  return problems;
+}
+
 export function lintDockerfile(
   text: string,
   expectedPort: number,
@@ -53,30 +83,7 @@ export function lintDockerfile(
     }
   }
 
-  const user = keyword('USER').at(-1)?.getArgumentsContent()?.trim();
-  if (!user) problems.push('final stage has no USER: the container would run as root');
-  else if (/^(root|0)(:|$)/.test(user)) problems.push(`final stage USER ${user} is root`);
-
-  const cmd = keyword('CMD').at(-1)?.getArgumentsContent()?.trim() ?? '';
-  let argv: unknown;
-  try {
-    argv = JSON.parse(cmd);
-  } catch {
-    argv = undefined;
-  }
-  if (!Array.isArray(argv) || argv[0] !== 'node') {
-    problems.push(
-      `CMD ${cmd || '(none)'}: use the exec form ["node", ...] so node receives SIGTERM`,
-    );
-  }
-  if (keyword('ENTRYPOINT').length > 0) problems.push('ENTRYPOINT set: CMD ["node", ...] alone');
-
-  const exposed = keyword('EXPOSE').flatMap((e) => (e.getArgumentsContent() ?? '').split(/\s+/));
-  if (exposed.join(' ') !== String(expectedPort)) {
-    problems.push(
-      `EXPOSE ${exposed.join(' ') || '(none)'}: the manifest's image.port is ${expectedPort}`,
-    );
-  }
+  problems.push(...runtimeProblems(keyword, expectedPort));
   return problems;
 }
 
