@@ -12,7 +12,7 @@ import {
   splitList,
 } from './cli/command.ts';
 import { deploy, resolveSteps, STEPS } from './cloud/deploy-plan.ts';
-import { commonFlags, deployment, workspaceOrExit } from './cloud/flags.ts';
+import { commonFlags, deployment, timeoutFlag, workspaceOrExit } from './cloud/flags.ts';
 import { repoRoot } from './workspace/manifests.ts';
 
 const NAME = commandName(import.meta.url);
@@ -44,13 +44,7 @@ const flags = {
     valueName: 'url',
     description: 'Smoke-test this URL instead of the stack output ApiEndpoint',
   },
-  timeout: {
-    type: 'number',
-    default: 30,
-    min: 0.01,
-    valueName: 'minutes',
-    description: 'Bound on each wait (stack, ECS service)',
-  },
+  timeout: timeoutFlag('Bound on each wait (stack, ECS service)'),
   settle: {
     type: 'number',
     default: 60,

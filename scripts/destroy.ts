@@ -2,7 +2,7 @@
 // Deletes everything deploy.ts and init.ts created, in reverse order (scripts/cloud/teardown.ts).
 // Refuses to run without --yes.
 import { commandName, type FlagSpecs, runCommand } from './cli/command.ts';
-import { commonFlags, deployment, workspaceOrExit } from './cloud/flags.ts';
+import { commonFlags, deployment, timeoutFlag, workspaceOrExit } from './cloud/flags.ts';
 import { teardown } from './cloud/teardown.ts';
 
 const NAME = commandName(import.meta.url);
@@ -17,13 +17,7 @@ const flags = {
     type: 'boolean',
     description: 'Keep the Copilot application (other environments use it)',
   },
-  timeout: {
-    type: 'number',
-    default: 30,
-    min: 1,
-    valueName: 'minutes',
-    description: 'Bound on each deletion',
-  },
+  timeout: timeoutFlag('Bound on each deletion'),
   json: { type: 'boolean', description: 'Print what was deleted as JSON on stdout' },
 } as const satisfies FlagSpecs;
 

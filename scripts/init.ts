@@ -3,20 +3,14 @@
 // application, the environment (init and deploy) and registers each service, skipping every
 // step that is already done (scripts/cloud/initialise.ts). Deploying is scripts/deploy.ts's job.
 import { commandName, type FlagSpecs, invocation, runCommand } from './cli/command.ts';
-import { commonFlags, deployment, workspaceOrExit } from './cloud/flags.ts';
+import { commonFlags, deployment, timeoutFlag, workspaceOrExit } from './cloud/flags.ts';
 import { initialise } from './cloud/initialise.ts';
 
 const NAME = commandName(import.meta.url);
 const workspace = workspaceOrExit(NAME);
 const flags = {
   ...commonFlags(workspace),
-  timeout: {
-    type: 'number',
-    default: 30,
-    min: 1,
-    valueName: 'minutes',
-    description: 'Bound on each copilot command',
-  },
+  timeout: timeoutFlag('Bound on each copilot command'),
   dryRun: { type: 'boolean', description: 'Print the steps; no AWS call, no copilot call' },
   json: { type: 'boolean', description: 'Print what was done and skipped as JSON on stdout' },
 } as const satisfies FlagSpecs;

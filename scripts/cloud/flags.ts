@@ -39,6 +39,17 @@ export function deployment(
   };
 }
 
+/** --timeout, in minutes: every AWS-changing script bounds its waits with it. */
+export function timeoutFlag(description: string) {
+  return {
+    type: 'number',
+    default: 30,
+    min: 0.01,
+    valueName: 'minutes',
+    description,
+  } as const satisfies FlagSpecs[string];
+}
+
 // The flags that name the deployment. Their defaults come from the Copilot workspace, so the
 // application and environment names are never restated here.
 export function commonFlags(workspace: Workspace) {
