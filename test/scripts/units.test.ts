@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { shellQuote } from '../../scripts/checks/smoke-checks.ts';
 import {
   CliError,
+  commandName,
   formatError,
   helpText,
+  invocation,
   parseFlags,
   scriptArgs,
 } from '../../scripts/cli/command.ts';
@@ -249,5 +251,20 @@ describe('runProcess (zx $)', () => {
     const r = await runProcess('sleep', ['30'], { timeoutMs: 300 });
     expect(r.timedOut).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('command names and hints', () => {
+  it('names a command after its entry point file', () => {
+    expect(commandName('file:///r/scripts/deploy.ts')).toBe('deploy');
+    expect(commandName('file:///r/scripts/check-policy.ts')).toBe('check-policy');
+  });
+
+  it("reads each script's runner from package.json, inside && chains too", () => {
+    expect(invocation('deploy')).toBe('npx zx scripts/deploy.ts');
+    expect(invocation('check-policy')).toBe('node scripts/check-policy.ts');
+    // Only in `npm run lint`'s chain: "... && node scripts/lint-dockerfiles.ts && ..."
+    expect(invocation('lint-dockerfiles')).toBe('node scripts/lint-dockerfiles.ts');
+    expect(invocation('demo')).toBe('npx zx scripts/demo.ts');
   });
 });
