@@ -13,9 +13,12 @@ export interface RunResult {
 /** Exit code when the command is not found (the shell's). */
 export const NOT_FOUND = 127;
 
+/** How long a process has between SIGTERM at its timeout and SIGKILL. */
+const KILL_GRACE_MS = 5_000;
+
 /**
  * Runs `bin args`: output captured (and copied to our stderr with `stream`); `timedOut` when
- * `timeoutMs` passed first and the process was sent SIGTERM.
+ * `timeoutMs` passed first and the process was sent SIGTERM (SIGKILL 5 s later).
  */
 export async function runProcess(
   bin: string,
@@ -35,7 +38,9 @@ export async function runProcess(
     child.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   }
-  const out: ProcessOutput = await child;
+  // A process that ignores SIGTERM is killed outright, so no wait outlives its bound by more.
+  const kill = setTimeout(() => void child.kill('SIGKILL'), options.timeoutMs + KILL_GRACE_MS);
+  const out: ProcessOutput = await child.finally(() => clearTimeout(kill));
   const timedOut = out.exitCode === null && out.duration >= options.timeoutMs;
   return { code: out.exitCode ?? 128, stdout: out.stdout, stderr: out.stderr, timedOut };
 }

@@ -246,6 +246,13 @@ describe('runProcess (zx $)', () => {
     expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
   });
 
+  it('kills a process that ignores SIGTERM at its timeout', async () => {
+    const started = Date.now();
+    const r = await runProcess('sh', ['-c', 'trap "" TERM; sleep 30'], { timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
   it('stops a process that outlives its timeout and says so', async () => {
     const started = Date.now();
     const r = await runProcess('sleep', ['30'], { timeoutMs: 300 });
