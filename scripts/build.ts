@@ -1,52 +1,22 @@
-// Bundles one service into a single ESM file (dist/<service>/server.mjs) with esbuild: the
-// container image then holds that file and no node_modules. Run by each Dockerfile's build
-// stage, and by the tests that start the bundle, so what ships is what is tested.
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { build } from 'esbuild';
+// Bundles one service for its container image (scripts/cloud/bundle.ts): prints the bundle's
+// path. Each Dockerfile's build stage runs it; the stage copies this file, scripts/cli/ and
+// scripts/cloud/bundle.ts, so it imports nothing else.
+import { CliError, commandName, invocation, output, runCommand } from './cli/command.ts';
+import { bundleService } from './cloud/bundle.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
+const spec = {
+  name: commandName(import.meta.url),
+  summary: 'Bundle one service into dist/<service>/server.mjs with esbuild.',
+  flags: {},
+  positionals: { valueName: 'service', description: 'The service to bundle, e.g. book-service' },
+};
 
-/**
- * esbuild's target, `node<major>`, from the Node the project pins (package.json's devDependency
- * `node`), which the Dockerfiles' runtime images must match (the Dockerfile lint checks them).
- */
-export function nodeTarget(packageJson = path.join(root, 'package.json')): string {
-  const pinned = JSON.parse(readFileSync(packageJson, 'utf8')).devDependencies?.node;
-  const major = /^(\d+)\./.exec(pinned ?? '')?.[1];
-  if (!major)
-    throw new Error(`package.json pins no Node version (devDependencies.node: ${pinned})`);
-  return `node${major}`;
-}
-
-export async function bundleService(service: string, outDir = path.join(root, 'dist', service)) {
-  const entry = path.join(root, 'services', service, 'src', 'server.ts');
-  if (!existsSync(entry)) throw new Error(`no entry point at ${path.relative(root, entry)}`);
-  const outfile = path.join(outDir, 'server.mjs');
-  await build({
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: nodeTarget(),
-    format: 'esm',
-    // Minified, and the source map left beside the bundle rather than loaded at run time:
-    // --enable-source-maps cost ~50 ms of start-up and ~15 MB of RSS (bench/README.md).
-    minify: true,
-    sourcemap: true,
-    legalComments: 'linked',
-    logLevel: 'warning',
-  });
-  return outfile;
-}
-
-if (import.meta.main) {
-  const service = process.argv[2];
-  try {
-    if (!service) throw new Error('which service? e.g. node scripts/build.ts book-service');
-    process.stdout.write(`${await bundleService(service)}\n`);
-  } catch (error) {
-    process.stderr.write(`build failed: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
-}
+process.exitCode = await runCommand(spec, async (_, [service]) => {
+  if (!service)
+    throw new CliError(
+      `${spec.name} failed`,
+      `which service? e.g. ${invocation(spec.name)} book-service`,
+    );
+  output(await bundleService(service));
+  return 0;
+});

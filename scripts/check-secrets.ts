@@ -1,290 +1,58 @@
-// Fails when a credential, a private key or a key file is in the repository: the files git
-// tracks, plus (outside CI) the untracked files git does not ignore, which are the ones about
-// to be committed. The rules aim at what leaks in practice (AWS keys, private keys, GitHub and
-// npm tokens, passwords written into config) and stay quiet on code that merely names them.
-//
-//   node scripts/check-secrets.ts [--root <dir>] [--tracked-only] [--json]
-//
-// Findings print as file:line:column: rule: what, with the matched text redacted. A finding
-// that is not a secret is allowed in policy/exceptions.yml (secrets:), with the reason; test
-// fixtures build their fake secrets at run time, so the repository itself stays clean.
-// Exit codes: 0 clean, 1 findings (or a stale allowlist entry), 2 the check could not run.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// Fails when a credential, a private key or a key file is in the repository (the scan and its
+// rules: scripts/checks/secrets.ts). Findings go to stderr as file:line:column: rule: what, the
+// summary to stdout. Exit codes: 0 clean, 1 findings (or a stale allowlist entry), 2 the check
+// could not run.
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { EXCEPTIONS_FILE, loadExceptions, type PolicyExceptions } from './checks/policy.ts';
+import { EXCEPTIONS_FILE } from './checks/policy.ts';
+import { checkSecrets, formatFinding, type SecretsReport } from './checks/secrets.ts';
+import {
+  CliError,
+  commandName,
+  type FlagSpecs,
+  invocation,
+  output,
+  runCommand,
+} from './cli/command.ts';
 
-export interface SecretRule {
-  id: string;
-  description: string;
-  /** Matched against file contents; group 1, when present, is the secret itself. */
-  content?: RegExp;
-  /** Matched against the file's path. */
-  file?: RegExp;
-  /** Only in these files (contents rules): config, where an unquoted value is a literal. */
-  onlyIn?: RegExp;
-}
-
-export interface Finding {
-  file: string;
-  line: number;
-  column: number;
-  rule: string;
-  description: string;
-  /** The matched text, redacted to its first four characters and length. */
-  excerpt: string;
-}
-
-const CONFIG_FILE = /(^|\/)(\.env[^/]*|\.npmrc|[^/]+\.(ya?ml|ini|cfg|conf|properties|toml|json))$/i;
-const SECRET_NAME =
-  '[\\w.-]*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)[\\w.-]*';
-
-export const RULES: SecretRule[] = [
-  {
-    id: 'aws-access-key-id',
-    description: 'an AWS access key id',
-    content: /(?<![A-Z0-9])((?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?![A-Z0-9])/g,
+const flags = {
+  root: { type: 'string', valueName: 'dir', description: 'Scan this checkout (default: this one)' },
+  trackedOnly: {
+    type: 'boolean',
+    description: 'Only the files git tracks (default outside CI: also untracked, not ignored)',
   },
-  {
-    id: 'aws-secret-access-key',
-    description: 'an AWS secret access key',
-    content:
-      /(?:aws_?secret_?access_?key|secret_?access_?key)["']?\s*(?::|=|=>)\s*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
-  },
-  {
-    id: 'private-key',
-    description: 'a private key block',
-    content: /(-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----)/g,
-  },
-  {
-    id: 'github-token',
-    description: 'a GitHub token',
-    content: /\b(gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{60,255})\b/g,
-  },
-  {
-    id: 'npm-token',
-    description: 'an npm token',
-    content: /\b(npm_[A-Za-z0-9]{36})\b|_authToken\s*=\s*(?!\$\{)([^\s]{8,})/g,
-  },
-  {
-    id: 'password-assignment',
-    description: 'a password or secret written as a literal',
-    // Quoted literals anywhere; in code, an unquoted right-hand side is an expression. A
-    // literal with a space in it is a command or a sentence ("check:secrets": "node ..."),
-    // not a credential.
-    content: new RegExp(
-      `\\b${SECRET_NAME}["']?[ \\t]*(?::|=|=>)[ \\t]*(?:"([^"\\s]{12,})"|'([^'\\s]{12,})')`,
-      'gi',
-    ),
-  },
-  {
-    id: 'password-assignment',
-    description: 'a password or secret written as a literal',
-    content: new RegExp(`\\b${SECRET_NAME}[ \\t]*(?::|=)[ \\t]*([^\\s"'\`,;#]{12,})`, 'gi'),
-    onlyIn: CONFIG_FILE,
-  },
-  {
-    id: 'private-key-file',
-    description: 'a private key or keystore file',
-    file: /(^|\/)(id_(rsa|dsa|ecdsa|ed25519)|[^/]+\.(pem|key|p12|pfx|jks|keystore|ppk))$/i,
-  },
-  {
-    id: 'dotenv-file',
-    description: 'a .env file (keep it untracked; commit a .env.example instead)',
-    file: /(^|\/)\.env(\.(?!example$|sample$|template$|dist$)[^/]+)?$/,
-  },
-];
+  json: { type: 'boolean', description: 'Print the report as JSON on stdout' },
+} as const satisfies FlagSpecs;
 
-/** Values that are references or placeholders, not secrets. */
-const NOT_A_SECRET =
-  /^(\$|\{\{|<|%\(|process\.env)|EXAMPLE|example|placeholder|dummy|redacted|changeme-in|^(.)\2+$/;
+const spec = {
+  name: commandName(import.meta.url),
+  summary: 'Fail on a credential, private key or key file in the repository.',
+  flags,
+};
 
-const MAX_BYTES = 2 * 1024 * 1024;
-
-function redact(text: string): string {
-  return `${text.slice(0, 4)}… (${text.length} chars)`;
-}
-
-/** Findings in one file's contents. */
-export function scanText(file: string, text: string, rules: SecretRule[] = RULES): Finding[] {
-  const findings: Finding[] = [];
-  const lineStarts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-  const position = (index: number) => {
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((lineStarts[mid] as number) <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: index - (lineStarts[lo] as number) + 1 };
-  };
-  for (const rule of rules) {
-    if (!rule.content || (rule.onlyIn && !rule.onlyIn.test(file))) continue;
-    for (const match of text.matchAll(rule.content)) {
-      const secret = match.slice(1).find((g) => g !== undefined) ?? match[0];
-      if (NOT_A_SECRET.test(secret)) continue;
-      findings.push({
-        file,
-        ...position(match.index),
-        rule: rule.id,
-        description: rule.description,
-        excerpt: redact(secret),
-      });
-    }
-  }
-  return findings;
-}
-
-/** Findings by file name alone. */
-export function scanPath(file: string, rules: SecretRule[] = RULES): Finding[] {
-  return rules
-    .filter((rule) => rule.file?.test(file))
-    .map((rule) => ({
-      file,
-      line: 0,
-      column: 0,
-      rule: rule.id,
-      description: rule.description,
-      excerpt: path.basename(file),
-    }));
-}
-
-export interface ScanResult {
-  findings: Finding[];
-  scanned: number;
-  /** Files whose contents were not read: binary or over 2 MiB (their names were checked). */
-  skipped: string[];
-}
-
-export function scanFiles(root: string, files: string[]): ScanResult {
-  const findings: Finding[] = [];
-  const skipped: string[] = [];
-  let scanned = 0;
-  for (const file of files) {
-    const full = path.join(root, file);
-    if (!existsSync(full) || !statSync(full).isFile()) continue;
-    findings.push(...scanPath(file));
-    if (statSync(full).size > MAX_BYTES) {
-      skipped.push(file);
-      continue;
-    }
-    const bytes = readFileSync(full);
-    if (bytes.subarray(0, 8000).includes(0)) {
-      skipped.push(file);
-      continue;
-    }
-    scanned += 1;
-    findings.push(...scanText(file, bytes.toString('utf8')));
-  }
-  return { findings, scanned, skipped };
-}
-
-/** The files git tracks, plus untracked files it does not ignore. Paths use '/'. */
-export function listFiles(root: string, { untracked }: { untracked: boolean }): string[] {
-  const git = (...args: string[]) =>
-    execFileSync('git', ['-C', root, 'ls-files', '-z', ...args], {
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    })
-      .split('\0')
-      .filter(Boolean);
-  const files = new Set(git('--cached'));
-  if (untracked) for (const file of git('--others', '--exclude-standard')) files.add(file);
-  return [...files].sort();
-}
-
-/** `*` matches within a path segment, `**` across segments. */
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(
-    `^${escaped.replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '.*')}$`,
-  );
-}
-
-export interface SecretsReport extends ScanResult {
-  /** Findings the allowlist accepts, with its reason. */
-  allowed: (Finding & { reason: string })[];
-  /** Allowlist entries that match nothing: remove them. */
-  stale: string[];
-}
-
-export function applyAllowlist(
-  result: ScanResult,
-  allowlist: PolicyExceptions['secrets'],
-): SecretsReport {
-  const entries = allowlist.map((entry) => ({ ...entry, pattern: globToRegExp(entry.path) }));
-  const used = new Set<(typeof entries)[number]>();
-  const findings: Finding[] = [];
-  const allowed: SecretsReport['allowed'] = [];
-  for (const finding of result.findings) {
-    const entry = entries.find((e) => e.rule === finding.rule && e.pattern.test(finding.file));
-    if (!entry) {
-      findings.push(finding);
-      continue;
-    }
-    used.add(entry);
-    allowed.push({ ...finding, reason: entry.reason });
-  }
-  const stale = entries
-    .filter((e) => !used.has(e))
-    .map(
-      (e) => `${EXCEPTIONS_FILE}: secrets entry ${e.path} (${e.rule}) matches nothing: remove it`,
-    );
-  return { ...result, findings, allowed, stale };
-}
-
-export function checkSecrets(root: string, options: { untracked: boolean }): SecretsReport {
-  const allowlist = existsSync(path.join(root, EXCEPTIONS_FILE))
-    ? loadExceptions(root).secrets
-    : [];
-  return applyAllowlist(scanFiles(root, listFiles(root, options)), allowlist);
-}
-
-export function formatFinding(f: Finding): string {
-  const where = f.line > 0 ? `${f.file}:${f.line}:${f.column}` : f.file;
-  return `${where}: ${f.rule}: ${f.description} (${f.excerpt})`;
-}
-
-function main(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      root: { type: 'string' },
-      'tracked-only': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(
-      'usage: node scripts/check-secrets.ts [--root <dir>] [--tracked-only] [--json]\n',
-    );
-    return 0;
-  }
-  const root = path.resolve(values.root ?? path.join(import.meta.dirname, '..'));
+process.exitCode = await runCommand(spec, (f) => {
+  const root = path.resolve(f.root ?? path.join(import.meta.dirname, '..'));
   // In CI the checkout is what was committed; locally, new files are about to be.
-  const untracked = !values['tracked-only'] && !/^(1|true)$/i.test(process.env.CI ?? '');
+  const untracked = !f.trackedOnly && !/^(1|true)$/i.test(process.env.CI ?? '');
   let report: SecretsReport;
   try {
     report = checkSecrets(root, { untracked });
   } catch (error) {
-    process.stderr.write(`check-secrets: cannot scan ${root}: ${(error as Error).message}\n`);
-    return 2;
+    throw new CliError(
+      `${spec.name}: cannot scan ${root}`,
+      (error as Error).message,
+      invocation(spec.name),
+      2,
+    );
   }
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (f.json) {
+    output(JSON.stringify(report, null, 2));
   } else {
     for (const finding of report.findings) process.stderr.write(`${formatFinding(finding)}\n`);
     for (const line of report.stale) process.stderr.write(`${line}\n`);
     const scope = untracked ? 'tracked and untracked-not-ignored' : 'tracked';
-    process.stdout.write(
-      `check-secrets: ${report.scanned} ${scope} files scanned, ${report.skipped.length} binary or large (names only), ${report.allowed.length} allowed by ${EXCEPTIONS_FILE}, ${report.findings.length} finding(s)\n`,
+    output(
+      `${spec.name}: ${report.scanned} ${scope} files scanned, ${report.skipped.length} binary or large (names only), ${report.allowed.length} allowed by ${EXCEPTIONS_FILE}, ${report.findings.length} finding(s)`,
     );
   }
   return report.findings.length === 0 && report.stale.length === 0 ? 0 : 1;
-}
-
-if (import.meta.main) process.exitCode = main(process.argv.slice(2));
+});

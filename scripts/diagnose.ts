@@ -1,19 +1,12 @@
 #!/usr/bin/env zx
-import { diagnose } from './checks/diagnose-checks.ts';
-import {
-  CliError,
-  commonFlags,
-  createProgress,
-  type FlagSpecs,
-  output,
-  requireEnvironment,
-  runCommand,
-  workspaceOrExit,
-} from './cli/command.ts';
-// Read-only diagnosis of the deployed path: API -> VPC link -> internal ALB -> targets.
-import { createClients } from './cloud/aws.ts';
+// Read-only diagnosis of the deployed path: API -> VPC link -> internal ALB -> targets
+// (scripts/checks/diagnose-run.ts).
+import { diagnoseRun } from './checks/diagnose-run.ts';
+import { commandName, type FlagSpecs, runCommand } from './cli/command.ts';
+import { commonFlags, requireEnvironment, workspaceOrExit } from './cloud/flags.ts';
 
-const workspace = workspaceOrExit('diagnose');
+const NAME = commandName(import.meta.url);
+const workspace = workspaceOrExit(NAME);
 const flags = {
   ...commonFlags(workspace),
   since: {
@@ -27,7 +20,7 @@ const flags = {
 } as const satisfies FlagSpecs;
 
 const spec = {
-  name: 'diagnose',
+  name: NAME,
   summary: 'Check the usual causes of 503s and timeouts, each with a verdict (OK / WARN / FAIL).',
   details: `Checks: the environment stack has the internal ALB's outputs; VPC link status (AVAILABLE /
 INACTIVE / FAILED); the integration URI is the listener ARN and goes through the VPC link; the
@@ -38,36 +31,15 @@ page of the search, up to a bound). Exit 1 on any FAIL.`,
   flags,
 };
 
-process.exitCode = await runCommand(spec, async (f) => {
-  const log = createProgress('diagnose');
-  const env = requireEnvironment(workspace, f.env, 'diagnose');
-  const aws = createClients({ region: f.region, profile: f.profile });
-  log.step(`diagnosing ${f.app}/${env}`);
-  const checks = await diagnose(aws, {
+process.exitCode = await runCommand(spec, (f) =>
+  diagnoseRun({
+    cmd: NAME,
     app: f.app,
-    env,
+    env: requireEnvironment(workspace, f.env, NAME),
     services: workspace.services,
-    logMinutes: f.since,
-  });
-  for (const c of checks) {
-    const line = `${c.verdict.padEnd(4)} ${c.name}: ${c.detail}${c.hint ? `\n       -> ${c.hint}` : ''}`;
-    if (c.verdict === 'OK') log.ok(line.slice(5));
-    else if (c.verdict === 'WARN') log.warn(line.slice(5));
-    else log.fail(line.slice(5));
-  }
-  const fails = checks.filter((c) => c.verdict === 'FAIL');
-  const warns = checks.filter((c) => c.verdict === 'WARN');
-  if (f.json) output(JSON.stringify({ app: f.app, env, checks }, null, 2));
-  else
-    output(
-      `${fails.length ? 'FAIL' : warns.length ? 'WARN' : 'OK'}: ${checks.length} checks, ${fails.length} failed, ${warns.length} warnings`,
-    );
-  if (fails.length) {
-    throw new CliError(
-      `diagnose: ${fails.length} check(s) failed`,
-      fails.map((c) => c.name).join(', '),
-      fails[0]?.hint ?? `npx zx scripts/diagnose.ts --env ${env}`,
-    );
-  }
-  return 0;
-});
+    region: f.region,
+    profile: f.profile,
+    since: f.since,
+    json: f.json,
+  }),
+);

@@ -1,148 +1,176 @@
 // `npm start`: the whole request path on this machine (HTTP API -> internal ALB -> replicas),
 // built from copilot/ and addons/http-api.yml. Ctrl-C, SIGTERM or SIGHUP stops everything; so
 // does the death of `npm start`'s npm (launcher-watch.ts), and no replica outlives this
-// process however it ends (scripts/local/ecs/exit-with-parent.ts).
+// process however it ends (scripts/local/exit-with-parent.ts).
 import module from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { LOG_LEVELS } from '../services/common/src/logger.ts';
+import {
+  CliError,
+  commandName,
+  type FlagSpecs,
+  type FlagValues,
+  runCommand,
+} from './cli/command.ts';
+import { COMPILE_CACHE_DIR } from './local/compile-cache.ts';
 import { watchLauncher } from './local/ecs/launcher-watch.ts';
 
-// Replicas and this process start faster from V8's code cache (about 30% on this project).
-process.env.NODE_COMPILE_CACHE ??= path.join(os.tmpdir(), 'copilot-http-api-compile-cache');
-module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE);
+// Replicas and this process start faster from V8's code cache.
+process.env.NODE_COMPILE_CACHE = COMPILE_CACHE_DIR;
+module.enableCompileCache?.(COMPILE_CACHE_DIR);
 
-const USAGE = `Usage: npm start -- [options]
+const flags = {
+  port: {
+    type: 'string',
+    valueName: 'n',
+    description: 'HTTP API port (default 8080, or API_PORT; 0 picks a free one)',
+  },
+  albPort: { type: 'string', valueName: 'n', description: 'local ALB port (default: a free one)' },
+  healthCheckScale: {
+    type: 'string',
+    valueName: 'x',
+    description: "multiply the manifests' health-check timing, e.g. 0.1",
+  },
+  parameter: {
+    type: 'list',
+    valueName: 'Name=Value',
+    description: 'override a template parameter, e.g. --parameter ThrottlingRateLimit=10000',
+  },
+  logLevel: {
+    type: 'string',
+    valueName: 'level',
+    description: `LOG_LEVEL for every replica (default: the manifest's): ${LOG_LEVELS.join(', ')}`,
+  },
+  root: {
+    type: 'string',
+    valueName: 'dir',
+    description: 'the workspace: <dir>/copilot and <dir>/addons (default: this repository)',
+  },
+  jwt: {
+    type: 'boolean',
+    description:
+      'turn on the JWT authorizer against a local issuer (JwtIssuer set to it, JwtAudience to "local" unless given with --parameter) and print a token it accepts',
+  },
+  quiet: { type: 'boolean', description: 'do not print replica stdout' },
+  noAccessLog: { type: 'boolean', description: "do not print the HTTP API's access log" },
+} as const satisfies FlagSpecs;
 
-  --port <n>                 HTTP API port (default 8080, or API_PORT; 0 picks a free one)
-  --alb-port <n>             local ALB port (default: a free one)
-  --health-check-scale <x>   multiply the manifests' health-check timing, e.g. 0.1
-  --parameter <Name=Value>   override a template parameter (repeatable), e.g.
-                             --parameter ThrottlingRateLimit=10000
-  --log-level <level>        LOG_LEVEL for every replica (default: the manifest's):
-                             ${LOG_LEVELS.join(', ')}
-  --jwt                      turn on the template's JWT authorizer against a local issuer
-                             (JwtIssuer set to it, JwtAudience to "local" unless given
-                             with --parameter) and print a token it accepts
-  --root <dir>               the workspace: <dir>/copilot and <dir>/addons (default: this
-                             repository)
-  --quiet                    do not print replica stdout
-  --no-access-log            do not print the HTTP API's access log
-  -h, --help                 this text`;
+const spec = {
+  name: commandName(import.meta.url),
+  summary:
+    'The local stack: API Gateway HTTP API -> internal ALB -> replicas (npm start -- <flags>).',
+  flags,
+};
 
-function fail(message: string): never {
-  process.stderr.write(`npm start: ${message}\n`);
-  process.exit(1);
-}
+/** A failure the user can fix, reported the way `npm start` always has: "npm start: <why>". */
+const fail = (why: string) => new CliError('npm start', why);
 
 function parsePort(value: string | undefined, what: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    fail(`${what} "${value}" is not a TCP port: use a number from 0 to 65535`);
+    throw fail(`${what} "${value}" is not a TCP port: use a number from 0 to 65535`);
   }
   return port;
 }
 
-const { values } = (() => {
-  try {
-    return parseArgs({
-      options: {
-        port: { type: 'string' },
-        'alb-port': { type: 'string' },
-        'health-check-scale': { type: 'string' },
-        parameter: { type: 'string', multiple: true },
-        'log-level': { type: 'string' },
-        root: { type: 'string' },
-        jwt: { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        'no-access-log': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    fail(`${(error as Error).message}\n\n${USAGE}`);
+function parseParameters(entries: string[]): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw fail(`--parameter "${entry}" must look like Name=Value`);
+    parameters[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
-})();
-if (values.help) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
+  return parameters;
 }
 
-const parameters: Record<string, string> = {};
-for (const entry of values.parameter ?? []) {
-  const eq = entry.indexOf('=');
-  if (eq <= 0) fail(`--parameter "${entry}" must look like Name=Value`);
-  parameters[entry.slice(0, eq)] = entry.slice(eq + 1);
-}
-const scale = values['health-check-scale'];
-if (scale !== undefined && !(Number(scale) > 0)) {
-  fail(`--health-check-scale "${scale}" must be a number above 0, e.g. 0.1`);
-}
-// Checked before anything starts: a replica given a level its logger refuses exits at once.
-const logLevel = values['log-level'];
-if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLevel.toLowerCase())) {
-  fail(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-}
-
-let stack: Awaited<ReturnType<typeof import('./local/index.ts').startLocalStack>> | undefined;
-// npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
-// stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
-watchLauncher((what) => {
-  process.stderr.write(`npm start: ${what}: stopping the local stack\n`);
-  const brief = new Promise((resolve) => setTimeout(resolve, 1_000));
-  void Promise.race([stack?.stop(), brief]).finally(() => process.exit(1));
-});
-
-// Imported after the compile cache is on, so the stack's own modules use it too.
-const { LocalStackError, startLocalStack } = await import('./local/index.ts');
-const { ManifestError } = await import('./workspace/manifests.ts');
-const { TemplateSettingsError } = await import('./workspace/http-api-settings.ts');
-const { startLocalIssuer } = await import('./local/gateway/jwt-issuer.ts');
-
-const started = performance.now();
-// Before the stack reads the template: the authorizer's parameters point at this issuer.
-const issuer = values.jwt ? await startLocalIssuer() : undefined;
-if (issuer) {
-  parameters.JwtAudience ??= 'local';
-  parameters.JwtIssuer = issuer.url;
-}
-try {
-  stack = await startLocalStack({
-    ...(values.root !== undefined ? { root: path.resolve(values.root) } : {}),
-    apiPort:
-      parsePort(values.port, '--port') ?? parsePort(process.env.API_PORT, 'API_PORT') ?? 8080,
-    albPort: parsePort(values['alb-port'], '--alb-port') ?? 0,
+/** The stack's options from the flags, every one checked before anything starts. */
+function stackOptions(f: FlagValues<typeof flags>) {
+  const scale = f.healthCheckScale;
+  if (scale !== undefined && !(Number(scale) > 0)) {
+    throw fail(`--health-check-scale "${scale}" must be a number above 0, e.g. 0.1`);
+  }
+  // A replica given a level its logger refuses would exit at once.
+  const level = f.logLevel;
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level.toLowerCase())) {
+    throw fail(`--log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const parameters = parseParameters(f.parameter);
+  return {
+    ...(f.root !== undefined ? { root: path.resolve(f.root) } : {}),
+    apiPort: parsePort(f.port, '--port') ?? parsePort(process.env.API_PORT, 'API_PORT') ?? 8080,
+    albPort: parsePort(f.albPort, '--alb-port') ?? 0,
     ...(scale !== undefined ? { healthCheckScale: Number(scale) } : {}),
     ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
-    ...(logLevel !== undefined ? { logLevel } : {}),
-    replicaOutput: values.quiet ? 'ignore' : 'forward',
-    accessLog: !values['no-access-log'],
-  });
-} catch (error) {
-  if (
-    error instanceof LocalStackError ||
-    error instanceof ManifestError ||
-    error instanceof TemplateSettingsError
-  ) {
-    await issuer?.close();
-    fail((error as Error).message);
-  }
-  throw error;
+    ...(level !== undefined ? { logLevel: level } : {}),
+    replicaOutput: f.quiet ? ('ignore' as const) : ('forward' as const),
+    accessLog: !f.noAccessLog,
+  };
 }
 
-const running = stack;
-const seconds = ((performance.now() - started) / 1000).toFixed(1);
-const { settings } = running;
-const throttle = settings.routes[0]?.throttling;
-process.stdout.write(
-  [
+type LocalStack = Awaited<ReturnType<typeof import('./local/index.ts').startLocalStack>>;
+
+/** Starts the stack; a stack that cannot start is the user's to fix, so it is reported as such. */
+async function start(options: ReturnType<typeof stackOptions>): Promise<LocalStack> {
+  // Imported after the compile cache is on, so the stack's own modules use it too.
+  const { LocalStackError, startLocalStack } = await import('./local/index.ts');
+  const { ManifestError } = await import('./workspace/manifests.ts');
+  const { TemplateSettingsError } = await import('./workspace/http-api-settings.ts');
+  try {
+    return await startLocalStack(options);
+  } catch (error) {
+    if (
+      error instanceof LocalStackError ||
+      error instanceof ManifestError ||
+      error instanceof TemplateSettingsError
+    ) {
+      throw fail((error as Error).message);
+    }
+    throw error;
+  }
+}
+
+type LocalIssuer = Awaited<
+  ReturnType<typeof import('./local/gateway/jwt-issuer.ts').startLocalIssuer>
+>;
+
+/** `--jwt`: a local issuer, started before the stack reads the template, which points at it. */
+async function startIssuer(options: ReturnType<typeof stackOptions>): Promise<LocalIssuer> {
+  const { startLocalIssuer } = await import('./local/gateway/jwt-issuer.ts');
+  const issuer = await startLocalIssuer();
+  const parameters: Record<string, string> = { ...options.parameters };
+  parameters.JwtAudience ??= 'local';
+  parameters.JwtIssuer = issuer.url;
+  options.parameters = parameters;
+  return issuer;
+}
+
+/** The banner's lines for `--jwt`: the issuer, the audience and a token they accept. */
+async function jwtLines(issuer: LocalIssuer, audience: string): Promise<string[]> {
+  const ttlSeconds = 12 * 3600;
+  const token = await issuer.sign({ aud: audience, sub: 'local-user', ttlSeconds });
+  return [
+    `  JWT authorizer on every service route: issuer ${issuer.url}, audience ${audience}`,
+    `  A token it accepts (valid ${ttlSeconds / 3600} h):`,
+    `  TOKEN=${token}`,
+    '',
+  ];
+}
+
+function banner(
+  running: LocalStack,
+  seconds: string,
+  internalHost: (svc: string, env: string, app: string) => string,
+  jwt: string[],
+): string {
+  const { settings } = running;
+  const throttle = settings.routes[0]?.throttling;
+  return [
     '',
     `Local stack ready in ${seconds} s (pid ${process.pid}): ${running.application}, environment ${running.environment}`,
     '',
     `  HTTP API  ${running.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
-    `  ALB       ${running.albUrl}   (Host: ${running.albHost} or <service>.${running.environment}.${running.application}.internal)`,
+    `  ALB       ${running.albUrl}   (Host: ${running.albHost} or ${internalHost('<service>', running.environment, running.application)})`,
     '',
     running
       .routeTable()
@@ -150,37 +178,60 @@ process.stdout.write(
       .map((line) => `  ${line}`)
       .join('\n'),
     '',
-    ...(issuer ? await jwtLines(issuer, String(parameters.JwtAudience).split(',')[0] ?? '') : []),
-    `  Try: curl ${issuer ? '-H "Authorization: Bearer $TOKEN" ' : ''}${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
+    ...jwt,
+    `  Try: curl ${jwt.length > 0 ? '-H "Authorization: Bearer $TOKEN" ' : ''}${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
     '  Ctrl-C stops everything.',
     '',
     '',
-  ].join('\n'),
-);
-
-async function jwtLines(local: NonNullable<typeof issuer>, audience: string): Promise<string[]> {
-  const ttlSeconds = 12 * 3600;
-  const token = await local.sign({ aud: audience, sub: 'local-user', ttlSeconds });
-  return [
-    `  JWT authorizer on every service route: issuer ${local.url}, audience ${audience}`,
-    `  A token it accepts (valid ${ttlSeconds / 3600} h):`,
-    `  TOKEN=${token}`,
-    '',
-  ];
+  ].join('\n');
 }
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    if (stopping) {
-      process.stderr.write('npm start: second signal, exiting without waiting for replicas\n');
-      process.exit(130);
-    }
-    stopping = true;
-    process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-    Promise.all([running.stop(), issuer?.close()]).then(
-      () => process.exit(0),
-      (error: Error) => fail(`could not stop cleanly: ${error.message}`),
-    );
+function stopOnSignals(running: LocalStack, issuer: LocalIssuer | undefined): void {
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        process.stderr.write('npm start: second signal, exiting without waiting for replicas\n');
+        process.exit(130);
+      }
+      stopping = true;
+      process.stdout.write(`\n${signal}: stopping the local stack...\n`);
+      Promise.all([running.stop(), issuer?.close()]).then(
+        () => process.exit(0),
+        (error: Error) => {
+          process.stderr.write(`npm start: could not stop cleanly: ${error.message}\n`);
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+const code = await runCommand(spec, async (f) => {
+  const options = stackOptions(f);
+  let stack: LocalStack | undefined;
+  // npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
+  // stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
+  watchLauncher((what) => {
+    process.stderr.write(`npm start: ${what}: stopping the local stack\n`);
+    const brief = new Promise((resolve) => setTimeout(resolve, 1_000));
+    void Promise.race([stack?.stop(), brief]).finally(() => process.exit(1));
   });
-}
+  const started = performance.now();
+  const issuer = f.jwt ? await startIssuer(options) : undefined;
+  try {
+    stack = await start(options);
+  } catch (error) {
+    await issuer?.close();
+    throw error;
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const { internalHost } = await import('./workspace/manifests.ts');
+  const audience = String(options.parameters?.JwtAudience ?? '').split(',')[0] ?? '';
+  const jwt = issuer ? await jwtLines(issuer, audience) : [];
+  process.stdout.write(banner(stack, seconds, internalHost, jwt));
+  stopOnSignals(stack, issuer);
+  return 0;
+});
+// A stack that failed to start may hold timers and sockets: leave now, as a failed start always has.
+if (code !== 0) process.exit(code);

@@ -1,148 +1,34 @@
-// Validates the CloudFormation templates under addons/ with every offline means AWS offers,
-// because none of them can be deployed from a laptop: cfn-lint (0 errors, 0 warnings), then
-// cfn-guard with AWS Control Tower's proactive controls. Exceptions to a control live with
-// every other policy exception in policy/exceptions.yml (`templates:`), each with its reason;
-// an unexcepted failure or a stale exception fails the run.
-//
-// Usage: node scripts/validate-templates.ts [template.yml ...]   (default: addons/*.yml)
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+// Validates the CloudFormation templates under addons/ offline: cfn-lint, then cfn-guard with
+// AWS Control Tower's proactive controls (scripts/checks/templates.ts). Exit codes: 0 valid,
+// 1 a problem without a recorded exception, 2 a validator could not run.
 import path from 'node:path';
-import {
-  CFN_GUARD_PACKAGE,
-  ensureCfnGuard,
-  formatGuardTable,
-  type GuardInstall,
-  guardTemplate,
-} from './checks/cfn-guard.ts';
-import { loadExceptions } from './checks/policy.ts';
-import { repoRoot } from './workspace/manifests.ts';
-import { loadTemplate } from './workspace/template.ts';
+import { addonTemplates, CfnLintMissingError, validateTemplates } from './checks/templates.ts';
+import { CliError, commandName, invocation, output, runCommand } from './cli/command.ts';
 
-const RERUN = 'node scripts/validate-templates.ts';
+const spec = {
+  name: commandName(import.meta.url),
+  summary: 'Validate the CloudFormation templates with cfn-lint and cfn-guard.',
+  flags: {},
+  positionals: {
+    valueName: 'template.yml',
+    description: 'Templates to validate (default: addons/*.yml)',
+  },
+};
 
-export interface LintFinding {
-  level: string;
-  rule: string;
-  message: string;
-  line: number;
-}
-
-interface CfnLintMatch {
-  Level: string;
-  Message: string;
-  Rule: { Id: string };
-  Location: { Start: { LineNumber: number } };
-}
-
-/** cfn-lint is a Python tool, absent from node_modules; say how to get it. */
-export class CfnLintMissingError extends Error {
-  override name = 'CfnLintMissingError';
-  readonly nextCommand = `pip install cfn-lint && ${RERUN}`;
-  constructor() {
-    super('cannot run cfn-lint: it is not installed (a Python tool: pip install cfn-lint)');
-  }
-}
-
-function runCfnLint(args: string[]) {
-  const result = spawnSync('cfn-lint', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-    throw new CfnLintMissingError();
-  }
-  if (result.error) throw new Error(`cannot run cfn-lint: ${result.error.message}`);
-  return result;
-}
-
-/** The installed cfn-lint's version, or undefined when it is not installed. */
-export function cfnLintVersion(): string | undefined {
-  try {
-    return runCfnLint(['--version']).stdout.trim();
-  } catch (error) {
-    if (error instanceof CfnLintMissingError) return undefined;
-    throw error;
-  }
-}
-
-/** Every error and warning cfn-lint reports (informational findings are not shown by default). */
-export function lintTemplate(file: string): LintFinding[] {
-  // cfn-lint's exit code is a bitmask of the levels found; the JSON tells the same in detail.
-  const result = runCfnLint(['--format', 'json', '--', file]);
-  let matches: CfnLintMatch[];
-  try {
-    matches = JSON.parse(result.stdout) as CfnLintMatch[];
-  } catch {
-    throw new Error(`cfn-lint could not lint ${file}: ${result.stderr.trim() || result.stdout}`);
-  }
-  return matches.map((m) => ({
-    level: m.Level,
-    rule: m.Rule.Id,
-    message: m.Message,
-    line: m.Location.Start.LineNumber,
-  }));
-}
-
-export function addonTemplates(root: string = repoRoot): string[] {
-  const dir = path.join(root, 'addons');
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.yml') || name.endsWith('.yaml'))
-    .sort()
-    .map((name) => path.join(dir, name));
-}
-
-function lintProblems(file: string, relative: string): string[] {
-  const findings = lintTemplate(file);
-  const count = (level: string) => findings.filter((f) => f.level === level).length;
-  console.log(`cfn-lint: ${count('Error')} errors, ${count('Warning')} warnings`);
-  return findings.map(
-    (f) => `${relative}:${f.line}: cfn-lint ${f.rule} (${f.level}): ${f.message}`,
-  );
-}
-
-function guardProblems(file: string, relative: string, install: GuardInstall): string[] {
-  const report = guardTemplate(file, loadTemplate(file), guardExceptionsFor(relative), install);
-  console.log(
-    `cfn-guard ${install.guardVersion}, AWS Control Tower rules from ${CFN_GUARD_PACKAGE.name}@${CFN_GUARD_PACKAGE.version}:`,
-  );
-  console.log(formatGuardTable(report.rows));
-  return report.problems.map((problem) => `${relative}: cfn-guard ${problem}`);
-}
-
-/** The cfn-guard exceptions policy/exceptions.yml records for one template: control to reason. */
-export function guardExceptionsFor(relative: string, root: string = repoRoot): Map<string, string> {
-  const entries = loadExceptions(root).templates.filter((e) => e.template === relative);
-  return new Map(entries.map((e) => [e.control, e.reason]));
-}
-
-/** Validates each template and prints what it found; returns the process exit code. */
-export function main(args: string[]): number {
+process.exitCode = await runCommand(spec, (_, args) => {
+  let problems: string[];
   const files = args.length > 0 ? args.map((f) => path.resolve(f)) : addonTemplates();
-  const install = ensureCfnGuard();
-  const problems: string[] = [];
-  for (const file of files) {
-    const relative = path.relative(repoRoot, file);
-    console.log(`\n== ${relative}`);
-    problems.push(...lintProblems(file, relative), ...guardProblems(file, relative, install));
+  try {
+    problems = validateTemplates(files);
+  } catch (error) {
+    const next = error instanceof CfnLintMissingError ? error.nextCommand : invocation(spec.name);
+    throw new CliError('template validation could not run', (error as Error).message, next, 2);
   }
-  if (problems.length === 0) {
-    console.log(`\n${files.length} template(s) valid.`);
-    return 0;
-  }
-  console.error(`\ntemplates are not valid: ${problems.length} problem(s)`);
-  for (const problem of problems) console.error(`  ${problem}`);
-  console.error(
-    `fix the template, or record a justified exception in policy/exceptions.yml (templates:) or, for cfn-lint, in the template's Metadata (cfn-lint config ignore_checks), then run: ${RERUN}`,
+  if (problems.length === 0) return void output(`\n${files.length} template(s) valid.`);
+  process.stderr.write(`\ntemplates are not valid: ${problems.length} problem(s)\n`);
+  for (const problem of problems) process.stderr.write(`  ${problem}\n`);
+  process.stderr.write(
+    `fix the template, or record a justified exception in policy/exceptions.yml (templates:) or, for cfn-lint, in the template's Metadata (cfn-lint config ignore_checks), then run: ${invocation(spec.name)}\n`,
   );
   return 1;
-}
-
-if (import.meta.main) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`template validation could not run: ${message}`);
-    const next = error instanceof CfnLintMissingError ? error.nextCommand : RERUN;
-    console.error(`next: ${next}`);
-    process.exitCode = 2;
-  }
-}
+});

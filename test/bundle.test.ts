@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleService } from '../scripts/build.ts';
+import { bundleService } from '../scripts/cloud/bundle.ts';
 import { loadWorkspace, repoRoot } from '../scripts/workspace/manifests.ts';
 import { startNodeProcess } from './helpers/process.ts';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lintDockerfile, lintService } from '../scripts/lint-dockerfiles.ts';
+import { lintDockerfile, lintService } from '../scripts/checks/dockerfile-lint.ts';
 import { loadWorkspace, repoRoot } from '../scripts/workspace/manifests.ts';
 import { inContext, runBuildStage } from './helpers/docker-build-stage.ts';
 import { startNodeProcess } from './helpers/process.ts';

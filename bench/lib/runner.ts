@@ -73,15 +73,8 @@ function cpuOf(target: RunningTarget, role?: 'proxy'): number {
     .reduce((sum, p) => sum + readCpuMicros(p.pid), 0);
 }
 
-export async function runBench(
-  options: Options,
-  log: (line: string) => void,
-): Promise<BenchRecord> {
-  const startedAt = new Date();
-  const loadAverageBefore = os.loadavg();
-  // Read before this process pins itself to one CPU, which would narrow it to 1.
-  const cpuCount = os.availableParallelism();
-  const generator = detectLoadGenerator(options.loadGenerator);
+/** The rows this machine can run; the others are recorded as skipped, with the reason. */
+function availableRows(options: Options, log: (line: string) => void) {
   const tools = { nginx: nginxInstalled(), localStack: localStackPresent() };
   const skipped: BenchRecord['skipped'] = [];
   const rows: RowId[] = [];
@@ -99,6 +92,178 @@ export async function runBench(
         'use fewer --rounds, a shorter --duration or fewer --rows',
     );
   }
+  return { rows, skipped, estimate };
+}
+
+function emptyRecord(id: RowId): RowRecord {
+  const rounds: RowRecord['rounds'] = [];
+  return {
+    id,
+    label: ROW_LABELS[id],
+    bodyBytes: 0,
+    sameBody: true,
+    rounds,
+    startupMs: [],
+    idleRssBytes: [],
+    processes: [],
+  };
+}
+
+/** What one run shares between its phases. */
+interface Run {
+  options: Options;
+  log: (line: string) => void;
+  ctx: StartContext;
+  record: (id: RowId) => RowRecord;
+  /** The rows whose start-up is sampled from cold. */
+  sampled: RowId[];
+}
+
+// Start-ups from cold, interleaved like the rounds. Nothing else runs on the server core.
+async function sampleStartups(run: Run): Promise<void> {
+  const { options, record } = run;
+  for (let sample = 0; sample < options.startupSamples; sample++) {
+    for (const row of run.sampled) {
+      const target = await startRow(row, run.ctx);
+      await sleep(SETTLE_MS);
+      const memory = readMemory(target.processes[0]?.pid ?? 0);
+      await target.stop();
+      record(row).startupMs.push(target.readyMs);
+      if (row !== 'local' && memory) record(row).idleRssBytes.push(memory.rss);
+    }
+    run.log(`start-up sample ${sample + 1}/${options.startupSamples} done`);
+  }
+}
+
+// The instances the rounds load, started one after the other (start-up is measured).
+async function startInstances(run: Run, rows: RowId[], running: Map<RowId, RunningTarget>) {
+  for (const row of rows) {
+    const target = await startRow(row, run.ctx);
+    running.set(row, target);
+    // Rows without fresh-start samples (nginx, or all with --startup-samples 0) keep this one.
+    if (run.options.startupSamples === 0 || !run.sampled.includes(row)) {
+      run.record(row).startupMs.push(target.readyMs);
+    }
+  }
+  await sleep(SETTLE_MS);
+  const reference = running.get('raw') ?? running.get('service');
+  for (const [row, target] of running) {
+    const r = run.record(row);
+    r.bodyBytes = target.body.length;
+    r.sameBody = reference ? target.body.equals(reference.body) : true;
+    r.processes = target.processes.map(
+      (p): ProcessMemory => ({
+        ...p,
+        idleRssBytes: readMemory(p.pid)?.rss ?? Number.NaN,
+        peakRssBytes: Number.NaN,
+      }),
+    );
+  }
+}
+
+// Warm-up, then the interleaved rounds, CPU per request read around each load.
+async function loadRounds(
+  run: Run,
+  running: Map<RowId, RunningTarget>,
+  generator: ReturnType<typeof detectLoadGenerator>,
+  cpus: string | undefined,
+) {
+  const { options, log } = run;
+  const load = (target: RunningTarget, seconds: number) =>
+    runLoad(generator, {
+      url: target.url,
+      connections: options.connections,
+      durationSeconds: seconds,
+      cpus,
+    });
+  if (options.warmupSeconds > 0) {
+    for (const [, target] of running) await load(target, options.warmupSeconds);
+    log('warm-up done');
+  }
+  for (let round = 1; round <= options.rounds; round++) {
+    const line: string[] = [];
+    for (const [row, target] of running) {
+      const cpuBefore = cpuOf(target);
+      const proxyBefore = cpuOf(target, 'proxy');
+      const result = await load(target, options.durationSeconds);
+      const answered = Math.max(result.requests, 1);
+      const hasProxy = target.processes.some((p) => p.role === 'proxy');
+      run.record(row).rounds.push({
+        round,
+        ...result,
+        cpuMicrosPerRequest: (cpuOf(target) - cpuBefore) / answered,
+        proxyCpuMicrosPerRequest: hasProxy
+          ? (cpuOf(target, 'proxy') - proxyBefore) / answered
+          : null,
+      });
+      line.push(`${row} ${Math.round(result.requestsPerSecond)}`);
+    }
+    log(`round ${round}/${options.rounds}: ${line.join(', ')} req/s`);
+  }
+  for (const row of running.keys()) {
+    for (const p of run.record(row).processes)
+      p.peakRssBytes = readMemory(p.pid)?.peak ?? Number.NaN;
+  }
+}
+
+/** The run's record: machine, settings, rows, their summary and the goals. */
+function assemble(
+  { options }: Run,
+  rowRecords: RowRecord[],
+  m: {
+    startedAt: Date;
+    loadAverageBefore: number[];
+    cpuCount: number;
+    generator: ReturnType<typeof detectLoadGenerator>;
+    pinning: Pinning;
+    skipped: BenchRecord['skipped'];
+  },
+): BenchRecord {
+  const { startedAt, loadAverageBefore, cpuCount, generator, pinning, skipped } = m;
+  const summary = summariseRows(rowRecords);
+  const finishedAt = new Date();
+  return {
+    schema: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    elapsedSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    machine: {
+      node: process.version,
+      cpus: cpuCount,
+      kernel: os.release(),
+      loadAverageBefore,
+      loadAverageAfter: os.loadavg(),
+    },
+    settings: {
+      rounds: options.rounds,
+      durationSeconds: options.durationSeconds,
+      warmupSeconds: options.warmupSeconds,
+      connections: options.connections,
+      startupSamples: options.startupSamples,
+      loadGenerator: generator,
+      loadGeneratorVersion: generatorVersion(generator),
+      serverCpus: pinning.server ?? null,
+      loadCpus: pinning.load ?? null,
+      pinningNote: pinning.note,
+      serviceBuild: 'its esbuild bundle, run with the Dockerfile CMD',
+    },
+    skipped,
+    rows: rowRecords,
+    summary,
+    goals: evaluateGoals(rowRecords, summary),
+  };
+}
+
+export async function runBench(
+  options: Options,
+  log: (line: string) => void,
+): Promise<BenchRecord> {
+  const startedAt = new Date();
+  const loadAverageBefore = os.loadavg();
+  // Read before this process pins itself to one CPU, which would narrow it to 1.
+  const cpuCount = os.availableParallelism();
+  const generator = detectLoadGenerator(options.loadGenerator);
+  const { rows, skipped, estimate } = availableRows(options, log);
   const pinning = choosePinning(options.pin);
   log(`load generator: ${generatorVersion(generator)}; ${pinning.note}; about ${estimate} s`);
 
@@ -106,133 +271,26 @@ export async function runBench(
   const running = new Map<RowId, RunningTarget>();
   try {
     const artifacts = await buildArtifacts(dir);
-    const ctx: StartContext = { artifacts, cpus: pinning.server, timeoutMs: START_TIMEOUT_MS };
-    const records = new Map<RowId, RowRecord>(
-      rows.map((id) => [
-        id,
-        {
-          id,
-          label: ROW_LABELS[id],
-          bodyBytes: 0,
-          sameBody: true,
-          rounds: [],
-          startupMs: [],
-          idleRssBytes: [],
-          processes: [],
-        },
-      ]),
-    );
-    const record = (id: RowId) => records.get(id) as RowRecord;
-
-    // Start-ups from cold, interleaved like the rounds. Nothing else runs on the server core.
-    const sampled = rows.filter((r) => SINGLE_PROCESS_ROWS.includes(r) || r === 'local');
-    for (let sample = 0; sample < options.startupSamples; sample++) {
-      for (const row of sampled) {
-        const target = await startRow(row, ctx);
-        await sleep(SETTLE_MS);
-        const memory = readMemory(target.processes[0]?.pid ?? 0);
-        await target.stop();
-        record(row).startupMs.push(target.readyMs);
-        if (row !== 'local' && memory) record(row).idleRssBytes.push(memory.rss);
-      }
-      log(`start-up sample ${sample + 1}/${options.startupSamples} done`);
-    }
-
-    // The instances the rounds load, started one after the other (start-up is measured).
-    for (const row of rows) {
-      const target = await startRow(row, ctx);
-      running.set(row, target);
-      // Rows without fresh-start samples (nginx, or all with --startup-samples 0) keep this one.
-      if (options.startupSamples === 0 || !sampled.includes(row)) {
-        record(row).startupMs.push(target.readyMs);
-      }
-    }
-    await sleep(SETTLE_MS);
-    const reference = running.get('raw') ?? running.get('service');
-    for (const [row, target] of running) {
-      const r = record(row);
-      r.bodyBytes = target.body.length;
-      r.sameBody = reference ? target.body.equals(reference.body) : true;
-      r.processes = target.processes.map(
-        (p): ProcessMemory => ({
-          ...p,
-          idleRssBytes: readMemory(p.pid)?.rss ?? Number.NaN,
-          peakRssBytes: Number.NaN,
-        }),
-      );
-    }
-
-    const load = (target: RunningTarget, seconds: number) =>
-      runLoad(generator, {
-        url: target.url,
-        connections: options.connections,
-        durationSeconds: seconds,
-        cpus: pinning.load,
-      });
-
-    if (options.warmupSeconds > 0) {
-      for (const [, target] of running) await load(target, options.warmupSeconds);
-      log('warm-up done');
-    }
-
-    for (let round = 1; round <= options.rounds; round++) {
-      const line: string[] = [];
-      for (const [row, target] of running) {
-        const cpuBefore = cpuOf(target);
-        const proxyBefore = cpuOf(target, 'proxy');
-        const result = await load(target, options.durationSeconds);
-        const answered = Math.max(result.requests, 1);
-        const hasProxy = target.processes.some((p) => p.role === 'proxy');
-        record(row).rounds.push({
-          round,
-          ...result,
-          cpuMicrosPerRequest: (cpuOf(target) - cpuBefore) / answered,
-          proxyCpuMicrosPerRequest: hasProxy
-            ? (cpuOf(target, 'proxy') - proxyBefore) / answered
-            : null,
-        });
-        line.push(`${row} ${Math.round(result.requestsPerSecond)}`);
-      }
-      log(`round ${round}/${options.rounds}: ${line.join(', ')} req/s`);
-    }
-
-    for (const row of running.keys()) {
-      for (const p of record(row).processes) p.peakRssBytes = readMemory(p.pid)?.peak ?? Number.NaN;
-    }
-
-    const rowRecords = rows.map(record);
-    const summary = summariseRows(rowRecords);
-    const finishedAt = new Date();
-    return {
-      schema: 1,
-      startedAt: startedAt.toISOString(),
-      finishedAt: finishedAt.toISOString(),
-      elapsedSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
-      machine: {
-        node: process.version,
-        cpus: cpuCount,
-        kernel: os.release(),
-        loadAverageBefore,
-        loadAverageAfter: os.loadavg(),
-      },
-      settings: {
-        rounds: options.rounds,
-        durationSeconds: options.durationSeconds,
-        warmupSeconds: options.warmupSeconds,
-        connections: options.connections,
-        startupSamples: options.startupSamples,
-        loadGenerator: generator,
-        loadGeneratorVersion: generatorVersion(generator),
-        serverCpus: pinning.server ?? null,
-        loadCpus: pinning.load ?? null,
-        pinningNote: pinning.note,
-        serviceBuild: 'its esbuild bundle, run with the Dockerfile CMD',
-      },
-      skipped,
-      rows: rowRecords,
-      summary,
-      goals: evaluateGoals(rowRecords, summary),
+    const records = new Map<RowId, RowRecord>(rows.map((id) => [id, emptyRecord(id)]));
+    const run: Run = {
+      options,
+      log,
+      ctx: { artifacts, cpus: pinning.server, timeoutMs: START_TIMEOUT_MS },
+      record: (id) => records.get(id) as RowRecord,
+      sampled: rows.filter((r) => SINGLE_PROCESS_ROWS.includes(r) || r === 'local'),
     };
+    await sampleStartups(run);
+    await startInstances(run, rows, running);
+    await loadRounds(run, running, generator, pinning.load);
+
+    return assemble(run, rows.map(run.record), {
+      startedAt,
+      loadAverageBefore,
+      cpuCount,
+      generator,
+      pinning,
+      skipped,
+    });
   } finally {
     await Promise.all([...running.values()].map((t) => t.stop()));
     rmSync(dir, { recursive: true, force: true });

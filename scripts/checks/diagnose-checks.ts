@@ -2,15 +2,18 @@
 // a check with a verdict and, when it is not OK, what to do about it. Read-only AWS calls only.
 // The checks live by subject: diagnose-routing.ts (integration, Host against the listener
 // rules, targets), diagnose-network.ts (security groups), diagnose-logs.ts (access logs).
+
 import {
   GetIntegrationsCommand,
   GetVpcLinkCommand,
   type GetVpcLinkCommandOutput,
 } from '@aws-sdk/client-apigatewayv2';
 import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { invocation } from '../cli/command.ts';
 import type { AwsClients } from '../cloud/aws.ts';
 import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from '../cloud/aws.ts';
 import { stackOutputs } from '../cloud/stack-deployer.ts';
+import { accessLogGroupName } from '../workspace/http-api-settings.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { accessLogCheck } from './diagnose-logs.ts';
 import { securityGroupChecks } from './diagnose-network.ts';
@@ -26,7 +29,7 @@ import { check, type DiagnosticCheck, guarded } from './diagnose-verdict.ts';
 export { integrationChecks } from './diagnose-routing.ts';
 export type { DiagnosticCheck, Verdict } from './diagnose-verdict.ts';
 
-export interface DiagnoseContext {
+interface DiagnoseContext {
   app: string;
   env: string;
   services: Service[];
@@ -37,7 +40,7 @@ export interface DiagnoseContext {
 
 type Clients = Pick<AwsClients, 'cfn' | 'apigw' | 'ec2' | 'elb' | 'logs'>;
 
-export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
+function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
   const status = link.VpcLinkStatus ?? 'UNKNOWN';
   const detail = `${link.VpcLinkId} is ${status}${link.VpcLinkStatusMessage ? ` (${link.VpcLinkStatusMessage})` : ''}`;
   switch (status) {
@@ -56,7 +59,7 @@ export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
         'VPC link status',
         'FAIL',
         `${detail}: unused for 60 days, its network interfaces were removed`,
-        'send a request through the API: API Gateway re-provisions the link (PENDING, then AVAILABLE within minutes). If it stays INACTIVE, recreate the HTTP API stack: aws cloudformation delete-stack --stack-name <app>-<env>-http-api, then npx zx scripts/deploy.ts --only api',
+        `send a request through the API: API Gateway re-provisions the link (PENDING, then AVAILABLE within minutes). If it stays INACTIVE, recreate the HTTP API stack: aws cloudformation delete-stack --stack-name <app>-<env>-http-api, then ${invocation('deploy')} --only api`,
       );
     default:
       return check(
@@ -66,6 +69,40 @@ export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
         'the subnets or security group of the link are wrong: check the env exports PrivateSubnets and the VPC link security group, then redeploy with --only api',
       );
   }
+}
+
+/** The VPC link and the integration; what they say feeds the security-group and Host checks. */
+async function gatewayChecks(
+  clients: Clients,
+  ids: {
+    apiId: string | undefined;
+    vpcLinkId: string | undefined;
+    listenerArn: string | undefined;
+  },
+) {
+  const { apiId, vpcLinkId } = ids;
+  const results: DiagnosticCheck[] = [];
+  let linkGroups: string[] = [];
+  let hosts: string[] = [];
+  if (!vpcLinkId) return { results, linkGroups, hosts };
+  results.push(
+    ...(await guarded('VPC link status', async () => {
+      const link = await clients.apigw.send(new GetVpcLinkCommand({ VpcLinkId: vpcLinkId }));
+      linkGroups = link.SecurityGroupIds ?? [];
+      return [vpcLinkCheck(link)];
+    })),
+  );
+  if (apiId) {
+    results.push(
+      ...(await guarded('integration', async () => {
+        const items =
+          (await clients.apigw.send(new GetIntegrationsCommand({ ApiId: apiId }))).Items ?? [];
+        hosts = items.flatMap((i) => integrationHost(i) ?? []);
+        return integrationChecks(items, { vpcLinkId, listenerArn: ids.listenerArn });
+      })),
+    );
+  }
+  return { results, linkGroups, hosts };
 }
 
 export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<DiagnosticCheck[]> {
@@ -84,31 +121,13 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
         'HTTP API stack',
         'FAIL',
         `stack ${names.httpApi} ${Object.keys(apiOut).length ? 'lacks ApiId/VpcLinkId outputs' : 'not found'}`,
-        `npx zx scripts/deploy.ts --env ${ctx.env} --only api`,
+        `${invocation('deploy')} --env ${ctx.env} --only api`,
       ),
     );
   }
-  let linkGroups: string[] = [];
-  if (vpcLinkId) {
-    results.push(
-      ...(await guarded('VPC link status', async () => {
-        const link = await clients.apigw.send(new GetVpcLinkCommand({ VpcLinkId: vpcLinkId }));
-        linkGroups = link.SecurityGroupIds ?? [];
-        return [vpcLinkCheck(link)];
-      })),
-    );
-  }
-  let hosts: string[] = [];
-  if (apiId && vpcLinkId) {
-    results.push(
-      ...(await guarded('integration', async () => {
-        const items =
-          (await clients.apigw.send(new GetIntegrationsCommand({ ApiId: apiId }))).Items ?? [];
-        hosts = items.flatMap((i) => integrationHost(i) ?? []);
-        return integrationChecks(items, { vpcLinkId, listenerArn: alb.listenerArn });
-      })),
-    );
-  }
+  const gateway = await gatewayChecks(clients, { apiId, vpcLinkId, listenerArn: alb.listenerArn });
+  results.push(...gateway.results);
+  const { linkGroups, hosts } = gateway;
   const { sg } = alb;
   if (sg)
     results.push(
@@ -129,7 +148,7 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
   const window = { startTime: now - ctx.logMinutes * 60_000, minutes: ctx.logMinutes };
   results.push(
     ...(await guarded('access logs', async () => [
-      await accessLogCheck(clients.logs, names.accessLogGroup, window),
+      await accessLogCheck(clients.logs, accessLogGroupName(ctx.app, ctx.env), window),
     ])),
   );
   return results;
@@ -143,7 +162,7 @@ function environmentCheck(stack: string, envOut: Record<string, string>): Diagno
         'environment exports',
         'FAIL',
         `stack ${stack} lacks ${missing.join(', ')}`,
-        'the internal ALB exists only after a Backend Service with http is deployed: npx zx scripts/deploy.ts --only env,services',
+        `the internal ALB exists only after a Backend Service with http is deployed: ${invocation('deploy')} --only env,services`,
       );
 }
 

@@ -4,7 +4,9 @@
 // awslabs/cloudwatch-logs-customize-alarms#8). So the search follows the token through empty
 // pages, bounded in pages, and says when it stopped before the end: an unfinished search is not
 // an all-clear.
+
 import { type CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { invocation } from '../cli/command.ts';
 import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 
 export const MAX_LOG_PAGES = 20;
@@ -56,7 +58,7 @@ export async function accessLogCheck(
       NAME,
       'WARN',
       `none in the first ${pages} pages of ${logGroupName}, and CloudWatch Logs has more: not a full search`,
-      'search a shorter window: npx zx scripts/diagnose.ts --since 10',
+      `search a shorter window: ${invocation('diagnose')} --since 10`,
     );
   }
   return check(

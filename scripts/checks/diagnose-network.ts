@@ -3,17 +3,19 @@
 // connection out and the ALB's group must allow it in): the VPC link group's egress to the
 // ALB's group on the listener port, and the ALB group's ingress from the VPC link's group.
 // What addons/http-api.yml creates: VpcLinkSecurityGroup's only egress and AlbIngressFromVpcLink.
+
 import {
   DescribeSecurityGroupsCommand,
   type EC2Client,
   type IpPermission,
 } from '@aws-sdk/client-ec2';
+import { invocation } from '../cli/command.ts';
 import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 
-export const LISTENER_PORT = 80;
+const LISTENER_PORT = 80;
 
 /** Whether a rule lets TCP to/from `port` through. */
-export function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
+function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
   if (p.IpProtocol === '-1') return true;
   return p.IpProtocol === 'tcp' && (p.FromPort ?? 0) <= port && (p.ToPort ?? 0) >= port;
 }
@@ -21,7 +23,7 @@ export function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
 const groupsOf = (p: IpPermission) => (p.UserIdGroupPairs ?? []).map((g) => g.GroupId);
 const openToAll = (p: IpPermission) => (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0');
 
-export function albIngressCheck(
+function albIngressCheck(
   albSg: string,
   ingress: IpPermission[],
   linkGroups: string[],
@@ -43,11 +45,11 @@ export function albIngressCheck(
     name,
     'FAIL',
     `${albSg} has no port-${LISTENER_PORT} ingress from ${missing.join(', ')}`,
-    'requests time out at the ALB (API Gateway answers 503/504); redeploy the addon, which adds the AlbIngressFromVpcLink rule: npx zx scripts/deploy.ts --only api',
+    `requests time out at the ALB (API Gateway answers 503/504); redeploy the addon, which adds the AlbIngressFromVpcLink rule: ${invocation('deploy')} --only api`,
   );
 }
 
-export function linkEgressCheck(
+function linkEgressCheck(
   albSg: string,
   groups: { GroupId?: string | undefined; IpPermissionsEgress?: IpPermission[] | undefined }[],
 ): DiagnosticCheck {
@@ -65,14 +67,14 @@ export function linkEgressCheck(
       name,
       'WARN',
       `${ids} allows port ${LISTENER_PORT} out only to ${rules.flatMap((p) => (p.IpRanges ?? []).map((r) => r.CidrIp)).join(', ')}: not checked against the ALB's addresses`,
-      `the addon's rule is egress to the ALB's group ${albSg}; redeploy it: npx zx scripts/deploy.ts --only api`,
+      `the addon's rule is egress to the ALB's group ${albSg}; redeploy it: ${invocation('deploy')} --only api`,
     );
   }
   return check(
     name,
     'FAIL',
     `${ids} has no port-${LISTENER_PORT} egress to ${albSg}`,
-    'connections from the VPC link never leave it (API Gateway answers 503 after its timeout); redeploy the addon, whose VpcLinkSecurityGroup allows exactly that: npx zx scripts/deploy.ts --only api',
+    `connections from the VPC link never leave it (API Gateway answers 503 after its timeout); redeploy the addon, whose VpcLinkSecurityGroup allows exactly that: ${invocation('deploy')} --only api`,
   );
 }
 

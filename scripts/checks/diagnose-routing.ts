@@ -4,16 +4,39 @@
 // Copilot's Backend Service rules match host-header AND path-pattern (aws/copilot-cli v1.33.2
 // workloads/partials/cf/http-listener.yml); a request no rule matches gets the listener's default
 // action, an empty target group: 503 (environment/cf.yml DefaultInternalHTTPTargetGroup).
+
 import type { Integration } from '@aws-sdk/client-apigatewayv2';
 import {
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { invocation } from '../cli/command.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 
-const REDEPLOY_API = 'npx zx scripts/deploy.ts --only api';
+const REDEPLOY_API = `${invocation('deploy')} --only api`;
+
+/** The integration's URI: a listener ARN, the environment's own. */
+function uriCheck(id: string, uri: string, listenerArn: string | undefined): DiagnosticCheck {
+  if (!uri.includes(':listener/')) {
+    return check(
+      `integration ${id} URI`,
+      'FAIL',
+      `${uri || '(none)'} is not a listener ARN`,
+      'a VPC-link integration to an ALB must use the LISTENER ARN (export <app>-<env>-InternalHTTPListenerArn), not the load balancer ARN',
+    );
+  }
+  if (listenerArn && uri !== listenerArn) {
+    return check(
+      `integration ${id} URI`,
+      'WARN',
+      `${uri} is not the environment's listener ${listenerArn}`,
+      'redeploy the HTTP API stack so it imports the current export',
+    );
+  }
+  return check(`integration ${id} URI`, 'OK', `listener ${uri.split(':listener/')[1] ?? uri}`);
+}
 
 /** The integration's target, connection and Host overwrite (not yet compared with the rules). */
 export function integrationChecks(
@@ -34,30 +57,7 @@ export function integrationChecks(
   return proxies.flatMap((i) => {
     const id = i.IntegrationId ?? '?';
     const uri = i.IntegrationUri ?? '';
-    const results: DiagnosticCheck[] = [];
-    if (!uri.includes(':listener/')) {
-      results.push(
-        check(
-          `integration ${id} URI`,
-          'FAIL',
-          `${uri || '(none)'} is not a listener ARN`,
-          'a VPC-link integration to an ALB must use the LISTENER ARN (export <app>-<env>-InternalHTTPListenerArn), not the load balancer ARN',
-        ),
-      );
-    } else if (expected.listenerArn && uri !== expected.listenerArn) {
-      results.push(
-        check(
-          `integration ${id} URI`,
-          'WARN',
-          `${uri} is not the environment's listener ${expected.listenerArn}`,
-          'redeploy the HTTP API stack so it imports the current export',
-        ),
-      );
-    } else {
-      results.push(
-        check(`integration ${id} URI`, 'OK', `listener ${uri.split(':listener/')[1] ?? uri}`),
-      );
-    }
+    const results = [uriCheck(id, uri, expected.listenerArn)];
     if (i.ConnectionType !== 'VPC_LINK' || i.ConnectionId !== expected.vpcLinkId) {
       results.push(
         check(
@@ -91,7 +91,7 @@ export const integrationHost = (i: Integration): string | undefined =>
  * (Elastic Load Balancing API reference, HostHeaderConditionConfig Values; Copilot's rules use
  * Values, not RegexValues).
  */
-export function hostMatches(pattern: string, host: string): boolean {
+function hostMatches(pattern: string, host: string): boolean {
   const re = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
@@ -114,7 +114,7 @@ export function ruleFor(rules: Rule[], svc: Service): Rule | undefined {
 }
 
 /** Whether the rule accepts `host`: every host-header condition must have a matching value. */
-export function ruleAcceptsHost(rule: Rule, host: string): boolean {
+function ruleAcceptsHost(rule: Rule, host: string): boolean {
   return conditionValues(rule, 'host-header').every((values) =>
     values.some((v) => hostMatches(v, host)),
   );
@@ -127,7 +127,7 @@ export function hostCheck(svc: Service, rule: Rule | undefined, host: string): D
       name,
       'FAIL',
       `no listener rule forwards ${svc.pathPrefix}`,
-      `deploy the service: npx zx scripts/deploy.ts --only services --service ${svc.name}`,
+      `deploy the service: ${invocation('deploy')} --only services --service ${svc.name}`,
     );
   if (ruleAcceptsHost(rule, host))
     return check(name, 'OK', `the ${svc.pathPrefix} rule accepts Host ${host}`);
@@ -162,7 +162,7 @@ export async function targetHealthCheck(
       name,
       'FAIL',
       `no listener rule forwards ${svc.pathPrefix}`,
-      `the service is not deployed: npx zx scripts/deploy.ts --only services --service ${svc.name}`,
+      `the service is not deployed: ${invocation('deploy')} --only services --service ${svc.name}`,
     );
   }
   const states: string[] = [];

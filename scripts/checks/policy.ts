@@ -17,15 +17,15 @@ import { type Service, taskdefOverride, type Workspace } from '../workspace/mani
 export const EXCEPTIONS_FILE = 'policy/exceptions.yml';
 
 /** Copilot's log group retention when the manifest sets no `logging.retention` (v1.33). */
-export const COPILOT_DEFAULT_LOG_RETENTION_DAYS = 30;
+const COPILOT_DEFAULT_LOG_RETENTION_DAYS = 30;
 /** Security Hub CloudWatch.16's default `minRetentionTime`. */
-export const MIN_LOG_RETENTION_DAYS = 365;
+const MIN_LOG_RETENTION_DAYS = 365;
 /** Fargate's ceiling for a container's StopTimeout. */
-export const MAX_FARGATE_STOP_TIMEOUT_SECONDS = 120;
+const MAX_FARGATE_STOP_TIMEOUT_SECONDS = 120;
 
-export type PolicyStatus = 'PASS' | 'FAIL' | 'EXCEPTION';
+type PolicyStatus = 'PASS' | 'FAIL' | 'EXCEPTION';
 
-export interface PolicyRow {
+interface PolicyRow {
   control: string;
   /** A service or environment name. */
   resource: string;
@@ -41,7 +41,7 @@ export interface Verdict {
   detail: string;
 }
 
-export interface PolicyContext {
+interface PolicyContext {
   workspace: Workspace;
   /** Reads a file relative to the workspace root (tests substitute it). */
   readText: (relative: string) => string;
@@ -316,7 +316,6 @@ const exceptionsFileSchema = z.strictObject({
 
 export type PolicyExceptions = z.infer<typeof exceptionsFileSchema>;
 export type ManifestException = z.infer<typeof exceptionSchema>;
-export type TemplateException = PolicyExceptions['templates'][number];
 
 export class PolicyError extends Error {
   override name = 'PolicyError';
@@ -350,7 +349,7 @@ export function loadExceptions(root: string): PolicyExceptions {
 
 // ---------------------------------------------------------------- evaluation
 
-export interface PolicyReport {
+interface PolicyReport {
   rows: PolicyRow[];
   /** Failures with no exception, and stale or misspelt exceptions. Empty means the policy holds. */
   problems: string[];

@@ -18,9 +18,9 @@ import type { Service } from '../workspace/manifests.ts';
 /** The seed's sample data has six items per service. */
 export const EXPECTED_ITEMS = 6;
 /** A path no route matches: API Gateway answers it itself. */
-export const UNKNOWN_ROUTE = '/smoke-test/no-such-route';
+const UNKNOWN_ROUTE = '/smoke-test/no-such-route';
 /** A Host no Copilot listener rule matches: the ALB's default action answers 503. */
-export const WRONG_HOST = 'wrong-host.smoke-test.invalid';
+const WRONG_HOST = 'wrong-host.smoke-test.invalid';
 
 export type BodyExpectation =
   | { kind: 'array'; length: number }
@@ -30,7 +30,7 @@ export type BodyExpectation =
 
 export type Target = 'api' | 'alb';
 
-export interface SmokeCheck {
+interface SmokeCheck {
   name: string;
   service?: string;
   target: Target;
@@ -106,7 +106,7 @@ export function serviceChecks(
 }
 
 /** API Gateway's own answer to a path no route matches. */
-export function apiChecks(): SmokeCheck[] {
+function apiChecks(): SmokeCheck[] {
   return [
     {
       name: 'api: unknown route is API Gateway 404',
@@ -120,7 +120,7 @@ export function apiChecks(): SmokeCheck[] {
 }
 
 /** Inside the VPC: Copilot's rules match on Host, so the right Host is served, a wrong one 503. */
-export function albChecks(services: Service[], albHost: string): SmokeCheck[] {
+function albChecks(services: Service[], albHost: string): SmokeCheck[] {
   return services.flatMap((s) => [
     {
       name: `alb: ${s.name} with Host ${albHost}`,
@@ -141,7 +141,7 @@ export function albChecks(services: Service[], albHost: string): SmokeCheck[] {
   ]);
 }
 
-export interface HttpResult {
+interface HttpResult {
   status: number;
   contentType: string;
   body: string;
@@ -149,10 +149,7 @@ export interface HttpResult {
 }
 
 /** One GET with an explicit Host header (fetch forbids setting it) and a hard timeout. */
-export function httpGet(
-  url: string,
-  options: { host?: string; timeoutMs: number },
-): Promise<HttpResult> {
+function httpGet(url: string, options: { host?: string; timeoutMs: number }): Promise<HttpResult> {
   const started = performance.now();
   const u = new URL(url);
   const lib = u.protocol === 'https:' ? https : http;
@@ -265,7 +262,7 @@ export interface CheckResult {
   problems: string[];
 }
 
-export interface LatencySummary {
+interface LatencySummary {
   count: number;
   p50: number;
   p95: number;
@@ -294,7 +291,7 @@ export interface Targets {
   alb?: string | undefined;
 }
 
-export async function runCheck(
+async function runCheck(
   check: SmokeCheck,
   targets: Targets,
   timeoutMs: number,
@@ -394,7 +391,7 @@ export interface SmokeReport {
   latency: LatencySummary;
 }
 
-export interface SmokeOptions {
+interface SmokeOptions {
   services: Service[];
   targets: Targets;
   /** Also check the ALB directly with this Host (the right one) and a wrong one. */

@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { text } from 'node:stream/consumers';
 import type { Progress } from '../cli/command.ts';
-import { HEAD_LIMIT_BYTES } from '../local/gateway/http-api.ts';
+import { HEAD_LIMIT_BYTES } from '../workspace/http-api-settings.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { type CheckResult, joinUrl, type SmokeReport } from './smoke-checks.ts';
 

@@ -1,37 +1,45 @@
 // What every script shares: typed flags with defaults and --help, progress on stderr (stdout is
 // kept for data a caller may pipe), and one top-level error handler that turns any failure into
 // "<what happened>: <why>" plus the next command to try, with a non-zero exit.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadWorkspace, type Workspace } from '../workspace/manifests.ts';
 
 interface BaseFlag {
   description: string;
   /** Placeholder shown in --help, e.g. <name>. */
   valueName?: string;
 }
-export interface StringFlag extends BaseFlag {
+interface StringFlag extends BaseFlag {
   type: 'string';
   default?: string;
 }
-export interface NumberFlag extends BaseFlag {
+interface NumberFlag extends BaseFlag {
   type: 'number';
   default: number;
   min?: number;
 }
-export interface BooleanFlag extends BaseFlag {
+interface BooleanFlag extends BaseFlag {
   type: 'boolean';
 }
-export type FlagSpec = StringFlag | NumberFlag | BooleanFlag;
+/** A string flag that may be given more than once: `--parameter A=1 --parameter B=2`. */
+interface ListFlag extends BaseFlag {
+  type: 'list';
+}
+type FlagSpec = StringFlag | NumberFlag | BooleanFlag | ListFlag;
 export type FlagSpecs = Record<string, FlagSpec>;
 
 export type FlagValues<S extends FlagSpecs> = {
   [K in keyof S]: S[K] extends BooleanFlag
     ? boolean
-    : S[K] extends NumberFlag
-      ? number
-      : S[K] extends { default: string }
-        ? string
-        : string | undefined;
+    : S[K] extends ListFlag
+      ? string[]
+      : S[K] extends NumberFlag
+        ? number
+        : S[K] extends { default: string }
+          ? string
+          : string | undefined;
 };
 
 /** A failure the user can act on: what happened, why, and what to run next. */
@@ -51,30 +59,66 @@ export class CliError extends Error {
 }
 
 /** `dryRun` -> `dry-run`: flags are typed in camelCase and spelt in kebab-case. */
-export function kebab(name: string): string {
+function kebab(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-export interface CommandSpec<S extends FlagSpecs> {
-  /** The script name, e.g. `deploy`: used in messages and in `next:` hints. */
+/** `file:///r/scripts/deploy.ts` -> `deploy`: an entry point's command name is its file name. */
+export function commandName(moduleUrl: string): string {
+  return path.basename(fileURLToPath(moduleUrl)).replace(/\.[cm]?[jt]s$/, '');
+}
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+let npmScripts: string[] | undefined;
+
+/**
+ * How a user runs `scripts/<name>.ts`, read from package.json's npm scripts (`zx scripts/deploy.ts`
+ * -> `npx zx scripts/deploy.ts`, `node scripts/check-policy.ts` as it is); zx when none names it.
+ */
+export function invocation(name: string): string {
+  npmScripts ??= Object.values(
+    (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts ?? {}) as Record<
+      string,
+      string
+    >,
+  );
+  const file = `scripts/${name}.ts`;
+  const runner = npmScripts
+    .map((line) => new RegExp(`(?:^|&& )(zx|node) ${file.replace('.', '\\.')}\\b`).exec(line)?.[1])
+    .find(Boolean);
+  return runner === 'node' ? `node ${file}` : `npx zx ${file}`;
+}
+
+/** The next command to suggest: `nextCommand('deploy', '--env test')` -> `npx zx scripts/deploy.ts --env test`. */
+export function nextCommand(name: string, args = ''): string {
+  return args ? `${invocation(name)} ${args}` : invocation(name);
+}
+
+interface CommandSpec<S extends FlagSpecs> {
+  /** The script name, e.g. `deploy` (commandName(import.meta.url)): used in messages and hints. */
   name: string;
   summary: string;
   /** Extra help text: the steps, examples. */
   details?: string;
   flags: S;
+  /** Arguments after the flags, e.g. files; without this, any is a usage error. */
+  positionals?: { valueName: string; description: string };
 }
 
 export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
   const rows = Object.entries(spec.flags).map(([key, flag]) => {
     const value = flag.type === 'boolean' ? '' : ` <${flag.valueName ?? 'value'}>`;
     const def =
-      flag.type !== 'boolean' && flag.default !== undefined ? ` (default: ${flag.default})` : '';
-    return [`  --${kebab(key)}${value}`, `${flag.description}${def}`] as const;
+      'default' in flag && flag.default !== undefined ? ` (default: ${flag.default})` : '';
+    const repeat = flag.type === 'list' ? ' (repeatable)' : '';
+    return [`  --${kebab(key)}${value}`, `${flag.description}${def}${repeat}`] as [string, string];
   });
-  rows.push(['  --help', 'Show this help and exit']);
+  rows.push(['  -h, --help', 'Show this help and exit']);
+  const args = spec.positionals;
+  if (args) rows.unshift([`  [${args.valueName} ...]`, args.description]);
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
   const lines = [
-    `usage: npx zx scripts/${spec.name}.ts [flags]`,
+    `usage: ${invocation(spec.name)} [flags]${args ? ` [${args.valueName} ...]` : ''}`,
     '',
     spec.summary,
     ...(spec.details ? ['', spec.details.trimEnd()] : []),
@@ -85,26 +129,38 @@ export function helpText<S extends FlagSpecs>(spec: CommandSpec<S>): string {
   return `${lines.join('\n')}\n`;
 }
 
-export type ParseResult<S extends FlagSpecs> =
+type ParseResult<S extends FlagSpecs> =
   | { help: true }
-  | { help: false; flags: FlagValues<S> };
+  | { help: false; flags: FlagValues<S>; args?: string[] };
 
 export function parseFlags<S extends FlagSpecs>(
   spec: CommandSpec<S>,
   argv: string[],
 ): ParseResult<S> {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
+  > = { help: { type: 'boolean', short: 'h' } };
   for (const [key, flag] of Object.entries(spec.flags)) {
-    options[kebab(key)] = { type: flag.type === 'boolean' ? 'boolean' : 'string' };
+    options[kebab(key)] = {
+      type: flag.type === 'boolean' ? 'boolean' : 'string',
+      ...(flag.type === 'list' ? { multiple: true } : {}),
+    };
   }
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options,
+      strict: true,
+      allowPositionals: spec.positionals !== undefined,
+    }));
   } catch (error) {
     throw new CliError(
       `${spec.name}: invalid command line`,
       (error as Error).message,
-      `npx zx scripts/${spec.name}.ts --help`,
+      nextCommand(spec.name, '--help'),
       2,
     );
   }
@@ -114,13 +170,15 @@ export function parseFlags<S extends FlagSpecs>(
     const raw = values[kebab(key)];
     if (flag.type === 'boolean') {
       flags[key] = raw === true;
+    } else if (flag.type === 'list') {
+      flags[key] = (raw as string[] | undefined) ?? [];
     } else if (flag.type === 'number') {
       const n = raw === undefined ? flag.default : Number(raw);
       if (!Number.isFinite(n) || (flag.min !== undefined && n < flag.min)) {
         throw new CliError(
           `${spec.name}: invalid --${kebab(key)}`,
           `"${String(raw)}" is not a number${flag.min !== undefined ? ` >= ${flag.min}` : ''}`,
-          `npx zx scripts/${spec.name}.ts --help`,
+          nextCommand(spec.name, '--help'),
           2,
         );
       }
@@ -129,59 +187,8 @@ export function parseFlags<S extends FlagSpecs>(
       flags[key] = raw === undefined || raw === '' ? flag.default : raw;
     }
   }
-  return { help: false, flags: flags as FlagValues<S> };
-}
-
-// The flags that name the deployment. Their defaults come from the Copilot workspace, so the
-// application and environment names are never restated here.
-export function commonFlags(workspace: Workspace) {
-  const onlyEnv = workspace.environments.length === 1 ? workspace.environments[0]?.name : undefined;
-  return {
-    app: {
-      type: 'string',
-      default: workspace.application,
-      valueName: 'name',
-      description: 'Copilot application',
-    },
-    env: {
-      type: 'string',
-      ...(onlyEnv ? { default: onlyEnv } : {}),
-      valueName: 'name',
-      description: 'Copilot environment',
-    },
-    region: {
-      type: 'string',
-      valueName: 'region',
-      description: 'AWS region (default: AWS_REGION, then the profile)',
-    },
-    profile: {
-      type: 'string',
-      valueName: 'name',
-      description: 'AWS named profile (default: AWS_PROFILE, then the default chain)',
-    },
-  } as const satisfies FlagSpecs;
-}
-
-/** The environment named by --env must be one the workspace has a manifest for. */
-export function requireEnvironment(workspace: Workspace, env: string | undefined, cmd: string) {
-  const names = workspace.environments.map((e) => e.name);
-  if (!env) {
-    throw new CliError(
-      `${cmd}: no environment given`,
-      `the workspace has ${names.length} environments (${names.join(', ')})`,
-      `npx zx scripts/${cmd}.ts --env ${names[0] ?? '<name>'}`,
-      2,
-    );
-  }
-  if (!names.includes(env)) {
-    throw new CliError(
-      `${cmd}: unknown environment "${env}"`,
-      `copilot/environments/ has ${names.join(', ') || 'none'}`,
-      `npx zx scripts/${cmd}.ts --env ${names[0] ?? '<name>'}`,
-      2,
-    );
-  }
-  return env;
+  const parsed = { help: false as const, flags: flags as FlagValues<S> };
+  return spec.positionals ? { ...parsed, args: positionals } : parsed;
 }
 
 /** Progress and diagnostics: always stderr, so stdout stays parseable. */
@@ -236,11 +243,11 @@ function explain(error: unknown, cmd: string): CliError {
     return new CliError(
       `${cmd}: no AWS region`,
       message,
-      `npx zx scripts/${cmd}.ts --region <region>   (or export AWS_REGION)`,
+      `${nextCommand(cmd, '--region <region>')}   (or export AWS_REGION)`,
       2,
     );
   }
-  return new CliError(`${cmd} failed`, message, `npx zx scripts/${cmd}.ts --help`);
+  return new CliError(`${cmd} failed`, message, nextCommand(cmd, '--help'));
 }
 
 export function formatError(error: unknown, cmd: string): string {
@@ -262,7 +269,7 @@ export function scriptArgs(name: string, argv: string[] = process.argv): string[
  */
 export async function runCommand<S extends FlagSpecs>(
   spec: CommandSpec<S>,
-  main: (flags: FlagValues<S>) => Promise<number | undefined>,
+  main: (flags: FlagValues<S>, args: string[]) => Promise<number | undefined> | number | undefined,
   argv: string[] = scriptArgs(spec.name),
 ): Promise<number> {
   try {
@@ -271,22 +278,10 @@ export async function runCommand<S extends FlagSpecs>(
       output(helpText(spec));
       return 0;
     }
-    return (await main(parsed.flags)) ?? 0;
+    return (await main(parsed.flags, parsed.args ?? [])) ?? 0;
   } catch (error) {
     process.stderr.write(formatError(error, spec.name));
     return error instanceof CliError ? error.exitCode : 1;
-  }
-}
-
-/** Loads the workspace, reporting a manifest problem through the same error format. */
-export function workspaceOrExit(cmd: string): Workspace {
-  try {
-    return loadWorkspace();
-  } catch (error) {
-    process.stderr.write(
-      `${cmd}: the Copilot manifests are invalid: ${(error as Error).message}\nnext: fix the file named above, then re-run npx zx scripts/${cmd}.ts\n`,
-    );
-    process.exit(2);
   }
 }
 

@@ -12,12 +12,12 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CliError } from '../cli/command.ts';
 
-export interface AwsOptions {
+interface AwsOptions {
   region?: string | undefined;
   profile?: string | undefined;
 }
 
-export function clientConfig(options: AwsOptions) {
+function clientConfig(options: AwsOptions) {
   const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   const endpoint = process.env.AWS_ENDPOINT_URL;
   return {
@@ -126,5 +126,4 @@ export const stackNames = (app: string, env: string) => ({
   service: (svc: string) => `${app}-${env}-${svc}`,
   httpApi: `${app}-${env}-http-api`,
   bastion: `${app}-${env}-bastion`,
-  accessLogGroup: `/aws/apigateway/${app}-${env}-http-api`,
 });

@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CliError } from '../cli/command.ts';
+import { CliError, invocation } from '../cli/command.ts';
 
-export interface CredentialSources {
+interface CredentialSources {
   /** --profile of the script. */
   profile?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -20,7 +20,7 @@ export interface CredentialSources {
   readFile?: (file: string) => string | undefined;
 }
 
-export interface EnvInitCredentials {
+interface EnvInitCredentials {
   /** Arguments for `copilot env init`. */
   args: string[];
   /** Where they come from, for the progress log. */
@@ -43,7 +43,7 @@ function tryRead(file: string): string | undefined {
 }
 
 /** Section names of an AWS ini file: `[default]`, `[profile x]` -> default, x. */
-export function profileNames(ini: string | undefined): string[] {
+function profileNames(ini: string | undefined): string[] {
   return [...(ini ?? '').matchAll(/^\s*\[\s*(?:profile\s+)?([^\]\s]+)\s*\]/gm)].map(
     (m) => m[1] ?? '',
   );
@@ -80,7 +80,7 @@ export function envInitCredentials(sources: CredentialSources, cmd: string): Env
   throw new CliError(
     `${cmd}: cannot tell copilot env init which credentials to use`,
     `no --profile, no AWS_PROFILE, no AWS_ACCESS_KEY_ID and no [default] profile, and ${configFile} exists, so copilot would ask (env_init.go askEnvSession) and fail without a terminal; nothing was changed`,
-    `npx zx scripts/${cmd}.ts --profile ${names[0] ?? '<name>'}   (profiles in ${configFile}: ${names.join(', ') || 'none'})`,
+    `${invocation(cmd)} --profile ${names[0] ?? '<name>'}   (profiles in ${configFile}: ${names.join(', ') || 'none'})`,
     2,
   );
 }

@@ -1,35 +1,23 @@
 // The one wrapper around the copilot CLI. It finds the binary without running anything, checks
 // the version (v1.34.x is the last release; Copilot reached end of support on 2026-06-12), runs
-// commands with stdin closed (a prompt fails instead of waiting forever) under a timeout, and
-// parses `--json` outputs with schemas so a changed output format fails loudly.
-import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
+// commands with zx's `$` with stdin closed (a prompt fails instead of waiting forever) under a
+// timeout, and parses `--json` outputs with schemas so a changed output format fails loudly.
+
 import { z } from 'zod';
+import { which } from 'zx';
 import { CliError, type Progress } from '../cli/command.ts';
+import { type RunResult, runProcess } from '../cli/process.ts';
 import { redact } from './copilot-credentials.ts';
 import { formatDuration } from './wait.ts';
 
-export const SUPPORTED_SERIES = '1.34';
+const SUPPORTED_SERIES = '1.34';
 
-/** Looks `bin` up on PATH like a shell would, without executing it. */
-export function findOnPath(bin: string, envPath = process.env.PATH ?? ''): string | undefined {
-  if (bin.includes('/')) return isExecutable(bin) ? bin : undefined;
-  for (const dir of envPath.split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, bin);
-    if (isExecutable(candidate)) return candidate;
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+/** Looks `bin` up on PATH (zx's `which`), without executing it. */
+export function findOnPath(bin: string, envPath?: string): string | undefined {
+  return (
+    which.sync(bin, { nothrow: true, ...(envPath === undefined ? {} : { path: envPath }) }) ??
+    undefined
+  );
 }
 
 /** `copilot version: v1.34.1` -> `1.34.1`. */
@@ -46,13 +34,7 @@ export function versionWarning(version: string): string | undefined {
   );
 }
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface RunOptions {
+interface RunOptions {
   timeoutMs?: number;
   /** Copy the command's output to our stderr as it arrives (long deploys show progress). */
   stream?: boolean;
@@ -75,7 +57,7 @@ const serviceList = z.object({
     .nullable(),
 });
 
-export interface CopilotOptions {
+interface CopilotOptions {
   bin: string;
   cwd: string;
   /** Passed to copilot, e.g. AWS_PROFILE and AWS_REGION from --profile / --region. */
@@ -119,49 +101,22 @@ export class Copilot {
     return { copilot, version };
   }
 
-  run(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  async run(args: string[], options: RunOptions = {}): Promise<RunResult> {
     const timeoutMs = options.timeoutMs ?? this.#options.defaultTimeoutMs ?? 10 * 60_000;
-    return new Promise((resolve, reject) => {
-      const child = spawn(this.bin, args, {
-        cwd: options.cwd ?? this.#options.cwd,
-        env: this.#options.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        if (options.stream) process.stderr.write(chunk);
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk;
-        if (options.stream) process.stderr.write(chunk);
-      });
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-      }, timeoutMs);
-      child.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (timedOut) {
-          reject(
-            new CliError(
-              `copilot ${redact(args).join(' ')} timed out`,
-              `no result after ${formatDuration(timeoutMs)} (stopped it)`,
-              'check the CloudFormation console for the stack it was working on, then re-run',
-            ),
-          );
-          return;
-        }
-        resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-      });
+    const { timedOut, ...result } = await runProcess(this.bin, args, {
+      timeoutMs,
+      cwd: options.cwd ?? this.#options.cwd,
+      env: this.#options.env,
+      ...(options.stream ? { stream: true } : {}),
     });
+    if (timedOut) {
+      throw new CliError(
+        `copilot ${redact(args).join(' ')} timed out`,
+        `no result after ${formatDuration(timeoutMs)} (stopped it)`,
+        'check the CloudFormation console for the stack it was working on, then re-run',
+      );
+    }
+    return result;
   }
 
   /** Runs a command that must succeed; a failure names the command and quotes its error. */
@@ -232,24 +187,8 @@ export async function checkDocker(log: Progress, cmd: string): Promise<void> {
       'install Docker (or Finch/Podman with a docker shim), start it, then re-run',
     );
   }
-  const result = await new Promise<RunResult>((resolve) => {
-    const child = spawn(bin, ['info', '--format', '{{.ServerVersion}}'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('error', (e) => resolve({ code: 127, stdout, stderr: e.message }));
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, stdout, stderr });
-    });
+  const result = await runProcess(bin, ['info', '--format', '{{.ServerVersion}}'], {
+    timeoutMs: 30_000,
   });
   if (result.code !== 0) {
     throw new CliError(

@@ -35,7 +35,7 @@ export type WatchResult =
   | { failing: true; reason: string; target: EcsTarget | undefined; service: Service | undefined };
 
 /** The circuit breaker's failure threshold for a desired count (min 3, max 200). */
-export function breakerThreshold(desired: number): number {
+function breakerThreshold(desired: number): number {
   return Math.min(200, Math.max(3, Math.ceil(desired * 0.5)));
 }
 

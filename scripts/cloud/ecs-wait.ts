@@ -27,7 +27,7 @@ export class DeploymentFailed extends Error {
 }
 
 /** Steady: the one PRIMARY deployment has all its tasks running. */
-export function steadyState(service: EcsService | undefined): { steady: boolean; state: string } {
+function steadyState(service: EcsService | undefined): { steady: boolean; state: string } {
   const deployments = service?.deployments ?? [];
   const primary = primaryOf(service);
   const steady =
@@ -41,7 +41,7 @@ export function steadyState(service: EcsService | undefined): { steady: boolean;
   return { steady, state: describe(service) };
 }
 
-export interface ServiceWaitOptions {
+interface ServiceWaitOptions {
   cfn: CloudFormationClient;
   serviceStack: string;
   events: EventStream;

@@ -9,8 +9,8 @@
 // another key, below), not ListExports: the stack's outputs are what DescribeStacks reports on
 // CloudFormation and on moto alike, while moto does not refresh a stack's exports on update.
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CliError } from '../cli/command.ts';
-import { ENV_OUTPUT, stackNames } from './aws.ts';
+import { CliError, invocation } from '../cli/command.ts';
+import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from './aws.ts';
 import { describeStack, outputsOf } from './stack-deployer.ts';
 
 /** cf.yml: export name suffix -> output key, for the exports this project may import. */
@@ -26,11 +26,9 @@ export const EXPORT_OUTPUT: Record<string, string> = {
 };
 
 /** The internal ALB's exports: the HTTP API's integration targets its listener. */
-export const INTERNAL_ALB_EXPORTS = [
-  'InternalHTTPListenerArn',
-  'InternalLoadBalancerDNS',
-  'InternalLoadBalancerSecurityGroup',
-];
+const INTERNAL_ALB_EXPORTS = Object.keys(EXPORT_OUTPUT).filter((name) =>
+  (INTERNAL_ALB_OUTPUTS as readonly string[]).includes(EXPORT_OUTPUT[name] ?? ''),
+);
 
 /** The `X` of every `Fn::ImportValue: !Sub ${App}-${Env}-X` in a parsed template. */
 export function importedEnvExports(template: unknown): string[] {
@@ -66,7 +64,7 @@ export async function requireEnvExports(
     throw new CliError(
       `${cmd}: no environment stack ${stackName}`,
       'the HTTP API imports its exports; nothing was changed',
-      `npx zx scripts/init.ts --env ${env}`,
+      `${invocation('init')} --env ${env}`,
     );
   }
   const outputs = outputsOf(stack);
@@ -80,7 +78,7 @@ export async function requireEnvExports(
       ? 'Copilot creates the internal ALB and its exports only once a Backend Service with http is deployed (environment/cf.yml, CreateInternalALB); nothing was changed'
       : `the HTTP API template imports them and the environment stack has no such output; nothing was changed`,
     alb
-      ? `npx zx scripts/deploy.ts --env ${env} --only services,${target.step}`
-      : `npx zx scripts/deploy.ts --env ${env} --only env,${target.step}`,
+      ? `${invocation('deploy')} --env ${env} --only services,${target.step}`
+      : `${invocation('deploy')} --env ${env} --only env,${target.step}`,
   );
 }

@@ -25,7 +25,7 @@ const MAX_TASKS = 3;
 const MAX_EVENTS = 5;
 const LOG_LINES = 15;
 
-export interface FailureContext {
+interface FailureContext {
   ecs: ECSClient;
   logs: CloudWatchLogsClient;
   target: EcsTarget | undefined;

@@ -3,7 +3,7 @@
 // FAILED, tasks that keep stopping, a stack rolling back) ends the step at once with why:
 // stopped tasks, exit codes, service events and log lines on stderr, then the next command.
 import type { Service as EcsService } from '@aws-sdk/client-ecs';
-import { CliError, type Progress } from '../cli/command.ts';
+import { CliError, invocation, type Progress } from '../cli/command.ts';
 import { type AwsClients, stackNames } from './aws.ts';
 import type { Copilot } from './copilot.ts';
 import { DeploymentWatch } from './deployment-watch.ts';
@@ -12,7 +12,7 @@ import { reportFailure } from './failure-report.ts';
 import { describeStack, EventStream } from './stack-deployer.ts';
 import type { BackoffOptions } from './wait.ts';
 
-export interface ServiceDeployOptions {
+interface ServiceDeployOptions {
   copilot: Pick<Copilot, 'must'>;
   aws: Pick<AwsClients, 'cfn' | 'ecs' | 'logs'>;
   app: string;
@@ -111,6 +111,6 @@ async function explain(
   return new CliError(
     `deploy: service ${svc} failed to deploy`,
     `${why} (details above)`,
-    `copilot svc logs --name ${svc} --env ${env} --since 30m   (fix the cause, then npx zx scripts/deploy.ts --env ${env} --only services --service ${svc})`,
+    `copilot svc logs --name ${svc} --env ${env} --since 30m   (fix the cause, then ${invocation('deploy')} --env ${env} --only services --service ${svc})`,
   );
 }

@@ -19,7 +19,7 @@ import {
 import type { Progress } from '../cli/command.ts';
 import { type BackoffOptions, WaitTimeoutError, waitUntil } from './wait.ts';
 
-export interface DeployStackOptions {
+interface DeployStackOptions {
   cfn: CloudFormationClient;
   stackName: string;
   templateBody: string;
@@ -32,14 +32,14 @@ export interface DeployStackOptions {
   backoff?: BackoffOptions;
 }
 
-export interface ChangeSummary {
+interface ChangeSummary {
   action: string;
   logicalId: string;
   type: string;
   replacement: string | undefined;
 }
 
-export interface DeployStackResult {
+interface DeployStackResult {
   stackName: string;
   action: 'create' | 'update' | 'none';
   status: string;
@@ -65,7 +65,7 @@ export class StackDeployError extends Error {
 const NO_CHANGES = /didn't contain changes|No updates are to be performed|no changes/i;
 const CANCELLED = /Resource (creation|update) cancelled/i;
 
-export function isInProgress(status: string): boolean {
+function isInProgress(status: string): boolean {
   return status.endsWith('_IN_PROGRESS') && status !== 'REVIEW_IN_PROGRESS';
 }
 
@@ -109,13 +109,13 @@ export async function stackOutputs(
   return stack ? outputsOf(stack) : undefined;
 }
 
-export function formatEvent(e: StackEvent): string {
+function formatEvent(e: StackEvent): string {
   const time = e.Timestamp ? e.Timestamp.toISOString().slice(11, 19) : '--:--:--';
   const reason = e.ResourceStatusReason ? `  ${e.ResourceStatusReason}` : '';
   return `${time} ${e.ResourceStatus ?? '?'} ${e.LogicalResourceId ?? '?'} (${e.ResourceType ?? '?'})${reason}`;
 }
 
-export function formatChange(c: ChangeSummary): string {
+function formatChange(c: ChangeSummary): string {
   const replace =
     c.replacement === 'True'
       ? '  [REPLACEMENT]'
@@ -174,7 +174,7 @@ export class EventStream {
 }
 
 /** Waits for a stack to leave *_IN_PROGRESS, streaming its events. Returns the final stack. */
-export async function waitForStack(options: {
+async function waitForStack(options: {
   cfn: CloudFormationClient;
   stackName: string;
   timeoutMs: number;
@@ -252,32 +252,69 @@ function summarise(changes: Change[] | undefined): ChangeSummary[] {
   );
 }
 
+/** One deployStack call: its options, its event stream and what is left of its time. */
+interface Run extends DeployStackOptions {
+  events: EventStream;
+  remaining(): number;
+}
+
 /** Creates or updates a stack through a change set. Throws StackDeployError on failure. */
 export async function deployStack(options: DeployStackOptions): Promise<DeployStackResult> {
-  const { cfn, stackName, log } = options;
   const started = Date.now();
-  const remaining = () => Math.max(1_000, options.timeoutMs - (Date.now() - started));
-  const events = new EventStream(cfn, stackName);
+  const run: Run = {
+    ...options,
+    events: new EventStream(options.cfn, options.stackName),
+    remaining: () => Math.max(1_000, options.timeoutMs - (Date.now() - started)),
+  };
+  const existing = await settledStack(run);
+  const type = !existing || existing.StackStatus === 'REVIEW_IN_PROGRESS' ? 'CREATE' : 'UPDATE';
+  // Unique per run (two runs in the same second must not collide), and sortable by time.
+  const changeSetName = `deploy-${new Date().toISOString().replace(/[^0-9]/g, '')}-${process.pid}`;
+  const changes = await prepareChangeSet(run, type, changeSetName);
+  if (changes === 'none') {
+    run.log.ok(`${run.stackName}: no changes`);
+    const status = existing?.StackStatus ?? '?';
+    return {
+      stackName: run.stackName,
+      action: 'none',
+      status,
+      outputs: outputsOf(existing),
+      changes: [],
+    };
+  }
+  run.log.info(`${run.stackName}: change set ${changeSetName} (${changes.length} changes):`);
+  for (const c of changes) run.log.info(`  ${formatChange(c)}`);
+  const final = await executeChangeSet(run, changeSetName, existing?.StackStatus);
+  const status = final?.StackStatus ?? 'UNKNOWN';
+  if (!isSuccess(status)) {
+    const reasons = run.events.failureReasons();
+    if (final?.StackStatusReason && !reasons.length) reasons.push(final.StackStatusReason);
+    throw new StackDeployError(
+      run.stackName,
+      status,
+      reasons.length ? reasons : ['no failure event found'],
+    );
+  }
+  run.log.ok(`${run.stackName}: ${status}`);
+  const action = type === 'CREATE' ? 'create' : 'update';
+  return { stackName: run.stackName, action, status, outputs: outputsOf(final), changes };
+}
 
+/** The stack as a change set can start from: settled, and recreatable if its creation failed. */
+async function settledStack(run: Run): Promise<Stack | undefined> {
+  const { cfn, stackName, log } = run;
   let existing = await describeStack(cfn, stackName);
   if (existing && isInProgress(existing.StackStatus ?? '')) {
     log.info(`${stackName} is ${existing.StackStatus}: waiting for it to settle first`);
-    await events.baseline();
-    existing = await waitForStack({
-      cfn,
-      stackName,
-      log,
-      events,
-      timeoutMs: remaining(),
-      ...withBackoff(options),
-    });
+    await run.events.baseline();
+    existing = await waitForStack({ ...run, timeoutMs: run.remaining(), ...withBackoff(run) });
   }
   // A stack whose first creation failed can only be deleted; recreating it is what the user wants.
   if (existing?.StackStatus === 'ROLLBACK_COMPLETE') {
     log.warn(
       `${stackName} is ROLLBACK_COMPLETE (its creation failed earlier): deleting it to recreate`,
     );
-    await deleteStack({ cfn, stackName, log, timeoutMs: remaining(), ...withBackoff(options) });
+    await deleteStack({ cfn, stackName, log, timeoutMs: run.remaining(), ...withBackoff(run) });
     existing = undefined;
   }
   if (existing?.StackStatus === 'DELETE_FAILED' || existing?.StackStatus === 'ROLLBACK_FAILED') {
@@ -285,76 +322,73 @@ export async function deployStack(options: DeployStackOptions): Promise<DeploySt
       existing.StackStatusReason ?? 'the stack must be repaired or deleted by hand first',
     ]);
   }
-  const type = !existing || existing.StackStatus === 'REVIEW_IN_PROGRESS' ? 'CREATE' : 'UPDATE';
-  // Unique per run (two runs in the same second must not collide), and sortable by time.
-  const changeSetName = `deploy-${new Date().toISOString().replace(/[^0-9]/g, '')}-${process.pid}`;
+  return existing;
+}
 
-  log.info(
+/** Creates the change set and waits for it: its changes, or 'none' when there is nothing to do. */
+async function prepareChangeSet(
+  run: Run,
+  type: 'CREATE' | 'UPDATE',
+  changeSetName: string,
+): Promise<ChangeSummary[] | 'none'> {
+  const { cfn, stackName } = run;
+  run.log.info(
     `${stackName}: creating ${type === 'CREATE' ? 'a CREATE' : 'an UPDATE'} change set ${changeSetName}`,
   );
-  const unchanged = (): DeployStackResult => {
-    log.ok(`${stackName}: no changes`);
-    return {
-      stackName,
-      action: 'none',
-      status: existing?.StackStatus ?? '?',
-      outputs: outputsOf(existing),
-      changes: [],
-    };
-  };
   try {
     await cfn.send(
       new CreateChangeSetCommand({
         StackName: stackName,
         ChangeSetName: changeSetName,
         ChangeSetType: type,
-        TemplateBody: options.templateBody,
-        Parameters: Object.entries(options.parameters ?? {}).map(
-          ([ParameterKey, ParameterValue]) => ({
-            ParameterKey,
-            ParameterValue,
-          }),
-        ),
-        ...(options.capabilities ? { Capabilities: options.capabilities } : {}),
-        Tags: Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+        TemplateBody: run.templateBody,
+        Parameters: Object.entries(run.parameters ?? {}).map(([ParameterKey, ParameterValue]) => ({
+          ParameterKey,
+          ParameterValue,
+        })),
+        ...(run.capabilities ? { Capabilities: run.capabilities } : {}),
+        Tags: Object.entries(run.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
       }),
     );
   } catch (error) {
     // CloudFormation reports "no changes" as a FAILED change set; some implementations (moto,
     // older endpoints) reject the request instead. Both mean the stack is already as asked.
-    if (type === 'UPDATE' && NO_CHANGES.test((error as Error).message)) return unchanged();
+    if (type === 'UPDATE' && NO_CHANGES.test((error as Error).message)) return 'none';
     throw new StackDeployError(stackName, 'change set rejected', [(error as Error).message]);
   }
   const changeSet = await waitForChangeSet(
     cfn,
     stackName,
     changeSetName,
-    remaining(),
-    options.backoff,
+    run.remaining(),
+    run.backoff,
   );
   const changes = summarise(changeSet.Changes);
-  const dropChangeSet = () =>
-    cfn
+  const noChanges =
+    changeSet.Status === 'FAILED'
+      ? type === 'UPDATE' && NO_CHANGES.test(changeSet.StatusReason ?? '')
+      : type === 'UPDATE' && changes.length === 0;
+  if (noChanges) {
+    await cfn
       .send(new DeleteChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName }))
       .catch(() => undefined);
-
+    return 'none';
+  }
   if (changeSet.Status === 'FAILED') {
-    if (type === 'UPDATE' && NO_CHANGES.test(changeSet.StatusReason ?? '')) {
-      await dropChangeSet();
-      return unchanged();
-    }
     throw new StackDeployError(stackName, 'change set FAILED', [
       changeSet.StatusReason ?? 'no reason given',
     ]);
   }
-  if (type === 'UPDATE' && changes.length === 0) {
-    await dropChangeSet();
-    return unchanged();
-  }
+  return changes;
+}
 
-  log.info(`${stackName}: change set ${changeSetName} (${changes.length} changes):`);
-  for (const c of changes) log.info(`  ${formatChange(c)}`);
-
+/** Executes the change set and waits for the stack to reach a final status. */
+async function executeChangeSet(
+  run: Run,
+  changeSetName: string,
+  previousStatus: string | undefined,
+): Promise<Stack | undefined> {
+  const { cfn, stackName, events, log } = run;
   await events.baseline();
   try {
     await cfn.send(
@@ -367,16 +401,15 @@ export async function deployStack(options: DeployStackOptions): Promise<DeploySt
       (error as Error).message,
     ]);
   }
-  let final: Stack | undefined;
   try {
-    final = await waitForStack({
+    return await waitForStack({
       cfn,
       stackName,
       log,
       events,
-      timeoutMs: remaining(),
-      previousStatus: existing?.StackStatus ?? 'REVIEW_IN_PROGRESS',
-      ...withBackoff(options),
+      timeoutMs: run.remaining(),
+      previousStatus: previousStatus ?? 'REVIEW_IN_PROGRESS',
+      ...withBackoff(run),
     });
   } catch (error) {
     if (error instanceof WaitTimeoutError) {
@@ -387,24 +420,6 @@ export async function deployStack(options: DeployStackOptions): Promise<DeploySt
     }
     throw error;
   }
-  const status = final?.StackStatus ?? 'UNKNOWN';
-  if (!isSuccess(status)) {
-    const reasons = events.failureReasons();
-    if (final?.StackStatusReason && !reasons.length) reasons.push(final.StackStatusReason);
-    throw new StackDeployError(
-      stackName,
-      status,
-      reasons.length ? reasons : ['no failure event found'],
-    );
-  }
-  log.ok(`${stackName}: ${status}`);
-  return {
-    stackName,
-    action: type === 'CREATE' ? 'create' : 'update',
-    status,
-    outputs: outputsOf(final),
-    changes,
-  };
 }
 
 function withBackoff(options: { backoff?: BackoffOptions | undefined }) {

@@ -1,21 +1,16 @@
-// Bounded waiting. Every wait in the scripts has a deadline and backs off between polls, so a
-// stuck CloudFormation stack or ECS deployment ends in a clear timeout, never in a hang.
+// Bounded waiting. Every wait in the scripts has a deadline and backs off between polls (zx's
+// expBackoff: doubling, capped), so a stuck CloudFormation stack or ECS deployment ends in a
+// clear timeout, never in a hang.
+import { expBackoff } from 'zx';
 
 export interface BackoffOptions {
   initialDelayMs?: number;
   maxDelayMs?: number;
-  factor?: number;
 }
 
-/** The delay before poll number `attempt` (0-based): exponential, capped. */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
-  const { initialDelayMs = 2_000, maxDelayMs = 15_000, factor = 1.5 } = options;
-  return Math.min(maxDelayMs, Math.round(initialDelayMs * factor ** attempt));
-}
+type PollResult<T> = { done: true; value: T } | { done: false; state: string };
 
-export type PollResult<T> = { done: true; value: T } | { done: false; state: string };
-
-export interface WaitOptions<T> extends BackoffOptions {
+interface WaitOptions<T> extends BackoffOptions {
   /** What is awaited, for messages: "stack bookstore-test-book-service". */
   what: string;
   timeoutMs: number;
@@ -53,27 +48,15 @@ export async function waitUntil<T>(options: WaitOptions<T>): Promise<T> {
   const now = options.now ?? Date.now;
   const pause = options.sleep ?? sleep;
   const deadline = now() + options.timeoutMs;
+  const delays = expBackoff(options.maxDelayMs ?? 15_000, options.initialDelayMs ?? 2_000);
   let lastState = 'not polled yet';
-  for (let attempt = 0; ; attempt++) {
+  for (;;) {
     const result = await options.poll();
     if (result.done) return result.value;
     if (result.state !== lastState) options.onState?.(result.state);
     lastState = result.state;
     const remaining = deadline - now();
     if (remaining <= 0) throw new WaitTimeoutError(options.what, lastState, options.timeoutMs);
-    await pause(Math.min(remaining, backoffDelay(attempt, options)));
-  }
-}
-
-/** Rejects when `promise` takes longer than `ms`; for single calls that have no timeout. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new WaitTimeoutError(what, 'no answer', ms)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
+    await pause(Math.min(remaining, delays.next().value as number));
   }
 }

@@ -7,9 +7,20 @@ import path from 'node:path';
 import { type CfnResource, type CfnTemplate, loadTemplate, resourcesOfType } from './template.ts';
 
 /** API Gateway's payload quota for HTTP APIs (not adjustable, so not in the template). */
-export const PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
+const PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
 /** HTTP APIs' integration timeout when `TimeoutInMillis` is absent (also its maximum). */
-export const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
+const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
+/**
+ * "Total combined size of request line and header values: 10240 bytes" (Quotas for
+ * configuring and running an HTTP API in API Gateway,
+ * docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). What API
+ * Gateway answers past it is not documented; a public report (backbencher.dev, "SOLVED: 431
+ * Status Code With Request Header Fields Too Large", 2023) saw 431 from an HTTP API behind
+ * Cloudflare. Assumed: 431 in the gateway's own shape, the head counted as the request line
+ * and the header lines (headBytes), 10,240 bytes allowed. docs/verified.md records it and the
+ * smoke test checks it on a deploy (scripts/checks/smoke-quotas.ts; the local gateway, scripts/local/http-api.ts).
+ */
+export const HEAD_LIMIT_BYTES = 10_240;
 
 export class TemplateSettingsError extends Error {
   override name = 'TemplateSettingsError';
@@ -60,7 +71,7 @@ export interface Throttling {
 }
 
 /** One `RequestParameters` entry of the integration, header mappings only. */
-export interface HeaderMapping {
+interface HeaderMapping {
   action: 'overwrite' | 'append' | 'remove';
   /** Lower case. */
   header: string;
@@ -481,6 +492,19 @@ function ruleViolations(scope: Scope): string[] {
       (a) => a.AssertDescription ?? `rule ${name} fails`,
     );
   });
+}
+
+/** The HTTP API's access-log group, as the template names it for this application and environment. */
+export function accessLogGroupName(app: string, env: string, template = loadTemplate()): string {
+  const { resources } = instantiate(template, { App: app, Env: env });
+  const group = Object.values(resources).find((r) => r.Type === 'AWS::Logs::LogGroup');
+  const name = group?.Properties.LogGroupName;
+  if (typeof name !== 'string') {
+    throw new TemplateSettingsError(
+      'the HTTP API template has no AWS::Logs::LogGroup with a LogGroupName',
+    );
+  }
+  return name;
 }
 
 export function httpApiSettingsOf(

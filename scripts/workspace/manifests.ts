@@ -37,10 +37,11 @@ const environmentSchema = z.strictObject({
     .strictObject({
       private: z
         .strictObject({
-          // `ingress.vpc: true` would open the internal ALB to the whole VPC.
-          ingress: z.strictObject({ vpc: z.literal(false) }).optional(),
+          // `ingress.vpc: true` opens the internal ALB to the whole VPC: allowed by Copilot, so
+          // read here, and refused by the policy (PRJ.ALB_INGRESS), which names the field.
+          ingress: z.strictObject({ vpc: z.boolean() }).optional(),
           security_groups: z
-            .strictObject({ ingress: z.strictObject({ from_vpc: z.literal(false) }) })
+            .strictObject({ ingress: z.strictObject({ from_vpc: z.boolean() }) })
             .optional(),
         })
         .optional(),
@@ -81,15 +82,16 @@ const serviceSchema = z.strictObject({
     cpu_percentage: z.number().int().min(1).max(100).optional(),
   }),
   network: z.strictObject({
-    vpc: z.strictObject({ placement: z.literal('private') }),
+    // Copilot's two placements; the policy (ECS.2) requires private.
+    vpc: z.strictObject({ placement: z.enum(['public', 'private']) }),
   }),
   logging: z.strictObject({ retention: z.number().int().min(1) }).optional(),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
 });
 
-export type ServiceManifest = z.infer<typeof serviceSchema>;
-export type EnvironmentManifest = z.infer<typeof environmentSchema>;
+type ServiceManifest = z.infer<typeof serviceSchema>;
+type EnvironmentManifest = z.infer<typeof environmentSchema>;
 
 /** A service manifest plus what follows from it, in the units the code uses. */
 export interface Service {
@@ -228,4 +230,13 @@ export function loadWorkspace(root: string = repoRoot): Workspace {
 /** The value a task-definition override sets, if the manifest sets it. */
 export function taskdefOverride(service: Service, overridePath: string): unknown {
   return service.manifest.taskdef_overrides?.find((o) => o.path === overridePath)?.value;
+}
+
+/**
+ * The Host a service also answers to behind the internal ALB: Copilot's service-discovery name,
+ * `<svc>.<env>.<app>.internal` (aws/copilot-cli, internal/pkg/deploy/cloudformation/stack,
+ * the environment's private DNS namespace `${EnvironmentName}.${AppName}.internal`).
+ */
+export function internalHost(service: string, env: string, app: string): string {
+  return `${service}.${env}.${app}.internal`;
 }

@@ -75,7 +75,7 @@ export interface CfnTemplate {
   [key: string]: unknown;
 }
 
-export function parseTemplate(text: string): CfnTemplate {
+function parseTemplate(text: string): CfnTemplate {
   return parse(text, { customTags: tags as never, uniqueKeys: true }) as CfnTemplate;
 }
 

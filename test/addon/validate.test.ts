@@ -15,7 +15,7 @@ import {
   cfnLintVersion,
   guardExceptionsFor,
   lintTemplate,
-} from '../../scripts/validate-templates.ts';
+} from '../../scripts/checks/templates.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import {
   type CfnTemplate,

@@ -33,10 +33,10 @@ const loose = (value: unknown) => value as Loose;
 const book = (ws: Workspace) =>
   ws.services.find((s) => s.name === 'book-service') as Workspace['services'][number];
 
-function envManifest(ws: Workspace): Loose {
+function envManifest(ws: Workspace) {
   const env = ws.environments[0];
   if (!env) throw new Error('the workspace has no environment');
-  return env.manifest as Loose;
+  return env.manifest;
 }
 
 function dropOverride(ws: Workspace, suffix: string): void {
@@ -90,7 +90,7 @@ describe('the real repository', () => {
 
 describe('each control fails when its setting is broken', () => {
   it.each<[string, (ws: Workspace) => void]>([
-    ['ECS.2', (ws) => ((book(ws).manifest.network.vpc as Loose).placement = 'public')],
+    ['ECS.2', (ws) => (book(ws).manifest.network.vpc.placement = 'public')],
     ['ECS.5', (ws) => dropOverride(ws, 'ReadonlyRootFilesystem')],
     ['ECS.5', (ws) => setOverride(ws, 'ReadonlyRootFilesystem', false)],
     ['ECS.8', (ws) => (book(ws).variables.AWS_SECRET_ACCESS_KEY = 'plain')],
@@ -99,7 +99,7 @@ describe('each control fails when its setting is broken', () => {
     ['ECS.20', (ws) => setOverride(ws, 'User', '0:0')],
     ['CT.ECS.PR.7', (ws) => (book(ws).manifest.memory = 300)],
     ['CT.ECS.PR.7', (ws) => delete loose(book(ws).manifest).cpu],
-    ['CloudWatch.16', (ws) => (loose(book(ws).manifest).logging = { retention: 90 })],
+    ['CloudWatch.16', (ws) => (book(ws).manifest.logging = { retention: 90 })],
     ['PRJ.INIT_PROCESS', (ws) => dropOverride(ws, 'InitProcessEnabled')],
     ['PRJ.STOP_TIMEOUT', (ws) => dropOverride(ws, 'StopTimeout')],
     ['PRJ.STOP_TIMEOUT', (ws) => setOverride(ws, 'StopTimeout', 20)],

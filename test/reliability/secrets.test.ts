@@ -13,7 +13,7 @@ import {
   scanFiles,
   scanPath,
   scanText,
-} from '../../scripts/check-secrets.ts';
+} from '../../scripts/checks/secrets.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 
 const join = (...parts: string[]) => parts.join('');

@@ -77,14 +77,20 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
     expect(report.steps.every((s) => s.outcome === 'skipped')).toBe(true);
 
     // deploy: env, then each service one after the other, then the API stack, then smoke.
-    const deployed = await run('deploy', [
+    const deployArgs = [
       '--addon-template',
       standInAddon,
       '--smoke-url',
       api.apiUrl,
       '--settle',
       '1',
-    ]);
+    ];
+    const planned = await run('deploy', [...deployArgs, '--dry-run']);
+    const deployed = await run('deploy', deployArgs);
+    // The plan is built once: --dry-run lists exactly the steps the run executes, in order.
+    const executed = [...deployed.stderr.matchAll(/^\[deploy\] ==> \[(\d+)\/\d+\] (.*)$/gm)];
+    expect(executed.map((m) => `${m[1]}. ${m[2]}`)).toEqual(planned.stdout.trim().split('\n'));
+    expect(executed).toHaveLength(services.length + 3);
     expect(deployed.stderr).not.toMatch(/^next:/m);
     expect(deployed.code).toBe(0);
     expect(deployed.stdout.trim()).toBe(api.apiUrl);
@@ -119,6 +125,20 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
         .map((s) => `svc delete --name ${s} --env ${env} --app ${app} --yes`),
       `env delete --name ${env} --app ${app} --yes`,
       `app delete --name ${app} --yes`,
+    ]);
+    // The whole order, CloudFormation deletions included: the addon stacks go first (they import
+    // the environment's exports), then the services, the environment, the application.
+    const teardown = [
+      ...destroyed.stderr.matchAll(
+        /^\[destroy\] (?: ok (\S+: (?:deleted|not present))|\s+\$ copilot (\w+ delete --name \S+))/gm,
+      ),
+    ].map((m) => m[1] ?? m[2]);
+    expect(teardown).toEqual([
+      `${app}-${env}-http-api: deleted`,
+      `${app}-${env}-bastion: not present`,
+      ...[...services].reverse().map((s) => `svc delete --name ${s}`),
+      `env delete --name ${env}`,
+      `app delete --name ${app}`,
     ]);
     // app_delete.go deleteWs removes copilot/.workspace when run inside the workspace: a
     // destroy must leave the repository as it found it.
@@ -213,10 +233,27 @@ describe('guarantees', { timeout: 60_000 }, () => {
     const recorder = await startRecorder();
     const fake = newFake();
     try {
+      // Credentials present and every client's endpoint on the recorder: an AWS call a dry run
+      // made (even one whose failure it ignored) would be signed, sent and counted.
+      const endpoints = Object.fromEntries(
+        [
+          'CLOUDFORMATION',
+          'STS',
+          'ECS',
+          'ELASTIC_LOAD_BALANCING_V2',
+          'EC2',
+          'CLOUDWATCH_LOGS',
+          'SSM',
+          'APIGATEWAYV2',
+        ].map((service) => [`AWS_ENDPOINT_URL_${service}`, recorder.url]),
+      );
       const r = await runScript('deploy', ['--dry-run'], {
         ...fake.env,
+        ...endpoints,
         AWS_ENDPOINT_URL: recorder.url,
         AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
       });
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');

@@ -35,6 +35,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnose } from '../../scripts/checks/diagnose-checks.ts';
 import { stackNames } from '../../scripts/cloud/aws.ts';
 import { stackOutputs } from '../../scripts/cloud/stack-deployer.ts';
+import { accessLogGroupName } from '../../scripts/workspace/http-api-settings.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { fakeRunner, initialise } from './fake-run.ts';
 import { type Moto, motoClient, outputsStack, runScript, startMoto } from './harness.ts';
@@ -44,6 +45,7 @@ const ws = loadWorkspace();
 const app = ws.application;
 const env = ws.environments[0]?.name ?? 'test';
 const names = stackNames(app, env);
+const accessLogGroup = accessLogGroupName(app, env);
 
 let moto: Moto;
 let copy: RepoCopy;
@@ -107,7 +109,11 @@ async function httpApi(env: Record<string, string>) {
     ApiId: api.ApiId as string,
     VpcLinkId: link.VpcLinkId as string,
   });
-  await clients.logs.send(new CreateLogGroupCommand({ logGroupName: names.accessLogGroup }));
+  await clients.logs.send(
+    new CreateLogGroupCommand({
+      logGroupName: accessLogGroup,
+    }),
+  );
   Object.assign(topology, {
     apiId: api.ApiId,
     integrationId: integration.IntegrationId,

@@ -8,6 +8,7 @@ import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type BodyExpectation,
   bastionCommandInput,
   bastionScript,
   evaluate,
@@ -110,19 +111,20 @@ describe('smoke.ts', { timeout: 60_000 }, () => {
 });
 
 describe('the bastion', { timeout: 60_000 }, () => {
+  const run = (script: string) =>
+    new Promise<{ code: number; out: string }>((resolve) => {
+      const child = execFile('bash', ['-s'], { timeout: 30_000 }, (error, stdout) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, out: String(stdout) }),
+      );
+      child.stdin?.end(script);
+    });
+
   it('runs the generated curl script with bash: passes on the local ALB, fails on a wrong Host', async () => {
     const checks = smokeChecks({
       services: ws.services,
       targets: { api: stack.apiUrl, alb: stack.albUrl },
       albHost: stack.albHost,
     });
-    const run = (script: string) =>
-      new Promise<{ code: number; out: string }>((resolve) => {
-        const child = execFile('bash', ['-s'], { timeout: 30_000 }, (error, stdout) =>
-          resolve({ code: error ? Number(error.code ?? 1) : 0, out: String(stdout) }),
-        );
-        child.stdin?.end(script);
-      });
     const good = await run(bastionScript(checks, { api: stack.apiUrl, alb: stack.albUrl }, 5_000));
     expect(good.out).toMatch(new RegExp(`${checks.length}/${checks.length} checks passed`));
     expect(good.code).toBe(0);
@@ -135,6 +137,32 @@ describe('the bastion', { timeout: 60_000 }, () => {
     const bad = await run(bastionScript(wrongHost, { alb: stack.albUrl }, 5_000));
     expect(bad.code).not.toBe(0);
     expect(bad.out).toMatch(/FAIL alb: \S+: health: status 503, expected 200/);
+  });
+
+  it('fails each check whose body is wrong, for every kind of body expectation', async () => {
+    // The right status and content type, the wrong body: only the script's body tests can fail.
+    const wrong = (body: BodyExpectation): BodyExpectation => {
+      switch (body.kind) {
+        case 'array':
+          return { kind: 'array', length: body.length + 1 };
+        case 'object':
+          return { kind: 'object', fields: { ...body.fields, id: 999_999 } };
+        case 'problem':
+          return { kind: 'problem', status: body.status + 1 };
+        case 'equals':
+          return { kind: 'equals', value: { ...body.value, extra: 'field' } };
+      }
+    };
+    const checks = smokeChecks({ services: ws.services, targets: { api: stack.apiUrl } }).flatMap(
+      (c) => (c.body ? [{ ...c, body: wrong(c.body) }] : []),
+    );
+    expect(new Set(checks.map((c) => c.body.kind))).toEqual(
+      new Set(['array', 'object', 'problem', 'equals']),
+    );
+    const bad = await run(bastionScript(checks, { api: stack.apiUrl }, 5_000));
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toMatch(new RegExp(`^0/${checks.length} checks passed$`, 'm'));
+    for (const c of checks) expect(bad.out).toContain(`FAIL ${c.name}: unexpected body`);
   });
 
   it('sends AWS-RunShellScript to the instance and returns the invocation result', async () => {

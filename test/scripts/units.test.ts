@@ -5,15 +5,18 @@ import { describe, expect, it } from 'vitest';
 import { shellQuote } from '../../scripts/checks/smoke-checks.ts';
 import {
   CliError,
+  commandName,
   formatError,
   helpText,
+  invocation,
   parseFlags,
   scriptArgs,
 } from '../../scripts/cli/command.ts';
+import { runProcess } from '../../scripts/cli/process.ts';
 import { findOnPath, parseVersion, versionWarning } from '../../scripts/cloud/copilot.ts';
 import { envInitCredentials, redact } from '../../scripts/cloud/copilot-credentials.ts';
 import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/cloud/env-exports.ts';
-import { backoffDelay, WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
+import { WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { FAKE_BIN } from './harness.ts';
@@ -91,12 +94,19 @@ describe('flags', () => {
 });
 
 describe('waitUntil', () => {
-  it('backs off exponentially up to a cap', () => {
-    expect(
-      [0, 1, 2, 3, 10].map((n) =>
-        backoffDelay(n, { initialDelayMs: 100, maxDelayMs: 300, factor: 2 }),
-      ),
-    ).toEqual([100, 200, 300, 300, 300]);
+  it('backs off exponentially up to a cap', async () => {
+    const pauses: number[] = [];
+    let n = 0;
+    await waitUntil({
+      what: 'thing',
+      timeoutMs: 60_000,
+      initialDelayMs: 100,
+      maxDelayMs: 300,
+      now: () => 0,
+      sleep: async (ms) => void pauses.push(ms),
+      poll: async () => (++n > 5 ? { done: true, value: n } : { done: false, state: 'A' }),
+    });
+    expect(pauses).toEqual([100, 200, 300, 300, 300]);
   });
 
   it('returns the value once done, reporting state changes only', async () => {
@@ -225,5 +235,43 @@ describe('shellQuote', () => {
     expect(
       execFileSync('bash', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' }),
     ).toBe(value);
+  });
+});
+
+describe('runProcess (zx $)', () => {
+  it('captures output and the exit code without throwing', async () => {
+    const r = await runProcess('sh', ['-c', 'echo out; echo err >&2; exit 3'], {
+      timeoutMs: 10_000,
+    });
+    expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
+  });
+
+  it('kills a process that ignores SIGTERM at its timeout', async () => {
+    const started = Date.now();
+    const r = await runProcess('sh', ['-c', 'trap "" TERM; sleep 30'], { timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('stops a process that outlives its timeout and says so', async () => {
+    const started = Date.now();
+    const r = await runProcess('sleep', ['30'], { timeoutMs: 300 });
+    expect(r.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('command names and hints', () => {
+  it('names a command after its entry point file', () => {
+    expect(commandName('file:///r/scripts/deploy.ts')).toBe('deploy');
+    expect(commandName('file:///r/scripts/check-policy.ts')).toBe('check-policy');
+  });
+
+  it("reads each script's runner from package.json, inside && chains too", () => {
+    expect(invocation('deploy')).toBe('npx zx scripts/deploy.ts');
+    expect(invocation('check-policy')).toBe('node scripts/check-policy.ts');
+    // Only in `npm run lint`'s chain: "... && node scripts/lint-dockerfiles.ts && ..."
+    expect(invocation('lint-dockerfiles')).toBe('node scripts/lint-dockerfiles.ts');
+    expect(invocation('demo')).toBe('npx zx scripts/demo.ts');
   });
 });

@@ -5,12 +5,12 @@
 // (scheduler.ts); this module starts, signals and watches processes.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { terminate } from '../../cli/processes.ts';
 import type { Service } from '../../workspace/manifests.ts';
 import type { Target } from '../alb/target-group.ts';
+import { COMPILE_CACHE_DIR } from '../compile-cache.ts';
 
 /** Lines of a replica's output kept to explain why it failed. */
 const OUTPUT_TAIL_LINES = 20;
@@ -156,8 +156,7 @@ export class Supervisor {
       // Replicas listen on loopback only: the ALB is the way in, as in a private subnet.
       HOST: '127.0.0.1',
       // V8's code cache makes every start after the first about 30% faster.
-      NODE_COMPILE_CACHE:
-        process.env.NODE_COMPILE_CACHE ?? path.join(os.tmpdir(), 'copilot-http-api-compile-cache'),
+      NODE_COMPILE_CACHE: COMPILE_CACHE_DIR,
     };
     if (this.options.logLevel !== undefined) env.LOG_LEVEL = this.options.logLevel;
     return env;

@@ -10,6 +10,7 @@ import {
   type AccessLogRecord,
   type CorsConfiguration,
   compileAccessLogFormat,
+  HEAD_LIMIT_BYTES,
   type HttpApiRoute,
   type HttpApiSettings,
   type JwtAuthorizerSettings,
@@ -26,6 +27,8 @@ import {
 } from '../http/request-head.ts';
 import { corsResponseHeaders, isPreflight, preflightHeaders } from './cors.ts';
 import { createJwtAuthorizer, type JwtVerdict } from './jwt-authorizer.ts';
+
+export { HEAD_LIMIT_BYTES };
 
 interface GatewayError {
   status: number;
@@ -45,17 +48,6 @@ function gatewayError(status: number, message: string, headers?: string[]): Gate
 const NOT_FOUND = gatewayError(404, 'Not Found');
 const TOO_MANY_REQUESTS = gatewayError(429, 'Too Many Requests');
 const PAYLOAD_TOO_LARGE = gatewayError(413, 'Request Entity Too Large');
-/**
- * "Total combined size of request line and header values: 10240 bytes" (Quotas for
- * configuring and running an HTTP API in API Gateway,
- * docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html). What API
- * Gateway answers past it is not documented; a public report (backbencher.dev, "SOLVED: 431
- * Status Code With Request Header Fields Too Large", 2023) saw 431 from an HTTP API behind
- * Cloudflare. Assumed: 431 in the gateway's own shape, the head counted as the request line
- * and the header lines (headBytes), 10,240 bytes allowed. docs/verified.md records it and the
- * smoke test checks it on a deploy (scripts/checks/smoke-quotas.ts).
- */
-export const HEAD_LIMIT_BYTES = 10_240;
 const HEADERS_TOO_LARGE = gatewayError(431, 'Request Header Fields Too Large');
 // What an HTTP API answers when the integration does not answer in time: a 503 with this
 // body (observed on HTTP APIs, e.g. github.com/cortexlabs/cortex/issues/1225), where REST

@@ -41,7 +41,7 @@ const ListQuery = z.object({
     .openapi({ param: { name: 'offset', in: 'query' }, example: '0' }),
 });
 
-export interface CatalogOptions<T extends { id: number }> {
+interface CatalogOptions<T extends { id: number }> {
   /** Plural, as in the path: "books". */
   resource: string;
   basePath: string;

@@ -2,9 +2,9 @@
 import { createLineBuffer } from './line-buffer.ts';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+type LogLevel = (typeof LOG_LEVELS)[number];
 
-export type LogFields = Record<string, unknown>;
+type LogFields = Record<string, unknown>;
 
 export interface Logger {
   readonly level: LogLevel;
@@ -17,13 +17,13 @@ export interface Logger {
   flush(): void;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level?: string | undefined;
   service: string;
   write?: (chunk: string) => void;
 }
 
-export function parseLogLevel(value: string | undefined): LogLevel {
+function parseLogLevel(value: string | undefined): LogLevel {
   const level = (value ?? 'info').toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
   throw new Error(`LOG_LEVEL "${value}" is not one of ${LOG_LEVELS.join(', ')}`);

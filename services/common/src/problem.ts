@@ -28,15 +28,3 @@ export function problemBody(
     ...extra,
   };
 }
-
-export function problemResponse(
-  status: number,
-  detail: string,
-  extra: Partial<Pick<Problem, 'instance' | 'errors'>> & { headers?: Record<string, string> } = {},
-): Response {
-  const { headers, ...members } = extra;
-  return new Response(JSON.stringify(problemBody(status, detail, members)), {
-    status,
-    headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers },
-  });
-}

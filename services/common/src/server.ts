@@ -11,16 +11,16 @@ import { createLogger, type Logger } from './logger.ts';
 import { fastPathOf } from './service-app.ts';
 
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** How often draining closes the keep-alive sockets that have gone idle since the last look. */
 const IDLE_SWEEP_MS = 100;
 
-export type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
+type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
   fetch: (request: Request) => unknown;
 };
 
-export interface StartOptions {
+interface StartOptions {
   createApp: AppFactory;
   service: string;
   port: number;

@@ -20,7 +20,7 @@ export interface ServiceDeps {
   logger: Logger;
 }
 
-export interface ServiceAppOptions extends ServiceDeps {
+interface ServiceAppOptions extends ServiceDeps {
   title: string;
   version: string;
   description: string;
@@ -42,7 +42,7 @@ export function problem(
   return c.body(JSON.stringify(problemBody(status, detail, members)), status);
 }
 
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
@@ -146,25 +146,8 @@ function createFastPath(table: Map<string, Buffer>, deps: ServiceDeps): FastPath
 /** `/api/books/{id}` (OpenAPI) to `/api/books/:id` (Hono). */
 const toHonoPath = (openApiPath: string) => openApiPath.replace(/\{([^}]+)\}/g, ':$1');
 
-export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
-  const { lifecycle, logger, basePath } = options;
-  const app = new OpenAPIHono({
-    // As the seed's Express did: /api/books/ is /api/books (the ALB rule sends both).
-    strict: false,
-    defaultHook: (result, c) => {
-      if (result.success) return;
-      const errors = result.error.issues.map((issue) => ({
-        location: [result.target, ...issue.path.map(String)].join('.'),
-        message: issue.message,
-      }));
-      const detail = errors.map((e) => `${e.location}: ${e.message}`).join('; ');
-      return problem(c, 400, detail, { errors });
-    },
-  });
-  const table = new Map<string, Buffer>();
-  staticGets.set(app, table);
-  fastPaths.set(app, createFastPath(table, { lifecycle, logger }));
-
+/** Request ids, draining's `connection: close`, the access log and the body limit. */
+function useRequestMiddleware(app: OpenAPIHono, { lifecycle, logger }: ServiceAppOptions): void {
   app.use(async (c, next) => {
     const started = performance.now();
     const requestId = pickRequestId(c);
@@ -186,7 +169,11 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
   app.use((c, next) =>
     c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next),
   );
+}
 
+/** The health check the load balancer polls, and the OpenAPI document. */
+function registerHealthAndDocs(app: OpenAPIHono, options: ServiceAppOptions): void {
+  const { lifecycle, basePath } = options;
   app.openapi(
     createRoute({
       method: 'get',
@@ -210,10 +197,10 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
     openapi: '3.1.0',
     info: { title: options.title, version: options.version, description: options.description },
   });
+}
 
-  options.routes(app);
-
-  // 405 for a known path with a method it does not have. Hono answers HEAD with GET routes.
+/** 405 for a known path with a method it does not have. Hono answers HEAD with GET routes. */
+function answerWrongMethods(app: OpenAPIHono, basePath: string): void {
   const methodsByPath = new Map<string, Set<string>>([
     [`${basePath}/openapi.json`, new Set(['GET'])],
   ]);
@@ -233,14 +220,10 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
       }),
     );
   }
+}
 
-  app.notFound((c) => problem(c, 404, `No resource at ${c.req.path}.`));
-
-  app.onError((error, c) => {
-    logger.error('unhandled error', { path: c.req.path, error: String(error) });
-    return problem(c, 500, 'The service failed to answer this request. It has been logged.');
-  });
-
+/** Methods named like Object.prototype members, routed as the unknown methods they are. */
+function routeOddMethods(app: OpenAPIHono): void {
   // Hono's trie router looks the method up as a key of a plain object, so a method named
   // like an Object.prototype member ("toString", "constructor") throws inside routing, where
   // no middleware or onError runs (found by test/reliability/fuzz-services.test.ts). Node's
@@ -252,6 +235,42 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
     request.method in Object.prototype
       ? route(new Request(request, { method: request.method.toUpperCase() }), ...rest)
       : route(request, ...rest);
+}
+
+export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
+  const { lifecycle, logger, basePath } = options;
+  const app = new OpenAPIHono({
+    // As the seed's Express did: /api/books/ is /api/books (the ALB rule sends both).
+    strict: false,
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const errors = result.error.issues.map((issue) => ({
+        location: [result.target, ...issue.path.map(String)].join('.'),
+        message: issue.message,
+      }));
+      const detail = errors.map((e) => `${e.location}: ${e.message}`).join('; ');
+      return problem(c, 400, detail, { errors });
+    },
+  });
+  const table = new Map<string, Buffer>();
+  staticGets.set(app, table);
+  fastPaths.set(app, createFastPath(table, { lifecycle, logger }));
+
+  useRequestMiddleware(app, options);
+
+  registerHealthAndDocs(app, options);
+  options.routes(app);
+
+  answerWrongMethods(app, basePath);
+
+  app.notFound((c) => problem(c, 404, `No resource at ${c.req.path}.`));
+
+  app.onError((error, c) => {
+    logger.error('unhandled error', { path: c.req.path, error: String(error) });
+    return problem(c, 500, 'The service failed to answer this request. It has been logged.');
+  });
+
+  routeOddMethods(app);
 
   return app;
 }

@@ -1,0 +1,178 @@
+// The smoke test as a command: the API URL from --url or the HTTP API stack's ApiEndpoint output,
+// the checks run from here (runSmoke, plus the head-size quota) or on the bastion through SSM,
+// and the report printed. scripts/smoke.ts parses the flags and calls smokeRun.
+import { CliError, createProgress, invocation, output } from '../cli/command.ts';
+import { createClients, ENV_OUTPUT, stackNames } from '../cloud/aws.ts';
+import { requireEnvironment } from '../cloud/flags.ts';
+import { stackOutputs } from '../cloud/stack-deployer.ts';
+import type { Workspace } from '../workspace/manifests.ts';
+import {
+  bastionScript,
+  runOnBastion,
+  runSmoke,
+  type SmokeReport,
+  smokeChecks,
+} from './smoke-checks.ts';
+import { withHeadQuotaChecks } from './smoke-quotas.ts';
+
+function toUrl(value: string): string {
+  return /^https?:\/\//.test(value) ? value : `http://${value}`;
+}
+
+export interface SmokeRunOptions {
+  cmd: string;
+  workspace: Workspace;
+  app: string;
+  env: string | undefined;
+  region: string | undefined;
+  profile: string | undefined;
+  url: string | undefined;
+  alb: string | undefined;
+  albHost: string | undefined;
+  fromBastion: boolean;
+  expectItems: number;
+  samples: number;
+  timeout: number;
+  waitReady: number;
+  json: boolean;
+}
+
+/** The ApiEndpoint output of the HTTP API stack, or a CliError saying what to deploy. */
+async function deployedApiUrl(
+  cmd: string,
+  aws: ReturnType<typeof createClients>,
+  names: ReturnType<typeof stackNames>,
+  env: string,
+): Promise<string> {
+  const outputs = await stackOutputs(aws.cfn, names.httpApi);
+  const url = outputs?.ApiEndpoint;
+  if (url) return url;
+  throw new CliError(
+    `${cmd}: no URL to test`,
+    outputs
+      ? `stack ${names.httpApi} has no ApiEndpoint output`
+      : `stack ${names.httpApi} does not exist`,
+    `${invocation('deploy')} --env ${env}   (or pass --url)`,
+  );
+}
+
+/** Smoke-tests the API (and the ALB), here or on the bastion; prints the report. */
+export async function smokeRun(f: SmokeRunOptions): Promise<number> {
+  const { cmd, workspace } = f;
+  const log = createProgress(cmd);
+  const needsAws = !f.url || f.fromBastion;
+  const env = needsAws ? requireEnvironment(workspace, f.env, cmd) : (f.env ?? '');
+  const names = stackNames(f.app, env);
+  const aws = needsAws ? createClients({ region: f.region, profile: f.profile }) : undefined;
+
+  const apiUrl = f.url ?? (aws ? await deployedApiUrl(cmd, aws, names, env) : undefined);
+  const targets = { api: apiUrl, alb: f.alb ? toUrl(f.alb) : undefined };
+
+  let report: SmokeReport;
+  if (f.fromBastion && aws) {
+    report = await viaBastion(aws, names, env, targets, f, log);
+  } else {
+    log.step(`smoke test of ${[targets.api, targets.alb].filter(Boolean).join(' and ')}`);
+    report = await runSmoke({
+      services: workspace.services,
+      targets,
+      albHost: f.albHost,
+      expectedItems: f.expectItems,
+      timeoutMs: f.timeout * 1000,
+      samples: f.samples,
+      waitReadyMs: f.waitReady * 1000,
+      log,
+    });
+    report = await withHeadQuotaChecks(report, workspace.services, f.timeout * 1000, log);
+  }
+  const failed = report.checks.filter((c) => !c.ok);
+  if (f.json) output(JSON.stringify(report, null, 2));
+  else {
+    const { count, p50, p95, max } = report.latency;
+    output(
+      `${report.passed ? 'PASS' : 'FAIL'} ${report.checks.length - failed.length}/${report.checks.length} checks` +
+        (count
+          ? `; latency over ${count} requests: p50 ${p50} ms, p95 ${p95} ms, max ${max} ms`
+          : ''),
+    );
+  }
+  if (!report.passed) {
+    throw new CliError(
+      `${cmd}: ${failed.length} of ${report.checks.length} checks failed`,
+      failed.map((c) => `${c.name}: ${c.problems.join('; ')}`).join(' | '),
+      env ? `${invocation('diagnose')} --env ${env}` : 'check the services, e.g. npm start logs',
+    );
+  }
+  return 0;
+}
+
+async function viaBastion(
+  aws: ReturnType<typeof createClients>,
+  names: ReturnType<typeof stackNames>,
+  env: string,
+  targets: { api?: string | undefined; alb?: string | undefined },
+  f: SmokeRunOptions,
+  log: ReturnType<typeof createProgress>,
+): Promise<SmokeReport> {
+  const bastion = await stackOutputs(aws.cfn, names.bastion);
+  const instanceId = bastion?.InstanceId;
+  if (!instanceId) {
+    throw new CliError(
+      `${f.cmd}: no bastion to run on`,
+      bastion
+        ? `stack ${names.bastion} has no InstanceId output`
+        : `stack ${names.bastion} does not exist`,
+      `${invocation('deploy')} --env ${env} --only bastion`,
+    );
+  }
+  // Inside the VPC the ALB is reachable by its DNS name, which is also the Host its rules expect.
+  const envOutputs = (await stackOutputs(aws.cfn, names.env)) ?? {};
+  const albDns = envOutputs[ENV_OUTPUT.albDns];
+  const alb = targets.alb ?? (albDns ? `http://${albDns}` : undefined);
+  const checks = smokeChecks({
+    services: f.workspace.services,
+    targets: { api: targets.api, alb },
+    albHost: f.albHost,
+    expectedItems: f.expectItems,
+  });
+  const script = bastionScript(checks, { api: targets.api, alb }, f.timeout * 1000);
+  log.step(`running ${checks.length} checks on bastion ${instanceId} through SSM`);
+  const result = await runOnBastion({
+    ssm: aws.ssm,
+    instanceId,
+    script,
+    timeoutMs: Math.max(60_000, checks.length * f.timeout * 1000),
+    log,
+  });
+  return bastionReport(checks, result, { api: targets.api, alb });
+}
+
+/** The smoke report from the bastion script's output: one `ok`/`FAIL` line per check. */
+function bastionReport(
+  checks: ReturnType<typeof smokeChecks>,
+  result: Awaited<ReturnType<typeof runOnBastion>>,
+  targets: { api: string | undefined; alb: string | undefined },
+): SmokeReport {
+  const stdout = result.StandardOutputContent ?? '';
+  process.stderr.write(stdout);
+  if (result.StandardErrorContent) process.stderr.write(result.StandardErrorContent);
+  const lines = stdout.split('\n');
+  const results = checks.map((c) => {
+    const line = lines.find((l) => l.slice(5).startsWith(c.name));
+    const ok = line?.startsWith('ok ') ?? false;
+    return {
+      name: c.name,
+      ok,
+      url: c.path,
+      problems: ok
+        ? []
+        : [line ? line.slice(5 + c.name.length + 2) : `no result (command ${result.Status})`],
+    };
+  });
+  return {
+    passed: result.Status === 'Success' && results.every((r) => r.ok),
+    targets,
+    checks: results,
+    latency: { count: 0, p50: 0, p95: 0, max: 0 },
+  };
+}

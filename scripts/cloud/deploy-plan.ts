@@ -1,0 +1,249 @@
+// A deploy is a plan of steps, built once: `--dry-run` prints it, a run executes it, so what is
+// printed is what runs. The order is the only one that works: the environment, then each service
+// one after the other (concurrent first deploys collide on listener-rule priority), then the
+// HTTP API stack (it imports the exports the internal ALB adds), then the checks. Services are
+// deployed with `--detach` and awaited through the SDK under a timeout, because
+// `copilot svc deploy` can hang.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CliError,
+  createProgress,
+  invocation,
+  output,
+  type Progress,
+  splitList,
+} from '../cli/command.ts';
+import { repoRoot } from '../workspace/manifests.ts';
+import { loadTemplate } from '../workspace/template.ts';
+import { type AwsClients, stackNames } from './aws.ts';
+import { type Copilot, findOnPath } from './copilot.ts';
+import { requireEnvExports } from './env-exports.ts';
+import type { Deployment } from './flags.ts';
+import { deployService } from './service-deploy.ts';
+import { openSession } from './session.ts';
+import { deployStack, StackDeployError } from './stack-deployer.ts';
+
+export const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
+type Step = (typeof STEPS)[number];
+
+interface DeployResult {
+  app: string;
+  env: string;
+  apiUrl?: string;
+  stacks: Record<string, string>;
+}
+
+interface DeployContext {
+  copilot: Copilot;
+  aws: AwsClients;
+  log: Progress;
+  result: DeployResult;
+}
+
+export interface PlanStep {
+  step: Step;
+  description: string;
+  run(ctx: DeployContext): Promise<void>;
+}
+
+type DeployTarget = Omit<Deployment, 'region' | 'profile'> & {
+  /** The HTTP API template, absolute. */
+  templateFile: string;
+  settleMs: number;
+};
+
+/** `--only a,b` (or every step but bastion, unless --bastion), checked against STEPS. */
+export function resolveSteps(cmd: string, only: string | undefined, bastion: boolean): Set<Step> {
+  const wanted = splitList(only);
+  const unknown = wanted.filter((s) => !(STEPS as readonly string[]).includes(s));
+  if (unknown.length) {
+    throw new CliError(
+      `${cmd}: invalid --only`,
+      `unknown step(s) ${unknown.join(', ')}; steps are ${STEPS.join(', ')}`,
+      `${invocation(cmd)} --help`,
+      2,
+    );
+  }
+  if (wanted.length) return new Set(wanted as Step[]);
+  return new Set(STEPS.filter((s) => s !== 'bastion' || bastion));
+}
+
+/** The deploy steps of `steps`, in order; the smoke step is the caller's (checks run it). */
+function planDeploy(t: DeployTarget, steps: Set<Step>, smoke?: PlanStep): PlanStep[] {
+  const plan: PlanStep[] = [];
+  if (steps.has('env')) plan.push(envStep(t));
+  if (steps.has('services')) plan.push(...t.services.map((svc) => serviceStep(t, svc)));
+  if (steps.has('api')) plan.push(addonStep(t, 'api', t.templateFile));
+  if (steps.has('bastion'))
+    plan.push(addonStep(t, 'bastion', path.join(repoRoot, 'addons', 'bastion.yml')));
+  if (steps.has('smoke') && smoke) plan.push(smoke);
+  return plan;
+}
+
+/** Runs the plan in order, numbering each step as --dry-run numbers it. */
+async function executePlan(plan: PlanStep[], ctx: DeployContext): Promise<void> {
+  for (const [i, s] of plan.entries()) {
+    ctx.log.step(`[${i + 1}/${plan.length}] ${formatStep(s)}`);
+    await s.run(ctx);
+  }
+}
+
+const formatStep = (s: PlanStep) => `[${s.step}] ${s.description}`;
+
+function envStep(t: DeployTarget): PlanStep {
+  const args = ['env', 'deploy', '--name', t.env, '--app', t.app];
+  return {
+    step: 'env',
+    description: `copilot ${args.join(' ')}`,
+    async run({ copilot, result }) {
+      await copilot.must(args, {
+        stream: true,
+        timeoutMs: t.timeoutMinutes * 60_000,
+        next: `copilot ${args.join(' ')}`,
+      });
+      result.stacks[stackNames(t.app, t.env).env] = 'deployed';
+    },
+  };
+}
+
+function serviceStep(t: DeployTarget, svc: string): PlanStep {
+  const stack = stackNames(t.app, t.env).service(svc);
+  return {
+    step: 'services',
+    description: `copilot svc deploy --name ${svc} --env ${t.env} --app ${t.app} --detach; wait for stack ${stack} and its ECS service (steady state, <= ${t.timeoutMinutes} min)`,
+    async run({ copilot, aws, log, result }) {
+      const steady = await deployService({
+        copilot,
+        aws,
+        app: t.app,
+        env: t.env,
+        svc,
+        timeoutMs: t.timeoutMinutes * 60_000,
+        settleMs: t.settleMs,
+        log,
+      });
+      log.ok(`${svc}: ${steady.runningCount}/${steady.desiredCount} tasks running, one deployment`);
+      result.stacks[stack] = 'deployed';
+    },
+  };
+}
+
+function addonStep(t: DeployTarget, step: 'api' | 'bastion', file: string): PlanStep {
+  const names = stackNames(t.app, t.env);
+  const stackName = step === 'api' ? names.httpApi : names.bastion;
+  return {
+    step,
+    description: `stack ${stackName} from ${path.relative(repoRoot, file)} (App=${t.app}, Env=${t.env}) via a change set`,
+    async run({ aws, log, result }) {
+      const template = readTemplate(t.cmd, file);
+      await requireEnvExports(aws.cfn, { app: t.app, env: t.env, template, step }, t.cmd);
+      const r = await deployAddon(t, aws, { stackName, step, template, log });
+      result.stacks[stackName] = r.action;
+      if (step === 'api' && r.outputs.ApiEndpoint) result.apiUrl = r.outputs.ApiEndpoint;
+    },
+  };
+}
+
+/** A template as CloudFormation would parse it (YAML short tags resolved), or a CliError. */
+function readTemplate(cmd: string, file: string): unknown {
+  try {
+    return file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : loadTemplate(file);
+  } catch (error) {
+    throw new CliError(
+      `${cmd}: cannot read ${path.relative(repoRoot, file)}`,
+      (error as Error).message,
+      'npm run validate:templates',
+    );
+  }
+}
+
+async function deployAddon(
+  t: DeployTarget,
+  aws: AwsClients,
+  a: { stackName: string; step: 'api' | 'bastion'; template: unknown; log: Progress },
+) {
+  try {
+    return await deployStack({
+      cfn: aws.cfn,
+      stackName: a.stackName,
+      // Sent as JSON: the same template CloudFormation would parse, with the short tags resolved.
+      templateBody: JSON.stringify(a.template),
+      parameters: { App: t.app, Env: t.env },
+      ...(a.step === 'bastion' ? { capabilities: ['CAPABILITY_IAM' as const] } : {}),
+      tags: { 'copilot-application': t.app, 'copilot-environment': t.env },
+      timeoutMs: t.timeoutMinutes * 60_000,
+      log: a.log,
+    });
+  } catch (error) {
+    if (error instanceof StackDeployError) {
+      throw new CliError(
+        `${t.cmd}: stack ${a.stackName} failed (${error.status})`,
+        error.reasons.join('; '),
+        `${invocation('diagnose')} --env ${t.env}   (fix, then ${invocation(t.cmd)} --env ${t.env} --only ${a.step})`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Read-only checks that Copilot knows the application, environment and services. */
+async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<void> {
+  const apps = await copilot.appNames();
+  const known = apps.includes(t.app);
+  const envs = known ? await copilot.envNames(t.app) : [];
+  const registered = known ? await copilot.serviceNames(t.app) : [];
+  const missing = [
+    ...(known ? [] : [`application ${t.app}`]),
+    ...(envs.includes(t.env) || !known ? [] : [`environment ${t.env}`]),
+    ...t.services.filter((s) => known && !registered.includes(s)).map((s) => `service ${s}`),
+  ];
+  if (missing.length) {
+    throw new CliError(
+      `${t.cmd}: not initialised`,
+      `${missing.join(', ')} not found in Copilot; nothing was changed`,
+      `${invocation('init')} --env ${t.env}`,
+    );
+  }
+}
+
+interface DeployOptions extends Deployment {
+  templateFile: string;
+  settleMs: number;
+  steps: Set<Step>;
+  dryRun: boolean;
+  json: boolean;
+  /** The last step, from scripts/checks (cloud does not import checks). */
+  smoke?: PlanStep;
+}
+
+/** Builds the plan, then prints it (--dry-run) or checks the prerequisites and executes it. */
+export async function deploy(o: DeployOptions): Promise<number> {
+  const log = createProgress(o.cmd);
+  const plan = planDeploy(o, o.steps, o.smoke);
+  if (o.dryRun) {
+    log.info(`dry run: nothing is called. copilot: ${findOnPath('copilot') ?? 'NOT on PATH'}`);
+    const steps = plan.map(({ step, description }) => ({ step, description }));
+    if (o.json)
+      output(JSON.stringify({ dryRun: true, app: o.app, env: o.env, plan: steps }, null, 2));
+    else output(plan.map((s, i) => `${i + 1}. ${formatStep(s)}`).join('\n'));
+    return 0;
+  }
+  const ctx = await prerequisites(o, log);
+  await executePlan(plan, ctx);
+  if (o.json) output(JSON.stringify(ctx.result, null, 2));
+  else if (ctx.result.apiUrl) output(ctx.result.apiUrl);
+  return 0;
+}
+
+// All read-only: nothing is changed unless every one of them passes.
+async function prerequisites(o: DeployOptions, log: Progress): Promise<DeployContext> {
+  const { copilot, aws } = await openSession({
+    ...o,
+    timeoutMs: o.timeoutMinutes * 60_000,
+    log,
+    docker: o.steps.has('services'),
+  });
+  if (o.steps.has('env') || o.steps.has('services')) await requireInitialised(copilot, o);
+  return { copilot, aws, log, result: { app: o.app, env: o.env, stacks: {} } };
+}
