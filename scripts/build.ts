@@ -36,6 +36,10 @@ export async function bundleService(service: string, outDir = path.join(root, 'd
     sourcemap: true,
     legalComments: 'linked',
     logLevel: 'warning',
+    // pino is CommonJS: its require() calls of Node built-ins need a real require in ESM.
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
   });
   return outfile;
 }
