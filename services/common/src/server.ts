@@ -74,6 +74,8 @@ export function startService(options: StartOptions): Promise<RunningService> {
           clearTimeout(force);
           clearInterval(sweep);
           logger.info('stopped');
+          // Lines still batched (logger.ts) are written now, before the process exits.
+          logger.flush();
           done();
         });
         server.closeIdleConnections();
@@ -125,12 +127,13 @@ export async function runService(options: {
     });
     // A crash is logged as one JSON line like everything else, then the task is replaced.
     process.on('uncaughtException', (error) => {
-      // pino writes what is still buffered when the process exits.
       logger.error({ error: String(error) }, 'uncaught exception');
+      logger.flush();
       process.exit(1);
     });
     process.on('unhandledRejection', (reason) => {
       logger.error({ error: String(reason) }, 'unhandled rejection');
+      logger.flush();
       process.exit(1);
     });
     // `on`, not `once`: a second SIGTERM (a process-group signal, an impatient operator) must
