@@ -28,6 +28,23 @@ export function parseLogLevel(value: string | undefined): LogLevel {
  */
 const STDOUT = { dest: 1, sync: true, minLength: 4096, periodicFlush: 100 };
 
+/**
+ * pino's isoTime formats a Date for every line (2.5% of book-service's busy CPU in the
+ * profile); the same string is reused while the millisecond has not changed.
+ */
+function isoTimeCached(): () => string {
+  let lastMs = Number.NaN;
+  let last = '';
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      last = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return last;
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const level = parseLogLevel(options.level);
   const destination: DestinationStream = options.write
@@ -37,7 +54,7 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level,
       base: { service: options.service },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeCached(),
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
