@@ -26,7 +26,7 @@ export function parseLogLevel(value: string | undefined): LogLevel {
  * 4 KiB are buffered or 100 ms have passed, then go out in one synchronous write (cheaper in
  * CPU than handing each batch to the thread pool: 3.0 vs 4.3 us per line, measured).
  */
-const STDOUT = { dest: 1, sync: true, minLength: 4096, periodicFlush: 100 };
+const STDOUT = { dest: 1, sync: true, minLength: 4096, periodicFlush: 100 } as const;
 
 /**
  * pino's isoTime formats a Date for every line (2.5% of book-service's busy CPU in the
@@ -49,7 +49,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const level = parseLogLevel(options.level);
   const destination: DestinationStream = options.write
     ? { write: options.write }
-    : pino.destination(STDOUT);
+    : pino.destination({ ...STDOUT });
   return pino(
     {
       level,
