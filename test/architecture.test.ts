@@ -13,7 +13,6 @@ const SKIP = new Set(['node_modules', 'dist', '.cache', '.git', '.stryker-tmp', 
 const SERVICES_PUBLIC = [
   'services/common/src/lifecycle.ts', // DEFAULT_DRAIN_TIMEOUT_SECONDS, read by the policy check
   'services/common/src/logger.ts', // LOG_LEVELS, for --log-level
-  'services/common/src/line-buffer.ts', // the replica output splitter the local stack reuses
 ];
 
 /** Where each folder's files may import from (repository-relative prefixes), first match wins. */

@@ -22,6 +22,14 @@ function tryConnect(port: number): Promise<'connected' | string> {
   });
 }
 
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 let started: StartedProcess | undefined;
 afterEach(() => {
   started?.child.kill('SIGKILL');
@@ -54,6 +62,44 @@ describe('graceful shutdown on SIGTERM', () => {
     const exit = await exited;
     expect(exit).toMatchObject({ code: 0, signal: null });
     expect(exit.afterMs).toBeLessThan(5_000);
+    agent.destroy();
+  });
+
+  it('lets a request already inside the app at SIGTERM finish, with Connection: close', async () => {
+    started = await startNodeProcess(path.join(repoRoot, 'test/fixtures/held-book-service.ts'), {
+      DELAY_MS: '1000',
+      LOG_LEVEL: 'info',
+    });
+    const { port, child, exited, lines } = started;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    await get(port, agent, '/api/books/health');
+    const inside = get(port, agent, '/api/books/2');
+    // Past the service's own middleware (which saw no draining yet) when SIGTERM comes.
+    await waitFor(() => lines.some((line) => line.includes('"msg":"held"')));
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await tryConnect(port)).toBe('ECONNREFUSED');
+
+    const reply = await inside;
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ id: 2 });
+    expect(reply.headers.connection).toBe('close');
+    const exit = await exited;
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(exit.afterMs).toBeLessThan(5_000);
+    const logged = lines.flatMap((line): Record<string, unknown>[] => {
+      try {
+        return [JSON.parse(line)];
+      } catch {
+        return []; // stderr output, kept by startNodeProcess for failure messages
+      }
+    });
+    expect(logged.map((r) => r.msg)).toEqual(
+      expect.arrayContaining(['held', 'draining', 'request', 'stopped']),
+    );
+    expect(logged.find((r) => r.msg === 'request' && r.path === '/api/books/2')).toMatchObject({
+      status: 200,
+    });
     agent.destroy();
   });
 

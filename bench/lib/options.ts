@@ -1,8 +1,9 @@
-// Command-line options. The defaults are the planning run's (ten interleaved rounds, 50
-// connections) shortened to 3 s per round so the full run stays under five minutes.
+// Command-line options. The defaults (seven interleaved rounds of 2 s, 50 connections) keep
+// the full run, three routes on four of its rows, under five minutes.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadGenerator } from './load.ts';
+import { ROUTE_IDS, type RouteId } from './routes.ts';
 import { ROW_IDS, type RowId } from './targets.ts';
 
 export interface Options {
@@ -12,6 +13,7 @@ export interface Options {
   connections: number;
   startupSamples: number;
   rows: RowId[];
+  routes: RouteId[];
   loadGenerator: LoadGenerator | 'auto';
   pin: boolean;
   outDir: string;
@@ -22,12 +24,14 @@ export interface Options {
 
 export const USAGE = `Usage: node bench/run.ts [options]
 
-  --rounds N            interleaved rounds of every row (default 10; --quick: 1)
-  --duration S          seconds of load per row per round (default 3; --quick: 1)
-  --warmup S            seconds of unrecorded load per row before round 1 (default 2; --quick: 0)
+  --rounds N            interleaved rounds of every row (default 7; --quick: 1)
+  --duration S          seconds of load per row and route per round (default 2; --quick: 1)
+  --warmup S            seconds of unrecorded load per row and route before round 1 (default 1; --quick: 0)
   --connections N       concurrent connections (default 50; --quick: 10)
   --startup-samples N   restarts per row for start-to-first-200 and idle RSS (default 5; --quick: 1)
   --rows a,b,...        rows to run, of ${ROW_IDS.join(', ')} (default: all)
+  --routes a,b,...      routes to load, of ${ROUTE_IDS.join(', ')} (default: all; nginx, local
+                        and hono are loaded on list only)
   --loadgen NAME        auto (wrk when installed), wrk or autocannon
   --no-pin              do not pin servers and load generator to different CPUs
   --out-dir DIR         where the JSON result goes (default bench/results)
@@ -42,6 +46,23 @@ function positive(name: string, value: string | undefined, fallback: number, min
   return n;
 }
 
+function listOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  known: readonly T[],
+): T[] {
+  const items = (value ?? known.join(','))
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  for (const item of items) {
+    if (!(known as readonly string[]).includes(item)) {
+      throw new Error(`--${name}: unknown value "${item}" (known: ${known.join(', ')})`);
+    }
+  }
+  return [...new Set(items)] as T[];
+}
+
 export function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
@@ -52,6 +73,7 @@ export function parseOptions(argv: string[]): Options {
       connections: { type: 'string' },
       'startup-samples': { type: 'string' },
       rows: { type: 'string' },
+      routes: { type: 'string' },
       loadgen: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
       'out-dir': { type: 'string' },
@@ -62,26 +84,21 @@ export function parseOptions(argv: string[]): Options {
     strict: true,
   });
   const quick = values.quick;
-  const rows = (values.rows ?? ROW_IDS.join(','))
-    .split(',')
-    .map((r) => r.trim())
-    .filter(Boolean);
-  for (const row of rows) {
-    if (!(ROW_IDS as readonly string[]).includes(row)) {
-      throw new Error(`--rows: unknown row "${row}" (known: ${ROW_IDS.join(', ')})`);
-    }
-  }
+  const rows = listOf('rows', values.rows, ROW_IDS);
+  const routes = listOf('routes', values.routes, ROUTE_IDS);
   const loadGenerator = values.loadgen ?? 'auto';
   if (!['auto', 'wrk', 'autocannon'].includes(loadGenerator)) {
     throw new Error('--loadgen must be auto, wrk or autocannon');
   }
   return {
-    rounds: positive('rounds', values.rounds, quick ? 1 : 10),
-    durationSeconds: positive('duration', values.duration, quick ? 1 : 3),
-    warmupSeconds: positive('warmup', values.warmup, quick ? 0 : 2, 0),
+    rounds: positive('rounds', values.rounds, quick ? 1 : 7),
+    durationSeconds: positive('duration', values.duration, quick ? 1 : 2),
+    warmupSeconds: positive('warmup', values.warmup, quick ? 0 : 1, 0),
     connections: positive('connections', values.connections, quick ? 10 : 50),
     startupSamples: positive('startup-samples', values['startup-samples'], quick ? 1 : 5, 0),
-    rows: [...new Set(rows)] as RowId[],
+    rows: rows as RowId[],
+    // In their fixed order, whatever order they were given in.
+    routes: ROUTE_IDS.filter((route) => routes.includes(route)),
     loadGenerator: loadGenerator as Options['loadGenerator'],
     pin: !values['no-pin'],
     outDir: path.resolve(values['out-dir'] ?? path.join(import.meta.dirname, '..', 'results')),

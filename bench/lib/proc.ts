@@ -124,7 +124,8 @@ export function waitForLine(spawned: Spawned, timeoutMs: number): Promise<string
   });
 }
 
-function getStatus(url: string): Promise<{ status: number; body: Buffer }> {
+/** One GET on a fresh connection: its status and body. */
+export function fetchOnce(url: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     // No agent: every probe is a fresh connection, as a load balancer's health check is.
     const req = request(url, { agent: false, timeout: 2_000 }, (res) => {
@@ -154,7 +155,7 @@ export async function waitFor200(
   while (performance.now() < deadline) {
     if (!alive()) throw new Error(`the process exited before ${url} answered`);
     try {
-      const { status, body } = await getStatus(url);
+      const { status, body } = await fetchOnce(url);
       if (status === 200) return { ms: performance.now() - since, body };
       last = `status ${status}`;
     } catch (error) {

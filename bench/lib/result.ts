@@ -1,11 +1,13 @@
 // The shape of a run's record (bench/results/<timestamp>.json), and what is derived from the
 // raw samples: medians, ratios in the same round, and each goal as met or missed.
 import type { LoadGenerator } from './load.ts';
+import { ROUTE_IDS, type RouteId, routeLabel } from './routes.ts';
 import { median, medianRatio } from './stats.ts';
 import type { ProcessRef, RowId } from './targets.ts';
 
 export interface RoundSample {
   round: number;
+  route: RouteId;
   requests: number;
   requestsPerSecond: number;
   p50Ms: number;
@@ -25,9 +27,8 @@ export interface ProcessMemory extends ProcessRef {
 export interface RowRecord {
   id: RowId;
   label: string;
-  bodyBytes: number;
-  /** The body equals the raw row's byte for byte (or the service's when raw did not run). */
-  sameBody: boolean;
+  /** Each route's body, and whether it equals the raw row's byte for byte (or the service's). */
+  bodies: { route: RouteId; bytes: number; same: boolean }[];
   rounds: RoundSample[];
   /** Spawn to first 200, from fresh starts (single-process rows and the local stack). */
   startupMs: number[];
@@ -39,8 +40,10 @@ export interface RowRecord {
 
 export interface RowSummary {
   id: RowId;
+  route: RouteId;
   requestsPerSecond: number;
   ratioToRaw: number;
+  ratioToFastify: number;
   p50Ms: number;
   p99Ms: number;
   errors: number;
@@ -65,7 +68,7 @@ export interface GoalResult {
 }
 
 export interface BenchRecord {
-  schema: 1;
+  schema: 2;
   startedAt: string;
   finishedAt: string;
   elapsedSeconds: number;
@@ -82,6 +85,7 @@ export interface BenchRecord {
     warmupSeconds: number;
     connections: number;
     startupSamples: number;
+    routes: RouteId[];
     loadGenerator: LoadGenerator;
     loadGeneratorVersion: string;
     /** CPU lists, or null when the run was not pinned (and why). */
@@ -96,24 +100,29 @@ export interface BenchRecord {
   goals: GoalResult[];
 }
 
-function summarise(row: RowRecord, raw: RowRecord | undefined): RowSummary {
-  const rps = row.rounds.map((r) => r.requestsPerSecond);
-  const proxy = row.rounds.map((r) => r.proxyCpuMicrosPerRequest ?? Number.NaN);
+/** Requests per second of one row on one route, round by round. */
+function rpsOf(row: RowRecord | undefined, route: RouteId): number[] {
+  return (row?.rounds ?? []).filter((r) => r.route === route).map((r) => r.requestsPerSecond);
+}
+
+function summarise(row: RowRecord, route: RouteId, byId: Map<RowId, RowRecord>): RowSummary {
+  const rounds = row.rounds.filter((r) => r.route === route);
+  const rps = rounds.map((r) => r.requestsPerSecond);
+  const proxy = rounds.map((r) => r.proxyCpuMicrosPerRequest ?? Number.NaN);
   const singleProcess = row.processes.length === 1;
   const first = row.processes[0];
+  const ratioTo = (other: RowId) =>
+    byId.has(other) ? medianRatio(rps, rpsOf(byId.get(other), route)) : Number.NaN;
   return {
     id: row.id,
+    route,
     requestsPerSecond: median(rps),
-    ratioToRaw: raw
-      ? medianRatio(
-          rps,
-          raw.rounds.map((r) => r.requestsPerSecond),
-        )
-      : Number.NaN,
-    p50Ms: median(row.rounds.map((r) => r.p50Ms)),
-    p99Ms: median(row.rounds.map((r) => r.p99Ms)),
-    errors: row.rounds.reduce((sum, r) => sum + r.errors, 0),
-    cpuMicrosPerRequest: median(row.rounds.map((r) => r.cpuMicrosPerRequest)),
+    ratioToRaw: ratioTo('raw'),
+    ratioToFastify: ratioTo('fastify'),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    cpuMicrosPerRequest: median(rounds.map((r) => r.cpuMicrosPerRequest)),
     proxyCpuMicrosPerRequest: median(proxy),
     startupMs: median(row.startupMs),
     // Fresh-start samples when there are some; else the loaded instance's own idle reading.
@@ -127,9 +136,14 @@ function summarise(row: RowRecord, raw: RowRecord | undefined): RowSummary {
   };
 }
 
+/** One summary per row and route it was loaded on, routes in their fixed order. */
 export function summariseRows(rows: RowRecord[]): RowSummary[] {
-  const raw = rows.find((r) => r.id === 'raw');
-  return rows.map((row) => summarise(row, raw));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ROUTE_IDS.flatMap((route) =>
+    rows
+      .filter((row) => row.rounds.some((r) => r.route === route))
+      .map((row) => summarise(row, route, byId)),
+  );
 }
 
 function goal(
@@ -157,48 +171,40 @@ function goal(
 /** The issue's goals, each computed from rows measured in this same run. */
 export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalResult[] {
   const byId = new Map(rows.map((r) => [r.id, r]));
-  const sum = new Map(summary.map((s) => [s.id, s]));
-  const perRound = (a: RowId, b: RowId, field: 'requestsPerSecond' | 'p99Ms') => {
-    const ra = byId.get(a);
-    const rb = byId.get(b);
-    if (!ra || !rb) return undefined;
-    return medianRatio(
-      ra.rounds.map((r) => r[field]),
-      rb.rounds.map((r) => r[field]),
-    );
+  const sum = (id: RowId) => summary.find((s) => s.id === id && s.route === 'list');
+  const perRound = (a: RowId, b: RowId, route: RouteId, field: 'requestsPerSecond' | 'p99Ms') => {
+    const pick = (id: RowId) =>
+      (byId.get(id)?.rounds ?? []).filter((r) => r.route === route).map((r) => r[field]);
+    const [ra, rb] = [pick(a), pick(b)];
+    return ra.length > 0 && rb.length > 0 ? medianRatio(ra, rb) : undefined;
   };
   const ofSummaries = (a: RowId, b: RowId, field: 'startupMs' | 'idleRssBytes') => {
-    const sa = sum.get(a);
-    const sb = sum.get(b);
+    const [sa, sb] = [sum(a), sum(b)];
     return sa && sb ? sa[field] / sb[field] : undefined;
   };
-  const errorsNote = (...ids: RowId[]) => {
-    const failing = ids.filter((id) => (sum.get(id)?.errors ?? 0) > 0);
+  const errorsNote = (route: RouteId, ...ids: RowId[]) => {
+    const failing = ids.filter((id) =>
+      summary.some((s) => s.id === id && s.route === route && s.errors > 0),
+    );
     return failing.length > 0 ? `errors in ${failing.join(', ')}: not comparable` : undefined;
   };
+  const versus = (other: RowId, name: string, target: number) =>
+    ROUTE_IDS.map((route) =>
+      goal(
+        {
+          id: `service-vs-${other}-${route}`,
+          description: `book-service ${routeLabel(route)} req/s >= ${target}x ${name}`,
+          target,
+          comparison: '>=',
+          unit: 'x',
+        },
+        perRound('service', other, route, 'requestsPerSecond'),
+        errorsNote(route, 'service', other),
+      ),
+    );
   return [
-    goal(
-      {
-        id: 'service-throughput-vs-raw',
-        description: 'book-service req/s >= 0.95x raw node:http',
-        target: 0.95,
-        comparison: '>=',
-        unit: 'x',
-      },
-      perRound('service', 'raw', 'requestsPerSecond'),
-      errorsNote('service', 'raw'),
-    ),
-    goal(
-      {
-        id: 'service-throughput-vs-express',
-        description: 'book-service req/s >= Express 4',
-        target: 1,
-        comparison: '>=',
-        unit: 'x',
-      },
-      perRound('service', 'express', 'requestsPerSecond'),
-      errorsNote('service', 'express'),
-    ),
+    ...versus('fastify', 'Fastify 5', 1),
+    ...versus('express', 'Express 4', 2),
     goal(
       {
         id: 'local-throughput-vs-nginx',
@@ -207,8 +213,8 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
         comparison: '>=',
         unit: 'x',
       },
-      perRound('local', 'nginx', 'requestsPerSecond'),
-      errorsNote('local', 'nginx'),
+      perRound('local', 'nginx', 'list', 'requestsPerSecond'),
+      errorsNote('list', 'local', 'nginx'),
     ),
     goal(
       {
@@ -218,8 +224,8 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
         comparison: '<=',
         unit: 'x',
       },
-      perRound('local', 'nginx', 'p99Ms'),
-      errorsNote('local', 'nginx'),
+      perRound('local', 'nginx', 'list', 'p99Ms'),
+      errorsNote('list', 'local', 'nginx'),
     ),
     goal(
       {
@@ -233,16 +239,6 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
     ),
     goal(
       {
-        id: 'local-stack-ready',
-        description: 'whole local stack ready (median) < 3000 ms',
-        target: 3000,
-        comparison: '<',
-        unit: 'ms',
-      },
-      sum.get('local')?.startupMs,
-    ),
-    goal(
-      {
         id: 'service-idle-rss-vs-raw',
         description: 'book-service idle RSS <= 1.2x raw',
         target: 1.2,
@@ -250,6 +246,38 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
         unit: 'x',
       },
       ofSummaries('service', 'raw', 'idleRssBytes'),
+    ),
+    goal(
+      {
+        id: 'local-throughput-vs-nginx',
+        description: 'local path req/s >= 0.5x nginx path',
+        target: 0.5,
+        comparison: '>=',
+        unit: 'x',
+      },
+      perRound('local', 'nginx', 'list', 'requestsPerSecond'),
+      errorsNote('list', 'local', 'nginx'),
+    ),
+    goal(
+      {
+        id: 'local-p99-vs-nginx',
+        description: 'local path p99 <= 2x nginx path',
+        target: 2,
+        comparison: '<=',
+        unit: 'x',
+      },
+      perRound('local', 'nginx', 'list', 'p99Ms'),
+      errorsNote('list', 'local', 'nginx'),
+    ),
+    goal(
+      {
+        id: 'local-stack-ready',
+        description: 'whole local stack ready (median) < 3000 ms',
+        target: 3000,
+        comparison: '<',
+        unit: 'ms',
+      },
+      sum('local')?.startupMs,
     ),
   ];
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { detectLoadGenerator, generatorVersion, runLoad } from './load.ts';
 import { nginxInstalled } from './nginx.ts';
 import type { Options } from './options.ts';
-import { allowedCpus, hasCommand, pinSelf, readCpuMicros, readMemory } from './proc.ts';
+import { allowedCpus, fetchOnce, hasCommand, pinSelf, readCpuMicros, readMemory } from './proc.ts';
 import {
   type BenchRecord,
   evaluateGoals,
@@ -16,6 +16,7 @@ import {
   type RowRecord,
   summariseRows,
 } from './result.ts';
+import { ROUTE_SUFFIX, type RouteId, routesOf } from './routes.ts';
 import {
   buildArtifacts,
   localStackPresent,
@@ -63,7 +64,9 @@ export function estimateSeconds(options: Options, rows: RowId[]): number {
   const sampled = rows.filter((r) => SINGLE_PROCESS_ROWS.includes(r) || r === 'local');
   const startupGuess = (row: RowId) => (row === 'local' ? 3 : 0.8);
   const samples = options.startupSamples * sampled.reduce((s, r) => s + startupGuess(r), 0);
-  const loads = rows.length * (options.warmupSeconds + options.rounds * options.durationSeconds);
+  const loads =
+    rows.reduce((n, row) => n + routesOf(row, options.routes).length, 0) *
+    (options.warmupSeconds + options.rounds * options.durationSeconds);
   return Math.ceil(samples + loads + rows.length * 2 + 5);
 }
 
@@ -100,8 +103,7 @@ function emptyRecord(id: RowId): RowRecord {
   return {
     id,
     label: ROW_LABELS[id],
-    bodyBytes: 0,
-    sameBody: true,
+    bodies: [],
     rounds,
     startupMs: [],
     idleRssBytes: [],
@@ -118,6 +120,8 @@ interface Run {
   /** The rows whose start-up is sampled from cold. */
   sampled: RowId[];
 }
+
+const urlOf = (target: RunningTarget, route: RouteId) => `${target.url}${ROUTE_SUFFIX[route]}`;
 
 // Start-ups from cold, interleaved like the rounds. Nothing else runs on the server core.
 async function sampleStartups(run: Run): Promise<void> {
@@ -149,8 +153,11 @@ async function startInstances(run: Run, rows: RowId[], running: Map<RowId, Runni
   const reference = running.get('raw') ?? running.get('service');
   for (const [row, target] of running) {
     const r = run.record(row);
-    r.bodyBytes = target.body.length;
-    r.sameBody = reference ? target.body.equals(reference.body) : true;
+    for (const route of routesOf(row, run.options.routes)) {
+      const body = (await fetchOnce(urlOf(target, route))).body;
+      const expected = reference && (await fetchOnce(urlOf(reference, route))).body;
+      r.bodies.push({ route, bytes: body.length, same: expected ? body.equals(expected) : true });
+    }
     r.processes = target.processes.map(
       (p): ProcessMemory => ({
         ...p,
@@ -169,34 +176,41 @@ async function loadRounds(
   cpus: string | undefined,
 ) {
   const { options, log } = run;
-  const load = (target: RunningTarget, seconds: number) =>
+  // Every (row, route) pair in a fixed order: the pairs of one route run back to back.
+  const pairs = options.routes.flatMap((route) =>
+    [...running]
+      .filter(([row]) => routesOf(row, [route]).length > 0)
+      .map(([row, target]) => ({ row, route, target })),
+  );
+  const load = (target: RunningTarget, route: RouteId, seconds: number) =>
     runLoad(generator, {
-      url: target.url,
+      url: urlOf(target, route),
       connections: options.connections,
       durationSeconds: seconds,
       cpus,
     });
   if (options.warmupSeconds > 0) {
-    for (const [, target] of running) await load(target, options.warmupSeconds);
+    for (const { target, route } of pairs) await load(target, route, options.warmupSeconds);
     log('warm-up done');
   }
   for (let round = 1; round <= options.rounds; round++) {
     const line: string[] = [];
-    for (const [row, target] of running) {
+    for (const { row, route, target } of pairs) {
       const cpuBefore = cpuOf(target);
       const proxyBefore = cpuOf(target, 'proxy');
-      const result = await load(target, options.durationSeconds);
+      const result = await load(target, route, options.durationSeconds);
       const answered = Math.max(result.requests, 1);
       const hasProxy = target.processes.some((p) => p.role === 'proxy');
       run.record(row).rounds.push({
         round,
+        route,
         ...result,
         cpuMicrosPerRequest: (cpuOf(target) - cpuBefore) / answered,
         proxyCpuMicrosPerRequest: hasProxy
           ? (cpuOf(target, 'proxy') - proxyBefore) / answered
           : null,
       });
-      line.push(`${row} ${Math.round(result.requestsPerSecond)}`);
+      line.push(`${row}/${route} ${Math.round(result.requestsPerSecond)}`);
     }
     log(`round ${round}/${options.rounds}: ${line.join(', ')} req/s`);
   }
@@ -223,7 +237,7 @@ function assemble(
   const summary = summariseRows(rowRecords);
   const finishedAt = new Date();
   return {
-    schema: 1,
+    schema: 2,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     elapsedSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
@@ -240,6 +254,7 @@ function assemble(
       warmupSeconds: options.warmupSeconds,
       connections: options.connections,
       startupSamples: options.startupSamples,
+      routes: options.routes,
       loadGenerator: generator,
       loadGeneratorVersion: generatorVersion(generator),
       serverCpus: pinning.server ?? null,

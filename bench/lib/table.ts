@@ -1,5 +1,6 @@
 // The printed report: the same figures as the JSON record, as fixed-width text tables.
 import type { BenchRecord, GoalResult } from './result.ts';
+import { routeLabel } from './routes.ts';
 import { ROW_LABELS } from './targets.ts';
 
 const MB = 1024 * 1024;
@@ -46,8 +47,10 @@ export function formatReport(record: BenchRecord): string {
     table(
       [
         'row',
+        'route',
         'req/s',
         'x raw',
+        'x fastify',
         'p50 ms',
         'p99 ms',
         'CPU us/req',
@@ -57,18 +60,21 @@ export function formatReport(record: BenchRecord): string {
         'idle RSS MB',
         'peak RSS MB',
       ],
+      // Start-up and memory belong to the row, not the route: shown on its list line.
       record.summary.map((row) => [
         `${row.id}: ${ROW_LABELS[row.id]}`,
+        routeLabel(row.route),
         fmt(row.requestsPerSecond),
         fmt(row.ratioToRaw, 2),
+        fmt(row.ratioToFastify, 2),
         fmt(row.p50Ms, 2),
         fmt(row.p99Ms, 2),
         fmt(row.cpuMicrosPerRequest),
         fmt(row.proxyCpuMicrosPerRequest),
         fmt(row.errors),
-        fmt(row.startupMs),
-        fmt(row.idleRssBytes / MB, 1),
-        fmt(row.peakRssBytes / MB, 1),
+        row.route === 'list' ? fmt(row.startupMs) : '',
+        row.route === 'list' ? fmt(row.idleRssBytes / MB, 1) : '',
+        row.route === 'list' ? fmt(row.peakRssBytes / MB, 1) : '',
       ]),
     ),
   );
@@ -89,10 +95,12 @@ export function formatReport(record: BenchRecord): string {
       ),
     );
   }
-  const different = record.rows.filter((row) => !row.sameBody);
+  const different = record.rows.flatMap((row) =>
+    row.bodies.filter((b) => !b.same).map((b) => `${row.id} ${routeLabel(b.route)}`),
+  );
   if (different.length > 0) {
     lines.push('');
-    lines.push(`body differs from the raw row's: ${different.map((r) => r.id).join(', ')}`);
+    lines.push(`body differs from the raw row's: ${different.join(', ')}`);
   }
   lines.push('');
   lines.push(

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { freePort } from '../../scripts/cli/processes.ts';
-import { bundleService } from '../../scripts/cloud/bundle.ts';
+import { bundleService, nodeTarget } from '../../scripts/cloud/bundle.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
 import { prepareNginx } from './nginx.ts';
 import {
@@ -18,12 +18,13 @@ import {
   waitForLine,
 } from './proc.ts';
 
-export const ROW_IDS = ['raw', 'service', 'express', 'hono', 'nginx', 'local'] as const;
+export const ROW_IDS = ['raw', 'service', 'fastify', 'express', 'hono', 'nginx', 'local'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 export const ROW_LABELS: Record<RowId, string> = {
   raw: 'raw node:http (the limit)',
   service: 'book-service (bundle, direct)',
+  fastify: 'Fastify 5 (same work, pino on)',
   express: 'Express 4 (seed handler)',
   hono: 'bare Hono (framework floor)',
   nginx: 'nginx -> book-service replicas',
@@ -31,7 +32,13 @@ export const ROW_LABELS: Record<RowId, string> = {
 };
 
 /** Rows whose start-up and idle memory are one process's and can be sampled by restarting. */
-export const SINGLE_PROCESS_ROWS: readonly RowId[] = ['raw', 'service', 'express', 'hono'];
+export const SINGLE_PROCESS_ROWS: readonly RowId[] = [
+  'raw',
+  'service',
+  'fastify',
+  'express',
+  'hono',
+];
 
 export const SERVICE_NAME = 'book-service';
 export const LOCAL_STACK_ENTRY = path.join(repoRoot, 'scripts', 'local', 'index.ts');
@@ -55,7 +62,7 @@ export interface RunningTarget {
 export interface Artifacts {
   dir: string;
   service: Service;
-  files: { raw: string; service: string; express: string; hono: string };
+  files: { raw: string; service: string; fastify: string; express: string; hono: string };
 }
 
 export interface StartContext {
@@ -90,23 +97,25 @@ export async function buildArtifacts(dir: string): Promise<Artifacts> {
       outfile,
       bundle: true,
       platform: 'node',
-      target: 'node24',
+      target: nodeTarget(),
       format: 'esm',
       logLevel: 'warning',
-      // Express is CommonJS: its require() calls of Node built-ins need a real require.
+      // Express and Fastify are CommonJS: their require() calls of Node built-ins need a real
+      // require.
       banner: {
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
     });
     return outfile;
   };
-  const [serviceFile, raw, express, hono] = await Promise.all([
+  const [serviceFile, raw, fastify, express, hono] = await Promise.all([
     bundleService(SERVICE_NAME, path.join(dir, SERVICE_NAME)),
     bundle('raw-server.ts', path.join(dir, 'raw.mjs')),
+    bundle('fastify-server.ts', path.join(dir, 'fastify.mjs')),
     bundle('express-server.ts', path.join(dir, 'express.mjs')),
     bundle('hono-server.ts', path.join(dir, 'hono.mjs')),
   ]);
-  return { dir, service, files: { raw, service: serviceFile, express, hono } };
+  return { dir, service, files: { raw, service: serviceFile, fastify, express, hono } };
 }
 
 /** The environment a service replica runs with: the manifest's variables, as on ECS. */
@@ -137,6 +146,8 @@ function nodeArgs(row: RowId, artifacts: Artifacts): string[] {
       return dockerfileNodeArgs(artifacts.service, artifacts.files.service);
     case 'raw':
       return [artifacts.files.raw];
+    case 'fastify':
+      return [artifacts.files.fastify];
     case 'express':
       return [artifacts.files.express];
     case 'hono':

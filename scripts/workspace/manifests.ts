@@ -9,6 +9,15 @@ import { z } from 'zod';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
+/**
+ * The internal ALB's idle timeout. No manifest can set it: Copilot's environment template
+ * (`templates/environment/cf.yml`, InternalLoadBalancer) gives the load balancer no
+ * LoadBalancerAttributes, so ELB's default `idle_timeout.timeout_seconds` of 60 applies
+ * (Elastic Load Balancing API reference, LoadBalancerAttribute). A service must keep idle
+ * keep-alive sockets open longer than this, or the ALB may reuse one it is closing (a 502).
+ */
+export const INTERNAL_ALB_IDLE_TIMEOUT_SECONDS = 60;
+
 /** Copilot durations: "10s", "2m", "1m30s". */
 const durationPattern = /^(?:(\d+)m)?(?:(\d+)s)?$/;
 

@@ -27,7 +27,8 @@ export async function startNodeProcess(
     signalledAt = performance.now();
     return originalKill(signal);
   };
-  const exited = once(child, 'exit').then(([code, signal]) => ({
+  // 'close', not 'exit': a process's last lines (flushed as it exits) may still be in the pipe.
+  const exited = once(child, 'close').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
     afterMs: performance.now() - signalledAt,

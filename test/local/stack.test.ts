@@ -107,8 +107,6 @@ describe('through the HTTP API', () => {
       () => lines().some((l) => l.includes(String(missing.headers['apigw-requestid']))),
       2_000,
     );
-    const format = stack.settings.accessLogFormat as string;
-    const keys = Object.keys(JSON.parse(format.replace(/\$context\.[A-Za-z.]+/g, '')));
     const entry = (id: unknown) => {
       const found = lines().filter((l) => l.includes(`"${String(id)}"`));
       expect(found).toHaveLength(1);
@@ -116,7 +114,25 @@ describe('through the HTTP API', () => {
     };
 
     const okEntry = entry(ok.headers['apigw-requestid']);
-    expect(Object.keys(okEntry)).toEqual(keys);
+    // The fields, in order, that the stage's Format in addons/http-api.yml declares, stated
+    // here rather than read from that same string: a line missing one, or a template that
+    // loses one (Security Hub APIGateway.9 reads requestId and the integration fields), fails.
+    expect(Object.keys(okEntry)).toEqual([
+      'requestId',
+      'ip',
+      'requestTime',
+      'httpMethod',
+      'routeKey',
+      'path',
+      'status',
+      'protocol',
+      'responseLength',
+      'responseLatency',
+      'integrationStatus',
+      'integrationLatency',
+      'integrationErrorMessage',
+      'errorMessage',
+    ]);
     expect(okEntry).toMatchObject({
       requestId: ok.headers['apigw-requestid'],
       ip: '127.0.0.1',
@@ -131,6 +147,8 @@ describe('through the HTTP API', () => {
       errorMessage: '-',
     });
     expect(okEntry.requestTime).toMatch(/^\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000$/);
+    expect(okEntry.responseLatency).toMatch(/^\d+$/);
+    expect(okEntry.integrationLatency).toMatch(/^\d+$/);
     expect(Number(okEntry.responseLatency)).toBeGreaterThanOrEqual(
       Number(okEntry.integrationLatency),
     );

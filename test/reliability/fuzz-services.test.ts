@@ -196,7 +196,7 @@ interface ServiceUnderTest {
   name: string;
   basePath: string;
   itemCount: number;
-  createApp: (deps: Parameters<typeof bookService.createApp>[0]) => OpenAPIHono;
+  createApp: typeof bookService.createApp;
 }
 
 const SERVICES: ServiceUnderTest[] = [

@@ -1,5 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { createServiceApp, type ServiceDeps } from '../../common/src/service-app.ts';
+import {
+  createServiceApp,
+  type ServiceDeps,
+  type ServiceEnv,
+} from '../../common/src/service-app.ts';
 import { authorsRoutes } from './routes/authors.ts';
 
 export const SERVICE_NAME = 'author-service';
@@ -7,7 +11,7 @@ export const SERVICE_NAME = 'author-service';
 export const DEFAULT_PORT = 3001;
 export const BASE_PATH = '/api/authors';
 
-export function createApp(deps: ServiceDeps): OpenAPIHono {
+export function createApp(deps: ServiceDeps): OpenAPIHono<ServiceEnv> {
   return createServiceApp({
     ...deps,
     title: 'author-service',

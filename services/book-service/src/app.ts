@@ -1,5 +1,9 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { createServiceApp, type ServiceDeps } from '../../common/src/service-app.ts';
+import {
+  createServiceApp,
+  type ServiceDeps,
+  type ServiceEnv,
+} from '../../common/src/service-app.ts';
 import { booksRoutes } from './routes/books.ts';
 
 export const SERVICE_NAME = 'book-service';
@@ -7,7 +11,7 @@ export const SERVICE_NAME = 'book-service';
 export const DEFAULT_PORT = 3000;
 export const BASE_PATH = '/api/books';
 
-export function createApp(deps: ServiceDeps): OpenAPIHono {
+export function createApp(deps: ServiceDeps): OpenAPIHono<ServiceEnv> {
   return createServiceApp({
     ...deps,
     title: 'book-service',

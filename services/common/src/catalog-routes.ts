@@ -2,7 +2,7 @@
 // list is serialised once, since the data never changes while the process runs.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { problem, problemResponses, registerStaticJson } from './service-app.ts';
+import { problem, problemResponses, type ServiceEnv } from './service-app.ts';
 
 /** Ids are 32-bit positive integers, as the seed's numeric ids are. */
 export const MAX_ID = 2_147_483_647;
@@ -50,7 +50,7 @@ interface CatalogOptions<T extends { id: number }> {
 }
 
 export function registerCatalogRoutes<T extends { id: number }>(
-  app: OpenAPIHono,
+  app: OpenAPIHono<ServiceEnv>,
   { resource, basePath, schema, items }: CatalogOptions<T>,
 ): void {
   const allJson = JSON.stringify(items);
@@ -59,15 +59,6 @@ export function registerCatalogRoutes<T extends { id: number }>(
   // Bodies are serialised once, up front; the route's typed response cannot see that a
   // pre-built string is the schema's shape, hence the cast (the tests check the shape).
   const send = (c: Context, body: string) => c.body(body, 200, json) as never;
-  // The same bodies, answered without Hono for the exact request targets (see FastPath).
-  registerStaticJson(app, basePath, allJson);
-  for (const item of items) {
-    // Only ids the route's own validation accepts: any other answers 400 there.
-    const body = byId.get(String(item.id));
-    if (body !== undefined && Number.isInteger(item.id) && item.id >= 1 && item.id <= MAX_ID) {
-      registerStaticJson(app, `${basePath}/${item.id}`, body);
-    }
-  }
 
   app.openapi(
     createRoute({

@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { createLifecycle, DEFAULT_DRAIN_TIMEOUT_SECONDS, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { fastPathOf } from './service-app.ts';
 
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -16,7 +15,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** How often draining closes the keep-alive sockets that have gone idle since the last look. */
 const IDLE_SWEEP_MS = 100;
 
-type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
+export type AppFactory = (deps: { lifecycle: Lifecycle; logger: Logger }) => {
   fetch: (request: Request) => unknown;
 };
 
@@ -46,17 +45,11 @@ export function startService(options: StartOptions): Promise<RunningService> {
   const drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_SECONDS * 1000;
 
   return new Promise((resolve, reject) => {
-    const viaHono = getRequestListener(app.fetch, {
-      ...(options.hostname ? { hostname: options.hostname } : {}),
-    });
-    const fastPath = fastPathOf(app);
-    // Static GETs are answered before @hono/node-server builds its Request and Context.
+    // Every request goes through the app: there is no other path.
     const server = createServer(
-      fastPath
-        ? (req, res) => {
-            if (!fastPath(req, res)) void viaHono(req, res);
-          }
-        : viaHono,
+      getRequestListener(app.fetch, {
+        ...(options.hostname ? { hostname: options.hostname } : {}),
+      }),
     );
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
@@ -65,7 +58,7 @@ export function startService(options: StartOptions): Promise<RunningService> {
     const shutdown = (reason: string): Promise<void> => {
       closing ??= new Promise<void>((done) => {
         lifecycle.draining = true;
-        logger.info('draining', { reason, drainTimeoutMs });
+        logger.info({ reason, drainTimeoutMs }, 'draining');
         const force = setTimeout(() => {
           logger.warn('drain timeout reached: closing remaining connections');
           server.closeAllConnections();
@@ -81,6 +74,7 @@ export function startService(options: StartOptions): Promise<RunningService> {
           clearTimeout(force);
           clearInterval(sweep);
           logger.info('stopped');
+          // Lines still batched (logger.ts) are written now, before the process exits.
           logger.flush();
           done();
         });
@@ -93,7 +87,7 @@ export function startService(options: StartOptions): Promise<RunningService> {
     server.once('listening', () => {
       server.off('error', reject);
       const { port } = server.address() as AddressInfo;
-      logger.info('listening', { port });
+      logger.info({ port }, 'listening');
       resolve({ server, port, lifecycle, logger, shutdown });
     });
     server.listen(options.port, options.hostname);
@@ -133,12 +127,12 @@ export async function runService(options: {
     });
     // A crash is logged as one JSON line like everything else, then the task is replaced.
     process.on('uncaughtException', (error) => {
-      logger.error('uncaught exception', { error: String(error) });
+      logger.error({ error: String(error) }, 'uncaught exception');
       logger.flush();
       process.exit(1);
     });
     process.on('unhandledRejection', (reason) => {
-      logger.error('unhandled rejection', { error: String(reason) });
+      logger.error({ error: String(reason) }, 'unhandled rejection');
       logger.flush();
       process.exit(1);
     });

@@ -4,10 +4,10 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { createLifecycle, type Lifecycle } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
-import { MAX_BODY_BYTES, type ServiceDeps } from '../src/service-app.ts';
+import { MAX_BODY_BYTES, type ServiceDeps, type ServiceEnv } from '../src/service-app.ts';
 
 export interface CatalogContract {
-  createApp: (deps: ServiceDeps) => OpenAPIHono;
+  createApp: (deps: ServiceDeps) => OpenAPIHono<ServiceEnv>;
   basePath: string;
   items: readonly { id: number }[];
 }

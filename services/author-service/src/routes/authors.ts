@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { registerCatalogRoutes } from '../../../common/src/catalog-routes.ts';
+import type { ServiceEnv } from '../../../common/src/service-app.ts';
 import { type Author, authors } from '../data.ts';
 
 export const AuthorSchema: z.ZodType<Author> = z
@@ -10,7 +11,7 @@ export const AuthorSchema: z.ZodType<Author> = z
   })
   .openapi('Author');
 
-export function authorsRoutes(app: OpenAPIHono, basePath: string): void {
+export function authorsRoutes(app: OpenAPIHono<ServiceEnv>, basePath: string): void {
   registerCatalogRoutes(app, {
     resource: 'authors',
     basePath,

@@ -1,5 +1,6 @@
 import { type OpenAPIHono, z } from '@hono/zod-openapi';
 import { registerCatalogRoutes } from '../../../common/src/catalog-routes.ts';
+import type { ServiceEnv } from '../../../common/src/service-app.ts';
 import { type Book, books } from '../data.ts';
 
 export const BookSchema: z.ZodType<Book> = z
@@ -15,6 +16,6 @@ export const BookSchema: z.ZodType<Book> = z
   })
   .openapi('Book');
 
-export function booksRoutes(app: OpenAPIHono, basePath: string): void {
+export function booksRoutes(app: OpenAPIHono<ServiceEnv>, basePath: string): void {
   registerCatalogRoutes(app, { resource: 'books', basePath, schema: BookSchema, items: books });
 }
