@@ -63,7 +63,52 @@ export const problemResponses = (...statuses: number[]) =>
     ]),
   );
 
+const HEALTH_TAG = 'health';
+
 const HealthSchema = z.object({ status: z.enum(['ok', 'draining']) }).openapi('Health');
+
+/** The project's licence (package.json `license`; a test checks they agree). */
+export const LICENSE = 'MIT-0';
+
+/** `book-service` → `BookService`: operationIds are built from names like this. */
+export const pascalCase = (name: string) =>
+  name.replace(/(?:^|[-_\s]+)(\w)/g, (_, first: string) => first.toUpperCase());
+
+const tagDescriptions = new WeakMap<object, Map<string, string>>();
+
+/** Describes a tag that the app's operations use, for the document's `tags` list. */
+export function describeTag(app: OpenAPIHono, name: string, description: string): void {
+  const tags = tagDescriptions.get(app);
+  if (tags === undefined) throw new Error('describeTag: not an app of createServiceApp');
+  tags.set(name, description);
+}
+
+/** What the document says beyond its routes: where to send requests, who may, tags, licence. */
+function documentConfig(app: OpenAPIHono, options: ServiceAppOptions) {
+  const described = tagDescriptions.get(app) ?? new Map<string, string>();
+  const used = new Set(
+    app.openAPIRegistry.definitions.flatMap((d) =>
+      d.type === 'route' ? (d.route.tags ?? []) : [],
+    ),
+  );
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: options.title,
+      version: options.version,
+      description: options.description,
+      license: { name: LICENSE, identifier: LICENSE },
+    },
+    // The paths below are the full paths, and every hop forwards them unchanged (the HTTP API's
+    // $default stage adds no prefix, the internal ALB rewrites none), so the server is the root
+    // of whatever origin served this document: the HTTP API, its custom domain, the ALB.
+    servers: [{ url: '/', description: 'The origin that served this document' }],
+    // Public: no operation needs credentials from the service. (The addon's optional JWT
+    // authorizer sits in front, in API Gateway, and is not part of this service's contract.)
+    security: [],
+    tags: [...used].sort().map((name) => ({ name, description: described.get(name) ?? name })),
+  };
+}
 
 /** The caller's id when it is a sane one (ALB, API Gateway or the client), else a new one. */
 function chooseRequestId(given: string | undefined): string {
@@ -163,6 +208,7 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
   });
   const table = new Map<string, Buffer>();
   staticGets.set(app, table);
+  tagDescriptions.set(app, new Map([[HEALTH_TAG, 'Whether the service is serving']]));
   fastPaths.set(app, createFastPath(table, { lifecycle, logger }));
 
   app.use(async (c, next) => {
@@ -191,12 +237,21 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
     createRoute({
       method: 'get',
       path: `${basePath}/health`,
+      operationId: `get${pascalCase(options.title)}Health`,
+      tags: [HEALTH_TAG],
       summary: 'Health check used by the load balancer',
       responses: {
-        200: { description: 'Serving', content: { 'application/json': { schema: HealthSchema } } },
+        200: {
+          description: 'Serving',
+          content: {
+            'application/json': { schema: HealthSchema, example: { status: 'ok' as const } },
+          },
+        },
         503: {
           description: 'Draining before shutdown',
-          content: { 'application/json': { schema: HealthSchema } },
+          content: {
+            'application/json': { schema: HealthSchema, example: { status: 'draining' as const } },
+          },
         },
       },
     }),
@@ -206,10 +261,7 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono {
         : c.json({ status: 'ok' as const }, 200),
   );
 
-  app.doc31(`${basePath}/openapi.json`, {
-    openapi: '3.1.0',
-    info: { title: options.title, version: options.version, description: options.description },
-  });
+  app.doc31(`${basePath}/openapi.json`, () => documentConfig(app, options));
 
   options.routes(app);
 

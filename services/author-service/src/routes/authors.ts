@@ -13,6 +13,7 @@ export const AuthorSchema: z.ZodType<Author> = z
 export function authorsRoutes(app: OpenAPIHono, basePath: string): void {
   registerCatalogRoutes(app, {
     resource: 'authors',
+    item: 'author',
     basePath,
     schema: AuthorSchema,
     items: authors,
