@@ -8,7 +8,7 @@
 // Usage: node scripts/openapi.ts [--postinstall]
 //   --postinstall: a failure is reported in one line and does not fail `npm ci`; the scripts
 //   that need the client run this again and fail there with the cause.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
@@ -69,7 +69,7 @@ function indexModule(services: string[]): string {
 
 /** Writes every document, its types and the index; returns the files written. */
 export async function generate(services: Service[], dir = OPENAPI_DIR): Promise<string[]> {
-  // Loaded here, not at the top: the smoke test reads documents through this module.
+  // Loaded here, not at the top: the smoke test asks for documents through this module.
   const { default: openapiTS, astToString } = await import('openapi-typescript');
   const files: string[] = [];
   const outputs = await Promise.all(
@@ -99,11 +99,6 @@ export async function generate(services: Service[], dir = OPENAPI_DIR): Promise<
     if (!files.includes(file) && !name.endsWith('.partial')) rmSync(file, { force: true });
   }
   return files;
-}
-
-/** The document written for `service` by the last generation. */
-export function readDocument(service: string, dir = OPENAPI_DIR): OpenAPI3 {
-  return JSON.parse(readFileSync(documentFile(service, dir), 'utf8')) as OpenAPI3;
 }
 
 if (process.argv[1] === import.meta.filename) {

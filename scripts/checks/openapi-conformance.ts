@@ -169,6 +169,11 @@ export class Conformance {
     const found: { at: string; problems: string[] }[] = [];
     const visit = (node: unknown, segments: string[]) => {
       if (node === null || typeof node !== 'object') return;
+      // Under `properties` each key is a property's name, whatever it is (even "example").
+      if (segments.at(-1) === 'properties') {
+        for (const [key, child] of Object.entries(node)) visit(child, [...segments, key]);
+        return;
+      }
       if (Array.isArray(node)) {
         for (const [i, child] of node.entries()) visit(child, [...segments, String(i)]);
         return;

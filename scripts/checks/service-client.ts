@@ -1,30 +1,33 @@
 // The smoke test's calls to a service's API, made through the client generated from that
 // service's OpenAPI document (types from openapi-typescript, runtime openapi-fetch; both from
 // scripts/openapi.ts). The request is built from the documented path template and the answer is
-// judged against the same document, so a deployed route or schema that drifted from what this
-// checkout generates fails the smoke test, locally and in the cloud. The transport stays the
+// judged against the same document, so a deployed route or schema that drifted from this
+// checkout's document fails the smoke test, locally and in the cloud. The transport stays the
 // smoke test's own (`send`): it sets a Host header for the ALB checks and a hard timeout.
 import createClient, { type Client, type ClientPathsWithMethod } from 'openapi-fetch';
 import type { ApiPaths } from '../../.cache/openapi/index.d.ts';
-import { readDocument } from '../openapi.ts';
+import { servedDocument } from '../openapi.ts';
+import { loadWorkspace } from '../workspace/manifests.ts';
 import { Conformance } from './openapi-conformance.ts';
 import type { HttpResult } from './smoke-checks.ts';
 
 type GetPath = ClientPathsWithMethod<Client<ApiPaths>, 'get'>;
 
-const conformances = new Map<string, Conformance>();
+const conformances = new Map<string, Promise<Conformance>>();
 
-function conformanceOf(service: string): Conformance {
-  let conformance = conformances.get(service);
+/**
+ * The service's document as this checkout's code serves it, asked of the app in-process (as
+ * scripts/openapi.ts does for the generated client), so it cannot be stale or missing.
+ */
+function conformanceOf(name: string): Promise<Conformance> {
+  let conformance = conformances.get(name);
   if (!conformance) {
-    try {
-      conformance = new Conformance(readDocument(service));
-    } catch (error) {
-      throw new Error(
-        `no generated client for ${service} (${(error as Error).message}): run node scripts/openapi.ts`,
-      );
-    }
-    conformances.set(service, conformance);
+    conformance = (async () => {
+      const service = loadWorkspace().services.find((s) => s.name === name);
+      if (!service) throw new Error(`${name} is not a service of the Copilot manifests`);
+      return new Conformance(await servedDocument(service));
+    })();
+    conformances.set(name, conformance);
   }
   return conformance;
 }
@@ -46,7 +49,7 @@ export async function callService(
   pathname: string,
   send: (url: string) => Promise<HttpResult>,
 ): Promise<ServiceCall> {
-  const conformance = conformanceOf(service);
+  const conformance = await conformanceOf(service);
   const match = conformance.match('get', pathname);
   if (!match) return { problems: [`GET ${pathname} is not in ${service}'s OpenAPI document`] };
   let result: HttpResult | undefined;

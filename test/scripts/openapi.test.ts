@@ -126,6 +126,9 @@ describe('Conformance', () => {
       '#/components/schemas/Thing/properties/id/example',
     ]);
     expect(c.examples().every((e) => e.problems.length === 0)).toBe(true);
+    // A property may be named like the keyword: its schema is no example.
+    const named = { type: 'object', properties: { example: { type: 'string' } } };
+    expect(new Conformance({ components: { schemas: { Named: named } } }).examples()).toEqual([]);
     const broken = structuredClone(document);
     broken.components.schemas.Thing.properties.id.example = 'one' as never;
     broken.paths['/api/things'].get.responses[200].content['application/json'].example = [
