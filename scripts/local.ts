@@ -22,6 +22,9 @@ const USAGE = `Usage: npm start -- [options]
                              --parameter ThrottlingRateLimit=10000
   --log-level <level>        LOG_LEVEL for every replica (default: the manifest's):
                              ${LOG_LEVELS.join(', ')}
+  --jwt                      turn on the template's JWT authorizer against a local issuer
+                             (JwtIssuer set to it, JwtAudience to "local" unless given
+                             with --parameter) and print a token it accepts
   --root <dir>               the workspace: <dir>/copilot and <dir>/addons (default: this
                              repository)
   --quiet                    do not print replica stdout
@@ -52,6 +55,7 @@ const { values } = (() => {
         parameter: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
         root: { type: 'string' },
+        jwt: { type: 'boolean' },
         quiet: { type: 'boolean' },
         'no-access-log': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -95,8 +99,15 @@ watchLauncher((what) => {
 const { LocalStackError, startLocalStack } = await import('./local/index.ts');
 const { ManifestError } = await import('./workspace/manifests.ts');
 const { TemplateSettingsError } = await import('./workspace/http-api-settings.ts');
+const { startLocalIssuer } = await import('./local/jwt-issuer.ts');
 
 const started = performance.now();
+// Before the stack reads the template: the authorizer's parameters point at this issuer.
+const issuer = values.jwt ? await startLocalIssuer() : undefined;
+if (issuer) {
+  parameters.JwtAudience ??= 'local';
+  parameters.JwtIssuer = issuer.url;
+}
 try {
   stack = await startLocalStack({
     ...(values.root !== undefined ? { root: path.resolve(values.root) } : {}),
@@ -115,6 +126,7 @@ try {
     error instanceof ManifestError ||
     error instanceof TemplateSettingsError
   ) {
+    await issuer?.close();
     fail((error as Error).message);
   }
   throw error;
@@ -138,12 +150,24 @@ process.stdout.write(
       .map((line) => `  ${line}`)
       .join('\n'),
     '',
-    `  Try: curl ${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
+    ...(issuer ? await jwtLines(issuer, String(parameters.JwtAudience).split(',')[0] ?? '') : []),
+    `  Try: curl ${issuer ? '-H "Authorization: Bearer $TOKEN" ' : ''}${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
     '  Ctrl-C stops everything.',
     '',
     '',
   ].join('\n'),
 );
+
+async function jwtLines(local: NonNullable<typeof issuer>, audience: string): Promise<string[]> {
+  const ttlSeconds = 12 * 3600;
+  const token = await local.sign({ aud: audience, sub: 'local-user', ttlSeconds });
+  return [
+    `  JWT authorizer on every service route: issuer ${local.url}, audience ${audience}`,
+    `  A token it accepts (valid ${ttlSeconds / 3600} h):`,
+    `  TOKEN=${token}`,
+    '',
+  ];
+}
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -153,8 +177,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
       process.exit(130);
     }
     stopping = true;
-    process.stdout.write(`\n${signal}: stopping the local running...\n`);
-    running.stop().then(
+    process.stdout.write(`\n${signal}: stopping the local stack...\n`);
+    Promise.all([running.stop(), issuer?.close()]).then(
       () => process.exit(0),
       (error: Error) => fail(`could not stop cleanly: ${error.message}`),
     );

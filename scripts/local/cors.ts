@@ -5,15 +5,9 @@
 // in docs/verified.md (the preflight's status, the headers on a disallowed origin) and checked
 // by scripts/smoke.ts against a deployed API.
 
-/** The template's `CorsConfiguration`, resolved (CloudFormation property names). */
-export interface CorsConfiguration {
-  AllowOrigins?: string[];
-  AllowMethods?: string[];
-  AllowHeaders?: string[];
-  ExposeHeaders?: string[];
-  MaxAge?: number;
-  AllowCredentials?: boolean;
-}
+import type { CorsConfiguration } from '../workspace/http-api-settings.ts';
+
+export type { CorsConfiguration };
 
 type Headers = Record<string, string>;
 

@@ -8,11 +8,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import {
   type AccessLogRecord,
+  type CorsConfiguration,
   compileAccessLogFormat,
   type HttpApiRoute,
   type HttpApiSettings,
+  type JwtAuthorizerSettings,
   matchRoute,
 } from '../workspace/http-api-settings.ts';
+import { corsResponseHeaders, isPreflight, preflightHeaders } from './cors.ts';
+import { createJwtAuthorizer, type JwtVerdict } from './jwt-authorizer.ts';
 import { endAfterRequest, LINGER_IDLE_MS } from './linger.ts';
 import type { IntegrationCall, LoadBalancer } from './load-balancer.ts';
 import {
@@ -27,9 +31,16 @@ interface GatewayError {
   status: number;
   message: string;
   body: Buffer;
+  /** Flat name/value pairs added to the answer (the authorizer's `www-authenticate`). */
+  headers?: string[];
 }
-function gatewayError(status: number, message: string): GatewayError {
-  return { status, message, body: Buffer.from(JSON.stringify({ message })) };
+function gatewayError(status: number, message: string, headers?: string[]): GatewayError {
+  return {
+    status,
+    message,
+    body: Buffer.from(JSON.stringify({ message })),
+    ...(headers ? { headers } : {}),
+  };
 }
 const NOT_FOUND = gatewayError(404, 'Not Found');
 const TOO_MANY_REQUESTS = gatewayError(429, 'Too Many Requests');
@@ -93,6 +104,21 @@ export interface HttpApiOptions {
   lingerMs?: number;
 }
 
+/**
+ * The API's CORS configuration as API Gateway applies it to what the integration answers: the
+ * backend's own CORS headers dropped, the configured ones set (cors.ts).
+ */
+function withCors(headers: string[], cors: CorsConfiguration, origin: string | undefined): void {
+  const backend: Record<string, string> = {};
+  for (let i = 0; i < headers.length; i += 2) {
+    backend[headers[i] as string] = headers[i + 1] as string;
+  }
+  headers.length = 0;
+  for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin, backend))) {
+    headers.push(name, value);
+  }
+}
+
 /** One request through the API: its integration call and its access-log record at once. */
 class ApiRequest implements IntegrationCall, AccessLogRecord {
   readonly lingerMs: number;
@@ -101,9 +127,10 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
   hasBody = false;
   readonly res: ServerResponse;
   readonly started: number;
-  readonly responseHeader = 'apigw-requestid';
-  readonly responseHeaderValue: string;
   readonly requestId: string;
+  /** The API's CORS configuration, when it has one, and the request's Origin. */
+  cors: CorsConfiguration | null = null;
+  origin: string | undefined;
   readonly requestTimeEpoch: number;
   readonly sourceIp: string;
   readonly httpMethod: string;
@@ -136,13 +163,33 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
     this.res = res;
     this.started = started;
     this.requestId = newRequestId();
-    this.responseHeaderValue = this.requestId;
     this.requestTimeEpoch = Math.round(performance.timeOrigin + started);
     const address = req.socket.remoteAddress ?? '';
     this.sourceIp = address.startsWith('::ffff:') ? address.slice(7) : address;
     this.httpMethod = req.method ?? 'GET';
     this.protocol = req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`;
     this.path = path;
+  }
+
+  addHeaders(headers: string[]): void {
+    if (this.cors !== null) withCors(headers, this.cors, this.origin);
+    headers.push('apigw-requestid', this.requestId);
+  }
+
+  /**
+   * API Gateway's own answer to a CORS preflight: the configured headers for an allowed
+   * origin, none otherwise; the integration is never called. The status is assumed
+   * (docs/verified.md) and checked by the smoke test on a deploy.
+   */
+  answerPreflight(cors: CorsConfiguration): void {
+    this.answered = true;
+    const headers = Object.entries(preflightHeaders(cors, this.req.headers)).flat();
+    this.responseLength = 0;
+    this.res.writeHead(204, [...headers, 'apigw-requestid', this.requestId]);
+    endAfterRequest(this.req, this.res, Buffer.alloc(0), {
+      hasBody: this.hasBody,
+      idleMs: this.lingerMs,
+    });
   }
 
   integrationResponded(status: number): boolean {
@@ -172,6 +219,7 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
         String(error.body.length),
         'apigw-requestid',
         this.requestId,
+        ...(error.headers ?? []),
       ]);
       // Often sent before the body has arrived (a 413, a 404 to a POST): read it to the end
       // first, or a client that sends it all before reading gets a reset (linger.ts).
@@ -235,31 +283,19 @@ export function createHttpApiHandler(
     log((render as (r: AccessLogRecord) => string)(request));
   };
 
-  return (req, res) => {
-    const started = performance.now();
-    const head = readRequestHead(req.rawHeaders);
-    const size = headBytes(req, head);
-    const authority = toOriginForm(req);
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    const request = new ApiRequest(req, res, started, path, lingerMs);
-    res.on('close', () => finish(request));
-    request.hasBody = head.hasBody;
-    request.userAgent = head.userAgent;
-    request.domainName = hostname(authority ?? head.host);
-    if (size > HEAD_LIMIT_BYTES) return request.fail(HEADERS_TOO_LARGE);
+  const cors = settings.cors;
+  const authorizers = authorizersOf(routes);
 
-    const route = matchRoute(routes, request.httpMethod, request.path);
-    if (route === undefined) return request.fail(NOT_FOUND);
-    request.routeKey = route.routeKey;
-    if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
-
-    if (head.contentLength > limit) return request.fail(PAYLOAD_TOO_LARGE);
+  const forward = (request: ApiRequest, head: RequestHead, authority: string | undefined) => {
+    if (request.answered || request.res.destroyed) return;
+    if (cors !== null && isPreflight(request.httpMethod, request.req.headers)) {
+      return request.answerPreflight(cors);
+    }
     if (head.hasBody && head.contentLength === -1) {
-      // A chunked body announces no length: count it as it streams through.
+      // A chunked body announces no length: count it as it streams through. Attached only
+      // now, so no chunk flows away while an authorizer decides.
       let received = 0;
-      req.on('data', (chunk: Buffer) => {
+      request.req.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > limit) request.fail(PAYLOAD_TOO_LARGE);
       });
@@ -273,8 +309,66 @@ export function createHttpApiHandler(
     request.timer = setTimeout(onTimeout, timeoutMs, request);
     request.integrationStarted = performance.now();
     const host = forwardHost ?? (authority === undefined ? head.host : authority);
-    alb.forward(req, res, head, host, '127.0.0.1', request);
+    alb.forward(request.req, request.res, head, host, '127.0.0.1', request);
   };
+
+  return (req, res) => {
+    const started = performance.now();
+    const head = readRequestHead(req.rawHeaders);
+    const size = headBytes(req, head);
+    const authority = toOriginForm(req);
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const request = new ApiRequest(req, res, started, path, lingerMs);
+    res.on('close', () => finish(request));
+    request.hasBody = head.hasBody;
+    request.userAgent = head.userAgent;
+    request.domainName = hostname(authority ?? head.host);
+    if (cors !== null) {
+      request.cors = cors;
+      request.origin = req.headers.origin;
+    }
+    if (size > HEAD_LIMIT_BYTES) return request.fail(HEADERS_TOO_LARGE);
+
+    const route = matchRoute(routes, request.httpMethod, request.path);
+    if (route === undefined) {
+      // "API Gateway automatically sends a response to preflight OPTIONS requests, even if
+      // there isn't an OPTIONS route configured for your API" (Configuring CORS for an HTTP API).
+      if (cors !== null && isPreflight(request.httpMethod, req.headers)) {
+        return request.answerPreflight(cors);
+      }
+      return request.fail(NOT_FOUND);
+    }
+    request.routeKey = route.routeKey;
+    if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
+
+    if (head.contentLength > limit) return request.fail(PAYLOAD_TOO_LARGE);
+    const authorize = route.authorizer && authorizers.get(route.authorizer.logicalId);
+    if (!authorize) return forward(request, head, authority);
+    // The authorizer runs before CORS: a preflight that matches an authorized route is refused
+    // for lack of a token, the caveat the template's OPTIONS routes exist for.
+    const identity = req.headers[(route.authorizer as JwtAuthorizerSettings).identityHeader];
+    authorize(typeof identity === 'string' ? identity : undefined).then((verdict) =>
+      verdict.ok ? forward(request, head, authority) : request.fail(refusal(verdict)),
+    );
+  };
+}
+
+type Authorize = (identity: string | undefined) => Promise<JwtVerdict>;
+
+/** One JWT authorizer per authorizer resource, shared by its routes (one key cache each). */
+function authorizersOf(routes: readonly HttpApiRoute[]): Map<string, Authorize> {
+  const authorizers = new Map<string, Authorize>();
+  for (const { authorizer } of routes) {
+    if (authorizer === null || authorizers.has(authorizer.logicalId)) continue;
+    authorizers.set(authorizer.logicalId, createJwtAuthorizer(authorizer));
+  }
+  return authorizers;
+}
+
+function refusal(verdict: Extract<JwtVerdict, { ok: false }>): GatewayError {
+  return gatewayError(verdict.status, 'Unauthorized', Object.entries(verdict.headers).flat());
 }
 
 function applyHeaderMappings(

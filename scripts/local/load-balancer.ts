@@ -18,9 +18,11 @@ export interface IntegrationCall {
   integrationResponded(status: number): boolean;
   /** Set from Content-Length, or counted when the body is chunked. */
   responseLength: number;
-  /** A response header the API adds to everything it answers (API Gateway's request id). */
-  readonly responseHeader: string;
-  readonly responseHeaderValue: string;
+  /**
+   * What the API does to the headers of every integration response before the client gets
+   * them (API Gateway's request id; the CORS headers when the API has a CORS configuration).
+   */
+  addHeaders(headers: string[]): void;
 }
 
 export interface ListenerRule {
@@ -157,7 +159,9 @@ export class LoadBalancer {
     if (call) {
       if (!call.integrationResponded(page.status)) return;
       call.responseLength = page.body.length;
-      res.writeHead(page.status, [...page.headers, call.responseHeader, call.responseHeaderValue]);
+      const headers = [...page.headers];
+      call.addHeaders(headers);
+      res.writeHead(page.status, headers);
     } else {
       res.writeHead(page.status, page.headers);
     }
@@ -254,12 +258,8 @@ class Exchange implements ResponseSink {
       if (!call.integrationResponded(status)) return false;
       call.responseLength = Math.max(contentLength, 0);
       this.countBody = contentLength < 0;
-      headers.push(
-        'x-local-target',
-        this.target.address,
-        call.responseHeader,
-        call.responseHeaderValue,
-      );
+      headers.push('x-local-target', this.target.address);
+      call.addHeaders(headers);
     } else headers.push('x-local-target', this.target.address);
     this.res.writeHead(status, headers);
     return true;

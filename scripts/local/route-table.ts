@@ -16,7 +16,7 @@ export function formatRouteTable(routes: readonly HttpApiRoute[], alb: LoadBalan
     const sample = samplePath(route);
     const rule = sample === undefined ? undefined : alb.match(alb.dnsName, sample);
     rows.push([
-      route.routeKey,
+      route.authorizer ? `${route.routeKey} (JWT)` : route.routeKey,
       rule ? `${rule.pathPrefix}, ${rule.pathPrefix}/*` : '(none: the ALB answers 503)',
       rule?.service ?? '-',
       rule ? describeTargets(rule.group) : '-',

@@ -28,6 +28,28 @@ export interface HttpApiRoute {
   /** Matches a request path (no query string) the way API Gateway matches this route. */
   pattern: RegExp;
   throttling: Throttling;
+  /** The route's JWT authorizer, or null for `AuthorizationType: NONE`. */
+  authorizer: JwtAuthorizerSettings | null;
+}
+
+/** An `AWS::ApiGatewayV2::Authorizer` of type JWT, resolved. */
+export interface JwtAuthorizerSettings {
+  logicalId: string;
+  issuer: string;
+  /** Accepted `aud` (or `client_id`) values; empty entries of a CommaDelimitedList dropped. */
+  audience: string[];
+  /** Lower case: the header its `IdentitySource` (`$request.header.X`) names. */
+  identityHeader: string;
+}
+
+/** The API's `CorsConfiguration` (CloudFormation property names), resolved. */
+export interface CorsConfiguration {
+  AllowOrigins?: string[];
+  AllowMethods?: string[];
+  AllowHeaders?: string[];
+  ExposeHeaders?: string[];
+  MaxAge?: number;
+  AllowCredentials?: boolean;
 }
 
 export interface Throttling {
@@ -58,6 +80,8 @@ export interface HttpApiSettings {
   /** The stage's access-log format, or undefined when access logging is off. */
   accessLogFormat: string | undefined;
   payloadLimitBytes: number;
+  /** The API's CORS configuration, or null when it has none (CORS off). */
+  cors: CorsConfiguration | null;
   /** The effective parameter values (defaults merged with overrides). */
   parameters: Record<string, string | number | string[]>;
 }
@@ -275,12 +299,7 @@ function readRoutes(scope: Scope, integrationId: string, stage: CfnResource): Ht
         `${logicalId}: targets ${JSON.stringify(props.Target)}; the local API emulates only the ALB integration ${integrationId}`,
       );
     }
-    const authorization = resolve(props.AuthorizationType ?? 'NONE', scope);
-    if (authorization !== 'NONE' && authorization !== NO_VALUE) {
-      throw new TemplateSettingsError(
-        `${logicalId}: AuthorizationType ${String(authorization)} is not emulated locally; leave the authorizer parameters at their defaults for the local stack`,
-      );
-    }
+    const authorizer = readAuthorizer(logicalId, props, scope);
     const [method = '', routePath = ''] =
       routeKey === '$default' ? ['ANY', ''] : routeKey.split(' ', 2);
     const settings = { ...defaults, ...(perRoute[routeKey] ?? {}) };
@@ -298,6 +317,7 @@ function readRoutes(scope: Scope, integrationId: string, stage: CfnResource): Ht
         rateLimit: rateLimit ?? Number.POSITIVE_INFINITY,
         burstLimit: burstLimit ?? Number.POSITIVE_INFINITY,
       },
+      authorizer,
     });
   }
   if (routes.length === 0) throw new TemplateSettingsError('the template defines no route');
@@ -306,6 +326,45 @@ function readRoutes(scope: Scope, integrationId: string, stage: CfnResource): Ht
     const pb = precedence(b);
     return pa[0] - pb[0] || pa[1] - pb[1] || pa[2] - pb[2];
   });
+}
+
+/**
+ * A route's authorizer: none, or the JWT authorizer its `AuthorizerId` refers to. Lambda and
+ * IAM authorizers are not emulated, so a template with one is refused rather than run open.
+ */
+function readAuthorizer(
+  routeId: string,
+  props: Record<string, unknown>,
+  scope: Scope,
+): JwtAuthorizerSettings | null {
+  const authorization = resolve(props.AuthorizationType ?? 'NONE', scope);
+  if (authorization === 'NONE' || authorization === NO_VALUE) return null;
+  const refused = (why: string) =>
+    new TemplateSettingsError(`${routeId}: ${why}; the local stack emulates JWT authorizers only`);
+  if (authorization !== 'JWT') throw refused(`AuthorizationType ${String(authorization)}`);
+  const ref = resolve(props.AuthorizerId, scope);
+  const logicalId = ref instanceof Unresolved ? /^Ref (\w+)$/.exec(ref.what)?.[1] : undefined;
+  const resource = logicalId === undefined ? undefined : scope.template.Resources[logicalId];
+  if (logicalId === undefined || resource?.Type !== 'AWS::ApiGatewayV2::Authorizer') {
+    throw refused(`AuthorizerId ${JSON.stringify(props.AuthorizerId)} names no authorizer`);
+  }
+  const authorizer = plain(resolve(resource.Properties ?? {}, scope)) as {
+    AuthorizerType?: string;
+    IdentitySource?: string[];
+    JwtConfiguration?: { Issuer?: unknown; Audience?: unknown };
+  };
+  const source = /^\$request\.header\.(.+)$/.exec(authorizer.IdentitySource?.[0] ?? '')?.[1];
+  const issuer = authorizer.JwtConfiguration?.Issuer;
+  const audience = [authorizer.JwtConfiguration?.Audience ?? []].flat();
+  if (authorizer.AuthorizerType !== 'JWT' || source === undefined || typeof issuer !== 'string') {
+    throw refused(`${logicalId} is not a JWT authorizer on a request header with an issuer`);
+  }
+  return {
+    logicalId,
+    issuer,
+    audience: audience.filter((a): a is string => typeof a === 'string' && a !== ''),
+    identityHeader: source.toLowerCase(),
+  };
 }
 
 function readHeaderMappings(requestParameters: unknown, scope: Scope): HeaderMapping[] {
@@ -463,6 +522,9 @@ export function httpApiSettingsOf(
   }
 
   const headerMappings = readHeaderMappings(integrationProps.RequestParameters, scope);
+  const [, api] = resourcesOfType(template, 'AWS::ApiGatewayV2::Api')[0] ?? [];
+  const corsValue = resolve(api?.Properties?.CorsConfiguration, scope);
+  const cors = corsValue === NO_VALUE ? undefined : (plain(corsValue) as CorsConfiguration);
   return {
     templateFile,
     routes: readRoutes(scope, integrationId, defaultStage[1]),
@@ -476,6 +538,7 @@ export function httpApiSettingsOf(
     headerMappings: headerMappings.filter((m) => m.header !== 'host'),
     accessLogFormat: accessLog?.Format,
     payloadLimitBytes: PAYLOAD_LIMIT_BYTES,
+    cors: cors ?? null,
     parameters,
   };
 }
