@@ -2,8 +2,9 @@
 // typed client's types generated from it (openapi-typescript; openapi-fetch is the runtime), into
 // .cache/openapi/: <service>.json, <service>.d.ts, and index.d.ts that names them all. Nothing
 // written here is committed or edited by hand: npm ci's postinstall runs this, and so do
-// `npm test`, `typecheck`, `lint` and `smoke` before they start, so the client always matches
-// the routes. A consumer generates the same types from the served document (README).
+// `npm test`, `typecheck` and `lint` before they start, so the client always matches the
+// routes. (The smoke test needs only the types, erased at run time: it asks each app for its
+// document in-process.) A consumer generates the same types from the served document (README).
 //
 // Usage: node scripts/openapi.ts [--postinstall]
 //   --postinstall: a failure is reported in one line and does not fail `npm ci`; the scripts
