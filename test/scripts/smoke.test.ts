@@ -108,6 +108,24 @@ describe('smoke.ts', { timeout: 60_000 }, () => {
       server.close();
     }
   });
+  it("fails when an answer drifts from the service's OpenAPI document, naming the field", async () => {
+    // Six items, as many as expected, but not the shape book-service's document gives a book.
+    const six = JSON.stringify([1, 2, 3, 4, 5, 6].map((id) => ({ id, title: `book ${id}` })));
+    const server = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(six);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const r = await runScript('smoke', ['--url', url, '--samples', '0'], {});
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /FAIL book-service: list has 6 items: GET \/api\/books 200 body: \/0 must have required property 'isbn'/,
+      );
+    } finally {
+      server.close();
+    }
+  });
 });
 
 describe('the bastion', { timeout: 60_000 }, () => {

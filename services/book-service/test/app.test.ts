@@ -1,4 +1,6 @@
+import createClient from 'openapi-fetch';
 import { describe, expect, it } from 'vitest';
+import type { paths } from '../../../.cache/openapi/book-service.d.ts';
 import { catalogContract, quietDeps } from '../../common/test/catalog-contract.ts';
 import { BASE_PATH, createApp } from '../src/app.ts';
 import { books } from '../src/data.ts';
@@ -24,5 +26,21 @@ describe('book-service', () => {
       'AWS Lambda Quick Start Guide',
       'AWS Basics',
     ]);
+  });
+
+  it('is read by the client generated from its document (types checked by npm run typecheck)', async () => {
+    const app = createApp(quietDeps());
+    const client = createClient<paths>({
+      baseUrl: 'http://book-service',
+      fetch: (request) => Promise.resolve(app.request(request)),
+    });
+    const book = await client.GET('/api/books/{id}', { params: { path: { id: '2' } } });
+    expect(book.data?.isbn).toBe(9781788293723);
+    const page = await client.GET('/api/books', { params: { query: { limit: '2', offset: '4' } } });
+    expect(page.data?.map((b) => b.date)).toEqual(['06/29/2018', '02/09/2017']);
+    const missing = await client.GET('/api/books/{id}', { params: { path: { id: '999' } } });
+    expect(missing.error?.status).toBe(404);
+    const health = await client.GET('/api/books/health');
+    expect(health.data?.status).toBe('ok');
   });
 });

@@ -2,7 +2,13 @@
 // list is serialised once, since the data never changes while the process runs.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { problem, problemResponses, type ServiceEnv } from './service-app.ts';
+import {
+  describeTag,
+  pascalCase,
+  problem,
+  problemResponses,
+  type ServiceEnv,
+} from './service-app.ts';
 
 /** Ids are 32-bit positive integers, as the seed's numeric ids are. */
 export const MAX_ID = 2_147_483_647;
@@ -41,9 +47,11 @@ const ListQuery = z.object({
     .openapi({ param: { name: 'offset', in: 'query' }, example: '0' }),
 });
 
-interface CatalogOptions<T extends { id: number }> {
-  /** Plural, as in the path: "books". */
+export interface CatalogOptions<T extends { id: number }> {
+  /** Plural, as in the path: "books". Also the operations' tag. */
   resource: string;
+  /** Singular: "book". Names the operations: listBooks, getBook. */
+  item: string;
   basePath: string;
   schema: z.ZodType<T>;
   items: readonly T[];
@@ -51,8 +59,9 @@ interface CatalogOptions<T extends { id: number }> {
 
 export function registerCatalogRoutes<T extends { id: number }>(
   app: OpenAPIHono<ServiceEnv>,
-  { resource, basePath, schema, items }: CatalogOptions<T>,
+  { resource, item: itemName, basePath, schema, items }: CatalogOptions<T>,
 ): void {
+  describeTag(app, resource, `The ${resource}, read-only`);
   const allJson = JSON.stringify(items);
   const byId = new Map(items.map((item) => [String(item.id), JSON.stringify(item)]));
   const json = { 'content-type': 'application/json' };
@@ -64,12 +73,14 @@ export function registerCatalogRoutes<T extends { id: number }>(
     createRoute({
       method: 'get',
       path: basePath,
+      operationId: `list${pascalCase(resource)}`,
+      tags: [resource],
       summary: `List ${resource}`,
       request: { query: ListQuery },
       responses: {
         200: {
           description: `The ${resource}, in id order`,
-          content: { 'application/json': { schema: z.array(schema) } },
+          content: { 'application/json': { schema: z.array(schema), example: items.slice(0, 2) } },
         },
         ...problemResponses(400),
       },
@@ -87,10 +98,15 @@ export function registerCatalogRoutes<T extends { id: number }>(
     createRoute({
       method: 'get',
       path: `${basePath}/{id}`,
+      operationId: `get${pascalCase(itemName)}`,
+      tags: [resource],
       summary: `Get one of the ${resource} by id`,
       request: { params: IdParam },
       responses: {
-        200: { description: 'Found', content: { 'application/json': { schema } } },
+        200: {
+          description: 'Found',
+          content: { 'application/json': { schema, ...(items[0] && { example: items[0] }) } },
+        },
         ...problemResponses(400, 404),
       },
     }),

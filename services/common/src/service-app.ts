@@ -68,7 +68,52 @@ export const problemResponses = (...statuses: number[]) =>
     ]),
   );
 
+const HEALTH_TAG = 'health';
+
 const HealthSchema = z.object({ status: z.enum(['ok', 'draining']) }).openapi('Health');
+
+/** The project's licence (package.json `license`; a test checks they agree). */
+export const LICENSE = 'MIT-0';
+
+/** `book-service` → `BookService`: operationIds are built from names like this. */
+export const pascalCase = (name: string) =>
+  name.replace(/(?:^|[-_\s]+)(\w)/g, (_, first: string) => first.toUpperCase());
+
+const tagDescriptions = new WeakMap<object, Map<string, string>>();
+
+/** Describes a tag that the app's operations use, for the document's `tags` list. */
+export function describeTag(app: OpenAPIHono<ServiceEnv>, name: string, description: string): void {
+  const tags = tagDescriptions.get(app);
+  if (tags === undefined) throw new Error('describeTag: not an app of createServiceApp');
+  tags.set(name, description);
+}
+
+/** What the document says beyond its routes: where to send requests, who may, tags, licence. */
+function documentConfig(app: OpenAPIHono<ServiceEnv>, options: ServiceAppOptions) {
+  const described = tagDescriptions.get(app) ?? new Map<string, string>();
+  const used = new Set(
+    app.openAPIRegistry.definitions.flatMap((d) =>
+      d.type === 'route' ? (d.route.tags ?? []) : [],
+    ),
+  );
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: options.title,
+      version: options.version,
+      description: options.description,
+      license: { name: LICENSE, identifier: LICENSE },
+    },
+    // The paths below are the full paths, and every hop forwards them unchanged (the HTTP API's
+    // $default stage adds no prefix, the internal ALB rewrites none), so the server is the root
+    // of whatever origin served this document: the HTTP API, its custom domain, the ALB.
+    servers: [{ url: '/', description: 'The origin that served this document' }],
+    // Public: no operation needs credentials from the service. (The addon's optional JWT
+    // authorizer sits in front, in API Gateway, and is not part of this service's contract.)
+    security: [],
+    tags: [...used].sort().map((name) => ({ name, description: described.get(name) ?? name })),
+  };
+}
 
 /** The caller's id when it is a sane one (ALB, API Gateway or the client), else a new one. */
 function chooseRequestId(given: string | undefined): string {
@@ -88,9 +133,9 @@ const requestIds = requestId({
     chooseRequestId(c.req.header('x-request-id') ?? c.req.header('x-amzn-trace-id')),
 });
 
-export function createServiceApp(options: ServiceAppOptions): OpenAPIHono<ServiceEnv> {
-  const { lifecycle, logger, basePath } = options;
-  const app = new OpenAPIHono<ServiceEnv>({
+/** The app, with schema validation failures answered as 400 problems. */
+function newApp(): OpenAPIHono<ServiceEnv> {
+  return new OpenAPIHono<ServiceEnv>({
     // As the seed's Express did: /api/books/ is /api/books (the ALB rule sends both).
     strict: false,
     defaultHook: (result, c) => {
@@ -103,6 +148,13 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono<Servic
       return problem(c, 400, detail, { errors });
     },
   });
+}
+
+/** Draining's `connection: close` and the log line, request ids, 405 with Allow, the body limit. */
+function useRequestMiddleware(
+  app: OpenAPIHono<ServiceEnv>,
+  { lifecycle, logger }: ServiceAppOptions,
+) {
   app.use(async (c, next) => {
     const started = performance.now();
     if (lifecycle.draining) c.header('connection', 'close');
@@ -139,17 +191,32 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono<Servic
   app.use((c, next) =>
     c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next),
   );
+}
 
+/** The health route the ALB's health check calls (the manifest's `http.healthcheck`). */
+function registerHealth(
+  app: OpenAPIHono<ServiceEnv>,
+  { lifecycle, basePath, title }: ServiceAppOptions,
+) {
   app.openapi(
     createRoute({
       method: 'get',
       path: `${basePath}/health`,
+      operationId: `get${pascalCase(title)}Health`,
+      tags: [HEALTH_TAG],
       summary: 'Health check used by the load balancer',
       responses: {
-        200: { description: 'Serving', content: { 'application/json': { schema: HealthSchema } } },
+        200: {
+          description: 'Serving',
+          content: {
+            'application/json': { schema: HealthSchema, example: { status: 'ok' as const } },
+          },
+        },
         503: {
           description: 'Draining before shutdown',
-          content: { 'application/json': { schema: HealthSchema } },
+          content: {
+            'application/json': { schema: HealthSchema, example: { status: 'draining' as const } },
+          },
         },
       },
     }),
@@ -158,32 +225,37 @@ export function createServiceApp(options: ServiceAppOptions): OpenAPIHono<Servic
         ? c.json({ status: 'draining' as const }, 503)
         : c.json({ status: 'ok' as const }, 200),
   );
+}
 
-  app.doc31(`${basePath}/openapi.json`, {
-    openapi: '3.1.0',
-    info: { title: options.title, version: options.version, description: options.description },
-  });
-
-  options.routes(app);
-
-  app.notFound((c) => problem(c, 404, `No resource at ${c.req.path}.`));
-
-  app.onError((error, c) => {
-    logger.error({ path: c.req.path, error: String(error) }, 'unhandled error');
-    return problem(c, 500, 'The service failed to answer this request. It has been logged.');
-  });
-
-  // Hono's trie router looks the method up as a key of a plain object, so a method named
-  // like an Object.prototype member ("toString", "constructor") throws inside routing, where
-  // no middleware or onError runs (found by test/reliability/fuzz-services.test.ts). Node's
-  // HTTP parser refuses such methods; in-process callers and other runtimes do not. Every
-  // prototype key has a lowercase letter, so the uppercased token routes as the unknown
-  // method it is: 405 on a known path, 404 elsewhere.
+/**
+ * Hono's trie router looks the method up as a key of a plain object, so a method named like
+ * an Object.prototype member ("toString", "constructor") throws inside routing, where no
+ * middleware or onError runs (found by test/reliability/fuzz-services.test.ts). Node's HTTP
+ * parser refuses such methods; in-process callers and other runtimes do not. Every prototype
+ * key has a lowercase letter, so the uppercased token routes as the unknown method it is: 405
+ * on a known path, 404 elsewhere.
+ */
+function routeOddMethods(app: OpenAPIHono<ServiceEnv>): void {
   const route = app.fetch;
   app.fetch = (request, ...rest) =>
     request.method in Object.prototype
       ? route(new Request(request, { method: request.method.toUpperCase() }), ...rest)
       : route(request, ...rest);
+}
 
+export function createServiceApp(options: ServiceAppOptions): OpenAPIHono<ServiceEnv> {
+  const { logger, basePath } = options;
+  const app = newApp();
+  tagDescriptions.set(app, new Map([[HEALTH_TAG, 'Whether the service is serving']]));
+  useRequestMiddleware(app, options);
+  registerHealth(app, options);
+  app.doc31(`${basePath}/openapi.json`, () => documentConfig(app, options));
+  options.routes(app);
+  app.notFound((c) => problem(c, 404, `No resource at ${c.req.path}.`));
+  app.onError((error, c) => {
+    logger.error({ path: c.req.path, error: String(error) }, 'unhandled error');
+    return problem(c, 500, 'The service failed to answer this request. It has been logged.');
+  });
+  routeOddMethods(app);
   return app;
 }

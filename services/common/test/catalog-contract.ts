@@ -2,6 +2,8 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
+import packageJson from '../../../package.json' with { type: 'json' };
+import { Conformance } from '../../../scripts/checks/openapi-conformance.ts';
 import { createLifecycle, type Lifecycle } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { MAX_BODY_BYTES, type ServiceDeps, type ServiceEnv } from '../src/service-app.ts';
@@ -28,6 +30,55 @@ async function expectProblem(response: Response, status: number): Promise<Record
   expect(typeof body.detail).toBe('string');
   expect(JSON.stringify(body)).not.toMatch(/\bat .*\.ts:\d+|Error:/);
   return body;
+}
+
+/**
+ * Sends the app a request for every answer its routes give (each item, a page, a miss, bad
+ * input, health serving and draining) and judges each answer by the app's own served document.
+ * Returns what departs from the document, plus each documented answer no request produced: a
+ * route changed without its schema, or a schema without its route, shows up here.
+ */
+export async function documentDrift({ createApp, basePath, items }: CatalogContract) {
+  const lifecycle = createLifecycle();
+  const app = createApp(quietDeps([], lifecycle));
+  const document = (await (await app.request(`${basePath}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  };
+  const conformance = new Conformance(document);
+  const requests = [
+    basePath,
+    `${basePath}?limit=2&offset=1`,
+    `${basePath}?limit=0`,
+    ...items.map((item) => `${basePath}/${item.id}`),
+    `${basePath}/999`,
+    `${basePath}/abc`,
+    `${basePath}/health`,
+  ];
+  const problems: string[] = [];
+  const answered = new Set<string>();
+  const judge = async (target: string) => {
+    const response = await app.request(target);
+    const match = conformance.match('get', new URL(target, 'http://service').pathname);
+    if (!match) return problems.push(`GET ${target} is not in the document`);
+    answered.add(`${match.template} ${response.status}`);
+    const answer = {
+      status: response.status,
+      contentType: response.headers.get('content-type') ?? '',
+      body: await response.text(),
+    };
+    problems.push(...conformance.check('get', match.template, answer));
+  };
+  for (const target of requests) await judge(target);
+  lifecycle.draining = true;
+  await judge(`${basePath}/health`);
+  for (const [template, operations] of Object.entries(document.paths)) {
+    for (const status of Object.keys(operations.get?.responses ?? {})) {
+      if (!answered.has(`${template} ${status}`)) {
+        problems.push(`GET ${template} documents ${status}, which no request produced`);
+      }
+    }
+  }
+  return problems;
 }
 
 export function catalogContract({ createApp, basePath, items }: CatalogContract): void {
@@ -210,6 +261,38 @@ export function catalogContract({ createApp, basePath, items }: CatalogContract)
       for (const operations of Object.values(document.paths)) {
         expect(Object.keys(operations)).toEqual(['get']);
       }
+    });
+
+    it('answers exactly what its document says: every status, content type and body', async () => {
+      expect(await documentDrift({ createApp, basePath, items })).toEqual([]);
+    });
+
+    it('gives examples that are valid against their schemas', async () => {
+      const document = (await (await get(`${basePath}/openapi.json`)).json()) as object;
+      const examples = new Conformance(document).examples();
+      // The items' fields, the parameters, and each 200 and health answer have one.
+      expect(examples.length).toBeGreaterThanOrEqual(7);
+      expect(examples.filter((e) => e.problems.length > 0)).toEqual([]);
+    });
+
+    it('names every operation uniquely, is public, served from its own origin, MIT-0', async () => {
+      const document = (await (await get(`${basePath}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, { operationId?: string; tags?: string[] }>>;
+        servers: unknown;
+        security: unknown;
+        tags: { name: string; description: string }[];
+        info: { license: { identifier: string } };
+      };
+      const operations = Object.values(document.paths).flatMap((item) => Object.values(item));
+      const ids = operations.map((o) => o.operationId);
+      expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+      expect(new Set(ids).size).toBe(ids.length);
+      // Every hop forwards the full path, so the paths resolve against the serving origin.
+      expect(document.servers).toEqual([{ url: '/', description: expect.any(String) }]);
+      expect(document.security).toEqual([]);
+      const tags = new Set(operations.flatMap((o) => o.tags ?? []));
+      expect(document.tags.map((t) => t.name).sort()).toEqual([...tags].sort());
+      expect(document.info.license.identifier).toBe(packageJson.license);
     });
   });
 }

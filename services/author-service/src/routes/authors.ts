@@ -14,6 +14,7 @@ export const AuthorSchema: z.ZodType<Author> = z
 export function authorsRoutes(app: OpenAPIHono<ServiceEnv>, basePath: string): void {
   registerCatalogRoutes(app, {
     resource: 'authors',
+    item: 'author',
     basePath,
     schema: AuthorSchema,
     items: authors,

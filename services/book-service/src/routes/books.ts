@@ -17,5 +17,11 @@ export const BookSchema: z.ZodType<Book> = z
   .openapi('Book');
 
 export function booksRoutes(app: OpenAPIHono<ServiceEnv>, basePath: string): void {
-  registerCatalogRoutes(app, { resource: 'books', basePath, schema: BookSchema, items: books });
+  registerCatalogRoutes(app, {
+    resource: 'books',
+    item: 'book',
+    basePath,
+    schema: BookSchema,
+    items: books,
+  });
 }
