@@ -17,6 +17,8 @@ const USAGE = `Usage: npm start -- [options]
 
   --port <n>                 HTTP API port (default 8080, or API_PORT; 0 picks a free one)
   --alb-port <n>             local ALB port (default: a free one)
+  --console-port <n>         the console's port (default 8081; 0 picks a free one)
+  --no-console               do not serve the console
   --health-check-scale <x>   multiply the manifests' health-check timing, e.g. 0.1
   --parameter <Name=Value>   override a template parameter (repeatable), e.g.
                              --parameter ThrottlingRateLimit=10000
@@ -48,6 +50,8 @@ const { values } = (() => {
       options: {
         port: { type: 'string' },
         'alb-port': { type: 'string' },
+        'console-port': { type: 'string' },
+        'no-console': { type: 'boolean' },
         'health-check-scale': { type: 'string' },
         parameter: { type: 'string', multiple: true },
         'log-level': { type: 'string' },
@@ -82,6 +86,10 @@ if (logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(logLev
   fail(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 }
 
+/** Next to the API's 8080, never under it: there every other path is API Gateway's 404. */
+const DEFAULT_CONSOLE_PORT = 8081;
+const consolePort = parsePort(values['console-port'], '--console-port') ?? DEFAULT_CONSOLE_PORT;
+
 let stack: Awaited<ReturnType<typeof import('./local/index.ts').startLocalStack>> | undefined;
 // npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
 // stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
@@ -93,9 +101,11 @@ watchLauncher((what) => {
 
 // Imported after the compile cache is on, so the stack's own modules use it too.
 const { LocalStackError, startLocalStack } = await import('./local/index.ts');
+const { startConsole } = await import('./local/console/index.ts');
 const { ManifestError } = await import('./workspace/manifests.ts');
 const { TemplateSettingsError } = await import('./workspace/http-api-settings.ts');
 
+let localConsole: Awaited<ReturnType<typeof startConsole>> | undefined;
 const started = performance.now();
 try {
   stack = await startLocalStack({
@@ -109,7 +119,13 @@ try {
     replicaOutput: values.quiet ? 'ignore' : 'forward',
     accessLog: !values['no-access-log'],
   });
+  localConsole = values['no-console']
+    ? undefined
+    : await startConsole(stack, {
+        port: consolePort,
+      });
 } catch (error) {
+  await stack?.stop();
   if (
     error instanceof LocalStackError ||
     error instanceof ManifestError ||
@@ -131,6 +147,7 @@ process.stdout.write(
     '',
     `  HTTP API  ${running.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
     `  ALB       ${running.albUrl}   (Host: ${running.albHost} or <service>.${running.environment}.${running.application}.internal)`,
+    `  Console   ${localConsole?.url ?? '(off: --no-console)'}   (topology, access log, actions)`,
     '',
     running
       .routeTable()
@@ -154,7 +171,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     }
     stopping = true;
     process.stdout.write(`\n${signal}: stopping the local running...\n`);
-    running.stop().then(
+    Promise.all([localConsole?.close(), running.stop()]).then(
       () => process.exit(0),
       (error: Error) => fail(`could not stop cleanly: ${error.message}`),
     );

@@ -22,6 +22,7 @@ import {
   readRequestHead,
   toOriginForm,
 } from './request-head.ts';
+import type { StackTaps, TappedRequest } from './taps.ts';
 
 interface GatewayError {
   status: number;
@@ -91,10 +92,12 @@ export interface HttpApiOptions {
   accessLog: ((line: string) => void) | null;
   /** How long an early answer waits on a silent client's unsent body (linger.ts). */
   lingerMs?: number;
+  /** Its `onRequest` receives each finished request while someone listens. */
+  taps?: StackTaps;
 }
 
 /** One request through the API: its integration call and its access-log record at once. */
-class ApiRequest implements IntegrationCall, AccessLogRecord {
+class ApiRequest implements IntegrationCall, TappedRequest {
   readonly lingerMs: number;
   readonly req: IncomingMessage;
   /** From the request's head: whether a body follows it. */
@@ -120,6 +123,7 @@ class ApiRequest implements IntegrationCall, AccessLogRecord {
   integrationErrorMessage = '';
   errorMessage = '';
   upstream: IntegrationCall['upstream'] = null;
+  target: IntegrationCall['target'] = null;
   integrationStarted = 0;
   answered = false;
   timer: NodeJS.Timeout | undefined;
@@ -198,7 +202,7 @@ export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
 export function createHttpApiHandler(
   options: HttpApiOptions,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const { settings, alb, accessLog } = options;
+  const { settings, alb, accessLog, taps } = options;
   const routes = settings.routes;
   const now = performance.now();
   const buckets = new Map<HttpApiRoute, TokenBucket>(
@@ -229,10 +233,12 @@ export function createHttpApiHandler(
       request.answered = true;
       upstream.destroy();
     }
-    if (log === null) return;
+    const tap = taps?.onRequest;
+    if (log === null && tap === undefined) return;
     request.status = request.res.statusCode;
     request.responseLatency = performance.now() - request.started;
-    log((render as (r: AccessLogRecord) => string)(request));
+    if (log !== null) log((render as (r: AccessLogRecord) => string)(request));
+    tap?.(request);
   };
 
   return (req, res) => {

@@ -14,6 +14,8 @@ import type { ResponseSink, UpstreamConnection } from './upstream.ts';
 export interface IntegrationCall {
   /** The request to the replica; the API sets it back to null when it stops waiting. */
   upstream: { destroy(): void } | null;
+  /** The target the ALB sent the request to, for the stack's observers (taps.ts). */
+  target: Target | null;
   /** The ALB has a status for the request; false when the API has already answered. */
   integrationResponded(status: number): boolean;
   /** Set from Content-Length, or counted when the body is chunked. */
@@ -203,7 +205,10 @@ class Exchange implements ResponseSink {
     this.requestHead = requestHead;
     this.hasBody = head.hasBody;
     this.chunkedBody = head.hasBody && head.contentLength === -1;
-    if (call) call.upstream = this;
+    if (call) {
+      call.upstream = this;
+      call.target = target;
+    }
     // Through the API, the API watches the client and calls destroy(); directly, we do.
     else
       res.on('close', () => {

@@ -30,6 +30,7 @@ import { formatRouteTable } from './route-table.ts';
 import { Scheduler } from './scheduler.ts';
 import { StartupWatch } from './startup.ts';
 import { Replica } from './supervisor.ts';
+import type { StackParts, StackTaps } from './taps.ts';
 import {
   type Target,
   TargetGroup,
@@ -107,6 +108,8 @@ export interface LocalStack {
   /** Live view: targets, states, pids and restarts change as the stack runs. */
   readonly services: readonly ServiceStatus[];
   routeTable(): string;
+  /** The stack's own objects and its hooks, for an observer such as the console (taps.ts). */
+  readonly parts: StackParts;
   /**
    * SIGTERM stops the replica's task as ECS stops one (deregister and drain, SIGTERM, SIGKILL
    * after the stop timeout); any other signal is just sent, as from outside the stack. Either
@@ -264,6 +267,7 @@ async function openListeners(
   ctx: Context,
   alb: LoadBalancer,
   options: LocalStackOptions,
+  taps: StackTaps,
 ): Promise<{ servers: http.Server[]; apiPort: number; albPort: number }> {
   const lingerMs = options.clientTimeouts?.lingerMs;
   if (lingerMs !== undefined) alb.lingerMs = lingerMs;
@@ -271,6 +275,7 @@ async function openListeners(
     settings: ctx.settings,
     alb,
     accessLog: options.accessLog === false ? null : (line) => ctx.sink.write(line),
+    taps,
     ...(lingerMs !== undefined ? { lingerMs } : {}),
   });
   const albServer = http.createServer(serverOptions(options.clientTimeouts), alb.handle);
@@ -308,19 +313,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Both are set before the first task starts, so before any health check reports.
   let scheduler!: Scheduler;
   let startup!: StartupWatch;
+  const taps: StackTaps = {};
   const { alb, groups } = buildLoadBalancer(ctx, {
     onStateChange(group, target, from) {
       const line = `alb ${group.name} target ${target.address}: ${from} -> ${target.state} ${target.reason}`;
       const detail = target.state === 'unhealthy' ? ` (${group.describeLastCheck(target)})` : '';
       ctx.say(`${line.trimEnd()}${detail}`);
       startup.check();
+      taps.onTargetState?.(group, target, from);
       if (target.state !== 'unhealthy') return;
       const replica = replicas.find((r) => r.target === target);
       replaceWhenUnhealthy(scheduler, replica, target, ctx.scale);
     },
-    onCheck: () => startup.check(),
+    onCheck(group, target) {
+      startup.check();
+      taps.onHealthCheck?.(group, target);
+    },
   });
-  const { servers, apiPort, albPort } = await openListeners(ctx, alb, options);
+  const { servers, apiPort, albPort } = await openListeners(ctx, alb, options, taps);
   scheduler = new Scheduler(replicas, {
     host: ctx.host,
     groups,
@@ -360,7 +370,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   // Lines so far come out before whatever the caller prints next.
   ctx.sink.flush();
-  return handle(ctx, { alb, replicas, scheduler, stop, apiPort, albPort });
+  return handle(
+    ctx,
+    { alb, replicas, scheduler, stop, apiPort, albPort },
+    { alb, groups, replicas, taps },
+  );
 }
 
 function handle(
@@ -373,6 +387,7 @@ function handle(
     apiPort: number;
     albPort: number;
   },
+  stackParts: StackParts,
 ): LocalStack {
   const { alb, replicas, scheduler } = parts;
   return {
@@ -389,6 +404,7 @@ function handle(
       replicas: replicas.filter((r) => r.service === service).map((r) => new ReplicaView(r)),
     })),
     routeTable: () => formatRouteTable(ctx.settings.routes, alb),
+    parts: stackParts,
     async killReplica(serviceName, index, signal = 'SIGTERM') {
       const replica = replicas.find((r) => r.service.name === serviceName && r.index === index);
       if (replica === undefined) throw new LocalStackError(`no replica ${serviceName}/${index}`);

@@ -1,0 +1,93 @@
+// The console's feed and server on this repository's stack: per-request work only while a
+// client listens, records that name their route, rule and replica, and the server's refusals.
+import { describe, expect, it } from 'vitest';
+import type { FeedEvent } from '../../../scripts/local/console/feed.ts';
+import { startConsole } from '../../../scripts/local/console/index.ts';
+import { loadWorkspace } from '../../../scripts/workspace/manifests.ts';
+import { request, stackForSuite, waitFor } from '../helpers.ts';
+
+const books = loadWorkspace().services.find((s) => s.name === 'book-service');
+if (books === undefined) throw new Error('the manifests lack book-service');
+const suite = stackForSuite({ healthCheckScale: 0.1 });
+
+describe('the console feed', () => {
+  it('taps requests only while a client is subscribed', async () => {
+    const { stack } = suite;
+    const local = await startConsole(stack, { port: 0 });
+    try {
+      expect(stack.parts.taps.onRequest).toBeUndefined();
+      await request(`${stack.apiUrl}${books.pathPrefix}/2`);
+      expect(local.feed.recentRequests()).toEqual([]);
+
+      const events: FeedEvent[] = [];
+      const unsubscribe = local.feed.subscribe((event) => events.push(event));
+      expect(stack.parts.taps.onRequest).toBeTypeOf('function');
+      const reply = await request(`${stack.apiUrl}${books.pathPrefix}/3`);
+      const [logged] = local.feed.recentRequests();
+      expect(logged).toMatchObject({
+        path: `${books.pathPrefix}/3`,
+        routeKey: `ANY ${books.pathPrefix}/{proxy+}`,
+        status: 200,
+        rule: 'book-service',
+        target: reply.headers['x-local-target'],
+      });
+      expect(logged?.replica).toMatch(/^book-service\/[01]$/);
+      // The stage's own access-log fields, by the template format's names.
+      expect(logged?.fields).toMatchObject({ status: '200', path: `${books.pathPrefix}/3` });
+      expect(logged?.fields.requestId).toBe(reply.headers['apigw-requestid']);
+      await waitFor('a requests event', () => events.some((e) => e.type === 'requests'), 2_000);
+
+      unsubscribe();
+      expect(stack.parts.taps.onRequest).toBeUndefined();
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('detaches when the last event stream closes', async () => {
+    const { stack } = suite;
+    const local = await startConsole(stack, { port: 0 });
+    try {
+      const controller = new AbortController();
+      const response = await fetch(`${local.url}/events`, { signal: controller.signal });
+      expect(response.headers.get('content-type')).toBe('text/event-stream');
+      expect(stack.parts.taps.onRequest).toBeTypeOf('function');
+      controller.abort();
+      await waitFor('the tap removed', () => stack.parts.taps.onRequest === undefined, 2_000);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('answers problems, and refuses foreign hosts and form posts', async () => {
+    const { stack } = suite;
+    const local = await startConsole(stack, { port: 0 });
+    try {
+      const port = new URL(local.url).port;
+      const foreign = await request(`${local.url}/api/topology`, {
+        headers: { host: `attacker.example:${port}` },
+      });
+      expect(foreign.status).toBe(403);
+      expect(foreign.headers['content-type']).toBe('application/problem+json');
+      const form = await request(`${local.url}/api/replicas/book-service/0/kill`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+      expect(form.status).toBe(415);
+      const unknown = await request(`${local.url}/api/replicas/nope/0/kill`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(unknown.status).toBe(404);
+      expect(JSON.parse(unknown.body)).toMatchObject({ status: 404, detail: 'no replica nope/0' });
+      const badPath = await request(`${local.url}/api/probe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify({ host: stack.albHost, path: 'api books' })),
+      });
+      expect(badPath.status).toBe(400);
+    } finally {
+      await local.close();
+    }
+  });
+});
