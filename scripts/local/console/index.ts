@@ -33,6 +33,8 @@ export async function startConsole(
     feed,
     async close() {
       feed.close();
+      // Event streams never end by themselves: nothing to wait for.
+      server.closeAllConnections();
       await closeServers([server]);
     },
   };
