@@ -177,7 +177,7 @@ describe.skipIf(!hasChromium)(`the console in Chromium${SKIPPED}`, () => {
     // The per-second stats include only whole seconds: wait for the books route's to count.
     const counted = page
       .locator(`[data-stats="ANY ${books.pathPrefix}"] p`)
-      .filter({ hasNotText: /^0\.0 req\/s/ });
+      .filter({ hasNotText: /^0 requests/ });
     await counted.waitFor({ timeout: 3_000 });
     await page.locator('#log tbody tr', { hasText: '/nope' }).waitFor({ timeout: 1_000 });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

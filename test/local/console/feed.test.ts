@@ -59,6 +59,65 @@ describe('the console feed', () => {
     }
   });
 
+  it('the Host tester names the rule, or why the ALB answered 503', async () => {
+    const { stack } = suite;
+    const local = await startConsole(stack, { port: 0 });
+    try {
+      const internal = await local.feed.probe(
+        `book-service.${stack.environment}.${stack.application}.internal`,
+        books.pathPrefix,
+      );
+      expect(internal).toMatchObject({ status: 200, rule: 'book-service' });
+      expect(internal.target).toMatch(/^127\.0\.0\.1:\d+$/);
+      const wrongPath = await local.feed.probe(stack.albHost, `${books.pathPrefix}x`);
+      expect(wrongPath).toMatchObject({ status: 503, rule: null, target: null });
+      expect(wrongPath.explanation).toContain('matches no path-pattern');
+      // Another service's name with this one's path: the host matches a rule, not this one.
+      const crossed = await local.feed.probe(
+        `author-service.${stack.environment}.${stack.application}.internal`,
+        books.pathPrefix,
+      );
+      expect(crossed).toMatchObject({ status: 503, rule: null });
+      expect(crossed.explanation).toContain('matches no path-pattern');
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('"stop" stops a task as ECS does: draining, then stopped, and a new task in its slot', async () => {
+    const { stack } = suite;
+    const local = await startConsole(stack, { port: 0 });
+    const unsubscribe = local.feed.subscribe(() => {});
+    try {
+      const slot = (g: string) =>
+        local.feed.topology().targetGroups.find((t) => t.name === g)?.tasks ?? [];
+      const old = slot(books.name).find((t) => t.slot === 1 && t.state === 'healthy');
+      if (old === undefined) throw new Error('no healthy book-service/1');
+      const message = await local.feed.act(books.name, 1, 'stop');
+      expect(message).toContain('deregister, drain, then SIGTERM');
+      // Deregistered before any signal: draining as soon as the action is under way.
+      expect(slot(books.name).find((t) => t.id === old.id)?.state).toBe('draining');
+      await waitFor(
+        'the old task stopped',
+        () => slot(books.name).find((t) => t.id === old.id)?.state === 'stopped',
+        10_000,
+      );
+      expect(slot(books.name).find((t) => t.id === old.id)?.reason).toBe('exited (code 0)');
+      await waitFor(
+        'a healthy replacement',
+        () =>
+          slot(books.name).some((t) => t.slot === 1 && t.state === 'healthy' && t.id !== old.id),
+        10_000,
+      );
+      await expect(local.feed.act(books.name, 9, 'kill')).rejects.toThrow(
+        'no replica book-service/9',
+      );
+    } finally {
+      unsubscribe();
+      await local.close();
+    }
+  });
+
   it('answers problems, and refuses foreign hosts and form posts', async () => {
     const { stack } = suite;
     const local = await startConsole(stack, { port: 0 });

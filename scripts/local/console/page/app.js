@@ -196,12 +196,16 @@ function renderStats() {
   redraw(
     $('stats'),
     ...state.stats.map((s) => {
-      const rate = (s.total / s.rate.length).toFixed(1);
+      const rate = (s.total / s.rate.length).toFixed(2);
       return h(
         'article',
         { class: 'card', dataset: { stats: s.routeKey } },
         h('strong', { class: 'mono' }, s.routeKey === '-' ? '(no route: 404)' : s.routeKey),
-        h('p', {}, `${rate} req/s · p50 ${ms(s.minuteP50)} ms · p99 ${ms(s.minuteP99)} ms`),
+        h(
+          'p',
+          {},
+          `${s.total} requests, ${rate} req/s · p50 ${ms(s.minuteP50)} ms · p99 ${ms(s.minuteP99)} ms`,
+        ),
         lineChart(
           [{ values: s.rate, className: 'rate' }],
           `requests per second over the last minute, ${s.total} in all`,
