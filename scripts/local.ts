@@ -12,7 +12,7 @@ import {
   type FlagValues,
   runCommand,
 } from './cli/command.ts';
-import { COMPILE_CACHE_DIR } from './local/compile-cache.ts';
+import { COMPILE_CACHE_DIR } from './local/ecs/compile-cache.ts';
 import { watchLauncher } from './local/ecs/launcher-watch.ts';
 
 // Replicas and this process start faster from V8's code cache.
@@ -51,6 +51,12 @@ const flags = {
     description:
       'turn on the JWT authorizer against a local issuer (JwtIssuer set to it, JwtAudience to "local" unless given with --parameter) and print a token it accepts',
   },
+  consolePort: {
+    type: 'string',
+    valueName: 'n',
+    description: "the console's port (default 8081; 0 picks a free one)",
+  },
+  noConsole: { type: 'boolean', description: 'do not serve the console' },
   quiet: { type: 'boolean', description: 'do not print replica stdout' },
   noAccessLog: { type: 'boolean', description: "do not print the HTTP API's access log" },
 } as const satisfies FlagSpecs;
@@ -157,11 +163,25 @@ async function jwtLines(issuer: LocalIssuer, audience: string): Promise<string[]
   ];
 }
 
+const DEFAULT_CONSOLE_PORT = 8081;
+type LocalConsole = Awaited<ReturnType<typeof import('./local/console/index.ts').startConsole>>;
+
+/** The console on its own port, never under the API's; a port in use stops the stack. */
+async function startConsoleFor(stack: LocalStack, port: number): Promise<LocalConsole> {
+  const { startConsole } = await import('./local/console/index.ts');
+  try {
+    return await startConsole(stack, { port });
+  } catch (error) {
+    await stack.stop();
+    throw fail(`${(error as Error).message} (or pass --no-console)`);
+  }
+}
+
 function banner(
   running: LocalStack,
   seconds: string,
   internalHost: (svc: string, env: string, app: string) => string,
-  jwt: string[],
+  extra: { jwt: string[]; console: LocalConsole | undefined },
 ): string {
   const { settings } = running;
   const throttle = settings.routes[0]?.throttling;
@@ -170,6 +190,7 @@ function banner(
     `Local stack ready in ${seconds} s (pid ${process.pid}): ${running.application}, environment ${running.environment}`,
     '',
     `  HTTP API  ${running.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
+    `  Console   ${extra.console?.url ?? '(off: --no-console)'}   (topology, access log, actions)`,
     `  ALB       ${running.albUrl}   (Host: ${running.albHost} or ${internalHost('<service>', running.environment, running.application)})`,
     '',
     running
@@ -178,15 +199,19 @@ function banner(
       .map((line) => `  ${line}`)
       .join('\n'),
     '',
-    ...jwt,
-    `  Try: curl ${jwt.length > 0 ? '-H "Authorization: Bearer $TOKEN" ' : ''}${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
+    ...extra.jwt,
+    `  Try: curl ${extra.jwt.length > 0 ? '-H "Authorization: Bearer $TOKEN" ' : ''}${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
     '  Ctrl-C stops everything.',
     '',
     '',
   ].join('\n');
 }
 
-function stopOnSignals(running: LocalStack, issuer: LocalIssuer | undefined): void {
+function stopOnSignals(
+  running: LocalStack,
+  issuer: LocalIssuer | undefined,
+  localConsole: LocalConsole | undefined,
+): void {
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
@@ -196,7 +221,7 @@ function stopOnSignals(running: LocalStack, issuer: LocalIssuer | undefined): vo
       }
       stopping = true;
       process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-      Promise.all([running.stop(), issuer?.close()]).then(
+      Promise.all([localConsole?.close(), running.stop(), issuer?.close()]).then(
         () => process.exit(0),
         (error: Error) => {
           process.stderr.write(`npm start: could not stop cleanly: ${error.message}\n`);
@@ -225,12 +250,14 @@ const code = await runCommand(spec, async (f) => {
     await issuer?.close();
     throw error;
   }
+  const consolePort = parsePort(f.consolePort, '--console-port') ?? DEFAULT_CONSOLE_PORT;
+  const localConsole = f.noConsole ? undefined : await startConsoleFor(stack, consolePort);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   const { internalHost } = await import('./workspace/manifests.ts');
   const audience = String(options.parameters?.JwtAudience ?? '').split(',')[0] ?? '';
   const jwt = issuer ? await jwtLines(issuer, audience) : [];
-  process.stdout.write(banner(stack, seconds, internalHost, jwt));
-  stopOnSignals(stack, issuer);
+  process.stdout.write(banner(stack, seconds, internalHost, { jwt, console: localConsole }));
+  stopOnSignals(stack, issuer, localConsole);
   return 0;
 });
 // A stack that failed to start may hold timers and sockets: leave now, as a failed start always has.

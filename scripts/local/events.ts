@@ -36,18 +36,31 @@ export type LocalStackEvent =
 
 export type LocalStackListener = (event: LocalStackEvent) => void;
 
-/** The stack's listeners; `active` is what the per-request path checks. */
+/**
+ * The stack's listeners. A listener takes state changes and health checks, and requests unless
+ * it says otherwise: `active`, what the per-request path checks, is true only while a listener
+ * wants requests, so a console that only watches the topology costs nothing per request.
+ */
 export class StackEvents {
-  private readonly listeners = new Set<LocalStackListener>();
+  /** Each listener, and whether it wants request events. */
+  private readonly listeners = new Map<LocalStackListener, boolean>();
+  /** Someone listens (state changes, health checks). */
+  watched = false;
+  /** Someone listens to requests. */
   active = false;
 
-  observe(listener: LocalStackListener): () => void {
-    this.listeners.add(listener);
-    this.active = true;
+  observe(listener: LocalStackListener, options: { requests?: boolean } = {}): () => void {
+    this.listeners.set(listener, options.requests ?? true);
+    this.update();
     return () => {
       this.listeners.delete(listener);
-      this.active = this.listeners.size > 0;
+      this.update();
     };
+  }
+
+  private update(): void {
+    this.watched = this.listeners.size > 0;
+    this.active = [...this.listeners.values()].some(Boolean);
   }
 
   /** The gateway's hook (RequestObserver): one request answered. */
@@ -56,7 +69,8 @@ export class StackEvents {
   }
 
   emit(event: LocalStackEvent): void {
-    for (const listener of this.listeners) {
+    for (const [listener, requests] of this.listeners) {
+      if (event.type === 'request' && !requests) continue;
       try {
         listener(event);
       } catch {

@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { HttpApiSettings } from '../workspace/http-api-settings.ts';
 import type { LoadBalancer } from './alb/load-balancer.ts';
-import type { TargetState } from './alb/target-group.ts';
+import type { TargetGroup, TargetState } from './alb/target-group.ts';
 import { type Context, LocalStackError } from './context.ts';
 import type { Scheduler } from './ecs/scheduler.ts';
 import type { Replica } from './ecs/supervisor.ts';
@@ -54,10 +54,20 @@ export interface LocalStack {
    * A console's view: target state changes, health-check results, each API request with the
    * rule and target that served it (events.ts). Returns the function that stops it.
    */
-  observe(listener: LocalStackListener): () => void;
+  observe(listener: LocalStackListener, options?: { requests?: boolean }): () => void;
+  /** True while a listener takes request events: only then is a record built per request. */
+  readonly requestsObserved: boolean;
+  /** The stack's own objects, read-only, for a console that shows them as they change. */
+  readonly parts: StackParts;
   /** `GET <path>` to the ALB's listener with this Host: its answer, and the rule that matched. */
   probeAlb(host: string, path: string): Promise<AlbProbe>;
   stop(): Promise<void>;
+}
+
+export interface StackParts {
+  readonly alb: LoadBalancer;
+  readonly groups: ReadonlyMap<string, TargetGroup>;
+  readonly replicas: readonly Replica[];
 }
 
 export interface AlbProbe {
@@ -100,6 +110,7 @@ export function handle(
   ctx: Context,
   parts: {
     alb: LoadBalancer;
+    groups: ReadonlyMap<string, TargetGroup>;
     replicas: Replica[];
     scheduler: Scheduler;
     stop: () => Promise<void>;
@@ -137,7 +148,11 @@ export function handle(
     pauseReplica(serviceName, index, paused) {
       scheduler.supervisor.signal(find(serviceName, index), paused ? 'SIGSTOP' : 'SIGCONT');
     },
-    observe: (listener) => ctx.events.observe(listener),
+    observe: (listener, options) => ctx.events.observe(listener, options),
+    get requestsObserved() {
+      return ctx.events.active;
+    },
+    parts: { alb, groups: parts.groups, replicas },
     probeAlb: (host, path) => probeAlb(alb, `http://${ctx.host}:${parts.albPort}`, host, path),
     stop: parts.stop,
   };

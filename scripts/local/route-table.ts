@@ -5,7 +5,7 @@ import type { LoadBalancer } from './alb/load-balancer.ts';
 import type { TargetGroup } from './alb/target-group.ts';
 
 /** A path this route accepts, to ask the ALB which rule it would apply. */
-function samplePath(route: HttpApiRoute): string | undefined {
+export function samplePath(route: HttpApiRoute): string | undefined {
   if (route.routeKey === '$default') return undefined;
   return route.path.replace(/\{[^}]+\+\}/g, 'x').replace(/\{[^}]+\}/g, '1');
 }

@@ -151,7 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   // Lines so far come out before whatever the caller prints next.
   ctx.sink.flush();
-  return handle(ctx, { alb, replicas, scheduler, stop, apiPort, albPort });
+  return handle(ctx, { alb, groups, replicas, scheduler, stop, apiPort, albPort });
 }
 
 interface LateParts {
@@ -166,7 +166,7 @@ function albEvents(ctx: Context, replicas: readonly Replica[], late: LateParts):
       const line = `alb ${group.name} target ${target.address}: ${from} -> ${target.state} ${target.reason}`;
       const detail = target.state === 'unhealthy' ? ` (${group.describeLastCheck(target)})` : '';
       ctx.say(`${line.trimEnd()}${detail}`);
-      if (ctx.events.active) {
+      if (ctx.events.watched) {
         const { address, state, reason } = target;
         const service = group.name;
         ctx.events.emit({ type: 'target-state', service, target: address, from, state, reason });
@@ -178,7 +178,7 @@ function albEvents(ctx: Context, replicas: readonly Replica[], late: LateParts):
     },
     onCheck(group, target) {
       late.startup?.check();
-      if (!ctx.events.active || target.lastCheck === undefined) return;
+      if (!ctx.events.watched || target.lastCheck === undefined) return;
       const description = group.describeLastCheck(target);
       const { address, lastCheck: outcome } = target;
       const service = group.name;

@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { terminate } from '../../cli/processes.ts';
 import type { Service } from '../../workspace/manifests.ts';
 import type { Target } from '../alb/target-group.ts';
-import { COMPILE_CACHE_DIR } from '../compile-cache.ts';
+import { COMPILE_CACHE_DIR } from './compile-cache.ts';
 
 /** Lines of a replica's output kept to explain why it failed. */
 const OUTPUT_TAIL_LINES = 20;

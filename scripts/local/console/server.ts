@@ -1,0 +1,186 @@
+// The console's HTTP server, on its own port (never under the API's, where every path that is
+// not a route must stay API Gateway's 404): the page's files as they are on disk, the feed as
+// JSON and as Server-Sent Events, and the actions. Plain node:http: six routes and one event
+// stream need no framework. Errors are application/problem+json (RFC 9457).
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import {
+  type ConsoleFeed,
+  FeedError,
+  type FeedEvent,
+  REPLICA_ACTIONS,
+  type ReplicaAction,
+} from './feed.ts';
+
+const PAGE_DIR = path.join(import.meta.dirname, 'page');
+const FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/charts.js': { file: 'charts.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+/** A comment line keeps idle event streams open through proxies and tells a dead one apart. */
+const HEARTBEAT_MS = 15_000;
+const MAX_BODY_BYTES = 4_096;
+/** Names a browser on this machine uses for it; any other Host is a DNS-rebinding attempt. */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+function hostnameOf(value: string | undefined): string {
+  if (value === undefined) return '';
+  return value.toLowerCase().replace(/:\d+$/, '');
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(body);
+}
+
+function json(res: http.ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json', JSON.stringify(value));
+}
+
+function problem(res: http.ServerResponse, status: number, title: string, detail: string): void {
+  const body = { type: 'about:blank', title, status, detail };
+  send(res, status, 'application/problem+json', JSON.stringify(body));
+}
+
+function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > MAX_BODY_BYTES) reject(new FeedError(413, `over ${MAX_BODY_BYTES} bytes`));
+    });
+    req.on('end', () => {
+      try {
+        const value: unknown = JSON.parse(body);
+        if (value !== null && typeof value === 'object') resolve(value as Record<string, unknown>);
+        else reject(new FeedError(400, 'the body must be a JSON object'));
+      } catch {
+        reject(new FeedError(400, 'the body is not JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+function stream(feed: ConsoleFeed, req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  const write = (event: FeedEvent): void => {
+    const { type, ...payload } = event;
+    const data = Object.values(payload)[0];
+    res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
+  write({ type: 'topology', topology: feed.topology() });
+  write({ type: 'requests', requests: feed.recentRequests() });
+  write({ type: 'stats', stats: feed.stats() });
+  const unsubscribe = feed.subscribe(write);
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+  req.socket.setTimeout(0);
+  res.on('close', () => {
+    clearInterval(heartbeat);
+    unsubscribe();
+  });
+}
+
+async function act(
+  feed: ConsoleFeed,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+): Promise<void> {
+  if (url.pathname === '/api/probe') {
+    const body = await readJson(req);
+    const host = typeof body.host === 'string' ? body.host : '';
+    const pathname = typeof body.path === 'string' ? body.path : '';
+    return json(res, 200, await feed.probe(host, pathname));
+  }
+  const match = /^\/api\/replicas\/([a-z0-9-]+)\/(\d+)\/([a-z]+)$/.exec(url.pathname);
+  const action = match?.[3] as ReplicaAction | undefined;
+  if (match === null || action === undefined || !REPLICA_ACTIONS.includes(action)) {
+    throw new FeedError(
+      404,
+      `no action at POST ${url.pathname} (try POST /api/replicas/<service>/<slot>/<${REPLICA_ACTIONS.join('|')}>)`,
+    );
+  }
+  json(res, 202, { message: await feed.act(match[1] as string, Number(match[2]), action) });
+}
+
+/** Refuses what a page on another site could send: a foreign Host, Origin or content type. */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  if (!LOOPBACK.has(hostnameOf(req.headers.host))) {
+    problem(
+      res,
+      403,
+      'Forbidden',
+      'the console answers only to a loopback Host (127.0.0.1 or localhost)',
+    );
+    return true;
+  }
+  if (req.method !== 'POST') return false;
+  const origin = req.headers.origin;
+  if (origin !== undefined && !LOOPBACK.has(hostnameOf(origin.replace(/^https?:\/\//, '')))) {
+    problem(
+      res,
+      403,
+      'Forbidden',
+      `actions are accepted only from the console's own page, not ${origin}`,
+    );
+    return true;
+  }
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    problem(res, 415, 'Unsupported Media Type', 'send the action as application/json');
+    return true;
+  }
+  return false;
+}
+
+async function route(
+  feed: ConsoleFeed,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): Promise<void> {
+  if (refuse(req, res)) return;
+  const url = new URL(req.url ?? '/', 'http://console.invalid');
+  const file = FILES[url.pathname];
+  if (req.method === 'POST') return act(feed, req, res, url);
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('allow', 'GET, HEAD, POST');
+    return problem(res, 405, 'Method Not Allowed', `${req.method} is not served here`);
+  }
+  if (file !== undefined)
+    return send(res, 200, file.type, await readFile(path.join(PAGE_DIR, file.file)));
+  if (url.pathname === '/events') return stream(feed, req, res);
+  if (url.pathname === '/api/topology') return json(res, 200, feed.topology());
+  if (url.pathname === '/api/requests') return json(res, 200, feed.recentRequests());
+  if (url.pathname === '/api/stats') return json(res, 200, feed.stats());
+  problem(res, 404, 'Not Found', `nothing at ${url.pathname}; the console is at /`);
+}
+
+export function createConsoleServer(feed: ConsoleFeed): http.Server {
+  return http.createServer((req, res) => {
+    route(feed, req, res).catch((error: Error) => {
+      if (res.headersSent) return void res.destroy();
+      if (error instanceof FeedError) {
+        return problem(
+          res,
+          error.status,
+          http.STATUS_CODES[error.status] ?? 'Error',
+          error.message,
+        );
+      }
+      problem(res, 500, 'Internal Server Error', error.message);
+    });
+  });
+}
