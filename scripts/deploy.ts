@@ -8,9 +8,11 @@ import {
   commandName,
   type FlagSpecs,
   invocation,
+  nameValues,
   runCommand,
   splitList,
 } from './cli/command.ts';
+import { API_URL_OUTPUT } from './cloud/aws.ts';
 import { deploy, resolveSteps, STEPS } from './cloud/deploy-plan.ts';
 import { commonFlags, deployment, timeoutFlag, workspaceOrExit } from './cloud/flags.ts';
 import { repoRoot } from './workspace/manifests.ts';
@@ -39,10 +41,16 @@ const flags = {
     valueName: 'file',
     description: 'HTTP API template',
   },
+  parameter: {
+    type: 'list',
+    valueName: 'Name=Value',
+    description:
+      'Set a parameter of the HTTP API template (repeatable), e.g. --parameter CorsAllowOrigins=https://app.example.com',
+  },
   smokeUrl: {
     type: 'string',
     valueName: 'url',
-    description: 'Smoke-test this URL instead of the stack output ApiEndpoint',
+    description: `Smoke-test this URL instead of the stack output ${API_URL_OUTPUT}`,
   },
   timeout: timeoutFlag('Bound on each wait (stack, ECS service)'),
   settle: {
@@ -66,7 +74,8 @@ Prerequisites: run scripts/init.ts once (app, environment, service registration)
 examples:
   ${invocation(NAME)} --dry-run
   ${invocation(NAME)} --env test --profile my-profile
-  ${invocation(NAME)} --only api           # just the HTTP API stack after editing the addon`,
+  ${invocation(NAME)} --only api           # just the HTTP API stack after editing the addon
+  ${invocation(NAME)} --parameter JwtIssuer=https://issuer.example.com --parameter JwtAudience=my-api`,
   flags,
 };
 
@@ -75,6 +84,11 @@ process.exitCode = await runCommand(spec, (f) => {
   return deploy({
     ...target,
     templateFile: path.resolve(repoRoot, f.addonTemplate),
+    apiParameters: nameValues(
+      'parameter',
+      f.parameter,
+      (why) => new CliError(`${NAME}: invalid --parameter`, why, `${invocation(NAME)} --help`, 2),
+    ),
     settleMs: f.settle * 1000,
     steps: resolveSteps(NAME, f.only, f.bastion),
     dryRun: f.dryRun,

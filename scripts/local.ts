@@ -10,6 +10,7 @@ import {
   commandName,
   type FlagSpecs,
   type FlagValues,
+  nameValues,
   runCommand,
 } from './cli/command.ts';
 import { COMPILE_CACHE_DIR } from './local/ecs/compile-cache.ts';
@@ -80,16 +81,6 @@ function parsePort(value: string | undefined, what: string): number | undefined 
   return port;
 }
 
-function parseParameters(entries: string[]): Record<string, string> {
-  const parameters: Record<string, string> = {};
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    if (eq <= 0) throw fail(`--parameter "${entry}" must look like Name=Value`);
-    parameters[entry.slice(0, eq)] = entry.slice(eq + 1);
-  }
-  return parameters;
-}
-
 /** The stack's options from the flags, every one checked before anything starts. */
 function stackOptions(f: FlagValues<typeof flags>) {
   const scale = f.healthCheckScale;
@@ -101,7 +92,7 @@ function stackOptions(f: FlagValues<typeof flags>) {
   if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level.toLowerCase())) {
     throw fail(`--log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
-  const parameters = parseParameters(f.parameter);
+  const parameters = nameValues('parameter', f.parameter, fail);
   return {
     ...(f.root !== undefined ? { root: path.resolve(f.root) } : {}),
     apiPort: parsePort(f.port, '--port') ?? parsePort(process.env.API_PORT, 'API_PORT') ?? 8080,

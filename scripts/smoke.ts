@@ -5,6 +5,7 @@
 import { EXPECTED_ITEMS } from './checks/smoke-checks.ts';
 import { smokeRun } from './checks/smoke-run.ts';
 import { commandName, type FlagSpecs, invocation, runCommand } from './cli/command.ts';
+import { API_URL_OUTPUT } from './cloud/aws.ts';
 import { commonFlags, workspaceOrExit } from './cloud/flags.ts';
 
 const NAME = commandName(import.meta.url);
@@ -14,7 +15,7 @@ const flags = {
   url: {
     type: 'string',
     valueName: 'url',
-    description: 'Base URL of the API (default: the ApiEndpoint output of <app>-<env>-http-api)',
+    description: `Base URL of the API (default: the ${API_URL_OUTPUT} output of <app>-<env>-http-api)`,
   },
   alb: {
     type: 'string',
@@ -57,6 +58,18 @@ const flags = {
     min: 0,
     valueName: 'seconds',
     description: 'First wait up to this long for every health check to pass',
+  },
+  token: {
+    type: 'string',
+    valueName: 'jwt',
+    description:
+      'Bearer token for the JWT authorizer: sent with every API request; also checks that a request without it gets 401 (npm start -- --jwt prints one)',
+  },
+  corsOrigin: {
+    type: 'string',
+    valueName: 'origin',
+    description:
+      "Check CORS preflights from this origin (default on a deploy: the stack's first CorsAllowOrigins)",
   },
   json: { type: 'boolean', description: 'Print the report as JSON on stdout' },
 } as const satisfies FlagSpecs;

@@ -153,7 +153,10 @@ export interface HttpResult {
 }
 
 /** One GET with an explicit Host header (fetch forbids setting it) and a hard timeout. */
-function httpGet(url: string, options: { host?: string; timeoutMs: number }): Promise<HttpResult> {
+function httpGet(
+  url: string,
+  options: { host?: string; timeoutMs: number; headers?: Record<string, string> },
+): Promise<HttpResult> {
   const started = performance.now();
   const u = new URL(url);
   const lib = u.protocol === 'https:' ? https : http;
@@ -162,7 +165,11 @@ function httpGet(url: string, options: { host?: string; timeoutMs: number }): Pr
       u,
       {
         method: 'GET',
-        headers: { accept: 'application/json', ...(options.host ? { host: options.host } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...options.headers,
+          ...(options.host ? { host: options.host } : {}),
+        },
         // SNI and certificate checks stay on the URL's host even when Host is overridden.
         ...(u.protocol === 'https:' ? { servername: u.hostname } : {}),
         agent: false,
@@ -299,6 +306,7 @@ async function runCheck(
   check: SmokeCheck,
   targets: Targets,
   timeoutMs: number,
+  apiHeaders: Record<string, string> = {},
 ): Promise<CheckResult> {
   const base = targets[check.target];
   if (!base)
@@ -310,7 +318,11 @@ async function runCheck(
     };
   const url = joinUrl(base, check.path);
   const send = (target: string) =>
-    httpGet(target, { timeoutMs, ...(check.host ? { host: check.host } : {}) });
+    httpGet(target, {
+      timeoutMs,
+      ...(check.host ? { host: check.host } : {}),
+      ...(check.target === 'api' ? { headers: apiHeaders } : {}),
+    });
   try {
     const call =
       check.documented && check.service
@@ -413,6 +425,8 @@ interface SmokeOptions {
   samples: number;
   /** Wait this long for every health check to pass before judging (right after a deploy). */
   waitReadyMs?: number;
+  /** Sent with every request to the API (the JWT authorizer's `authorization`). */
+  apiHeaders?: Record<string, string>;
   log: Progress;
   backoff?: BackoffOptions;
 }
@@ -452,7 +466,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
       onState: (state) => log.info(`waiting: ${state}`),
       poll: async () => {
         const results = await Promise.all(
-          health.map((c) => runCheck(c, options.targets, options.timeoutMs)),
+          health.map((c) => runCheck(c, options.targets, options.timeoutMs, options.apiHeaders)),
         );
         const failing = results.filter((r) => !r.ok);
         if (failing.length === 0) return { done: true, value: undefined };
@@ -462,7 +476,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   }
   const results: CheckResult[] = [];
   for (const check of checks) {
-    const result = await runCheck(check, options.targets, options.timeoutMs);
+    const result = await runCheck(check, options.targets, options.timeoutMs, options.apiHeaders);
     results.push(result);
     const ms = result.ms === undefined ? '' : ` (${Math.round(result.ms)} ms)`;
     if (result.ok) log.ok(`${result.name}${ms}`);
@@ -472,7 +486,7 @@ export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   const listChecks = checks.filter((c) => c.body?.kind === 'array');
   for (let i = 0; i < options.samples; i++) {
     for (const check of listChecks) {
-      const r = await runCheck(check, options.targets, options.timeoutMs);
+      const r = await runCheck(check, options.targets, options.timeoutMs, options.apiHeaders);
       if (r.ms !== undefined) samples.push(r.ms);
     }
   }
@@ -539,4 +553,40 @@ export async function runOnBastion(options: {
       }
     },
   });
+}
+
+/**
+ * Adds checks run against the API (`run` gets its URL) to a smoke report, each logged; a
+ * request that fails outright is one failed check named `what`.
+ */
+export async function withApiChecks(
+  report: SmokeReport,
+  what: string,
+  run: (api: string) => Promise<CheckResult[]>,
+  log: Progress,
+): Promise<SmokeReport> {
+  const api = report.targets.api;
+  if (api === undefined) return report;
+  let checks: CheckResult[];
+  try {
+    checks = await run(api);
+  } catch (error) {
+    checks = [
+      {
+        name: what,
+        ok: false,
+        url: api,
+        problems: [`request failed: ${(error as Error).message}`],
+      },
+    ];
+  }
+  for (const check of checks) {
+    if (check.ok) log.ok(check.name);
+    else log.fail(`${check.name}: ${check.problems.join('; ')}`);
+  }
+  return {
+    ...report,
+    passed: report.passed && checks.every((c) => c.ok),
+    checks: [...report.checks, ...checks],
+  };
 }

@@ -13,7 +13,7 @@ import { text } from 'node:stream/consumers';
 import type { Progress } from '../cli/command.ts';
 import { HEAD_LIMIT_BYTES } from '../workspace/http-api-settings.ts';
 import type { Service } from '../workspace/manifests.ts';
-import { type CheckResult, joinUrl, type SmokeReport } from './smoke-checks.ts';
+import { type CheckResult, joinUrl, type SmokeReport, withApiChecks } from './smoke-checks.ts';
 
 const PAD_HEADER = 'X-Smoke-Pad';
 
@@ -102,31 +102,18 @@ export async function headQuotaChecks(
 }
 
 /** Adds the head-quota checks to a smoke report made against the API (not on the bastion). */
-export async function withHeadQuotaChecks(
+export function withHeadQuotaChecks(
   report: SmokeReport,
   services: readonly Service[],
   timeoutMs: number,
   log: Progress,
 ): Promise<SmokeReport> {
-  const api = report.targets.api;
   const service = services[0];
-  if (api === undefined || service === undefined) return report;
-  let checks: CheckResult[];
-  try {
-    checks = await headQuotaChecks(api, service, timeoutMs);
-  } catch (error) {
-    const name = 'api: the request-head quota';
-    checks = [
-      { name, ok: false, url: api, problems: [`request failed: ${(error as Error).message}`] },
-    ];
-  }
-  for (const check of checks) {
-    if (check.ok) log.ok(check.name);
-    else log.fail(`${check.name}: ${check.problems.join('; ')}`);
-  }
-  return {
-    ...report,
-    passed: report.passed && checks.every((c) => c.ok),
-    checks: [...report.checks, ...checks],
-  };
+  if (service === undefined) return Promise.resolve(report);
+  return withApiChecks(
+    report,
+    'api: the request-head quota',
+    (api) => headQuotaChecks(api, service, timeoutMs),
+    log,
+  );
 }

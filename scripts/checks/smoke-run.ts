@@ -1,10 +1,10 @@
-// The smoke test as a command: the API URL from --url or the HTTP API stack's ApiEndpoint output,
+// The smoke test as a command: the API URL from --url or the HTTP API stack's PublicEndpoint output,
 // the checks run from here (runSmoke, plus the head-size quota) or on the bastion through SSM,
 // and the report printed. scripts/smoke.ts parses the flags and calls smokeRun.
-import { CliError, createProgress, invocation, output } from '../cli/command.ts';
-import { createClients, ENV_OUTPUT, stackNames } from '../cloud/aws.ts';
+import { CliError, createProgress, invocation, output, splitList } from '../cli/command.ts';
+import { API_URL_OUTPUT, createClients, ENV_OUTPUT, stackNames } from '../cloud/aws.ts';
 import { requireEnvironment } from '../cloud/flags.ts';
-import { stackOutputs } from '../cloud/stack-deployer.ts';
+import { describeStack, stackOutputs } from '../cloud/stack-deployer.ts';
 import type { Workspace } from '../workspace/manifests.ts';
 import {
   bastionScript,
@@ -13,6 +13,7 @@ import {
   type SmokeReport,
   smokeChecks,
 } from './smoke-checks.ts';
+import { type ApiOptions, withOptionChecks } from './smoke-options.ts';
 import { withHeadQuotaChecks } from './smoke-quotas.ts';
 
 function toUrl(value: string): string {
@@ -34,10 +35,14 @@ export interface SmokeRunOptions {
   samples: number;
   timeout: number;
   waitReady: number;
+  /** A bearer token for the JWT authorizer: sent with every API request, and checked. */
+  token: string | undefined;
+  /** The origin to send CORS preflights from (default on a deploy: its first allowed one). */
+  corsOrigin: string | undefined;
   json: boolean;
 }
 
-/** The ApiEndpoint output of the HTTP API stack, or a CliError saying what to deploy. */
+/** The URL output of the HTTP API stack (the custom domain's when it has one), or a CliError saying what to deploy. */
 async function deployedApiUrl(
   cmd: string,
   aws: ReturnType<typeof createClients>,
@@ -45,15 +50,47 @@ async function deployedApiUrl(
   env: string,
 ): Promise<string> {
   const outputs = await stackOutputs(aws.cfn, names.httpApi);
-  const url = outputs?.ApiEndpoint;
+  const url = outputs?.[API_URL_OUTPUT];
   if (url) return url;
   throw new CliError(
     `${cmd}: no URL to test`,
     outputs
-      ? `stack ${names.httpApi} has no ApiEndpoint output`
+      ? `stack ${names.httpApi} has no ${API_URL_OUTPUT} output`
       : `stack ${names.httpApi} does not exist`,
     `${invocation('deploy')} --env ${env}   (or pass --url)`,
   );
+}
+
+/** With --url, the options the flags say are on: --token (JWT), --cors-origin (CORS). */
+function localOptions(f: SmokeRunOptions): ApiOptions {
+  return {
+    ...(f.corsOrigin ? { corsOrigin: f.corsOrigin } : {}),
+    ...(f.token ? { jwt: { token: f.token } } : {}),
+  };
+}
+
+/** On a deploy, the options the HTTP API stack's parameters turn on. */
+async function deployedOptions(
+  f: SmokeRunOptions,
+  aws: ReturnType<typeof createClients> | undefined,
+  names: ReturnType<typeof stackNames>,
+): Promise<ApiOptions> {
+  const stack = aws ? await describeStack(aws.cfn, names.httpApi) : undefined;
+  const value = (key: string) =>
+    stack?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue ?? '';
+  const issuer = value('JwtIssuer');
+  if (issuer !== '' && f.token === undefined) {
+    throw new CliError(
+      `${f.cmd}: the HTTP API needs a token`,
+      `stack ${names.httpApi} has the JWT authorizer on (issuer ${issuer})`,
+      `${invocation(f.cmd)} --env ${f.env ?? ''} --token <a token from ${issuer}>`,
+    );
+  }
+  const origin = f.corsOrigin ?? splitList(value('CorsAllowOrigins')).find((o) => o !== '*');
+  return {
+    ...(origin ? { corsOrigin: origin } : {}),
+    ...(issuer !== '' ? { jwt: { token: f.token } } : {}),
+  };
 }
 
 /** Smoke-tests the API (and the ALB), here or on the bastion; prints the report. */
@@ -67,6 +104,7 @@ export async function smokeRun(f: SmokeRunOptions): Promise<number> {
 
   const apiUrl = f.url ?? (aws ? await deployedApiUrl(cmd, aws, names, env) : undefined);
   const targets = { api: apiUrl, alb: f.alb ? toUrl(f.alb) : undefined };
+  const options = f.url ? localOptions(f) : await deployedOptions(f, aws, names);
 
   let report: SmokeReport;
   if (f.fromBastion && aws) {
@@ -81,9 +119,11 @@ export async function smokeRun(f: SmokeRunOptions): Promise<number> {
       timeoutMs: f.timeout * 1000,
       samples: f.samples,
       waitReadyMs: f.waitReady * 1000,
+      ...(f.token ? { apiHeaders: { authorization: `Bearer ${f.token}` } } : {}),
       log,
     });
     report = await withHeadQuotaChecks(report, workspace.services, f.timeout * 1000, log);
+    report = await withOptionChecks(report, workspace.services, options, f.timeout * 1000, log);
   }
   const failed = report.checks.filter((c) => !c.ok);
   if (f.json) output(JSON.stringify(report, null, 2));

@@ -1,7 +1,7 @@
 // The smoke test as the last step of a deploy plan (scripts/cloud/deploy-plan.ts): against
-// --smoke-url, else the API the plan just deployed, else the HTTP API stack's ApiEndpoint output.
+// --smoke-url, else the API the plan just deployed, else the HTTP API stack's URL output.
 import { CliError, invocation } from '../cli/command.ts';
-import { stackNames } from '../cloud/aws.ts';
+import { API_URL_OUTPUT, stackNames } from '../cloud/aws.ts';
 import type { PlanStep } from '../cloud/deploy-plan.ts';
 import { describeStack } from '../cloud/stack-deployer.ts';
 import type { Service } from '../workspace/manifests.ts';
@@ -19,18 +19,18 @@ export function smokeStep(o: SmokeStepOptions): PlanStep {
   const { httpApi } = stackNames(o.app, o.env);
   return {
     step: 'smoke',
-    description: `smoke test of ${o.smokeUrl ?? `the ApiEndpoint output of ${httpApi}`}`,
+    description: `smoke test of ${o.smokeUrl ?? `the ${API_URL_OUTPUT} output of ${httpApi}`}`,
     async run({ aws, log, result }) {
       const url =
         o.smokeUrl ??
         result.apiUrl ??
         (await describeStack(aws.cfn, httpApi))?.Outputs?.find(
-          (out) => out.OutputKey === 'ApiEndpoint',
+          (out) => out.OutputKey === API_URL_OUTPUT,
         )?.OutputValue;
       if (!url) {
         throw new CliError(
           `${o.cmd}: nothing to smoke-test`,
-          `stack ${httpApi} has no ApiEndpoint output`,
+          `stack ${httpApi} has no ${API_URL_OUTPUT} output`,
           `${invocation(o.cmd)} --env ${o.env} --only api`,
         );
       }

@@ -285,6 +285,24 @@ export async function runCommand<S extends FlagSpecs>(
   }
 }
 
+/**
+ * `--parameter Name=Value` entries as a record; `fail` makes the error for a malformed one
+ * (each command reports it in its own words).
+ */
+export function nameValues(
+  flag: string,
+  entries: readonly string[],
+  fail: (why: string) => Error,
+): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq <= 0) throw fail(`--${flag} "${entry}" must look like Name=Value`);
+    values[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return values;
+}
+
 /** `a, b,,c` -> ['a', 'b', 'c']: list flags tolerate spaces and stray commas. */
 export function splitList(value: string | undefined): string[] {
   return (value ?? '')

@@ -120,6 +120,12 @@ export const INTERNAL_ALB_OUTPUTS = [
   ENV_OUTPUT.albDns,
 ] as const;
 
+/**
+ * The HTTP API stack's output with the URL clients use: the custom domain's when the stack has
+ * one, else the execute-api endpoint (addons/http-api.yml, Outputs).
+ */
+export const API_URL_OUTPUT = 'PublicEndpoint';
+
 /** The stack names this project uses, derived from the app and environment. */
 export const stackNames = (app: string, env: string) => ({
   env: `${app}-${env}`,

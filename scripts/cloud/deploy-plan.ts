@@ -14,9 +14,10 @@ import {
   type Progress,
   splitList,
 } from '../cli/command.ts';
+import { instantiate } from '../workspace/http-api-settings.ts';
 import { repoRoot } from '../workspace/manifests.ts';
-import { loadTemplate } from '../workspace/template.ts';
-import { type AwsClients, stackNames } from './aws.ts';
+import { type CfnTemplate, loadTemplate } from '../workspace/template.ts';
+import { API_URL_OUTPUT, type AwsClients, stackNames } from './aws.ts';
 import { type Copilot, findOnPath } from './copilot.ts';
 import { requireEnvExports } from './env-exports.ts';
 import type { Deployment } from './flags.ts';
@@ -50,6 +51,8 @@ export interface PlanStep {
 type DeployTarget = Omit<Deployment, 'region' | 'profile'> & {
   /** The HTTP API template, absolute. */
   templateFile: string;
+  /** `--parameter` overrides of the HTTP API template's parameters (never App or Env). */
+  apiParameters: Record<string, string>;
   settleMs: number;
 };
 
@@ -132,15 +135,17 @@ function serviceStep(t: DeployTarget, svc: string): PlanStep {
 function addonStep(t: DeployTarget, step: 'api' | 'bastion', file: string): PlanStep {
   const names = stackNames(t.app, t.env);
   const stackName = step === 'api' ? names.httpApi : names.bastion;
+  const parameters = { ...(step === 'api' ? t.apiParameters : {}), App: t.app, Env: t.env };
+  const shown = Object.entries(parameters).map(([k, v]) => `${k}=${v}`);
   return {
     step,
-    description: `stack ${stackName} from ${path.relative(repoRoot, file)} (App=${t.app}, Env=${t.env}) via a change set`,
+    description: `stack ${stackName} from ${path.relative(repoRoot, file)} (${shown.join(', ')}) via a change set`,
     async run({ aws, log, result }) {
       const template = readTemplate(t.cmd, file);
       await requireEnvExports(aws.cfn, { app: t.app, env: t.env, template, step }, t.cmd);
-      const r = await deployAddon(t, aws, { stackName, step, template, log });
+      const r = await deployAddon(t, aws, { stackName, step, template, parameters, log });
       result.stacks[stackName] = r.action;
-      if (step === 'api' && r.outputs.ApiEndpoint) result.apiUrl = r.outputs.ApiEndpoint;
+      if (step === 'api' && r.outputs[API_URL_OUTPUT]) result.apiUrl = r.outputs[API_URL_OUTPUT];
     },
   };
 }
@@ -161,7 +166,13 @@ function readTemplate(cmd: string, file: string): unknown {
 async function deployAddon(
   t: DeployTarget,
   aws: AwsClients,
-  a: { stackName: string; step: 'api' | 'bastion'; template: unknown; log: Progress },
+  a: {
+    stackName: string;
+    step: 'api' | 'bastion';
+    template: unknown;
+    parameters: Record<string, string>;
+    log: Progress;
+  },
 ) {
   try {
     return await deployStack({
@@ -169,7 +180,7 @@ async function deployAddon(
       stackName: a.stackName,
       // Sent as JSON: the same template CloudFormation would parse, with the short tags resolved.
       templateBody: JSON.stringify(a.template),
-      parameters: { App: t.app, Env: t.env },
+      parameters: a.parameters,
       ...(a.step === 'bastion' ? { capabilities: ['CAPABILITY_IAM' as const] } : {}),
       tags: { 'copilot-application': t.app, 'copilot-environment': t.env },
       timeoutMs: t.timeoutMinutes * 60_000,
@@ -209,6 +220,7 @@ async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<vo
 
 interface DeployOptions extends Deployment {
   templateFile: string;
+  apiParameters: Record<string, string>;
   settleMs: number;
   steps: Set<Step>;
   dryRun: boolean;
@@ -217,9 +229,38 @@ interface DeployOptions extends Deployment {
   smoke?: PlanStep;
 }
 
+/**
+ * `--parameter` overrides, checked against the HTTP API template before anything runs, dry run
+ * included: names it declares (App and Env are the deploy's own), values its Rules accept.
+ */
+function checkApiParameters(o: DeployOptions): void {
+  const template = readTemplate(o.cmd, o.templateFile) as CfnTemplate;
+  const declared = Object.keys(template.Parameters ?? {}).filter((p) => p !== 'App' && p !== 'Env');
+  const unknown = Object.keys(o.apiParameters).filter((p) => !declared.includes(p));
+  const next = `${invocation(o.cmd)} --help`;
+  if (unknown.length > 0) {
+    throw new CliError(
+      `${o.cmd}: invalid --parameter`,
+      `${path.relative(repoRoot, o.templateFile)} has no parameter ${unknown.join(', ')}; it has ${declared.join(', ')}`,
+      next,
+      2,
+    );
+  }
+  let violations: string[];
+  try {
+    violations = instantiate(template, { ...o.apiParameters, App: o.app, Env: o.env }).violations;
+  } catch (error) {
+    throw new CliError(`${o.cmd}: invalid --parameter`, (error as Error).message, next, 2);
+  }
+  if (violations.length > 0) {
+    throw new CliError(`${o.cmd}: invalid --parameter`, violations.join('; '), next, 2);
+  }
+}
+
 /** Builds the plan, then prints it (--dry-run) or checks the prerequisites and executes it. */
 export async function deploy(o: DeployOptions): Promise<number> {
   const log = createProgress(o.cmd);
+  if (o.steps.has('api')) checkApiParameters(o);
   const plan = planDeploy(o, o.steps, o.smoke);
   if (o.dryRun) {
     log.info(`dry run: nothing is called. copilot: ${findOnPath('copilot') ?? 'NOT on PATH'}`);

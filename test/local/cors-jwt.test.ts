@@ -6,6 +6,7 @@ import { startLocalIssuer } from '../../scripts/local/gateway/jwt-issuer.ts';
 import { httpApiSettingsOf } from '../../scripts/workspace/http-api-settings.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { request } from '../helpers/http.ts';
+import { runScript } from '../scripts/harness.ts';
 import { NO_THROTTLING, npmStart, stackForSuite } from './helpers.ts';
 
 const ALLOWED = 'https://app.example.com';
@@ -108,6 +109,26 @@ describe('JWT authorizer and CORS on (npm start -- --jwt)', () => {
     const forged = await other.sign({ iss: issuer.url, aud: 'local' });
     expect((await get(forged)).status).toBe(401);
   });
+
+  it('passes smoke.ts with the token and the allowed origin, and fails it with a token for another audience', async () => {
+    const token = await issuer.sign({ aud: 'local' });
+    const args = ['--url', suite.stack.apiUrl, '--samples', '0', '--cors-origin', ALLOWED];
+    const passed = await runScript('smoke', [...args, '--token', token], {});
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(passed.stderr).toMatch(
+      /ok api: CORS preflight from https:\/\/app\.example\.com answered/,
+    );
+    expect(passed.stderr).toMatch(/ok api: a request without a token is refused \(401\)/);
+    expect(passed.stderr).toMatch(/ok api: a request with the token is served/);
+    // A token the issuer did not sign for this audience: every service check gets 401.
+    const refused = await runScript(
+      'smoke',
+      [...args, '--token', await issuer.sign({ aud: 'x' })],
+      {},
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/FAIL api: a request with the token is served: status 401/);
+  }, 60_000);
 
   it('lets a preflight through without a token, on the OPTIONS routes only', async () => {
     const preflight = await request(`${suite.stack.apiUrl}/api/authors/1`, {

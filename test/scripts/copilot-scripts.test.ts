@@ -270,6 +270,33 @@ describe('guarantees', { timeout: 60_000 }, () => {
     }
   });
 
+  it('deploy --parameter reaches the HTTP API stack only, and is checked against the template first', async () => {
+    const fake = newFake();
+    const dry = (...args: string[]) =>
+      runScript('deploy', ['--dry-run', ...args], { ...fake.env, AWS_REGION: 'us-east-1' });
+    const ok = await dry('--parameter', 'CorsAllowOrigins=https://app.example.com', '--bastion');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(
+      /\[api\] stack \S+-http-api .*\(CorsAllowOrigins=https:\/\/app\.example\.com, App=/,
+    );
+    expect(ok.stdout).toMatch(/\[bastion\] stack \S+-bastion .*\(App=[^,]+, Env=\S+\)/);
+
+    const unknown = await dry('--parameter', 'CorsOrigins=x');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/invalid --parameter: .*has no parameter CorsOrigins; it has /);
+    const own = await dry('--parameter', 'App=other');
+    expect(own.code).toBe(2);
+    expect(own.stderr).toMatch(/has no parameter App/);
+    // The template's Rules: an issuer needs an audience, a hosted zone a domain.
+    const rule = await dry('--parameter', 'JwtIssuer=https://issuer.example.com');
+    expect(rule.code).toBe(2);
+    expect(rule.stderr).toMatch(/JwtAudience must list at least one audience/);
+    const malformed = await dry('--parameter', 'JwtIssuer');
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toMatch(/--parameter "JwtIssuer" must look like Name=Value/);
+    expect(fake.calls()).toEqual([]);
+  });
+
   for (const script of ['init', 'deploy']) {
     it(`${script} stops at once without credentials, having changed nothing`, async () => {
       const recorder = await startRecorder();
