@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { readHttpApiSettings } from '../../scripts/workspace/http-api-settings.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { THIRD_SERVICE, workspaceWithThirdService } from './helpers.ts';
@@ -87,13 +88,23 @@ describe('a third service', () => {
 });
 
 describe('stage settings', () => {
-  it('reads its defaults from the template, and takes overrides', () => {
+  it("reads its defaults from the template's parameters, and takes overrides", () => {
+    // The template's own Defaults, read as CloudFormation would see them: the settings must be
+    // those values, not merely some value (a wrong parameter name, a unit slip would show).
+    const declared = loadTemplate().Parameters ?? {};
+    const defaultOf = (name: string) => Number(declared[name]?.Default);
     const defaults = readHttpApiSettings();
-    const route = defaults.routes[0];
-    expect(route?.throttling.rateLimit).toBeGreaterThan(RATE);
-    expect(defaults.integrationTimeoutMs).toBeGreaterThan(TIMEOUT_MS);
+    expect(defaults.integrationTimeoutMs).toBe(defaultOf('IntegrationTimeoutMillis'));
+    for (const route of defaults.routes) {
+      expect(route.throttling).toEqual({
+        rateLimit: defaultOf('ThrottlingRateLimit'),
+        burstLimit: defaultOf('ThrottlingBurstLimit'),
+      });
+    }
     expect(stack.settings.integrationTimeoutMs).toBe(TIMEOUT_MS);
-    expect(stack.settings.routes.every((r) => r.throttling.burstLimit === BURST)).toBe(true);
+    for (const route of stack.settings.routes) {
+      expect(route.throttling).toEqual({ rateLimit: RATE, burstLimit: BURST });
+    }
   });
 
   it('answers 503 {"message":"Service Unavailable"} when the integration times out', async () => {
