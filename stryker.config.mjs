@@ -4,9 +4,21 @@
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.config.ts', related: true },
+  vitest: { configFile: 'vitest.mutate.config.ts', related: true },
   coverageAnalysis: 'perTest',
-  mutate: ['scripts/local/gateway/cors.ts', 'scripts/local/gateway/jwt-authorizer.ts'],
+  mutate: [
+    // The local HTTP API's CORS and JWT authorizer; the ALB's target group.
+    'scripts/local/gateway/cors.ts',
+    'scripts/local/gateway/jwt-authorizer.ts',
+    'scripts/local/alb/target-group.ts',
+    // The services' shared code.
+    'services/common/src/service-app.ts',
+    'services/common/src/catalog-routes.ts',
+    'services/common/src/problem.ts',
+    'services/common/src/lifecycle.ts',
+    // The smoke checks.
+    'scripts/checks/smoke-checks.ts',
+  ],
   incremental: true,
   incrementalFile: '.cache/stryker/incremental.json',
   tempDirName: '.cache/stryker/tmp',

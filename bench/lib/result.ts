@@ -249,28 +249,6 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
     ),
     goal(
       {
-        id: 'local-throughput-vs-nginx',
-        description: 'local path req/s >= 0.5x nginx path',
-        target: 0.5,
-        comparison: '>=',
-        unit: 'x',
-      },
-      perRound('local', 'nginx', 'list', 'requestsPerSecond'),
-      errorsNote('list', 'local', 'nginx'),
-    ),
-    goal(
-      {
-        id: 'local-p99-vs-nginx',
-        description: 'local path p99 <= 2x nginx path',
-        target: 2,
-        comparison: '<=',
-        unit: 'x',
-      },
-      perRound('local', 'nginx', 'list', 'p99Ms'),
-      errorsNote('list', 'local', 'nginx'),
-    ),
-    goal(
-      {
         id: 'local-stack-ready',
         description: 'whole local stack ready (median) < 3000 ms',
         target: 3000,

@@ -17,27 +17,6 @@ interface Entry {
   logged?: LoggedRequest;
 }
 
-function copy(r: AccessLogRecord): AccessLogRecord {
-  return {
-    requestId: r.requestId,
-    sourceIp: r.sourceIp,
-    userAgent: r.userAgent,
-    domainName: r.domainName,
-    requestTimeEpoch: r.requestTimeEpoch,
-    httpMethod: r.httpMethod,
-    routeKey: r.routeKey,
-    path: r.path,
-    protocol: r.protocol,
-    status: r.status,
-    responseLength: r.responseLength,
-    responseLatency: r.responseLatency,
-    integrationStatus: r.integrationStatus,
-    integrationLatency: r.integrationLatency,
-    integrationErrorMessage: r.integrationErrorMessage,
-    errorMessage: r.errorMessage,
-  };
-}
-
 /** Records kept for a page that connects (and for the log's filter). */
 export const RECENT_KEPT = 500;
 const FLUSH_MS = 200;
@@ -114,7 +93,8 @@ export class RequestRecorder {
     this.stats.record(record.routeKey, Math.max(0, record.responseLatency));
     const entry: Entry = {
       seq: ++this.seq,
-      record: copy(record),
+      // Already the gateway's own copy of the fields (events.ts): kept as it is.
+      record,
       rule,
       target: task?.id ?? null,
       replica: task === undefined ? null : `${task.service}/${task.slot}`,
