@@ -16,8 +16,6 @@ export default {
     'services/common/src/catalog-routes.ts',
     'services/common/src/problem.ts',
     'services/common/src/lifecycle.ts',
-    // The smoke checks.
-    'scripts/checks/smoke-checks.ts',
   ],
   incremental: true,
   incrementalFile: '.cache/stryker/incremental.json',

@@ -15,7 +15,6 @@ export default defineConfig({
       'test/local/target-group-rules.test.ts',
       'test/local/cors.test.ts',
       'test/local/jwt-authorizer.test.ts',
-      'test/scripts/smoke.test.ts',
     ],
   },
 });

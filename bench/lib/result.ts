@@ -168,84 +168,88 @@ function goal(
   return { ...spec, measured, status: met ? 'MET' : 'MISSED', ...(note ? { note } : {}) };
 }
 
-/** The issue's goals, each computed from rows measured in this same run. */
-export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalResult[] {
+/** The figures the goals compare, each taken from this run's rows. */
+function measuresOf(rows: RowRecord[], summary: RowSummary[]) {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const sum = (id: RowId) => summary.find((s) => s.id === id && s.route === 'list');
-  const perRound = (a: RowId, b: RowId, route: RouteId, field: 'requestsPerSecond' | 'p99Ms') => {
-    const pick = (id: RowId) =>
-      (byId.get(id)?.rounds ?? []).filter((r) => r.route === route).map((r) => r[field]);
-    const [ra, rb] = [pick(a), pick(b)];
-    return ra.length > 0 && rb.length > 0 ? medianRatio(ra, rb) : undefined;
+  return {
+    sum,
+    perRound(a: RowId, b: RowId, route: RouteId, field: 'requestsPerSecond' | 'p99Ms') {
+      const pick = (id: RowId) =>
+        (byId.get(id)?.rounds ?? []).filter((r) => r.route === route).map((r) => r[field]);
+      const [ra, rb] = [pick(a), pick(b)];
+      return ra.length > 0 && rb.length > 0 ? medianRatio(ra, rb) : undefined;
+    },
+    ofSummaries(a: RowId, b: RowId, field: 'startupMs' | 'idleRssBytes') {
+      const [sa, sb] = [sum(a), sum(b)];
+      return sa && sb ? sa[field] / sb[field] : undefined;
+    },
+    errorsNote(route: RouteId, ...ids: RowId[]) {
+      const failing = ids.filter((id) =>
+        summary.some((s) => s.id === id && s.route === route && s.errors > 0),
+      );
+      return failing.length > 0 ? `errors in ${failing.join(', ')}: not comparable` : undefined;
+    },
   };
-  const ofSummaries = (a: RowId, b: RowId, field: 'startupMs' | 'idleRssBytes') => {
-    const [sa, sb] = [sum(a), sum(b)];
-    return sa && sb ? sa[field] / sb[field] : undefined;
-  };
-  const errorsNote = (route: RouteId, ...ids: RowId[]) => {
-    const failing = ids.filter((id) =>
-      summary.some((s) => s.id === id && s.route === route && s.errors > 0),
-    );
-    return failing.length > 0 ? `errors in ${failing.join(', ')}: not comparable` : undefined;
-  };
+}
+
+/** A goal on a ratio of two rows (unit `x`). */
+const ratio = (
+  id: string,
+  description: string,
+  target: number,
+  comparison: '>=' | '<=',
+  value: number | undefined,
+  note?: string,
+) => goal({ id, description, target, comparison, unit: 'x' }, value, note);
+
+/** The issue's goals, each computed from rows measured in this same run. */
+export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalResult[] {
+  const m = measuresOf(rows, summary);
   const versus = (other: RowId, name: string, target: number) =>
     ROUTE_IDS.map((route) =>
-      goal(
-        {
-          id: `service-vs-${other}-${route}`,
-          description: `book-service ${routeLabel(route)} req/s >= ${target}x ${name}`,
-          target,
-          comparison: '>=',
-          unit: 'x',
-        },
-        perRound('service', other, route, 'requestsPerSecond'),
-        errorsNote(route, 'service', other),
+      ratio(
+        `service-vs-${other}-${route}`,
+        `book-service ${routeLabel(route)} req/s >= ${target}x ${name}`,
+        target,
+        '>=',
+        m.perRound('service', other, route, 'requestsPerSecond'),
+        m.errorsNote(route, 'service', other),
       ),
     );
+  const localNote = m.errorsNote('list', 'local', 'nginx');
   return [
     ...versus('fastify', 'Fastify 5', 1),
     ...versus('express', 'Express 4', 2),
-    goal(
-      {
-        id: 'local-throughput-vs-nginx',
-        description: 'local path req/s >= 0.4x nginx path',
-        target: 0.4,
-        comparison: '>=',
-        unit: 'x',
-      },
-      perRound('local', 'nginx', 'list', 'requestsPerSecond'),
-      errorsNote('list', 'local', 'nginx'),
+    ratio(
+      'local-throughput-vs-nginx',
+      'local path req/s >= 0.4x nginx path',
+      0.4,
+      '>=',
+      m.perRound('local', 'nginx', 'list', 'requestsPerSecond'),
+      localNote,
     ),
-    goal(
-      {
-        id: 'local-p99-vs-nginx',
-        description: 'local path p99 <= 2x nginx path',
-        target: 2,
-        comparison: '<=',
-        unit: 'x',
-      },
-      perRound('local', 'nginx', 'list', 'p99Ms'),
-      errorsNote('list', 'local', 'nginx'),
+    ratio(
+      'local-p99-vs-nginx',
+      'local path p99 <= 2x nginx path',
+      2,
+      '<=',
+      m.perRound('local', 'nginx', 'list', 'p99Ms'),
+      localNote,
     ),
-    goal(
-      {
-        id: 'service-startup-vs-raw',
-        description: 'book-service start to first 200 <= 1.2x raw',
-        target: 1.2,
-        comparison: '<=',
-        unit: 'x',
-      },
-      ofSummaries('service', 'raw', 'startupMs'),
+    ratio(
+      'service-startup-vs-raw',
+      'book-service start to first 200 <= 1.2x raw',
+      1.2,
+      '<=',
+      m.ofSummaries('service', 'raw', 'startupMs'),
     ),
-    goal(
-      {
-        id: 'service-idle-rss-vs-raw',
-        description: 'book-service idle RSS <= 1.2x raw',
-        target: 1.2,
-        comparison: '<=',
-        unit: 'x',
-      },
-      ofSummaries('service', 'raw', 'idleRssBytes'),
+    ratio(
+      'service-idle-rss-vs-raw',
+      'book-service idle RSS <= 1.2x raw',
+      1.2,
+      '<=',
+      m.ofSummaries('service', 'raw', 'idleRssBytes'),
     ),
     goal(
       {
@@ -255,7 +259,7 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
         comparison: '<',
         unit: 'ms',
       },
-      sum('local')?.startupMs,
+      m.sum('local')?.startupMs,
     ),
   ];
 }

@@ -28,56 +28,57 @@ function goalValue(goal: GoalResult): string {
   return goal.unit === 'x' ? `${fmt(goal.measured, 2)}x` : `${fmt(goal.measured)} ms`;
 }
 
-export function formatReport(record: BenchRecord): string {
+function headerLines(record: BenchRecord): string[] {
   const s = record.settings;
-  const lines: string[] = [];
-  lines.push(
+  return [
     `node ${record.machine.node}, ${record.machine.cpus} CPUs, ${s.loadGeneratorVersion}; ` +
       `${s.rounds} interleaved rounds x ${s.durationSeconds} s, ${s.connections} connections, ` +
       `warm-up ${s.warmupSeconds} s; ${s.pinningNote}`,
-  );
-  lines.push(
     `load average before ${record.machine.loadAverageBefore.map((n) => n.toFixed(2)).join(' ')}, ` +
       `after ${record.machine.loadAverageAfter.map((n) => n.toFixed(2)).join(' ')}; ` +
       `elapsed ${fmt(record.elapsedSeconds)} s; book-service runs ${s.serviceBuild}`,
+    ...record.skipped.map((skipped) => `skipped ${skipped.id}: ${skipped.reason}`),
+  ];
+}
+
+function rowsTable(record: BenchRecord): string {
+  return table(
+    [
+      'row',
+      'route',
+      'req/s',
+      'x raw',
+      'x fastify',
+      'p50 ms',
+      'p99 ms',
+      'CPU us/req',
+      'proxy us/req',
+      'errors',
+      'start ms',
+      'idle RSS MB',
+      'peak RSS MB',
+    ],
+    // Start-up and memory belong to the row, not the route: shown on its list line.
+    record.summary.map((row) => [
+      `${row.id}: ${ROW_LABELS[row.id]}`,
+      routeLabel(row.route),
+      fmt(row.requestsPerSecond),
+      fmt(row.ratioToRaw, 2),
+      fmt(row.ratioToFastify, 2),
+      fmt(row.p50Ms, 2),
+      fmt(row.p99Ms, 2),
+      fmt(row.cpuMicrosPerRequest),
+      fmt(row.proxyCpuMicrosPerRequest),
+      fmt(row.errors),
+      row.route === 'list' ? fmt(row.startupMs) : '',
+      row.route === 'list' ? fmt(row.idleRssBytes / MB, 1) : '',
+      row.route === 'list' ? fmt(row.peakRssBytes / MB, 1) : '',
+    ]),
   );
-  for (const skipped of record.skipped) lines.push(`skipped ${skipped.id}: ${skipped.reason}`);
-  lines.push('');
-  lines.push(
-    table(
-      [
-        'row',
-        'route',
-        'req/s',
-        'x raw',
-        'x fastify',
-        'p50 ms',
-        'p99 ms',
-        'CPU us/req',
-        'proxy us/req',
-        'errors',
-        'start ms',
-        'idle RSS MB',
-        'peak RSS MB',
-      ],
-      // Start-up and memory belong to the row, not the route: shown on its list line.
-      record.summary.map((row) => [
-        `${row.id}: ${ROW_LABELS[row.id]}`,
-        routeLabel(row.route),
-        fmt(row.requestsPerSecond),
-        fmt(row.ratioToRaw, 2),
-        fmt(row.ratioToFastify, 2),
-        fmt(row.p50Ms, 2),
-        fmt(row.p99Ms, 2),
-        fmt(row.cpuMicrosPerRequest),
-        fmt(row.proxyCpuMicrosPerRequest),
-        fmt(row.errors),
-        row.route === 'list' ? fmt(row.startupMs) : '',
-        row.route === 'list' ? fmt(row.idleRssBytes / MB, 1) : '',
-        row.route === 'list' ? fmt(row.peakRssBytes / MB, 1) : '',
-      ]),
-    ),
-  );
+}
+
+export function formatReport(record: BenchRecord): string {
+  const lines: string[] = [...headerLines(record), '', rowsTable(record)];
   const multi = record.rows.filter((row) => row.processes.length > 1);
   if (multi.length > 0) {
     lines.push('');

@@ -556,20 +556,22 @@ export async function runOnBastion(options: {
 }
 
 /**
- * Adds checks run against the API (`run` gets its URL) to a smoke report, each logged; a
- * request that fails outright is one failed check named `what`.
+ * Adds checks run against the API (`run` gets its URL and the first service of the manifests)
+ * to a smoke report, each logged; a request that fails outright is one failed check `what`.
  */
 export async function withApiChecks(
   report: SmokeReport,
+  services: readonly Service[],
   what: string,
-  run: (api: string) => Promise<CheckResult[]>,
+  run: (api: string, service: Service) => Promise<CheckResult[]>,
   log: Progress,
 ): Promise<SmokeReport> {
   const api = report.targets.api;
-  if (api === undefined) return report;
+  const service = services[0];
+  if (api === undefined || service === undefined) return report;
   let checks: CheckResult[];
   try {
-    checks = await run(api);
+    checks = await run(api, service);
   } catch (error) {
     checks = [
       {

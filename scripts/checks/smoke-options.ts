@@ -112,12 +112,11 @@ export function withOptionChecks(
   timeoutMs: number,
   log: Progress,
 ): Promise<SmokeReport> {
-  const service = services[0];
-  if (service === undefined) return Promise.resolve(report);
   return withApiChecks(
     report,
+    services,
     'api: the HTTP API options',
-    (api) => optionChecks(api, service, options, timeoutMs),
+    (api, service) => optionChecks(api, service, options, timeoutMs),
     log,
   );
 }

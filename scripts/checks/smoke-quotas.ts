@@ -108,12 +108,11 @@ export function withHeadQuotaChecks(
   timeoutMs: number,
   log: Progress,
 ): Promise<SmokeReport> {
-  const service = services[0];
-  if (service === undefined) return Promise.resolve(report);
   return withApiChecks(
     report,
+    services,
     'api: the request-head quota',
-    (api) => headQuotaChecks(api, service, timeoutMs),
+    (api, service) => headQuotaChecks(api, service, timeoutMs),
     log,
   );
 }
