@@ -12,6 +12,10 @@ export default defineConfig({
     ...base.test,
     include: [
       'services/**/test/**/*.test.ts',
+      'test/contract/**/*.test.ts',
+      'test/reliability/fuzz-services.test.ts',
+      'test/local/target-group.test.ts',
+      'test/local/events.test.ts',
       'test/local/target-group-rules.test.ts',
       'test/local/cors.test.ts',
       'test/local/jwt-authorizer.test.ts',

@@ -105,127 +105,12 @@ function stackOptions(f: FlagValues<typeof flags>) {
   };
 }
 
-type LocalStack = Awaited<ReturnType<typeof import('./local/index.ts').startLocalStack>>;
-
-/** Starts the stack; a stack that cannot start is the user's to fix, so it is reported as such. */
-async function start(options: ReturnType<typeof stackOptions>): Promise<LocalStack> {
-  // Imported after the compile cache is on, so the stack's own modules use it too.
-  const { LocalStackError, startLocalStack } = await import('./local/index.ts');
-  const { ManifestError } = await import('./workspace/manifests.ts');
-  const { TemplateSettingsError } = await import('./workspace/http-api-settings.ts');
-  try {
-    return await startLocalStack(options);
-  } catch (error) {
-    if (
-      error instanceof LocalStackError ||
-      error instanceof ManifestError ||
-      error instanceof TemplateSettingsError
-    ) {
-      throw fail((error as Error).message);
-    }
-    throw error;
-  }
-}
-
-type LocalIssuer = Awaited<
-  ReturnType<typeof import('./local/gateway/jwt-issuer.ts').startLocalIssuer>
->;
-
-/** `--jwt`: a local issuer, started before the stack reads the template, which points at it. */
-async function startIssuer(options: ReturnType<typeof stackOptions>): Promise<LocalIssuer> {
-  const { startLocalIssuer } = await import('./local/gateway/jwt-issuer.ts');
-  const issuer = await startLocalIssuer();
-  const parameters: Record<string, string> = { ...options.parameters };
-  parameters.JwtAudience ??= 'local';
-  parameters.JwtIssuer = issuer.url;
-  options.parameters = parameters;
-  return issuer;
-}
-
-/** The banner's lines for `--jwt`: the issuer, the audience and a token they accept. */
-async function jwtLines(issuer: LocalIssuer, audience: string): Promise<string[]> {
-  const ttlSeconds = 12 * 3600;
-  const token = await issuer.sign({ aud: audience, sub: 'local-user', ttlSeconds });
-  return [
-    `  JWT authorizer on every service route: issuer ${issuer.url}, audience ${audience}`,
-    `  A token it accepts (valid ${ttlSeconds / 3600} h):`,
-    `  TOKEN=${token}`,
-    '',
-  ];
-}
-
 const DEFAULT_CONSOLE_PORT = 8081;
-type LocalConsole = Awaited<ReturnType<typeof import('./local/console/index.ts').startConsole>>;
-
-/** The console on its own port, never under the API's; a port in use stops the stack. */
-async function startConsoleFor(stack: LocalStack, port: number): Promise<LocalConsole> {
-  const { startConsole } = await import('./local/console/index.ts');
-  try {
-    return await startConsole(stack, { port });
-  } catch (error) {
-    await stack.stop();
-    throw fail(`${(error as Error).message} (or pass --no-console)`);
-  }
-}
-
-function banner(
-  running: LocalStack,
-  seconds: string,
-  internalHost: (svc: string, env: string, app: string) => string,
-  extra: { jwt: string[]; console: LocalConsole | undefined },
-): string {
-  const { settings } = running;
-  const throttle = settings.routes[0]?.throttling;
-  return [
-    '',
-    `Local stack ready in ${seconds} s (pid ${process.pid}): ${running.application}, environment ${running.environment}`,
-    '',
-    `  HTTP API  ${running.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
-    `  Console   ${extra.console?.url ?? '(off: --no-console)'}   (topology, access log, actions)`,
-    `  ALB       ${running.albUrl}   (Host: ${running.albHost} or ${internalHost('<service>', running.environment, running.application)})`,
-    '',
-    running
-      .routeTable()
-      .split('\n')
-      .map((line) => `  ${line}`)
-      .join('\n'),
-    '',
-    ...extra.jwt,
-    `  Try: curl ${extra.jwt.length > 0 ? '-H "Authorization: Bearer $TOKEN" ' : ''}${running.apiUrl}${running.services[0]?.pathPrefix ?? '/'}`,
-    '  Ctrl-C stops everything.',
-    '',
-    '',
-  ].join('\n');
-}
-
-function stopOnSignals(
-  running: LocalStack,
-  issuer: LocalIssuer | undefined,
-  localConsole: LocalConsole | undefined,
-): void {
-  let stopping = false;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => {
-      if (stopping) {
-        process.stderr.write('npm start: second signal, exiting without waiting for replicas\n');
-        process.exit(130);
-      }
-      stopping = true;
-      process.stdout.write(`\n${signal}: stopping the local stack...\n`);
-      Promise.all([localConsole?.close(), running.stop(), issuer?.close()]).then(
-        () => process.exit(0),
-        (error: Error) => {
-          process.stderr.write(`npm start: could not stop cleanly: ${error.message}\n`);
-          process.exit(1);
-        },
-      );
-    });
-  }
-}
 
 const code = await runCommand(spec, async (f) => {
   const options = stackOptions(f);
-  let stack: LocalStack | undefined;
+  const consolePort = parsePort(f.consolePort, '--console-port') ?? DEFAULT_CONSOLE_PORT;
+  let stack: { stop(): Promise<void> } | undefined;
   // npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
   // stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
   watchLauncher((what) => {
@@ -233,22 +118,16 @@ const code = await runCommand(spec, async (f) => {
     const brief = new Promise((resolve) => setTimeout(resolve, 1_000));
     void Promise.race([stack?.stop(), brief]).finally(() => process.exit(1));
   });
-  const started = performance.now();
-  const issuer = f.jwt ? await startIssuer(options) : undefined;
-  try {
-    stack = await start(options);
-  } catch (error) {
-    await issuer?.close();
-    throw error;
-  }
-  const consolePort = parsePort(f.consolePort, '--console-port') ?? DEFAULT_CONSOLE_PORT;
-  const localConsole = f.noConsole ? undefined : await startConsoleFor(stack, consolePort);
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const { internalHost } = await import('./workspace/manifests.ts');
-  const audience = String(options.parameters?.JwtAudience ?? '').split(',')[0] ?? '';
-  const jwt = issuer ? await jwtLines(issuer, audience) : [];
-  process.stdout.write(banner(stack, seconds, internalHost, { jwt, console: localConsole }));
-  stopOnSignals(stack, issuer, localConsole);
+  // Imported after the compile cache is on, so the stack's own modules use it too.
+  const { launch } = await import('./local/launch.ts');
+  await launch({
+    stack: options,
+    jwt: f.jwt,
+    consolePort: f.noConsole ? undefined : consolePort,
+    started: (running) => {
+      stack = running;
+    },
+  });
   return 0;
 });
 // A stack that failed to start may hold timers and sockets: leave now, as a failed start always has.
