@@ -1,7 +1,7 @@
 // `npm start`: the whole request path on this machine (HTTP API -> internal ALB -> replicas),
 // built from copilot/ and addons/http-api.yml. Ctrl-C, SIGTERM or SIGHUP stops everything; so
 // does the death of `npm start`'s npm (launcher-watch.ts), and no replica outlives this
-// process however it ends (scripts/local/exit-with-parent.ts).
+// process however it ends (scripts/local/ecs/exit-with-parent.ts).
 import module from 'node:module';
 import path from 'node:path';
 import { LOG_LEVELS } from '../services/common/src/logger.ts';
