@@ -273,6 +273,16 @@ export interface CheckResult {
   problems: string[];
 }
 
+/** One answered check: passed unless there is a problem. */
+export function checkResult(
+  name: string,
+  url: string,
+  status: number,
+  problem: string | undefined,
+): CheckResult {
+  return { name, ok: problem === undefined, url, status, problems: problem ? [problem] : [] };
+}
+
 interface LatencySummary {
   count: number;
   p50: number;

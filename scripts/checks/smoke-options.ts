@@ -6,7 +6,13 @@
 // where that assumption is confirmed or refuted.
 import type { Progress } from '../cli/command.ts';
 import type { Service } from '../workspace/manifests.ts';
-import { type CheckResult, joinUrl, type SmokeReport, withApiChecks } from './smoke-checks.ts';
+import {
+  type CheckResult,
+  checkResult,
+  joinUrl,
+  type SmokeReport,
+  withApiChecks,
+} from './smoke-checks.ts';
 
 /** What is on: the origin to send preflights from (CORS), whether a token is needed (JWT). */
 export interface ApiOptions {
@@ -28,15 +34,8 @@ async function ask(url: string, init: RequestInit, timeoutMs: number): Promise<A
   return { status: res.status, headers: res.headers };
 }
 
-function check(name: string, url: string, answer: Answer, problem?: string): CheckResult {
-  return {
-    name,
-    ok: problem === undefined,
-    url,
-    status: answer.status,
-    problems: problem ? [problem] : [],
-  };
-}
+const check = (name: string, url: string, answer: Answer, problem?: string): CheckResult =>
+  checkResult(name, url, answer.status, problem);
 
 const preflight = (origin: string) => ({
   method: 'OPTIONS',

@@ -13,7 +13,13 @@ import { text } from 'node:stream/consumers';
 import type { Progress } from '../cli/command.ts';
 import { HEAD_LIMIT_BYTES } from '../workspace/http-api-settings.ts';
 import type { Service } from '../workspace/manifests.ts';
-import { type CheckResult, joinUrl, type SmokeReport, withApiChecks } from './smoke-checks.ts';
+import {
+  type CheckResult,
+  checkResult,
+  joinUrl,
+  type SmokeReport,
+  withApiChecks,
+} from './smoke-checks.ts';
 
 const PAD_HEADER = 'X-Smoke-Pad';
 
@@ -53,20 +59,8 @@ async function getWithHead(url: string, size: number, timeoutMs: number): Promis
   };
 }
 
-function result(
-  name: string,
-  url: string,
-  answer: Answer,
-  problem: string | undefined,
-): CheckResult {
-  return {
-    name,
-    ok: problem === undefined,
-    url,
-    status: answer.status,
-    problems: problem ? [problem] : [],
-  };
-}
+const result = (name: string, url: string, answer: Answer, problem: string | undefined) =>
+  checkResult(name, url, answer.status, problem);
 
 /** The two checks, or none when `apiUrl` is not an API Gateway. */
 export async function headQuotaChecks(
