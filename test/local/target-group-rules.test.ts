@@ -276,3 +276,38 @@ describe('the deregistration delay', () => {
     expect(target.state).toBe('unused');
   });
 });
+
+describe('what the log and the console say of the last check', () => {
+  it('names the request, its answer and, for a failure, the success codes or the cause', async () => {
+    const s = setup();
+    const cases: [ProbeAnswer, string][] = [
+      [{ status: 200 }, 'GET /health answered 200'],
+      [{ status: 404 }, 'GET /health answered 404 (success codes: 200)'],
+      [{ error: 'timeout' }, 'GET /health timed out after 500 ms'],
+      [{ error: 'refused' }, 'GET /health: connection refused'],
+      [{ error: 'socket hang up' }, 'GET /health: socket hang up'],
+    ];
+    const fresh = s.add(1);
+    expect(s.group.describeLastCheck(fresh)).toBe('GET /health: no answer yet');
+    // Each answer comes to a target that has served (a refused connection from one that is
+    // still starting is not counted as a check).
+    const targets = cases.map((_, index) => s.add(10 + index));
+    await s.clock.advance(0);
+    for (const [index, [answer]] of cases.entries()) s.answers.set(10 + index, answer);
+    await s.checksPass(1);
+    expect(targets.map((t) => s.group.describeLastCheck(t))).toEqual(cases.map(([, said]) => said));
+  });
+
+  it('forgets a removed target: it is no longer listed or checked', async () => {
+    const s = setup();
+    const kept = s.add(1);
+    const removed = s.add(2);
+    await s.clock.advance(0);
+    s.group.remove(removed);
+    expect(s.group.targets).toEqual([kept]);
+    const before = s.checks.get(2);
+    await s.checksPass(3);
+    expect(s.checks.get(2)).toBe(before);
+    expect(s.checks.get(1)).toBe(4);
+  });
+});
