@@ -74,6 +74,11 @@ describe("the document's fixed metadata", () => {
       { url: '/', description: 'The origin that served this document' },
     ]);
     expect(doc.security).toEqual([]);
+    const operations = Object.values(doc.paths as Record<string, Record<string, unknown>>)
+      .flatMap((path) => Object.values(path) as { operationId: string; tags: string[] }[])
+      .map((op) => `${op.operationId} ${op.tags.join(',')}`)
+      .sort();
+    expect(operations).toEqual(['getBook books', 'getBookServiceHealth health', 'listBooks books']);
     expect(doc.tags).toEqual([
       { name: 'books', description: 'The books, read-only' },
       { name: 'health', description: 'Whether the service is serving' },
