@@ -31,17 +31,27 @@ export async function runProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     quiet: true,
     nothrow: true,
-    timeout: options.timeoutMs,
-    timeoutSignal: 'SIGTERM',
   })`${bin} ${args}`;
   if (options.stream) {
     child.stdout.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
   }
+  // Our own timers, so whether the timeout came first is known, not inferred from how the
+  // process ended (zx kills the whole tree: a shell whose child died may still exit with a code).
+  let timedOut = false;
+  const term = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGTERM').catch(() => {}); // it may have just exited
+  }, options.timeoutMs);
   // A process that ignores SIGTERM is killed outright, so no wait outlives its bound by more.
-  const kill = setTimeout(() => void child.kill('SIGKILL'), options.timeoutMs + KILL_GRACE_MS);
-  const out: ProcessOutput = await child.finally(() => clearTimeout(kill));
-  const timedOut = out.exitCode === null && out.duration >= options.timeoutMs;
+  const kill = setTimeout(
+    () => child.kill('SIGKILL').catch(() => {}),
+    options.timeoutMs + KILL_GRACE_MS,
+  );
+  const out: ProcessOutput = await child.finally(() => {
+    clearTimeout(term);
+    clearTimeout(kill);
+  });
   return { code: out.exitCode ?? 128, stdout: out.stdout, stderr: out.stderr, timedOut };
 }
 
