@@ -64,18 +64,21 @@ describe('local CORS', () => {
 describe('local CORS with a partial configuration', () => {
   const minimal: CorsConfiguration = { AllowOrigins: ['https://app.example.com'] };
 
+  // toStrictEqual: a header present with an undefined or empty value is a header sent.
   it('sends only the headers the configuration sets', () => {
-    expect(preflightHeaders(minimal, preflight)).toEqual({
+    expect(preflightHeaders(minimal, preflight)).toStrictEqual({
       'access-control-allow-origin': 'https://app.example.com',
       vary: 'Origin',
     });
-    expect(preflightHeaders({ ...minimal, AllowMethods: [], AllowHeaders: [] }, preflight)).toEqual(
-      {
-        'access-control-allow-origin': 'https://app.example.com',
-        vary: 'Origin',
-      },
-    );
-    expect(corsResponseHeaders({ ...minimal, ExposeHeaders: [] }, preflight.origin, {})).toEqual({
+    expect(
+      preflightHeaders({ ...minimal, AllowMethods: [], AllowHeaders: [] }, preflight),
+    ).toStrictEqual({
+      'access-control-allow-origin': 'https://app.example.com',
+      vary: 'Origin',
+    });
+    expect(
+      corsResponseHeaders({ ...minimal, ExposeHeaders: [] }, preflight.origin, {}),
+    ).toStrictEqual({
       'access-control-allow-origin': 'https://app.example.com',
       vary: 'Origin',
     });
@@ -105,8 +108,19 @@ describe('local CORS with a partial configuration', () => {
     expect(preflightHeaders(any, preflight)).toEqual({ 'access-control-allow-origin': '*' });
   });
 
+  it('lists several exposed headers comma-separated', () => {
+    const exposing = { ...minimal, ExposeHeaders: ['x-request-id', 'etag'] };
+    expect(corsResponseHeaders(exposing, preflight.origin, {})).toMatchObject({
+      'access-control-expose-headers': 'x-request-id,etag',
+    });
+  });
+
   it('gives no CORS header to a request without Origin, or with no origins configured', () => {
     expect(corsResponseHeaders(minimal, undefined, { 'access-control-max-age': '5' })).toEqual({});
+    // Not even for a wildcard: a request without Origin is not a cross-origin one.
+    const any = { AllowOrigins: ['*'], AllowCredentials: true };
+    expect(corsResponseHeaders(any, undefined, {})).toStrictEqual({});
+    expect(corsResponseHeaders({ AllowOrigins: ['*'] }, undefined, {})).toStrictEqual({});
     expect(preflightHeaders({}, preflight)).toEqual({});
     expect(isPreflight('OPTIONS', { origin: ['a'], 'access-control-request-method': 'GET' })).toBe(
       false,

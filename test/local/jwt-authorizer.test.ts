@@ -1,7 +1,7 @@
 // The local JWT authorizer against a local issuer: what the HTTP API JWT authorizer accepts and
 // refuses (API Gateway developer guide, "Control access to HTTP APIs with JWT authorizers").
 import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createJwtAuthorizer,
   type JwtVerdict,
@@ -50,6 +50,32 @@ describe('the local JWT authorizer accepts', () => {
     expect((await authorize(await issuer.sign({ client_id: 'admin' }))).ok).toBe(true);
   });
 
+  it('a token issued this very second', async () => {
+    const second = now();
+    const token = await issuer.sign({ aud: 'catalog', iat: second });
+    // The authorizer's clock exactly at iat: "not in the future" includes now.
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(second * 1000);
+    try {
+      expect((await authorize(token)).ok).toBe(true);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('a token after any amount of whitespace after Bearer', async () => {
+    const token = await issuer.sign({ aud: 'catalog' });
+    expect((await authorize(`bearer \t ${token}`)).ok).toBe(true);
+  });
+
+  it("with the issuer's keys fetched once and kept, as a key cache does", async () => {
+    const own = await startLocalIssuer();
+    const cached = createJwtAuthorizer({ issuer: own.url, audience: ['catalog'] });
+    expect((await cached(await own.sign({ aud: 'catalog' }))).ok).toBe(true);
+    // The issuer unreachable from now on: the keys already fetched still verify its tokens.
+    await own.close();
+    expect((await cached(await own.sign({ aud: 'catalog' }))).ok).toBe(true);
+  });
+
   it('every RSA algorithm', async () => {
     for (const alg of ['RS256', 'RS384', 'RS512']) {
       expect((await authorize(await issuer.sign({ aud: 'catalog', alg }))).ok, alg).toBe(true);
@@ -92,6 +118,18 @@ describe('the local JWT authorizer refuses', () => {
       await authorize(await issuer.sign({ aud: 'catalog', iat: now() + 600 })),
       'the token was issued in the future',
     );
+  });
+
+  it('a token whose iat is not a number', async () => {
+    refusedWith(
+      await authorize(await issuer.sign({ aud: 'catalog', iat: 'yesterday' as never })),
+      'the token has an invalid iat claim',
+    );
+  });
+
+  it('a token whose Bearer prefix is not at the start', async () => {
+    const token = await issuer.sign({ aud: 'catalog' });
+    refusedWith(await authorize(`xBearer ${token}`), 'the token is invalid');
   });
 
   it('a token of the right key naming another issuer', async () => {

@@ -12,8 +12,8 @@ export type { CorsConfiguration };
 type Headers = Record<string, string>;
 
 function allowedOrigin(config: CorsConfiguration, origin: string | undefined): string | undefined {
-  if (!origin) return undefined;
-  const origins = config.AllowOrigins ?? [];
+  const origins = config.AllowOrigins;
+  if (!origin || !origins) return undefined;
   if (origins.includes('*')) return config.AllowCredentials ? origin : '*';
   return origins.includes(origin) ? origin : undefined;
 }
@@ -38,9 +38,9 @@ export function preflightHeaders(
   const origin = allowedOrigin(config, headers.origin as string | undefined);
   if (!origin) return {};
   const out: Headers = { 'access-control-allow-origin': origin };
-  const join = (list?: string[]) => (list && list.length > 0 ? list.join(',') : undefined);
-  const methods = join(config.AllowMethods);
-  const allowHeaders = join(config.AllowHeaders);
+  // An absent list and an empty one both send no header (join gives '' for []).
+  const methods = config.AllowMethods?.join(',');
+  const allowHeaders = config.AllowHeaders?.join(',');
   if (methods) out['access-control-allow-methods'] = methods;
   if (allowHeaders) out['access-control-allow-headers'] = allowHeaders;
   if (config.MaxAge !== undefined) out['access-control-max-age'] = String(config.MaxAge);
@@ -64,9 +64,8 @@ export function corsResponseHeaders(
   const allowed = allowedOrigin(config, origin);
   if (!allowed) return out;
   out['access-control-allow-origin'] = allowed;
-  if (config.ExposeHeaders && config.ExposeHeaders.length > 0) {
-    out['access-control-expose-headers'] = config.ExposeHeaders.join(',');
-  }
+  const expose = config.ExposeHeaders?.join(',');
+  if (expose) out['access-control-expose-headers'] = expose;
   if (config.AllowCredentials) out['access-control-allow-credentials'] = 'true';
   if (allowed !== '*') out.vary = out.vary ? `${out.vary}, Origin` : 'Origin';
   return out;
