@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProbeAnswer } from '../../scripts/local/alb/health-check.ts';
 import {
   type Clock,
+  STARTUP_PROBE_MS,
   Target,
   TargetGroup,
   type TargetState,
@@ -61,24 +62,33 @@ class ManualClock implements Clock {
   }
 }
 
-/** A group whose targets answer what `answers` says, one check at a time. */
-function setup() {
+/**
+ * A group whose targets answer what `answers` says, one check at a time. While `hold` is on,
+ * each check waits for `releaseHeld()` before it answers (a check in flight).
+ */
+function setup(health: typeof HEALTH = HEALTH) {
   const clock = new ManualClock();
   const answers = new Map<number, ProbeAnswer>();
   const checks = new Map<number, number>();
   const transitions: string[] = [];
+  /** Ports, in the order the group reported a counted check. */
+  const counted: number[] = [];
+  let held: (() => void)[] = [];
+  let hold = false;
   const group = new TargetGroup(
     'svc',
-    HEALTH,
+    health,
     DELAY_MS,
     {
       onStateChange: (_g, target, from: TargetState) =>
         transitions.push(`${target.port}: ${from} -> ${target.state}`),
+      onCheck: (_g, target) => counted.push(target.port),
     },
     {
       clock,
       probe: async (port) => {
         checks.set(port, (checks.get(port) ?? 0) + 1);
+        if (hold) await new Promise<void>((resolve) => held.push(resolve));
         return answers.get(port) ?? { status: 200 };
       },
     },
@@ -92,7 +102,28 @@ function setup() {
   };
   /** The first check runs at once on register; each later one an interval after the last. */
   const checksPass = (n: number) => clock.advance(n * INTERVAL_MS);
-  return { clock, group, answers, checks, transitions, add, checksPass };
+  const holdChecks = (on: boolean) => {
+    hold = on;
+  };
+  /** Lets every held check answer, and the group hear it. */
+  const releaseHeld = async () => {
+    const waiting = held;
+    held = [];
+    for (const resolve of waiting) resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return {
+    clock,
+    group,
+    answers,
+    checks,
+    transitions,
+    counted,
+    add,
+    checksPass,
+    holdChecks,
+    releaseHeld,
+  };
 }
 
 /** A target that has been healthy, then failed `unhealthyThreshold` checks. */
@@ -309,5 +340,266 @@ describe('what the log and the console say of the last check', () => {
     await s.checksPass(3);
     expect(s.checks.get(2)).toBe(before);
     expect(s.checks.get(1)).toBe(4);
+  });
+});
+
+describe('round robin', () => {
+  it('takes the healthy targets in turn, in registration order', async () => {
+    const s = setup();
+    const targets = [s.add(1), s.add(2), s.add(3)];
+    await s.clock.advance(0);
+    const picked = Array.from({ length: 7 }, () => {
+      const target = s.group.pick() as Target;
+      s.group.release(target);
+      return target.port;
+    });
+    expect(picked).toEqual([1, 2, 3, 1, 2, 3, 1]);
+    expect(targets.map((t) => t.inFlight)).toEqual([0, 0, 0]);
+  });
+});
+
+describe('reason codes, as TargetHealth reports them', () => {
+  it('for each state a target passes through', async () => {
+    const s = setup();
+    const target = new Target(1);
+    expect([target.state, target.reason]).toEqual(['unused', 'Target.NotRegistered']);
+    s.group.add(target);
+    s.group.register(target);
+    expect([target.state, target.reason]).toEqual(['initial', 'Elb.InitialHealthChecking']);
+    await s.clock.advance(0);
+    expect([target.state, target.reason]).toEqual(['healthy', '']);
+    expect(s.group.pick()).toBe(target);
+    void s.group.deregister(target);
+    expect([target.state, target.reason]).toEqual(['draining', 'Target.DeregistrationInProgress']);
+    s.group.release(target);
+    expect([target.state, target.reason]).toEqual(['unused', 'Target.NotRegistered']);
+  });
+
+  it('while unhealthy, the reason follows the latest failure', async () => {
+    const s = setup();
+    const target = await unhealthyTarget(s, 1);
+    expect(target.reason).toBe('Target.ResponseCodeMismatch');
+    s.answers.set(1, { error: 'timeout' });
+    await s.checksPass(1);
+    expect(target.reason).toBe('Target.Timeout');
+    s.answers.set(1, { error: 'refused' });
+    await s.checksPass(1);
+    expect(target.reason).toBe('Target.FailedHealthChecks');
+    expect(target.state).toBe('unhealthy');
+  });
+
+  it('a healthy target keeps no reason while it fails fewer checks than the threshold', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    s.answers.set(1, { status: 500 });
+    await s.checksPass(HEALTH.unhealthyThreshold - 1);
+    expect([target.state, target.reason]).toEqual(['healthy', '']);
+  });
+});
+
+describe('a target that stops answering', () => {
+  it('is out after the threshold once it has answered, whatever the error', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    s.answers.set(1, { error: 'refused' });
+    await s.checksPass(HEALTH.unhealthyThreshold);
+    expect([target.state, target.reason]).toEqual(['unhealthy', 'Target.FailedHealthChecks']);
+  });
+
+  it('counts a refusal after a first failing answer: the task was listening', async () => {
+    const s = setup();
+    const target = s.add(1, { status: 500 });
+    await s.clock.advance(0);
+    s.answers.set(1, { error: 'refused' });
+    await s.checksPass(HEALTH.unhealthyThreshold - 1);
+    expect(target.state).toBe('unhealthy');
+  });
+
+  it('counts a refusal after a first timeout: something accepted the connection', async () => {
+    const s = setup();
+    const target = s.add(1, { error: 'timeout' });
+    await s.clock.advance(0);
+    s.answers.set(1, { error: 'refused' });
+    await s.checksPass(HEALTH.unhealthyThreshold - 1);
+    expect(target.state).toBe('unhealthy');
+  });
+
+  it('a new target that only times out goes unhealthy at the threshold', async () => {
+    const s = setup();
+    const target = s.add(1, { error: 'timeout' });
+    await s.clock.advance(0);
+    await s.checksPass(HEALTH.unhealthyThreshold - 2);
+    expect(target.state).toBe('initial');
+    await s.checksPass(1);
+    expect([target.state, target.reason]).toEqual(['unhealthy', 'Target.Timeout']);
+  });
+
+  it('while starting, is probed every STARTUP_PROBE_MS, one timer at a time', async () => {
+    const s = setup();
+    s.add(1, { error: 'refused' });
+    await s.clock.advance(INTERVAL_MS);
+    expect(s.checks.get(1)).toBe(INTERVAL_MS / STARTUP_PROBE_MS + 1);
+  });
+});
+
+describe('checks in flight, registration and closing', () => {
+  it('a check that answers after deregistration counts for nothing', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    s.holdChecks(true);
+    s.answers.set(1, { status: 500 });
+    await s.checksPass(1);
+    await s.group.deregister(target);
+    const countedBefore = s.counted.length;
+    await s.releaseHeld();
+    expect(target.state).toBe('unused');
+    expect(target.lastCheck).toEqual({ passed: true, status: 200 });
+    expect(s.counted).toHaveLength(countedBefore);
+  });
+
+  it('a refusal that answers after deregistration during start-up starts no probing', async () => {
+    const s = setup();
+    const target = s.add(1, { error: 'refused' });
+    s.holdChecks(true);
+    await s.clock.advance(0);
+    await s.group.deregister(target);
+    await s.releaseHeld();
+    s.holdChecks(false);
+    const checksBefore = s.checks.get(1);
+    await s.checksPass(2);
+    expect(s.checks.get(1)).toBe(checksBefore);
+    expect(target.state).toBe('unused');
+  });
+
+  it('registering twice restarts the checks: one check per interval, no self-transition', async () => {
+    const s = setup();
+    const target = s.add(1, { status: 500 });
+    s.group.register(target);
+    await s.clock.advance(0);
+    const first = s.checks.get(1) ?? 0;
+    // Fewer failures in all than the unhealthy threshold: still initial.
+    await s.checksPass(2);
+    expect((s.checks.get(1) ?? 0) - first).toBe(2);
+    expect(s.transitions).toEqual(['1: unused -> initial']);
+  });
+
+  it('a target registered again while draining is not ended by its old drain', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    void s.group.deregister(target);
+    s.group.register(target);
+    await s.clock.advance(0);
+    expect(target.state).toBe('healthy');
+    s.group.release(target);
+    expect(target.state).toBe('healthy');
+  });
+
+  it('a second deregistration gets its own full delay, not what is left of the first', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    void s.group.deregister(target);
+    await s.clock.advance(DELAY_MS / 2);
+    s.group.release(target);
+    expect(target.state).toBe('unused');
+    s.group.register(target);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    let drained = false;
+    void s.group.deregister(target).then(() => {
+      drained = true;
+    });
+    // Where the first drain's timer would have fired.
+    await s.clock.advance(DELAY_MS / 2 + 1);
+    expect(drained).toBe(false);
+    expect(target.state).toBe('draining');
+    await s.clock.advance(DELAY_MS / 2);
+    expect(drained).toBe(true);
+  });
+
+  it('deregistering an unused or draining target changes nothing', async () => {
+    const s = setup();
+    const idle = new Target(1);
+    s.group.add(idle);
+    await s.group.deregister(idle);
+    expect(idle.state).toBe('unused');
+    const busy = s.add(2);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(busy);
+    let drained = 0;
+    void s.group.deregister(busy).then(() => drained++);
+    await s.group.deregister(busy);
+    expect(busy.state).toBe('draining');
+    expect(drained).toBe(0);
+    expect(s.transitions.filter((t) => t.startsWith('1:'))).toEqual([]);
+  });
+
+  it('after close, nothing is checked or registered, drains end, connections are closed', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    let drained = false;
+    void s.group.deregister(target).then(() => {
+      drained = true;
+    });
+    const other = s.add(2);
+    await s.clock.advance(0);
+    s.group.close();
+    await s.clock.advance(0);
+    expect(drained).toBe(true);
+    expect([target.pool.destroyed, other.pool.destroyed]).toEqual([true, true]);
+    const checks = [s.checks.get(1), s.checks.get(2)];
+    await s.checksPass(3);
+    expect([s.checks.get(1), s.checks.get(2)]).toEqual(checks);
+    const late = new Target(3);
+    s.group.add(late);
+    s.group.register(late);
+    expect(late.state).toBe('unused');
+  });
+
+  it('a check in flight at close counts for nothing', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    s.holdChecks(true);
+    s.answers.set(1, { status: 500 });
+    await s.checksPass(1);
+    s.group.close();
+    const counted = s.counted.length;
+    await s.releaseHeld();
+    expect(s.counted).toHaveLength(counted);
+    expect(target.lastCheck).toEqual({ passed: true, status: 200 });
+  });
+
+  it('removing a target closes its connections; removing an unknown one keeps the rest', async () => {
+    const s = setup();
+    const a = s.add(1);
+    const b = s.add(2);
+    const stranger = new Target(3);
+    s.group.remove(stranger);
+    expect(s.group.targets).toEqual([a, b]);
+    expect(stranger.pool.destroyed).toBe(true);
+    s.group.remove(a);
+    expect(a.pool.destroyed).toBe(true);
+    expect(b.pool.destroyed).toBe(false);
+    s.group.close();
+  });
+});
+
+describe('the success codes in a failed check', () => {
+  it('lists every code, comma-separated', async () => {
+    const s = setup({ ...HEALTH, successCodes: [200, 204] });
+    const target = s.add(1, { status: 500 });
+    await s.clock.advance(0);
+    expect(s.group.describeLastCheck(target)).toBe(
+      'GET /health answered 500 (success codes: 200, 204)',
+    );
   });
 });

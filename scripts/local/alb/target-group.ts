@@ -30,7 +30,7 @@ export type TargetState = 'initial' | 'healthy' | 'unhealthy' | 'draining' | 'un
  * listens. Until a new target has answered once, a refused connection is not counted as a
  * failed check, and the target is probed again this soon instead of a full interval later.
  */
-const STARTUP_PROBE_MS = 50;
+export const STARTUP_PROBE_MS = 50;
 
 /** Timers, injectable so tests can drive thresholds and delays on a clock of their own. */
 export interface Clock {
@@ -219,34 +219,31 @@ export class TargetGroup {
   }
 
   private checked(target: Target, answer: ProbeAnswer): void {
-    if ('status' in answer) {
-      const passed = this.health.successCodes.includes(answer.status);
-      target.answeredOnce = true;
-      const reason = passed ? '' : 'Target.ResponseCodeMismatch';
-      this.record(target, { passed, status: answer.status }, reason);
-      return;
+    if ('error' in answer && answer.error === 'refused') {
+      if (!target.answeredOnce && target.state === 'initial') {
+        this.clearTimers(target);
+        this.schedule(target, STARTUP_PROBE_MS);
+        return;
+      }
     }
-    const { error } = answer;
-    if (error === 'refused' && !target.answeredOnce && target.state === 'initial') {
-      this.clearTimers(target);
-      this.schedule(target, STARTUP_PROBE_MS);
-      return;
-    }
-    // Anything but a refusal means something accepted the connection: the task listens.
-    if (error !== 'refused') target.answeredOnce = true;
-    const reason = error === 'timeout' ? 'Target.Timeout' : 'Target.FailedHealthChecks';
-    this.record(target, { passed: false, error }, reason);
+    // Anything else means something accepted the connection once: the task listens.
+    target.answeredOnce = true;
+    const outcome: HealthCheckOutcome =
+      'status' in answer
+        ? { passed: this.health.successCodes.includes(answer.status), status: answer.status }
+        : { passed: false, error: answer.error };
+    this.record(target, outcome);
   }
 
-  private record(target: Target, outcome: HealthCheckOutcome, reason: string): void {
+  private record(target: Target, outcome: HealthCheckOutcome): void {
     if (target.state === 'draining' || target.state === 'unused' || this.closed) return;
     target.lastCheck = outcome;
-    this.count(target, outcome.passed, reason);
+    this.count(target, outcome);
     this.events.onCheck?.(this, target);
   }
 
-  private count(target: Target, passed: boolean, reason: string): void {
-    if (passed) {
+  private count(target: Target, outcome: HealthCheckOutcome): void {
+    if (outcome.passed) {
       target.failures = 0;
       target.passes++;
       if (
@@ -259,10 +256,18 @@ export class TargetGroup {
     }
     target.passes = 0;
     target.failures++;
+    const reason = failureReason(outcome);
     if (target.state !== 'unhealthy' && target.failures >= this.health.unhealthyThreshold) {
       this.setState(target, 'unhealthy', reason);
-    } else {
-      target.reason = target.state === 'unhealthy' ? reason : target.reason;
+    } else if (target.state === 'unhealthy') {
+      // Still out: the reason follows the latest failure.
+      target.reason = reason;
     }
   }
+}
+
+/** ELB's reason code for a failed check. */
+function failureReason(outcome: HealthCheckOutcome): string {
+  if ('status' in outcome) return 'Target.ResponseCodeMismatch';
+  return outcome.error === 'timeout' ? 'Target.Timeout' : 'Target.FailedHealthChecks';
 }
