@@ -157,11 +157,9 @@ function useRequestMiddleware(
 ) {
   app.use(async (c, next) => {
     const started = performance.now();
-    if (lifecycle.draining) c.header('connection', 'close');
     await next();
-    // Draining may have begun while this request was in flight.
+    // After the app answered, so a request in flight when draining began closes too.
     if (lifecycle.draining) c.res.headers.set('connection', 'close');
-    if (!logger.isLevelEnabled('info')) return;
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const { method, path } = c.req;
     const requestId = c.get('requestId');

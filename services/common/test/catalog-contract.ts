@@ -263,6 +263,16 @@ export function catalogContract({ createApp, basePath, items }: CatalogContract)
       }
     });
 
+    // The document is the contract clients and their generated code rely on: every change to
+    // it, wording included, shows in review as a change to this file (`npx vitest run -u`
+    // rewrites it after a deliberate change; CI never does).
+    it('serves the document its committed snapshot holds, word for word', async () => {
+      const document = await (await get(`${basePath}/openapi.json`)).json();
+      await expect(`${JSON.stringify(document, null, 2)}\n`).toMatchFileSnapshot(
+        './__snapshots__/openapi.json',
+      );
+    });
+
     it('answers exactly what its document says: every status, content type and body', async () => {
       expect(await documentDrift({ createApp, basePath, items })).toEqual([]);
     });

@@ -44,11 +44,15 @@ describe('validation, at the edges', () => {
     ['limit=1000', { status: 400, detail: LIMIT }],
     ['limit=a1', { status: 400, detail: LIMIT }],
     ['limit=1a', { status: 400, detail: LIMIT }],
+    // Number() reads these as 100 and 16: only the digits rule refuses them.
+    ['limit=1e2', { status: 400, detail: LIMIT }],
+    ['limit=0x10', { status: 400, detail: LIMIT }],
     ['offset=0', { status: 200 }],
     ['offset=999999999', { status: 200 }],
     ['offset=1000000000', { status: 400, detail: 'query.offset: must be a non-negative integer' }],
     ['offset=-1', { status: 400, detail: 'query.offset: must be a non-negative integer' }],
     ['offset=1a', { status: 400, detail: 'query.offset: must be a non-negative integer' }],
+    ['offset=a1', { status: 400, detail: 'query.offset: must be a non-negative integer' }],
   ])('%s', async (query, expected) => {
     expect(await problemAt(`/api/books?${query}`)).toEqual(expected);
   });
