@@ -1,6 +1,9 @@
-// smoke.ts passes against the local stack and fails, with the reason printed, when a replica
-// set is down or a response is wrong. The bastion's curl script is generated from the same
-// checks: it is run here with bash against the local stack, and the SSM request is checked.
+// smoke.ts, run as a user runs it, passes against the local stack and fails, with the reason
+// printed, when a replica set is down. runSmoke, run in this process (so mutation testing sees
+// which test covers what), is held to each judgement: wrong answers and their reasons, drift
+// from the OpenAPI document, the JWT sent to the API only, the wait for health, a refused
+// connection. The bastion's curl script is generated from the same checks: it is run here with
+// bash against the local stack, and the SSM request is checked.
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,8 +15,10 @@ import {
   bastionCommandInput,
   bastionScript,
   evaluate,
+  joinUrl,
   latencySummary,
   runOnBastion,
+  runSmoke,
   smokeChecks,
 } from '../../scripts/checks/smoke-checks.ts';
 import { createProgress } from '../../scripts/cli/command.ts';
@@ -86,45 +91,167 @@ describe('smoke.ts', { timeout: 60_000 }, () => {
       await services.stop();
     }
   });
+});
 
-  it('fails with the reason when a response is wrong (five books)', async () => {
-    const books = ws.services.find((s) => s.name === 'book-service') ?? ws.services[0];
-    const server = http.createServer((req, res) => {
-      const five = JSON.stringify([1, 2, 3, 4, 5].map((id) => ({ id })));
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(req.url === books?.pathPrefix ? five : '{"id":1,"status":"ok"}');
+/** A server answering `answer(path, headers)`; `requests` holds what it was asked. */
+async function fakeServer(
+  answer: (req: http.IncomingMessage) => { status: number; body: string; type?: string },
+) {
+  const requests: { path: string; host: string; authorization?: string }[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push({
+      path: req.url ?? '',
+      host: req.headers.host ?? '',
+      ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { status, body, type = 'application/json' } = answer(req);
+    res.writeHead(status, { 'content-type': type }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** runSmoke with its log captured, the defaults the script uses otherwise. */
+async function smokeInProcess(options: Partial<Parameters<typeof runSmoke>[0]>) {
+  const lines: string[] = [];
+  const report = await runSmoke({
+    services: ws.services,
+    targets: {},
+    timeoutMs: 5_000,
+    samples: 0,
+    backoff: { initialDelayMs: 5, maxDelayMs: 20 },
+    log: createProgress('smoke', (line) => lines.push(line.trimEnd())),
+    ...options,
+  });
+  return { report, lines };
+}
+
+describe('runSmoke, in process', { timeout: 60_000 }, () => {
+  it('passes every check on the local stack, API and ALB, and samples each list', async () => {
+    const targets = { api: stack.apiUrl, alb: stack.albUrl };
+    const { report, lines } = await smokeInProcess({ targets, albHost: stack.albHost, samples: 2 });
+    const checks = smokeChecks({ services: ws.services, targets, albHost: stack.albHost });
+    expect(report.passed).toBe(true);
+    expect(report.targets).toEqual(targets);
+    expect(report.checks.map((c) => [c.name, c.url])).toEqual(
+      checks.map((c) => [c.name, joinUrl(targets[c.target], c.path)]),
+    );
+    expect(report.checks.filter((c) => !c.ok || c.problems.length > 0)).toEqual([]);
+    const lists = checks.filter((c) => c.body?.kind === 'array').length;
+    expect(lists).toBe(ws.services.length * 2);
+    expect(report.latency.count).toBe(checks.length + 2 * lists);
+    expect(lines.filter((l) => / ok .+ \(\d+ ms\)$/.test(l))).toHaveLength(checks.length);
+  });
+
+  it('names each wrong answer, its reasons and the URL asked', async () => {
+    const books = ws.services.find((s) => s.name === 'book-service');
+    const five = JSON.stringify([1, 2, 3, 4, 5].map((id) => ({ id })));
+    const server = await fakeServer((req) =>
+      req.url === books?.pathPrefix
+        ? { status: 200, body: five }
+        : { status: 200, body: '{"id":1,"status":"ok"}' },
+    );
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const r = await runScript('smoke', ['--url', url, '--samples', '0'], {});
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(
-        new RegExp(`${books?.name}: list has 6 items: list has 5 items, expected 6`),
+      const { report, lines } = await smokeInProcess({ targets: { api: server.url } });
+      expect(report.passed).toBe(false);
+      const list = report.checks.find((c) => c.name === 'book-service: list has 6 items');
+      // The check's own judgement first, then what the service's document says of the body.
+      expect(list).toMatchObject({ ok: false, status: 200, url: `${server.url}/api/books` });
+      expect(list?.problems[0]).toBe('list has 5 items, expected 6');
+      expect(list?.problems[1]).toMatch(/^GET \/api\/books 200 body: /);
+      expect(lines).toContain(
+        `[smoke] FAIL api: unknown route is API Gateway 404: status 200, expected 404 (body: {"id":1,"status":"ok"}) [GET ${server.url}/smoke-test/no-such-route]`,
       );
-      expect(r.stderr).toMatch(/missing id is a 404 problem: status 200, expected 404/);
+      expect(report.checks.find((c) => c.name === 'book-service: get one')?.ok).toBe(false);
     } finally {
-      server.close();
+      await server.close();
     }
   });
-  it("fails when an answer drifts from the service's OpenAPI document, naming the field", async () => {
+
+  it("fails an answer that drifts from the service's OpenAPI document, naming the field", async () => {
     // Six items, as many as expected, but not the shape book-service's document gives a book.
     const six = JSON.stringify([1, 2, 3, 4, 5, 6].map((id) => ({ id, title: `book ${id}` })));
-    const server = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(six);
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const server = await fakeServer(() => ({ status: 200, body: six }));
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const r = await runScript('smoke', ['--url', url, '--samples', '0'], {});
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(
-        /FAIL book-service: list has 6 items: GET \/api\/books 200 body: \/0 must have required property 'isbn'/,
+      const { report } = await smokeInProcess({ targets: { api: server.url } });
+      const list = report.checks.find((c) => c.name === 'book-service: list has 6 items');
+      expect(list?.ok).toBe(false);
+      expect(list?.problems[0]).toBe(
+        "GET /api/books 200 body: /0 must have required property 'isbn'",
       );
     } finally {
-      server.close();
+      await server.close();
     }
+  });
+
+  it('sends the API headers (the JWT) to the API only, never to the ALB', async () => {
+    const api = await fakeServer(() => ({ status: 503, body: '{}' }));
+    const alb = await fakeServer(() => ({ status: 503, body: '{}' }));
+    try {
+      await smokeInProcess({
+        targets: { api: api.url, alb: alb.url },
+        albHost: 'alb.internal',
+        apiHeaders: { authorization: 'Bearer t' },
+      });
+      expect(alb.requests.length).toBeGreaterThan(0);
+      expect(alb.requests.filter((r) => r.authorization)).toEqual([]);
+      expect(api.requests.length).toBeGreaterThan(0);
+      expect(api.requests.filter((r) => r.authorization !== 'Bearer t')).toEqual([]);
+    } finally {
+      await api.close();
+      await alb.close();
+    }
+  });
+
+  it('waits for every health check before judging, saying what it waits for', async () => {
+    let polls = 0;
+    const health = new Set(ws.services.map((s) => s.health.path));
+    const server = await fakeServer((req) => {
+      if (!health.has(req.url ?? '')) return { status: 404, body: '{"message":"Not Found"}' };
+      polls++;
+      return polls <= 2 * health.size
+        ? { status: 503, body: '{"status":"draining"}' }
+        : { status: 200, body: '{"status":"ok"}' };
+    });
+    try {
+      const { report, lines } = await smokeInProcess({
+        targets: { api: server.url },
+        waitReadyMs: 10_000,
+      });
+      expect(lines.some((l) => /^\[smoke\]\s+waiting: .+: health: status 503/.test(l))).toBe(true);
+      const healthChecks = report.checks.filter((c) => c.name.endsWith(': health'));
+      expect(healthChecks.map((c) => c.ok)).toEqual(ws.services.map(() => true));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('judges anyway, with a warning, when health never comes within the wait', async () => {
+    const server = await fakeServer(() => ({ status: 503, body: '{}' }));
+    try {
+      const { report, lines } = await smokeInProcess({
+        targets: { api: server.url },
+        waitReadyMs: 100,
+      });
+      expect(lines.some((l) => /WARN .*; running the checks anyway$/.test(l))).toBe(true);
+      expect(report.passed).toBe(false);
+      expect(report.checks.length).toBe(ws.services.length * 5 + 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a request that fails outright is a failed check naming the error, and no sample', async () => {
+    const server = await fakeServer(() => ({ status: 200, body: '' }));
+    await server.close();
+    const { report } = await smokeInProcess({ targets: { api: server.url }, samples: 1 });
+    expect(report.passed).toBe(false);
+    expect(report.checks.every((c) => c.ms === undefined && c.status === undefined)).toBe(true);
+    expect(report.checks[0]?.problems).toEqual([
+      expect.stringMatching(/^request failed: .*ECONNREFUSED/),
+    ]);
+    expect(report.latency).toEqual({ count: 0, p50: 0, p95: 0, max: 0 });
   });
 });
 
