@@ -218,7 +218,7 @@ async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<vo
   }
 }
 
-interface DeployOptions extends Deployment {
+export interface DeployOptions extends Deployment {
   templateFile: string;
   apiParameters: Record<string, string>;
   settleMs: number;
@@ -257,8 +257,14 @@ function checkApiParameters(o: DeployOptions): void {
   }
 }
 
-/** Builds the plan, then prints it (--dry-run) or checks the prerequisites and executes it. */
-export async function deploy(o: DeployOptions): Promise<number> {
+/**
+ * Builds the plan, then prints it (--dry-run) or checks the prerequisites and executes it.
+ * `open` is the session's source: the real prerequisites, or a test's doubles.
+ */
+export async function deploy(
+  o: DeployOptions,
+  open: typeof openSession = openSession,
+): Promise<number> {
   const log = createProgress(o.cmd);
   if (o.steps.has('api')) checkApiParameters(o);
   const plan = planDeploy(o, o.steps, o.smoke);
@@ -270,7 +276,7 @@ export async function deploy(o: DeployOptions): Promise<number> {
     else output(plan.map((s, i) => `${i + 1}. ${formatStep(s)}`).join('\n'));
     return 0;
   }
-  const ctx = await prerequisites(o, log);
+  const ctx = await prerequisites(o, log, open);
   await executePlan(plan, ctx);
   if (o.json) output(JSON.stringify(ctx.result, null, 2));
   else if (ctx.result.apiUrl) output(ctx.result.apiUrl);
@@ -278,8 +284,12 @@ export async function deploy(o: DeployOptions): Promise<number> {
 }
 
 // All read-only: nothing is changed unless every one of them passes.
-async function prerequisites(o: DeployOptions, log: Progress): Promise<DeployContext> {
-  const { copilot, aws } = await openSession({
+async function prerequisites(
+  o: DeployOptions,
+  log: Progress,
+  open: typeof openSession,
+): Promise<DeployContext> {
+  const { copilot, aws } = await open({
     ...o,
     timeoutMs: o.timeoutMinutes * 60_000,
     log,

@@ -12,7 +12,7 @@ import type { Deployment } from './flags.ts';
 import { openSession } from './session.ts';
 import { deleteStack, StackDeployError } from './stack-deployer.ts';
 
-interface TeardownOptions extends Deployment {
+export interface TeardownOptions extends Deployment {
   keepApp: boolean;
   yes: boolean;
   json: boolean;
@@ -20,13 +20,17 @@ interface TeardownOptions extends Deployment {
 
 type Done = { what: string; result: string }[];
 
-export async function teardown(o: TeardownOptions): Promise<number> {
+/** `open` is the session's source: the real prerequisites, or a test's doubles. */
+export async function teardown(
+  o: TeardownOptions,
+  open: typeof openSession = openSession,
+): Promise<number> {
   const log = createProgress(o.cmd);
   const names = stackNames(o.app, o.env);
   const services = [...o.services].reverse();
   if (!o.yes) refuse(o, names, services);
   const timeoutMs = o.timeoutMinutes * 60_000;
-  const { copilot, aws } = await openSession({ ...o, timeoutMs, log, docker: false });
+  const { copilot, aws } = await open({ ...o, timeoutMs, log, docker: false });
   const done = await deleteAddonStacks(o.cmd, aws, [names.httpApi, names.bastion], timeoutMs, log);
   done.push(...(await deleteCopilotResources(copilot, { ...o, services, timeoutMs, log })));
   if (o.json) output(JSON.stringify({ app: o.app, env: o.env, deleted: done }, null, 2));

@@ -1,0 +1,388 @@
+// The deploy plan and the teardown, run in this process with a recording copilot and a
+// moto-backed CloudFormation, so each decision (which steps, in what order, what is refused and
+// what is printed) is asserted where a mutation of it would show. copilot-scripts.test.ts runs
+// the same scripts end to end as a user does, under the fake copilot binary.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CliError } from '../../scripts/cli/command.ts';
+import type { AwsClients } from '../../scripts/cloud/aws.ts';
+import type { Copilot } from '../../scripts/cloud/copilot.ts';
+import { type DeployOptions, deploy, resolveSteps } from '../../scripts/cloud/deploy-plan.ts';
+import type { openSession } from '../../scripts/cloud/session.ts';
+import { type TeardownOptions, teardown } from '../../scripts/cloud/teardown.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { type Moto, motoClient, outputsStack, startMoto } from './harness.ts';
+
+const TEMPLATE = path.join(repoRoot, 'addons', 'http-api.yml');
+const SERVICES = ['author-service', 'book-service'];
+
+/** What a user's copilot knows, and every command the scripts asked it to run. */
+function recordingCopilot(known: { apps?: string[]; envs?: string[]; services?: string[] }) {
+  const calls: { args: string; cwd?: string }[] = [];
+  const copilot = {
+    appNames: async () => known.apps ?? [],
+    envNames: async () => known.envs ?? [],
+    serviceNames: async () => known.services ?? [],
+    must: async (args: string[], options: { cwd?: string } = {}) => {
+      calls.push({ args: args.join(' '), ...(options.cwd ? { cwd: options.cwd } : {}) });
+      return { code: 0, stdout: '', stderr: '' };
+    },
+  };
+  return { copilot: copilot as unknown as Copilot, calls };
+}
+
+/** A session opener that hands out the doubles, and counts how often it was asked. */
+function sessionOf(copilot: Copilot, aws: Partial<AwsClients> = {}) {
+  const opened: unknown[] = [];
+  const open = (async (options: unknown) => {
+    opened.push(options);
+    return { copilot, aws: aws as AwsClients, id: { account: '1', arn: 'arn', region: 'r' } };
+  }) as typeof openSession;
+  return { open, opened };
+}
+
+/** stdout and stderr of the scripts, captured. */
+function captureOutput() {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  return { stdout: () => out.join(''), stderr: () => err.join('') };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function deployOptions(overrides: Partial<DeployOptions> = {}): DeployOptions {
+  return {
+    cmd: 'deploy',
+    app: 'bookstore',
+    env: 'test',
+    services: SERVICES,
+    region: undefined,
+    profile: undefined,
+    timeoutMinutes: 30,
+    templateFile: TEMPLATE,
+    apiParameters: {},
+    settleMs: 0,
+    steps: resolveSteps('deploy', undefined, false),
+    dryRun: true,
+    json: false,
+    smoke: { step: 'smoke', description: 'smoke checks', run: async () => {} },
+    ...overrides,
+  };
+}
+
+async function failure(run: Promise<unknown>): Promise<CliError> {
+  const error = await run.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CliError);
+  return error as CliError;
+}
+
+describe('deploy steps', () => {
+  it('are every step but the bastion by default, all five with it, in the one order', () => {
+    expect([...resolveSteps('deploy', undefined, false)]).toEqual([
+      'env',
+      'services',
+      'api',
+      'smoke',
+    ]);
+    expect([...resolveSteps('deploy', '', true)]).toEqual([
+      'env',
+      'services',
+      'api',
+      'bastion',
+      'smoke',
+    ]);
+    expect([...resolveSteps('deploy', 'api, env', false)]).toEqual(['api', 'env']);
+  });
+
+  it('refuses an unknown step, naming it and the known ones', () => {
+    const error = (() => {
+      try {
+        resolveSteps('deploy', 'api,apis,dns', false);
+      } catch (e) {
+        return e as CliError;
+      }
+    })();
+    expect(error).toBeInstanceOf(CliError);
+    expect(error?.what).toBe('deploy: invalid --only');
+    expect(error?.why).toBe(
+      'unknown step(s) apis, dns; steps are env, services, api, bastion, smoke',
+    );
+    expect(error?.exitCode).toBe(2);
+  });
+});
+
+describe('deploy --dry-run', () => {
+  it('prints the whole plan in order, and opens no session', async () => {
+    const output = captureOutput();
+    const { open, opened } = sessionOf(recordingCopilot({}).copilot);
+    expect(await deploy(deployOptions(), open)).toBe(0);
+    expect(opened).toEqual([]);
+    expect(output.stdout()).toBe(
+      [
+        '1. [env] copilot env deploy --name test --app bookstore',
+        '2. [services] copilot svc deploy --name author-service --env test --app bookstore --detach; wait for stack bookstore-test-author-service and its ECS service (steady state, <= 30 min)',
+        '3. [services] copilot svc deploy --name book-service --env test --app bookstore --detach; wait for stack bookstore-test-book-service and its ECS service (steady state, <= 30 min)',
+        '4. [api] stack bookstore-test-http-api from addons/http-api.yml (App=bookstore, Env=test) via a change set',
+        '5. [smoke] smoke checks',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('puts the steps asked for in the one order, the bastion with its IAM stack', async () => {
+    const output = captureOutput();
+    const steps = resolveSteps('deploy', 'bastion,smoke,api', false);
+    await deploy(deployOptions({ steps, apiParameters: { ThrottlingRateLimit: '50' } }));
+    expect(output.stdout()).toBe(
+      [
+        '1. [api] stack bookstore-test-http-api from addons/http-api.yml (ThrottlingRateLimit=50, App=bookstore, Env=test) via a change set',
+        '2. [bastion] stack bookstore-test-bastion from addons/bastion.yml (App=bookstore, Env=test) via a change set',
+        '3. [smoke] smoke checks',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints the plan as JSON with --json', async () => {
+    const output = captureOutput();
+    await deploy(deployOptions({ json: true, steps: new Set(['env'] as const) }));
+    expect(JSON.parse(output.stdout())).toEqual({
+      dryRun: true,
+      app: 'bookstore',
+      env: 'test',
+      plan: [{ step: 'env', description: 'copilot env deploy --name test --app bookstore' }],
+    });
+  });
+
+  it('checks --parameter against the template first: names, then its Rules', async () => {
+    captureOutput();
+    const unknown = await failure(
+      deploy(deployOptions({ apiParameters: { Nope: '1', Env: 'x' } })),
+    );
+    expect(unknown.what).toBe('deploy: invalid --parameter');
+    expect(unknown.why).toMatch(/^addons\/http-api\.yml has no parameter Nope, Env; it has /);
+    expect(unknown.exitCode).toBe(2);
+    const broken = await failure(
+      deploy(
+        deployOptions({
+          apiParameters: { JwtIssuer: 'https://issuer.example.com', HostedZoneId: 'Z1' },
+        }),
+      ),
+    );
+    expect(broken.what).toBe('deploy: invalid --parameter');
+    expect(broken.why).toBe(
+      'JwtAudience must list at least one audience when JwtIssuer is set.; HostedZoneId is used only with DomainName.',
+    );
+    expect(broken.exitCode).toBe(2);
+    const disallowed = await failure(
+      deploy(deployOptions({ apiParameters: { DefaultEndpoint: 'maybe' } })),
+    );
+    expect(disallowed.why).toBe(
+      'parameter DefaultEndpoint: "maybe" is not one of auto, enabled, disabled',
+    );
+    const plain = await failure(
+      deploy(deployOptions({ apiParameters: { JwtIssuer: 'http://issuer.example.com' } })),
+    );
+    expect(plain.why).toBe(
+      'parameter JwtIssuer: "http://issuer.example.com" is not an https:// issuer URL, or empty for public routes',
+    );
+    // Not checked when the HTTP API stack is not among the steps.
+    const steps = new Set(['env'] as const);
+    expect(await deploy(deployOptions({ steps, apiParameters: { Nope: '1' } }))).toBe(0);
+  });
+});
+
+describe('deploy, for real, against doubles', () => {
+  it('stops before any change when copilot lacks the application, environment or a service', async () => {
+    captureOutput();
+    const cases: [Parameters<typeof recordingCopilot>[0], string][] = [
+      [{}, 'application bookstore not found in Copilot; nothing was changed'],
+      [
+        { apps: ['bookstore'], envs: ['prod'], services: SERVICES },
+        'environment test not found in Copilot; nothing was changed',
+      ],
+      [
+        { apps: ['bookstore'], envs: ['test'], services: ['book-service'] },
+        'service author-service not found in Copilot; nothing was changed',
+      ],
+    ];
+    for (const [known, why] of cases) {
+      const { copilot, calls } = recordingCopilot(known);
+      const error = await failure(
+        deploy(deployOptions({ dryRun: false }), sessionOf(copilot).open),
+      );
+      expect(error.what).toBe('deploy: not initialised');
+      expect(error.why).toBe(why);
+      expect(error.next).toMatch(/init(\.ts)? --env test$/);
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it('runs the planned steps in order, numbered as the dry run numbers them', async () => {
+    const output = captureOutput();
+    const { copilot, calls } = recordingCopilot({
+      apps: ['bookstore'],
+      envs: ['test'],
+      services: SERVICES,
+    });
+    const ran: string[] = [];
+    const smoke = {
+      step: 'smoke' as const,
+      description: 'smoke',
+      run: async () => void ran.push('smoke'),
+    };
+    const steps = new Set(['env', 'smoke'] as const);
+    const { open, opened } = sessionOf(copilot);
+    expect(await deploy(deployOptions({ dryRun: false, json: true, steps, smoke }), open)).toBe(0);
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ docker: false, timeoutMs: 30 * 60_000 });
+    expect(calls).toEqual([{ args: 'env deploy --name test --app bookstore' }]);
+    expect(ran).toEqual(['smoke']);
+    expect(output.stderr()).toContain('[deploy] ==> [1/2] [env] copilot env deploy --name test');
+    expect(output.stderr()).toContain('[deploy] ==> [2/2] [smoke] smoke');
+    expect(JSON.parse(output.stdout())).toEqual({
+      app: 'bookstore',
+      env: 'test',
+      stacks: { 'bookstore-test': 'deployed' },
+    });
+  });
+});
+
+describe('destroy', () => {
+  let moto: Moto;
+  let cfn: CloudFormationClient;
+  beforeAll(async () => {
+    moto = await startMoto();
+    cfn = motoClient(moto, CloudFormationClient);
+  }, 30_000);
+  afterAll(async () => {
+    await moto?.stop();
+  });
+
+  function teardownOptions(overrides: Partial<TeardownOptions> = {}): TeardownOptions {
+    return {
+      cmd: 'destroy',
+      app: 'bookstore',
+      env: 'test',
+      services: SERVICES,
+      region: undefined,
+      profile: undefined,
+      timeoutMinutes: 1,
+      keepApp: false,
+      yes: true,
+      json: false,
+      ...overrides,
+    };
+  }
+
+  const liveStacks = async () =>
+    ((await cfn.send(new ListStacksCommand({}))).StackSummaries ?? [])
+      .filter((s) => s.StackStatus !== 'DELETE_COMPLETE')
+      .map((s) => s.StackName)
+      .sort();
+
+  it('without --yes prints what it would delete, in order, and refuses', async () => {
+    const output = captureOutput();
+    const { open, opened } = sessionOf(recordingCopilot({}).copilot);
+    const error = await failure(teardown(teardownOptions({ yes: false }), open));
+    expect(error.what).toBe('destroy: refusing to delete without --yes');
+    expect(error.why).toBe('nothing was deleted');
+    expect(error.next).toMatch(/destroy(\.ts)? --env test --yes$/);
+    expect(error.exitCode).toBe(2);
+    expect(opened).toEqual([]);
+    expect(output.stdout()).toBe(
+      [
+        'would delete, in this order:',
+        '  1. CloudFormation stack bookstore-test-http-api',
+        '  2. CloudFormation stack bookstore-test-bastion (if present)',
+        '  3. copilot svc delete --name book-service --env test --app bookstore --yes',
+        '  4. copilot svc delete --name author-service --env test --app bookstore --yes',
+        '  5. copilot env delete --name test --app bookstore --yes',
+        '  6. copilot app delete --name bookstore --yes',
+        '',
+      ].join('\n'),
+    );
+    const keep = captureOutput();
+    await failure(teardown(teardownOptions({ yes: false, keepApp: true }), open));
+    expect(keep.stdout()).not.toContain('app delete');
+  });
+
+  it('deletes the addon stacks, then the services in reverse order, the environment, the app', async () => {
+    await outputsStack(moto, 'bookstore-test-http-api', { PublicEndpoint: 'https://x' });
+    await outputsStack(moto, 'bookstore-test-keep', { Other: 'y' });
+    const output = captureOutput();
+    const { copilot, calls } = recordingCopilot({
+      apps: ['bookstore'],
+      envs: ['test'],
+      services: SERVICES,
+    });
+    const workspaceFile = path.join(repoRoot, 'copilot', '.workspace');
+    const before = readFileSync(workspaceFile, 'utf8');
+    expect(await teardown(teardownOptions(), sessionOf(copilot, { cfn }).open)).toBe(0);
+    expect(await liveStacks()).toEqual(['bookstore-test-keep']);
+    expect(calls.map((c) => c.args)).toEqual([
+      'svc delete --name book-service --env test --app bookstore --yes',
+      'svc delete --name author-service --env test --app bookstore --yes',
+      'env delete --name test --app bookstore --yes',
+      'app delete --name bookstore --yes',
+    ]);
+    // app delete runs outside the repository, which keeps its workspace file.
+    const appDelete = calls.at(-1)?.cwd ?? '';
+    expect(path.relative(repoRoot, appDelete).startsWith('..')).toBe(true);
+    expect(existsSync(appDelete)).toBe(false);
+    expect(readFileSync(workspaceFile, 'utf8')).toBe(before);
+    expect(output.stdout()).toBe(
+      'destroyed: bookstore-test-http-api, service book-service, service author-service, environment test, application bookstore\n',
+    );
+  });
+
+  it('deletes only what exists: unregistered services, a missing environment, --keep-app', async () => {
+    captureOutput();
+    const partial = recordingCopilot({
+      apps: ['bookstore'],
+      envs: ['test'],
+      services: ['book-service'],
+    });
+    await teardown(teardownOptions({ keepApp: true }), sessionOf(partial.copilot, { cfn }).open);
+    expect(partial.calls.map((c) => c.args)).toEqual([
+      'svc delete --name book-service --env test --app bookstore --yes',
+      'env delete --name test --app bookstore --yes',
+    ]);
+    const noEnv = recordingCopilot({ apps: ['bookstore'], envs: ['prod'], services: SERVICES });
+    await teardown(teardownOptions(), sessionOf(noEnv.copilot, { cfn }).open);
+    expect(noEnv.calls.map((c) => c.args)).toEqual(['app delete --name bookstore --yes']);
+    const output = captureOutput();
+    const none = recordingCopilot({});
+    await teardown(teardownOptions({ json: true }), sessionOf(none.copilot, { cfn }).open);
+    expect(none.calls).toEqual([]);
+    expect(JSON.parse(output.stdout())).toEqual({
+      app: 'bookstore',
+      env: 'test',
+      deleted: [
+        { what: 'bookstore-test-http-api', result: 'absent' },
+        { what: 'bookstore-test-bastion', result: 'absent' },
+      ],
+    });
+  });
+
+  it('says so when there was nothing left to delete', async () => {
+    const output = captureOutput();
+    await teardown(teardownOptions(), sessionOf(recordingCopilot({}).copilot, { cfn }).open);
+    expect(output.stdout()).toBe('destroyed: nothing (already gone)\n');
+  });
+});
