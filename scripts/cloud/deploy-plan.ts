@@ -14,7 +14,7 @@ import {
   type Progress,
   splitList,
 } from '../cli/command.ts';
-import { instantiate } from '../workspace/http-api-settings.ts';
+import { constraintViolations, instantiate } from '../workspace/http-api-settings.ts';
 import { repoRoot } from '../workspace/manifests.ts';
 import { type CfnTemplate, loadTemplate } from '../workspace/template.ts';
 import { API_URL_OUTPUT, type AwsClients, stackNames } from './aws.ts';
@@ -231,29 +231,30 @@ export interface DeployOptions extends Deployment {
 
 /**
  * `--parameter` overrides, checked against the HTTP API template before anything runs, dry run
- * included: names it declares (App and Env are the deploy's own), values its Rules accept.
+ * included: names it declares (App and Env are the deploy's own), values its constraints and Rules accept.
  */
 function checkApiParameters(o: DeployOptions): void {
+  const why = apiParameterProblem(o);
+  if (why !== undefined) {
+    throw new CliError(`${o.cmd}: invalid --parameter`, why, `${invocation(o.cmd)} --help`, 2);
+  }
+}
+
+/** What is wrong with the `--parameter` overrides, first names, then values, then Rules. */
+function apiParameterProblem(o: DeployOptions): string | undefined {
   const template = readTemplate(o.cmd, o.templateFile) as CfnTemplate;
   const declared = Object.keys(template.Parameters ?? {}).filter((p) => p !== 'App' && p !== 'Env');
   const unknown = Object.keys(o.apiParameters).filter((p) => !declared.includes(p));
-  const next = `${invocation(o.cmd)} --help`;
   if (unknown.length > 0) {
-    throw new CliError(
-      `${o.cmd}: invalid --parameter`,
-      `${path.relative(repoRoot, o.templateFile)} has no parameter ${unknown.join(', ')}; it has ${declared.join(', ')}`,
-      next,
-      2,
-    );
+    return `${path.relative(repoRoot, o.templateFile)} has no parameter ${unknown.join(', ')}; it has ${declared.join(', ')}`;
   }
-  let violations: string[];
+  const refused = constraintViolations(template, o.apiParameters);
+  if (refused.length > 0) return refused.join('; ');
   try {
-    violations = instantiate(template, { ...o.apiParameters, App: o.app, Env: o.env }).violations;
+    const { violations } = instantiate(template, { ...o.apiParameters, App: o.app, Env: o.env });
+    return violations.length > 0 ? violations.join('; ') : undefined;
   } catch (error) {
-    throw new CliError(`${o.cmd}: invalid --parameter`, (error as Error).message, next, 2);
-  }
-  if (violations.length > 0) {
-    throw new CliError(`${o.cmd}: invalid --parameter`, violations.join('; '), next, 2);
+    return (error as Error).message;
   }
 }
 

@@ -138,48 +138,52 @@ function parameterValue(
         `parameter ${name}: ${value} is outside the template's range ${min ?? '-inf'}..${max ?? 'inf'}`,
       );
     }
-    checkConstraints(name, declaration, [String(value)]);
     return value;
   }
   if (declaration.Type === 'CommaDelimitedList') {
     // As CloudFormation splits it: an empty value is a list of one empty string, not [].
-    const list = String(raw)
+    return String(raw)
       .split(',')
       .map((s) => s.trim());
-    checkConstraints(name, declaration, list);
-    return list;
   }
-  checkConstraints(name, declaration, [String(raw)]);
   return String(raw);
 }
 
 /**
- * AllowedValues and AllowedPattern, as CloudFormation applies them before it creates anything
- * (User Guide, "Parameters": the pattern "must match the entire parameter value", and each
- * value of a CommaDelimitedList; ConstraintDescription "explains a constraint when the
- * constraint is violated").
+ * What CloudFormation would refuse in `overrides` before it creates anything: AllowedValues
+ * and AllowedPattern (User Guide, "Parameters": the pattern "must match the entire parameter
+ * value", and each value of a CommaDelimitedList; ConstraintDescription "explains a constraint
+ * when the constraint is violated"). Apart from instantiate(), which the local stack also uses
+ * with values only it may have (its JWT issuer is a local http:// URL).
  */
-function checkConstraints(
-  name: string,
-  declaration: NonNullable<CfnTemplate['Parameters']>[string],
-  values: string[],
-): void {
-  const allowed = (declaration.AllowedValues as unknown[] | undefined)?.map(String);
-  const pattern = declaration.AllowedPattern as string | undefined;
-  const whole = pattern === undefined ? undefined : new RegExp(`^(?:${pattern})$`);
-  for (const value of values) {
-    const wrong =
-      allowed && !allowed.includes(value)
-        ? `is not one of ${allowed.join(', ')}`
-        : whole && !whole.test(value)
-          ? `does not match ${pattern}`
-          : undefined;
-    if (wrong === undefined) continue;
-    const explained = declaration.ConstraintDescription;
-    throw new TemplateSettingsError(
-      `parameter ${name}: "${value}" ${explained ? `is not ${explained}` : wrong}`,
-    );
-  }
+export function constraintViolations(
+  template: CfnTemplate,
+  overrides: ParameterOverrides,
+): string[] {
+  return Object.entries(overrides).flatMap(([name, raw]) => {
+    const declaration = template.Parameters?.[name];
+    if (declaration === undefined) return [];
+    const values =
+      declaration.Type === 'CommaDelimitedList'
+        ? String(raw)
+            .split(',')
+            .map((v) => v.trim())
+        : [String(raw)];
+    const allowed = (declaration.AllowedValues as unknown[] | undefined)?.map(String);
+    const pattern = declaration.AllowedPattern as string | undefined;
+    const whole = pattern === undefined ? undefined : new RegExp(`^(?:${pattern})$`);
+    return values.flatMap((value) => {
+      const wrong =
+        allowed && !allowed.includes(value)
+          ? `is not one of ${allowed.join(', ')}`
+          : whole && !whole.test(value)
+            ? `does not match ${pattern}`
+            : undefined;
+      if (wrong === undefined) return [];
+      const explained = declaration.ConstraintDescription;
+      return [`parameter ${name}: "${value}" ${explained ? `is not ${explained}` : wrong}`];
+    });
+  });
 }
 
 function resolve(value: unknown, scope: Scope): unknown {
