@@ -388,6 +388,16 @@ describe('reason codes, as TargetHealth reports them', () => {
     expect(target.state).toBe('unhealthy');
   });
 
+  it('while unhealthy, a failure after a pass updates the reason too', async () => {
+    const s = setup();
+    const target = await unhealthyTarget(s, 1);
+    s.answers.set(1, { status: 200 });
+    await s.checksPass(1);
+    s.answers.set(1, { error: 'timeout' });
+    await s.checksPass(1);
+    expect([target.state, target.reason]).toEqual(['unhealthy', 'Target.Timeout']);
+  });
+
   it('a healthy target keeps no reason while it fails fewer checks than the threshold', async () => {
     const s = setup();
     const target = s.add(1);
@@ -460,6 +470,35 @@ describe('checks in flight, registration and closing', () => {
     expect(s.counted).toHaveLength(countedBefore);
   });
 
+  it('a check that answers while the target drains counts for nothing', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    s.holdChecks(true);
+    s.answers.set(1, { status: 500 });
+    await s.checksPass(1);
+    void s.group.deregister(target);
+    const countedBefore = s.counted.length;
+    await s.releaseHeld();
+    expect(target.state).toBe('draining');
+    expect(s.counted).toHaveLength(countedBefore);
+    s.group.release(target);
+  });
+
+  it('a start-up refusal that answers after close starts no probing', async () => {
+    const s = setup();
+    s.add(1, { error: 'refused' });
+    s.holdChecks(true);
+    await s.clock.advance(0);
+    s.group.close();
+    await s.releaseHeld();
+    s.holdChecks(false);
+    const checksBefore = s.checks.get(1);
+    await s.checksPass(2);
+    expect(s.checks.get(1)).toBe(checksBefore);
+  });
+
   it('a refusal that answers after deregistration during start-up starts no probing', async () => {
     const s = setup();
     const target = s.add(1, { error: 'refused' });
@@ -497,6 +536,41 @@ describe('checks in flight, registration and closing', () => {
     expect(target.state).toBe('healthy');
     s.group.release(target);
     expect(target.state).toBe('healthy');
+  });
+
+  it('draining lasts until the last of several requests ends', async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect([s.group.pick(), s.group.pick()]).toEqual([target, target]);
+    void s.group.deregister(target);
+    s.group.release(target);
+    expect(target.state).toBe('draining');
+    s.group.release(target);
+    expect(target.state).toBe('unused');
+  });
+
+  it("the first drain's delay does not end a second drain of a target registered again", async () => {
+    const s = setup();
+    const target = s.add(1);
+    await s.clock.advance(0);
+    expect(s.group.pick()).toBe(target);
+    // Deregistered with a request in flight, then registered again before it ends.
+    void s.group.deregister(target);
+    s.group.register(target);
+    await s.clock.advance(0);
+    expect(target.state).toBe('healthy');
+    await s.clock.advance(DELAY_MS / 2);
+    let drained = false;
+    void s.group.deregister(target).then(() => {
+      drained = true;
+    });
+    // The first drain's timer fires here; the second drain has half its delay left.
+    await s.clock.advance(DELAY_MS / 2);
+    expect(target.state).toBe('draining');
+    expect(drained).toBe(false);
+    await s.clock.advance(DELAY_MS / 2);
+    expect(drained).toBe(true);
   });
 
   it('a second deregistration gets its own full delay, not what is left of the first', async () => {

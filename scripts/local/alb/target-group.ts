@@ -169,7 +169,8 @@ export class TargetGroup {
     this.setState(target, 'draining', 'Target.DeregistrationInProgress');
     return new Promise((resolve) => {
       const finish = (): void => {
-        if (target.drained === undefined) return;
+        // Only this drain's own end: a drain of an earlier registration may still fire.
+        if (target.drained !== finish) return;
         target.drained = undefined;
         this.clock.clearTimeout(target.drainTimer);
         target.drainTimer = undefined;
@@ -246,22 +247,17 @@ export class TargetGroup {
     if (outcome.passed) {
       target.failures = 0;
       target.passes++;
-      if (
-        target.state === 'initial' ||
-        (target.state === 'unhealthy' && target.passes >= this.health.healthyThreshold)
-      ) {
+      // A healthy target stays healthy; an initial one needs one pass, an unhealthy one more.
+      if (target.state === 'initial' || target.passes >= this.health.healthyThreshold) {
         this.setState(target, 'healthy', '');
       }
       return;
     }
     target.passes = 0;
     target.failures++;
-    const reason = failureReason(outcome);
-    if (target.state !== 'unhealthy' && target.failures >= this.health.unhealthyThreshold) {
-      this.setState(target, 'unhealthy', reason);
-    } else if (target.state === 'unhealthy') {
-      // Still out: the reason follows the latest failure.
-      target.reason = reason;
+    // Once out, the reason follows the latest failure (setState keeps the state, sets it).
+    if (target.state === 'unhealthy' || target.failures >= this.health.unhealthyThreshold) {
+      this.setState(target, 'unhealthy', failureReason(outcome));
     }
   }
 }
