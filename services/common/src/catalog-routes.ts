@@ -22,7 +22,7 @@ const IdParam = z.object({
     .refine((value) => Number(value) >= 1 && Number(value) <= MAX_ID, {
       message: `must be between 1 and ${MAX_ID}`,
     })
-    .openapi({ param: { name: 'id', in: 'path' }, example: '1' }),
+    .openapi({ example: '1' }),
 });
 
 const ListQuery = z.object({
@@ -33,12 +33,12 @@ const ListQuery = z.object({
       message: 'must be an integer from 1 to 100',
     })
     .optional()
-    .openapi({ param: { name: 'limit', in: 'query' }, example: '10' }),
+    .openapi({ example: '10' }),
   offset: z
     .string()
     .regex(/^\d{1,9}$/, 'must be a non-negative integer')
     .optional()
-    .openapi({ param: { name: 'offset', in: 'query' }, example: '0' }),
+    .openapi({ example: '0' }),
 });
 
 export interface CatalogOptions<T extends { id: number }> {

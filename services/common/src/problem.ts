@@ -14,6 +14,11 @@ export interface Problem {
   errors?: { location: string; message: string }[];
 }
 
+/** The HTTP status phrase ("Not Found"), the title of a problem of that status. */
+export function statusTitle(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
+
 export function problemBody(
   status: number,
   detail: string,
@@ -22,7 +27,7 @@ export function problemBody(
   // "about:blank" tells the client the title is the HTTP status phrase and nothing more.
   return {
     type: 'about:blank',
-    title: STATUS_CODES[status] ?? 'Error',
+    title: statusTitle(status),
     status,
     detail,
     ...extra,

@@ -9,7 +9,7 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { type RequestIdVariables, requestId } from 'hono/request-id';
 import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
-import { PROBLEM_CONTENT_TYPE, type Problem, problemBody } from './problem.ts';
+import { PROBLEM_CONTENT_TYPE, type Problem, problemBody, statusTitle } from './problem.ts';
 
 /** Requests carry no body in this API; anything larger than this is refused with 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -62,7 +62,7 @@ export const problemResponses = (...statuses: number[]) =>
     statuses.map((status) => [
       status,
       {
-        description: problemBody(status, '').title,
+        description: statusTitle(status),
         content: { [PROBLEM_CONTENT_TYPE]: { schema: ProblemSchema } },
       },
     ]),

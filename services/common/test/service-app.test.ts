@@ -4,13 +4,20 @@
 // leaks. Run on an app with routes of the test's own (one that throws, one that waits, one
 // untagged), so nothing here depends on a catalog's data.
 import http from 'node:http';
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLifecycle, type Lifecycle } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { problemBody } from '../src/problem.ts';
 import { type RunningService, startService } from '../src/server.ts';
-import { createServiceApp, MAX_BODY_BYTES, type ServiceDeps } from '../src/service-app.ts';
+import {
+  createServiceApp,
+  describeTag,
+  MAX_BODY_BYTES,
+  pascalCase,
+  type ServiceDeps,
+  type ServiceEnv,
+} from '../src/service-app.ts';
 
 const BASE = '/api/things';
 
@@ -43,6 +50,8 @@ function thingApp(deps: ServiceDeps) {
         }),
         (c) => c.text('ok'),
       );
+      // A schema component of the service's own, beside the routes in the registry.
+      app.openAPIRegistry.register('Thing', z.object({ id: z.number() }));
     },
   });
 }
@@ -154,8 +163,32 @@ describe('draining', () => {
 describe('the document', () => {
   it('lists only the tags operations use: an untagged operation adds none', async () => {
     const response = await setup().app.request(`${BASE}/openapi.json`);
-    const document = (await response.json()) as { tags: { name: string }[] };
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as {
+      tags: { name: string }[];
+      components: { schemas: Record<string, unknown> };
+    };
     expect(document.tags.map((tag) => tag.name)).toEqual(['health']);
+    // A component the service registered itself is documented, not mistaken for a route.
+    expect(Object.keys(document.components.schemas)).toContain('Thing');
+  });
+
+  it('names operations after services: words joined, each capitalised, separators dropped', () => {
+    const names = ['book-service', 'author_service', 'book--service', 'a b', 'books'];
+    expect(names.map(pascalCase)).toEqual([
+      'BookService',
+      'AuthorService',
+      'BookService',
+      'AB',
+      'Books',
+    ]);
+  });
+
+  it("describes tags only for createServiceApp's apps", () => {
+    const foreign = new OpenAPIHono<ServiceEnv>();
+    expect(() => describeTag(foreign, 'x', 'y')).toThrow(
+      'describeTag: not an app of createServiceApp',
+    );
   });
 });
 
