@@ -9,17 +9,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   type BodyExpectation,
   bastionCommandInput,
   bastionScript,
+  checkResult,
   evaluate,
   joinUrl,
   latencySummary,
   runOnBastion,
   runSmoke,
   smokeChecks,
+  withApiChecks,
 } from '../../scripts/checks/smoke-checks.ts';
 import { createProgress } from '../../scripts/cli/command.ts';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
@@ -329,12 +331,134 @@ describe('the bastion', { timeout: 60_000 }, () => {
     });
     expect(out.Status).toBe('Success');
     const sent = ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
-    expect(sent).toEqual(bastionCommandInput('i-0abc', script, 60));
-    expect(sent?.DocumentName).toBe('AWS-RunShellScript');
-    expect(sent?.InstanceIds).toEqual(['i-0abc']);
-    expect(sent?.Parameters?.commands).toEqual(['#!/bin/bash', 'echo one', 'echo two']);
+    // The script's lines as the document's commands, its timeout (at least 30 s) twice.
+    expect(sent).toEqual({
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ['i-0abc'],
+      Comment: 'smoke test (scripts/smoke.ts --from-bastion)',
+      TimeoutSeconds: 60,
+      Parameters: {
+        commands: ['#!/bin/bash', 'echo one', 'echo two'],
+        executionTimeout: ['60'],
+      },
+    });
+    expect(bastionCommandInput('i-1', 'true\n', 5).TimeoutSeconds).toBe(5);
     expect(ssm.commandCalls(GetCommandInvocationCommand)).toHaveLength(3);
     ssm.restore();
+  });
+
+  it('gives up on an invocation that does not end, and reports a missing command id', async () => {
+    const ssm = mockClient(SSMClient);
+    const options = {
+      ssm: new SSMClient({ region: 'us-east-1' }),
+      instanceId: 'i-0abc',
+      script: 'true\n',
+      timeoutMs: 1,
+      log: createProgress('t', () => {}),
+      backoff: { initialDelayMs: 1, maxDelayMs: 2 },
+    };
+    ssm.on(SendCommandCommand).resolves({});
+    await expect(runOnBastion(options)).rejects.toThrow('SSM SendCommand returned no command id');
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'InProgress' });
+    // The wait is bounded: the script's timeout (30 s at least) plus 30 s, on a fake clock.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout'] });
+    try {
+      const waiting = runOnBastion(options).then(
+        () => 'finished',
+        (error: Error) => error.message,
+      );
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(await waiting).toMatch(/^SSM command cmd-2 on i-0abc did not finish within 30 s/);
+    } finally {
+      vi.useRealTimers();
+      ssm.restore();
+    }
+  });
+});
+
+describe('checks added to a report', () => {
+  const report = {
+    passed: true,
+    targets: { api: 'http://api' },
+    checks: [checkResult('first', 'http://api/x', 200, undefined)],
+    latency: { count: 1, p50: 1, p95: 1, max: 1 },
+  };
+  const service = ws.services[0] as (typeof ws.services)[number];
+
+  it('are run against the API with the first service, logged, and decide the verdict', async () => {
+    const lines: string[] = [];
+    const log = createProgress('smoke', (line) => lines.push(line.trimEnd()));
+    const seen: string[] = [];
+    const merged = await withApiChecks(
+      report,
+      ws.services,
+      'cors',
+      async (api, svc) => {
+        seen.push(`${api} ${svc.name}`);
+        return [
+          checkResult('cors: preflight', `${api}/p`, 204, undefined),
+          checkResult('cors: origin', `${api}/o`, 200, 'no access-control-allow-origin'),
+        ];
+      },
+      log,
+    );
+    expect(seen).toEqual([`http://api ${service.name}`]);
+    expect(merged.passed).toBe(false);
+    expect(merged.checks.map((c) => [c.name, c.ok, c.problems])).toEqual([
+      ['first', true, []],
+      ['cors: preflight', true, []],
+      ['cors: origin', false, ['no access-control-allow-origin']],
+    ]);
+    expect(lines).toEqual([
+      '[smoke]  ok cors: preflight',
+      '[smoke] FAIL cors: origin: no access-control-allow-origin',
+    ]);
+  });
+
+  it('keep a passing report passing when they all pass', async () => {
+    const log = createProgress('smoke', () => {});
+    const ok = async () => [checkResult('jwt', 'http://api', 401, undefined)];
+    expect((await withApiChecks(report, ws.services, 'jwt', ok, log)).passed).toBe(true);
+    const failed = { ...report, passed: false };
+    expect((await withApiChecks(failed, ws.services, 'jwt', ok, log)).passed).toBe(false);
+  });
+
+  it('become one failed check, named after what was tried, when a request fails outright', async () => {
+    const log = createProgress('smoke', () => {});
+    const merged = await withApiChecks(
+      report,
+      ws.services,
+      'jwt checks',
+      async () => {
+        throw new Error('socket hang up');
+      },
+      log,
+    );
+    expect(merged.passed).toBe(false);
+    expect(merged.checks.at(-1)).toEqual({
+      name: 'jwt checks',
+      ok: false,
+      url: 'http://api',
+      problems: ['request failed: socket hang up'],
+    });
+  });
+
+  it('are not run without an API URL', async () => {
+    let ran = false;
+    const albOnly = { ...report, targets: { alb: 'http://alb' } };
+    const merged = await withApiChecks(
+      albOnly,
+      ws.services,
+      'cors',
+      async () => {
+        ran = true;
+        return [];
+      },
+      createProgress('smoke', () => {}),
+    );
+    expect(ran).toBe(false);
+    expect(merged).toBe(albOnly);
   });
 });
 
