@@ -16,6 +16,10 @@ export default {
     'services/common/src/catalog-routes.ts',
     'services/common/src/problem.ts',
     'services/common/src/lifecycle.ts',
+    // The deploy and destroy planning; the smoke checks (judgements, the bastion's script).
+    'scripts/cloud/deploy-plan.ts',
+    'scripts/cloud/teardown.ts',
+    'scripts/checks/smoke-checks.ts',
   ],
   incremental: true,
   incrementalFile: '.cache/stryker/incremental.json',

@@ -404,8 +404,8 @@ afterAll(() => {
 });
 
 describe.each(SERVICES)('$name: every route survives random input', (service) => {
-  const app = service.createApp(quiet());
   it.each(routes(service))('%s', async (name, target) => {
+    const app = service.createApp(quiet());
     const started = performance.now();
     await fc.assert(property(app, target), runParameters);
     const ms = Math.round(performance.now() - started);

@@ -82,8 +82,9 @@ export async function documentDrift({ createApp, basePath, items }: CatalogContr
 }
 
 export function catalogContract({ createApp, basePath, items }: CatalogContract): void {
-  const app = createApp(quietDeps());
-  const get = (path: string, init?: RequestInit) => app.request(path, init);
+  // A new app for each request, built inside the test that sends it: code that runs outside
+  // any test is what mutation testing must run every test against (docs/mutation.md).
+  const get = (path: string, init?: RequestInit) => createApp(quietDeps()).request(path, init);
 
   describe('reads', () => {
     it('lists every item as a JSON array', async () => {

@@ -3,7 +3,7 @@
 // former "fast path" in front of Hono answered by itself (`/api/books`, `/api/books/1`). Sent
 // over a real socket to the real server: an in-process app.request() never meets whatever
 // stands between the socket and the app.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BASE_PATH } from '../../book-service/src/app.ts';
 import { booksRoutes } from '../../book-service/src/routes/books.ts';
 import { createLogger } from '../src/logger.ts';
@@ -15,7 +15,8 @@ const lines: string[] = [];
 let running: RunningService;
 let base: string;
 
-beforeAll(async () => {
+// Per test (not once for the file), so mutation testing knows which test covers what.
+beforeEach(async () => {
   running = await startService({
     service: 'book-service',
     port: 0,
@@ -40,7 +41,7 @@ beforeAll(async () => {
   });
   base = `http://127.0.0.1:${running.port}`;
 });
-afterAll(() => running.shutdown('test over'));
+afterEach(() => running.shutdown('test over'));
 
 describe('a middleware added to the app', () => {
   it.each([

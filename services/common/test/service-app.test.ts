@@ -5,7 +5,7 @@
 // untagged), so nothing here depends on a catalog's data.
 import http from 'node:http';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLifecycle, type Lifecycle } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 import { problemBody } from '../src/problem.ts';
@@ -194,7 +194,8 @@ describe('the document', () => {
 
 describe('the body limit, as a socket meets it', () => {
   let running: RunningService;
-  beforeAll(async () => {
+  // Per test, so mutation testing knows which test covers what.
+  beforeEach(async () => {
     running = await startService({
       service: 'thing-service',
       port: 0,
@@ -203,7 +204,7 @@ describe('the body limit, as a socket meets it', () => {
       createApp: thingApp,
     });
   });
-  afterAll(() => running.shutdown('test over'));
+  afterEach(() => running.shutdown('test over'));
 
   /** Sends `method` with a body of `bytes` bytes over a real socket. */
   function send(method: string, bytes: number): Promise<{ status: number; body: string }> {

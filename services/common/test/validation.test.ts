@@ -6,13 +6,15 @@ import { createApp } from '../../book-service/src/app.ts';
 import { createLifecycle } from '../src/lifecycle.ts';
 import { createLogger } from '../src/logger.ts';
 
-const app = createApp({
-  lifecycle: createLifecycle(),
-  logger: createLogger({ service: 'book-service', level: 'silent' }),
-});
+/** Built inside each test (not at load), so mutation testing knows which test covers what. */
+const app = () =>
+  createApp({
+    lifecycle: createLifecycle(),
+    logger: createLogger({ service: 'book-service', level: 'silent' }),
+  });
 
 async function problemAt(target: string): Promise<{ status: number; detail?: string }> {
-  const res = await app.request(target);
+  const res = await app().request(target);
   const body = (await res.json()) as { detail?: string };
   return { status: res.status, ...(res.status === 400 ? { detail: body.detail } : {}) };
 }
@@ -58,18 +60,18 @@ describe('validation, at the edges', () => {
   });
 
   it('pages by offset then limit', async () => {
-    const page = (await (await app.request('/api/books?offset=2&limit=2')).json()) as {
+    const page = (await (await app().request('/api/books?offset=2&limit=2')).json()) as {
       id: number;
     }[];
     expect(page.map((b) => b.id)).toEqual([3, 4]);
-    const rest = (await (await app.request('/api/books?offset=4')).json()) as { id: number }[];
+    const rest = (await (await app().request('/api/books?offset=4')).json()) as { id: number }[];
     expect(rest.map((b) => b.id)).toEqual([5, 6]);
   });
 });
 
 describe("the document's fixed metadata", () => {
   it('states its licence, server, public security and described tags', async () => {
-    const doc = (await (await app.request('/api/books/openapi.json')).json()) as Record<
+    const doc = (await (await app().request('/api/books/openapi.json')).json()) as Record<
       string,
       unknown
     >;
