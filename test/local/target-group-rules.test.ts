@@ -126,6 +126,14 @@ function setup(health: typeof HEALTH = HEALTH) {
   };
 }
 
+/** A healthy target with one request in flight. */
+async function busyTarget(s: ReturnType<typeof setup>): Promise<Target> {
+  const target = s.add(1);
+  await s.clock.advance(0);
+  expect(s.group.pick()).toBe(target);
+  return target;
+}
+
 /** A target that has been healthy, then failed `unhealthyThreshold` checks. */
 async function unhealthyTarget(s: ReturnType<typeof setup>, port: number): Promise<Target> {
   const target = s.add(port);
@@ -268,9 +276,7 @@ describe('where requests go', () => {
 describe('the deregistration delay', () => {
   it('ends draining when the delay passes, with a request still in flight', async () => {
     const s = setup();
-    const target = s.add(1);
-    await s.clock.advance(0);
-    expect(s.group.pick()).toBe(target);
+    const target = await busyTarget(s);
     let drained = false;
     void s.group.deregister(target).then(() => {
       drained = true;
@@ -285,9 +291,7 @@ describe('the deregistration delay', () => {
 
   it('ends draining as soon as the last request ends, before the delay', async () => {
     const s = setup();
-    const target = s.add(1);
-    await s.clock.advance(0);
-    expect(s.group.pick()).toBe(target);
+    const target = await busyTarget(s);
     let drained = false;
     void s.group.deregister(target).then(() => {
       drained = true;
@@ -418,18 +422,13 @@ describe('a target that stops answering', () => {
     expect([target.state, target.reason]).toEqual(['unhealthy', 'Target.FailedHealthChecks']);
   });
 
-  it('counts a refusal after a first failing answer: the task was listening', async () => {
+  // Either first answer means the task was listening: a refusal after it is a failure.
+  it.each([
+    ['a failing answer', { status: 500 }],
+    ['a timeout', { error: 'timeout' }],
+  ] as const)('counts a refusal after %s', async (_, first: ProbeAnswer) => {
     const s = setup();
-    const target = s.add(1, { status: 500 });
-    await s.clock.advance(0);
-    s.answers.set(1, { error: 'refused' });
-    await s.checksPass(HEALTH.unhealthyThreshold - 1);
-    expect(target.state).toBe('unhealthy');
-  });
-
-  it('counts a refusal after a first timeout: something accepted the connection', async () => {
-    const s = setup();
-    const target = s.add(1, { error: 'timeout' });
+    const target = s.add(1, first);
     await s.clock.advance(0);
     s.answers.set(1, { error: 'refused' });
     await s.checksPass(HEALTH.unhealthyThreshold - 1);
@@ -472,9 +471,7 @@ describe('checks in flight, registration and closing', () => {
 
   it('a check that answers while the target drains counts for nothing', async () => {
     const s = setup();
-    const target = s.add(1);
-    await s.clock.advance(0);
-    expect(s.group.pick()).toBe(target);
+    const target = await busyTarget(s);
     s.holdChecks(true);
     s.answers.set(1, { status: 500 });
     await s.checksPass(1);
@@ -527,9 +524,7 @@ describe('checks in flight, registration and closing', () => {
 
   it('a target registered again while draining is not ended by its old drain', async () => {
     const s = setup();
-    const target = s.add(1);
-    await s.clock.advance(0);
-    expect(s.group.pick()).toBe(target);
+    const target = await busyTarget(s);
     void s.group.deregister(target);
     s.group.register(target);
     await s.clock.advance(0);
@@ -552,9 +547,7 @@ describe('checks in flight, registration and closing', () => {
 
   it("the first drain's delay does not end a second drain of a target registered again", async () => {
     const s = setup();
-    const target = s.add(1);
-    await s.clock.advance(0);
-    expect(s.group.pick()).toBe(target);
+    const target = await busyTarget(s);
     // Deregistered with a request in flight, then registered again before it ends.
     void s.group.deregister(target);
     s.group.register(target);
@@ -575,9 +568,7 @@ describe('checks in flight, registration and closing', () => {
 
   it('a second deregistration gets its own full delay, not what is left of the first', async () => {
     const s = setup();
-    const target = s.add(1);
-    await s.clock.advance(0);
-    expect(s.group.pick()).toBe(target);
+    const target = await busyTarget(s);
     void s.group.deregister(target);
     await s.clock.advance(DELAY_MS / 2);
     s.group.release(target);
@@ -616,9 +607,7 @@ describe('checks in flight, registration and closing', () => {
 
   it('after close, nothing is checked or registered, drains end, connections are closed', async () => {
     const s = setup();
-    const target = s.add(1);
-    await s.clock.advance(0);
-    expect(s.group.pick()).toBe(target);
+    const target = await busyTarget(s);
     let drained = false;
     void s.group.deregister(target).then(() => {
       drained = true;

@@ -85,7 +85,7 @@ describe('the bastion', { timeout: 60_000 }, () => {
       child.stdin?.end(script);
     });
 
-  it('runs the generated curl script with bash: passes on the local ALB, fails on a wrong Host', async () => {
+  it("runs the generated curl script with bash: passes on the local stack's API and ALB", async () => {
     const checks = smokeChecks({
       services: ws.services,
       targets: { api: stack.apiUrl, alb: stack.albUrl },
@@ -94,15 +94,7 @@ describe('the bastion', { timeout: 60_000 }, () => {
     const good = await run(bastionScript(checks, { api: stack.apiUrl, alb: stack.albUrl }, 5_000));
     expect(good.out).toMatch(new RegExp(`${checks.length}/${checks.length} checks passed`));
     expect(good.code).toBe(0);
-
-    const wrongHost = smokeChecks({
-      services: ws.services,
-      targets: { alb: stack.albUrl },
-      albHost: 'nobody.invalid',
-    });
-    const bad = await run(bastionScript(wrongHost, { alb: stack.albUrl }, 5_000));
-    expect(bad.code).not.toBe(0);
-    expect(bad.out).toMatch(/FAIL alb: \S+: health: status 503, expected 200/);
+    // How it reports failures: smoke-checks.test.ts.
   });
 });
 
