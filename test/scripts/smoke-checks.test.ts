@@ -454,9 +454,11 @@ describe('checks added to a report', () => {
 
 describe('check evaluation', () => {
   const [svc] = ws.services;
-  const checks = smokeChecks({ services: ws.services, targets: { api: 'http://x' } });
+  // Built when a test asks (not when the file loads), so mutation testing sees which test ran it.
   const find = (suffix: string) =>
-    checks.find((c) => c.service === svc?.name && c.name.endsWith(suffix));
+    smokeChecks({ services: ws.services, targets: { api: 'http://x' } }).find(
+      (c) => c.service === svc?.name && c.name.endsWith(suffix),
+    );
 
   it('requires problem+json with type, title, status and detail', () => {
     const missing = find('missing id is a 404 problem');
