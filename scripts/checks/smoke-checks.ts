@@ -292,7 +292,6 @@ interface LatencySummary {
 
 /** Nearest-rank percentiles, in whole milliseconds. */
 export function latencySummary(samples: number[]): LatencySummary {
-  if (samples.length === 0) return { count: 0, p50: 0, p95: 0, max: 0 };
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
   return {
@@ -467,11 +466,12 @@ export function smokeChecks(
 export async function runSmoke(options: SmokeOptions): Promise<SmokeReport> {
   const { log } = options;
   const checks = smokeChecks(options);
-  if (options.waitReadyMs && options.waitReadyMs > 0) {
+  const waitReadyMs = options.waitReadyMs ?? 0;
+  if (waitReadyMs > 0) {
     const health = checks.filter((c) => c.name.endsWith(': health'));
     await waitUntil({
       what: 'the services to answer their health checks',
-      timeoutMs: options.waitReadyMs,
+      timeoutMs: waitReadyMs,
       ...options.backoff,
       onState: (state) => log.info(`waiting: ${state}`),
       poll: async () => {

@@ -95,9 +95,17 @@ const bash = (script: string) =>
 async function fakeServer(
   answer: (req: http.IncomingMessage) => { status: number; body: string; type?: string },
 ) {
-  const requests: { path: string; host: string; authorization?: string }[] = [];
+  const requests: {
+    method: string;
+    accept: string;
+    path: string;
+    host: string;
+    authorization?: string;
+  }[] = [];
   const server = http.createServer((req, res) => {
     requests.push({
+      method: req.method ?? '',
+      accept: req.headers.accept ?? '',
       path: req.url ?? '',
       host: req.headers.host ?? '',
       ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}),
@@ -159,6 +167,9 @@ describe('runSmoke, in process', { timeout: 60_000 }, () => {
       expect(list).toMatchObject({ ok: false, status: 200, url: `${server.url}/api/books` });
       expect(list?.problems[0]).toBe('list has 5 items, expected 6');
       expect(list?.problems[1]).toMatch(/^GET \/api\/books 200 body: /);
+      expect(lines.find((l) => l.includes('book-service: list has 6 items'))).toMatch(
+        /^\[smoke\] FAIL book-service: list has 6 items: list has 5 items, expected 6; GET /,
+      );
       expect(lines).toContain(
         `[smoke] FAIL api: unknown route is API Gateway 404: status 200, expected 404 (body: {"id":1,"status":"ok"}) [GET ${server.url}/smoke-test/no-such-route]`,
       );
@@ -197,6 +208,9 @@ describe('runSmoke, in process', { timeout: 60_000 }, () => {
       expect(alb.requests.filter((r) => r.authorization)).toEqual([]);
       expect(api.requests.length).toBeGreaterThan(0);
       expect(api.requests.filter((r) => r.authorization !== 'Bearer t')).toEqual([]);
+      // Every check is a GET asking for JSON.
+      const asked = [...api.requests, ...alb.requests].map((r) => `${r.method} ${r.accept}`);
+      expect(new Set(asked)).toEqual(new Set(['GET application/json']));
     } finally {
       await api.close();
       await alb.close();
@@ -218,11 +232,41 @@ describe('runSmoke, in process', { timeout: 60_000 }, () => {
         targets: { api: server.url },
         waitReadyMs: 10_000,
       });
-      expect(lines.some((l) => /^\[smoke\]\s+waiting: .+: health: status 503/.test(l))).toBe(true);
+      const draining = ws.services.map(
+        (svc) => `${svc.name}: health: status 503, expected 200 (body: {"status":"draining"})`,
+      );
+      expect(lines).toContain(`[smoke]     waiting: ${draining.join('; ')}`);
+      expect(lines.filter((l) => l.includes('WARN'))).toEqual([]);
+      // Health came; the fake answers nothing else, so the other checks fail.
+      expect(report.passed).toBe(false);
       const healthChecks = report.checks.filter((c) => c.name.endsWith(': health'));
       expect(healthChecks.map((c) => c.ok)).toEqual(ws.services.map(() => true));
     } finally {
       await server.close();
+    }
+  });
+
+  it('does not wait without a wait time', async () => {
+    const server = await fakeServer(() => ({ status: 503, body: '{}' }));
+    try {
+      const { lines } = await smokeInProcess({ targets: { api: server.url }, waitReadyMs: 0 });
+      expect(lines.filter((l) => /waiting|WARN/.test(l))).toEqual([]);
+      expect(server.requests).toHaveLength(ws.services.length * 5 + 1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gives up on a request after its timeout', async () => {
+    const silent = http.createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const { report } = await smokeInProcess({ targets: { api: url }, timeoutMs: 100 });
+      expect(report.checks.at(-1)?.problems).toEqual(['request failed: no answer within 100 ms']);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
     }
   });
 
@@ -263,6 +307,7 @@ describe('the bastion', { timeout: 60_000 }, () => {
         new RegExp(`^${checks.length}/${checks.length} checks passed$`, 'm'),
       );
       expect(good.code).toBe(0);
+      expect(good.out.split('\n').filter((l) => l.startsWith('ok   '))).toHaveLength(checks.length);
       const wrongHost = smokeChecks({
         services: ws.services,
         targets: { alb: targets.alb },
@@ -300,6 +345,91 @@ describe('the bastion', { timeout: 60_000 }, () => {
       expect(bad.out).toMatch(new RegExp(`^0/${checks.length} checks passed$`, 'm'));
       for (const c of checks) expect(bad.out).toContain(`FAIL ${c.name}: unexpected body`);
     });
+  });
+
+  it('runs each kind of check: two statuses, two fields, a content type, a target left out', async () => {
+    await withStandIns(async (targets) => {
+      const base = smokeChecks({ services: ws.services, targets }).find(
+        (c) => c.name === 'book-service: get one',
+      );
+      if (!base) throw new Error('no check');
+      const checks = [
+        { ...base, name: 'two statuses', expectStatus: [404, 200] },
+        {
+          ...base,
+          name: 'two fields',
+          body: { kind: 'object', fields: { id: 1, publisher: 'Wiley' } },
+        },
+        { ...base, name: 'wrong type', expectContentType: 'application/xml' },
+        { ...base, name: 'no target', target: 'alb' },
+      ] as (typeof base)[];
+      const run = await bash(bastionScript(checks, { api: targets.api }, 5_000));
+      expect(run.out.split('\n').map((l) => l.replace(/\(200, [\d.]+s\)/, '(200)'))).toEqual([
+        'ok   two statuses (200)',
+        'ok   two fields (200)',
+        'FAIL wrong type: content-type application/json, expected application/xml',
+        '2/3 checks passed',
+        '',
+      ]);
+      expect(run.code).not.toBe(0);
+    });
+  });
+
+  it('gives curl the check timeout in whole seconds, at least one', () => {
+    const maxTime = (ms: number) =>
+      /--max-time (\d+) /.exec(bastionScript([], { api: 'http://x' }, ms))?.[1];
+    expect([maxTime(10), maxTime(2_500), maxTime(5_000)]).toEqual(['1', '3', '5']);
+  });
+
+  it('ends the wait on every final invocation status, and says what it waits for', async () => {
+    for (const final of ['Success', 'Failed', 'Cancelled', 'TimedOut', 'Cancelling'] as const) {
+      const ssm = mockClient(SSMClient);
+      ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-3' } });
+      ssm
+        .on(GetCommandInvocationCommand)
+        .resolvesOnce({})
+        .resolvesOnce({ Status: 'InProgress' })
+        .resolves({ Status: final });
+      const lines: string[] = [];
+      const out = await runOnBastion({
+        ssm: new SSMClient({ region: 'us-east-1' }),
+        instanceId: 'i-0abc',
+        script: 'true\n',
+        timeoutMs: 60_000,
+        log: createProgress('t', (line) => lines.push(line.trimEnd())),
+        backoff: { initialDelayMs: 1, maxDelayMs: 2 },
+      });
+      expect(out.Status).toBe(final);
+      expect(lines).toEqual([
+        '[t]     SSM command cmd-3 sent to i-0abc',
+        '[t]     bastion: Pending',
+        '[t]     bastion: InProgress',
+      ]);
+      expect(ssm.commandCalls(GetCommandInvocationCommand)[0]?.args[0].input).toEqual({
+        CommandId: 'cmd-3',
+        InstanceId: 'i-0abc',
+      });
+      ssm.restore();
+    }
+  });
+
+  it('stops at an error other than the invocation not being visible yet', async () => {
+    const ssm = mockClient(SSMClient);
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-4' } });
+    ssm
+      .on(GetCommandInvocationCommand)
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    await expect(
+      runOnBastion({
+        ssm: new SSMClient({ region: 'us-east-1' }),
+        instanceId: 'i-0abc',
+        script: 'true\n',
+        timeoutMs: 60_000,
+        log: createProgress('t', () => {}),
+        backoff: { initialDelayMs: 1, maxDelayMs: 2 },
+      }),
+    ).rejects.toThrow('denied');
+    ssm.restore();
   });
 
   it('sends AWS-RunShellScript to the instance and returns the invocation result', async () => {
@@ -434,6 +564,17 @@ describe('checks added to a report', () => {
     });
   });
 
+  it('are not run without a service, and list every problem of a failed one', async () => {
+    const lines: string[] = [];
+    const log = createProgress('smoke', (line) => lines.push(line.trimEnd()));
+    const two = async () => [
+      { ...checkResult('jwt', 'http://api', 200, 'a'), problems: ['a', 'b'] },
+    ];
+    expect(await withApiChecks(report, [], 'jwt', two, log)).toBe(report);
+    await withApiChecks(report, ws.services, 'jwt', two, log);
+    expect(lines).toEqual(['[smoke] FAIL jwt: a; b']);
+  });
+
   it('are not run without an API URL', async () => {
     let ran = false;
     const albOnly = { ...report, targets: { alb: 'http://alb' } };
@@ -489,7 +630,98 @@ describe('check evaluation', () => {
     ]);
   });
 
+  type Check = Parameters<typeof evaluate>[0];
+  const check = (more: Partial<Check>): Check => ({
+    name: 'c',
+    target: 'api',
+    path: '/',
+    expectStatus: [200],
+    ...more,
+  });
+  const json = (body: string) => ({ status: 200, contentType: 'application/json', body });
+
+  it('names the statuses it would accept, and shows the body, whitespace folded', () => {
+    const twoStatuses = check({ expectStatus: [200, 204] });
+    expect(evaluate(twoStatuses, { status: 500, contentType: '', body: ' oh\n\n  no ' })).toEqual([
+      'status 500, expected 200 or 204 (body: oh no)',
+    ]);
+    expect(evaluate(twoStatuses, { status: 204, contentType: '', body: '' })).toEqual([]);
+    const long = 'x'.repeat(121);
+    expect(evaluate(twoStatuses, { status: 500, contentType: '', body: long })).toEqual([
+      `status 500, expected 200 or 204 (body: ${'x'.repeat(120)}...)`,
+    ]);
+    expect(evaluate(twoStatuses, { status: 500, contentType: '', body: long.slice(1) })).toEqual([
+      `status 500, expected 200 or 204 (body: ${'x'.repeat(120)})`,
+    ]);
+  });
+
+  it('matches the content type by its start, in any case', () => {
+    const typed = check({ expectContentType: 'application/json' });
+    const ok = { status: 200, body: '' };
+    expect(evaluate(typed, { ...ok, contentType: 'Application/JSON; charset=utf-8' })).toEqual([]);
+    expect(evaluate(typed, { ...ok, contentType: 'text/plain; application/json' })).toEqual([
+      'content-type "text/plain; application/json", expected application/json',
+    ]);
+  });
+
+  it('judges an array by its length, an object by its fields, a body by its members', () => {
+    const array = check({ body: { kind: 'array', length: 2 } });
+    expect(evaluate(array, json('[1,2]'))).toEqual([]);
+    expect(evaluate(array, json('[1]'))).toEqual(['list has 1 items, expected 2']);
+    expect(evaluate(array, json('{"a":1}'))).toEqual(['body is not a JSON array (body: {"a":1})']);
+    const object = check({ body: { kind: 'object', fields: { id: 1, name: 'a' } } });
+    expect(evaluate(object, json('{"id":1,"name":"a","more":true}'))).toEqual([]);
+    expect(evaluate(object, json('{"id":2,"name":"a"}'))).toEqual(['field id is 2, expected 1']);
+    for (const notObject of ['[1]', 'null', '"a"', '3']) {
+      expect(evaluate(object, json(notObject))).toEqual([
+        `body is not a JSON object (body: ${notObject})`,
+      ]);
+    }
+    const equals = check({ body: { kind: 'equals', value: { status: 'ok' } } });
+    expect(evaluate(equals, json('{"status":"ok","extra":1}'))).toEqual([]);
+    expect(evaluate(equals, json('{"status":"draining"}'))).toEqual([
+      'body {"status":"draining"}, expected {"status":"ok"}',
+    ]);
+    expect(evaluate(check({}), json('not json'))).toEqual([]);
+  });
+
+  it('every service check insists on its content type, and "get one" on its id', () => {
+    const checks = smokeChecks({ services: ws.services, targets: { api: 'http://x' } });
+    const typed = checks.filter((c) => c.expectContentType !== undefined);
+    expect(typed).toHaveLength(ws.services.length * 5 + 1);
+    for (const c of typed) {
+      const answer = { status: c.expectStatus[0] ?? 0, contentType: 'text/html', body: '' };
+      expect(evaluate(c, answer).join(), c.name).toMatch(/^content-type "text\/html", expected /);
+    }
+    const getOne = find(': get one');
+    if (!getOne) throw new Error('no check');
+    expect(evaluate(getOne, json('{"id":2}'))).toEqual(['field id is 2, expected 1']);
+  });
+
+  it('are five a service and one 404 through the API, seven a service through the ALB', () => {
+    const names = (targets: { api?: string; alb?: string }, expectedItems?: number) =>
+      smokeChecks({
+        services: ws.services,
+        targets,
+        albHost: 'alb',
+        ...(expectedItems ? { expectedItems } : {}),
+      }).map((c) => c.name);
+    const n = ws.services.length;
+    expect(names({ api: 'http://a' })).toHaveLength(5 * n + 1);
+    expect(names({ alb: 'http://b' })).toHaveLength(7 * n);
+    expect(names({ alb: 'http://b' }).filter((c) => c.startsWith('alb: alb: '))).toEqual([]);
+    expect(names({ api: 'http://a' }, 3)).toContain(`${svc?.name}: list has 3 items`);
+    expect(names({ alb: 'http://b' }, 3)).toContain(`alb: ${svc?.name}: list has 3 items`);
+    expect(names({ api: 'http://a' })).toContain(`${svc?.name}: list has 6 items`);
+  });
+
+  it('joins a base URL and a path with one slash', () => {
+    expect(joinUrl('http://x//', '/a')).toBe('http://x/a');
+    expect(joinUrl('http://x', '/a')).toBe('http://x/a');
+  });
+
   it('summarises latency with nearest-rank percentiles', () => {
+    expect(latencySummary([7])).toEqual({ count: 1, p50: 7, p95: 7, max: 7 });
     expect(latencySummary([5, 1, 4, 2, 3, 10, 9, 8, 7, 6])).toEqual({
       count: 10,
       p50: 5,
