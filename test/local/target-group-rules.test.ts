@@ -236,6 +236,28 @@ describe('where requests go', () => {
     }
   });
 
+  it('nowhere before anything is registered; checks need no onCheck listener', async () => {
+    const clock = new ManualClock();
+    const quiet = new TargetGroup(
+      'svc',
+      HEALTH,
+      DELAY_MS,
+      { onStateChange: () => {} },
+      {
+        clock,
+        probe: async () => ({ status: 200 }),
+      },
+    );
+    expect(quiet.pick()).toBeUndefined();
+    const target = new Target(1);
+    quiet.add(target);
+    quiet.register(target);
+    await clock.advance(INTERVAL_MS);
+    expect(target.state).toBe('healthy');
+    expect(quiet.pick()).toBe(target);
+    quiet.close();
+  });
+
   it('nowhere while every target is still initial', async () => {
     const s = setup();
     s.add(1, { error: 'refused' });

@@ -2,7 +2,7 @@
 // moto-backed CloudFormation, so each decision (which steps, in what order, what is refused and
 // what is printed) is asserted where a mutation of it would show. copilot-scripts.test.ts runs
 // the same scripts end to end as a user does, under the fake copilot binary.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,24 +13,35 @@ import { type DeployOptions, deploy, resolveSteps } from '../../scripts/cloud/de
 import type { openSession } from '../../scripts/cloud/session.ts';
 import { type TeardownOptions, teardown } from '../../scripts/cloud/teardown.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { type Moto, motoClient, outputsStack, startMoto } from './harness.ts';
 
 const TEMPLATE = path.join(repoRoot, 'addons', 'http-api.yml');
 const SERVICES = ['author-service', 'book-service'];
 
 /** What a user's copilot knows, and every command the scripts asked it to run. */
-function recordingCopilot(known: { apps?: string[]; envs?: string[]; services?: string[] }) {
+function recordingCopilot(known: {
+  apps?: string[];
+  envs?: string[];
+  services?: string[];
+  /** Called with each command's arguments, as it runs. */
+  onRun?: (args: string[]) => void;
+}) {
   const calls: { args: string; cwd?: string }[] = [];
+  const options: Record<string, unknown>[] = [];
   const copilot = {
     appNames: async () => known.apps ?? [],
     envNames: async () => known.envs ?? [],
     serviceNames: async () => known.services ?? [],
-    must: async (args: string[], options: { cwd?: string } = {}) => {
-      calls.push({ args: args.join(' '), ...(options.cwd ? { cwd: options.cwd } : {}) });
+    must: async (args: string[], given: Record<string, unknown> & { cwd?: string } = {}) => {
+      calls.push({ args: args.join(' '), ...(given.cwd ? { cwd: given.cwd } : {}) });
+      const { cwd: _, ...rest } = given;
+      options.push(rest);
+      known.onRun?.(args);
       return { code: 0, stdout: '', stderr: '' };
     },
   };
-  return { copilot: copilot as unknown as Copilot, calls };
+  return { copilot: copilot as unknown as Copilot, calls, options };
 }
 
 /** A session opener that hands out the doubles, and counts how often it was asked. */
@@ -60,6 +71,7 @@ function captureOutput() {
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
 });
 
 function deployOptions(overrides: Partial<DeployOptions> = {}): DeployOptions {
@@ -207,6 +219,44 @@ describe('deploy --dry-run', () => {
   });
 });
 
+describe('deploy, the checks before the plan', () => {
+  it('says where copilot is in a dry run, or that it is not on PATH', async () => {
+    const fakeBin = path.join(repoRoot, 'test', 'fixtures', 'copilot');
+    for (const [PATH, where] of [
+      [fakeBin, path.join(fakeBin, 'copilot')],
+      [path.join(repoRoot, 'no-such-dir'), 'NOT on PATH'],
+    ]) {
+      vi.stubEnv('PATH', PATH);
+      const output = captureOutput();
+      await deploy(deployOptions({ steps: new Set(['env'] as const) }));
+      expect(output.stderr()).toBe(`[deploy]     dry run: nothing is called. copilot: ${where}\n`);
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('names every unknown parameter and every one the template has, then the next command', async () => {
+    captureOutput();
+    const error = await failure(deploy(deployOptions({ apiParameters: { App: 'x', Nope: '1' } })));
+    const declared = Object.keys(loadTemplate(TEMPLATE).Parameters ?? {}).filter(
+      (p) => p !== 'App' && p !== 'Env',
+    );
+    expect(error.why).toBe(
+      `addons/http-api.yml has no parameter App, Nope; it has ${declared.join(', ')}`,
+    );
+    expect(error.next).toMatch(/deploy(\.ts)? --help$/);
+  });
+
+  it('lists every value the template refuses, not only the first', async () => {
+    captureOutput();
+    const error = await failure(
+      deploy(deployOptions({ apiParameters: { JwtIssuer: 'http://x', DefaultEndpoint: 'maybe' } })),
+    );
+    expect(error.why).toBe(
+      'parameter JwtIssuer: "http://x" is not an https:// issuer URL, or empty for public routes; parameter DefaultEndpoint: "maybe" is not one of auto, enabled, disabled',
+    );
+  });
+});
+
 describe('deploy, for real, against doubles', () => {
   it('stops before any change when copilot lacks the application, environment or a service', async () => {
     captureOutput();
@@ -220,12 +270,17 @@ describe('deploy, for real, against doubles', () => {
         { apps: ['bookstore'], envs: ['test'], services: ['book-service'] },
         'service author-service not found in Copilot; nothing was changed',
       ],
+      [
+        { apps: ['bookstore'], envs: ['test'], services: [] },
+        'service author-service, service book-service not found in Copilot; nothing was changed',
+      ],
     ];
     for (const [known, why] of cases) {
       const { copilot, calls } = recordingCopilot(known);
-      const error = await failure(
-        deploy(deployOptions({ dryRun: false }), sessionOf(copilot).open),
-      );
+      const { open, opened } = sessionOf(copilot);
+      const error = await failure(deploy(deployOptions({ dryRun: false }), open));
+      // Services are among the steps: images will be built, so Docker is checked too.
+      expect(opened[0]).toMatchObject({ docker: true });
       expect(error.what).toBe('deploy: not initialised');
       expect(error.why).toBe(why);
       expect(error.next).toMatch(/init(\.ts)? --env test$/);
@@ -235,7 +290,7 @@ describe('deploy, for real, against doubles', () => {
 
   it('runs the planned steps in order, numbered as the dry run numbers them', async () => {
     const output = captureOutput();
-    const { copilot, calls } = recordingCopilot({
+    const { copilot, calls, options } = recordingCopilot({
       apps: ['bookstore'],
       envs: ['test'],
       services: SERVICES,
@@ -252,6 +307,13 @@ describe('deploy, for real, against doubles', () => {
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject({ docker: false, timeoutMs: 30 * 60_000 });
     expect(calls).toEqual([{ args: 'env deploy --name test --app bookstore' }]);
+    expect(options).toEqual([
+      {
+        stream: true,
+        timeoutMs: 30 * 60_000,
+        next: 'copilot env deploy --name test --app bookstore',
+      },
+    ]);
     expect(ran).toEqual(['smoke']);
     expect(output.stderr()).toContain('[deploy] ==> [1/2] [env] copilot env deploy --name test');
     expect(output.stderr()).toContain('[deploy] ==> [2/2] [smoke] smoke');
@@ -260,6 +322,19 @@ describe('deploy, for real, against doubles', () => {
       env: 'test',
       stacks: { 'bookstore-test': 'deployed' },
     });
+  });
+});
+
+describe('deploy of the later steps only', () => {
+  it('needs nothing from copilot, and prints no JSON unless asked', async () => {
+    const output = captureOutput();
+    const { copilot, calls } = recordingCopilot({});
+    const smoke = { step: 'smoke' as const, description: 'smoke', run: async () => {} };
+    const steps = new Set(['smoke'] as const);
+    const run = deploy(deployOptions({ dryRun: false, steps, smoke }), sessionOf(copilot).open);
+    expect(await run).toBe(0);
+    expect(calls).toEqual([]);
+    expect(output.stdout()).toBe('');
   });
 });
 
@@ -319,21 +394,46 @@ describe('destroy', () => {
     );
     const keep = captureOutput();
     await failure(teardown(teardownOptions({ yes: false, keepApp: true }), open));
-    expect(keep.stdout()).not.toContain('app delete');
+    expect(keep.stdout().trimEnd().split('\n').at(-1)).toBe(
+      '  5. copilot env delete --name test --app bookstore --yes',
+    );
   });
 
   it('deletes the addon stacks, then the services in reverse order, the environment, the app', async () => {
     await outputsStack(moto, 'bookstore-test-http-api', { PublicEndpoint: 'https://x' });
     await outputsStack(moto, 'bookstore-test-keep', { Other: 'y' });
     const output = captureOutput();
-    const { copilot, calls } = recordingCopilot({
+    const { copilot, calls, options } = recordingCopilot({
       apps: ['bookstore'],
       envs: ['test'],
       services: SERVICES,
     });
     const workspaceFile = path.join(repoRoot, 'copilot', '.workspace');
     const before = readFileSync(workspaceFile, 'utf8');
-    expect(await teardown(teardownOptions(), sessionOf(copilot, { cfn }).open)).toBe(0);
+    const { open, opened } = sessionOf(copilot, { cfn });
+    expect(await teardown(teardownOptions(), open)).toBe(0);
+    expect(opened).toEqual([expect.objectContaining({ timeoutMs: 60_000, docker: false })]);
+    expect(options.map((o) => [o.stream, o.timeoutMs, o.next])).toEqual([
+      [true, 60_000, 'copilot svc delete --name book-service --env test --app bookstore'],
+      [true, 60_000, 'copilot svc delete --name author-service --env test --app bookstore'],
+      [true, 60_000, 'copilot env delete --name test --app bookstore'],
+      [
+        true,
+        60_000,
+        'copilot app delete --name bookstore   (from a directory outside this repository)',
+      ],
+    ]);
+    const progress = output.stderr().split('\n');
+    expect(progress.filter((l) => l.startsWith('[destroy] ==> '))).toEqual([
+      '[destroy] ==> stack bookstore-test-http-api',
+      '[destroy] ==> stack bookstore-test-bastion',
+      '[destroy] ==> service book-service in test',
+      '[destroy] ==> service author-service in test',
+      '[destroy] ==> environment test',
+      '[destroy] ==> application bookstore',
+    ]);
+    expect(progress).toContain('[destroy]  ok bookstore-test-bastion: not present');
+    expect(progress).not.toContain('[destroy]  ok bookstore-test-http-api: not present');
     expect(await liveStacks()).toEqual(['bookstore-test-keep']);
     expect(calls.map((c) => c.args)).toEqual([
       'svc delete --name book-service --env test --app bookstore --yes',
@@ -344,6 +444,7 @@ describe('destroy', () => {
     // app delete runs outside the repository, which keeps its workspace file.
     const appDelete = calls.at(-1)?.cwd ?? '';
     expect(path.relative(repoRoot, appDelete).startsWith('..')).toBe(true);
+    expect(path.basename(appDelete)).toMatch(/^copilot-app-delete-/);
     expect(existsSync(appDelete)).toBe(false);
     expect(readFileSync(workspaceFile, 'utf8')).toBe(before);
     expect(output.stdout()).toBe(
@@ -380,9 +481,34 @@ describe('destroy', () => {
     });
   });
 
+  it('puts copilot/.workspace back should app delete remove it anyway, and says so', async () => {
+    const output = captureOutput();
+    const workspaceFile = path.join(repoRoot, 'copilot', '.workspace');
+    const before = readFileSync(workspaceFile, 'utf8');
+    const { copilot } = recordingCopilot({
+      apps: ['bookstore'],
+      onRun: (args) => {
+        if (args[0] === 'app') rmSync(workspaceFile);
+      },
+    });
+    try {
+      await teardown(teardownOptions(), sessionOf(copilot, { cfn }).open);
+      expect(output.stderr()).toContain(
+        '[destroy] WARN copilot deleted copilot/.workspace: restored it\n',
+      );
+    } finally {
+      if (!existsSync(workspaceFile)) writeFileSync(workspaceFile, before);
+    }
+    expect(readFileSync(workspaceFile, 'utf8')).toBe(before);
+    expect(output.stderr()).toContain('[destroy]  ok environment test does not exist\n');
+  });
+
   it('says so when there was nothing left to delete', async () => {
     const output = captureOutput();
     await teardown(teardownOptions(), sessionOf(recordingCopilot({}).copilot, { cfn }).open);
     expect(output.stdout()).toBe('destroyed: nothing (already gone)\n');
+    expect(output.stderr()).toContain(
+      '[destroy]  ok application bookstore does not exist: nothing left to delete\n',
+    );
   });
 });
