@@ -4,7 +4,6 @@
 // HTTP API stack (it imports the exports the internal ALB adds), then the checks. Services are
 // deployed with `--detach` and awaited through the SDK under a timeout, because
 // `copilot svc deploy` can hang.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   CliError,
@@ -150,10 +149,13 @@ function addonStep(t: DeployTarget, step: 'api' | 'bastion', file: string): Plan
   };
 }
 
-/** A template as CloudFormation would parse it (YAML short tags resolved), or a CliError. */
+/**
+ * A template as CloudFormation would parse it (YAML short tags resolved; a JSON template is
+ * YAML too), or a CliError.
+ */
 function readTemplate(cmd: string, file: string): unknown {
   try {
-    return file.endsWith('.json') ? JSON.parse(readFileSync(file, 'utf8')) : loadTemplate(file);
+    return loadTemplate(file);
   } catch (error) {
     throw new CliError(
       `${cmd}: cannot read ${path.relative(repoRoot, file)}`,
@@ -200,15 +202,7 @@ async function deployAddon(
 
 /** Read-only checks that Copilot knows the application, environment and services. */
 async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<void> {
-  const apps = await copilot.appNames();
-  const known = apps.includes(t.app);
-  const envs = known ? await copilot.envNames(t.app) : [];
-  const registered = known ? await copilot.serviceNames(t.app) : [];
-  const missing = [
-    ...(known ? [] : [`application ${t.app}`]),
-    ...(envs.includes(t.env) || !known ? [] : [`environment ${t.env}`]),
-    ...t.services.filter((s) => known && !registered.includes(s)).map((s) => `service ${s}`),
-  ];
+  const missing = await missingFromCopilot(copilot, t);
   if (missing.length) {
     throw new CliError(
       `${t.cmd}: not initialised`,
@@ -216,6 +210,17 @@ async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<vo
       `${invocation('init')} --env ${t.env}`,
     );
   }
+}
+
+/** What of the deployment Copilot does not know; the environment and services only in a known app. */
+async function missingFromCopilot(copilot: Copilot, t: DeployTarget): Promise<string[]> {
+  if (!(await copilot.appNames()).includes(t.app)) return [`application ${t.app}`];
+  const envs = await copilot.envNames(t.app);
+  const registered = await copilot.serviceNames(t.app);
+  return [
+    ...(envs.includes(t.env) ? [] : [`environment ${t.env}`]),
+    ...t.services.filter((s) => !registered.includes(s)).map((s) => `service ${s}`),
+  ];
 }
 
 export interface DeployOptions extends Deployment {

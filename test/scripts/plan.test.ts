@@ -4,7 +4,14 @@
 // the same scripts end to end as a user does, under the fake copilot binary.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ListStacksCommand,
+} from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CliError } from '../../scripts/cli/command.ts';
 import type { AwsClients } from '../../scripts/cloud/aws.ts';
@@ -135,6 +142,7 @@ describe('deploy steps', () => {
       'unknown step(s) apis, dns; steps are env, services, api, bastion, smoke',
     );
     expect(error?.exitCode).toBe(2);
+    expect(error?.next).toMatch(/deploy(\.ts)? --help$/);
   });
 });
 
@@ -325,6 +333,23 @@ describe('deploy, for real, against doubles', () => {
   });
 });
 
+describe('deploy of the environment or the services alone', () => {
+  it('checks first that copilot knows the application', async () => {
+    captureOutput();
+    for (const only of ['env', 'services'] as const) {
+      const { copilot, calls } = recordingCopilot({});
+      const steps = new Set([only]);
+      const error = await failure(
+        deploy(deployOptions({ dryRun: false, steps }), sessionOf(copilot).open),
+      );
+      expect(error.why, only).toBe(
+        'application bookstore not found in Copilot; nothing was changed',
+      );
+      expect(calls).toEqual([]);
+    }
+  });
+});
+
 describe('deploy of the later steps only', () => {
   it('needs nothing from copilot, and prints no JSON unless asked', async () => {
     const output = captureOutput();
@@ -433,6 +458,7 @@ describe('destroy', () => {
       '[destroy] ==> application bookstore',
     ]);
     expect(progress).toContain('[destroy]  ok bookstore-test-bastion: not present');
+    expect(output.stderr()).not.toContain('WARN');
     expect(progress).not.toContain('[destroy]  ok bookstore-test-http-api: not present');
     expect(await liveStacks()).toEqual(['bookstore-test-keep']);
     expect(calls.map((c) => c.args)).toEqual([
@@ -493,6 +519,7 @@ describe('destroy', () => {
     });
     try {
       await teardown(teardownOptions(), sessionOf(copilot, { cfn }).open);
+      expect(existsSync(workspaceFile)).toBe(true);
       expect(output.stderr()).toContain(
         '[destroy] WARN copilot deleted copilot/.workspace: restored it\n',
       );
@@ -501,6 +528,39 @@ describe('destroy', () => {
     }
     expect(readFileSync(workspaceFile, 'utf8')).toBe(before);
     expect(output.stderr()).toContain('[destroy]  ok environment test does not exist\n');
+  });
+
+  it("stops with the stack's failure reason when a deletion fails, before any copilot command", async () => {
+    captureOutput();
+    const failing = mockClient(CloudFormationClient);
+    const stack = {
+      StackName: 'bookstore-test-http-api',
+      StackId: 'id-1',
+      CreationTime: new Date(),
+    };
+    failing
+      .on(DescribeStacksCommand)
+      .resolvesOnce({ Stacks: [{ ...stack, StackStatus: 'CREATE_COMPLETE' }] })
+      .resolves({
+        Stacks: [{ ...stack, StackStatus: 'DELETE_FAILED', StackStatusReason: 'export in use' }],
+      });
+    failing.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    failing.on(DeleteStackCommand).resolves({});
+    try {
+      const { copilot, calls } = recordingCopilot({ apps: ['bookstore'], envs: ['test'] });
+      const client = new CloudFormationClient({ region: 'us-east-1' });
+      const error = await failure(
+        teardown(teardownOptions(), sessionOf(copilot, { cfn: client }).open),
+      );
+      expect(error.what).toBe('destroy: deleting bookstore-test-http-api failed (DELETE_FAILED)');
+      expect(error.why).toBe('export in use');
+      expect(error.next).toBe(
+        'aws cloudformation describe-stack-events --stack-name bookstore-test-http-api   (then re-run destroy)',
+      );
+      expect(calls).toEqual([]);
+    } finally {
+      failing.restore();
+    }
   });
 
   it('says so when there was nothing left to delete', async () => {

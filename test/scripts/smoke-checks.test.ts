@@ -257,6 +257,18 @@ describe('runSmoke, in process', { timeout: 60_000 }, () => {
     }
   });
 
+  it('reads an answer without a content type as one with an empty one', async () => {
+    const bare = http.createServer((_req, res) => res.writeHead(200).end('{}'));
+    await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+      const { report } = await smokeInProcess({ targets: { api: url } });
+      expect(report.checks[0]?.problems[0]).toBe('content-type "", expected application/json');
+    } finally {
+      bare.close();
+    }
+  });
+
   it('gives up on a request after its timeout', async () => {
     const silent = http.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
@@ -277,7 +289,11 @@ describe('runSmoke, in process', { timeout: 60_000 }, () => {
         targets: { api: server.url },
         waitReadyMs: 100,
       });
-      expect(lines.some((l) => /WARN .*; running the checks anyway$/.test(l))).toBe(true);
+      expect(lines.filter((l) => l.includes('WARN'))).toEqual([
+        expect.stringMatching(
+          /^\[smoke\] WARN the services to answer their health checks did not finish within 100 ms \(last state: .+\); running the checks anyway$/,
+        ),
+      ]);
       expect(report.passed).toBe(false);
       expect(report.checks.length).toBe(ws.services.length * 5 + 1);
     } finally {
@@ -441,15 +457,18 @@ describe('the bastion', { timeout: 60_000 }, () => {
       .resolvesOnce({ Status: 'InProgress' })
       .resolves({ Status: 'Success', StandardOutputContent: '2/2 checks passed\n' });
     const script = '#!/bin/bash\necho one\necho two\n';
+    const lines: string[] = [];
     const out = await runOnBastion({
       ssm: new SSMClient({ region: 'us-east-1' }),
       instanceId: 'i-0abc',
       script,
       timeoutMs: 60_000,
-      log: createProgress('t', () => {}),
+      log: createProgress('t', (line) => lines.push(line.trimEnd())),
       backoff: { initialDelayMs: 1, maxDelayMs: 2 },
     });
     expect(out.Status).toBe('Success');
+    // Not visible yet, right after SendCommand: pending, not an error.
+    expect(lines).toContain('[t]     bastion: Pending');
     const sent = ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
     // The script's lines as the document's commands, its timeout (at least 30 s) twice.
     expect(sent).toEqual({
@@ -681,6 +700,10 @@ describe('check evaluation', () => {
     expect(evaluate(equals, json('{"status":"ok","extra":1}'))).toEqual([]);
     expect(evaluate(equals, json('{"status":"draining"}'))).toEqual([
       'body {"status":"draining"}, expected {"status":"ok"}',
+    ]);
+    const pair = check({ body: { kind: 'equals', value: { a: '1', b: '2' } } });
+    expect(evaluate(pair, json('{"a":"1","b":"x"}'))).toEqual([
+      'body {"a":"1","b":"x"}, expected {"a":"1","b":"2"}',
     ]);
     expect(evaluate(check({}), json('not json'))).toEqual([]);
   });
