@@ -563,6 +563,28 @@ describe('destroy', () => {
     }
   });
 
+  it('lets any other error through as it is', async () => {
+    captureOutput();
+    const denied = mockClient(CloudFormationClient);
+    denied
+      .on(DescribeStacksCommand)
+      .rejects(Object.assign(new Error('not allowed'), { name: 'AccessDeniedException' }));
+    try {
+      const { copilot } = recordingCopilot({});
+      const client = new CloudFormationClient({ region: 'us-east-1' });
+      const error = await teardown(
+        teardownOptions(),
+        sessionOf(copilot, { cfn: client }).open,
+      ).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect([error?.name, error?.message]).toEqual(['AccessDeniedException', 'not allowed']);
+    } finally {
+      denied.restore();
+    }
+  });
+
   it('says so when there was nothing left to delete', async () => {
     const output = captureOutput();
     await teardown(teardownOptions(), sessionOf(recordingCopilot({}).copilot, { cfn }).open);

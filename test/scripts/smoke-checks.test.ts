@@ -665,6 +665,9 @@ describe('check evaluation', () => {
       'status 500, expected 200 or 204 (body: oh no)',
     ]);
     expect(evaluate(twoStatuses, { status: 204, contentType: '', body: '' })).toEqual([]);
+    expect(evaluate(twoStatuses, { status: 500, contentType: '', body: ' ' })).toEqual([
+      'status 500, expected 200 or 204',
+    ]);
     const long = 'x'.repeat(121);
     expect(evaluate(twoStatuses, { status: 500, contentType: '', body: long })).toEqual([
       `status 500, expected 200 or 204 (body: ${'x'.repeat(120)}...)`,
