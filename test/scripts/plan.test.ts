@@ -254,6 +254,24 @@ describe('deploy, the checks before the plan', () => {
     expect(error.next).toMatch(/deploy(\.ts)? --help$/);
   });
 
+  it('says which template it cannot read, and what checks templates', async () => {
+    captureOutput();
+    const templateFile = path.join(repoRoot, 'addons', 'no-such-template.yml');
+    const error = await failure(deploy(deployOptions({ templateFile, apiParameters: { A: '1' } })));
+    expect(error.what).toBe('deploy: cannot read addons/no-such-template.yml');
+    expect(error.next).toBe('npm run validate:templates');
+  });
+
+  it("refuses a number outside the template's range", async () => {
+    captureOutput();
+    const error = await failure(
+      deploy(deployOptions({ apiParameters: { ThrottlingRateLimit: '0' } })),
+    );
+    expect(error.why).toBe(
+      "parameter ThrottlingRateLimit: 0 is outside the template's range 1..inf",
+    );
+  });
+
   it('lists every value the template refuses, not only the first', async () => {
     captureOutput();
     const error = await failure(

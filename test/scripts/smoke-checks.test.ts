@@ -376,6 +376,11 @@ describe('the bastion', { timeout: 60_000 }, () => {
           name: 'two fields',
           body: { kind: 'object', fields: { id: 1, publisher: 'Wiley' } },
         },
+        {
+          ...base,
+          name: 'second field wrong',
+          body: { kind: 'object', fields: { id: 1, publisher: 'Nobody' } },
+        },
         { ...base, name: 'wrong type', expectContentType: 'application/xml' },
         { ...base, name: 'no target', target: 'alb' },
       ] as (typeof base)[];
@@ -383,8 +388,9 @@ describe('the bastion', { timeout: 60_000 }, () => {
       expect(run.out.split('\n').map((l) => l.replace(/\(200, [\d.]+s\)/, '(200)'))).toEqual([
         'ok   two statuses (200)',
         'ok   two fields (200)',
+        expect.stringMatching(/^FAIL second field wrong: unexpected body: /),
         'FAIL wrong type: content-type application/json, expected application/xml',
-        '2/3 checks passed',
+        '2/4 checks passed',
         '',
       ]);
       expect(run.code).not.toBe(0);
