@@ -20,6 +20,7 @@ export default defineConfig({
       'test/contract/**/*.test.ts',
       'test/reliability/fuzz-services.test.ts',
       'test/local/target-group-rules.test.ts',
+      'test/local/routing-rules.test.ts',
       'test/local/cors.test.ts',
       'test/local/jwt-authorizer.test.ts',
       'test/scripts/plan.test.ts',
