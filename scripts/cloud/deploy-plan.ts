@@ -212,7 +212,7 @@ async function requireInitialised(copilot: Copilot, t: DeployTarget): Promise<vo
   }
 }
 
-/** What of the deployment Copilot does not know; the environment and services only in a known app. */
+/** What of the deployment Copilot does not know (the environment and services: in a known app). */
 async function missingFromCopilot(copilot: Copilot, t: DeployTarget): Promise<string[]> {
   if (!(await copilot.appNames()).includes(t.app)) return [`application ${t.app}`];
   const envs = await copilot.envNames(t.app);
@@ -236,7 +236,8 @@ export interface DeployOptions extends Deployment {
 
 /**
  * `--parameter` overrides, checked against the HTTP API template before anything runs, dry run
- * included: names it declares (App and Env are the deploy's own), values its constraints and Rules accept.
+ * included: names it declares (App and Env are the deploy's own), values its constraints and
+ * Rules accept.
  */
 function checkApiParameters(o: DeployOptions): void {
   const why = apiParameterProblem(o);

@@ -140,13 +140,15 @@ function parameterValue(
     }
     return value;
   }
-  if (declaration.Type === 'CommaDelimitedList') {
-    // As CloudFormation splits it: an empty value is a list of one empty string, not [].
-    return String(raw)
-      .split(',')
-      .map((s) => s.trim());
-  }
+  if (declaration.Type === 'CommaDelimitedList') return commaList(raw);
   return String(raw);
+}
+
+/** A CommaDelimitedList as CloudFormation splits it: an empty value is [''], not []. */
+function commaList(raw: unknown): string[] {
+  return String(raw)
+    .split(',')
+    .map((s) => s.trim());
 }
 
 /**
@@ -163,12 +165,7 @@ export function constraintViolations(
   return Object.entries(overrides).flatMap(([name, raw]) => {
     const declaration = template.Parameters?.[name];
     if (declaration === undefined) return [];
-    const values =
-      declaration.Type === 'CommaDelimitedList'
-        ? String(raw)
-            .split(',')
-            .map((v) => v.trim())
-        : [String(raw)];
+    const values = declaration.Type === 'CommaDelimitedList' ? commaList(raw) : [String(raw)];
     const allowed = (declaration.AllowedValues as unknown[] | undefined)?.map(String);
     const pattern = declaration.AllowedPattern as string | undefined;
     const whole = pattern === undefined ? undefined : new RegExp(`^(?:${pattern})$`);

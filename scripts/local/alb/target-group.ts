@@ -220,12 +220,11 @@ export class TargetGroup {
   }
 
   private checked(target: Target, answer: ProbeAnswer): void {
-    if ('error' in answer && answer.error === 'refused') {
-      if (!target.answeredOnce && target.state === 'initial') {
-        this.clearTimers(target);
-        this.schedule(target, STARTUP_PROBE_MS);
-        return;
-      }
+    const starting = !target.answeredOnce && target.state === 'initial';
+    if (starting && 'error' in answer && answer.error === 'refused') {
+      this.clearTimers(target);
+      this.schedule(target, STARTUP_PROBE_MS);
+      return;
     }
     // Anything else means something accepted the connection once: the task listens.
     target.answeredOnce = true;

@@ -160,6 +160,8 @@ function useRequestMiddleware(
     await next();
     // After the app answered, so a request in flight when draining began closes too.
     if (lifecycle.draining) c.res.headers.set('connection', 'close');
+    // No line to write (LOG_LEVEL above info): skip the work of building it.
+    if (!logger.isLevelEnabled('info')) return;
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
     const { method, path } = c.req;
     const requestId = c.get('requestId');
