@@ -314,6 +314,21 @@ describe('runSmoke, in process', { timeout: 60_000 }, () => {
   });
 });
 
+/** runOnBastion's options for instance i-0abc with a fast backoff; `lines` collects its log. */
+function onBastion(more: Partial<Parameters<typeof runOnBastion>[0]> = {}) {
+  const lines: string[] = [];
+  const options = {
+    ssm: new SSMClient({ region: 'us-east-1' }),
+    instanceId: 'i-0abc',
+    script: 'true\n',
+    timeoutMs: 60_000,
+    log: createProgress('t', (line) => lines.push(line.trimEnd())),
+    backoff: { initialDelayMs: 1, maxDelayMs: 2 },
+    ...more,
+  };
+  return { options, lines };
+}
+
 describe('the bastion', { timeout: 60_000 }, () => {
   it('runs the generated curl script with bash: passes on the ALB, fails on a wrong Host', async () => {
     await withStandIns(async (targets) => {
@@ -412,15 +427,8 @@ describe('the bastion', { timeout: 60_000 }, () => {
         .resolvesOnce({})
         .resolvesOnce({ Status: 'InProgress' })
         .resolves({ Status: final });
-      const lines: string[] = [];
-      const out = await runOnBastion({
-        ssm: new SSMClient({ region: 'us-east-1' }),
-        instanceId: 'i-0abc',
-        script: 'true\n',
-        timeoutMs: 60_000,
-        log: createProgress('t', (line) => lines.push(line.trimEnd())),
-        backoff: { initialDelayMs: 1, maxDelayMs: 2 },
-      });
+      const { options, lines } = onBastion();
+      const out = await runOnBastion(options);
       expect(out.Status).toBe(final);
       expect(lines).toEqual([
         '[t]     SSM command cmd-3 sent to i-0abc',
@@ -441,16 +449,7 @@ describe('the bastion', { timeout: 60_000 }, () => {
     ssm
       .on(GetCommandInvocationCommand)
       .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
-    await expect(
-      runOnBastion({
-        ssm: new SSMClient({ region: 'us-east-1' }),
-        instanceId: 'i-0abc',
-        script: 'true\n',
-        timeoutMs: 60_000,
-        log: createProgress('t', () => {}),
-        backoff: { initialDelayMs: 1, maxDelayMs: 2 },
-      }),
-    ).rejects.toThrow('denied');
+    await expect(runOnBastion(onBastion().options)).rejects.toThrow('denied');
     ssm.restore();
   });
 
@@ -463,15 +462,8 @@ describe('the bastion', { timeout: 60_000 }, () => {
       .resolvesOnce({ Status: 'InProgress' })
       .resolves({ Status: 'Success', StandardOutputContent: '2/2 checks passed\n' });
     const script = '#!/bin/bash\necho one\necho two\n';
-    const lines: string[] = [];
-    const out = await runOnBastion({
-      ssm: new SSMClient({ region: 'us-east-1' }),
-      instanceId: 'i-0abc',
-      script,
-      timeoutMs: 60_000,
-      log: createProgress('t', (line) => lines.push(line.trimEnd())),
-      backoff: { initialDelayMs: 1, maxDelayMs: 2 },
-    });
+    const { options, lines } = onBastion({ script });
+    const out = await runOnBastion(options);
     expect(out.Status).toBe('Success');
     // Not visible yet, right after SendCommand: pending, not an error.
     expect(lines).toContain('[t]     bastion: Pending');
@@ -494,14 +486,7 @@ describe('the bastion', { timeout: 60_000 }, () => {
 
   it('gives up on an invocation that does not end, and reports a missing command id', async () => {
     const ssm = mockClient(SSMClient);
-    const options = {
-      ssm: new SSMClient({ region: 'us-east-1' }),
-      instanceId: 'i-0abc',
-      script: 'true\n',
-      timeoutMs: 1,
-      log: createProgress('t', () => {}),
-      backoff: { initialDelayMs: 1, maxDelayMs: 2 },
-    };
+    const { options } = onBastion({ timeoutMs: 1 });
     ssm.on(SendCommandCommand).resolves({});
     await expect(runOnBastion(options)).rejects.toThrow('SSM SendCommand returned no command id');
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
