@@ -161,6 +161,27 @@ describe('copilot', () => {
     }
   });
 
+  it("calls <svc>.<env>.<app>.internal the internal ALB's alias, never a name of service discovery", () => {
+    // environment/cf.yml InternalWorkloadsHostedZone and http-listener.yml
+    // LoadBalancerInternalDNSAlias; service discovery is <env>.<app>.local (stack/env.go).
+    const files = execFileSync(
+      'git',
+      ['ls-files', '-z', 'scripts', 'test', 'docs', 'README.md', 'addons'],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      },
+    )
+      .split('\0')
+      .filter((f) => /\.(ts|md|yml|js)$/.test(f));
+    const wrong = files.filter((f) =>
+      /service[- ]discovery (name|host)/i.test(
+        readFileSync(path.join(repoRoot, f), 'utf8').replaceAll(/\s+/g, ' '),
+      ),
+    );
+    expect(wrong).toEqual([]);
+  });
+
   it('is named once, and README tells users to install that one', () => {
     const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
     expect(readme).toContain(`AWS Copilot **v${COPILOT_VERSION}**`);
