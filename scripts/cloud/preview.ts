@@ -12,11 +12,11 @@
 //   comes before any service preview.
 // Without --upload-assets neither uploads or changes anything. The files stay in `dir` for the
 // user to read (.cache/rendered/<app>-<env>/, not committed).
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CliError, invocation, type Progress } from '../cli/command.ts';
-import { patchFile, type RenderedStack, readPatches } from '../workspace/overrides.ts';
-import { parseTemplate } from '../workspace/template.ts';
+import { type Patch, patchFile, type RenderedStack, readPatches } from '../workspace/overrides.ts';
+import { type CfnTemplate, parseTemplate } from '../workspace/template.ts';
 import { stackNames } from './aws.ts';
 import type { Copilot } from './copilot.ts';
 import { judgeRendered, type PreviewFinding, type RenderedFunction } from './rendered-check.ts';
@@ -91,12 +91,7 @@ export async function previewStacks(
     const result = await copilot.run(r.args, { timeoutMs: t.timeoutMs });
     if (result.code !== 0) throw packageFailure(t, r, result.stderr || result.stdout);
     const file = path.join(t.dir, r.file);
-    const judged = judgeRendered(
-      parseTemplate(readFileSync(file, 'utf8')),
-      r.stack,
-      readPatches(t.root, r.stack),
-      t.today,
-    );
+    const judged = judgeRendered(renderedTemplate(t, file), r.stack, patchesOf(t, r), t.today);
     const stack =
       r.stack.kind === 'environment'
         ? stackNames(t.app, t.env).env
@@ -122,6 +117,30 @@ export async function previewStacks(
     );
   }
   return previewed;
+}
+
+/** The template a package command wrote; a missing or empty one is Copilot's failure too. */
+function renderedTemplate(t: PreviewTarget, file: string): CfnTemplate {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const template = parseTemplate(text) as CfnTemplate | null;
+  if (template?.Resources) return template;
+  throw new CliError(
+    `${t.cmd}: copilot wrote no template to ${path.relative(t.root, file)}`,
+    'the package command succeeded but its output has no Resources; nothing was changed',
+    `copilot --version   (the version README names writes ${path.basename(file)})`,
+  );
+}
+
+function patchesOf(t: PreviewTarget, r: Rendering): Patch[] {
+  try {
+    return readPatches(t.root, r.stack);
+  } catch (error) {
+    throw new CliError(
+      `${t.cmd}: cannot read ${patchFile(r.stack)}`,
+      (error as Error).message,
+      'npm run check:runtimes',
+    );
+  }
 }
 
 /** A package command that failed: what it means for the user, and what to change. */

@@ -5,7 +5,7 @@
 // without its patch; a day past the block date), when the patches did not apply (a Copilot that
 // ignores them), or when Copilot cannot render (a patch on a path it does not render, an
 // environment never deployed); warn, and go on, on a runtime in its last 180 days.
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -251,5 +251,20 @@ describe('the deploy preview', () => {
     );
     // It stopped at the first service: nothing after it was rendered.
     expect(undeployed.calls).toHaveLength(2);
+  });
+
+  it('refuses a package command that succeeded without writing a template', async () => {
+    const silent = {
+      run: async (args: string[]) => {
+        const dir = args[args.indexOf('--output-dir') + 1] as string;
+        writeFileSync(path.join(dir, `${args[3]}.env.yml`), '');
+        return { code: 0, stdout: '', stderr: '' };
+      },
+    } as unknown as Copilot;
+    const t = target(repoRoot, { services: [] });
+    const error = await refused(previewStacks(silent, t, capture().log));
+    expect(error.what).toBe(
+      `deploy: copilot wrote no template to ${path.relative(repoRoot, t.dir)}/test.env.yml`,
+    );
   });
 });
