@@ -5,7 +5,7 @@
 // without its patch; a day past the block date), when the patches did not apply (a Copilot that
 // ignores them), or when Copilot cannot render (a patch on a path it does not render, an
 // environment never deployed); warn, and go on, on a runtime in its last 180 days.
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,12 @@ import { CliError, createProgress } from '../../scripts/cli/command.ts';
 import type { Copilot } from '../../scripts/cloud/copilot.ts';
 import { type PreviewTarget, previewStacks } from '../../scripts/cloud/preview.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
-import { renderPackage, type Tamper } from './rendering.ts';
+import {
+  addServiceWithoutPatches,
+  renderPackage,
+  type Tamper,
+  workspaceCopies,
+} from './rendering.ts';
 
 const dirs: string[] = [];
 const tempDir = (prefix: string) => {
@@ -71,11 +76,8 @@ async function refused(run: Promise<unknown>): Promise<CliError> {
   return error as CliError;
 }
 
-function workspaceCopy(): string {
-  const root = tempDir('preview-ws-');
-  cpSync(path.join(repoRoot, 'copilot'), path.join(root, 'copilot'), { recursive: true });
-  return root;
-}
+const copies = workspaceCopies('preview-ws-');
+afterAll(() => copies.cleanup());
 
 /** Sets one function's runtime back, as a Copilot that skipped that patch would render it. */
 const unpatch =
@@ -129,17 +131,8 @@ describe('the deploy preview', () => {
   });
 
   it('stops on a new service without a patch, naming each function, its runtime and the patch', async () => {
-    const root = workspaceCopy();
-    const from = path.join(
-      repoRoot,
-      'test',
-      'fixtures',
-      'addon',
-      'extra-service',
-      'copilot',
-      'publisher-service',
-    );
-    cpSync(from, path.join(root, 'copilot', 'publisher-service'), { recursive: true });
+    const root = copies.copy();
+    addServiceWithoutPatches(root);
     const { copilot } = packager(root);
     const out = capture();
     const error = await refused(

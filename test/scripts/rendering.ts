@@ -2,10 +2,12 @@
 // child process: the fake copilot's own rendering (test/fixtures/copilot/fake/render.ts, each
 // behaviour cited there), written where `--output-dir` says under the names Copilot uses. The
 // environment is taken as deployed (the fake's child-process `svc package` checks that in moto).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { RunResult } from '../../scripts/cli/process.ts';
+import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { FakeError } from '../fixtures/copilot/fake/flags.ts';
 import { renderEnvironment, renderService } from '../fixtures/copilot/fake/render.ts';
 import { Workspace } from '../fixtures/copilot/fake/workspace.ts';
@@ -48,4 +50,33 @@ export function renderPackage(root: string, args: string[], tamper?: Tamper): Ru
     if (!(error instanceof FakeError)) throw error;
     return { code: error.exitCode, stdout: '', stderr: `✘ ${error.message}\n` };
   }
+}
+
+/**
+ * Throwaway copies of the workspace (copilot/ and addons/) to break one way each; `cleanup`
+ * removes them all.
+ */
+export function workspaceCopies(prefix: string) {
+  const roots: string[] = [];
+  return {
+    copy(): string {
+      const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+      roots.push(root);
+      for (const dir of ['copilot', 'addons']) {
+        cpSync(path.join(repoRoot, dir), path.join(root, dir), { recursive: true });
+      }
+      return root;
+    },
+    cleanup(): void {
+      for (const r of roots) rmSync(r, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A third service, as a new one arrives: a manifest, and no YAML patches yet. */
+export function addServiceWithoutPatches(root: string): string {
+  const name = 'publisher-service';
+  const from = path.join(repoRoot, 'test', 'fixtures', 'addon', 'extra-service', 'copilot', name);
+  cpSync(from, path.join(root, 'copilot', name), { recursive: true });
+  return name;
 }

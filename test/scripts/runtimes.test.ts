@@ -4,16 +4,7 @@
 // repository and on copies of it broken one way each (a new service without its patch, a patch
 // on a function Copilot does not render, an addon on an old runtime, a malformed patch file).
 import { execFile } from 'node:child_process';
-import {
-  appendFileSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkLambdaRuntimes, formatFinding } from '../../scripts/checks/lambda-runtimes.ts';
@@ -25,25 +16,16 @@ import {
   runtimeVerdict,
 } from '../../scripts/cloud/lambda-runtimes.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { addServiceWithoutPatches, workspaceCopies } from './rendering.ts';
 
 const TODAY = '2026-12-06';
 const DAY = 86_400_000;
 const shift = (iso: string, days: number) =>
   new Date(Date.parse(`${iso}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
 
-const roots: string[] = [];
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
-
-/** A copy of the workspace and the templates, to break one way. */
-function workspaceCopy(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'runtimes-'));
-  roots.push(root);
-  cpSync(path.join(repoRoot, 'copilot'), path.join(root, 'copilot'), { recursive: true });
-  cpSync(path.join(repoRoot, 'addons'), path.join(root, 'addons'), { recursive: true });
-  return root;
-}
+const copies = workspaceCopies('runtimes-');
+afterAll(() => copies.cleanup());
+const workspaceCopy = () => copies.copy();
 
 describe('the runtime table', () => {
   const table = Object.entries(RUNTIME_TABLE.runtimes as Record<string, RuntimeDates>);
@@ -127,16 +109,7 @@ describe('the runtime check of this repository', () => {
 describe('the runtime check of a broken copy', () => {
   it('fails a new service added without a patch, naming its functions, nodejs20.x and the date', () => {
     const root = workspaceCopy();
-    const from = path.join(
-      repoRoot,
-      'test',
-      'fixtures',
-      'addon',
-      'extra-service',
-      'copilot',
-      'publisher-service',
-    );
-    cpSync(from, path.join(root, 'copilot', 'publisher-service'), { recursive: true });
+    addServiceWithoutPatches(root);
     const { findings } = checkLambdaRuntimes(root, TODAY);
     expect(findings.map((f) => f.fn)).toEqual([
       'EnvControllerFunction',
