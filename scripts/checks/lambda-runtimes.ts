@@ -167,7 +167,10 @@ function judge(
 const tableFix = () =>
   `read the runtime's dates on ${RUNTIME_TABLE.source} and add them to scripts/cloud/lambda-runtimes.ts (with the day read); a runtime acceptable for ${MARGIN_DAYS} more days is needed`;
 
-/** addons/*.yml and Copilot's addons (copilot/<name>/addons/*.yml), repository-relative. */
+/**
+ * addons/*.yml and Copilot's addons (copilot/<name>/addons/*.yml, the environments' under
+ * copilot/environments/addons/), repository-relative.
+ */
 function templateFiles(root: string): string[] {
   const yamlIn = (dir: string) =>
     existsSync(path.join(root, dir))
@@ -181,7 +184,6 @@ function templateFiles(root: string): string[] {
   return [
     ...yamlIn('addons'),
     ...copilotDirs.flatMap((d) => yamlIn(`copilot/${d}/addons`)),
-    ...yamlIn('copilot/environments/addons'),
   ];
 }
 
