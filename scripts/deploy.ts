@@ -60,7 +60,11 @@ const flags = {
     valueName: 'seconds',
     description: 'A service stack with no new event after this long had nothing to change',
   },
-  dryRun: { type: 'boolean', description: 'Print the ordered plan; no AWS call, no copilot call' },
+  dryRun: {
+    type: 'boolean',
+    description:
+      'Print the ordered plan, then run its preview alone (copilot env/svc package, read-only); nothing is deployed',
+  },
   json: { type: 'boolean', description: 'Print the result (API URL, stacks) as JSON on stdout' },
 } as const satisfies FlagSpecs;
 
@@ -70,6 +74,9 @@ const spec = {
     'Deploy the environment, the services (one after the other), the HTTP API stack, then smoke-test.',
   details: `Prints the API URL on stdout. Safe to re-run: unchanged stacks are left alone.
 Prerequisites: run scripts/init.ts once (app, environment, service registration).
+Before any change, Copilot renders each stack the run deploys (copilot env/svc package, into
+.cache/rendered/<app>-<env>/): a Lambda runtime Lambda refuses, or YAML patches that did not
+apply, stop the run there.
 
 examples:
   ${invocation(NAME)} --dry-run

@@ -80,7 +80,11 @@ export interface Context {
   say(line: string): void;
   /** Listeners of the running stack (a console); none by default. */
   events: StackEvents;
-  /** Copilot's service-discovery name, the other Host a service's listener rule accepts. */
+  /**
+   * `<svc>.<env>.<app>.internal`, the other Host a service's listener rule accepts: the internal
+   * ALB's alias in the environment's InternalWorkloadsHostedZone (not service discovery, which is
+   * `<env>.<app>.local`).
+   */
   internalHost(name: string): string;
 }
 

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COPILOT_VERSION } from '../../scripts/cloud/copilot-version.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import {
   FAKE_BIN,
@@ -65,7 +66,8 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
     expect(first.code).toBe(0);
     expect(fake.mutations()).toEqual([
       `app init ${app}`,
-      `env init --name ${env} --app ${app} --default-config`,
+      // Always the region of the script's own session (env_init.go askEnvRegion).
+      `env init --name ${env} --app ${app} --default-config --region us-east-1`,
       `env deploy --name ${env} --app ${app}`,
       ...services.map((s) => `svc init --name ${s} --app ${app}`),
     ]);
@@ -85,12 +87,34 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
       '--settle',
       '1',
     ];
+    const calls = fake.calls().length;
     const planned = await run('deploy', [...deployArgs, '--dry-run']);
+    // The dry run's preview: Copilot's own package commands (read-only), after the listings.
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(
+      fake
+        .calls()
+        .slice(calls)
+        .map((c) => c.slice(0, 2).join(' ')),
+    ).toEqual([
+      '--version',
+      'app ls',
+      'env ls',
+      'svc ls',
+      'env package',
+      ...services.map(() => 'svc package'),
+    ]);
+    for (const s of services) {
+      expect(planned.stderr).toContain(
+        `ok ${app}-${env}-${s}: .cache/rendered/${app}-${env}/${s}-${env}.stack.yml; Lambda: EnvControllerFunction nodejs24.x, RulePriorityFunction nodejs24.x, DynamicDesiredCountFunction nodejs24.x`,
+      );
+    }
     const deployed = await run('deploy', deployArgs);
     // The plan is built once: --dry-run lists exactly the steps the run executes, in order.
     const executed = [...deployed.stderr.matchAll(/^\[deploy\] ==> \[(\d+)\/\d+\] (.*)$/gm)];
     expect(executed.map((m) => `${m[1]}. ${m[2]}`)).toEqual(planned.stdout.trim().split('\n'));
-    expect(executed).toHaveLength(services.length + 3);
+    expect(executed).toHaveLength(services.length + 4);
+    expect(executed[0]?.[2]).toMatch(/^\[preview\] render with copilot env package/);
     expect(deployed.stderr).not.toMatch(/^next:/m);
     expect(deployed.code).toBe(0);
     expect(deployed.stdout.trim()).toBe(api.apiUrl);
@@ -183,9 +207,38 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
     expect(r.stderr).not.toMatch(/^next:/m);
     expect(r.code).toBe(0);
     expect(fake.mutations()).toContain(
-      `env init --name ${env} --app ${app} --default-config --profile moto`,
+      `env init --name ${env} --app ${app} --default-config --profile moto --region us-east-1`,
     );
     expect((await runScript('destroy', ['--yes'], profileEnv, 60_000, copy.root)).code).toBe(0);
+  });
+
+  it('init hands env init the region, which a temporary-credential session would not find', async () => {
+    const fake = newFake();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    // A config file to read (so init passes the credential flags), no default profile in it, and
+    // the region only in AWS_DEFAULT_REGION: Copilot's static-credential session reads
+    // AWS_REGION alone (aws-sdk-go session/env_config.go), so without --region it would ask.
+    writeFileSync(path.join(dir, 'config'), '[profile other]\nregion = eu-west-1\n');
+    const copy = newCopy();
+    const regionless = {
+      ...moto.env,
+      ...fake.env,
+      AWS_REGION: undefined,
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_CONFIG_FILE: path.join(dir, 'config'),
+    };
+    const r = await runScript('init', [], regionless, 60_000, copy.root);
+    expect(r.stderr).not.toMatch(/^next:/m);
+    expect(r.code).toBe(0);
+    expect(fake.mutations()[1]).toBe(
+      `env init --name ${env} --app ${app} --default-config --aws-access-key-id testing --aws-secret-access-key **** --region us-east-1`.replace(
+        '****',
+        'testing',
+      ),
+    );
+    expect(
+      (await runScript('destroy', ['--yes'], { ...moto.env, ...fake.env }, 60_000, copy.root)).code,
+    ).toBe(0);
   });
 
   it('deploy --only api on an environment with no service says what to deploy first', async () => {
@@ -229,7 +282,7 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
 });
 
 describe('guarantees', { timeout: 60_000 }, () => {
-  it('deploy --dry-run prints the ordered plan with no AWS call and no copilot call', async () => {
+  it('deploy --dry-run of steps Copilot renders nothing for makes no AWS call and no copilot call', async () => {
     const recorder = await startRecorder();
     const fake = newFake();
     try {
@@ -247,7 +300,8 @@ describe('guarantees', { timeout: 60_000 }, () => {
           'APIGATEWAYV2',
         ].map((service) => [`AWS_ENDPOINT_URL_${service}`, recorder.url]),
       );
-      const r = await runScript('deploy', ['--dry-run'], {
+      // The steps Copilot renders nothing for: a dry run of them calls nothing at all.
+      const r = await runScript('deploy', ['--dry-run', '--only', 'api,smoke'], {
         ...fake.env,
         ...endpoints,
         AWS_ENDPOINT_URL: recorder.url,
@@ -257,12 +311,8 @@ describe('guarantees', { timeout: 60_000 }, () => {
       });
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
-      expect(lines[0]).toMatch(/^1\. \[env\] copilot env deploy/);
-      expect(lines.slice(1, 1 + services.length).map((l) => /--name (\S+)/.exec(l)?.[1])).toEqual(
-        services,
-      );
-      expect(lines[services.length + 1]).toMatch(/\[api\] stack .*-http-api/);
-      expect(lines[services.length + 2]).toMatch(/\[smoke\]/);
+      expect(lines[0]).toMatch(/^1\. \[api\] stack .*-http-api/);
+      expect(lines[1]).toMatch(/^2\. \[smoke\]/);
       expect(recorder.hits()).toBe(0);
       expect(fake.calls()).toEqual([]);
     } finally {
@@ -274,7 +324,12 @@ describe('guarantees', { timeout: 60_000 }, () => {
     const fake = newFake();
     const dry = (...args: string[]) =>
       runScript('deploy', ['--dry-run', ...args], { ...fake.env, AWS_REGION: 'us-east-1' });
-    const ok = await dry('--parameter', 'CorsAllowOrigins=https://app.example.com', '--bastion');
+    const ok = await dry(
+      '--parameter',
+      'CorsAllowOrigins=https://app.example.com',
+      '--only',
+      'api,bastion',
+    );
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(
       /\[api\] stack \S+-http-api .*\(CorsAllowOrigins=https:\/\/app\.example\.com, App=/,
@@ -321,11 +376,13 @@ describe('guarantees', { timeout: 60_000 }, () => {
       const r = await runScript(script, [], { ...moto.env, PATH: path.dirname(process.execPath) });
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/the copilot CLI is not on PATH: .*nothing was changed/);
-      expect(r.stderr).toMatch(/^next: install Copilot v1\.34\.1/m);
+      expect(r.stderr).toMatch(
+        new RegExp(`^next: install Copilot v${COPILOT_VERSION.replaceAll('.', '\\.')} `, 'm'),
+      );
     });
   }
 
-  it('warns about copilot versions other than v1.34.x, mentioning end of support', async () => {
+  it('warns about copilot versions other than the one README names, mentioning end of support', async () => {
     const fake = newFake();
     const r = await runScript('init', [], {
       ...moto.env,

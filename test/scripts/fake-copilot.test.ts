@@ -1,16 +1,25 @@
 // The fake copilot against what aws/copilot-cli v1.33.2 does (each case names the file), run as
 // the scripts run it: the executable first on PATH, stdin closed, moto_server as AWS, from a
 // copy of this repository as the workspace.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
   CloudFormationClient,
+  DescribeStackResourcesCommand,
   DescribeStacksCommand,
   GetTemplateCommand,
 } from '@aws-sdk/client-cloudformation';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { lambdaRuntimes } from '../../scripts/cloud/lambda-runtimes.ts';
+import { stackOutputs } from '../../scripts/cloud/stack-deployer.ts';
+import {
+  BACKEND_SERVICE_FUNCTIONS,
+  ENVIRONMENT_FUNCTIONS,
+} from '../../scripts/workspace/copilot-lambdas.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { parseTemplate } from '../../scripts/workspace/template.ts';
 import { fakeRunner, initialise, ok } from './fake-run.ts';
 import { type FakeCopilot, type Moto, motoClient, startMoto } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';
@@ -205,5 +214,229 @@ describe('the fake copilot', { timeout: 120_000 }, () => {
     } finally {
       local.cleanup();
     }
+  });
+
+  it('packages as Copilot does: its file names, the YAML patches and taskdef_overrides applied, nothing changed', async () => {
+    const f = newFake();
+    await initialise(f.run);
+    const out = path.join(copy.root, 'out');
+    const svcArgs = ['svc', 'package', '--name', first, '--env', env, '--app', app];
+    await ok(f.run([...svcArgs, '--output-dir', 'out']));
+    await ok(f.run(['env', 'package', '--name', env, '--app', app, '--output-dir', 'out']));
+    expect(readdirSync(out).sort()).toEqual(
+      [
+        `${env}.env.params.json`,
+        `${env}.env.yml`,
+        `${first}-${env}.params.json`,
+        `${first}-${env}.stack.yml`,
+      ].sort(),
+    );
+    const stack = parseTemplate(readFileSync(path.join(out, `${first}-${env}.stack.yml`), 'utf8'));
+    // patch.go addYAMLPatchDescription; every function the patches name moved to nodejs24.x.
+    expect(stack.Description).toBe(
+      'CloudFormation template that represents a backend service on Amazon ECS using AWS Copilot with YAML patches.',
+    );
+    expect(lambdaRuntimes(stack)).toEqual(
+      ['EnvControllerFunction', 'RulePriorityFunction', 'DynamicDesiredCountFunction'].map(
+        (fn) => ({ fn, runtime: 'nodejs24.x' }),
+      ),
+    );
+    const definitions = stack.Resources.TaskDefinition?.Properties?.ContainerDefinitions;
+    const container = (definitions as Record<string, unknown>[] | undefined)?.[0];
+    expect(container).toMatchObject({
+      StopTimeout: 40,
+      LinuxParameters: { InitProcessEnabled: true },
+      ReadonlyRootFilesystem: true,
+      User: 'node',
+    });
+    const params = JSON.parse(readFileSync(path.join(out, `${first}-${env}.params.json`), 'utf8'));
+    expect(params.Tags).toEqual({
+      'copilot-application': app,
+      'copilot-environment': env,
+      'copilot-service': first,
+    });
+    expect(params.Parameters).toMatchObject({
+      AppName: app,
+      EnvName: env,
+      WorkloadName: first,
+      TaskCount: '2',
+    });
+    // Without --output-dir the template goes to stdout; package deploys nothing.
+    const printed = await ok(f.run(svcArgs));
+    expect(parseTemplate(printed.stdout)).toEqual(stack);
+    await expect(
+      cfn.send(new DescribeStacksCommand({ StackName: `${app}-${env}-${first}` })),
+    ).rejects.toThrow(/does not exist/);
+    await ok(f.run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
+  });
+
+  it('renders, for a manifest, exactly the functions the catalog says Copilot renders (two readings of the same source)', async () => {
+    const f = newFake();
+    await initialise(f.run);
+    const out = path.join(copy.root, 'catalog');
+    for (const s of ws.services) {
+      await ok(
+        f.run([
+          'svc',
+          'package',
+          '--name',
+          s.name,
+          '--env',
+          env,
+          '--app',
+          app,
+          '--output-dir',
+          'catalog',
+        ]),
+      );
+      const rendered = lambdaRuntimes(
+        parseTemplate(readFileSync(path.join(out, `${s.name}-${env}.stack.yml`), 'utf8')),
+      );
+      const predicted = BACKEND_SERVICE_FUNCTIONS.filter((fn) => fn.rendered?.(s.manifest)).map(
+        (fn) => fn.logicalId,
+      );
+      expect(rendered.map((r) => r.fn)).toEqual(predicted);
+    }
+    await ok(f.run(['env', 'package', '--name', env, '--app', app, '--output-dir', 'catalog']));
+    const envFns = lambdaRuntimes(
+      parseTemplate(readFileSync(path.join(out, `${env}.env.yml`), 'utf8')),
+    );
+    const envManifest = ws.environments[0]?.manifest;
+    expect(envFns.map((r) => r.fn)).toEqual(
+      ENVIRONMENT_FUNCTIONS.filter((fn) => envManifest && fn.rendered?.(envManifest)).map(
+        (fn) => fn.logicalId,
+      ),
+    );
+    await ok(f.run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
+  });
+});
+
+describe('the fake copilot, against manifests of its own', { timeout: 120_000 }, () => {
+  let local: RepoCopy;
+  beforeAll(() => {
+    local = repoCopy();
+  });
+  afterAll(() => local?.cleanup());
+  const manifest = (svc: string) => path.join(local.root, 'copilot', svc, 'manifest.yml');
+  const edit = (svc: string, change: (text: string) => string) =>
+    writeFileSync(manifest(svc), change(readFileSync(manifest(svc), 'utf8')));
+
+  it('refuses what Copilot refuses: a failing patch (leaving svc package its empty files), a refused taskdef override, an undeployed environment', async () => {
+    const { fake, run } = fakeRunner(moto, local.root);
+    fakes.push(fake);
+    await ok(run(['app', 'init', app]));
+    await ok(run(['env', 'init', '--name', env, '--app', app, '--default-config']));
+    const pkg = [
+      'svc',
+      'package',
+      '--name',
+      first,
+      '--env',
+      env,
+      '--app',
+      app,
+      '--output-dir',
+      'out',
+    ];
+    // svc_deploy.go validateWorkloadManifestCompatibilityWithEnv.
+    expect((await run(pkg)).stderr).toBe(
+      `✘ cannot deploy a service to an undeployed environment. Please run "copilot env deploy --name ${env}" to deploy the environment first\n`,
+    );
+    await ok(run(['env', 'deploy', '--name', env, '--app', app]));
+    await ok(run(['svc', 'init', '--name', first, '--app', app]));
+    const patches = path.join(local.root, 'copilot', first, 'overrides', 'cfn.patches.yml');
+    const kept = readFileSync(patches, 'utf8');
+    onTestFinished(() => writeFileSync(patches, kept));
+    writeFileSync(
+      patches,
+      `${kept}- op: replace\n  path: /Resources/Nope/Properties/Runtime\n  value: nodejs24.x\n`,
+    );
+    const failed = await run(pkg);
+    expect([failed.code, failed.stderr]).toEqual([
+      1,
+      `✘ generate workload ${first} template against environment ${env}: override template: unable to apply the "replace" patch at index 3: key "/Resources": "Nope" not found in map\n`,
+    ]);
+    // svc_package.go setOutputFileWriters creates both files before anything is rendered.
+    expect(readFileSync(path.join(local.root, 'out', `${first}-${env}.stack.yml`), 'utf8')).toBe(
+      '',
+    );
+    const deployed = await run(['svc', 'deploy', '--name', first, '--env', env, '--app', app]);
+    expect(deployed.stderr).toMatch(
+      /^✘ deploy service \S+ to environment \S+: override template: unable to apply/,
+    );
+    writeFileSync(patches, kept);
+    edit(first, (t) => `${t}  - path: Family\n    value: other\n`);
+    const refused = await run(pkg);
+    expect(refused.stderr).toBe(
+      `✘ validate manifest against environment "${env}": validate "taskdef_overrides[4]": "Family" cannot be overridden with a custom value\n`,
+    );
+    edit(first, (t) => t.replace('  - path: Family\n    value: other\n', ''));
+    await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
+  });
+
+  it('deploys what Copilot always renders: the 60 s grace period by default, the task definition overrides, the desired count the service scaled to', async () => {
+    const { fake, run } = fakeRunner(moto, local.root);
+    fakes.push(fake);
+    edit(first, (t) => t.replace(/\n {4}grace_period: \S+/, ''));
+    await initialise(run, { deploy: true });
+    const stackName = `${app}-${env}-${first}`;
+    const deployedTemplate = async () =>
+      JSON.parse(
+        (await cfn.send(new GetTemplateCommand({ StackName: stackName }))).TemplateBody ?? '{}',
+      );
+    const template = await deployedTemplate();
+    // stack/transformers.go convertGracePeriod: manifest.DefaultHealthCheckGracePeriod.
+    expect(template.Resources.Service.Properties.HealthCheckGracePeriodSeconds).toBe(60);
+    expect(template.Resources.TaskDefinition.Properties.ContainerDefinitions[0]).toMatchObject({
+      StopTimeout: 40,
+      LinuxParameters: { InitProcessEnabled: true },
+      ReadonlyRootFilesystem: true,
+      User: 'node',
+    });
+    // desired-count-delegation.js: a redeploy keeps the count the service runs at, not the
+    // minimum. The service's DesiredCount is DynamicDesiredCountAction's (backend/cf.yml with
+    // autoscaling); in moto, the stand-in parameter the fake computes as the handler would (moto
+    // itself keeps a service's count on a stack update, so the count alone would prove nothing).
+    expect(template.Resources.Service.Properties.DesiredCount).toEqual({
+      Ref: 'DynamicDesiredCount',
+    });
+    const desired = async () =>
+      (
+        await cfn.send(new DescribeStacksCommand({ StackName: stackName }))
+      ).Stacks?.[0]?.Parameters?.find((p) => p.ParameterKey === 'DynamicDesiredCount')
+        ?.ParameterValue;
+    expect(await desired()).toBe('2');
+    const ecs = motoClient(moto, ECSClient);
+    const cluster = (await stackOutputs(cfn, `${app}-${env}`))?.ClusterId;
+    const resources = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
+    const service = resources.StackResources?.find(
+      (r) => r.ResourceType === 'AWS::ECS::Service',
+    )?.PhysicalResourceId;
+    await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: 3 }));
+    edit(first, (t) => t.replace('LOG_LEVEL: info', 'LOG_LEVEL: warn'));
+    await ok(run(['svc', 'deploy', '--name', first, '--env', env, '--app', app]));
+    const after = await ecs.send(
+      new DescribeServicesCommand({ cluster, services: [service ?? ''] }),
+    );
+    expect(after.services?.[0]?.desiredCount).toBe(3);
+    expect(await desired()).toBe('3');
+    ecs.destroy();
+    await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
+  });
+
+  it('asks env init for a region its session lacks: temporary credentials read AWS_REGION only', async () => {
+    const { fake, run } = fakeRunner(moto, local.root);
+    fakes.push(fake);
+    await ok(run(['app', 'init', app]));
+    const init = ['env', 'init', '--name', env, '--app', app, '--default-config'];
+    const temp = ['--aws-access-key-id', 'AKIA', '--aws-secret-access-key', 'secret'];
+    const regionless = { AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-1' };
+    expect((await run([...init, ...temp], regionless)).stderr).toMatch(
+      /✘ get environment region: prompt/,
+    );
+    // A default session (no config file) reads AWS_DEFAULT_REGION too.
+    await ok(run(init, regionless));
+    await ok(run([...init, ...temp, '--region', 'us-east-1'], regionless));
+    await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
   });
 });

@@ -182,7 +182,7 @@ export interface FakeCopilot {
   env: Record<string, string>;
   /** Every call so far, as argv arrays. */
   calls(): string[][];
-  /** The calls that change something (not listings or --version). */
+  /** The calls that change something (not listings, package commands or --version). */
   mutations(): string[];
   cleanup(): void;
 }
@@ -206,7 +206,7 @@ export function fakeCopilot(): FakeCopilot {
     calls,
     mutations: () =>
       calls()
-        .filter((c) => c[0] !== '--version' && !['ls'].includes(c[1] ?? ''))
+        .filter((c) => c[0] !== '--version' && !['ls', 'package'].includes(c[1] ?? ''))
         .map((c) => c.join(' ')),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

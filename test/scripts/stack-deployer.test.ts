@@ -15,7 +15,7 @@ import { createProgress } from '../../scripts/cli/command.ts';
 import { deleteStack, deployStack, StackDeployError } from '../../scripts/cloud/stack-deployer.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
-import { envParameters, envTemplate } from '../fixtures/copilot/fake/env-stack.ts';
+import { envParameters, envStackBody, envTemplate } from '../fixtures/copilot/fake/env-stack.ts';
 import { FAKE_BIN, type Moto, runScript, startMoto } from './harness.ts';
 
 let moto: Moto;
@@ -46,7 +46,7 @@ async function createEnvStack(app: string, env: string) {
   await cfn.send(
     new CreateStackCommand({
       StackName: `${app}-${env}`,
-      TemplateBody: JSON.stringify(envTemplate(params)),
+      TemplateBody: JSON.stringify(envStackBody(envTemplate(), params)),
       Parameters: Object.entries(params).map(([ParameterKey, ParameterValue]) => ({
         ParameterKey,
         ParameterValue,

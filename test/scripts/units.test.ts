@@ -1,6 +1,8 @@
 // The shared pieces: flag parsing and help, the error format, bounded backoff, copilot lookup
 // and version policy, and the bash quoting the bastion script relies on.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shellQuote } from '../../scripts/checks/smoke-checks.ts';
 import {
@@ -15,6 +17,7 @@ import {
 import { runProcess } from '../../scripts/cli/process.ts';
 import { findOnPath, parseVersion, versionWarning } from '../../scripts/cloud/copilot.ts';
 import { envInitCredentials, redact } from '../../scripts/cloud/copilot-credentials.ts';
+import { COPILOT_VERSION } from '../../scripts/cloud/copilot-version.ts';
 import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/cloud/env-exports.ts';
 import { WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
@@ -148,10 +151,45 @@ describe('copilot', () => {
     expect(findOnPath('copilot', '/nonexistent')).toBeUndefined();
   });
 
-  it('accepts v1.34.x quietly and warns about anything else', () => {
+  it('accepts the version README names quietly and warns about any other', () => {
     expect(parseVersion('copilot version: v1.34.1\n')).toBe('1.34.1');
-    expect(versionWarning('1.34.1')).toBeUndefined();
-    expect(versionWarning('1.33.4')).toMatch(/end of support on 2026-06-12/);
+    expect(versionWarning(COPILOT_VERSION)).toBeUndefined();
+    for (const other of ['1.34.1', '1.33.4', '1.32.0']) {
+      expect(versionWarning(other)).toMatch(
+        new RegExp(`audited against v${COPILOT_VERSION}'s source.*end of support on 2026-06-12`),
+      );
+    }
+  });
+
+  it("calls <svc>.<env>.<app>.internal the internal ALB's alias, never a name of service discovery", () => {
+    // environment/cf.yml InternalWorkloadsHostedZone and http-listener.yml
+    // LoadBalancerInternalDNSAlias; service discovery is <env>.<app>.local (stack/env.go).
+    const files = execFileSync(
+      'git',
+      ['ls-files', '-z', 'scripts', 'test', 'docs', 'README.md', 'addons'],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      },
+    )
+      .split('\0')
+      .filter((f) => /\.(ts|md|yml|js)$/.test(f));
+    const wrong = files.filter((f) =>
+      /service[- ]discovery (name|host)/i.test(
+        readFileSync(path.join(repoRoot, f), 'utf8').replaceAll(/\s+/g, ' '),
+      ),
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  it('is named once, and README tells users to install that one', () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    expect(readme).toContain(`AWS Copilot **v${COPILOT_VERSION}**`);
+    // No other Copilot version is offered to install anywhere in README.
+    const versions = new Set(
+      [...readme.matchAll(/Copilot[^.\n]*?\bv(1\.\d+\.\d+)/g)].map((m) => m[1]),
+    );
+    expect([...versions]).toEqual([COPILOT_VERSION]);
   });
 });
 

@@ -76,15 +76,23 @@ export class LoadBalancer {
   /** The ALB's "DNS name": the Host the HTTP API integration sets. */
   readonly dnsName: string;
   readonly rules: readonly ListenerRule[];
-  /** Host name to the rules that accept it, longest path first (most specific wins). */
+  /** Host name to the rules that accept it, in priority order. */
   private readonly rulesByHost = new Map<string, ListenerRule[]>();
   private listenerPort = '80';
   /** How long an early answer waits on a silent client's unsent body (linger.ts). */
   lingerMs = LINGER_IDLE_MS;
 
+  /**
+   * `rules` in priority order, the order they were deployed in: the ALB evaluates the lowest
+   * priority first, and Copilot gives each new rule the listener's highest priority + 1
+   * (aws/copilot-cli v1.33.2 cf-custom-resources/lib/alb-rule-priority-generator.js
+   * calculateNextRulePriority), so where paths overlap the service deployed first wins, however
+   * specific the other's path. Locally "deployed first" is manifest order (by folder name), the
+   * order deploy.ts deploys the services in; stack.ts passes them so.
+   */
   constructor(dnsName: string, rules: ListenerRule[]) {
     this.dnsName = dnsName.toLowerCase();
-    this.rules = [...rules].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+    this.rules = [...rules];
     for (const rule of this.rules) {
       for (const host of [this.dnsName, ...rule.hosts.map((h) => h.toLowerCase())]) {
         const list = this.rulesByHost.get(host) ?? [];
