@@ -12,6 +12,9 @@ import { formatDuration } from './wait.ts';
 
 const SUPPORTED_SERIES = '1.34';
 
+/** The release CI installs (scripts/install-copilot.ts) and the README pins. */
+export const COPILOT_VERSION = '1.34.1';
+
 /** Looks `bin` up on PATH (zx's `which`), without executing it. */
 export function findOnPath(bin: string, envPath?: string): string | undefined {
   return (
