@@ -313,7 +313,7 @@ describe("the deploy role's permissions", () => {
   it('a mutant without the CloudFormation-only condition, or with a wildcard, is reported', () => {
     const statements = (t: CfnTemplate) =>
       (
-        t.Resources.DeployPolicy?.Properties?.PolicyDocument as {
+        (t.Resources.DeployPolicy?.Properties ?? {}).PolicyDocument as {
           Statement: Record<string, unknown>[];
         }
       ).Statement;
