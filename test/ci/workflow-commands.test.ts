@@ -2,7 +2,7 @@
 // with --help (flags read from its help text), and the plan step's command as written, with
 // --dry-run, which calls neither AWS nor copilot.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
