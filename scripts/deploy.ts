@@ -65,6 +65,11 @@ const flags = {
     description:
       'Print the ordered plan, then run its preview alone (copilot env/svc package, read-only); nothing is deployed',
   },
+  planOnly: {
+    type: 'boolean',
+    description:
+      'With --dry-run: print the plan and stop, calling neither copilot nor AWS (what CI plans with, before it has credentials)',
+  },
   json: { type: 'boolean', description: 'Print the result (API URL, stacks) as JSON on stdout' },
 } as const satisfies FlagSpecs;
 
@@ -99,10 +104,23 @@ process.exitCode = await runCommand(spec, (f) => {
     settleMs: f.settle * 1000,
     steps: resolveSteps(NAME, f.only, f.bastion),
     dryRun: f.dryRun,
+    planOnly: planOnly(f.planOnly, f.dryRun),
     json: f.json,
     smoke: smokeStep({ ...target, services: workspace.services, smokeUrl: f.smokeUrl }),
   });
 });
+
+function planOnly(wanted: boolean, dryRun: boolean): boolean {
+  if (wanted && !dryRun) {
+    throw new CliError(
+      `${NAME}: invalid --plan-only`,
+      '--plan-only only goes with --dry-run (a deploy always previews first)',
+      `${invocation(NAME)} --dry-run --plan-only`,
+      2,
+    );
+  }
+  return wanted;
+}
 
 function pickServices(list: string | undefined): string[] {
   const all = workspace.services.map((s) => s.name);

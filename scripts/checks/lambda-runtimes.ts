@@ -181,10 +181,7 @@ function templateFiles(root: string): string[] {
   const copilotDirs = readdirSync(path.join(root, 'copilot'), { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name);
-  return [
-    ...yamlIn('addons'),
-    ...copilotDirs.flatMap((d) => yamlIn(`copilot/${d}/addons`)),
-  ];
+  return [...yamlIn('addons'), ...copilotDirs.flatMap((d) => yamlIn(`copilot/${d}/addons`))];
 }
 
 function checkTemplate(root: string, file: string, report: RuntimeReport): void {

@@ -302,6 +302,8 @@ export interface DeployOptions extends Deployment {
   renderDir?: string;
   steps: Set<Step>;
   dryRun: boolean;
+  /** With dryRun: print the plan only, without the preview (nothing called). */
+  planOnly?: boolean;
   json: boolean;
   /** The last step, from scripts/checks (cloud does not import checks). */
   smoke?: PlanStep;
@@ -372,7 +374,7 @@ async function dryRun(
   open: Openers,
 ): Promise<number> {
   const steps = plan.map(({ step, description }) => ({ step, description }));
-  const preview = plan.find((s) => s.step === 'preview');
+  const preview = o.planOnly ? undefined : plan.find((s) => s.step === 'preview');
   if (!o.json) output(plan.map((s, i) => `${i + 1}. ${formatStep(s)}`).join('\n'));
   const result: DeployResult = { app: o.app, env: o.env, stacks: {} };
   if (!preview) {
