@@ -66,8 +66,8 @@ export class Scheduler {
   async launch(replica: Replica): Promise<void> {
     const port = await freePort(this.options.host);
     if (this.supervisor.stopping) return;
-    const target = new Target(port);
     const group = this.group(replica);
+    const target = new Target(port, group.idleTimeoutMs);
     group.add(target);
     replica.target = target;
     this.supervisor.start(replica, port);
