@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalIssuer } from '../../scripts/local/gateway/jwt-issuer.ts';
 import { httpApiSettingsOf } from '../../scripts/workspace/http-api-settings.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
-import { request } from '../helpers/http.ts';
+import { rawExchange, request } from '../helpers/http.ts';
 import { runScript } from '../scripts/harness.ts';
 import { NO_THROTTLING, npmStart, stackForSuite } from './helpers.ts';
 
@@ -108,6 +108,28 @@ describe('JWT authorizer and CORS on (npm start -- --jwt)', () => {
     // Same issuer URL and claims, signed by a key the issuer does not publish.
     const forged = await other.sign({ iss: issuer.url, aud: 'local' });
     expect((await get(forged)).status).toBe(401);
+  });
+
+  it('refuses two Authorization headers, the first valid or not; neither reaches a replica', async () => {
+    const valid = await issuer.sign({ aud: 'local' });
+    const port = Number(new URL(suite.stack.apiUrl).port);
+    for (const [first, second] of [
+      [valid, 'garbage'],
+      ['garbage', valid],
+      [valid, valid],
+    ]) {
+      const reply = await rawExchange(
+        port,
+        Buffer.from(
+          `GET /api/books HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${first}\r\n` +
+            `Authorization: Bearer ${second}\r\nConnection: close\r\n\r\n`,
+        ),
+        5_000,
+      );
+      expect(reply.status).toBe(401);
+      expect(reply.headers['x-local-target']).toBeUndefined();
+      expect(reply.body.toString()).toBe('{"message":"Unauthorized"}');
+    }
   });
 
   it('passes smoke.ts with the token and the allowed origin, and fails it with a token for another audience', async () => {
