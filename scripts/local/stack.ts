@@ -64,12 +64,12 @@ function replaceWhenUnhealthy(
   const grace = scaled(replica.service.health.gracePeriodMs, scale);
   const graceLeft = grace - (Date.now() - replica.startedAt);
   if (graceLeft <= 0) {
-    void scheduler.replace(replica, 'failed ALB health checks');
+    void scheduler.replaceUnhealthy(replica, 'failed ALB health checks');
     return;
   }
   setTimeout(() => {
     if (replica.target === target && target.state === 'unhealthy') {
-      void scheduler.replace(replica, 'failed ALB health checks after its grace period');
+      void scheduler.replaceUnhealthy(replica, 'failed ALB health checks after its grace period');
     }
   }, graceLeft).unref();
 }
@@ -137,7 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const stop = once(async () => {
     await closeServers(servers);
     for (const group of groups.values()) group.close();
-    await scheduler.supervisor.stopAll((replica) => stopTimeoutMs(replica.service));
+    await scheduler.stop();
     ctx.say('stopped');
     ctx.sink.flush();
   });
@@ -174,6 +174,7 @@ function albEvents(ctx: Context, replicas: readonly Replica[], late: LateParts):
         ctx.events.emit({ type: 'target-state', service, target: address, from, state, reason });
       }
       late.startup?.check();
+      late.scheduler?.targetStateChanged();
       if (target.state !== 'unhealthy' || late.scheduler === undefined) return;
       const replica = replicas.find((r) => r.target === target);
       replaceWhenUnhealthy(late.scheduler, replica, target, ctx.scale);
