@@ -163,6 +163,8 @@ async function route(
   if (url.pathname === '/events') {
     if (streams.open(req, res)) return;
     res.setHeader('retry-after', '10');
+    // A client that opens streams without end gets its connections closed, not kept.
+    res.shouldKeepAlive = false;
     return problem(res, 503, 'Service Unavailable', 'too many event streams are open: close a tab');
   }
   if (url.pathname === '/api/topology') return json(res, 200, feed.topology());
