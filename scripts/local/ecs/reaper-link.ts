@@ -22,14 +22,18 @@ export class ReaperLink {
     if (this.child !== undefined) this.write(`-${pid}\n`);
   }
 
-  /** The stack has stopped every replica: the reaper leaves, killing nothing. */
+  /**
+   * The stack has stopped every replica: nothing is left for the reaper to do, so it is
+   * ended at once (rather than waited for, still starting perhaps, to read its end of input).
+   */
   async close(): Promise<void> {
     const child = this.child;
     this.child = undefined;
     if (child === undefined) return;
     // Waited for now: its exit is what this process waits on.
     child.ref();
-    child.stdin?.end();
+    child.stdin?.destroy();
+    child.kill('SIGKILL');
     await this.exited;
   }
 
