@@ -50,20 +50,27 @@ class Meter {
         if (this.remaining === 0) this.state = this.state === 'body' ? 'head' : 'chunk-size';
         continue;
       }
-      const byte = chunk[at++] as number;
-      if (this.state === 'head') this.bytes++;
-      if (byte === CR) {
-        this.crlf = true;
-        continue;
-      }
-      if (byte !== LF) {
-        if (this.lineLength < LINE_KEPT) this.line += String.fromCharCode(byte);
-        this.lineLength++;
-        this.crlf = false;
-        continue;
-      }
-      this.endLine();
+      at = this.readLine(chunk, at);
     }
+  }
+
+  /** Reads up to the end of the line (or of the chunk); returns where it stopped. */
+  private readLine(chunk: Buffer, at: number): number {
+    const lf = chunk.indexOf(LF, at);
+    const end = lf === -1 ? chunk.length : lf;
+    if (this.state === 'head') this.bytes += end - at + (lf === -1 ? 0 : 1);
+    if (end > at) {
+      // A CR counts as the line's ending only if a LF follows it at once.
+      const last = chunk[end - 1] === CR ? end - 1 : end;
+      this.crlf = last < end;
+      if (this.line.length < LINE_KEPT) {
+        this.line += chunk.toString('latin1', at, Math.min(last, at + LINE_KEPT - this.line.length));
+      }
+      this.lineLength += end - at - (this.crlf ? 1 : 0);
+    }
+    if (lf === -1) return chunk.length;
+    this.endLine();
+    return lf + 1;
   }
 
   private endLine(): void {
