@@ -64,7 +64,11 @@ class Meter {
       const last = chunk[end - 1] === CR ? end - 1 : end;
       this.crlf = last < end;
       if (this.line.length < LINE_KEPT) {
-        this.line += chunk.toString('latin1', at, Math.min(last, at + LINE_KEPT - this.line.length));
+        this.line += chunk.toString(
+          'latin1',
+          at,
+          Math.min(last, at + LINE_KEPT - this.line.length),
+        );
       }
       this.lineLength += end - at - (this.crlf ? 1 : 0);
     }
