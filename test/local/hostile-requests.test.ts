@@ -258,6 +258,19 @@ describe('what node:http refuses, and request lines that are not HTTP/1.x', () =
     expect(accessLogLine(requestId)).toMatchObject({ status: String(status) });
   });
 
+  it("answers CONNECT, which no route takes, with the gateway's 404, and logs it", async () => {
+    const reply = await rawExchange(
+      apiPort(),
+      Buffer.from('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'),
+      10_000,
+    );
+    expect(reply.status).toBe(404);
+    expect(reply.body.toString()).toBe('{"message":"Not Found"}');
+    const requestId = reply.headers['apigw-requestid'];
+    await waitFor('its access-log line', () => accessLogLine(requestId) !== undefined, 2_000);
+    expect(accessLogLine(requestId)).toMatchObject({ httpMethod: 'CONNECT', status: '404' });
+  });
+
   it.each([
     ['a bare LF', `GET ${FIXTURE_PATH} HTTP/1.1\nHost: x\n\n`, 400],
     ['no version (HTTP/0.9)', `GET ${FIXTURE_PATH}\r\n\r\n`, 400],

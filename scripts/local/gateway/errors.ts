@@ -58,12 +58,46 @@ function rawAnswer(error: GatewayError, requestId: string): string {
   );
 }
 
+/** The request line's parts, where known: method, path, protocol. */
+type RequestLine = [method: string, path: string, protocol: string];
+
+/** Answers on the socket itself, closes it, and returns the answer's access-log record. */
+function answerRaw(
+  answer: GatewayError,
+  socket: Socket | Duplex,
+  started: number,
+  line: RequestLine | undefined,
+): AccessLogRecord {
+  const requestId = newRequestId();
+  answerAndClose(socket, rawAnswer(answer, requestId));
+  const address = (socket as Socket).remoteAddress ?? '';
+  return {
+    requestId,
+    sourceIp: address.startsWith('::ffff:') ? address.slice(7) : address,
+    userAgent: '',
+    domainName: '',
+    requestTimeEpoch: Math.round(performance.timeOrigin + started),
+    httpMethod: line?.[0] ?? '-',
+    routeKey: '-',
+    path: line?.[1] ?? '-',
+    protocol: line?.[2] ?? '-',
+    status: answer.status,
+    responseLength: answer.body.length,
+    responseLatency: performance.now() - started,
+    integrationStatus: -1,
+    integrationLatency: -1,
+    integrationErrorMessage: '',
+    errorMessage: answer.message,
+  };
+}
+
 /**
  * CONNECT asks for a tunnel, which no route offers: the gateway's 404, then the connection
  * closes. Without a 'connect' listener Node drops the connection with no answer at all.
  */
-export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
-  answerAndClose(socket, rawAnswer(NOT_FOUND, newRequestId()));
+export function answerConnect(req: IncomingMessage, socket: Duplex): AccessLogRecord {
+  const line: RequestLine = ['CONNECT', req.url ?? '-', `HTTP/${req.httpVersion}`];
+  return answerRaw(NOT_FOUND, socket, performance.now(), line);
 }
 
 /** What node:http's parser (or its slow-client sweep) refused, as the gateway answers it. */
@@ -80,31 +114,12 @@ export function clientErrorAnswer(code: string | undefined): GatewayError {
 export function answerClientError(
   error: NodeJS.ErrnoException & { rawPacket?: Buffer },
   socket: Socket,
-  started: number,
 ): AccessLogRecord {
-  const answer = clientErrorAnswer(error.code);
-  const requestId = newRequestId();
-  answerAndClose(socket, rawAnswer(answer, requestId));
-  const line = /^([!-~]+) (\S+) (HTTP\/\d\.\d)\r?\n/.exec(
+  const parsed = /^([!-~]+) (\S+) (HTTP\/\d\.\d)\r?\n/.exec(
     error.rawPacket?.toString('latin1', 0, 8_192) ?? '',
   );
-  const address = socket.remoteAddress ?? '';
-  return {
-    requestId,
-    sourceIp: address.startsWith('::ffff:') ? address.slice(7) : address,
-    userAgent: '',
-    domainName: '',
-    requestTimeEpoch: Math.round(performance.timeOrigin + started),
-    httpMethod: line?.[1] ?? '-',
-    routeKey: '-',
-    path: line?.[2]?.split('?')[0] ?? '-',
-    protocol: line?.[3] ?? '-',
-    status: answer.status,
-    responseLength: answer.body.length,
-    responseLatency: performance.now() - started,
-    integrationStatus: -1,
-    integrationLatency: -1,
-    integrationErrorMessage: '',
-    errorMessage: answer.message,
-  };
+  const line: RequestLine | undefined = parsed
+    ? [parsed[1] as string, (parsed[2] as string).split('?')[0] as string, parsed[3] as string]
+    : undefined;
+  return answerRaw(clientErrorAnswer(error.code), socket, performance.now(), line);
 }

@@ -7,6 +7,7 @@
 import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
   type AccessLogRecord,
   compileAccessLogFormat,
@@ -92,14 +93,19 @@ export function attachHttpApi(server: http.Server, options: HttpApiOptions): voi
     'checkContinue',
     serial.wrap((req, res) => serve(req, res, true)),
   );
-  server.on('connect', answerConnect);
+  // Answered on the socket itself, and logged like any other request.
+  const logged = (record: AccessLogRecord): void => {
+    if (log !== null) log(record);
+    if (observer?.active === true) observer.served(record, undefined, undefined);
+  };
+  server.on('connect', (req: IncomingMessage, socket: Duplex) =>
+    logged(answerConnect(req, socket)),
+  );
   server.on(
     'clientError',
-    serial.clientErrors((error: ClientError, socket: Socket) => {
-      const record = answerClientError(error, socket, performance.now());
-      if (log !== null) log(record);
-      if (observer?.active === true) observer.served(record, undefined, undefined);
-    }),
+    serial.clientErrors((error: ClientError, socket: Socket) =>
+      logged(answerClientError(error, socket)),
+    ),
   );
 }
 
