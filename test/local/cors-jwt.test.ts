@@ -184,7 +184,16 @@ describe('JWT authorizer without CORS', () => {
 
 describe('npm start -- --jwt', () => {
   it('prints a token the local gateway accepts; without it the gateway refuses', async () => {
-    const run = npmStart(['--jwt', '--port', '0', '--quiet', '--health-check-scale', '0.1']);
+    const run = npmStart([
+      '--jwt',
+      '--port',
+      '0',
+      '--console-port',
+      '0',
+      '--quiet',
+      '--health-check-scale',
+      '0.1',
+    ]);
     try {
       const [, apiUrl] = await run.waitFor(/HTTP API {2}(http:\/\/\S+)/, 30_000);
       const [, token] = await run.waitFor(/^ {2}TOKEN=(\S+)$/m, 5_000);

@@ -13,7 +13,17 @@ import { waitFor } from '../helpers/wait.ts';
 import { type NpmStart, npmStart, processGone } from './helpers.ts';
 
 const BOUND_MS = 2_000;
-const ARGS = ['--port', '0', '--health-check-scale', '0.1', '--quiet', '--no-access-log'];
+// Every port picked free (the console's default, 8081, is shared with whatever else runs).
+const ARGS = [
+  '--port',
+  '0',
+  '--console-port',
+  '0',
+  '--health-check-scale',
+  '0.1',
+  '--quiet',
+  '--no-access-log',
+];
 const replicaCount = loadWorkspace().services.reduce((sum, s) => sum + s.minCount, 0);
 
 let running: { run: NpmStart; pids: number[]; group?: boolean } | undefined;
@@ -83,7 +93,7 @@ describe('a paused replica, and one paused while it is being stopped', () => {
   ])(
     '%s leaves no replica behind',
     async (ending) => {
-      const run = npmStart([...ARGS, '--console-port', '0'], {}, { group: true });
+      const run = npmStart(ARGS, {}, { group: true });
       const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 30_000);
       const launcher = Number(ready[1]);
       const started = [...run.output().matchAll(/(\S+)\/(\d+) started: pid (\d+)/g)].map((m) => ({
