@@ -95,6 +95,8 @@ const serviceSchema = z.strictObject({
     vpc: z.strictObject({ placement: z.enum(['public', 'private']) }),
   }),
   logging: z.strictObject({ retention: z.number().int().min(1) }).optional(),
+  // Copilot's two rolling strategies (manifest `deployment.rolling`, validate.go).
+  deployment: z.strictObject({ rolling: z.enum(['default', 'recreate']) }).optional(),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
 });
@@ -120,6 +122,13 @@ export interface Service {
     gracePeriodMs: number;
   };
   deregistrationDelayMs: number;
+  /**
+   * The ECS service's DeploymentConfiguration as Copilot renders it: 100% and 200% by
+   * default, 0% and 100% for `deployment.rolling: recreate` (`stack/transformers.go`
+   * convertDeploymentControllerConfig, v1.33.2, into `partials/cf/service-base-properties.yml`).
+   */
+  minimumHealthyPercent: number;
+  maximumPercent: number;
   minCount: number;
   maxCount: number;
   variables: Record<string, string>;
@@ -205,11 +214,18 @@ function toService(root: string, manifestFile: string, manifest: ServiceManifest
       gracePeriodMs: parseDuration(hc.grace_period),
     },
     deregistrationDelayMs: parseDuration(manifest.http.deregistration_delay),
+    ...deploymentPercents(manifest.deployment?.rolling),
     minCount: range.min,
     maxCount: range.max,
     variables,
     sourceDir: path.join(root, path.dirname(manifest.image.build.dockerfile)),
   };
+}
+
+function deploymentPercents(rolling: 'default' | 'recreate' | undefined) {
+  return rolling === 'recreate'
+    ? { minimumHealthyPercent: 0, maximumPercent: 100 }
+    : { minimumHealthyPercent: 100, maximumPercent: 200 };
 }
 
 function subfolders(dir: string): string[] {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalIssuer } from '../../scripts/local/gateway/jwt-issuer.ts';
 import { httpApiSettingsOf } from '../../scripts/workspace/http-api-settings.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
-import { request } from '../helpers/http.ts';
+import { rawExchange, request } from '../helpers/http.ts';
 import { runScript } from '../scripts/harness.ts';
 import { NO_THROTTLING, npmStart, stackForSuite } from './helpers.ts';
 
@@ -110,6 +110,28 @@ describe('JWT authorizer and CORS on (npm start -- --jwt)', () => {
     expect((await get(forged)).status).toBe(401);
   });
 
+  it('refuses two Authorization headers, the first valid or not; neither reaches a replica', async () => {
+    const valid = await issuer.sign({ aud: 'local' });
+    const port = Number(new URL(suite.stack.apiUrl).port);
+    for (const [first, second] of [
+      [valid, 'garbage'],
+      ['garbage', valid],
+      [valid, valid],
+    ]) {
+      const reply = await rawExchange(
+        port,
+        Buffer.from(
+          `GET /api/books HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${first}\r\n` +
+            `Authorization: Bearer ${second}\r\nConnection: close\r\n\r\n`,
+        ),
+        5_000,
+      );
+      expect(reply.status).toBe(401);
+      expect(reply.headers['x-local-target']).toBeUndefined();
+      expect(reply.body.toString()).toBe('{"message":"Unauthorized"}');
+    }
+  });
+
   it('passes smoke.ts with the token and the allowed origin, and fails it with a token for another audience', async () => {
     const token = await issuer.sign({ aud: 'local' });
     const args = ['--url', suite.stack.apiUrl, '--samples', '0', '--cors-origin', ALLOWED];
@@ -162,7 +184,16 @@ describe('JWT authorizer without CORS', () => {
 
 describe('npm start -- --jwt', () => {
   it('prints a token the local gateway accepts; without it the gateway refuses', async () => {
-    const run = npmStart(['--jwt', '--port', '0', '--quiet', '--health-check-scale', '0.1']);
+    const run = npmStart([
+      '--jwt',
+      '--port',
+      '0',
+      '--console-port',
+      '0',
+      '--quiet',
+      '--health-check-scale',
+      '0.1',
+    ]);
     try {
       const [, apiUrl] = await run.waitFor(/HTTP API {2}(http:\/\/\S+)/, 30_000);
       const [, token] = await run.waitFor(/^ {2}TOKEN=(\S+)$/m, 5_000);

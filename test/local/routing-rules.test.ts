@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { type ListenerRule, LoadBalancer } from '../../scripts/local/alb/load-balancer.ts';
 import type { TargetGroup } from '../../scripts/local/alb/target-group.ts';
-import { TokenBucket } from '../../scripts/local/gateway/http-api.ts';
+import { TokenBucket } from '../../scripts/local/gateway/throttling.ts';
 
 const ALB = 'internal-Bookst-Publi-1.us-east-1.elb.amazonaws.com';
 

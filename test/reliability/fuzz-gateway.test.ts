@@ -6,10 +6,11 @@
 //   `status` is the HTTP status;
 // - the gateway's own error, in API Gateway's shape: 404, 413, 429 or 431 (a head over the
 //   10,240-byte quota), `application/json`, exactly `{"message": "..."}`;
-// - Node's HTTP parser refusing the bytes (a bare 400 or 431 and a closed connection), which
+// - the gateway's 400 (or 431) in the same shape for bytes node:http's parser refuses, which
 //   is accepted only when a plain node:http server with the same limits refuses the same bytes
-//   too: the request was malformed at the HTTP level and never reached the gateway's code.
-// Never a 5xx (none is expected of a healthy stack), a 3xx, no answer, or a stack trace.
+//   too: the request was malformed at the HTTP level.
+// Never a 5xx (none is expected of a healthy stack), a 3xx, no answer, an answer without the
+// gateway's request id (node:http's own bare 400), or a stack trace.
 //
 // The seed is fixed and printed; FC_SEED replays another, FC_RUNS runs longer.
 import http from 'node:http';
@@ -281,14 +282,11 @@ async function judge(
   if (status >= 500) return `a ${status}: ${text.slice(0, 200)}`;
   if (status >= 300 && status < 400) return `a ${status} redirect`;
 
-  if (headers['apigw-requestid'] === undefined) {
-    // Not the gateway's code: Node's parser refused the request before any handler ran.
-    if (status !== 400 && status !== 431) return `a ${status} without the gateway's request id`;
-    if (text !== '') return `a parser-level ${status} with a body`;
-    if (!(await parserRefuses())) {
-      return `a bare ${status}, yet a plain node:http server accepts the same bytes`;
-    }
-    return undefined;
+  // node:http's own answers (a bare 400 or 431) carry no request id: the gateway answers all.
+  if (headers['apigw-requestid'] === undefined)
+    return `a ${status} without the gateway's request id`;
+  if (status === 400 && headers['x-local-target'] === undefined && !(await parserRefuses())) {
+    return "the gateway's 400, yet a plain node:http server accepts the same bytes";
   }
 
   const hasBody = c.method !== 'HEAD' && text !== '';
@@ -318,7 +316,7 @@ async function judge(
   }
 
   // The gateway's own error.
-  if (![404, 413, 429, 431].includes(status)) return `a gateway ${status}`;
+  if (![400, 404, 413, 429, 431].includes(status)) return `a gateway ${status}`;
   if (headers['content-type'] !== 'application/json') {
     return `a gateway ${status} in ${headers['content-type']}`;
   }
@@ -341,8 +339,10 @@ interface Tally {
 }
 
 function kindOf(reply: RawReply): string {
-  if (reply.headers['apigw-requestid'] === undefined) return `parser ${reply.status}`;
+  if (reply.headers['apigw-requestid'] === undefined) return `bare ${reply.status}`;
   if (reply.headers['x-local-target'] !== undefined) return `service ${reply.status}`;
+  // The gateway's 400: bytes node:http's parser refused (the judge has checked it).
+  if (reply.status === 400) return 'parser 400';
   return `gateway ${reply.status}`;
 }
 
@@ -463,7 +463,15 @@ describe('the same property on deliberate breaks', () => {
         '{"type":"about:blank","title":"x","detail":"y","status":404}',
       ),
     ],
-    ['a bare 400 for bytes Node accepts', reply(400, {}, '')],
+    ['a bare 400 from node:http', reply(400, {}, '')],
+    [
+      "the gateway's 400 for bytes Node accepts",
+      reply(
+        400,
+        { 'apigw-requestid': ok.apigw, 'content-type': 'application/json' },
+        '{"message":"Bad Request"}',
+      ),
+    ],
     ['no answer', { ...reply(0, {}, ''), status: undefined }],
   ])('judges %s a violation', async (_name, broken) => {
     expect(await judge(get, broken, accepted)).toBeDefined();
