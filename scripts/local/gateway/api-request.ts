@@ -6,7 +6,7 @@ import type { AccessLogRecord, CorsConfiguration } from '../../workspace/http-ap
 import type { IntegrationCall } from '../alb/load-balancer.ts';
 import { endAfterRequest } from '../http/linger.ts';
 import { corsResponseHeaders, preflightHeaders } from './cors.ts';
-import { type GatewayError, newRequestId } from './errors.ts';
+import { clientAddress, type GatewayError, newRequestId } from './errors.ts';
 
 export interface RequestObserver {
   readonly active: boolean;
@@ -77,10 +77,9 @@ export class ApiRequest implements IntegrationCall, AccessLogRecord {
     this.started = started;
     this.requestId = newRequestId();
     this.requestTimeEpoch = Math.round(performance.timeOrigin + started);
-    const address = req.socket.remoteAddress ?? '';
-    this.sourceIp = address.startsWith('::ffff:') ? address.slice(7) : address;
+    this.sourceIp = clientAddress(req.socket.remoteAddress);
     this.httpMethod = req.method ?? 'GET';
-    this.protocol = req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`;
+    this.protocol = `HTTP/${req.httpVersion}`;
     this.path = path;
   }
 
@@ -178,7 +177,7 @@ export function finish(
 }
 
 /** The record's fields alone, without the request's sockets, for a listener to keep. */
-function accessLogFields(r: ApiRequest): AccessLogRecord {
+export function accessLogFields(r: ApiRequest): AccessLogRecord {
   return {
     requestId: r.requestId,
     sourceIp: r.sourceIp,
