@@ -9,8 +9,16 @@
 import type http from 'node:http';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AccessLogRecord } from '../../scripts/workspace/http-api-settings.ts';
+import { FORWARDED_FIELDS } from '../../scripts/local/alb/load-balancer.ts';
+import { startLocalIssuer } from '../../scripts/local/gateway/jwt-issuer.ts';
+import { BodyBudget } from '../../scripts/local/gateway/request-body.ts';
+import { TARGET_MAX_FIELDS } from '../../scripts/local/gateway/request-rules.ts';
+import {
+  type AccessLogRecord,
+  HEAD_LIMIT_BYTES,
+} from '../../scripts/workspace/http-api-settings.ts';
 import { rawExchange, request } from '../helpers/http.ts';
+import { waitFor } from '../helpers/wait.ts';
 import {
   ALB_HOST,
   type InProcessApi,
@@ -340,6 +348,11 @@ describe('CORS preflights', () => {
     });
     expect(noCors.status).toBe(200);
     expect(noCors.headers['access-control-allow-origin']).toBeUndefined();
+    const unroutedNoCors = await request(`${apiUrl}/no/route`, {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
+    });
+    expect(unroutedNoCors.status).toBe(404);
     await api?.close();
     const withCors = await start({
       targets: [echo(seen)],
@@ -445,3 +458,350 @@ function continueThenSend(port: number, head: string, body: string): Promise<str
     socket.write(head);
   });
 }
+
+describe('what an observer is told of each request', () => {
+  function observing(active = true) {
+    const records: [AccessLogRecord, string | undefined, string | undefined][] = [];
+    return {
+      records,
+      observer: {
+        active,
+        served: (record: AccessLogRecord, rule?: string, target?: string) => {
+          records.push([record, rule, target]);
+        },
+      },
+    };
+  }
+
+  it("a request the API answers itself: no route, no integration, the client's own names", async () => {
+    const { records, observer } = observing();
+    const { apiPort } = await start({ targets: [echo()], observer });
+    const before = Date.now();
+    const started = performance.now();
+    const reply = await rawExchange(
+      apiPort,
+      Buffer.from(
+        'GET /nowhere?x=1 HTTP/1.1\r\nHost: API.Example.com:8443\r\nConnection: close\r\n\r\n',
+      ),
+      5_000,
+    );
+    const elapsed = performance.now() - started;
+    const after = Date.now();
+    expect(reply.status).toBe(404);
+    const [[record, rule, target] = []] = records;
+    expect(rule).toBeUndefined();
+    expect(target).toBeUndefined();
+    expect(record).toMatchObject({
+      routeKey: '-',
+      path: '/nowhere',
+      domainName: 'api.example.com',
+      userAgent: '',
+      status: 404,
+      responseLength: '{"message":"Not Found"}'.length,
+      integrationStatus: -1,
+      integrationLatency: -1,
+      integrationErrorMessage: '',
+      errorMessage: 'Not Found',
+      sourceIp: '127.0.0.1',
+      protocol: 'HTTP/1.1',
+    });
+    // Consistent with what the client saw: no clock is asserted, only the order of events.
+    expect(record?.requestTimeEpoch).toBeGreaterThanOrEqual(before - 1);
+    expect(record?.requestTimeEpoch).toBeLessThanOrEqual(after + 1);
+    expect(record?.responseLatency).toBeGreaterThanOrEqual(0);
+    expect(record?.responseLatency).toBeLessThanOrEqual(elapsed + 1);
+  });
+
+  it("a request the integration answers: its status and latency within the response's", async () => {
+    const { records, observer } = observing();
+    const { apiUrl } = await start({ targets: [echo()], observer });
+    const started = performance.now();
+    await request(`${apiUrl}${PATH}`, { headers: { 'user-agent': 'probe/1' } });
+    const elapsed = performance.now() - started;
+    const [[record] = []] = records;
+    expect(record).toMatchObject({
+      userAgent: 'probe/1',
+      integrationStatus: 200,
+      routeKey: `ANY ${PATH}`,
+    });
+    expect(record?.integrationLatency).toBeGreaterThanOrEqual(0);
+    expect(record?.integrationLatency).toBeLessThanOrEqual(record?.responseLatency ?? -1);
+    expect(record?.responseLatency).toBeLessThanOrEqual(elapsed + 1);
+  });
+
+  it('a request the parser refused, with or without a request line to read', async () => {
+    const { records, observer } = observing();
+    const { apiPort } = await start({ targets: [echo()], observer });
+    const before = Date.now();
+    await rawExchange(
+      apiPort,
+      Buffer.from('GET /a HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n'),
+      5_000,
+    );
+    await rawExchange(apiPort, Buffer.from('\u0000\u0001garbage\r\n\r\n'), 5_000);
+    const after = Date.now();
+    const [first, second] = records.map(([r]) => r);
+    expect(first).toMatchObject({
+      httpMethod: 'GET',
+      path: '/a',
+      protocol: 'HTTP/1.1',
+      routeKey: '-',
+      userAgent: '',
+      domainName: '',
+      status: 400,
+      responseLength: '{"message":"Bad Request"}'.length,
+      integrationStatus: -1,
+      integrationLatency: -1,
+      integrationErrorMessage: '',
+      errorMessage: 'Bad Request',
+    });
+    expect(second).toMatchObject({ httpMethod: '-', path: '-', protocol: '-', status: 400 });
+    for (const record of [first, second]) {
+      expect(record?.requestTimeEpoch).toBeGreaterThanOrEqual(before - 1);
+      expect(record?.requestTimeEpoch).toBeLessThanOrEqual(after + 1);
+      expect(record?.responseLatency).toBeGreaterThanOrEqual(0);
+      expect(record?.responseLatency).toBeLessThan(60_000);
+    }
+  });
+
+  it('nothing while it is not active', async () => {
+    const { records, observer } = observing(false);
+    const { apiUrl, apiPort } = await start({ targets: [echo()], observer });
+    await request(`${apiUrl}${PATH}`);
+    await rawExchange(apiPort, Buffer.from('BAD\r\n\r\n'), 5_000);
+    expect(records).toEqual([]);
+  });
+});
+
+describe('a client that goes away before its answer', () => {
+  it("stops the exchange with the target, frees the target's slot and logs no response", async () => {
+    let closed = false;
+    const { apiPort, group, accessLog } = await start({
+      targets: [
+        (req) => {
+          req.on('close', () => {
+            closed = true;
+          });
+        },
+      ],
+    });
+    const socket = net.connect(apiPort, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(`GET ${PATH} HTTP/1.1\r\nHost: a\r\n\r\n`);
+    await waitFor('the request at the target', () => group.targets[0]?.inFlight === 1, 5_000);
+    socket.destroy();
+    await waitFor('the target to see it go', () => closed, 5_000);
+    await waitFor('the slot freed', () => group.targets[0]?.inFlight === 0, 5_000);
+    await waitFor('the access-log line', () => accessLog.length === 1, 5_000);
+    expect(accessLog[0]).toMatchObject({ responseLength: '-', integrationStatus: '-' });
+  });
+});
+
+describe('a client told to continue', () => {
+  it('that then sends too much gets the 413 and keeps its connection for the next request', async () => {
+    const { apiPort } = await start({
+      targets: [echo()],
+      settings: (s) => ({ ...s, payloadLimitBytes: 8 }),
+    });
+    const socket = net.connect(apiPort, '127.0.0.1');
+    socket.on('error', () => {});
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+    });
+    socket.write(
+      `POST ${PATH} HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    await waitFor('the 100', () => text.includes('100 Continue'), 5_000);
+    socket.write('9\r\n123456789\r\n0\r\n\r\n');
+    await waitFor('the 413', () => text.includes('Request Entity Too Large'), 5_000);
+    expect(text).not.toMatch(/connection: close/i);
+    socket.write(`GET ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    await waitFor('the next answer', () => /HTTP\/1\.1 200 /.test(text), 5_000);
+    socket.destroy();
+  });
+});
+
+describe('the JWT authorizer on the routes', () => {
+  it('lets a valid token through, and refuses none, a bad one and two, before the target', async () => {
+    const issuer = await startLocalIssuer();
+    try {
+      const seen: Seen[] = [];
+      const { apiUrl, accessLog } = await start({
+        targets: [echo(seen)],
+        parameters: { JwtIssuer: issuer.url, JwtAudience: 'local' },
+      });
+      const token = await issuer.sign({ aud: 'local' });
+      const ok = await request(`${apiUrl}${PATH}/1`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(ok.status).toBe(200);
+      expect(seen[0]?.headers.authorization).toBe(`Bearer ${token}`);
+      const none = await request(`${apiUrl}${PATH}`);
+      expect(none).toMatchObject({ status: 401, body: '{"message":"Unauthorized"}' });
+      expect(none.headers['www-authenticate']).toBeUndefined();
+      expect(none.headers['apigw-requestid']).toMatch(REQUEST_ID);
+      const other = await issuer.sign({ aud: 'someone-else' });
+      const wrong = await request(`${apiUrl}${PATH}`, {
+        headers: { authorization: `Bearer ${other}` },
+      });
+      expect(wrong.status).toBe(401);
+      expect(wrong.headers['www-authenticate']).toBe(
+        'Bearer scope="" error="invalid_token" error_description="the token does not have a valid audience"',
+      );
+      const twice = await rawExchange(
+        Number(new URL(apiUrl).port),
+        Buffer.from(
+          `GET ${PATH} HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${token}\r\nauthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+        ),
+        5_000,
+      );
+      expect(twice.status).toBe(401);
+      expect(seen).toHaveLength(1);
+      expect(accessLog.map((l) => l.status)).toEqual(['200', '401', '401', '401']);
+      // The preflight of an authorized route without CORS is a request like any other: refused.
+      const options = await request(`${apiUrl}${PATH}`, {
+        method: 'OPTIONS',
+        headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
+      });
+      expect(options.status).toBe(401);
+    } finally {
+      await issuer.close();
+    }
+  });
+
+  it('with CORS on too, lets preflights through the unauthenticated OPTIONS routes', async () => {
+    const issuer = await startLocalIssuer();
+    try {
+      const seen: Seen[] = [];
+      const { apiUrl } = await start({
+        targets: [echo(seen)],
+        parameters: { JwtIssuer: issuer.url, JwtAudience: 'local', CorsAllowOrigins: ORIGIN },
+      });
+      const preflight = await request(`${apiUrl}${PATH}/1`, {
+        method: 'OPTIONS',
+        headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe(ORIGIN);
+      expect((await request(`${apiUrl}${PATH}/1`)).status).toBe(401);
+      expect(seen).toEqual([]);
+    } finally {
+      await issuer.close();
+    }
+  });
+});
+
+describe("the integration's own settings", () => {
+  it("passes the client's Host on when the template does not overwrite it", async () => {
+    const seen: Seen[] = [];
+    const { apiUrl, apiPort } = await start({
+      targets: [echo(seen)],
+      settings: (s) => ({ ...s, hostOverwritten: false }),
+    });
+    expect((await request(`${apiUrl}${PATH}`, { headers: { host: ALB_HOST } })).status).toBe(200);
+    expect(seen[0]?.headers.host).toBe(ALB_HOST);
+    // Another Host matches no listener rule: the ALB's default action.
+    expect(
+      (await request(`${apiUrl}${PATH}`, { headers: { host: 'api.example.com' } })).status,
+    ).toBe(503);
+    const absolute = await rawExchange(
+      apiPort,
+      Buffer.from(
+        `GET http://${ALB_HOST}${PATH} HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n`,
+      ),
+      5_000,
+    );
+    expect(absolute.status).toBe(200);
+  });
+
+  it('applies its header mappings, and counts them against the fields a replica takes', async () => {
+    const seen: Seen[] = [];
+    const { apiPort } = await start({
+      targets: [echo(seen)],
+      settings: (s) => ({
+        ...s,
+        headerMappings: [
+          { action: 'overwrite', header: 'x-env', value: { kind: 'static', text: 'test' } },
+          { action: 'append', header: 'x-alb', value: { kind: 'albDnsName' } },
+        ],
+      }),
+    });
+    const head = (fields: number) => {
+      const lines = [`GET ${PATH} HTTP/1.1`, 'Host: a', 'Connection: close', 'X-Env: client'];
+      for (let i = lines.length - 1; i < fields; i++) lines.push(`X-${i}: v`);
+      return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`);
+    };
+    // Host and Connection are the hops' own (counted in FORWARDED_FIELDS); two mappings.
+    const most = TARGET_MAX_FIELDS - FORWARDED_FIELDS - 2 + 2;
+    const fits = await rawExchange(apiPort, head(most), 10_000);
+    expect(fits.status).toBe(200);
+    expect(seen[0]?.headers['x-env']).toBe('test');
+    expect(seen[0]?.headers['x-alb']).toBe(ALB_HOST);
+    expect((await rawExchange(apiPort, head(most + 1), 10_000)).status).toBe(431);
+  });
+
+  it('counts the head as sent, the whitespace node:http trims included', async () => {
+    const { apiPort } = await start({ targets: [echo()] });
+    const base = `GET ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX-Pad: `;
+    // The padding's trailing blanks are dropped by the parser, but they were sent.
+    const padded = (size: number, blanks: number) => {
+      const value = `${'p'.repeat(size - base.length - blanks - 2)}${' '.repeat(blanks)}`;
+      return Buffer.from(`${base}${value}\r\n\r\n`);
+    };
+    expect((await rawExchange(apiPort, padded(HEAD_LIMIT_BYTES, 100), 5_000)).status).toBe(200);
+    expect((await rawExchange(apiPort, padded(HEAD_LIMIT_BYTES + 1, 100), 5_000)).status).toBe(431);
+  });
+
+  it('writes no access log when the stage has no format, or the stack turned it off', async () => {
+    const { apiUrl, apiPort, accessLog } = await start({
+      targets: [echo()],
+      settings: (s) => ({ ...s, accessLogFormat: undefined }),
+    });
+    expect((await request(`${apiUrl}${PATH}`)).status).toBe(200);
+    expect(accessLog).toEqual([]);
+    await api?.close();
+    const off = await start({ targets: [echo()], accessLog: false });
+    expect((await request(`${off.apiUrl}${PATH}`)).status).toBe(200);
+    expect((await rawExchange(off.apiPort, Buffer.from('BAD\r\n\r\n'), 5_000)).status).toBe(400);
+    expect(off.accessLog).toEqual([]);
+    expect(apiPort).toBeGreaterThan(0);
+  });
+
+  it('releases a chunked body it held once the response is over', async () => {
+    const budget = new BodyBudget(1_000);
+    const { apiPort } = await start({ targets: [echo()], bodyBudget: budget });
+    const reply = await rawExchange(
+      apiPort,
+      Buffer.from(
+        `POST ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+      ),
+      5_000,
+    );
+    expect(reply.status).toBe(200);
+    await waitFor('the body released', () => budget.heldBytes === 0, 5_000);
+  });
+
+  it('reads on after an early answer for longer than a moment, by default', async () => {
+    const { apiPort } = await start({
+      targets: [echo()],
+      settings: (s) => ({ ...s, payloadLimitBytes: 8 }),
+    });
+    const socket = net.connect(apiPort, '127.0.0.1');
+    let closed = false;
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+    });
+    socket.on('close', () => {
+      closed = true;
+    });
+    socket.on('error', () => {});
+    socket.write(`POST ${PATH} HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n12345`);
+    await waitFor('the 413', () => text.includes(' 413 '), 5_000);
+    // Far below the 2 s a silent client is given, far above a timer of no delay.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(closed).toBe(false);
+    socket.destroy();
+  });
+});

@@ -43,6 +43,8 @@ export interface InProcessOptions {
   /** The ALB's idle timeout toward targets (ms); 0, the default, never. */
   idleTimeoutMs?: number;
   lingerMs?: number;
+  /** false: no access log at all (the stack's `accessLog: false`). */
+  accessLog?: false;
   observer?: RequestObserver;
   bodyBudget?: BodyBudget;
 }
@@ -79,10 +81,24 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+const settingsRead = new Map<string, HttpApiSettings>();
+/** The template's settings for these parameters, read once per set (tests never change them). */
+function settingsFor(parameters: ParameterOverrides): HttpApiSettings {
+  const key = JSON.stringify(parameters);
+  let settings = settingsRead.get(key);
+  if (settings === undefined) {
+    settings = readHttpApiSettings({ parameters });
+    settingsRead.set(key, settings);
+  }
+  return settings;
+}
+
 /** The API and the ALB with one listener rule (book-service's path) and its targets, healthy. */
 export async function inProcessApi(options: InProcessOptions = {}): Promise<InProcessApi> {
-  const read = readHttpApiSettings({
-    parameters: { ThrottlingRateLimit: 1e6, ThrottlingBurstLimit: 1e6, ...options.parameters },
+  const read = settingsFor({
+    ThrottlingRateLimit: 1e6,
+    ThrottlingBurstLimit: 1e6,
+    ...options.parameters,
   });
   const settings = options.settings ? options.settings(read) : read;
   const probe = async () => ({ status: 200 });
@@ -123,7 +139,10 @@ export async function inProcessApi(options: InProcessOptions = {}): Promise<InPr
   attachHttpApi(api, {
     settings,
     alb,
-    accessLog: (line) => accessLog.push(JSON.parse(line) as Record<string, string>),
+    accessLog:
+      options.accessLog === false
+        ? null
+        : (line) => accessLog.push(JSON.parse(line) as Record<string, string>),
     ...(options.lingerMs !== undefined ? { lingerMs: options.lingerMs } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.bodyBudget ? { bodyBudget: options.bodyBudget } : {}),

@@ -51,7 +51,7 @@ import {
   payloadRefusal,
   TARGET_MAX_FIELDS,
 } from './request-rules.ts';
-import { tokenBuckets } from './throttling.ts';
+import { type TokenBucket, tokenBuckets } from './throttling.ts';
 
 export type { RequestObserver };
 export { HEAD_LIMIT_BYTES, TARGET_MAX_FIELDS };
@@ -143,16 +143,18 @@ function createHandler(
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const request = new ApiRequest(req, res, started, path, lingerMs);
+    const request = new ApiRequest(req, res, {
+      started,
+      path,
+      lingerMs,
+      hasBody: head.hasBody,
+      expectsContinue,
+      userAgent: head.userAgent,
+      domainName: hostname(authority ?? head.host),
+      cors,
+      origin: req.headers.origin,
+    });
     res.on('close', () => finish(request, log, observer));
-    request.hasBody = head.hasBody;
-    request.expectsContinue = expectsContinue;
-    request.userAgent = head.userAgent;
-    request.domainName = hostname(authority ?? head.host);
-    if (cors !== null) {
-      request.cors = cors;
-      request.origin = req.headers.origin;
-    }
     const refused = headRefusal(
       { http11: isHttp11Request(req), headBytes: size, fields: head.kept.length / 2 },
       addedFields,
@@ -169,7 +171,7 @@ function createHandler(
       return request.fail(NOT_FOUND);
     }
     request.routeKey = route.routeKey;
-    if (!buckets.get(route)?.take(started)) return request.fail(TOO_MANY_REQUESTS);
+    if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
 
     const tooLarge = payloadRefusal(head.contentLength, limit);
     if (tooLarge !== undefined) return request.fail(tooLarge);
@@ -229,7 +231,6 @@ function sender(settings: HttpApiSettings, alb: LoadBalancer): Send {
   return (request, head, authority, body) => {
     if (request.answered || request.res.destroyed) return;
     if (mappings.length > 0) head.kept = applyHeaderMappings(head.kept, mappings, alb.dnsName);
-    if (body !== undefined) head.kept.push('content-length', String(body.length));
     // API Gateway appends the client's address; the ALB hop then appends the VPC link's and
     // sets X-Forwarded-Proto/Port to its listener's, which is what the replica sees.
     head.forwardedFor = appendForwardedFor(head.forwardedFor, request.sourceIp);
