@@ -15,7 +15,16 @@ import {
 } from '../../scripts/workspace/http-api-settings.ts';
 import { type CfnTemplate, loadTemplate } from '../../scripts/workspace/template.ts';
 
-const template = loadTemplate();
+// Read in each test, never when the file loads: code run outside any test is "static" to
+// Stryker, which then runs every test for each of its mutants (vitest.mutate.config.ts).
+const template = (): CfnTemplate => loadTemplate();
+
+/** A resource's properties, to change them in a copy of the template. */
+function props(t: CfnTemplate, id: string): Record<string, unknown> {
+  const found = t.Resources[id]?.Properties;
+  if (found === undefined) throw new Error(`${id} has no Properties`);
+  return found;
+}
 const RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
   3653,
@@ -23,11 +32,11 @@ const RETENTION_DAYS = [
 
 /** The parameter overrides the deploy would send, refused or not. */
 const refused = (overrides: Record<string, string | number>) =>
-  constraintViolations(template, overrides);
+  constraintViolations(template(), overrides);
 
 describe('AllowedValues', () => {
   it('takes every value of a numeric list, written as the deploy passes it (a string)', () => {
-    expect(template.Parameters?.AccessLogRetentionDays?.AllowedValues).toEqual(RETENTION_DAYS);
+    expect(template().Parameters?.AccessLogRetentionDays?.AllowedValues).toEqual(RETENTION_DAYS);
     for (const days of RETENTION_DAYS) {
       expect({ days, refused: refused({ AccessLogRetentionDays: String(days) }) }).toEqual({
         days,
@@ -331,7 +340,7 @@ describe('the intrinsic functions and conditions', () => {
 
 describe('Rules', () => {
   const violations = (overrides: Record<string, string>) =>
-    instantiate(template, { App: 'app', Env: 'test', ...overrides }).violations;
+    instantiate(template(), { App: 'app', Env: 'test', ...overrides }).violations;
 
   it("refuse what the template's assertions refuse, with their descriptions", () => {
     expect(violations({})).toEqual([]);
@@ -400,7 +409,7 @@ describe('routes', () => {
   });
 
   it('prefer a full match to a greedy one, the longer greedy prefix, the exact method to ANY', () => {
-    const t = structuredClone(template);
+    const t = structuredClone(template());
     const add = (id: string, routeKey: string) => {
       t.Resources[id] = {
         Type: 'AWS::ApiGatewayV2::Route',
@@ -422,7 +431,7 @@ describe('routes', () => {
     expect(routes.at(-1)?.routeKey).toBe('$default');
     expect(routes[0]?.routeKey).toBe('ANY /api/authors');
     // A variable takes one whole segment; literal dots are dots.
-    const dotted = structuredClone(template);
+    const dotted = structuredClone(template());
     dotted.Resources.BookServiceRoute = {
       Type: 'AWS::ApiGatewayV2::Route',
       Properties: {
@@ -442,8 +451,8 @@ describe('routes', () => {
       parameters: { ThrottlingRateLimit: 7, ThrottlingBurstLimit: 9 },
     });
     for (const r of throttled.routes) expect(r.throttling).toEqual({ rateLimit: 7, burstLimit: 9 });
-    const t = structuredClone(template);
-    const stage = t.Resources.DefaultStage?.Properties as Record<string, unknown>;
+    const t = structuredClone(template());
+    const stage = props(t, 'DefaultStage');
     stage.DefaultRouteSettings = undefined;
     stage.RouteSettings = { 'ANY /api/books': { ThrottlingBurstLimit: '3' } };
     const routes = httpApiSettingsOf(t, 'test.yml').routes;
@@ -467,23 +476,22 @@ describe('routes', () => {
   });
 
   it('are refused when they target another integration, have no string key, or there are none', () => {
-    const other = structuredClone(template);
-    (other.Resources.BookServiceRoute?.Properties as Record<string, unknown>).Target =
-      'integrations/abc';
+    const other = structuredClone(template());
+    props(other, 'BookServiceRoute').Target = 'integrations/abc';
     expect(() => httpApiSettingsOf(other, 't')).toThrow(
       'BookServiceRoute: targets "integrations/abc"; the local API emulates only the ALB integration AlbIntegration',
     );
-    const joined = structuredClone(template);
-    (joined.Resources.BookServiceRoute?.Properties as Record<string, unknown>).Target = {
+    const joined = structuredClone(template());
+    props(joined, 'BookServiceRoute').Target = {
       'Fn::Join': ['/', ['integrations', { Ref: 'AlbIntegration' }]],
     };
     expect(httpApiSettingsOf(joined, 't').routes).toHaveLength(4);
-    const keyless = structuredClone(template);
-    (keyless.Resources.BookServiceRoute?.Properties as Record<string, unknown>).RouteKey = ['x'];
+    const keyless = structuredClone(template());
+    props(keyless, 'BookServiceRoute').RouteKey = ['x'];
     expect(() => httpApiSettingsOf(keyless, 't')).toThrow(
       'BookServiceRoute: RouteKey must resolve to a string',
     );
-    const none = structuredClone(template);
+    const none = structuredClone(template());
     for (const [id, r] of Object.entries(none.Resources))
       if (r.Type === 'AWS::ApiGatewayV2::Route') delete none.Resources[id];
     expect(() => httpApiSettingsOf(none, 't')).toThrow('the template defines no route');
@@ -508,25 +516,25 @@ describe('the JWT authorizer', () => {
   });
 
   it('is refused when it is not a JWT authorizer the local API can run', () => {
-    const t = structuredClone(template);
-    const props = t.Resources.BookServiceRoute?.Properties as Record<string, unknown>;
-    props.AuthorizationType = 'AWS_IAM';
+    const t = structuredClone(template());
+    const route = props(t, 'BookServiceRoute');
+    route.AuthorizationType = 'AWS_IAM';
     expect(() => httpApiSettingsOf(t, 't')).toThrow(
       'BookServiceRoute: AuthorizationType AWS_IAM; the local stack emulates JWT authorizers only',
     );
-    props.AuthorizationType = 'JWT';
-    props.AuthorizerId = 'abc';
+    route.AuthorizationType = 'JWT';
+    route.AuthorizerId = 'abc';
     expect(() => httpApiSettingsOf(t, 't')).toThrow(
       /BookServiceRoute: AuthorizerId "abc" names no authorizer/,
     );
-    props.AuthorizerId = { Ref: 'HttpApi' };
+    route.AuthorizerId = { Ref: 'HttpApi' };
     expect(() => httpApiSettingsOf(t, 't')).toThrow(/names no authorizer/);
-    props.AuthorizerId = { Ref: 'JwtAuthorizer' };
+    route.AuthorizerId = { Ref: 'JwtAuthorizer' };
     const authorizer = t.Resources.JwtAuthorizer as {
       Condition?: string;
       Properties: Record<string, unknown>;
     };
-    authorizer.Condition = undefined;
+    delete authorizer.Condition;
     authorizer.Properties.IdentitySource = ['$request.querystring.token'];
     expect(() => httpApiSettingsOf(t, 't', { JwtIssuer: 'https://i.example' })).toThrow(
       'BookServiceRoute: JwtAuthorizer is not a JWT authorizer on a request header with an issuer; the local stack emulates JWT authorizers only',
@@ -536,9 +544,8 @@ describe('the JWT authorizer', () => {
 
 describe("the integration's request parameters", () => {
   const withParameters = (parameters: Record<string, unknown>) => {
-    const t = structuredClone(template);
-    (t.Resources.AlbIntegration?.Properties as Record<string, unknown>).RequestParameters =
-      parameters;
+    const t = structuredClone(template());
+    props(t, 'AlbIntegration').RequestParameters = parameters;
     return httpApiSettingsOf(t, 't');
   };
   const alb = { 'Fn::ImportValue': { 'Fn::Sub': '${App}-${Env}-InternalLoadBalancerDNS' } };
@@ -599,8 +606,8 @@ describe('the settings of the real template', () => {
   });
 
   it('take the integration timeout default when the template sets none', () => {
-    const t = structuredClone(template);
-    delete (t.Resources.AlbIntegration?.Properties as Record<string, unknown>).TimeoutInMillis;
+    const t = structuredClone(template());
+    delete props(t, 'AlbIntegration').TimeoutInMillis;
     expect(httpApiSettingsOf(t, 't').integrationTimeoutMs).toBe(30_000);
   });
 
@@ -617,36 +624,35 @@ describe('the settings of the real template', () => {
   });
 
   it('are refused for a template the local API cannot run', () => {
-    const two = structuredClone(template);
-    two.Resources.Second = structuredClone(template.Resources.AlbIntegration as never);
+    const two = structuredClone(template());
+    two.Resources.Second = structuredClone(template().Resources.AlbIntegration as never);
     expect(() => httpApiSettingsOf(two, 't')).toThrow(
       'expected exactly one VPC_LINK integration (the internal ALB), found 2',
     );
-    const none = structuredClone(template);
+    const none = structuredClone(template());
     delete none.Resources.AlbIntegration;
     expect(() => httpApiSettingsOf(none, 't')).toThrow(/found 0/);
-    const http = structuredClone(template);
-    (http.Resources.AlbIntegration?.Properties as Record<string, unknown>).IntegrationType = 'HTTP';
+    const http = structuredClone(template());
+    props(http, 'AlbIntegration').IntegrationType = 'HTTP';
     expect(() => httpApiSettingsOf(http, 't')).toThrow(
       'AlbIntegration: only HTTP_PROXY is emulated locally',
     );
-    const named = structuredClone(template);
-    (named.Resources.DefaultStage?.Properties as Record<string, unknown>).StageName = 'prod';
+    const named = structuredClone(template());
+    props(named, 'DefaultStage').StageName = 'prod';
     expect(() => httpApiSettingsOf(named, 't')).toThrow(
       'no $default stage: the local API emulates only $default',
     );
-    const format = structuredClone(template);
+    const format = structuredClone(template());
     (
-      format.Resources.DefaultStage?.Properties as { AccessLogSettings: { Format: unknown } }
+      props(format, 'DefaultStage') as { AccessLogSettings: { Format: unknown } }
     ).AccessLogSettings.Format = {
       'Fn::ImportValue': 'x',
     };
     expect(() => httpApiSettingsOf(format, 't')).toThrow(
       'AccessLogSettings.Format must resolve to a string',
     );
-    const unlogged = structuredClone(template);
-    delete (unlogged.Resources.DefaultStage?.Properties as Record<string, unknown>)
-      .AccessLogSettings;
+    const unlogged = structuredClone(template());
+    delete props(unlogged, 'DefaultStage').AccessLogSettings;
     expect(httpApiSettingsOf(unlogged, 't').accessLogFormat).toBeUndefined();
   });
 });
