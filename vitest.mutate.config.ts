@@ -34,6 +34,7 @@ export default defineConfig({
       'test/local/console/request-rules.test.ts',
       'test/local/console/server-actions.test.ts',
       'test/local/console/server.test.ts',
+      'test/local/console/event-streams.test.ts',
       'test/scripts/diagnose.test.ts',
       'test/scripts/diagnose-verdicts.test.ts',
       'test/scripts/diagnose-run.test.ts',
