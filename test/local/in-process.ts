@@ -10,7 +10,7 @@ import { LoadBalancer } from '../../scripts/local/alb/load-balancer.ts';
 import { type Clock, Target, TargetGroup } from '../../scripts/local/alb/target-group.ts';
 import { attachHttpApi, type RequestObserver } from '../../scripts/local/gateway/http-api.ts';
 import type { BodyBudget } from '../../scripts/local/gateway/request-body.ts';
-import { serverOptions } from '../../scripts/local/http/listeners.ts';
+import { type ClientTimeouts, serverOptions } from '../../scripts/local/http/listeners.ts';
 import {
   type HttpApiSettings,
   type ParameterOverrides,
@@ -43,6 +43,10 @@ export interface InProcessOptions {
   /** The ALB's idle timeout toward targets (ms); 0, the default, never. */
   idleTimeoutMs?: number;
   lingerMs?: number;
+  /** Both listeners' slow-client limits (listeners.ts serverOptions). */
+  clientTimeouts?: ClientTimeouts;
+  /** Leave the ALB's listener port unset (X-Forwarded-Port then says 80). */
+  portUnset?: true;
   /** false: no access log at all (the stack's `accessLog: false`). */
   accessLog?: false;
   observer?: RequestObserver;
@@ -135,7 +139,7 @@ export async function inProcessApi(options: InProcessOptions = {}): Promise<InPr
   ]);
   if (options.lingerMs !== undefined) alb.lingerMs = options.lingerMs;
   const accessLog: Record<string, string>[] = [];
-  const api = http.createServer(serverOptions());
+  const api = http.createServer(serverOptions(options.clientTimeouts));
   attachHttpApi(api, {
     settings,
     alb,
@@ -147,11 +151,11 @@ export async function inProcessApi(options: InProcessOptions = {}): Promise<InPr
     ...(options.observer ? { observer: options.observer } : {}),
     ...(options.bodyBudget ? { bodyBudget: options.bodyBudget } : {}),
   });
-  const albServer = http.createServer(serverOptions());
+  const albServer = http.createServer(serverOptions(options.clientTimeouts));
   attachAlbListener(albServer, alb);
   const apiPort = await listen(api);
   const albPort = await listen(albServer);
-  alb.port = albPort;
+  if (!options.portUnset) alb.port = albPort;
   // Every registered target's first check has passed: healthy.
   while (group.targets.some((t) => t.state === 'initial')) {
     await new Promise((resolve) => setImmediate(resolve));

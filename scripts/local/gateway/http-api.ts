@@ -22,6 +22,7 @@ import { HeadMeter, type HeadSize } from '../http/head-meter.ts';
 import { LINGER_IDLE_MS } from '../http/linger.ts';
 import { type ClientError, OneAtATime } from '../http/one-at-a-time.ts';
 import {
+  appendForwardedFor,
   headBytes,
   hostname,
   isHttp11Request,
@@ -44,7 +45,6 @@ import {
 import { createJwtAuthorizer, type JwtVerdict } from './jwt-authorizer.ts';
 import { BodyBudget, readWholeBody } from './request-body.ts';
 import {
-  appendForwardedFor,
   applyHeaderMappings,
   headRefusal,
   identityOf,

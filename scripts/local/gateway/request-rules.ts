@@ -1,7 +1,7 @@
 // The HTTP API's decisions about one request that need no socket, apart from the plumbing that
 // applies them (http-api.ts, api-request.ts, errors.ts), so each can be tested at its edges:
 // which quota a request's head breaks, whether its announced body is over the payload quota,
-// the authorizer's identity, the integration's header mappings and X-Forwarded-For. (The
+// the authorizer's identity and the integration's header mappings. (The
 // request line of what node:http refused, and the client's address, are errors.ts's.)
 import { HEAD_LIMIT_BYTES, type HttpApiSettings } from '../../workspace/http-api-settings.ts';
 import { BAD_REQUEST, type GatewayError, HEADERS_TOO_LARGE, PAYLOAD_TOO_LARGE } from './errors.ts';
@@ -88,9 +88,4 @@ export function applyHeaderMappings(
     if (mapping.value.kind === 'albDnsName') out.push(mapping.header, albDnsName);
   }
   return out;
-}
-
-/** X-Forwarded-For with `address` appended, as each proxy hop appends the address it saw. */
-export function appendForwardedFor(existing: string, address: string): string {
-  return existing === '' ? address : `${existing}, ${address}`;
 }
