@@ -41,6 +41,7 @@ export default defineConfig({
       'test/scripts/diagnose-run.test.ts',
       'test/scripts/failure-report.test.ts',
       'test/workspace/template-evaluation.test.ts',
+      'test/workspace/template-yaml.test.ts',
       'test/workspace/access-log-format.test.ts',
       'test/scripts/plan.test.ts',
       'test/scripts/smoke-checks.test.ts',

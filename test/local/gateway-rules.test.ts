@@ -16,13 +16,13 @@ import {
   requestLineOf,
 } from '../../scripts/local/gateway/errors.ts';
 import {
-  appendForwardedFor,
   applyHeaderMappings,
   headRefusal,
   identityOf,
   payloadRefusal,
   TARGET_MAX_FIELDS,
 } from '../../scripts/local/gateway/request-rules.ts';
+import { appendForwardedFor } from '../../scripts/local/http/request-head.ts';
 import {
   HEAD_LIMIT_BYTES,
   type HttpApiSettings,
