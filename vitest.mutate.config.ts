@@ -24,6 +24,7 @@ export default defineConfig({
       'test/local/cors.test.ts',
       'test/local/cors-origins.test.ts',
       'test/local/jwt-authorizer.test.ts',
+      'test/local/jwt-near-misses.test.ts',
       'test/local/gateway-rules.test.ts',
       'test/local/gateway-in-process.test.ts',
       'test/local/alb-in-process.test.ts',
