@@ -1,3 +1,8 @@
+// Two commands, one configuration. `npm test` runs every test but the slow ones: what a
+// contributor runs after each change, in about a minute. `npm run test:slow` runs the files
+// named `*.slow.test.ts`: builds of the Dockerfiles, a whole local stack per case, fuzzing and
+// load, and the scripts run end to end as child processes. `.ci/run` runs both; so does
+// `npx vitest run` (and `npx vitest run <file>` runs any one file).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -8,5 +13,8 @@ export default defineConfig({
     // Tests that start servers and child processes share two cores with their servers.
     maxWorkers: 2,
     typecheck: { enabled: false },
+    // A temporary directory per run, and a check that nothing is left behind (processes,
+    // files), passing or failing.
+    globalSetup: ['test/helpers/global-setup.ts'],
   },
 });

@@ -1,6 +1,6 @@
 // The deploy plan and the teardown, run in this process with a recording copilot and a
 // moto-backed CloudFormation, so each decision (which steps, in what order, what is refused and
-// what is printed) is asserted where a mutation of it would show. copilot-scripts.test.ts runs
+// what is printed) is asserted where a mutation of it would show. copilot-scripts.slow.test.ts runs
 // the same scripts end to end as a user does, under the fake copilot binary.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

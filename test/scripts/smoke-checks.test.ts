@@ -1,5 +1,5 @@
 // The smoke checks' judgements, run in this process so mutation testing sees which test covers
-// which line (smoke.test.ts runs smoke.ts as a user does, against the local stack): runSmoke's
+// which line (smoke.slow.test.ts runs smoke.ts as a user does, against the local stack): runSmoke's
 // results and log lines, drift from the OpenAPI document, the JWT sent to the API only, the wait
 // for health, refused connections; the bastion's curl script run with bash; the SSM request;
 // checks added to a report; the evaluation of single answers. The services answer through
