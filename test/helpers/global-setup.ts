@@ -80,7 +80,9 @@ export async function setup(): Promise<() => Promise<void>> {
     if (processes.length > 0) {
       problems.push(
         `${processes.length} processes started by the tests were still running (now killed):`,
-        ...processes.map((p) => `  pid ${p.pid} (parent ${p.ppid}, state ${p.state}): ${p.command}`),
+        ...processes.map(
+          (p) => `  pid ${p.pid} (parent ${p.ppid}, state ${p.state}): ${p.command}`,
+        ),
       );
     }
     const files = readdirSync(run);
