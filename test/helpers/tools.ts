@@ -39,6 +39,13 @@ export const CFN_LINT: OptionalTool = {
   available: onPath('cfn-lint'),
 };
 
+/** The upload client that sends its whole body before reading (http.client's behaviour). */
+export const PYTHON: OptionalTool = {
+  name: 'python3',
+  install: 'apt-get install -y python3',
+  available: onPath('python3'),
+};
+
 /** Debian's Chromium, which playwright-core drives (it downloads no browser of its own). */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM: OptionalTool = {

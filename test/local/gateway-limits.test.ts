@@ -13,6 +13,7 @@ import { LINGER_IDLE_MS } from '../../scripts/local/http/linger.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { books } from '../../services/book-service/src/data.ts';
 import { rawExchange } from '../helpers/http.ts';
+import { missing, needing, PYTHON } from '../helpers/tools.ts';
 import { stackForSuite } from './helpers.ts';
 
 const UPLOAD_BYTES = 11 * 1024 * 1024;
@@ -113,53 +114,56 @@ const CASES = [
   ['chunked', 'close'],
 ] as const;
 
-describe('an 11 MB upload from a client that sends it all before reading', () => {
-  it.each(CASES)(
-    "through the API (%s, %s): the gateway's 413, not a reset",
-    async (framing, connection) => {
-      const result = await pythonUpload(
-        `${suite.stack.apiUrl}${bookService.pathPrefix}`,
-        framing,
-        connection,
-      );
-      console.log(`API, ${framing}, ${connection}: ${describe413(result)}`);
-      expect(result.error).toBeUndefined();
-      expect(result.status).toBe(413);
-      // The payload quota is the body's, however framed: never the replica's own 413.
-      expect(result.body).toBe('{"message":"Request Entity Too Large"}');
-    },
-  );
-
-  it.each(CASES)(
-    'on the ALB (%s, %s): the service’s 413, not a reset',
-    async (framing, connection) => {
-      const url = `${suite.stack.albUrl}${bookService.pathPrefix}`;
-      const result = await pythonUpload(url, framing, connection, { Host: suite.stack.albHost });
-      console.log(`ALB, ${framing}, ${connection}: ${describe413(result)}`);
-      expect(result.error).toBeUndefined();
-      expect(result.status).toBe(413);
-    },
-  );
-
-  it('reads the rest of an unwanted body only until the client falls silent, then closes', async () => {
-    const socket = net.connect(port(suite.stack.apiUrl), '127.0.0.1');
-    // The order of events, not their times: the answer comes while the body is still owed, and
-    // the gateway, not the client, ends the connection (after LINGER_IDLE_MS of silence).
-    const events: string[] = [];
-    let received = '';
-    socket.on('data', (chunk: Buffer) => {
-      if (received === '') events.push('answered');
-      received += chunk.toString('latin1');
-    });
-    socket.on('end', () => events.push('closed by the gateway'));
-    socket.on('error', () => {});
-    // Announces 11 MB, sends 1 KB, then nothing.
-    socket.write(
-      `POST ${bookService.pathPrefix} HTTP/1.1\r\nHost: x\r\nContent-Length: ${UPLOAD_BYTES}\r\n\r\n${'x'.repeat(1024)}`,
+describe.skipIf(missing(PYTHON))(
+  needing(PYTHON, 'an 11 MB upload from a client that sends it all before reading'),
+  () => {
+    it.each(CASES)(
+      "through the API (%s, %s): the gateway's 413, not a reset",
+      async (framing, connection) => {
+        const result = await pythonUpload(
+          `${suite.stack.apiUrl}${bookService.pathPrefix}`,
+          framing,
+          connection,
+        );
+        console.log(`API, ${framing}, ${connection}: ${describe413(result)}`);
+        expect(result.error).toBeUndefined();
+        expect(result.status).toBe(413);
+        // The payload quota is the body's, however framed: never the replica's own 413.
+        expect(result.body).toBe('{"message":"Request Entity Too Large"}');
+      },
     );
-    await new Promise((resolve) => socket.once('close', resolve));
-    console.log(`stalled upload: ${events.join(', ')} (silence bound ${LINGER_IDLE_MS} ms)`);
-    expect(received).toMatch(/^HTTP\/1\.1 413 /);
-    expect(events).toEqual(['answered', 'closed by the gateway']);
-  });
-});
+
+    it.each(CASES)(
+      'on the ALB (%s, %s): the service’s 413, not a reset',
+      async (framing, connection) => {
+        const url = `${suite.stack.albUrl}${bookService.pathPrefix}`;
+        const result = await pythonUpload(url, framing, connection, { Host: suite.stack.albHost });
+        console.log(`ALB, ${framing}, ${connection}: ${describe413(result)}`);
+        expect(result.error).toBeUndefined();
+        expect(result.status).toBe(413);
+      },
+    );
+
+    it('reads the rest of an unwanted body only until the client falls silent, then closes', async () => {
+      const socket = net.connect(port(suite.stack.apiUrl), '127.0.0.1');
+      // The order of events, not their times: the answer comes while the body is still owed, and
+      // the gateway, not the client, ends the connection (after LINGER_IDLE_MS of silence).
+      const events: string[] = [];
+      let received = '';
+      socket.on('data', (chunk: Buffer) => {
+        if (received === '') events.push('answered');
+        received += chunk.toString('latin1');
+      });
+      socket.on('end', () => events.push('closed by the gateway'));
+      socket.on('error', () => {});
+      // Announces 11 MB, sends 1 KB, then nothing.
+      socket.write(
+        `POST ${bookService.pathPrefix} HTTP/1.1\r\nHost: x\r\nContent-Length: ${UPLOAD_BYTES}\r\n\r\n${'x'.repeat(1024)}`,
+      );
+      await new Promise((resolve) => socket.once('close', resolve));
+      console.log(`stalled upload: ${events.join(', ')} (silence bound ${LINGER_IDLE_MS} ms)`);
+      expect(received).toMatch(/^HTTP\/1\.1 413 /);
+      expect(events).toEqual(['answered', 'closed by the gateway']);
+    });
+  },
+);

@@ -102,10 +102,8 @@ describe('through the HTTP API', () => {
   it("writes one access-log line per request in the stage's format", async () => {
     const ok = await request(api(`${bookService.pathPrefix}?limit=2`));
     const missing = await request(api('/nope'));
-    await waitFor(
-      'the access-log lines',
-      () => lines().some((l) => l.includes(String(missing.headers['apigw-requestid']))),
-      2_000,
+    await waitFor('the access-log lines', () =>
+      lines().some((l) => l.includes(String(missing.headers['apigw-requestid']))),
     );
     const entry = (id: unknown) => {
       const found = lines().filter((l) => l.includes(`"${String(id)}"`));
@@ -212,7 +210,7 @@ describe('replicas, as ECS tasks behind the ALB', () => {
     const old = { pid: replica.pid, target: replica.target };
     const killedAt = performance.now();
     process.kill(old.pid, 'SIGKILL');
-    await waitFor('a new task to serve', () => replica.pid !== old.pid && replica.healthy, 30_000);
+    await waitFor('a new task to serve', () => replica.pid !== old.pid && replica.healthy);
     // Taken out because it exited, not because its health checks failed: it went from healthy
     // straight to draining, as the exit was reported, and never to unhealthy.
     const after = log.lines.filter((l) => l.at >= killedAt).map((l) => l.line);
@@ -268,7 +266,7 @@ describe('replicas, as ECS tasks behind the ALB', () => {
       expect(answer).toMatchObject({ status: 503, server: 'awselb/2.0' });
     }
     expect(answers.at(-1)?.status).toBe(200);
-    await waitFor('both replacements to serve', () => replicas.every((r) => r.healthy), 30_000);
+    await waitFor('both replacements to serve', () => replicas.every((r) => r.healthy));
   });
 
   it('replaces a replica on SIGTERM as ECS does: drained first, so no request fails', async () => {
@@ -287,7 +285,7 @@ describe('replicas, as ECS tasks behind the ALB', () => {
       }
     })();
     await stack.killReplica('author-service', 1);
-    await waitFor('the new replica to serve', () => replica.healthy, 30_000);
+    await waitFor('the new replica to serve', () => replica.healthy);
     stop = true;
     await load;
     expect(replica.pid).not.toBe(oldPid);

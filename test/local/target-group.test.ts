@@ -91,7 +91,7 @@ function group(): Stepped {
   const step = async () => {
     const before = outcomes;
     clock.fire();
-    await waitFor('a health check to be answered', () => outcomes > before, 30_000);
+    await waitFor('a health check to be answered', () => outcomes > before);
   };
   const stepUntil = async (done: () => boolean, limit = 10) => {
     for (let i = 0; i < limit && !done(); i++) await step();

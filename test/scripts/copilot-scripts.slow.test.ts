@@ -10,6 +10,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COPILOT_VERSION } from '../../scripts/cloud/copilot-version.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import {
   FAKE_BIN,
   type FakeCopilot,
@@ -23,6 +24,8 @@ import {
   startServices,
 } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';
+
+const skipMoto = missing(MOTO);
 
 const ws = loadWorkspace();
 const app = ws.application;
@@ -46,6 +49,7 @@ const newCopy = () => {
 };
 
 beforeAll(async () => {
+  if (skipMoto) return;
   // ECS tasks in moto never start unless told how many run.
   [moto, api] = await Promise.all([startMoto({ MOTO_ECS_SERVICE_RUNNING: '2' }), startServices()]);
 });
@@ -55,7 +59,7 @@ afterAll(async () => {
   for (const c of copies) c.cleanup();
 });
 
-describe('init, deploy, destroy', { timeout: 120_000 }, () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'init, deploy, destroy'), { timeout: 120_000 }, () => {
   it('init runs every step in order, and a re-run skips them all', async () => {
     const fake = newFake();
     const copy = newCopy();
@@ -281,7 +285,7 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
   });
 });
 
-describe('guarantees', { timeout: 60_000 }, () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'guarantees'), { timeout: 60_000 }, () => {
   it('deploy --dry-run of steps Copilot renders nothing for makes no AWS call and no copilot call', async () => {
     const recorder = await startRecorder();
     const fake = newFake();

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
+import { envParameters, envStackBody, envTemplate } from '../fixtures/copilot/fake/env-stack.ts';
 
 export const FAKE_BIN = path.join(repoRoot, 'test', 'fixtures', 'copilot');
 const ZX = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
@@ -109,6 +110,28 @@ export async function outputsStack(
     new CreateStackCommand({ StackName: stackName, TemplateBody: JSON.stringify(template) }),
   );
   cfn.destroy();
+}
+
+/**
+ * The fake copilot's environment stack, as it stands once a Backend Service with http is
+ * deployed (created in one go: moto registers exports only at creation).
+ */
+export async function createEnvStackIn(
+  cfn: CloudFormationClient,
+  app: string,
+  env: string,
+): Promise<void> {
+  const params = { ...envParameters(app, env), InternalALBWorkloads: 'book-service' };
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: `${app}-${env}`,
+      TemplateBody: JSON.stringify(envStackBody(envTemplate(), params)),
+      Parameters: Object.entries(params).map(([ParameterKey, ParameterValue]) => ({
+        ParameterKey,
+        ParameterValue,
+      })),
+    }),
+  );
 }
 
 /** An HTTP server that answers every request with 500 and counts them. */

@@ -27,8 +27,11 @@ import type { openSession } from '../../scripts/cloud/session.ts';
 import { type TeardownOptions, teardown } from '../../scripts/cloud/teardown.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { type Moto, motoClient, outputsStack, startMoto } from './harness.ts';
 import { renderPackage, type Tamper } from './rendering.ts';
+
+const skipMoto = missing(MOTO);
 
 const TEMPLATE = path.join(repoRoot, 'addons', 'http-api.yml');
 // The preview's templates: one directory for this file, removed when it is done.
@@ -511,7 +514,7 @@ describe('deploy of the later steps only', () => {
   });
 });
 
-describe('destroy', () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'destroy'), () => {
   let moto: Moto;
   let cfn: CloudFormationClient;
   beforeAll(async () => {

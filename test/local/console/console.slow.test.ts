@@ -10,13 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readHttpApiSettings } from '../../../scripts/workspace/http-api-settings.ts';
 import { loadWorkspace, repoRoot } from '../../../scripts/workspace/manifests.ts';
 import { request } from '../../helpers/http.ts';
+import { CHROMIUM, CHROMIUM_PATH, missing, needing } from '../../helpers/tools.ts';
 import { type NpmStart, npmStart, processGone } from '../helpers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const INSTALL = 'apt-get install -y chromium';
-const hasChromium = existsSync(CHROMIUM);
-const SKIPPED = hasChromium ? '' : ` (SKIPPED: no ${CHROMIUM}; install it with: ${INSTALL})`;
-if (!hasChromium) console.warn(`console e2e test skipped: no ${CHROMIUM}. Install it: ${INSTALL}`);
+const skipChromium = missing(CHROMIUM);
 /** The flags this machine's Chromium needs (no sandbox as root, no network of its own). */
 const CHROMIUM_ARGS = [
   '--headless',
@@ -70,12 +67,12 @@ async function startStack(): Promise<Running> {
   };
 }
 
-describe.skipIf(!hasChromium)(`the console in Chromium${SKIPPED}`, () => {
+describe.skipIf(skipChromium)(needing(CHROMIUM, 'the console in Chromium'), () => {
   beforeAll(async () => {
     running = await startStack();
     profile = mkdtempSync(path.join(os.tmpdir(), 'console-e2e-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       headless: true,
       args: CHROMIUM_ARGS,
       viewport: { width: 1400, height: 1000 },
