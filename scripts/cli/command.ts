@@ -72,8 +72,11 @@ const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 let npmScripts: string[] | undefined;
 
 /**
- * How a user runs `scripts/<name>.ts`, read from package.json's npm scripts (`zx scripts/deploy.ts`
- * -> `npx zx scripts/deploy.ts`, `node scripts/check-policy.ts` as it is); zx when none names it.
+ * How a user runs `scripts/<name>.ts` from the repository's root, read from package.json's npm
+ * scripts (`zx scripts/deploy.ts` -> `npx zx scripts/deploy.ts`, `node scripts/check-policy.ts`
+ * -> `npx node scripts/check-policy.ts`); zx when none names it. Always through npx: it puts
+ * node_modules/.bin first on PATH, so the pinned Node runs the TypeScript whatever `node` the
+ * machine has (a bare `node scripts/x.ts` fails on Node 20, which cannot strip types).
  */
 export function invocation(name: string): string {
   npmScripts ??= Object.values(
@@ -86,7 +89,7 @@ export function invocation(name: string): string {
   const runner = npmScripts
     .map((line) => new RegExp(`(?:^|&& )(zx|node) ${file.replace('.', '\\.')}\\b`).exec(line)?.[1])
     .find(Boolean);
-  return runner === 'node' ? `node ${file}` : `npx zx ${file}`;
+  return runner === 'node' ? `npx node ${file}` : `npx zx ${file}`;
 }
 
 /** The next command to suggest: `nextCommand('deploy', '--env test')` -> `npx zx scripts/deploy.ts --env test`. */

@@ -126,6 +126,6 @@ describe.skipIf(skipLint)(needing(CFN_LINT, 'node scripts/validate-templates.ts'
     // Exceptions are recorded per template path: a copy elsewhere inherits none of them.
     expect(result.stdout).toMatch(/CT\.APIGATEWAY\.PR\.5\s+FAIL/);
     expect(result.stderr).toContain('CT.APIGATEWAY.PR.4 fails with no recorded exception');
-    expect(result.stderr).toContain('then run: node scripts/validate-templates.ts');
+    expect(result.stderr).toContain('then run: npx node scripts/validate-templates.ts');
   });
 });

@@ -310,9 +310,9 @@ describe('command names and hints', () => {
 
   it("reads each script's runner from package.json, inside && chains too", () => {
     expect(invocation('deploy')).toBe('npx zx scripts/deploy.ts');
-    expect(invocation('check-policy')).toBe('node scripts/check-policy.ts');
+    expect(invocation('check-policy')).toBe('npx node scripts/check-policy.ts');
     // Only in `npm run lint`'s chain: "... && node scripts/lint-dockerfiles.ts && ..."
-    expect(invocation('lint-dockerfiles')).toBe('node scripts/lint-dockerfiles.ts');
+    expect(invocation('lint-dockerfiles')).toBe('npx node scripts/lint-dockerfiles.ts');
     expect(invocation('demo')).toBe('npx zx scripts/demo.ts');
   });
 });
