@@ -222,27 +222,49 @@ export function output(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-// SDK and system errors carry a name or code that says more than their message.
-function explain(error: unknown, cmd: string): CliError {
-  if (error instanceof CliError) return error;
+/**
+ * What an AWS SDK or system error says went wrong: no route to the endpoint (refused, no such
+ * host, timed out), the credentials (missing, expired, unknown), the region, or something else.
+ * SDK and system errors carry a name or code that says more than their message.
+ */
+export function awsFailureKind(error: unknown): 'network' | 'credentials' | 'region' | 'other' {
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   const message = e?.message ?? String(error);
-  const code = e?.code ?? e?.cause?.code ?? e?.name ?? '';
+  const code = [e?.code, e?.cause?.code, e?.name].filter(Boolean).join(' ');
   if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClient/.test(code)) {
+    return 'credentials';
+  }
+  if (
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|TimeoutError/.test(
+      code,
+    ) ||
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(message)
+  ) {
+    return 'network';
+  }
+  if (/Region is missing/i.test(message)) return 'region';
+  return 'other';
+}
+
+function explain(error: unknown, cmd: string): CliError {
+  if (error instanceof CliError) return error;
+  const message = (error as { message?: string })?.message ?? String(error);
+  const kind = awsFailureKind(error);
+  if (kind === 'credentials') {
     return new CliError(
       `${cmd}: AWS credentials are missing or invalid`,
       message,
       'aws sts get-caller-identity   (then aws configure, aws sso login, or --profile <name>)',
     );
   }
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(code) || /ECONNREFUSED/.test(message)) {
+  if (kind === 'network') {
     return new CliError(
       `${cmd}: cannot reach the AWS endpoint`,
       message,
       'check your network, AWS_ENDPOINT_URL and --region',
     );
   }
-  if (/Region is missing/i.test(message)) {
+  if (kind === 'region') {
     return new CliError(
       `${cmd}: no AWS region`,
       message,

@@ -3,11 +3,11 @@
 // AWS call, no copilot call), and the "stop at once, change nothing" prerequisites. Runs that
 // change Copilot state run from a git copy of the repository (repo-copy.ts), so `git status`
 // shows any file a script (or copilot) touched.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { COPILOT_VERSION } from '../../scripts/cloud/copilot-version.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { MOTO, missing, needing } from '../helpers/tools.ts';
@@ -15,6 +15,7 @@ import {
   FAKE_BIN,
   type FakeCopilot,
   fakeCopilot,
+  freePort,
   type Moto,
   motoClient,
   runScript,
@@ -192,6 +193,7 @@ describe.skipIf(skipMoto)(needing(MOTO, 'init, deploy, destroy'), { timeout: 120
   it('init hands env init the AWS_PROFILE it runs with (env init ignores AWS_PROFILE)', async () => {
     const fake = newFake();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(path.join(dir, 'config'), '[profile moto]\nregion = us-east-1\n');
     writeFileSync(
       path.join(dir, 'credentials'),
@@ -219,6 +221,7 @@ describe.skipIf(skipMoto)(needing(MOTO, 'init, deploy, destroy'), { timeout: 120
   it('init hands env init the region, which a temporary-credential session would not find', async () => {
     const fake = newFake();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     // A config file to read (so init passes the credential flags), no default profile in it, and
     // the region only in AWS_DEFAULT_REGION: Copilot's static-credential session reads
     // AWS_REGION alone (aws-sdk-go session/env_config.go), so without --region it would ask.
@@ -374,6 +377,24 @@ describe.skipIf(skipMoto)(needing(MOTO, 'guarantees'), { timeout: 60_000 }, () =
       } finally {
         await recorder.stop();
       }
+    });
+
+    it(`${script} tells no route to AWS from bad credentials, having changed nothing`, async () => {
+      const fake = newFake();
+      const port = await freePort();
+      const r = await runScript(script, [], {
+        ...fake.env,
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /cannot reach AWS STS at http:\/\/127\.0\.0\.1:\d+ \(nothing was changed\): .*ECONNREFUSED/,
+      );
+      expect(r.stderr).not.toMatch(/credentials/);
+      expect(fake.mutations()).toEqual([]);
     });
 
     it(`${script} stops at once without a copilot binary`, async () => {

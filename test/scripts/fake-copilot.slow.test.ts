@@ -175,6 +175,7 @@ describe.skipIf(skipMoto)(needing(MOTO, 'the fake copilot'), { timeout: 120_000 
     const f = newFake();
     await ok(f.run(['app', 'init', app]));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const config = path.join(dir, 'config');
     writeFileSync(config, '[profile moto]\nregion = us-east-1\n');
     const init = ['env', 'init', '--name', env, '--app', app, '--default-config'];
