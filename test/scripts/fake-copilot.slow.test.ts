@@ -1,7 +1,7 @@
 // The fake copilot against what aws/copilot-cli v1.33.2 does (each case names the file), run as
 // the scripts run it: the executable first on PATH, stdin closed, moto_server as AWS, from a
 // copy of this repository as the workspace.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
