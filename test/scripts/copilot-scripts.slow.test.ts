@@ -52,7 +52,14 @@ const newCopy = () => {
 beforeAll(async () => {
   if (skipMoto) return;
   // ECS tasks in moto never start unless told how many run.
-  [moto, api] = await Promise.all([startMoto({ MOTO_ECS_SERVICE_RUNNING: '2' }), startServices()]);
+  // Settled one by one, so one failing to start leaves the other to afterAll to stop.
+  const [m, a] = await Promise.allSettled([
+    startMoto({ MOTO_ECS_SERVICE_RUNNING: '2' }),
+    startServices(),
+  ]);
+  if (m.status === 'fulfilled') moto = m.value;
+  if (a.status === 'fulfilled') api = a.value;
+  for (const r of [m, a]) if (r.status === 'rejected') throw r.reason;
 });
 afterAll(async () => {
   await Promise.all([moto?.stop(), api?.stop()]);
