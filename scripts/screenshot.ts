@@ -3,7 +3,7 @@
 // work tree as it found it.
 import path from 'node:path';
 import { CliError, commandName, type FlagSpecs, output, runCommand } from './cli/command.ts';
-import { DEBIAN_CHROMIUM, takeScreenshot } from './local/console/screenshot.ts';
+import { DEBIAN_CHROMIUM, takeScreenshot } from './local/screenshot.ts';
 
 const flags = {
   out: {

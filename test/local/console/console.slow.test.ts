@@ -10,11 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CHROMIUM_ARGS,
-  takeScreenshot,
-  VIEWPORT,
-} from '../../../scripts/local/console/screenshot.ts';
+import { CHROMIUM_ARGS, takeScreenshot, VIEWPORT } from '../../../scripts/local/screenshot.ts';
 import { readHttpApiSettings } from '../../../scripts/workspace/http-api-settings.ts';
 import { loadWorkspace } from '../../../scripts/workspace/manifests.ts';
 import { request } from '../../helpers/http.ts';

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startLocalStack } from '../index.ts';
-import { startConsole } from './index.ts';
+import { startConsole } from './console/index.ts';
+import { startLocalStack } from './index.ts';
 
 /** The flags this machine's Chromium needs (no sandbox as root, no network of its own). */
 export const CHROMIUM_ARGS = [
