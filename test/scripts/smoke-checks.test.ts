@@ -486,7 +486,11 @@ describe('the bastion', { timeout: 60_000 }, () => {
 
   it('gives up on an invocation that does not end, and reports a missing command id', async () => {
     const ssm = mockClient(SSMClient);
-    const { options } = onBastion({ timeoutMs: 1 });
+    // The script's own backoff (1 s to 5 s): a dozen polls over the minute, not thousands.
+    const { options } = onBastion({
+      timeoutMs: 1,
+      backoff: { initialDelayMs: 1_000, maxDelayMs: 5_000 },
+    });
     ssm.on(SendCommandCommand).resolves({});
     await expect(runOnBastion(options)).rejects.toThrow('SSM SendCommand returned no command id');
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });
