@@ -36,6 +36,11 @@ export default {
     'scripts/checks/smoke-checks.ts',
     'scripts/checks/diagnose-*.ts',
   ],
+  // A static mutant (code that runs when a module loads, before any test) has no covering test
+  // Stryker can name, so it would re-run every test file related to its module: 16% of the
+  // mutants, estimated at 84% of a full run's time (first full run, 2026-12-06). They are
+  // reported as Ignored, counted in docs/mutation.md, and left out of the score.
+  ignoreStatic: true,
   incremental: true,
   incrementalFile: '.cache/stryker/incremental.json',
   tempDirName: '.cache/stryker/tmp',

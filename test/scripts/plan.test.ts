@@ -1,6 +1,6 @@
 // The deploy plan and the teardown, run in this process with a recording copilot and a
 // moto-backed CloudFormation, so each decision (which steps, in what order, what is refused and
-// what is printed) is asserted where a mutation of it would show. copilot-scripts.test.ts runs
+// what is printed) is asserted where a mutation of it would show. copilot-scripts.slow.test.ts runs
 // the same scripts end to end as a user does, under the fake copilot binary.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,8 +27,11 @@ import type { openSession } from '../../scripts/cloud/session.ts';
 import { type TeardownOptions, teardown } from '../../scripts/cloud/teardown.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { type Moto, motoClient, outputsStack, startMoto } from './harness.ts';
 import { renderPackage, type Tamper } from './rendering.ts';
+
+const skipMoto = missing(MOTO);
 
 const TEMPLATE = path.join(repoRoot, 'addons', 'http-api.yml');
 // The preview's templates: one directory for this file, removed when it is done.
@@ -511,7 +514,7 @@ describe('deploy of the later steps only', () => {
   });
 });
 
-describe('destroy', () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'destroy'), () => {
   let moto: Moto;
   let cfn: CloudFormationClient;
   beforeAll(async () => {

@@ -54,7 +54,7 @@ describe('an action whose body is too large', () => {
     const feed = new FakeFeed();
     const port = await serve(feed);
     const client = connect(port, probe(`Content-Length: ${1024 ** 3}\r\n`));
-    await waitFor('the answer and the close', () => client.state.closed, 5_000);
+    await waitFor('the answer and the close', () => client.state.closed);
     expect(client.state.text).toMatch(/^HTTP\/1\.1 413 /);
     expect(client.state.text).toMatch(/connection: close/i);
     expect(feed.probes).toBe(0);
@@ -70,7 +70,7 @@ describe('an action whose body is too large', () => {
       if (!client.state.closed) client.socket.write(chunk);
     }, 5);
     try {
-      await waitFor('the answer and the close', () => client.state.closed, 5_000);
+      await waitFor('the answer and the close', () => client.state.closed);
     } finally {
       clearInterval(sending);
     }
@@ -86,7 +86,7 @@ describe('an action whose body is too large', () => {
       port,
       `${probe(`Content-Length: ${body.length}\r\nConnection: close\r\n`)}${body}`,
     );
-    await waitFor('the answer', () => client.state.closed, 5_000);
+    await waitFor('the answer', () => client.state.closed);
     expect(client.state.text).toMatch(/^HTTP\/1\.1 200 /);
     expect(feed.probes).toBe(1);
   });
@@ -97,32 +97,24 @@ describe('event streams', () => {
     const feed = new FakeFeed();
     const port = await serve(feed, 2);
     const open = [connect(port, EVENTS), connect(port, EVENTS)];
-    await waitFor(
-      'two streams',
-      () => open.every((c) => c.state.text.includes('event: stats')),
-      5_000,
-    );
+    await waitFor('two streams', () => open.every((c) => c.state.text.includes('event: stats')));
     const third = connect(port, EVENTS);
-    await waitFor('the refusal', () => third.state.text.includes('\r\n\r\n{'), 5_000);
+    await waitFor('the refusal', () => third.state.text.includes('\r\n\r\n{'));
     expect(third.state.text).toMatch(/^HTTP\/1\.1 503 /);
     expect(third.state.text).toContain('application/problem+json');
     open[0]?.socket.destroy();
     third.socket.destroy();
     // The refused client and the first stream gone: one stream left.
-    await waitFor('the first stream gone', async () => (await connections()) === 1, 5_000);
+    await waitFor('the first stream gone', async () => (await connections()) === 1);
     const again = connect(port, EVENTS);
-    await waitFor('a stream again', () => again.state.text.includes('event: stats'), 5_000);
+    await waitFor('a stream again', () => again.state.text.includes('event: stats'));
   });
 
   it('serialises each event once, whatever the number of streams', async () => {
     const feed = new FakeFeed();
     const port = await serve(feed, 3);
     const open = [connect(port, EVENTS), connect(port, EVENTS), connect(port, EVENTS)];
-    await waitFor(
-      'three streams',
-      () => open.every((c) => c.state.text.includes('event: stats')),
-      5_000,
-    );
+    await waitFor('three streams', () => open.every((c) => c.state.text.includes('event: stats')));
     expect(feed.listeners.size).toBe(1);
     let serialised = 0;
     const counted = {
@@ -132,10 +124,8 @@ describe('event streams', () => {
       },
     };
     feed.emit({ type: 'notice', text: counted as unknown as string });
-    await waitFor(
-      'the event on every stream',
-      () => open.every((c) => c.state.text.includes('"counted"')),
-      5_000,
+    await waitFor('the event on every stream', () =>
+      open.every((c) => c.state.text.includes('"counted"')),
     );
     expect(serialised).toBe(1);
   });
@@ -149,26 +139,17 @@ describe('event streams', () => {
     await waitFor(
       'the streams',
       () => reading.state.text.includes('event: stats') && feed.listeners.size === 1,
-      5_000,
     );
     const big = 'y'.repeat(256 * 1024);
     // Events until the stalled client's socket buffers are full: then the server drops it.
-    await waitFor(
-      'the server to close the stalled stream',
-      async () => {
-        feed.emit({ type: 'notice', text: big });
-        await new Promise((resolve) => setImmediate(resolve));
-        return (await connections()) === 1;
-      },
-      10_000,
-    );
+    await waitFor('the server to close the stalled stream', async () => {
+      feed.emit({ type: 'notice', text: big });
+      await new Promise((resolve) => setImmediate(resolve));
+      return (await connections()) === 1;
+    });
     const before = reading.state.text.length;
     feed.emit({ type: 'notice', text: 'still here' });
-    await waitFor(
-      'the reader to get the next event',
-      () => reading.state.text.length > before,
-      5_000,
-    );
+    await waitFor('the reader to get the next event', () => reading.state.text.length > before);
     expect(reading.state.closed).toBe(false);
   });
 });

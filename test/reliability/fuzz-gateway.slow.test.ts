@@ -32,7 +32,7 @@ const {
   seed: SEED,
   numRuns: NUM_RUNS,
   replay: REPLAY,
-} = fuzzSettings('test/reliability/fuzz-gateway.test.ts', 20_260_713);
+} = fuzzSettings('test/reliability/fuzz-gateway.slow.test.ts', 20_260_713);
 const EXCHANGE_TIMEOUT_MS = 5_000;
 
 // ---------------------------------------------------------------- generators

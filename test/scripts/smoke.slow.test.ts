@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bastionScript, smokeChecks } from '../../scripts/checks/smoke-checks.ts';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { type Moto, outputsStack, runScript, startMoto, startServices } from './harness.ts';
+
+const skipMoto = missing(MOTO);
 
 const ws = loadWorkspace();
 let stack: LocalStack;
@@ -98,7 +101,7 @@ describe('the bastion', { timeout: 60_000 }, () => {
   });
 });
 
-describe('smoke.ts --from-bastion', { timeout: 60_000 }, () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'smoke.ts --from-bastion'), { timeout: 60_000 }, () => {
   let moto: Moto;
   beforeAll(async () => {
     moto = await startMoto();

@@ -22,6 +22,7 @@ import {
   HTTP_API_TEMPLATE,
   loadTemplate,
 } from '../../scripts/workspace/template.ts';
+import { CFN_LINT, missing, needing } from '../helpers/tools.ts';
 
 const template = loadTemplate();
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'addon-validate-'));
@@ -42,12 +43,10 @@ function properties(t: CfnTemplate, id: string): Record<string, unknown> {
   return props;
 }
 
-const lintVersion = cfnLintVersion();
-const lintTitle = lintVersion
-  ? `cfn-lint (${lintVersion})`
-  : 'cfn-lint (SKIPPED: not installed; install it with `pip install cfn-lint`)';
+const skipLint = missing(CFN_LINT);
+const lintTitle = skipLint ? needing(CFN_LINT, 'cfn-lint') : `cfn-lint (${cfnLintVersion()})`;
 
-describe.skipIf(!lintVersion)(lintTitle, () => {
+describe.skipIf(skipLint)(lintTitle, () => {
   it('finds no error and no warning in addons/http-api.yml', () => {
     expect(lintTemplate(HTTP_API_TEMPLATE)).toEqual([]);
   });
@@ -113,7 +112,7 @@ describe('cfn-guard with the AWS Control Tower rules', () => {
   });
 });
 
-describe.skipIf(!lintVersion)('node scripts/validate-templates.ts', () => {
+describe.skipIf(skipLint)(needing(CFN_LINT, 'node scripts/validate-templates.ts'), () => {
   it('fails on a broken template, naming the problem and the command to rerun', () => {
     const [file] = writeMutant('cli', (t) => {
       delete properties(t, 'DefaultStage').AccessLogSettings;
@@ -127,6 +126,6 @@ describe.skipIf(!lintVersion)('node scripts/validate-templates.ts', () => {
     // Exceptions are recorded per template path: a copy elsewhere inherits none of them.
     expect(result.stdout).toMatch(/CT\.APIGATEWAY\.PR\.5\s+FAIL/);
     expect(result.stderr).toContain('CT.APIGATEWAY.PR.4 fails with no recorded exception');
-    expect(result.stderr).toContain('then run: node scripts/validate-templates.ts');
+    expect(result.stderr).toContain('then run: npx node scripts/validate-templates.ts');
   });
 });

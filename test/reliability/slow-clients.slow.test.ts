@@ -1,23 +1,27 @@
 // Slow and broken clients starve no one and leak nothing. Through the HTTP API, with the
 // gateway's slow-client limits shrunk (head 1 s, request 2 s) and the integration timeout at
 // 500 ms, so each case is crossed quickly:
-// - slowloris: many connections sending their head a byte at a time are each cut within the
-//   head limit while a normal client keeps being answered quickly;
+// - slowloris: many connections sending their head a byte at a time are each cut (408) before
+//   their head is complete, while a normal client keeps being answered;
 // - a body sent a byte at a time is cut at the request limit, and the replica sees it go;
 // - clients that leave mid-response or mid-body: the replica sees each exchange end (the
 //   gateway closes its side), and none stays in flight;
-// - a request the replica answers after the integration timeout gets API Gateway's 503
-//   `{"message":"Service Unavailable"}` on time, and the replica's request is cancelled;
+// - a request the replica would answer in ten minutes gets API Gateway's 503
+//   `{"message":"Service Unavailable"}` at the integration timeout, and the replica's request is
+//   cancelled;
 // - at the end no socket, server or child process is left, in this process or outside.
 // Deliberate breaks: a server with no slow-client limits, and a proxy that does not pass a
 // client's departure upstream, must each be reported by the same checks.
+// Every check is on the order and count of events (cut before the head was complete, answered
+// while the body was still owed); the times are printed, not asserted, except lower bounds
+// (nothing is cut before its limit), which a busy machine cannot break.
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { request } from '../helpers/http.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { HANG_GUARD_MS, waitFor } from '../helpers/wait.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,
@@ -38,11 +42,11 @@ import {
 const HEADERS_MS = 1_000;
 const REQUEST_MS = 2_000;
 const INTEGRATION_TIMEOUT_MS = 500;
-/** Node sweeps for slow clients every HEADERS_MS / 4 (see stack.ts); plus timer lateness. */
-const CUT_BOUND_MS = HEADERS_MS + HEADERS_MS / 4 + 250;
 const SLOW_CONNECTIONS = 200;
-/** A normal request answered later than this counts as starved. */
-const QUICK_MS = 1_000;
+/** A normal request unanswered this long counts as failed (a hang guard, not a measure). */
+const NORMAL_TIMEOUT_MS = 15_000;
+/** The test's own sockets end after this, whatever the server does (a hang guard). */
+const GIVE_UP_MS = 20_000;
 
 const books = loadWorkspace().services.find((s) => s.name === 'book-service');
 if (!books) throw new Error('the manifests lack book-service');
@@ -52,6 +56,12 @@ if (!books) throw new Error('the manifests lack book-service');
 interface SlowlorisReport {
   /** Per slow connection: ms from connect to the server closing it (undefined: it did not). */
   cutAfter: (number | undefined)[];
+  /** Per slow connection: whether its whole head had been sent when it was closed. */
+  headSent: boolean[];
+  /** When the first slow connection was cut (performance.now()). */
+  firstCut: number;
+  /** When each normal request was answered (performance.now()). */
+  normalAnswers: number[];
   /** What the server said before closing, per distinct answer. */
   answers: Set<string>;
   normal: LoadResult;
@@ -60,6 +70,8 @@ interface SlowlorisReport {
 /** Opens `count` connections that send a request head one byte every 100 ms. */
 async function slowloris(port: number, count: number, normalUrl: string, maxMs: number) {
   const cutAfter: (number | undefined)[] = [];
+  const headSent: boolean[] = [];
+  let firstCut = Number.POSITIVE_INFINITY;
   const answers = new Set<string>();
   const sockets: net.Socket[] = [];
   const closed = Promise.all(
@@ -82,6 +94,9 @@ async function slowloris(port: number, count: number, normalUrl: string, maxMs: 
           socket.on('error', () => {});
           socket.on('close', () => {
             clearInterval(drip);
+            if (gaveUp) return resolve();
+            headSent[i] = at === head.length;
+            firstCut = Math.min(firstCut, performance.now());
             cutAfter[i] = performance.now() - opened;
             answers.add(answer.split('\r\n')[0] || '(closed without an answer)');
             resolve();
@@ -90,7 +105,9 @@ async function slowloris(port: number, count: number, normalUrl: string, maxMs: 
     ),
   );
   // Every loop is bounded: whatever the server does, the test's own sockets end at maxMs.
+  let gaveUp = false;
   const giveUp = setTimeout(() => {
+    gaveUp = true;
     for (const [i, socket] of sockets.entries()) {
       if (!socket.destroyed) {
         socket.destroy();
@@ -105,23 +122,35 @@ async function slowloris(port: number, count: number, normalUrl: string, maxMs: 
     maxRequests: 50_000,
     maxMs,
     until: () => done,
-    requestTimeoutMs: QUICK_MS,
+    requestTimeoutMs: NORMAL_TIMEOUT_MS,
   });
   await closed;
   done = true;
   clearTimeout(giveUp);
-  const report: SlowlorisReport = { cutAfter, answers, normal: await normal };
+  const result = await normal;
+  const normalAnswers = result.answeredAt;
+  const report: SlowlorisReport = {
+    cutAfter,
+    headSent,
+    firstCut,
+    normalAnswers,
+    answers,
+    normal: result,
+  };
   return report;
 }
 
 function slowlorisViolations(report: SlowlorisReport): string[] {
   const violations: string[] = [];
-  const uncut = report.cutAfter.filter((t) => t === undefined || t > CUT_BOUND_MS);
+  const uncut = report.cutAfter.filter((t, i) => t === undefined || report.headSent[i]);
   if (uncut.length > 0) {
-    violations.push(`${uncut.length} slow connections were not cut within ${ms(CUT_BOUND_MS)}`);
+    violations.push(`${uncut.length} slow connections were not cut before their head was sent`);
   }
   const { normal } = report;
   if (normal.requests === 0) violations.push('the normal client sent nothing');
+  else if (!report.normalAnswers.some((at) => at < report.firstCut)) {
+    violations.push('the normal client got no answer while the slow connections were open');
+  }
   if (normal.failures.length > 0) {
     violations.push(`${normal.failures.length} of ${normal.requests} normal requests failed`);
   }
@@ -199,6 +228,7 @@ async function abandonViolations(
   ports: readonly number[],
   before: ReplicaStats,
   abandoned: number,
+  boundMs = HANG_GUARD_MS,
 ): Promise<string[]> {
   let now = before;
   try {
@@ -208,7 +238,7 @@ async function abandonViolations(
         now = await fixtureStats(ports);
         return now.inFlight === 0 && now.aborted - before.aborted >= abandoned;
       },
-      1_500,
+      boundMs,
     );
     return [];
   } catch {
@@ -257,43 +287,61 @@ describe('slow and broken clients through the HTTP API', () => {
       apiPort,
       SLOW_CONNECTIONS,
       `${stack.apiUrl}${books.pathPrefix}`,
-      CUT_BOUND_MS + 2_000,
+      GIVE_UP_MS,
     );
     const cut = report.cutAfter.filter((t): t is number => t !== undefined);
     const p = percentiles(report.normal.latencies);
     console.log(
       `slowloris: ${cut.length}/${SLOW_CONNECTIONS} cut after ${ms(Math.min(...cut))}-${ms(Math.max(...cut))} ` +
-        `(bound ${ms(CUT_BOUND_MS)}), answers [${[...report.answers].join(', ')}]; meanwhile ` +
+        `(head limit ${ms(HEADERS_MS)}), answers [${[...report.answers].join(', ')}]; meanwhile ` +
         `${report.normal.requests} normal requests, ${report.normal.failures.length} failed, ` +
         `p50 ${ms(p.p50)} p99 ${ms(p.p99)} max ${ms(p.max)}`,
     );
     expect(slowlorisViolations(report)).toEqual([]);
     expect([...report.answers]).toEqual(['HTTP/1.1 408 Request Timeout']);
-  }, 15_000);
+  });
 
-  /** Sends a 1,000-byte body one byte every 100 ms; resolves with the answer and its time. */
+  /**
+   * Sends a 1,000-byte body one byte every 100 ms; resolves with the answer, its time, and how
+   * many body bytes had been sent when the answer came and when the connection closed.
+   */
   function dripBody(
     port: number,
     host: string,
-  ): Promise<{ answer: string; answeredAfter: number; after: number }> {
+  ): Promise<{
+    answer: string;
+    answeredAfter: number;
+    after: number;
+    sentAtAnswer: number;
+    sentAtClose: number;
+  }> {
     const started = performance.now();
     const head = `POST ${FIXTURE_PATH}/echo HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1000\r\n\r\n`;
     return new Promise((resolve) => {
       const socket = net.connect({ host: '127.0.0.1', port });
       let received = '';
       let answeredAfter = Number.NaN;
-      const drip = setInterval(() => socket.write('b'), 100);
+      let sent = 0;
+      let sentAtAnswer = Number.NaN;
+      const drip = setInterval(() => {
+        socket.write('b');
+        sent++;
+      }, 100);
       socket.on('data', (chunk: Buffer) => {
-        if (received === '') answeredAfter = performance.now() - started;
+        if (received === '') {
+          answeredAfter = performance.now() - started;
+          sentAtAnswer = sent;
+        }
         received += chunk.toString('latin1');
       });
       socket.on('error', () => {});
       socket.on('close', () => {
         clearInterval(drip);
-        resolve({ answer: received, answeredAfter, after: performance.now() - started });
+        const after = performance.now() - started;
+        resolve({ answer: received, answeredAfter, after, sentAtAnswer, sentAtClose: sent });
       });
       socket.write(head);
-      setTimeout(() => socket.destroy(), REQUEST_MS + 2_000);
+      setTimeout(() => socket.destroy(), GIVE_UP_MS).unref();
     });
   }
 
@@ -304,9 +352,11 @@ describe('slow and broken clients through the HTTP API', () => {
     const viaApi = await dripBody(apiPort, 'x');
     expect(viaApi.answer.split('\r\n')[0]).toBe('HTTP/1.1 503 Service Unavailable');
     expect(viaApi.answer).toContain('{"message":"Service Unavailable"}');
-    expect(viaApi.answeredAfter).toBeLessThan(INTEGRATION_TIMEOUT_MS + 500);
-    // Node then reads and drops the rest of the body until the request limit closes it.
-    expect(viaApi.after).toBeLessThan(REQUEST_MS + HEADERS_MS / 4 + 500);
+    // Answered while the body was still owed; Node then reads and drops the rest of it until
+    // the request limit closes the connection, the body still unfinished.
+    expect(viaApi.answeredAfter).toBeGreaterThanOrEqual(INTEGRATION_TIMEOUT_MS);
+    expect(viaApi.sentAtAnswer).toBeLessThan(1000);
+    expect(viaApi.sentAtClose).toBeLessThan(1000);
     expect(await abandonViolations(fixturePorts, stats, 1)).toEqual([]);
     // The ALB's listener has no integration timeout: the request limit cuts the client.
     stats = await fixtureStats(fixturePorts);
@@ -318,9 +368,9 @@ describe('slow and broken clients through the HTTP API', () => {
     );
     expect(viaAlb.answer.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
     expect(viaAlb.after).toBeGreaterThanOrEqual(REQUEST_MS - 50);
-    expect(viaAlb.after).toBeLessThan(REQUEST_MS + HEADERS_MS / 4 + 500);
+    expect(viaAlb.sentAtClose).toBeLessThan(1000);
     expect(await abandonViolations(fixturePorts, stats, 1)).toEqual([]);
-  }, 15_000);
+  });
 
   it.each(['mid-response', 'mid-body'] as const)(
     'ends the exchange with the replica when clients leave %s',
@@ -332,7 +382,6 @@ describe('slow and broken clients through the HTTP API', () => {
       // And the gateway still serves.
       expect((await request(`${stack.apiUrl}${FIXTURE_PATH}`)).status).toBe(200);
     },
-    15_000,
   );
 
   it('answers 503 at the integration timeout, cancels the replica, and keeps serving others', async () => {
@@ -344,11 +393,12 @@ describe('slow and broken clients through the HTTP API', () => {
       maxRequests: 50_000,
       maxMs: 5_000,
       until: () => done,
-      requestTimeoutMs: QUICK_MS,
+      requestTimeoutMs: NORMAL_TIMEOUT_MS,
     });
     const started = performance.now();
+    // Ten minutes: only the gateway giving up can answer, and only its cancel end them.
     const slow = await Promise.all(
-      Array.from({ length: 5 }, () => request(`${stack.apiUrl}${FIXTURE_PATH}/sleep/3000`)),
+      Array.from({ length: 5 }, () => request(`${stack.apiUrl}${FIXTURE_PATH}/sleep/600000`)),
     );
     const after = performance.now() - started;
     done = true;
@@ -363,12 +413,11 @@ describe('slow and broken clients through the HTTP API', () => {
       expect(JSON.parse(reply.body)).toEqual({ message: 'Service Unavailable' });
     }
     expect(after).toBeGreaterThanOrEqual(INTEGRATION_TIMEOUT_MS);
-    expect(after).toBeLessThan(INTEGRATION_TIMEOUT_MS + 1_000);
     expect(served.failures).toEqual([]);
     expect(served.requests).toBeGreaterThan(0);
-    // Well before the 3 s sleep ends: the gateway closed its side when it gave up.
+    // Ten minutes before the sleeps end: the gateway closed its side when it gave up.
     expect(await abandonViolations(fixturePorts, stats, 5)).toEqual([]);
-  }, 15_000);
+  });
 
   it('leaves no socket, server or process behind once stopped', async () => {
     const pids = startedPids(log);
@@ -380,11 +429,10 @@ describe('slow and broken clients through the HTTP API', () => {
     await waitFor(
       'the handles to return to their count before the stack started',
       () => handlesAbove(before, leakProneHandles()).length === 0,
-      2_000,
     ).catch(() => {});
     expect(handlesAbove(before, leakProneHandles())).toEqual([]);
     expect(livePids(pids)).toEqual([]);
-  }, 15_000);
+  });
 });
 
 describe('the same checks on deliberately broken servers', () => {
@@ -395,13 +443,14 @@ describe('the same checks on deliberately broken servers', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     try {
-      const report = await slowloris(port, 20, `http://127.0.0.1:${port}/`, CUT_BOUND_MS + 500);
+      // Never cut: the test's own sockets end after 3 s (a server with limits cuts at 1 s).
+      const report = await slowloris(port, 20, `http://127.0.0.1:${port}/`, 3_000);
       expect(slowlorisViolations(report).join('\n')).toMatch(/20 slow connections were not cut/);
     } finally {
       server.closeAllConnections();
       server.close();
     }
-  }, 15_000);
+  });
 
   it('report a proxy that does not pass a client leaving on to the replica', async () => {
     const fixture = fixtureWorkspace({ realServices: false });
@@ -424,7 +473,8 @@ describe('the same checks on deliberately broken servers', () => {
       const port = (careless.address() as net.AddressInfo).port;
       const stats = await fixtureStats([replica.port]);
       const abandoned = await abandon(port, 5, 'mid-response');
-      expect((await abandonViolations([replica.port], stats, abandoned)).join('\n')).toMatch(
+      // Bounded short: the replica never sees them leave, however long one waits.
+      expect((await abandonViolations([replica.port], stats, abandoned, 3_000)).join('\n')).toMatch(
         /saw 0 of 5 clients leave/,
       );
     } finally {
@@ -433,5 +483,5 @@ describe('the same checks on deliberately broken servers', () => {
       await stack.stop();
       fixture.remove();
     }
-  }, 15_000);
+  });
 });

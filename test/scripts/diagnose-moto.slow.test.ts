@@ -37,9 +37,12 @@ import { stackNames } from '../../scripts/cloud/aws.ts';
 import { stackOutputs } from '../../scripts/cloud/stack-deployer.ts';
 import { accessLogGroupName } from '../../scripts/workspace/http-api-settings.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { fakeRunner, initialise } from './fake-run.ts';
 import { type Moto, motoClient, outputsStack, runScript, startMoto } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';
+
+const skipMoto = missing(MOTO);
 
 const ws = loadWorkspace();
 const app = ws.application;
@@ -135,6 +138,7 @@ async function registerTargets(listenerArn: string) {
 }
 
 beforeAll(async () => {
+  if (skipMoto) return;
   moto = await startMoto();
   copy = repoCopy();
   clients = {
@@ -161,97 +165,103 @@ const run = (over: Partial<typeof clients> = {}) =>
 const failing = async (over: Partial<typeof clients> = {}) =>
   (await run(over)).filter((c) => c.verdict !== 'OK').map((c) => `${c.verdict} ${c.name}`);
 
-describe('diagnose on moto with the real stack shapes', { timeout: 60_000 }, () => {
-  it('passes: diagnose.ts exits 0 with every check OK', async () => {
-    const r = await runScript('diagnose', ['--json'], moto.env);
-    expect(r.stderr).not.toMatch(/^next:/m);
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { checks: { name: string; verdict: string }[] };
-    expect(report.checks.filter((c) => c.verdict !== 'OK')).toEqual([]);
-    expect(report.checks.map((c) => c.name)).toContain('VPC link security group reaches the ALB');
-    expect(report.checks.filter((c) => c.name.startsWith('Host reaches'))).toHaveLength(
-      ws.services.length,
-    );
-  });
-
-  it('fails the Host check when the overwrite is removed, or names a host no rule accepts', async () => {
-    const { apigw } = clients;
-    const setHost = (host: string) =>
-      apigw.send(
-        new UpdateIntegrationCommand({
-          ApiId: topology.apiId,
-          IntegrationId: topology.integrationId,
-          RequestParameters: { 'overwrite:header.host': host },
-        }),
+describe.skipIf(skipMoto)(
+  needing(MOTO, 'diagnose on moto with the real stack shapes'),
+  { timeout: 60_000 },
+  () => {
+    it('passes: diagnose.ts exits 0 with every check OK', async () => {
+      const r = await runScript('diagnose', ['--json'], moto.env);
+      expect(r.stderr).not.toMatch(/^next:/m);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as { checks: { name: string; verdict: string }[] };
+      expect(report.checks.filter((c) => c.verdict !== 'OK')).toEqual([]);
+      expect(report.checks.map((c) => c.name)).toContain('VPC link security group reaches the ALB');
+      expect(report.checks.filter((c) => c.name.startsWith('Host reaches'))).toHaveLength(
+        ws.services.length,
       );
-    try {
-      await setHost('');
-      expect(await failing()).toEqual([
-        expect.stringMatching(/^FAIL integration .* Host overwrite$/),
-      ]);
-      await setHost('api.example.com');
-      expect(await failing()).toEqual(ws.services.map((s) => `FAIL Host reaches ${s.name}`));
-    } finally {
-      await setHost(topology.dns);
-    }
-    expect(await failing()).toEqual([]);
-  });
-
-  it("fails when the ALB's ingress from the VPC link is revoked", async () => {
-    const rule = { GroupId: topology.albSg, IpPermissions: http80(topology.linkSg) };
-    await clients.ec2.send(new RevokeSecurityGroupIngressCommand(rule));
-    try {
-      expect(await failing()).toEqual(['FAIL ALB security group admits the VPC link']);
-    } finally {
-      await clients.ec2.send(new AuthorizeSecurityGroupIngressCommand(rule));
-    }
-  });
-
-  it("fails when the VPC link group's egress to the ALB is removed", async () => {
-    const rule = { GroupId: topology.linkSg, IpPermissions: http80(topology.albSg) };
-    await clients.ec2.send(new RevokeSecurityGroupEgressCommand(rule));
-    try {
-      const r = await runScript('diagnose', [], moto.env);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(
-        /FAIL VPC link security group reaches the ALB: sg-\S+ has no port-80 egress to sg-/,
-      );
-    } finally {
-      await clients.ec2.send(new AuthorizeSecurityGroupEgressCommand(rule));
-    }
-  });
-
-  it('fails when a target is unhealthy (moto reports every target healthy: health is mocked)', async () => {
-    const [svc] = ws.services;
-    const elb = motoClient(moto, ElasticLoadBalancingV2Client);
-    const mocked = mockClient(elb);
-    // Everything else still comes from moto, through a client that is not mocked.
-    mocked
-      .on(DescribeRulesCommand)
-      .callsFake((input) => clients.elb.send(new DescribeRulesCommand(input)));
-    mocked.on(DescribeTargetHealthCommand).callsFake(async (input) => {
-      const real = await clients.elb.send(new DescribeTargetHealthCommand(input));
-      const rules =
-        (
-          await clients.elb.send(
-            new DescribeRulesCommand({
-              ListenerArn: (await stackOutputs(clients.cfn, names.env))?.InternalHTTPListenerArn,
-            }),
-          )
-        ).Rules ?? [];
-      const mine = rules.find((r) => JSON.stringify(r.Conditions).includes(`"${svc?.pathPrefix}"`));
-      if (mine?.Actions?.[0]?.TargetGroupArn !== input.TargetGroupArn) return real;
-      return {
-        TargetHealthDescriptions: (real.TargetHealthDescriptions ?? []).map((d) => ({
-          ...d,
-          TargetHealth: { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch' },
-        })),
-      };
     });
-    try {
-      expect(await failing({ elb })).toEqual([`FAIL target health: ${svc?.name}`]);
-    } finally {
-      mocked.restore();
-    }
-  });
-});
+
+    it('fails the Host check when the overwrite is removed, or names a host no rule accepts', async () => {
+      const { apigw } = clients;
+      const setHost = (host: string) =>
+        apigw.send(
+          new UpdateIntegrationCommand({
+            ApiId: topology.apiId,
+            IntegrationId: topology.integrationId,
+            RequestParameters: { 'overwrite:header.host': host },
+          }),
+        );
+      try {
+        await setHost('');
+        expect(await failing()).toEqual([
+          expect.stringMatching(/^FAIL integration .* Host overwrite$/),
+        ]);
+        await setHost('api.example.com');
+        expect(await failing()).toEqual(ws.services.map((s) => `FAIL Host reaches ${s.name}`));
+      } finally {
+        await setHost(topology.dns);
+      }
+      expect(await failing()).toEqual([]);
+    });
+
+    it("fails when the ALB's ingress from the VPC link is revoked", async () => {
+      const rule = { GroupId: topology.albSg, IpPermissions: http80(topology.linkSg) };
+      await clients.ec2.send(new RevokeSecurityGroupIngressCommand(rule));
+      try {
+        expect(await failing()).toEqual(['FAIL ALB security group admits the VPC link']);
+      } finally {
+        await clients.ec2.send(new AuthorizeSecurityGroupIngressCommand(rule));
+      }
+    });
+
+    it("fails when the VPC link group's egress to the ALB is removed", async () => {
+      const rule = { GroupId: topology.linkSg, IpPermissions: http80(topology.albSg) };
+      await clients.ec2.send(new RevokeSecurityGroupEgressCommand(rule));
+      try {
+        const r = await runScript('diagnose', [], moto.env);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(
+          /FAIL VPC link security group reaches the ALB: sg-\S+ has no port-80 egress to sg-/,
+        );
+      } finally {
+        await clients.ec2.send(new AuthorizeSecurityGroupEgressCommand(rule));
+      }
+    });
+
+    it('fails when a target is unhealthy (moto reports every target healthy: health is mocked)', async () => {
+      const [svc] = ws.services;
+      const elb = motoClient(moto, ElasticLoadBalancingV2Client);
+      const mocked = mockClient(elb);
+      // Everything else still comes from moto, through a client that is not mocked.
+      mocked
+        .on(DescribeRulesCommand)
+        .callsFake((input) => clients.elb.send(new DescribeRulesCommand(input)));
+      mocked.on(DescribeTargetHealthCommand).callsFake(async (input) => {
+        const real = await clients.elb.send(new DescribeTargetHealthCommand(input));
+        const rules =
+          (
+            await clients.elb.send(
+              new DescribeRulesCommand({
+                ListenerArn: (await stackOutputs(clients.cfn, names.env))?.InternalHTTPListenerArn,
+              }),
+            )
+          ).Rules ?? [];
+        const mine = rules.find((r) =>
+          JSON.stringify(r.Conditions).includes(`"${svc?.pathPrefix}"`),
+        );
+        if (mine?.Actions?.[0]?.TargetGroupArn !== input.TargetGroupArn) return real;
+        return {
+          TargetHealthDescriptions: (real.TargetHealthDescriptions ?? []).map((d) => ({
+            ...d,
+            TargetHealth: { State: 'unhealthy', Reason: 'Target.ResponseCodeMismatch' },
+          })),
+        };
+      });
+      try {
+        expect(await failing({ elb })).toEqual([`FAIL target health: ${svc?.name}`]);
+      } finally {
+        mocked.restore();
+      }
+    });
+  },
+);

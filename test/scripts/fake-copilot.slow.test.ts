@@ -1,7 +1,7 @@
 // The fake copilot against what aws/copilot-cli v1.33.2 does (each case names the file), run as
 // the scripts run it: the executable first on PATH, stdin closed, moto_server as AWS, from a
 // copy of this repository as the workspace.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -20,9 +20,12 @@ import {
 } from '../../scripts/workspace/copilot-lambdas.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { parseTemplate } from '../../scripts/workspace/template.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { fakeRunner, initialise, ok } from './fake-run.ts';
 import { type FakeCopilot, type Moto, motoClient, startMoto } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';
+
+const skipMoto = missing(MOTO);
 
 const ws = loadWorkspace();
 const app = ws.application;
@@ -65,6 +68,7 @@ let cfn: CloudFormationClient;
 const fakes: FakeCopilot[] = [];
 
 beforeAll(async () => {
+  if (skipMoto) return;
   moto = await startMoto();
   copy = repoCopy();
   cfn = motoClient(moto, CloudFormationClient);
@@ -104,7 +108,7 @@ async function envStack(): Promise<{ outputs: string[]; exports: Record<string, 
   return { outputs: (stack?.Outputs ?? []).map((o) => o.OutputKey ?? '').sort(), exports };
 }
 
-describe('the fake copilot', { timeout: 120_000 }, () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'the fake copilot'), { timeout: 120_000 }, () => {
   it('keeps the environment stack to cf.yml: ALB outputs only while a Backend Service with http is deployed', async () => {
     const f = await initialised();
     const expectStack = async (want: Record<string, string | null>) => {
@@ -171,6 +175,7 @@ describe('the fake copilot', { timeout: 120_000 }, () => {
     const f = newFake();
     await ok(f.run(['app', 'init', app]));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const config = path.join(dir, 'config');
     writeFileSync(config, '[profile moto]\nregion = us-east-1\n');
     const init = ['env', 'init', '--name', env, '--app', app, '--default-config'];
@@ -311,132 +316,136 @@ describe('the fake copilot', { timeout: 120_000 }, () => {
   });
 });
 
-describe('the fake copilot, against manifests of its own', { timeout: 120_000 }, () => {
-  let local: RepoCopy;
-  beforeAll(() => {
-    local = repoCopy();
-  });
-  afterAll(() => local?.cleanup());
-  const manifest = (svc: string) => path.join(local.root, 'copilot', svc, 'manifest.yml');
-  const edit = (svc: string, change: (text: string) => string) =>
-    writeFileSync(manifest(svc), change(readFileSync(manifest(svc), 'utf8')));
+describe.skipIf(skipMoto)(
+  needing(MOTO, 'the fake copilot, against manifests of its own'),
+  { timeout: 120_000 },
+  () => {
+    let local: RepoCopy;
+    beforeAll(() => {
+      local = repoCopy();
+    });
+    afterAll(() => local?.cleanup());
+    const manifest = (svc: string) => path.join(local.root, 'copilot', svc, 'manifest.yml');
+    const edit = (svc: string, change: (text: string) => string) =>
+      writeFileSync(manifest(svc), change(readFileSync(manifest(svc), 'utf8')));
 
-  it('refuses what Copilot refuses: a failing patch (leaving svc package its empty files), a refused taskdef override, an undeployed environment', async () => {
-    const { fake, run } = fakeRunner(moto, local.root);
-    fakes.push(fake);
-    await ok(run(['app', 'init', app]));
-    await ok(run(['env', 'init', '--name', env, '--app', app, '--default-config']));
-    const pkg = [
-      'svc',
-      'package',
-      '--name',
-      first,
-      '--env',
-      env,
-      '--app',
-      app,
-      '--output-dir',
-      'out',
-    ];
-    // svc_deploy.go validateWorkloadManifestCompatibilityWithEnv.
-    expect((await run(pkg)).stderr).toBe(
-      `✘ cannot deploy a service to an undeployed environment. Please run "copilot env deploy --name ${env}" to deploy the environment first\n`,
-    );
-    await ok(run(['env', 'deploy', '--name', env, '--app', app]));
-    await ok(run(['svc', 'init', '--name', first, '--app', app]));
-    const patches = path.join(local.root, 'copilot', first, 'overrides', 'cfn.patches.yml');
-    const kept = readFileSync(patches, 'utf8');
-    onTestFinished(() => writeFileSync(patches, kept));
-    writeFileSync(
-      patches,
-      `${kept}- op: replace\n  path: /Resources/Nope/Properties/Runtime\n  value: nodejs24.x\n`,
-    );
-    const failed = await run(pkg);
-    expect([failed.code, failed.stderr]).toEqual([
-      1,
-      `✘ generate workload ${first} template against environment ${env}: override template: unable to apply the "replace" patch at index 3: key "/Resources": "Nope" not found in map\n`,
-    ]);
-    // svc_package.go setOutputFileWriters creates both files before anything is rendered.
-    expect(readFileSync(path.join(local.root, 'out', `${first}-${env}.stack.yml`), 'utf8')).toBe(
-      '',
-    );
-    const deployed = await run(['svc', 'deploy', '--name', first, '--env', env, '--app', app]);
-    expect(deployed.stderr).toMatch(
-      /^✘ deploy service \S+ to environment \S+: override template: unable to apply/,
-    );
-    writeFileSync(patches, kept);
-    edit(first, (t) => `${t}  - path: Family\n    value: other\n`);
-    const refused = await run(pkg);
-    expect(refused.stderr).toBe(
-      `✘ validate manifest against environment "${env}": validate "taskdef_overrides[4]": "Family" cannot be overridden with a custom value\n`,
-    );
-    edit(first, (t) => t.replace('  - path: Family\n    value: other\n', ''));
-    await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
-  });
-
-  it('deploys what Copilot always renders: the 60 s grace period by default, the task definition overrides, the desired count the service scaled to', async () => {
-    const { fake, run } = fakeRunner(moto, local.root);
-    fakes.push(fake);
-    edit(first, (t) => t.replace(/\n {4}grace_period: \S+/, ''));
-    await initialise(run, { deploy: true });
-    const stackName = `${app}-${env}-${first}`;
-    const deployedTemplate = async () =>
-      JSON.parse(
-        (await cfn.send(new GetTemplateCommand({ StackName: stackName }))).TemplateBody ?? '{}',
+    it('refuses what Copilot refuses: a failing patch (leaving svc package its empty files), a refused taskdef override, an undeployed environment', async () => {
+      const { fake, run } = fakeRunner(moto, local.root);
+      fakes.push(fake);
+      await ok(run(['app', 'init', app]));
+      await ok(run(['env', 'init', '--name', env, '--app', app, '--default-config']));
+      const pkg = [
+        'svc',
+        'package',
+        '--name',
+        first,
+        '--env',
+        env,
+        '--app',
+        app,
+        '--output-dir',
+        'out',
+      ];
+      // svc_deploy.go validateWorkloadManifestCompatibilityWithEnv.
+      expect((await run(pkg)).stderr).toBe(
+        `✘ cannot deploy a service to an undeployed environment. Please run "copilot env deploy --name ${env}" to deploy the environment first\n`,
       );
-    const template = await deployedTemplate();
-    // stack/transformers.go convertGracePeriod: manifest.DefaultHealthCheckGracePeriod.
-    expect(template.Resources.Service.Properties.HealthCheckGracePeriodSeconds).toBe(60);
-    expect(template.Resources.TaskDefinition.Properties.ContainerDefinitions[0]).toMatchObject({
-      StopTimeout: 40,
-      LinuxParameters: { InitProcessEnabled: true },
-      ReadonlyRootFilesystem: true,
-      User: 'node',
+      await ok(run(['env', 'deploy', '--name', env, '--app', app]));
+      await ok(run(['svc', 'init', '--name', first, '--app', app]));
+      const patches = path.join(local.root, 'copilot', first, 'overrides', 'cfn.patches.yml');
+      const kept = readFileSync(patches, 'utf8');
+      onTestFinished(() => writeFileSync(patches, kept));
+      writeFileSync(
+        patches,
+        `${kept}- op: replace\n  path: /Resources/Nope/Properties/Runtime\n  value: nodejs24.x\n`,
+      );
+      const failed = await run(pkg);
+      expect([failed.code, failed.stderr]).toEqual([
+        1,
+        `✘ generate workload ${first} template against environment ${env}: override template: unable to apply the "replace" patch at index 3: key "/Resources": "Nope" not found in map\n`,
+      ]);
+      // svc_package.go setOutputFileWriters creates both files before anything is rendered.
+      expect(readFileSync(path.join(local.root, 'out', `${first}-${env}.stack.yml`), 'utf8')).toBe(
+        '',
+      );
+      const deployed = await run(['svc', 'deploy', '--name', first, '--env', env, '--app', app]);
+      expect(deployed.stderr).toMatch(
+        /^✘ deploy service \S+ to environment \S+: override template: unable to apply/,
+      );
+      writeFileSync(patches, kept);
+      edit(first, (t) => `${t}  - path: Family\n    value: other\n`);
+      const refused = await run(pkg);
+      expect(refused.stderr).toBe(
+        `✘ validate manifest against environment "${env}": validate "taskdef_overrides[4]": "Family" cannot be overridden with a custom value\n`,
+      );
+      edit(first, (t) => t.replace('  - path: Family\n    value: other\n', ''));
+      await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
     });
-    // desired-count-delegation.js: a redeploy keeps the count the service runs at, not the
-    // minimum. The service's DesiredCount is DynamicDesiredCountAction's (backend/cf.yml with
-    // autoscaling); in moto, the stand-in parameter the fake computes as the handler would (moto
-    // itself keeps a service's count on a stack update, so the count alone would prove nothing).
-    expect(template.Resources.Service.Properties.DesiredCount).toEqual({
-      Ref: 'DynamicDesiredCount',
-    });
-    const desired = async () =>
-      (
-        await cfn.send(new DescribeStacksCommand({ StackName: stackName }))
-      ).Stacks?.[0]?.Parameters?.find((p) => p.ParameterKey === 'DynamicDesiredCount')
-        ?.ParameterValue;
-    expect(await desired()).toBe('2');
-    const ecs = motoClient(moto, ECSClient);
-    const cluster = (await stackOutputs(cfn, `${app}-${env}`))?.ClusterId;
-    const resources = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
-    const service = resources.StackResources?.find(
-      (r) => r.ResourceType === 'AWS::ECS::Service',
-    )?.PhysicalResourceId;
-    await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: 3 }));
-    edit(first, (t) => t.replace('LOG_LEVEL: info', 'LOG_LEVEL: warn'));
-    await ok(run(['svc', 'deploy', '--name', first, '--env', env, '--app', app]));
-    const after = await ecs.send(
-      new DescribeServicesCommand({ cluster, services: [service ?? ''] }),
-    );
-    expect(after.services?.[0]?.desiredCount).toBe(3);
-    expect(await desired()).toBe('3');
-    ecs.destroy();
-    await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
-  });
 
-  it('asks env init for a region its session lacks: temporary credentials read AWS_REGION only', async () => {
-    const { fake, run } = fakeRunner(moto, local.root);
-    fakes.push(fake);
-    await ok(run(['app', 'init', app]));
-    const init = ['env', 'init', '--name', env, '--app', app, '--default-config'];
-    const temp = ['--aws-access-key-id', 'AKIA', '--aws-secret-access-key', 'secret'];
-    const regionless = { AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-1' };
-    expect((await run([...init, ...temp], regionless)).stderr).toMatch(
-      /✘ get environment region: prompt/,
-    );
-    // A default session (no config file) reads AWS_DEFAULT_REGION too.
-    await ok(run(init, regionless));
-    await ok(run([...init, ...temp, '--region', 'us-east-1'], regionless));
-    await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
-  });
-});
+    it('deploys what Copilot always renders: the 60 s grace period by default, the task definition overrides, the desired count the service scaled to', async () => {
+      const { fake, run } = fakeRunner(moto, local.root);
+      fakes.push(fake);
+      edit(first, (t) => t.replace(/\n {4}grace_period: \S+/, ''));
+      await initialise(run, { deploy: true });
+      const stackName = `${app}-${env}-${first}`;
+      const deployedTemplate = async () =>
+        JSON.parse(
+          (await cfn.send(new GetTemplateCommand({ StackName: stackName }))).TemplateBody ?? '{}',
+        );
+      const template = await deployedTemplate();
+      // stack/transformers.go convertGracePeriod: manifest.DefaultHealthCheckGracePeriod.
+      expect(template.Resources.Service.Properties.HealthCheckGracePeriodSeconds).toBe(60);
+      expect(template.Resources.TaskDefinition.Properties.ContainerDefinitions[0]).toMatchObject({
+        StopTimeout: 40,
+        LinuxParameters: { InitProcessEnabled: true },
+        ReadonlyRootFilesystem: true,
+        User: 'node',
+      });
+      // desired-count-delegation.js: a redeploy keeps the count the service runs at, not the
+      // minimum. The service's DesiredCount is DynamicDesiredCountAction's (backend/cf.yml with
+      // autoscaling); in moto, the stand-in parameter the fake computes as the handler would (moto
+      // itself keeps a service's count on a stack update, so the count alone would prove nothing).
+      expect(template.Resources.Service.Properties.DesiredCount).toEqual({
+        Ref: 'DynamicDesiredCount',
+      });
+      const desired = async () =>
+        (
+          await cfn.send(new DescribeStacksCommand({ StackName: stackName }))
+        ).Stacks?.[0]?.Parameters?.find((p) => p.ParameterKey === 'DynamicDesiredCount')
+          ?.ParameterValue;
+      expect(await desired()).toBe('2');
+      const ecs = motoClient(moto, ECSClient);
+      const cluster = (await stackOutputs(cfn, `${app}-${env}`))?.ClusterId;
+      const resources = await cfn.send(new DescribeStackResourcesCommand({ StackName: stackName }));
+      const service = resources.StackResources?.find(
+        (r) => r.ResourceType === 'AWS::ECS::Service',
+      )?.PhysicalResourceId;
+      await ecs.send(new UpdateServiceCommand({ cluster, service, desiredCount: 3 }));
+      edit(first, (t) => t.replace('LOG_LEVEL: info', 'LOG_LEVEL: warn'));
+      await ok(run(['svc', 'deploy', '--name', first, '--env', env, '--app', app]));
+      const after = await ecs.send(
+        new DescribeServicesCommand({ cluster, services: [service ?? ''] }),
+      );
+      expect(after.services?.[0]?.desiredCount).toBe(3);
+      expect(await desired()).toBe('3');
+      ecs.destroy();
+      await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
+    });
+
+    it('asks env init for a region its session lacks: temporary credentials read AWS_REGION only', async () => {
+      const { fake, run } = fakeRunner(moto, local.root);
+      fakes.push(fake);
+      await ok(run(['app', 'init', app]));
+      const init = ['env', 'init', '--name', env, '--app', app, '--default-config'];
+      const temp = ['--aws-access-key-id', 'AKIA', '--aws-secret-access-key', 'secret'];
+      const regionless = { AWS_REGION: '', AWS_DEFAULT_REGION: 'us-east-1' };
+      expect((await run([...init, ...temp], regionless)).stderr).toMatch(
+        /✘ get environment region: prompt/,
+      );
+      // A default session (no config file) reads AWS_DEFAULT_REGION too.
+      await ok(run(init, regionless));
+      await ok(run([...init, ...temp, '--region', 'us-east-1'], regionless));
+      await ok(run(['app', 'delete', '--name', app, '--yes'], {}, os.tmpdir()));
+    });
+  },
+);

@@ -3,17 +3,19 @@
 // AWS call, no copilot call), and the "stop at once, change nothing" prerequisites. Runs that
 // change Copilot state run from a git copy of the repository (repo-copy.ts), so `git status`
 // shows any file a script (or copilot) touched.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { COPILOT_VERSION } from '../../scripts/cloud/copilot-version.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import {
   FAKE_BIN,
   type FakeCopilot,
   fakeCopilot,
+  freePort,
   type Moto,
   motoClient,
   runScript,
@@ -23,6 +25,8 @@ import {
   startServices,
 } from './harness.ts';
 import { type RepoCopy, repoCopy } from './repo-copy.ts';
+
+const skipMoto = missing(MOTO);
 
 const ws = loadWorkspace();
 const app = ws.application;
@@ -46,8 +50,16 @@ const newCopy = () => {
 };
 
 beforeAll(async () => {
+  if (skipMoto) return;
   // ECS tasks in moto never start unless told how many run.
-  [moto, api] = await Promise.all([startMoto({ MOTO_ECS_SERVICE_RUNNING: '2' }), startServices()]);
+  // Settled one by one, so one failing to start leaves the other to afterAll to stop.
+  const [m, a] = await Promise.allSettled([
+    startMoto({ MOTO_ECS_SERVICE_RUNNING: '2' }),
+    startServices(),
+  ]);
+  if (m.status === 'fulfilled') moto = m.value;
+  if (a.status === 'fulfilled') api = a.value;
+  for (const r of [m, a]) if (r.status === 'rejected') throw r.reason;
 });
 afterAll(async () => {
   await Promise.all([moto?.stop(), api?.stop()]);
@@ -55,7 +67,7 @@ afterAll(async () => {
   for (const c of copies) c.cleanup();
 });
 
-describe('init, deploy, destroy', { timeout: 120_000 }, () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'init, deploy, destroy'), { timeout: 120_000 }, () => {
   it('init runs every step in order, and a re-run skips them all', async () => {
     const fake = newFake();
     const copy = newCopy();
@@ -188,6 +200,7 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
   it('init hands env init the AWS_PROFILE it runs with (env init ignores AWS_PROFILE)', async () => {
     const fake = newFake();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(path.join(dir, 'config'), '[profile moto]\nregion = us-east-1\n');
     writeFileSync(
       path.join(dir, 'credentials'),
@@ -215,6 +228,7 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
   it('init hands env init the region, which a temporary-credential session would not find', async () => {
     const fake = newFake();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'aws-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     // A config file to read (so init passes the credential flags), no default profile in it, and
     // the region only in AWS_DEFAULT_REGION: Copilot's static-credential session reads
     // AWS_REGION alone (aws-sdk-go session/env_config.go), so without --region it would ask.
@@ -281,7 +295,7 @@ describe('init, deploy, destroy', { timeout: 120_000 }, () => {
   });
 });
 
-describe('guarantees', { timeout: 60_000 }, () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'guarantees'), { timeout: 60_000 }, () => {
   it('deploy --dry-run of steps Copilot renders nothing for makes no AWS call and no copilot call', async () => {
     const recorder = await startRecorder();
     const fake = newFake();
@@ -370,6 +384,24 @@ describe('guarantees', { timeout: 60_000 }, () => {
       } finally {
         await recorder.stop();
       }
+    });
+
+    it(`${script} tells no route to AWS from bad credentials, having changed nothing`, async () => {
+      const fake = newFake();
+      const port = await freePort();
+      const r = await runScript(script, [], {
+        ...fake.env,
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(
+        /cannot reach AWS STS at http:\/\/127\.0\.0\.1:\d+ \(nothing was changed\): .*ECONNREFUSED/,
+      );
+      expect(r.stderr).not.toMatch(/credentials/);
+      expect(fake.mutations()).toEqual([]);
     });
 
     it(`${script} stops at once without a copilot binary`, async () => {
