@@ -103,7 +103,7 @@ describe('start-up', () => {
     expect(failure).toBe(
       `${service.name}/0 exited (code 1) before it listened on port 40000. Its last output:\n` +
         '    | Error: Cannot find module x\n' +
-        `Run the service alone to see why: PORT=3999 node ${service.sourceDir.replace(`${repoRoot}/`, '')}/src/server.ts`,
+        `Run the service alone to see why: PORT=3999 npx node ${service.sourceDir.replace(`${repoRoot}/`, '')}/src/server.ts`,
     );
     // Once settled, later events change nothing.
     expect(s.watch.exitedBeforeListening(s.second, 'code 2')).toBe(false);
@@ -131,7 +131,7 @@ describe('start-up', () => {
       `The local stack did not become healthy within 5 ms (the manifests' health-check grace period):\n` +
         `  ${service.name}/0 (127.0.0.1:40000): initial Elb.InitialHealthChecking; GET ${service.health.path}: no answer yet\n` +
         `  ${service.name}/1 (127.0.0.1:40001): not running\n    | warming up\n` +
-        'Run the service alone to see why: PORT=3999 node services/<name>/src/server.ts',
+        'Run the service alone to see why: PORT=3999 npx node services/<name>/src/server.ts',
     );
   });
 
