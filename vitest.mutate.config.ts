@@ -3,10 +3,11 @@
 // that drive a module through a child process (the scripts under the fake copilot) cover
 // nothing Stryker can see, so each mutated module has in-process tests of its own. Left out on
 // purpose: tests that start a stack or real timers before or between their tests
-// (target-group.test.ts, events.test.ts, smoke.test.ts). Code that runs outside any test is a
-// "static" mutant to Stryker, which must then run every test against it: they made a run of
-// the same modules take hours. target-group-rules.test.ts covers the target group on a clock
-// of its own; smoke-checks.test.ts the smoke checks.
+// (target-group.test.ts, events.test.ts, the *.slow.test.ts files). Code that runs outside any
+// test is a "static" mutant to Stryker, which must then run every related test against it:
+// stryker.config.mjs leaves those out (ignoreStatic), and tests here start what they need in
+// the test, not in beforeAll. target-group-rules.test.ts covers the target group on a clock of
+// its own; smoke-checks.test.ts the smoke checks. isolate: false comes from the base config.
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config.ts';
 

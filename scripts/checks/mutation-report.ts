@@ -48,6 +48,8 @@ export interface ModuleScore {
   timedOut: number;
   survived: number;
   noCoverage: number;
+  /** Static mutants, not run (`ignoreStatic`, stryker.config.mjs) and not in the score. */
+  ignored: number;
   /** Detected over detected and undetected, in percent; compile and runtime errors left out. */
   score: number;
 }
@@ -92,22 +94,24 @@ export function scoresOf(report: MutationReport): ModuleScore[] {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([file, { mutants }]) => {
       const count = (status: string) => mutants.filter((m) => m.status === status).length;
-      const [killed, timedOut, survived, noCoverage] = [
+      const [killed, timedOut, survived, noCoverage, ignored] = [
         count('Killed'),
         count('Timeout'),
         count('Survived'),
         count('NoCoverage'),
-      ] as [number, number, number, number];
+        count('Ignored'),
+      ] as [number, number, number, number, number];
       return {
         file,
         killed,
         timedOut,
         survived,
         noCoverage,
+        ignored,
         score: score(killed, timedOut, survived + noCoverage),
       };
     });
-  const sum = (key: 'killed' | 'timedOut' | 'survived' | 'noCoverage') =>
+  const sum = (key: 'killed' | 'timedOut' | 'survived' | 'noCoverage' | 'ignored') =>
     rows.reduce((total, row) => total + row[key], 0);
   const all = {
     file: 'all',
@@ -115,6 +119,7 @@ export function scoresOf(report: MutationReport): ModuleScore[] {
     timedOut: sum('timedOut'),
     survived: sum('survived'),
     noCoverage: sum('noCoverage'),
+    ignored: sum('ignored'),
     score: 0,
   };
   all.score = score(all.killed, all.timedOut, all.survived + all.noCoverage);
@@ -170,11 +175,11 @@ export function renderScores(scores: readonly ModuleScore[]): string {
   const rows = scores.map((s) => {
     const name = s.file === 'all' ? '**all**' : `\`${s.file}\``;
     const value = s.file === 'all' ? `**${s.score.toFixed(2)}%**` : `${s.score.toFixed(2)}%`;
-    return `| ${name} | ${value} | ${s.killed} | ${s.timedOut} | ${s.survived} | ${s.noCoverage} |`;
+    return `| ${name} | ${value} | ${s.killed} | ${s.timedOut} | ${s.survived} | ${s.noCoverage} | ${s.ignored} |`;
   });
   return [
-    '| module | score | killed | timed out | survived | no coverage |',
-    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    '| module | score | killed | timed out | survived | no coverage | static (not run) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
 }

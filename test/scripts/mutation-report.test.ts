@@ -32,7 +32,10 @@ const report: MutationReport = {
         mutant('CompileError', 2),
       ],
     },
-    'a.ts': { source: 'x\n', mutants: [mutant('Killed', 1), mutant('Killed', 1)] },
+    'a.ts': {
+      source: 'x\n',
+      mutants: [mutant('Killed', 1), mutant('Killed', 1), mutant('Ignored', 1)],
+    },
   },
 };
 
@@ -84,25 +87,27 @@ describe('the survivors of a run', () => {
 describe('the scores', () => {
   it('count detected over detected and undetected, errors left out, and a total', () => {
     const scores = scoresOf(report);
-    expect(scores.map((s) => [s.file, s.killed, s.timedOut, s.survived, s.noCoverage])).toEqual([
-      ['a.ts', 2, 0, 0, 0],
-      ['b.ts', 1, 1, 1, 1],
-      ['all', 3, 1, 1, 1],
+    expect(
+      scores.map((s) => [s.file, s.killed, s.timedOut, s.survived, s.noCoverage, s.ignored]),
+    ).toEqual([
+      ['a.ts', 2, 0, 0, 0, 1],
+      ['b.ts', 1, 1, 1, 1, 0],
+      ['all', 3, 1, 1, 1, 1],
     ]);
     expect(scores.map((s) => s.score)).toEqual([100, 50, (100 * 4) / 6]);
     expect(scoresOf({ files: {} })).toEqual([
-      { file: 'all', killed: 0, timedOut: 0, survived: 0, noCoverage: 0, score: 100 },
+      { file: 'all', killed: 0, timedOut: 0, survived: 0, noCoverage: 0, ignored: 0, score: 100 },
     ]);
   });
 
   it('render as a table, the total in bold', () => {
     expect(renderScores(scoresOf(report))).toBe(
       [
-        '| module | score | killed | timed out | survived | no coverage |',
-        '| --- | ---: | ---: | ---: | ---: | ---: |',
-        '| `a.ts` | 100.00% | 2 | 0 | 0 | 0 |',
-        '| `b.ts` | 50.00% | 1 | 1 | 1 | 1 |',
-        '| **all** | **66.67%** | 3 | 1 | 1 | 1 |',
+        '| module | score | killed | timed out | survived | no coverage | static (not run) |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| `a.ts` | 100.00% | 2 | 0 | 0 | 0 | 1 |',
+        '| `b.ts` | 50.00% | 1 | 1 | 1 | 1 | 0 |',
+        '| **all** | **66.67%** | 3 | 1 | 1 | 1 | 1 |',
       ].join('\n'),
     );
   });
