@@ -22,6 +22,7 @@ export default defineConfig({
       'test/reliability/fuzz-services.test.ts',
       'test/local/target-group-rules.test.ts',
       'test/local/routing-rules.test.ts',
+      'test/local/listener-rule-near-misses.test.ts',
       'test/local/cors.test.ts',
       'test/local/cors-origins.test.ts',
       'test/local/jwt-authorizer.test.ts',
