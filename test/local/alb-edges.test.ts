@@ -19,29 +19,16 @@ import {
 import { httpProbe } from '../../scripts/local/alb/health-check.ts';
 import { rawExchange, request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
-import {
-  ALB_HOST,
-  type InProcessApi,
-  type InProcessOptions,
-  inProcessApi,
-  PATH,
-} from './in-process.ts';
+import { ALB_HOST, apiPerTest, PATH } from './in-process.ts';
 
-let api: InProcessApi | undefined;
+const start = apiPerTest();
 const servers: http.Server[] = [];
 afterEach(async () => {
-  await api?.close();
-  api = undefined;
   for (const server of servers.splice(0)) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
 });
-
-async function start(options: InProcessOptions): Promise<InProcessApi> {
-  api = await inProcessApi(options);
-  return api;
-}
 
 async function serve(handler: http.RequestListener): Promise<number> {
   const server = http.createServer(handler);

@@ -5,7 +5,7 @@
 // and what it does when a target answers early, fails, or the client goes away.
 import type http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BAD_GATEWAY,
   BAD_REQUEST,
@@ -18,25 +18,9 @@ import {
 import { FORWARDED_FIELDS } from '../../scripts/local/alb/load-balancer.ts';
 import { rawExchange, request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
-import {
-  ALB_HOST,
-  INTERNAL_HOST,
-  type InProcessApi,
-  type InProcessOptions,
-  inProcessApi,
-  PATH,
-} from './in-process.ts';
+import { ALB_HOST, apiPerTest, INTERNAL_HOST, PATH } from './in-process.ts';
 
-let api: InProcessApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
-
-async function start(options: InProcessOptions): Promise<InProcessApi> {
-  api = await inProcessApi(options);
-  return api;
-}
+const start = apiPerTest();
 
 const ok =
   (body = 'ok'): http.RequestListener =>

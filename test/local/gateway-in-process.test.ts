@@ -8,7 +8,7 @@
 // framed; CORS preflights; and one access-log line per request, in the template's format.
 import type http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FORWARDED_FIELDS } from '../../scripts/local/alb/load-balancer.ts';
 import { startLocalIssuer } from '../../scripts/local/gateway/jwt-issuer.ts';
 import { BodyBudget } from '../../scripts/local/gateway/request-body.ts';
@@ -19,24 +19,9 @@ import {
 } from '../../scripts/workspace/http-api-settings.ts';
 import { rawExchange, request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
-import {
-  ALB_HOST,
-  type InProcessApi,
-  type InProcessOptions,
-  inProcessApi,
-  PATH,
-} from './in-process.ts';
+import { ALB_HOST, apiPerTest, type InProcessApi, PATH } from './in-process.ts';
 
-let api: InProcessApi | undefined;
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-});
-
-async function start(options: InProcessOptions): Promise<InProcessApi> {
-  api = await inProcessApi(options);
-  return api;
-}
+const start = apiPerTest();
 
 interface Seen {
   method: string;
@@ -353,7 +338,6 @@ describe('CORS preflights', () => {
       headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
     });
     expect(unroutedNoCors.status).toBe(404);
-    await api?.close();
     const withCors = await start({
       targets: [echo(seen)],
       parameters: { CorsAllowOrigins: ORIGIN },
@@ -760,7 +744,6 @@ describe("the integration's own settings", () => {
     });
     expect((await request(`${apiUrl}${PATH}`)).status).toBe(200);
     expect(accessLog).toEqual([]);
-    await api?.close();
     const off = await start({ targets: [echo()], accessLog: false });
     expect((await request(`${off.apiUrl}${PATH}`)).status).toBe(200);
     expect((await rawExchange(off.apiPort, Buffer.from('BAD\r\n\r\n'), 5_000)).status).toBe(400);

@@ -5,6 +5,7 @@
 // behaviours can be checked at their edges in milliseconds.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { attachAlbListener } from '../../scripts/local/alb/listener.ts';
 import { LoadBalancer } from '../../scripts/local/alb/load-balancer.ts';
 import { type Clock, Target, TargetGroup } from '../../scripts/local/alb/target-group.ts';
@@ -173,5 +174,22 @@ export async function inProcessApi(options: InProcessOptions = {}): Promise<InPr
       group.close();
       await Promise.all([api, albServer, ...servers].map(close));
     },
+  };
+}
+
+/**
+ * A test file's way to start an API: each one started is closed after its test, or when the
+ * test starts another (the caller registers this once, at the top of the file).
+ */
+export function apiPerTest(): (options: InProcessOptions) => Promise<InProcessApi> {
+  let api: InProcessApi | undefined;
+  afterEach(async () => {
+    await api?.close();
+    api = undefined;
+  });
+  return async (options) => {
+    await api?.close();
+    api = await inProcessApi(options);
+    return api;
   };
 }

@@ -9,7 +9,8 @@ import {
   resourcesOfType,
 } from '../../scripts/workspace/template.ts';
 
-const value = (yaml: string) => (parseTemplate(`V: ${yaml}\nResources: {}`) as { V: unknown }).V;
+const value = (yaml: string) =>
+  (parseTemplate(`V: ${yaml}\nResources: {}`) as unknown as { V: unknown }).V;
 
 describe('a template', () => {
   it('reads !Ref and !Condition as themselves, every other tag as its Fn:: form', () => {
