@@ -42,6 +42,7 @@ export default defineConfig({
       'test/scripts/diagnose.test.ts',
       'test/scripts/diagnose-verdicts.test.ts',
       'test/scripts/diagnose-integration.test.ts',
+      'test/scripts/diagnose-messages.test.ts',
       'test/scripts/diagnose-run.test.ts',
       'test/scripts/failure-report.test.ts',
       'test/workspace/template-evaluation.test.ts',
