@@ -2,6 +2,8 @@
 // environment checks with what was seen and the next thing to run (the brief: "what happened:
 // why", and the next command). diagnose-verdicts.test.ts walks the verdicts' edges; this file
 // pins the words and the commands a user copies, so a hint that loses its command shows.
+
+import type { GetVpcLinkCommandOutput } from '@aws-sdk/client-apigatewayv2';
 import { DescribeSecurityGroupsCommand, EC2Client, type IpPermission } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +22,12 @@ const tcp80 = (over: IpPermission): IpPermission => ({
   IpProtocol: 'tcp',
   FromPort: 80,
   ToPort: 80,
+  ...over,
+});
+/** A GetVpcLink answer, as the SDK returns it. */
+const link = (over: Partial<GetVpcLinkCommandOutput>): GetVpcLinkCommandOutput => ({
+  $metadata: {},
+  VpcLinkId: 'l1',
   ...over,
 });
 const fromGroup = (id: string) => tcp80({ UserIdGroupPairs: [{ GroupId: id }] });
@@ -142,28 +150,28 @@ describe('both security-group checks, from one call', () => {
 
 describe('the VPC link and the environment', () => {
   it("say the link's state, and what to do when it is not AVAILABLE", () => {
-    expect(vpcLinkCheck({ VpcLinkId: 'l1', VpcLinkStatus: 'AVAILABLE' })).toEqual({
+    expect(vpcLinkCheck(link({ VpcLinkStatus: 'AVAILABLE' }))).toEqual({
       name: 'VPC link status',
       verdict: 'OK',
       detail: 'l1 is AVAILABLE',
     });
     for (const VpcLinkStatus of ['PENDING', 'DELETING'] as const) {
-      expect(vpcLinkCheck({ VpcLinkId: 'l1', VpcLinkStatus })).toEqual({
+      expect(vpcLinkCheck(link({ VpcLinkStatus }))).toEqual({
         name: 'VPC link status',
         verdict: 'WARN',
         detail: `l1 is ${VpcLinkStatus}`,
         hint: 'wait a few minutes; a link that was INACTIVE is being re-provisioned',
       });
     }
-    expect(
-      vpcLinkCheck({ VpcLinkId: 'l1', VpcLinkStatus: 'INACTIVE', VpcLinkStatusMessage: 'idle' }),
-    ).toEqual({
-      name: 'VPC link status',
-      verdict: 'FAIL',
-      detail: 'l1 is INACTIVE (idle): unused for 60 days, its network interfaces were removed',
-      hint: `send a request through the API: API Gateway re-provisions the link (PENDING, then AVAILABLE within minutes). If it stays INACTIVE, recreate the HTTP API stack: aws cloudformation delete-stack --stack-name <app>-<env>-http-api, then ${REDEPLOY_API}`,
-    });
-    expect(vpcLinkCheck({ VpcLinkId: 'l1', VpcLinkStatus: 'FAILED' })).toMatchObject({
+    expect(vpcLinkCheck(link({ VpcLinkStatus: 'INACTIVE', VpcLinkStatusMessage: 'idle' }))).toEqual(
+      {
+        name: 'VPC link status',
+        verdict: 'FAIL',
+        detail: 'l1 is INACTIVE (idle): unused for 60 days, its network interfaces were removed',
+        hint: `send a request through the API: API Gateway re-provisions the link (PENDING, then AVAILABLE within minutes). If it stays INACTIVE, recreate the HTTP API stack: aws cloudformation delete-stack --stack-name <app>-<env>-http-api, then ${REDEPLOY_API}`,
+      },
+    );
+    expect(vpcLinkCheck(link({ VpcLinkStatus: 'FAILED' }))).toMatchObject({
       name: 'VPC link status',
       verdict: 'FAIL',
       detail: 'l1 is FAILED',
