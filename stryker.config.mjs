@@ -9,12 +9,12 @@ export default {
   mutate: [
     // The local HTTP API's CORS, JWT authorizer and throttling (TokenBucket); the ALB's listener
     // rules (the constructor and match()) and target group. Line ranges: the rest of
-    // http-api.ts and load-balancer.ts runs only inside a whole stack (docs/mutation.md).
+    // load-balancer.ts runs only inside a whole stack (docs/mutation.md).
     'scripts/local/gateway/cors.ts',
     'scripts/local/gateway/jwt-authorizer.ts',
-    'scripts/local/gateway/http-api.ts:58-81',
-    'scripts/local/alb/load-balancer.ts:85-95',
-    'scripts/local/alb/load-balancer.ts:103-114',
+    'scripts/local/gateway/throttling.ts',
+    'scripts/local/alb/load-balancer.ts:81-91',
+    'scripts/local/alb/load-balancer.ts:99-110',
     'scripts/local/alb/target-group.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',

@@ -58,9 +58,11 @@ process.exitCode = await runCommand(spec, (f) => {
     output(
       `\n${count('PASS')} pass, ${count('EXCEPTION')} exception (reasons in ${EXCEPTIONS_FILE}), ${count('FAIL')} fail`,
     );
-    // The addons are CloudFormation: cfn-lint and cfn-guard (Control Tower rules) check them,
+    // The templates are CloudFormation: cfn-lint and cfn-guard (Control Tower rules) check them,
     // with their exceptions under `templates:` in the same policy/exceptions.yml.
-    output(`addons/*.yml: run ${invocation('validate-templates')} (cfn-lint, cfn-guard)`);
+    output(
+      `addons/*.yml, iam/*.yml: run ${invocation('validate-templates')} (cfn-lint, cfn-guard)`,
+    );
   }
   for (const problem of report.problems) process.stderr.write(`${spec.name}: ${problem}\n`);
   return report.problems.length === 0 ? 0 : 1;

@@ -60,7 +60,16 @@ const flags = {
     valueName: 'seconds',
     description: 'A service stack with no new event after this long had nothing to change',
   },
-  dryRun: { type: 'boolean', description: 'Print the ordered plan; no AWS call, no copilot call' },
+  dryRun: {
+    type: 'boolean',
+    description:
+      'Print the ordered plan, then run its preview alone (copilot env/svc package, read-only); nothing is deployed',
+  },
+  planOnly: {
+    type: 'boolean',
+    description:
+      'With --dry-run: print the plan and stop, calling neither copilot nor AWS (what CI plans with, before it has credentials)',
+  },
   json: { type: 'boolean', description: 'Print the result (API URL, stacks) as JSON on stdout' },
 } as const satisfies FlagSpecs;
 
@@ -70,6 +79,9 @@ const spec = {
     'Deploy the environment, the services (one after the other), the HTTP API stack, then smoke-test.',
   details: `Prints the API URL on stdout. Safe to re-run: unchanged stacks are left alone.
 Prerequisites: run scripts/init.ts once (app, environment, service registration).
+Before any change, Copilot renders each stack the run deploys (copilot env/svc package, into
+.cache/rendered/<app>-<env>/): a Lambda runtime Lambda refuses, or YAML patches that did not
+apply, stop the run there.
 
 examples:
   ${invocation(NAME)} --dry-run
@@ -92,10 +104,23 @@ process.exitCode = await runCommand(spec, (f) => {
     settleMs: f.settle * 1000,
     steps: resolveSteps(NAME, f.only, f.bastion),
     dryRun: f.dryRun,
+    planOnly: planOnly(f.planOnly, f.dryRun),
     json: f.json,
     smoke: smokeStep({ ...target, services: workspace.services, smokeUrl: f.smokeUrl }),
   });
 });
+
+function planOnly(wanted: boolean, dryRun: boolean): boolean {
+  if (wanted && !dryRun) {
+    throw new CliError(
+      `${NAME}: invalid --plan-only`,
+      '--plan-only only goes with --dry-run (a deploy always previews first)',
+      `${invocation(NAME)} --dry-run --plan-only`,
+      2,
+    );
+  }
+  return wanted;
+}
 
 function pickServices(list: string | undefined): string[] {
   const all = workspace.services.map((s) => s.name);

@@ -27,7 +27,9 @@ INACTIVE / FAILED); the integration URI is the listener ARN and goes through the
 Host overwrite is present and every service's listener rule accepts that Host; the ALB's
 security group admits the VPC link's group and the VPC link's group may reach the ALB's (port
 80); target health per service; integrationErrorMessage entries in the access logs (every
-page of the search, up to a bound). Exit 1 on any FAIL.`,
+page of the search, up to a bound); the Lambda functions of the deployed Copilot stacks with
+their runtimes (WARN for one Lambda will no longer let CloudFormation update, or soon). Exit 1 on
+any FAIL.`,
   flags,
 };
 

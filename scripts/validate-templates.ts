@@ -1,8 +1,8 @@
-// Validates the CloudFormation templates under addons/ offline: cfn-lint, then cfn-guard with
+// Validates the CloudFormation templates (addons/*.yml, iam/*.yml) offline: cfn-lint, then cfn-guard with
 // AWS Control Tower's proactive controls (scripts/checks/templates.ts). Exit codes: 0 valid,
 // 1 a problem without a recorded exception, 2 a validator could not run.
 import path from 'node:path';
-import { addonTemplates, CfnLintMissingError, validateTemplates } from './checks/templates.ts';
+import { CfnLintMissingError, repositoryTemplates, validateTemplates } from './checks/templates.ts';
 import { CliError, commandName, invocation, output, runCommand } from './cli/command.ts';
 
 const spec = {
@@ -11,13 +11,13 @@ const spec = {
   flags: {},
   positionals: {
     valueName: 'template.yml',
-    description: 'Templates to validate (default: addons/*.yml)',
+    description: 'Templates to validate (default: addons/*.yml and iam/*.yml)',
   },
 };
 
 process.exitCode = await runCommand(spec, (_, args) => {
   let problems: string[];
-  const files = args.length > 0 ? args.map((f) => path.resolve(f)) : addonTemplates();
+  const files = args.length > 0 ? args.map((f) => path.resolve(f)) : repositoryTemplates();
   try {
     problems = validateTemplates(files);
   } catch (error) {

@@ -1,7 +1,8 @@
 // The causes of a broken HTTP API -> VPC link -> internal ALB path that users hit most, each as
 // a check with a verdict and, when it is not OK, what to do about it. Read-only AWS calls only.
 // The checks live by subject: diagnose-routing.ts (integration, Host against the listener
-// rules, targets), diagnose-network.ts (security groups), diagnose-logs.ts (access logs).
+// rules, targets), diagnose-network.ts (security groups), diagnose-logs.ts (access logs),
+// diagnose-runtimes.ts (the Lambda runtimes of the deployed Copilot stacks).
 
 import {
   GetIntegrationsCommand,
@@ -12,6 +13,7 @@ import { DescribeRulesCommand, type Rule } from '@aws-sdk/client-elastic-load-ba
 import { invocation } from '../cli/command.ts';
 import type { AwsClients } from '../cloud/aws.ts';
 import { ENV_OUTPUT, INTERNAL_ALB_OUTPUTS, stackNames } from '../cloud/aws.ts';
+import { isoDay } from '../cloud/lambda-runtimes.ts';
 import { stackOutputs } from '../cloud/stack-deployer.ts';
 import { accessLogGroupName } from '../workspace/http-api-settings.ts';
 import type { Service } from '../workspace/manifests.ts';
@@ -24,6 +26,7 @@ import {
   ruleFor,
   targetHealthCheck,
 } from './diagnose-routing.ts';
+import { runtimeChecks } from './diagnose-runtimes.ts';
 import { check, type DiagnosticCheck, guarded } from './diagnose-verdict.ts';
 
 export { integrationChecks } from './diagnose-routing.ts';
@@ -150,6 +153,11 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
     ...(await guarded('access logs', async () => [
       await accessLogCheck(clients.logs, accessLogGroupName(ctx.app, ctx.env), window),
     ])),
+  );
+  results.push(
+    ...(await guarded('Lambda runtimes', () =>
+      runtimeChecks(clients.cfn, { ...ctx, today: isoDay(now) }),
+    )),
   );
   return results;
 }

@@ -1,4 +1,4 @@
-// Validates the CloudFormation templates under addons/ with every offline means AWS offers,
+// Validates the CloudFormation templates (addons/, iam/) with every offline means AWS offers,
 // because none of them can be deployed from a laptop: cfn-lint (0 errors, 0 warnings), then
 // cfn-guard with AWS Control Tower's proactive controls. Exceptions to a control live with
 // every other policy exception in policy/exceptions.yml (`templates:`), each with its reason;
@@ -75,12 +75,18 @@ export function lintTemplate(file: string): LintFinding[] {
   }));
 }
 
-export function addonTemplates(root: string = repoRoot): string[] {
-  const dir = path.join(root, 'addons');
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.yml') || name.endsWith('.yaml'))
-    .sort()
-    .map((name) => path.join(dir, name));
+/** The folders whose every .yml/.yaml file is a CloudFormation template. */
+export const TEMPLATE_DIRS = ['addons', 'iam'] as const;
+
+/** Every template of the repository: the addons and the CI deploy role, sorted per folder. */
+export function repositoryTemplates(root: string = repoRoot): string[] {
+  return TEMPLATE_DIRS.flatMap((folder) => {
+    const dir = path.join(root, folder);
+    return readdirSync(dir)
+      .filter((name) => name.endsWith('.yml') || name.endsWith('.yaml'))
+      .sort()
+      .map((name) => path.join(dir, name));
+  });
 }
 
 function lintProblems(file: string, relative: string): string[] {
@@ -108,7 +114,7 @@ export function guardExceptionsFor(relative: string, root: string = repoRoot): M
 }
 
 /** Validates each template, printing what it found on stdout; returns the problems. */
-export function validateTemplates(files: string[] = addonTemplates()): string[] {
+export function validateTemplates(files: string[] = repositoryTemplates()): string[] {
   const install = ensureCfnGuard();
   const problems: string[] = [];
   for (const file of files) {

@@ -72,8 +72,11 @@ const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 let npmScripts: string[] | undefined;
 
 /**
- * How a user runs `scripts/<name>.ts`, read from package.json's npm scripts (`zx scripts/deploy.ts`
- * -> `npx zx scripts/deploy.ts`, `node scripts/check-policy.ts` as it is); zx when none names it.
+ * How a user runs `scripts/<name>.ts` from the repository's root, read from package.json's npm
+ * scripts (`zx scripts/deploy.ts` -> `npx zx scripts/deploy.ts`, `node scripts/check-policy.ts`
+ * -> `npx node scripts/check-policy.ts`); zx when none names it. Always through npx: it puts
+ * node_modules/.bin first on PATH, so the pinned Node runs the TypeScript whatever `node` the
+ * machine has (a bare `node scripts/x.ts` fails on Node 20, which cannot strip types).
  */
 export function invocation(name: string): string {
   npmScripts ??= Object.values(
@@ -86,7 +89,7 @@ export function invocation(name: string): string {
   const runner = npmScripts
     .map((line) => new RegExp(`(?:^|&& )(zx|node) ${file.replace('.', '\\.')}\\b`).exec(line)?.[1])
     .find(Boolean);
-  return runner === 'node' ? `node ${file}` : `npx zx ${file}`;
+  return runner === 'node' ? `npx node ${file}` : `npx zx ${file}`;
 }
 
 /** The next command to suggest: `nextCommand('deploy', '--env test')` -> `npx zx scripts/deploy.ts --env test`. */
@@ -219,27 +222,49 @@ export function output(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-// SDK and system errors carry a name or code that says more than their message.
-function explain(error: unknown, cmd: string): CliError {
-  if (error instanceof CliError) return error;
+/**
+ * What an AWS SDK or system error says went wrong: no route to the endpoint (refused, no such
+ * host, timed out), the credentials (missing, expired, unknown), the region, or something else.
+ * SDK and system errors carry a name or code that says more than their message.
+ */
+export function awsFailureKind(error: unknown): 'network' | 'credentials' | 'region' | 'other' {
   const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string } };
   const message = e?.message ?? String(error);
-  const code = e?.code ?? e?.cause?.code ?? e?.name ?? '';
+  const code = [e?.code, e?.cause?.code, e?.name].filter(Boolean).join(' ');
   if (/CredentialsProviderError|ExpiredToken|InvalidClientTokenId|UnrecognizedClient/.test(code)) {
+    return 'credentials';
+  }
+  if (
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|TimeoutError/.test(
+      code,
+    ) ||
+    /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(message)
+  ) {
+    return 'network';
+  }
+  if (/Region is missing/i.test(message)) return 'region';
+  return 'other';
+}
+
+function explain(error: unknown, cmd: string): CliError {
+  if (error instanceof CliError) return error;
+  const message = (error as { message?: string })?.message ?? String(error);
+  const kind = awsFailureKind(error);
+  if (kind === 'credentials') {
     return new CliError(
       `${cmd}: AWS credentials are missing or invalid`,
       message,
       'aws sts get-caller-identity   (then aws configure, aws sso login, or --profile <name>)',
     );
   }
-  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN/.test(code) || /ECONNREFUSED/.test(message)) {
+  if (kind === 'network') {
     return new CliError(
       `${cmd}: cannot reach the AWS endpoint`,
       message,
       'check your network, AWS_ENDPOINT_URL and --region',
     );
   }
-  if (/Region is missing/i.test(message)) {
+  if (kind === 'region') {
     return new CliError(
       `${cmd}: no AWS region`,
       message,

@@ -23,7 +23,14 @@ const KILL_GRACE_MS = 5_000;
 export async function runProcess(
   bin: string,
   args: string[],
-  options: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv; stream?: boolean },
+  options: {
+    timeoutMs: number;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    stream?: boolean;
+    /** After SIGTERM at the timeout, how long before SIGKILL (tests shorten it). */
+    killGraceMs?: number;
+  },
 ): Promise<RunResult & { timedOut: boolean }> {
   const child = $({
     cwd: options.cwd ?? process.cwd(),
@@ -46,7 +53,7 @@ export async function runProcess(
   // A process that ignores SIGTERM is killed outright, so no wait outlives its bound by more.
   const kill = setTimeout(
     () => child.kill('SIGKILL').catch(() => {}),
-    options.timeoutMs + KILL_GRACE_MS,
+    options.timeoutMs + (options.killGraceMs ?? KILL_GRACE_MS),
   );
   const out: ProcessOutput = await child.finally(() => {
     clearTimeout(term);

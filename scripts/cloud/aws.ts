@@ -10,7 +10,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { CliError } from '../cli/command.ts';
+import { awsFailureKind, CliError } from '../cli/command.ts';
 
 interface AwsOptions {
   region?: string | undefined;
@@ -89,11 +89,32 @@ export async function callerIdentity(clients: AwsClients, cmd: string): Promise<
     return { account: out.Account ?? '?', arn: out.Arn ?? '?', region };
   } catch (error) {
     const e = error as Error;
+    // No route to STS says nothing about the credentials: tell the two apart.
+    if (awsFailureKind(error) === 'network') {
+      const endpoint = await stsEndpoint(clients);
+      throw new CliError(
+        `${cmd}: cannot reach AWS STS at ${endpoint} (nothing was changed)`,
+        `${e.name}: ${e.message}`,
+        'check your network (or proxy), AWS_ENDPOINT_URL and --region, then run this again',
+      );
+    }
     throw new CliError(
       `${cmd}: no usable AWS credentials (STS GetCallerIdentity failed)`,
       `${e.name}: ${e.message}`,
       'aws sts get-caller-identity   (then aws configure, aws sso login, or --profile <name>)',
     );
+  }
+}
+
+/** The STS endpoint the client calls, for messages: the configured one, else the region's. */
+async function stsEndpoint(clients: AwsClients): Promise<string> {
+  try {
+    const configured = await clients.sts.config.endpoint?.();
+    if (configured)
+      return `${configured.protocol}//${configured.hostname}${configured.port ? `:${configured.port}` : ''}`;
+    return `https://sts.${await clients.sts.config.region()}.amazonaws.com`;
+  } catch {
+    return 'its endpoint';
   }
 }
 

@@ -1,5 +1,5 @@
 // The one wrapper around the copilot CLI. It finds the binary without running anything, checks
-// the version (v1.34.x is the last release; Copilot reached end of support on 2026-06-12), runs
+// the version (the one to install, below; Copilot reached end of support on 2026-06-12), runs
 // commands with zx's `$` with stdin closed (a prompt fails instead of waiting forever) under a
 // timeout, and parses `--json` outputs with schemas so a changed output format fails loudly.
 
@@ -8,9 +8,12 @@ import { which } from 'zx';
 import { CliError, type Progress } from '../cli/command.ts';
 import { type RunResult, runProcess } from '../cli/process.ts';
 import { redact } from './copilot-credentials.ts';
+import { COPILOT_VERSION } from './copilot-version.ts';
 import { formatDuration } from './wait.ts';
 
-const SUPPORTED_SERIES = '1.34';
+export { COPILOT_VERSION };
+
+const RELEASE_URL = `https://github.com/aws/copilot-cli/releases/tag/v${COPILOT_VERSION}`;
 
 /** Looks `bin` up on PATH (zx's `which`), without executing it. */
 export function findOnPath(bin: string, envPath?: string): string | undefined {
@@ -20,17 +23,18 @@ export function findOnPath(bin: string, envPath?: string): string | undefined {
   );
 }
 
-/** `copilot version: v1.34.1` -> `1.34.1`. */
+/** `copilot version: v1.33.2` -> `1.33.2`. */
 export function parseVersion(output: string): string | undefined {
   return /v?(\d+\.\d+\.\d+)/.exec(output)?.[1];
 }
 
 export function versionWarning(version: string): string | undefined {
-  if (version.startsWith(`${SUPPORTED_SERIES}.`)) return undefined;
+  if (version === COPILOT_VERSION) return undefined;
   return (
-    `copilot v${version} found; these scripts are tested with v${SUPPORTED_SERIES}.x, the last ` +
-    'release. Copilot reached end of support on 2026-06-12 (no fixes): pin v1.34.1, and see ' +
-    'README "Copilot end of support" for the exit path.'
+    `copilot v${version} found; these scripts, the fake copilot and the YAML patches were audited ` +
+    `against v${COPILOT_VERSION}'s source (another version may render other templates: the deploy ` +
+    'preview checks what it renders). Copilot reached end of support on 2026-06-12 (no fixes): ' +
+    `install v${COPILOT_VERSION} (${RELEASE_URL}), and see README "Copilot's end of support".`
   );
 }
 
@@ -82,7 +86,7 @@ export class Copilot {
       throw new CliError(
         `${cmd}: the copilot CLI is not on PATH`,
         `no executable "${name}" found; nothing was changed`,
-        'install Copilot v1.34.1 (https://github.com/aws/copilot-cli/releases/tag/v1.34.1), then re-run',
+        `install Copilot v${COPILOT_VERSION} (${RELEASE_URL}), then re-run`,
       );
     }
     const copilot = new Copilot({ ...options, bin });
@@ -92,7 +96,7 @@ export class Copilot {
       throw new CliError(
         `${cmd}: ${bin} --version failed`,
         (result.stderr || result.stdout).trim() || `exit code ${result.code}`,
-        'reinstall Copilot v1.34.1',
+        `reinstall Copilot v${COPILOT_VERSION} (${RELEASE_URL})`,
       );
     }
     const warning = versionWarning(version);
@@ -138,7 +142,7 @@ export class Copilot {
       throw new CliError(
         `copilot ${args.slice(0, 2).join(' ')}: unexpected output`,
         `${(error as Error).message.slice(0, 300)}`,
-        `copilot ${args.join(' ')}   (compare with Copilot v1.34.1's format)`,
+        `copilot ${args.join(' ')}   (compare with Copilot v${COPILOT_VERSION}'s format)`,
       );
     }
   }

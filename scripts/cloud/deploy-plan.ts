@@ -1,9 +1,11 @@
 // A deploy is a plan of steps, built once: `--dry-run` prints it, a run executes it, so what is
-// printed is what runs. The order is the only one that works: the environment, then each service
-// one after the other (concurrent first deploys collide on listener-rule priority), then the
-// HTTP API stack (it imports the exports the internal ALB adds), then the checks. Services are
-// deployed with `--detach` and awaited through the SDK under a timeout, because
-// `copilot svc deploy` can hang.
+// printed is what runs. The order is the only one that works: the preview (Copilot renders the
+// stacks about to be deployed, preview.ts), the environment, then each service one after the
+// other (concurrent first deploys collide on listener-rule priority), then the HTTP API stack (it
+// imports the exports the internal ALB adds), then the checks. Services are deployed with
+// `--detach` and awaited through the SDK under a timeout, because `copilot svc deploy` can hang.
+// `--dry-run` prints the plan and runs the preview alone: Copilot's read-only package commands,
+// no AWS call of its own.
 import path from 'node:path';
 import {
   CliError,
@@ -16,13 +18,21 @@ import {
 import { constraintViolations, instantiate } from '../workspace/http-api-settings.ts';
 import { repoRoot } from '../workspace/manifests.ts';
 import { type CfnTemplate, loadTemplate } from '../workspace/template.ts';
-import { API_URL_OUTPUT, type AwsClients, stackNames } from './aws.ts';
+import { API_URL_OUTPUT, type AwsClients, createClients, stackNames } from './aws.ts';
 import { type Copilot, findOnPath } from './copilot.ts';
 import { requireEnvExports } from './env-exports.ts';
 import type { Deployment } from './flags.ts';
+import { lambdaRefusals, refusalError } from './lambda-refusal.ts';
+import { isoDay } from './lambda-runtimes.ts';
+import {
+  describePreview,
+  type PreviewedStack,
+  type PreviewTarget,
+  previewStacks,
+} from './preview.ts';
 import { deployService } from './service-deploy.ts';
-import { openSession } from './session.ts';
-import { deployStack, StackDeployError } from './stack-deployer.ts';
+import { openCopilot, openSession } from './session.ts';
+import { deployStack, EventStream, StackDeployError } from './stack-deployer.ts';
 
 export const STEPS = ['env', 'services', 'api', 'bastion', 'smoke'] as const;
 type Step = (typeof STEPS)[number];
@@ -32,6 +42,8 @@ interface DeployResult {
   env: string;
   apiUrl?: string;
   stacks: Record<string, string>;
+  /** What Copilot rendered, and the functions in it. */
+  preview?: PreviewedStack[];
 }
 
 interface DeployContext {
@@ -42,7 +54,8 @@ interface DeployContext {
 }
 
 export interface PlanStep {
-  step: Step;
+  /** A step of --only, or the preview that goes before the Copilot steps. */
+  step: Step | 'preview';
   description: string;
   run(ctx: DeployContext): Promise<void>;
 }
@@ -53,6 +66,10 @@ type DeployTarget = Omit<Deployment, 'region' | 'profile'> & {
   /** `--parameter` overrides of the HTTP API template's parameters (never App or Env). */
   apiParameters: Record<string, string>;
   settleMs: number;
+  /** The day Lambda runtimes are judged on (YYYY-MM-DD; default today). */
+  today?: string;
+  /** Where the preview has Copilot write the templates (default .cache/rendered/<app>-<env>). */
+  renderDir?: string;
 };
 
 /** `--only a,b` (or every step but bastion, unless --bastion), checked against STEPS. */
@@ -74,6 +91,7 @@ export function resolveSteps(cmd: string, only: string | undefined, bastion: boo
 /** The deploy steps of `steps`, in order; the smoke step is the caller's (checks run it). */
 function planDeploy(t: DeployTarget, steps: Set<Step>, smoke?: PlanStep): PlanStep[] {
   const plan: PlanStep[] = [];
+  if (steps.has('env') || steps.has('services')) plan.push(previewStep(t, steps));
   if (steps.has('env')) plan.push(envStep(t));
   if (steps.has('services')) plan.push(...t.services.map((svc) => serviceStep(t, svc)));
   if (steps.has('api')) plan.push(addonStep(t, 'api', t.templateFile));
@@ -93,18 +111,59 @@ async function executePlan(plan: PlanStep[], ctx: DeployContext): Promise<void> 
 
 const formatStep = (s: PlanStep) => `[${s.step}] ${s.description}`;
 
+function previewTarget(t: DeployTarget, steps: Set<Step>): PreviewTarget {
+  return {
+    cmd: t.cmd,
+    app: t.app,
+    env: t.env,
+    environment: steps.has('env'),
+    services: steps.has('services') ? t.services : [],
+    dir: t.renderDir ?? path.join(repoRoot, '.cache', 'rendered', `${t.app}-${t.env}`),
+    root: repoRoot,
+    today: t.today ?? isoDay(Date.now()),
+    timeoutMs: t.timeoutMinutes * 60_000,
+  };
+}
+
+function previewStep(t: DeployTarget, steps: Set<Step>): PlanStep {
+  const target = previewTarget(t, steps);
+  return {
+    step: 'preview',
+    description: describePreview(target),
+    async run({ copilot, log, result }) {
+      result.preview = await previewStacks(copilot, target, log);
+    },
+  };
+}
+
 function envStep(t: DeployTarget): PlanStep {
   const args = ['env', 'deploy', '--name', t.env, '--app', t.app];
+  const stackName = stackNames(t.app, t.env).env;
   return {
     step: 'env',
     description: `copilot ${args.join(' ')}`,
-    async run({ copilot, result }) {
-      await copilot.must(args, {
-        stream: true,
-        timeoutMs: t.timeoutMinutes * 60_000,
-        next: `copilot ${args.join(' ')}`,
-      });
-      result.stacks[stackNames(t.app, t.env).env] = 'deployed';
+    async run({ copilot, aws, log, result }) {
+      const events = new EventStream(aws.cfn, stackName);
+      await events.baseline();
+      try {
+        await copilot.must(args, {
+          stream: true,
+          timeoutMs: t.timeoutMinutes * 60_000,
+          next: `copilot ${args.join(' ')}`,
+        });
+      } catch (error) {
+        // Copilot says the stack failed; CloudFormation's events say why, Lambda's refusal included.
+        await events.poll(() => undefined).catch(() => undefined);
+        const refusals = lambdaRefusals(events.failureReasons());
+        if (refusals.length === 0) throw error;
+        const where = { cmd: t.cmd, env: t.env, stackName, again: '--only env' };
+        throw refusalError(
+          refusals,
+          { ...where, stack: { kind: 'environment' }, ...(t.today ? { today: t.today } : {}) },
+          log,
+        );
+      }
+      result.stacks[stackName] = 'deployed';
     },
   };
 }
@@ -124,6 +183,7 @@ function serviceStep(t: DeployTarget, svc: string): PlanStep {
         timeoutMs: t.timeoutMinutes * 60_000,
         settleMs: t.settleMs,
         log,
+        ...(t.today ? { today: t.today } : {}),
       });
       log.ok(`${svc}: ${steady.runningCount}/${steady.desiredCount} tasks running, one deployment`);
       result.stacks[stack] = 'deployed';
@@ -142,7 +202,7 @@ function addonStep(t: DeployTarget, step: 'api' | 'bastion', file: string): Plan
     async run({ aws, log, result }) {
       const template = readTemplate(t.cmd, file);
       await requireEnvExports(aws.cfn, { app: t.app, env: t.env, template, step }, t.cmd);
-      const r = await deployAddon(t, aws, { stackName, step, template, parameters, log });
+      const r = await deployAddon(t, aws, { stackName, step, file, template, parameters, log });
       result.stacks[stackName] = r.action;
       if (step === 'api' && r.outputs[API_URL_OUTPUT]) result.apiUrl = r.outputs[API_URL_OUTPUT];
     },
@@ -171,6 +231,8 @@ async function deployAddon(
   a: {
     stackName: string;
     step: 'api' | 'bastion';
+    /** The template's file, absolute. */
+    file: string;
     template: unknown;
     parameters: Record<string, string>;
     log: Progress;
@@ -189,6 +251,13 @@ async function deployAddon(
       log: a.log,
     });
   } catch (error) {
+    const refusals = error instanceof StackDeployError ? lambdaRefusals(error.reasons) : [];
+    if (refusals.length > 0) {
+      const template = path.relative(repoRoot, a.file);
+      const where = { cmd: t.cmd, env: t.env, stackName: a.stackName, again: `--only ${a.step}` };
+      const today = t.today ? { today: t.today } : {};
+      throw refusalError(refusals, { ...where, ...today, stack: { template } }, a.log);
+    }
     if (error instanceof StackDeployError) {
       throw new CliError(
         `${t.cmd}: stack ${a.stackName} failed (${error.status})`,
@@ -227,8 +296,14 @@ export interface DeployOptions extends Deployment {
   templateFile: string;
   apiParameters: Record<string, string>;
   settleMs: number;
+  /** The day Lambda runtimes are judged on (YYYY-MM-DD; default today). */
+  today?: string;
+  /** Where the preview has Copilot write the templates (default .cache/rendered/<app>-<env>). */
+  renderDir?: string;
   steps: Set<Step>;
   dryRun: boolean;
+  /** With dryRun: print the plan only, without the preview (nothing called). */
+  planOnly?: boolean;
   json: boolean;
   /** The last step, from scripts/checks (cloud does not import checks). */
   smoke?: PlanStep;
@@ -264,29 +339,60 @@ function apiParameterProblem(o: DeployOptions): string | undefined {
   }
 }
 
-/**
- * Builds the plan, then prints it (--dry-run) or checks the prerequisites and executes it.
- * `open` is the session's source: the real prerequisites, or a test's doubles.
- */
-export async function deploy(
-  o: DeployOptions,
-  open: typeof openSession = openSession,
-): Promise<number> {
+/** Where a run gets its copilot and AWS clients: the real prerequisites, or a test's doubles. */
+export interface Openers {
+  /** Everything a run checks first (copilot, credentials, Docker). */
+  session: typeof openSession;
+  /** Copilot alone: all a dry run's preview needs. */
+  copilot: typeof openCopilot;
+}
+
+const REAL: Openers = { session: openSession, copilot: openCopilot };
+
+/** Builds the plan, then prints it and previews (--dry-run), or checks and executes it. */
+export async function deploy(o: DeployOptions, open: Openers = REAL): Promise<number> {
   const log = createProgress(o.cmd);
   if (o.steps.has('api')) checkApiParameters(o);
   const plan = planDeploy(o, o.steps, o.smoke);
-  if (o.dryRun) {
-    log.info(`dry run: nothing is called. copilot: ${findOnPath('copilot') ?? 'NOT on PATH'}`);
-    const steps = plan.map(({ step, description }) => ({ step, description }));
-    if (o.json)
-      output(JSON.stringify({ dryRun: true, app: o.app, env: o.env, plan: steps }, null, 2));
-    else output(plan.map((s, i) => `${i + 1}. ${formatStep(s)}`).join('\n'));
-    return 0;
-  }
-  const ctx = await prerequisites(o, log, open);
+  if (o.dryRun) return dryRun(o, plan, log, open);
+  const ctx = await prerequisites(o, log, open.session);
   await executePlan(plan, ctx);
   if (o.json) output(JSON.stringify(ctx.result, null, 2));
   else if (ctx.result.apiUrl) output(ctx.result.apiUrl);
+  return 0;
+}
+
+/**
+ * The plan, then the preview alone when the plan has one: Copilot's read-only package commands
+ * (after the same read-only check that Copilot knows the application), nothing deployed and no
+ * AWS call of this script's own.
+ */
+async function dryRun(
+  o: DeployOptions,
+  plan: PlanStep[],
+  log: Progress,
+  open: Openers,
+): Promise<number> {
+  const steps = plan.map(({ step, description }) => ({ step, description }));
+  const preview = o.planOnly ? undefined : plan.find((s) => s.step === 'preview');
+  if (!o.json) output(plan.map((s, i) => `${i + 1}. ${formatStep(s)}`).join('\n'));
+  const result: DeployResult = { app: o.app, env: o.env, stacks: {} };
+  if (!preview) {
+    log.info(`dry run: nothing is called. copilot: ${findOnPath('copilot') ?? 'NOT on PATH'}`);
+  } else {
+    log.info(
+      'dry run: only the preview runs (copilot package commands: read-only); nothing is deployed',
+    );
+    const copilot = await open.copilot({ ...o, timeoutMs: o.timeoutMinutes * 60_000, log });
+    await requireInitialised(copilot, o);
+    await preview.run({ copilot, aws: createClients({}), log, result });
+  }
+  if (o.json) {
+    const previewed = result.preview ? { preview: result.preview } : {};
+    output(
+      JSON.stringify({ dryRun: true, app: o.app, env: o.env, plan: steps, ...previewed }, null, 2),
+    );
+  }
   return 0;
 }
 

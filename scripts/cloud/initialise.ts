@@ -51,12 +51,13 @@ function planInit(o: InitOptions): InitStep[] {
     {
       section: `environment ${o.env}`,
       name: `env init ${o.env}`,
-      description: `copilot ${envInit.join(' ')}`,
+      description: `copilot ${envInit.join(' ')} --region ${o.region ?? '<the region the credentials resolve to>'}`,
       isDone: (s) => s.creds === undefined,
-      run: (s) =>
-        must([...envInit, ...(s.creds?.args ?? []), ...(o.region ? ['--region', o.region] : [])])(
-          s,
-        ),
+      // Always the region this run's own AWS calls use: env init asks for one when its session has
+      // none (env_init.go askEnvRegion), and a session from temporary-credential flags reads
+      // AWS_REGION only, never AWS_DEFAULT_REGION or the shared config (aws/aws-sdk-go
+      // session/env_config.go regionEnvKeys; aws/sessions/sessions.go FromStaticCreds).
+      run: (s) => must([...envInit, ...(s.creds?.args ?? []), '--region', s.id.region])(s),
     },
     {
       section: `environment ${o.env}`,

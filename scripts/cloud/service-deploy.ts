@@ -1,7 +1,8 @@
 // deploy.ts's step for one service: `copilot svc deploy --detach`, then the service stack, then
 // the ECS service, watching the new deployment all along. A deployment that fails (rollout
 // FAILED, tasks that keep stopping, a stack rolling back) ends the step at once with why:
-// stopped tasks, exit codes, service events and log lines on stderr, then the next command.
+// stopped tasks, exit codes, service events and log lines on stderr, then the next command; or,
+// when the stack failed on a function whose runtime Lambda refused, that function and its patch.
 import type { Service as EcsService } from '@aws-sdk/client-ecs';
 import { CliError, invocation, type Progress } from '../cli/command.ts';
 import { type AwsClients, stackNames } from './aws.ts';
@@ -9,6 +10,7 @@ import type { Copilot } from './copilot.ts';
 import { DeploymentWatch } from './deployment-watch.ts';
 import { type Clock, DeploymentFailed, waitForEcsSteady, waitForServiceStack } from './ecs-wait.ts';
 import { reportFailure } from './failure-report.ts';
+import { lambdaRefusals, refusalError } from './lambda-refusal.ts';
 import { describeStack, EventStream } from './stack-deployer.ts';
 import type { BackoffOptions } from './wait.ts';
 
@@ -23,6 +25,8 @@ interface ServiceDeployOptions {
   log: Progress;
   backoff?: BackoffOptions;
   clock?: Clock;
+  /** The day a refused runtime's replacement is chosen on (YYYY-MM-DD; default today). */
+  today?: string;
 }
 
 export async function deployService(o: ServiceDeployOptions): Promise<EcsService> {
@@ -72,6 +76,24 @@ export async function deployService(o: ServiceDeployOptions): Promise<EcsService
     }
     return await waitForEcsSteady({ watch, timeoutMs: o.timeoutMs, log, ...pacing });
   } catch (error) {
+    if (!(error instanceof DeploymentFailed || error instanceof CliError)) throw error;
+    // The stack's last events first: a function Lambda refused explains the failure by itself.
+    await events.poll((line) => log.info(line)).catch(() => undefined);
+    const refusals = lambdaRefusals(events.failureReasons());
+    if (refusals.length > 0) {
+      const where = {
+        cmd: 'deploy',
+        env,
+        stackName: serviceStack,
+        again: `--only services --service ${svc}`,
+      };
+      const today = o.today ? { today: o.today } : {};
+      throw refusalError(
+        refusals,
+        { ...where, ...today, stack: { kind: 'service', name: svc } },
+        log,
+      );
+    }
     if (!(error instanceof DeploymentFailed)) throw error;
     throw await explain(o, error, { events, since });
   }
@@ -85,7 +107,6 @@ async function explain(
   const { svc, env, app, log } = o;
   const { reason, target, service } = failure.result;
   log.fail(`${svc}: the deployment is failing: ${reason}. Not waiting for it.`);
-  await ctx.events.poll((line) => log.info(line)).catch(() => undefined);
   for (const r of ctx.events.failureReasons()) log.info(`  stack: ${r}`);
   const tasks = await reportFailure(
     {

@@ -11,6 +11,28 @@ export interface Session {
   id: Identity;
 }
 
+interface CopilotOptions {
+  cmd: string;
+  region: string | undefined;
+  profile: string | undefined;
+  timeoutMs: number;
+  log: Progress;
+}
+
+/** Copilot on PATH at a known version, run from the repository with --region/--profile. */
+export async function openCopilot(o: CopilotOptions): Promise<Copilot> {
+  const { copilot } = await Copilot.open(
+    {
+      cwd: repoRoot,
+      env: copilotEnv({ region: o.region, profile: o.profile }),
+      log: o.log,
+      defaultTimeoutMs: o.timeoutMs,
+    },
+    o.cmd,
+  );
+  return copilot;
+}
+
 export async function openSession(o: {
   cmd: string;
   region: string | undefined;
@@ -22,15 +44,7 @@ export async function openSession(o: {
   dockerFirst?: boolean;
 }): Promise<Session> {
   o.log.step('checking prerequisites');
-  const { copilot } = await Copilot.open(
-    {
-      cwd: repoRoot,
-      env: copilotEnv({ region: o.region, profile: o.profile }),
-      log: o.log,
-      defaultTimeoutMs: o.timeoutMs,
-    },
-    o.cmd,
-  );
+  const copilot = await openCopilot(o);
   if (o.docker && o.dockerFirst) await checkDocker(o.log, o.cmd);
   const aws = createClients({ region: o.region, profile: o.profile });
   const id = await callerIdentity(aws, o.cmd);

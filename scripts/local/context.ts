@@ -7,6 +7,7 @@ import {
   readHttpApiSettings,
 } from '../workspace/http-api-settings.ts';
 import {
+  INTERNAL_ALB_IDLE_TIMEOUT_SECONDS,
   loadWorkspace,
   repoRoot,
   type Service,
@@ -53,6 +54,11 @@ export interface LocalStackOptions {
    * 30 s for the request, 2 s of silence from a client whose body is no longer wanted.
    */
   clientTimeouts?: ClientTimeouts;
+  /**
+   * The ALB's idle timeout: a target that sends nothing for this long gets the ALB's 504.
+   * Default: ELB's 60 s, which Copilot leaves as it is; tests shrink it.
+   */
+  albIdleTimeoutMs?: number;
 }
 
 export class LocalStackError extends Error {
@@ -73,6 +79,8 @@ export interface Context {
   root: string;
   host: string;
   scale: number;
+  /** The internal ALB's idle timeout (ms). */
+  albIdleTimeoutMs: number;
   workspace: Workspace;
   environment: string;
   settings: HttpApiSettings;
@@ -80,7 +88,11 @@ export interface Context {
   say(line: string): void;
   /** Listeners of the running stack (a console); none by default. */
   events: StackEvents;
-  /** Copilot's service-discovery name, the other Host a service's listener rule accepts. */
+  /**
+   * `<svc>.<env>.<app>.internal`, the other Host a service's listener rule accepts: the internal
+   * ALB's alias in the environment's InternalWorkloadsHostedZone (not service discovery, which is
+   * `<env>.<app>.local`).
+   */
   internalHost(name: string): string;
 }
 
@@ -111,6 +123,7 @@ export function prepare(options: LocalStackOptions): Context {
     root,
     host: options.host ?? '127.0.0.1',
     scale,
+    albIdleTimeoutMs: options.albIdleTimeoutMs ?? INTERNAL_ALB_IDLE_TIMEOUT_SECONDS * 1000,
     workspace,
     environment,
     settings,

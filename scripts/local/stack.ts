@@ -3,6 +3,7 @@
 // health checks) behind the HTTP API. The API and the ALB share this process; the ALB also
 // listens on its own port so it can be reached directly, as from inside the VPC.
 import http from 'node:http';
+import { attachAlbListener } from './alb/listener.ts';
 import { type ListenerRule, LoadBalancer } from './alb/load-balancer.ts';
 import { type Target, TargetGroup, type TargetGroupEvents } from './alb/target-group.ts';
 import {
@@ -16,7 +17,7 @@ import {
 import { Scheduler } from './ecs/scheduler.ts';
 import { StartupWatch } from './ecs/startup.ts';
 import { Replica } from './ecs/supervisor.ts';
-import { answerConnect, createHttpApiHandler } from './gateway/http-api.ts';
+import { attachHttpApi } from './gateway/http-api.ts';
 import { handle, type LocalStack } from './handle.ts';
 import { closeServers, ListenError, listen, serverOptions } from './http/listeners.ts';
 
@@ -43,6 +44,7 @@ function buildLoadBalancer(
       scaled(service.deregistrationDelayMs, ctx.scale),
       events,
     );
+    group.idleTimeoutMs = ctx.albIdleTimeoutMs;
     groups.set(service.name, group);
     const hosts = [ctx.internalHost(service.name)];
     rules.push({ service: service.name, pathPrefix: service.pathPrefix, hosts, group });
@@ -62,12 +64,12 @@ function replaceWhenUnhealthy(
   const grace = scaled(replica.service.health.gracePeriodMs, scale);
   const graceLeft = grace - (Date.now() - replica.startedAt);
   if (graceLeft <= 0) {
-    void scheduler.replace(replica, 'failed ALB health checks');
+    void scheduler.replaceUnhealthy(replica, 'failed ALB health checks');
     return;
   }
   setTimeout(() => {
     if (replica.target === target && target.state === 'unhealthy') {
-      void scheduler.replace(replica, 'failed ALB health checks after its grace period');
+      void scheduler.replaceUnhealthy(replica, 'failed ALB health checks after its grace period');
     }
   }, graceLeft).unref();
 }
@@ -80,16 +82,16 @@ async function openListeners(
 ): Promise<{ servers: http.Server[]; apiPort: number; albPort: number }> {
   const lingerMs = options.clientTimeouts?.lingerMs;
   if (lingerMs !== undefined) alb.lingerMs = lingerMs;
-  const handleApi = createHttpApiHandler({
+  const albServer = http.createServer(serverOptions(options.clientTimeouts));
+  attachAlbListener(albServer, alb);
+  const apiServer = http.createServer(serverOptions(options.clientTimeouts));
+  attachHttpApi(apiServer, {
     settings: ctx.settings,
     alb,
     accessLog: options.accessLog === false ? null : (line) => ctx.sink.write(line),
     ...(lingerMs !== undefined ? { lingerMs } : {}),
     observer: ctx.events,
   });
-  const albServer = http.createServer(serverOptions(options.clientTimeouts), alb.handle);
-  const apiServer = http.createServer(serverOptions(options.clientTimeouts), handleApi);
-  apiServer.on('connect', answerConnect);
   const servers = [apiServer, albServer];
   try {
     const apiPort = await listen(
@@ -135,7 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const stop = once(async () => {
     await closeServers(servers);
     for (const group of groups.values()) group.close();
-    await scheduler.supervisor.stopAll((replica) => stopTimeoutMs(replica.service));
+    await scheduler.stop();
     ctx.say('stopped');
     ctx.sink.flush();
   });
@@ -172,6 +174,7 @@ function albEvents(ctx: Context, replicas: readonly Replica[], late: LateParts):
         ctx.events.emit({ type: 'target-state', service, target: address, from, state, reason });
       }
       late.startup?.check();
+      late.scheduler?.targetStateChanged();
       if (target.state !== 'unhealthy' || late.scheduler === undefined) return;
       const replica = replicas.find((r) => r.target === target);
       replaceWhenUnhealthy(late.scheduler, replica, target, ctx.scale);

@@ -2,7 +2,7 @@
 // health checks and counts. The schemas cover the fields this project uses and reject any
 // other key, so a misspelt field fails here, by file and field, instead of being silently
 // ignored by Copilot or by the local stack.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -95,12 +95,14 @@ const serviceSchema = z.strictObject({
     vpc: z.strictObject({ placement: z.enum(['public', 'private']) }),
   }),
   logging: z.strictObject({ retention: z.number().int().min(1) }).optional(),
+  // Copilot's two rolling strategies (manifest `deployment.rolling`, validate.go).
+  deployment: z.strictObject({ rolling: z.enum(['default', 'recreate']) }).optional(),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
 });
 
-type ServiceManifest = z.infer<typeof serviceSchema>;
-type EnvironmentManifest = z.infer<typeof environmentSchema>;
+export type ServiceManifest = z.infer<typeof serviceSchema>;
+export type EnvironmentManifest = z.infer<typeof environmentSchema>;
 
 /** A service manifest plus what follows from it, in the units the code uses. */
 export interface Service {
@@ -120,6 +122,13 @@ export interface Service {
     gracePeriodMs: number;
   };
   deregistrationDelayMs: number;
+  /**
+   * The ECS service's DeploymentConfiguration as Copilot renders it: 100% and 200% by
+   * default, 0% and 100% for `deployment.rolling: recreate` (`stack/transformers.go`
+   * convertDeploymentControllerConfig, v1.33.2, into `partials/cf/service-base-properties.yml`).
+   */
+  minimumHealthyPercent: number;
+  maximumPercent: number;
   minCount: number;
   maxCount: number;
   variables: Record<string, string>;
@@ -205,11 +214,18 @@ function toService(root: string, manifestFile: string, manifest: ServiceManifest
       gracePeriodMs: parseDuration(hc.grace_period),
     },
     deregistrationDelayMs: parseDuration(manifest.http.deregistration_delay),
+    ...deploymentPercents(manifest.deployment?.rolling),
     minCount: range.min,
     maxCount: range.max,
     variables,
     sourceDir: path.join(root, path.dirname(manifest.image.build.dockerfile)),
   };
+}
+
+function deploymentPercents(rolling: 'default' | 'recreate' | undefined) {
+  return rolling === 'recreate'
+    ? { minimumHealthyPercent: 0, maximumPercent: 100 }
+    : { minimumHealthyPercent: 100, maximumPercent: 200 };
 }
 
 function subfolders(dir: string): string[] {
@@ -218,11 +234,21 @@ function subfolders(dir: string): string[] {
     .sort();
 }
 
+/**
+ * The environments: the folders of `copilot/environments/` that hold a manifest, as Copilot
+ * lists them (internal/pkg/workspace/workspace.go ListEnvironments), so its `overrides/` folder
+ * (the environments' YAML patches) is not taken for an environment.
+ */
+function environmentNames(copilotDir: string): string[] {
+  const dir = path.join(copilotDir, 'environments');
+  return subfolders(dir).filter((name) => existsSync(path.join(dir, name, 'manifest.yml')));
+}
+
 /** Reads and validates every manifest under `<root>/copilot`. Throws ManifestError. */
 export function loadWorkspace(root: string = repoRoot): Workspace {
   const copilotDir = path.join(root, 'copilot');
   const { application } = validate(workspaceSchema, root, 'copilot/.workspace');
-  const environments = subfolders(path.join(copilotDir, 'environments')).map((name) => {
+  const environments = environmentNames(copilotDir).map((name) => {
     const manifestFile = `copilot/environments/${name}/manifest.yml`;
     return { name, manifestFile, manifest: validate(environmentSchema, root, manifestFile) };
   });
@@ -242,9 +268,12 @@ export function taskdefOverride(service: Service, overridePath: string): unknown
 }
 
 /**
- * The Host a service also answers to behind the internal ALB: Copilot's service-discovery name,
- * `<svc>.<env>.<app>.internal` (aws/copilot-cli, internal/pkg/deploy/cloudformation/stack,
- * the environment's private DNS namespace `${EnvironmentName}.${AppName}.internal`).
+ * The Host a service also answers to behind the internal ALB, `<svc>.<env>.<app>.internal`: the
+ * internal ALB's alias in the environment's InternalWorkloadsHostedZone (aws/copilot-cli
+ * v1.33.2, templates/environment/cf.yml InternalWorkloadsHostedZone; workloads/partials/cf/
+ * http-listener.yml LoadBalancerInternalDNSAlias), which the service's listener rule accepts.
+ * It is not service discovery: that namespace is `<env>.<app>.local` (stack/env.go), whose names
+ * reach the tasks directly, bypassing the ALB.
  */
 export function internalHost(service: string, env: string, app: string): string {
   return `${service}.${env}.${app}.internal`;

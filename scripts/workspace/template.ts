@@ -75,7 +75,8 @@ export interface CfnTemplate {
   [key: string]: unknown;
 }
 
-function parseTemplate(text: string): CfnTemplate {
+/** A template's text (YAML with short tags, or JSON) as CloudFormation reads it. */
+export function parseTemplate(text: string): CfnTemplate {
   return parse(text, { customTags: tags as never, uniqueKeys: true }) as CfnTemplate;
 }
 

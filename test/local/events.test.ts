@@ -26,7 +26,6 @@ describe('what a listener is told', () => {
     await waitFor(
       'two request events',
       () => events.filter((e) => e.type === 'request').length >= 2,
-      2_000,
     );
     stop();
     const [served, notFound] = events.filter((e) => e.type === 'request');
@@ -56,7 +55,7 @@ describe('what a listener is told', () => {
     if (!replica) throw new Error('no replica');
     const old = replica.target;
     await suite.stack.killReplica('book-service', 0, 'SIGKILL');
-    await waitFor('a new healthy target', () => replica.healthy && replica.target !== old, 10_000);
+    await waitFor('a new healthy target', () => replica.healthy && replica.target !== old);
     stop();
     const states = events.filter((e) => e.type === 'target-state');
     expect(states.filter((e) => e.target === old).map((e) => e.state)).toEqual([
@@ -91,7 +90,7 @@ describe('what a console can do', () => {
   it('pauses a replica (alive, its checks time out) and resumes it before it is replaced', async () => {
     const replica = suite.stack.services.find((s) => s.name === 'book-service')?.replicas[1];
     if (!replica) throw new Error('no replica');
-    await waitFor('replica 1 healthy', () => replica.healthy, 10_000);
+    await waitFor('replica 1 healthy', () => replica.healthy);
     const { pid, target } = replica;
     const { events, stop } = listen();
     const checks = () =>
@@ -100,16 +99,13 @@ describe('what a console can do', () => {
         { type: 'health-check' }
       >[];
     suite.stack.pauseReplica('book-service', 1, true);
-    await waitFor('a timed-out check', () => checks().some((c) => !c.outcome.passed), 10_000);
+    await waitFor('a timed-out check', () => checks().some((c) => !c.outcome.passed));
     suite.stack.pauseReplica('book-service', 1, false);
     const failed = checks().length;
-    await waitFor(
-      'a passing check after',
-      () =>
-        checks()
-          .slice(failed)
-          .some((c) => c.outcome.passed),
-      10_000,
+    await waitFor('a passing check after', () =>
+      checks()
+        .slice(failed)
+        .some((c) => c.outcome.passed),
     );
     stop();
     expect(checks().find((c) => !c.outcome.passed)?.outcome).toEqual({

@@ -119,13 +119,22 @@ export interface NpmStart {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
 }
 
-/** `npm start -- <args>` in this repository, as a user would run it. */
-export function npmStart(args: string[], env: Record<string, string> = {}): NpmStart {
+/**
+ * `npm start -- <args>` in this repository, as a user would run it. `group`: in a process
+ * group of its own, as a terminal runs a command, so a test can signal the whole group as
+ * Ctrl-C does (`process.kill(-pid, 'SIGINT')`).
+ */
+export function npmStart(
+  args: string[],
+  env: Record<string, string> = {},
+  options: { group?: boolean } = {},
+): NpmStart {
   const started = performance.now();
   const child = spawn('npm', ['start', '--', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group ?? false,
   });
   let text = '';
   const listeners = new Set<() => void>();

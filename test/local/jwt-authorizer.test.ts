@@ -161,9 +161,25 @@ describe('the local JWT authorizer refuses', () => {
     }
   });
 
+  it('a token with no kid, though the issuer publishes a single key', async () => {
+    refusedWith(
+      await authorize(await issuer.sign({ aud: 'catalog', kid: null })),
+      'the token has no kid',
+    );
+  });
+
+  it('a token with no exp', async () => {
+    refusedWith(
+      await authorize(await issuer.sign({ aud: 'catalog', ttlSeconds: null })),
+      'the token has no exp claim',
+    );
+  });
+
   it('a shared-secret (HS256) token: RSA-based algorithms only', async () => {
+    const genuine = await issuer.sign({ aud: 'catalog' });
+    const { kid } = JSON.parse(Buffer.from(genuine.split('.')[0] ?? '', 'base64url').toString());
     const token = await new SignJWT({ aud: 'catalog', iss: issuer.url, exp: now() + 600 })
-      .setProtectedHeader({ alg: 'HS256' })
+      .setProtectedHeader({ alg: 'HS256', kid })
       .sign(new TextEncoder().encode('a-shared-secret-of-enough-length!!'));
     refusedWith(await authorize(token), 'the token is invalid');
   });

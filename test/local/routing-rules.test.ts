@@ -1,14 +1,14 @@
 // The two routing decisions of the local stack that need no socket, at their exact edges: the
 // internal ALB's listener rules (Copilot's `http.path` becomes the patterns `/path` and
 // `/path/*`, matched on the ALB's own name or the service's `<svc>.<env>.<app>.internal`, any
-// other Host getting the default action's 503; the longest prefix wins, as Copilot gives
-// longer paths the higher priority) and the HTTP API stage's token bucket (API Gateway,
+// other Host getting the default action's 503; where paths overlap the rule deployed first wins,
+// as Copilot gives each new rule the highest priority + 1) and the HTTP API stage's token bucket (API Gateway,
 // "Throttle requests to your HTTP APIs": a bucket of `burst` tokens refilled at `rate` per
 // second). The stack and gateway-limit tests check the same through real requests.
 import { describe, expect, it } from 'vitest';
 import { type ListenerRule, LoadBalancer } from '../../scripts/local/alb/load-balancer.ts';
 import type { TargetGroup } from '../../scripts/local/alb/target-group.ts';
-import { TokenBucket } from '../../scripts/local/gateway/http-api.ts';
+import { TokenBucket } from '../../scripts/local/gateway/throttling.ts';
 
 const ALB = 'internal-Bookst-Publi-1.us-east-1.elb.amazonaws.com';
 
@@ -22,7 +22,7 @@ function rule(service: string, pathPrefix: string): ListenerRule {
 }
 
 describe("the ALB's listener rules", () => {
-  // Given shortest first: the ALB must still prefer the longer prefix.
+  // In deploy order: books first, then the nested paper path.
   const alb = new LoadBalancer(ALB, [
     rule('books', '/api/books'),
     rule('paper', '/api/books/paper'),
@@ -38,10 +38,17 @@ describe("the ALB's listener rules", () => {
     expect(matched(ALB, '/other/api/books')).toBeUndefined();
   });
 
-  it('prefers the longer prefix, whatever order the rules came in', () => {
-    expect(matched(ALB, '/api/books/paper')).toBe('paper');
-    expect(matched(ALB, '/api/books/paper/2')).toBe('paper');
-    expect(matched(ALB, '/api/books/paperback')).toBe('books');
+  it('lets the rule deployed first win where paths overlap, as its priority is lower', () => {
+    // alb-rule-priority-generator.js: a new rule gets the listener's highest priority + 1.
+    expect(matched(ALB, '/api/books/paper')).toBe('books');
+    expect(matched(ALB, '/api/books/paper/2')).toBe('books');
+    const paperFirst = new LoadBalancer(ALB, [
+      rule('paper', '/api/books/paper'),
+      rule('books', '/api/books'),
+    ]);
+    expect(paperFirst.match(ALB, '/api/books/paper/2')?.service).toBe('paper');
+    expect(paperFirst.match(ALB, '/api/books/paperback')?.service).toBe('books');
+    expect(paperFirst.match(ALB, '/api/books/1')?.service).toBe('books');
   });
 
   it("accepts the ALB's name and each rule's own host, in any case, with a port", () => {

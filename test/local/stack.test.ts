@@ -102,10 +102,8 @@ describe('through the HTTP API', () => {
   it("writes one access-log line per request in the stage's format", async () => {
     const ok = await request(api(`${bookService.pathPrefix}?limit=2`));
     const missing = await request(api('/nope'));
-    await waitFor(
-      'the access-log lines',
-      () => lines().some((l) => l.includes(String(missing.headers['apigw-requestid']))),
-      2_000,
+    await waitFor('the access-log lines', () =>
+      lines().some((l) => l.includes(String(missing.headers['apigw-requestid']))),
     );
     const entry = (id: unknown) => {
       const found = lines().filter((l) => l.includes(`"${String(id)}"`));
@@ -212,11 +210,15 @@ describe('replicas, as ECS tasks behind the ALB', () => {
     const old = { pid: replica.pid, target: replica.target };
     const killedAt = performance.now();
     process.kill(old.pid, 'SIGKILL');
-    await waitFor('a new task to serve', () => replica.pid !== old.pid && replica.healthy, 10_000);
-    const out = since(`target ${old.target}: healthy -> draining`, killedAt);
-    // Health checks could not have noticed this soon: it was the exit.
-    const interval = bookService.health.intervalMs * SCALE;
-    expect((out ?? Number.POSITIVE_INFINITY) - killedAt).toBeLessThan(interval / 2);
+    await waitFor('a new task to serve', () => replica.pid !== old.pid && replica.healthy);
+    // Taken out because it exited, not because its health checks failed: it went from healthy
+    // straight to draining, as the exit was reported, and never to unhealthy.
+    const after = log.lines.filter((l) => l.at >= killedAt).map((l) => l.line);
+    expect(after.some((l) => l.includes(`target ${old.target}: healthy -> draining`))).toBe(true);
+    expect(after.some((l) => l.includes(`book-service/${replica.index} exited`))).toBe(true);
+    expect(after.filter((l) => l.includes(`target ${old.target}: healthy -> unhealthy`))).toEqual(
+      [],
+    );
     expect(replica.target).not.toBe(old.target);
     expect(since(`target ${replica.target}: unused -> initial`, killedAt)).toBeDefined();
     expect(since(`target ${replica.target}: initial -> healthy`, killedAt)).toBeDefined();
@@ -236,7 +238,7 @@ describe('replicas, as ECS tasks behind the ALB', () => {
     for (const pid of old) process.kill(pid, 'SIGKILL');
     // `at`: when each request was sent, so one picked before the exits counts before them.
     const answers: { at: number; status: number; server: string }[] = [];
-    while (!answers.some((a) => a.status === 200) && performance.now() - killedAt < 10_000) {
+    while (!answers.some((a) => a.status === 200) && performance.now() - killedAt < 30_000) {
       const at = performance.now();
       const reply = await alb(bookService.pathPrefix);
       answers.push({ at, status: reply.status, server: String(reply.headers.server) });
@@ -264,7 +266,7 @@ describe('replicas, as ECS tasks behind the ALB', () => {
       expect(answer).toMatchObject({ status: 503, server: 'awselb/2.0' });
     }
     expect(answers.at(-1)?.status).toBe(200);
-    await waitFor('both replacements to serve', () => replicas.every((r) => r.healthy), 10_000);
+    await waitFor('both replacements to serve', () => replicas.every((r) => r.healthy));
   });
 
   it('replaces a replica on SIGTERM as ECS does: drained first, so no request fails', async () => {
@@ -283,7 +285,7 @@ describe('replicas, as ECS tasks behind the ALB', () => {
       }
     })();
     await stack.killReplica('author-service', 1);
-    await waitFor('the new replica to serve', () => replica.healthy, 10_000);
+    await waitFor('the new replica to serve', () => replica.healthy);
     stop = true;
     await load;
     expect(replica.pid).not.toBe(oldPid);

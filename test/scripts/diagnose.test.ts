@@ -1,14 +1,19 @@
 // diagnose's checks against mocked AWS answers: a healthy deployment, and one with each of the
 // usual faults (INACTIVE link, load-balancer ARN as URI, no Host overwrite, a Host no rule
 // accepts, closed security groups, no healthy target, integration errors in the access logs,
-// found on any page of the search). diagnose-moto.test.ts runs the same against moto.
+// found on any page of the search). diagnose-moto.slow.test.ts runs the same against moto.
 import {
   ApiGatewayV2Client,
   GetIntegrationsCommand,
   GetVpcLinkCommand,
   type Integration,
 } from '@aws-sdk/client-apigatewayv2';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStackResourcesCommand,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
@@ -123,6 +128,40 @@ function healthy() {
     ],
   });
   logs.on(FilterLogEventsCommand).resolves({ events: [] });
+  // The Copilot stacks' custom-resource functions, as deployed with the YAML patches.
+  cfn
+    .on(DescribeStackResourcesCommand, { StackName: `${app}-${env}` })
+    .resolves({ StackResources: [stackResource('VPC', 'AWS::EC2::VPC')] });
+  for (const s of ws.services) serviceStack(s.name, { EnvControllerFunction: 'nodejs24.x' });
+}
+
+const stackResource = (LogicalResourceId: string, ResourceType: string) => ({
+  LogicalResourceId,
+  ResourceType,
+  PhysicalResourceId: `${LogicalResourceId}-1`,
+  ResourceStatus: 'CREATE_COMPLETE' as const,
+  Timestamp: new Date(),
+});
+
+/** A service stack whose functions run these runtimes; `notCreated` are in the template only. */
+function serviceStack(svc: string, runtimes: Record<string, string>, notCreated: string[] = []) {
+  const StackName = `${app}-${env}-${svc}`;
+  cfn.on(DescribeStacksCommand, { StackName }).resolves({
+    Stacks: [{ StackName, StackStatus: 'UPDATE_COMPLETE', CreationTime: new Date() }],
+  });
+  cfn.on(DescribeStackResourcesCommand, { StackName }).resolves({
+    StackResources: Object.keys(runtimes)
+      .filter((fn) => !notCreated.includes(fn))
+      .map((fn) => stackResource(fn, 'AWS::Lambda::Function')),
+  });
+  // Copilot sends YAML with short tags; GetTemplate gives it back as sent.
+  const functions = Object.entries(runtimes)
+    .map(
+      ([fn, runtime]) =>
+        `  ${fn}:\n    Type: AWS::Lambda::Function\n    Properties:\n      Role: !GetAtt Role.Arn\n      Runtime: ${runtime}\n`,
+    )
+    .join('');
+  cfn.on(GetTemplateCommand, { StackName }).resolves({ TemplateBody: `Resources:\n${functions}` });
 }
 
 const run = () =>
@@ -157,7 +196,12 @@ describe('diagnose', () => {
       'VPC link security group reaches the ALB',
       ...ws.services.flatMap((s) => [`Host reaches ${s.name}`, `target health: ${s.name}`]),
       'recent integration errors',
+      `Lambda runtimes of ${app}-${env}`,
+      ...ws.services.map((s) => `Lambda runtimes of ${app}-${env}-${s.name}`),
     ]);
+    expect(verdictOf(checks, `Lambda runtimes of ${app}-${env}-`)?.detail).toBe(
+      'EnvControllerFunction nodejs24.x',
+    );
     const filter = logs.commandCalls(FilterLogEventsCommand)[0]?.args[0].input;
     expect(filter?.logGroupName).toBe(`/aws/apigateway/${app}-${env}-http-api`);
     expect(filter?.startTime).toBe(1_800_000_000_000 - 3_600_000);
@@ -286,6 +330,34 @@ describe('diagnose', () => {
     expect(verdictOf(checks, 'HTTP API stack')).toMatchObject({
       verdict: 'FAIL',
       hint: expect.stringMatching(/deploy\.ts --env .* --only api/),
+    });
+  });
+
+  it('lists the deployed functions with their runtimes, and warns about one CloudFormation can no longer update', async () => {
+    const [svc] = ws.services.map((x) => x.name) as [string];
+    // 1_800_000_000_000 ms is 2027-01-15: nodejs20.x's updates are blocked, nodejs22.x is in its
+    // last 180 days before its create block; a function never created is not judged.
+    serviceStack(
+      svc,
+      {
+        EnvControllerFunction: 'nodejs20.x',
+        RulePriorityFunction: 'nodejs22.x',
+        DynamicDesiredCountFunction: 'nodejs20.x',
+      },
+      ['DynamicDesiredCountFunction'],
+    );
+    const checks = await run();
+    const found = verdictOf(checks, `Lambda runtimes of ${app}-${env}-${svc}`);
+    expect(found).toEqual({
+      name: `Lambda runtimes of ${app}-${env}-${svc}`,
+      verdict: 'WARN',
+      detail:
+        'EnvControllerFunction nodejs20.x, RulePriorityFunction nodejs22.x; EnvControllerFunction nodejs20.x: Lambda refuses to create or update functions on it since 2026-09-30 (create since 2026-08-31); RulePriorityFunction nodejs22.x: function create blocked from 2027-06-01, update from 2027-07-01, within 180 days of 2027-01-15: CloudFormation can no longer update EnvControllerFunction',
+      hint: `set nodejs24.x for EnvControllerFunction, RulePriorityFunction in copilot/${svc}/overrides/cfn.patches.yml (npm run check:runtimes), then npx zx scripts/deploy.ts --env ${env} --only services --service ${svc}`,
+    });
+    expect(verdictOf(checks, `Lambda runtimes of ${app}-${env}`)).toMatchObject({
+      verdict: 'OK',
+      detail: 'no Lambda function deployed',
     });
   });
 });

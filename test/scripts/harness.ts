@@ -9,8 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { CloudFormationClient, CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
+import { envParameters, envStackBody, envTemplate } from '../fixtures/copilot/fake/env-stack.ts';
 
 export const FAKE_BIN = path.join(repoRoot, 'test', 'fixtures', 'copilot');
+const EXIT_WITH_PARENT = path.join(repoRoot, 'scripts', 'local', 'ecs', 'exit-with-parent.ts');
 const ZX = path.join(repoRoot, 'node_modules', 'zx', 'build', 'cli.js');
 
 export function freePort(): Promise<number> {
@@ -111,6 +113,28 @@ export async function outputsStack(
   cfn.destroy();
 }
 
+/**
+ * The fake copilot's environment stack, as it stands once a Backend Service with http is
+ * deployed (created in one go: moto registers exports only at creation).
+ */
+export async function createEnvStackIn(
+  cfn: CloudFormationClient,
+  app: string,
+  env: string,
+): Promise<void> {
+  const params = { ...envParameters(app, env), InternalALBWorkloads: 'book-service' };
+  await cfn.send(
+    new CreateStackCommand({
+      StackName: `${app}-${env}`,
+      TemplateBody: JSON.stringify(envStackBody(envTemplate(), params)),
+      Parameters: Object.entries(params).map(([ParameterKey, ParameterValue]) => ({
+        ParameterKey,
+        ParameterValue,
+      })),
+    }),
+  );
+}
+
 /** An HTTP server that answers every request with 500 and counts them. */
 export async function startRecorder(): Promise<{
   url: string;
@@ -182,7 +206,7 @@ export interface FakeCopilot {
   env: Record<string, string>;
   /** Every call so far, as argv arrays. */
   calls(): string[][];
-  /** The calls that change something (not listings or --version). */
+  /** The calls that change something (not listings, package commands or --version). */
   mutations(): string[];
   cleanup(): void;
 }
@@ -206,7 +230,7 @@ export function fakeCopilot(): FakeCopilot {
     calls,
     mutations: () =>
       calls()
-        .filter((c) => c[0] !== '--version' && !['ls'].includes(c[1] ?? ''))
+        .filter((c) => c[0] !== '--version' && !['ls', 'package'].includes(c[1] ?? ''))
         .map((c) => c.join(' ')),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
@@ -232,12 +256,24 @@ export async function startServices(options: { skip?: string[] } = {}): Promise<
       continue;
     }
     const port = await freePort();
-    const child = spawn(process.execPath, [path.join(svc.sourceDir, 'src', 'server.ts')], {
-      env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error' },
-      stdio: 'ignore',
-    });
+    // Leaves with this process however it ends (a failed or timed-out test included): the
+    // local stack's own mechanism, a pipe at stdio[3] it watches (exit-with-parent.ts).
+    const child = spawn(
+      process.execPath,
+      ['--import', EXIT_WITH_PARENT, path.join(svc.sourceDir, 'src', 'server.ts')],
+      {
+        env: { ...process.env, PORT: String(port), LOG_LEVEL: 'error' },
+        stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+      },
+    );
     children.push(child);
-    await waitForPort(port, 15_000, child);
+    child.once('exit', () => child.stdio[3]?.destroy());
+    try {
+      await waitForPort(port, 30_000, child);
+    } catch (error) {
+      for (const c of children) c.kill('SIGKILL');
+      throw error;
+    }
     routes.push({ prefix: svc.pathPrefix, port });
   }
   const agent = new http.Agent({ keepAlive: true });

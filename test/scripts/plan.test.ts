@@ -1,8 +1,9 @@
 // The deploy plan and the teardown, run in this process with a recording copilot and a
 // moto-backed CloudFormation, so each decision (which steps, in what order, what is refused and
-// what is printed) is asserted where a mutation of it would show. copilot-scripts.test.ts runs
+// what is printed) is asserted where a mutation of it would show. copilot-scripts.slow.test.ts runs
 // the same scripts end to end as a user does, under the fake copilot binary.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   CloudFormationClient,
@@ -16,23 +17,39 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { CliError } from '../../scripts/cli/command.ts';
 import type { AwsClients } from '../../scripts/cloud/aws.ts';
 import type { Copilot } from '../../scripts/cloud/copilot.ts';
-import { type DeployOptions, deploy, resolveSteps } from '../../scripts/cloud/deploy-plan.ts';
+import {
+  type DeployOptions,
+  deploy,
+  type Openers,
+  resolveSteps,
+} from '../../scripts/cloud/deploy-plan.ts';
 import type { openSession } from '../../scripts/cloud/session.ts';
 import { type TeardownOptions, teardown } from '../../scripts/cloud/teardown.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
+import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { type Moto, motoClient, outputsStack, startMoto } from './harness.ts';
+import { renderPackage, type Tamper } from './rendering.ts';
+
+const skipMoto = missing(MOTO);
 
 const TEMPLATE = path.join(repoRoot, 'addons', 'http-api.yml');
+// The preview's templates: one directory for this file, removed when it is done.
+const RENDER_DIR = mkdtempSync(path.join(os.tmpdir(), 'plan-rendered-'));
+afterAll(() => rmSync(RENDER_DIR, { recursive: true, force: true }));
 const SERVICES = ['author-service', 'book-service'];
 
-/** What a user's copilot knows, and every command the scripts asked it to run. */
+/**
+ * What a user's copilot knows, and every command the scripts asked it to run. Its package
+ * commands render as Copilot does, in this process (rendering.ts), `tamper` changing the result.
+ */
 function recordingCopilot(known: {
   apps?: string[];
   envs?: string[];
   services?: string[];
   /** Called with each command's arguments, as it runs. */
   onRun?: (args: string[]) => void;
+  tamper?: Tamper;
 }) {
   const calls: { args: string; cwd?: string }[] = [];
   const options: Record<string, unknown>[] = [];
@@ -40,6 +57,11 @@ function recordingCopilot(known: {
     appNames: async () => known.apps ?? [],
     envNames: async () => known.envs ?? [],
     serviceNames: async () => known.services ?? [],
+    run: async (args: string[]) => {
+      calls.push({ args: args.join(' ') });
+      known.onRun?.(args);
+      return renderPackage(repoRoot, args, known.tamper);
+    },
     must: async (args: string[], given: Record<string, unknown> & { cwd?: string } = {}) => {
       calls.push({ args: args.join(' '), ...(given.cwd ? { cwd: given.cwd } : {}) });
       const { cwd: _, ...rest } = given;
@@ -51,14 +73,23 @@ function recordingCopilot(known: {
   return { copilot: copilot as unknown as Copilot, calls, options };
 }
 
-/** A session opener that hands out the doubles, and counts how often it was asked. */
+const KNOWN = { apps: ['bookstore'], envs: ['test'], services: SERVICES };
+
+/** Openers that hand out the doubles, and count how often each was asked. */
 function sessionOf(copilot: Copilot, aws: Partial<AwsClients> = {}) {
   const opened: unknown[] = [];
-  const open = (async (options: unknown) => {
-    opened.push(options);
-    return { copilot, aws: aws as AwsClients, id: { account: '1', arn: 'arn', region: 'r' } };
-  }) as typeof openSession;
-  return { open, opened };
+  const copilotOnly: unknown[] = [];
+  const open: Openers = {
+    session: (async (options: unknown) => {
+      opened.push(options);
+      return { copilot, aws: aws as AwsClients, id: { account: '1', arn: 'arn', region: 'r' } };
+    }) as typeof openSession,
+    copilot: async (options: unknown) => {
+      copilotOnly.push(options);
+      return copilot;
+    },
+  };
+  return { open, opened, copilotOnly };
 }
 
 /** stdout and stderr of the scripts, captured. */
@@ -97,6 +128,8 @@ function deployOptions(overrides: Partial<DeployOptions> = {}): DeployOptions {
     dryRun: true,
     json: false,
     smoke: { step: 'smoke', description: 'smoke checks', run: async () => {} },
+    renderDir: RENDER_DIR,
+    today: '2026-12-06',
     ...overrides,
   };
 }
@@ -147,21 +180,38 @@ describe('deploy steps', () => {
 });
 
 describe('deploy --dry-run', () => {
-  it('prints the whole plan in order, and opens no session', async () => {
+  it('prints the whole plan in order, then runs the preview alone with copilot alone', async () => {
     const output = captureOutput();
-    const { open, opened } = sessionOf(recordingCopilot({}).copilot);
+    const { copilot, calls } = recordingCopilot(KNOWN);
+    const { open, opened, copilotOnly } = sessionOf(copilot);
     expect(await deploy(deployOptions(), open)).toBe(0);
+    // No session (no STS, no Docker): copilot's read-only commands only.
     expect(opened).toEqual([]);
-    expect(output.stdout()).toBe(
-      [
-        '1. [env] copilot env deploy --name test --app bookstore',
-        '2. [services] copilot svc deploy --name author-service --env test --app bookstore --detach; wait for stack bookstore-test-author-service and its ECS service (steady state, <= 30 min)',
-        '3. [services] copilot svc deploy --name book-service --env test --app bookstore --detach; wait for stack bookstore-test-book-service and its ECS service (steady state, <= 30 min)',
-        '4. [api] stack bookstore-test-http-api from addons/http-api.yml (App=bookstore, Env=test) via a change set',
-        '5. [smoke] smoke checks',
-        '',
-      ].join('\n'),
+    expect(copilotOnly).toHaveLength(1);
+    const lines = output.stdout().split('\n');
+    expect(lines[0]).toMatch(
+      /^1\. \[preview\] render with copilot env package --name test, copilot svc package --name author-service, copilot svc package --name book-service \(--app bookstore --output-dir .*\); refuse a Lambda runtime Lambda refuses and YAML patches that did not apply$/,
     );
+    expect(lines.slice(1)).toEqual([
+      '2. [env] copilot env deploy --name test --app bookstore',
+      '3. [services] copilot svc deploy --name author-service --env test --app bookstore --detach; wait for stack bookstore-test-author-service and its ECS service (steady state, <= 30 min)',
+      '4. [services] copilot svc deploy --name book-service --env test --app bookstore --detach; wait for stack bookstore-test-book-service and its ECS service (steady state, <= 30 min)',
+      '5. [api] stack bookstore-test-http-api from addons/http-api.yml (App=bookstore, Env=test) via a change set',
+      '6. [smoke] smoke checks',
+      '',
+    ]);
+    expect(calls.map((c) => c.args)).toEqual([
+      `env package --name test --app bookstore --output-dir ${RENDER_DIR}`,
+      `svc package --name author-service --env test --app bookstore --output-dir ${RENDER_DIR}`,
+      `svc package --name book-service --env test --app bookstore --output-dir ${RENDER_DIR}`,
+    ]);
+    // Copilot's file names, kept for the user to read; every function on the patched runtime.
+    expect(output.stderr()).toContain(
+      'ok bookstore-test-book-service: ' +
+        `${path.relative(repoRoot, path.join(RENDER_DIR, 'book-service-test.stack.yml'))}; Lambda: EnvControllerFunction nodejs24.x, RulePriorityFunction nodejs24.x, DynamicDesiredCountFunction nodejs24.x`,
+    );
+    expect(output.stderr()).toContain('ok bookstore-test: ');
+    expect(existsSync(path.join(RENDER_DIR, 'test.env.yml'))).toBe(true);
   });
 
   it('puts the steps asked for in the one order, the bastion with its IAM stack', async () => {
@@ -178,15 +228,28 @@ describe('deploy --dry-run', () => {
     );
   });
 
-  it('prints the plan as JSON with --json', async () => {
+  it('prints the plan and what the preview rendered as JSON with --json', async () => {
     const output = captureOutput();
-    await deploy(deployOptions({ json: true, steps: new Set(['env'] as const) }));
-    expect(JSON.parse(output.stdout())).toEqual({
-      dryRun: true,
-      app: 'bookstore',
-      env: 'test',
-      plan: [{ step: 'env', description: 'copilot env deploy --name test --app bookstore' }],
+    const { open } = sessionOf(recordingCopilot(KNOWN).copilot);
+    await deploy(deployOptions({ json: true, steps: new Set(['env'] as const) }), open);
+    const report = JSON.parse(output.stdout());
+    expect(report.plan.map((s: { step: string }) => s.step)).toEqual(['preview', 'env']);
+    expect(report.plan[1]).toEqual({
+      step: 'env',
+      description: 'copilot env deploy --name test --app bookstore',
     });
+    expect(report.preview).toEqual([
+      {
+        stack: 'bookstore-test',
+        file: path.relative(repoRoot, path.join(RENDER_DIR, 'test.env.yml')),
+        functions: [
+          'CertificateValidationFunction',
+          'CustomDomainFunction',
+          'DNSDelegationFunction',
+        ].map((fn) => ({ fn, runtime: 'nodejs24.x', state: 'ok' })),
+        findings: [],
+      },
+    ]);
   });
 
   it('checks --parameter against the template first: names, then its Rules', async () => {
@@ -222,13 +285,13 @@ describe('deploy --dry-run', () => {
       'parameter JwtIssuer: "http://issuer.example.com" is not an https:// issuer URL, or empty for public routes',
     );
     // Not checked when the HTTP API stack is not among the steps.
-    const steps = new Set(['env'] as const);
+    const steps = new Set(['smoke'] as const);
     expect(await deploy(deployOptions({ steps, apiParameters: { Nope: '1' } }))).toBe(0);
   });
 });
 
 describe('deploy, the checks before the plan', () => {
-  it('says where copilot is in a dry run, or that it is not on PATH', async () => {
+  it('says where copilot is in a dry run without a preview, or that it is not on PATH', async () => {
     const fakeBin = path.join(repoRoot, 'test', 'fixtures', 'copilot');
     for (const [PATH, where] of [
       [fakeBin, path.join(fakeBin, 'copilot')],
@@ -236,7 +299,7 @@ describe('deploy, the checks before the plan', () => {
     ]) {
       vi.stubEnv('PATH', PATH);
       const output = captureOutput();
-      await deploy(deployOptions({ steps: new Set(['env'] as const) }));
+      await deploy(deployOptions({ steps: new Set(['smoke'] as const) }));
       expect(output.stderr()).toBe(`[deploy]     dry run: nothing is called. copilot: ${where}\n`);
       vi.restoreAllMocks();
     }
@@ -328,11 +391,17 @@ describe('deploy, for real, against doubles', () => {
       run: async () => void ran.push('smoke'),
     };
     const steps = new Set(['env', 'smoke'] as const);
-    const { open, opened } = sessionOf(copilot);
+    const { open, opened } = sessionOf(copilot, { cfn: new CloudFormationClient({}) });
+    const cfnMock = mockClient(CloudFormationClient);
+    cfnMock.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
     expect(await deploy(deployOptions({ dryRun: false, json: true, steps, smoke }), open)).toBe(0);
+    cfnMock.restore();
     expect(opened).toHaveLength(1);
     expect(opened[0]).toMatchObject({ docker: false, timeoutMs: 30 * 60_000 });
-    expect(calls).toEqual([{ args: 'env deploy --name test --app bookstore' }]);
+    expect(calls).toEqual([
+      { args: `env package --name test --app bookstore --output-dir ${RENDER_DIR}` },
+      { args: 'env deploy --name test --app bookstore' },
+    ]);
     expect(options).toEqual([
       {
         stream: true,
@@ -341,13 +410,77 @@ describe('deploy, for real, against doubles', () => {
       },
     ]);
     expect(ran).toEqual(['smoke']);
-    expect(output.stderr()).toContain('[deploy] ==> [1/2] [env] copilot env deploy --name test');
-    expect(output.stderr()).toContain('[deploy] ==> [2/2] [smoke] smoke');
-    expect(JSON.parse(output.stdout())).toEqual({
+    expect(output.stderr()).toContain(
+      '[deploy] ==> [1/3] [preview] render with copilot env package',
+    );
+    expect(output.stderr()).toContain('[deploy] ==> [2/3] [env] copilot env deploy --name test');
+    expect(output.stderr()).toContain('[deploy] ==> [3/3] [smoke] smoke');
+    expect(JSON.parse(output.stdout())).toMatchObject({
       app: 'bookstore',
       env: 'test',
       stacks: { 'bookstore-test': 'deployed' },
+      preview: [{ stack: 'bookstore-test', findings: [] }],
     });
+  });
+});
+
+describe('deploy, when Lambda refuses a runtime anyway', () => {
+  // aws/copilot-cli#4940: CloudFormation's event on the function carries Lambda's refusal.
+  const refusal = (fn: string) => ({
+    EventId: fn,
+    LogicalResourceId: fn,
+    ResourceType: 'AWS::Lambda::Function',
+    ResourceStatus: 'CREATE_FAILED' as const,
+    Timestamp: new Date(),
+    ResourceStatusReason:
+      'Resource handler returned message: "The runtime parameter of nodejs20.x is no longer supported for creating or updating AWS Lambda functions. We recommend you use the new runtime (nodejs24.x) while creating or updating functions."',
+  });
+
+  it('names the environment function and prints its patch when env deploy fails on it', async () => {
+    const output = captureOutput();
+    const { copilot } = recordingCopilot({
+      ...KNOWN,
+      onRun: (args) => {
+        if (args[1] === 'deploy') throw new CliError('copilot env deploy failed', 'stack failed');
+      },
+    });
+    let polls = 0;
+    const cfnMock = mockClient(CloudFormationClient);
+    cfnMock.on(DescribeStackEventsCommand).callsFake(async () => ({
+      StackEvents: polls++ === 0 ? [] : [refusal('DNSDelegationFunction')],
+    }));
+    const steps = new Set(['env'] as const);
+    const { open } = sessionOf(copilot, { cfn: new CloudFormationClient({}) });
+    const error = await failure(deploy(deployOptions({ dryRun: false, steps }), open));
+    cfnMock.restore();
+    expect(error.what).toBe(
+      "deploy: stack bookstore-test failed: Lambda refused a function's runtime",
+    );
+    expect(error.why).toMatch(
+      /^DNSDelegationFunction runs nodejs20\.x, which Lambda no longer accepts/,
+    );
+    expect(error.next).toBe(
+      'copilot/environments/overrides/cfn.patches.yml: set nodejs24.x (npm run check:runtimes), then npx zx scripts/deploy.ts --env test --only env',
+    );
+    expect(output.stderr()).toContain('path: /Resources/DNSDelegationFunction/Properties/Runtime');
+  });
+
+  it('lets any other env deploy failure through as it is', async () => {
+    captureOutput();
+    const { copilot } = recordingCopilot({
+      ...KNOWN,
+      onRun: (args) => {
+        if (args[1] === 'deploy') throw new CliError('copilot env deploy failed', 'no permission');
+      },
+    });
+    const cfnMock = mockClient(CloudFormationClient);
+    cfnMock.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    const { open } = sessionOf(copilot, { cfn: new CloudFormationClient({}) });
+    const error = await failure(
+      deploy(deployOptions({ dryRun: false, steps: new Set(['env'] as const) }), open),
+    );
+    cfnMock.restore();
+    expect([error.what, error.why]).toEqual(['copilot env deploy failed', 'no permission']);
   });
 });
 
@@ -381,7 +514,7 @@ describe('deploy of the later steps only', () => {
   });
 });
 
-describe('destroy', () => {
+describe.skipIf(skipMoto)(needing(MOTO, 'destroy'), () => {
   let moto: Moto;
   let cfn: CloudFormationClient;
   beforeAll(async () => {
@@ -417,7 +550,7 @@ describe('destroy', () => {
   it('without --yes prints what it would delete, in order, and refuses', async () => {
     const output = captureOutput();
     const { open, opened } = sessionOf(recordingCopilot({}).copilot);
-    const error = await failure(teardown(teardownOptions({ yes: false }), open));
+    const error = await failure(teardown(teardownOptions({ yes: false }), open.session));
     expect(error.what).toBe('destroy: refusing to delete without --yes');
     expect(error.why).toBe('nothing was deleted');
     expect(error.next).toMatch(/destroy(\.ts)? --env test --yes$/);
@@ -436,7 +569,7 @@ describe('destroy', () => {
       ].join('\n'),
     );
     const keep = captureOutput();
-    await failure(teardown(teardownOptions({ yes: false, keepApp: true }), open));
+    await failure(teardown(teardownOptions({ yes: false, keepApp: true }), open.session));
     expect(keep.stdout().trimEnd().split('\n').at(-1)).toBe(
       '  5. copilot env delete --name test --app bookstore --yes',
     );
@@ -454,7 +587,7 @@ describe('destroy', () => {
     const workspaceFile = path.join(repoRoot, 'copilot', '.workspace');
     const before = readFileSync(workspaceFile, 'utf8');
     const { open, opened } = sessionOf(copilot, { cfn });
-    expect(await teardown(teardownOptions(), open)).toBe(0);
+    expect(await teardown(teardownOptions(), open.session)).toBe(0);
     expect(opened).toEqual([expect.objectContaining({ timeoutMs: 60_000, docker: false })]);
     expect(options.map((o) => [o.stream, o.timeoutMs, o.next])).toEqual([
       [true, 60_000, 'copilot svc delete --name book-service --env test --app bookstore'],
@@ -503,17 +636,20 @@ describe('destroy', () => {
       envs: ['test'],
       services: ['book-service'],
     });
-    await teardown(teardownOptions({ keepApp: true }), sessionOf(partial.copilot, { cfn }).open);
+    await teardown(
+      teardownOptions({ keepApp: true }),
+      sessionOf(partial.copilot, { cfn }).open.session,
+    );
     expect(partial.calls.map((c) => c.args)).toEqual([
       'svc delete --name book-service --env test --app bookstore --yes',
       'env delete --name test --app bookstore --yes',
     ]);
     const noEnv = recordingCopilot({ apps: ['bookstore'], envs: ['prod'], services: SERVICES });
-    await teardown(teardownOptions(), sessionOf(noEnv.copilot, { cfn }).open);
+    await teardown(teardownOptions(), sessionOf(noEnv.copilot, { cfn }).open.session);
     expect(noEnv.calls.map((c) => c.args)).toEqual(['app delete --name bookstore --yes']);
     const output = captureOutput();
     const none = recordingCopilot({});
-    await teardown(teardownOptions({ json: true }), sessionOf(none.copilot, { cfn }).open);
+    await teardown(teardownOptions({ json: true }), sessionOf(none.copilot, { cfn }).open.session);
     expect(none.calls).toEqual([]);
     expect(JSON.parse(output.stdout())).toEqual({
       app: 'bookstore',
@@ -536,7 +672,7 @@ describe('destroy', () => {
       },
     });
     try {
-      await teardown(teardownOptions(), sessionOf(copilot, { cfn }).open);
+      await teardown(teardownOptions(), sessionOf(copilot, { cfn }).open.session);
       expect(existsSync(workspaceFile)).toBe(true);
       expect(output.stderr()).toContain(
         '[destroy] WARN copilot deleted copilot/.workspace: restored it\n',
@@ -568,7 +704,7 @@ describe('destroy', () => {
       const { copilot, calls } = recordingCopilot({ apps: ['bookstore'], envs: ['test'] });
       const client = new CloudFormationClient({ region: 'us-east-1' });
       const error = await failure(
-        teardown(teardownOptions(), sessionOf(copilot, { cfn: client }).open),
+        teardown(teardownOptions(), sessionOf(copilot, { cfn: client }).open.session),
       );
       expect(error.what).toBe('destroy: deleting bookstore-test-http-api failed (DELETE_FAILED)');
       expect(error.why).toBe('export in use');
@@ -592,7 +728,7 @@ describe('destroy', () => {
       const client = new CloudFormationClient({ region: 'us-east-1' });
       const error = await teardown(
         teardownOptions(),
-        sessionOf(copilot, { cfn: client }).open,
+        sessionOf(copilot, { cfn: client }).open.session,
       ).then(
         () => undefined,
         (e: Error) => e,
@@ -605,7 +741,10 @@ describe('destroy', () => {
 
   it('says so when there was nothing left to delete', async () => {
     const output = captureOutput();
-    await teardown(teardownOptions(), sessionOf(recordingCopilot({}).copilot, { cfn }).open);
+    await teardown(
+      teardownOptions(),
+      sessionOf(recordingCopilot({}).copilot, { cfn }).open.session,
+    );
     expect(output.stdout()).toBe('destroyed: nothing (already gone)\n');
     expect(output.stderr()).toContain(
       '[destroy]  ok application bookstore does not exist: nothing left to delete\n',

@@ -186,6 +186,7 @@ async function step(clock: ReturnType<typeof fakeClock>) {
     log: createProgress('deploy', (l) => lines.push(l)),
     backoff: { initialDelayMs: INTERVAL, maxDelayMs: INTERVAL },
     clock,
+    today: '2026-12-06',
   }).catch((e: unknown) => e);
   return { outcome, stderr: lines.join(''), calls };
 }
@@ -263,5 +264,54 @@ describe("deploy's service step", () => {
     ]);
     const { outcome } = await step(clock);
     expect(outcome).toMatchObject({ serviceArn: SERVICE_ARN, runningCount: 2 });
+  });
+
+  it('names the function whose runtime Lambda refused, and prints the patch that fixes it', async () => {
+    // aws/copilot-cli#4940: the refusal, on the function's CREATE_FAILED event.
+    const refusal = {
+      EventId: 'e1',
+      StackName: SERVICE_STACK,
+      LogicalResourceId: 'DynamicDesiredCountFunction',
+      ResourceType: 'AWS::Lambda::Function',
+      ResourceStatus: 'CREATE_FAILED' as const,
+      Timestamp: new Date(5_000),
+      ResourceStatusReason:
+        'Resource handler returned message: "The runtime parameter of nodejs20.x is no longer supported for creating or updating AWS Lambda functions. We recommend you use the new runtime (nodejs24.x) while creating or updating functions. (Service: Lambda, Status Code: 400, Request ID: 1)" (RequestToken: 2, HandlerErrorCode: InvalidRequest)',
+    };
+    // Rolling back (the watch's signal) or already rolled back (the stack wait's): either way.
+    for (const statuses of [
+      ['absent', 'CREATE_IN_PROGRESS', 'ROLLBACK_IN_PROGRESS'],
+      ['absent', 'ROLLBACK_COMPLETE'],
+    ]) {
+      cfn.reset();
+      beforeEachMocks();
+      let polls = 0;
+      cfn
+        .on(DescribeStackEventsCommand)
+        .callsFake(async () => ({ StackEvents: polls++ === 0 ? [] : [refusal] }));
+      stackStatuses(...statuses);
+      serviceResource(true);
+      const clock = fakeClock();
+      ecsDeployments(clock, [[primary({})]]);
+      const { outcome, stderr } = await step(clock);
+      expect(outcome, statuses.join()).toBeInstanceOf(CliError);
+      const error = outcome as CliError;
+      expect(error.what).toBe(
+        `deploy: stack ${SERVICE_STACK} failed: Lambda refused a function's runtime`,
+      );
+      expect(error.why).toBe(
+        'DynamicDesiredCountFunction runs nodejs20.x, which Lambda no longer accepts for creating or updating functions (the fix is printed above)',
+      );
+      expect(error.next).toMatch(
+        new RegExp(
+          `^copilot/${svc}/overrides/cfn\\.patches\\.yml: set nodejs24\\.x \\(npm run check:runtimes\\), then npx zx scripts/deploy\\.ts --env ${env} --only services --service ${svc}$`,
+        ),
+      );
+      expect(stderr).toContain(
+        `    - op: replace\n      path: /Resources/DynamicDesiredCountFunction/Properties/Runtime\n      value: nodejs24.x\n`,
+      );
+      // No ECS post-mortem: the tasks are not what failed.
+      expect(stderr).not.toMatch(/stopped tasks/);
+    }
   });
 });

@@ -1,5 +1,5 @@
 // The smoke checks' judgements, run in this process so mutation testing sees which test covers
-// which line (smoke.test.ts runs smoke.ts as a user does, against the local stack): runSmoke's
+// which line (smoke.slow.test.ts runs smoke.ts as a user does, against the local stack): runSmoke's
 // results and log lines, drift from the OpenAPI document, the JWT sent to the API only, the wait
 // for health, refused connections; the bastion's curl script run with bash; the SSM request;
 // checks added to a report; the evaluation of single answers. The services answer through
@@ -486,7 +486,11 @@ describe('the bastion', { timeout: 60_000 }, () => {
 
   it('gives up on an invocation that does not end, and reports a missing command id', async () => {
     const ssm = mockClient(SSMClient);
-    const { options } = onBastion({ timeoutMs: 1 });
+    // The script's own backoff (1 s to 5 s): a dozen polls over the minute, not thousands.
+    const { options } = onBastion({
+      timeoutMs: 1,
+      backoff: { initialDelayMs: 1_000, maxDelayMs: 5_000 },
+    });
     ssm.on(SendCommandCommand).resolves({});
     await expect(runOnBastion(options)).rejects.toThrow('SSM SendCommand returned no command id');
     ssm.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-2' } });

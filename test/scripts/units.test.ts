@@ -1,6 +1,8 @@
 // The shared pieces: flag parsing and help, the error format, bounded backoff, copilot lookup
 // and version policy, and the bash quoting the bastion script relies on.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { shellQuote } from '../../scripts/checks/smoke-checks.ts';
 import {
@@ -15,10 +17,12 @@ import {
 import { runProcess } from '../../scripts/cli/process.ts';
 import { findOnPath, parseVersion, versionWarning } from '../../scripts/cloud/copilot.ts';
 import { envInitCredentials, redact } from '../../scripts/cloud/copilot-credentials.ts';
+import { COPILOT_VERSION } from '../../scripts/cloud/copilot-version.ts';
 import { EXPORT_OUTPUT, importedEnvExports } from '../../scripts/cloud/env-exports.ts';
 import { WaitTimeoutError, waitUntil } from '../../scripts/cloud/wait.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
+import { processGone } from '../local/helpers.ts';
 import { FAKE_BIN } from './harness.ts';
 
 const spec = {
@@ -148,10 +152,45 @@ describe('copilot', () => {
     expect(findOnPath('copilot', '/nonexistent')).toBeUndefined();
   });
 
-  it('accepts v1.34.x quietly and warns about anything else', () => {
+  it('accepts the version README names quietly and warns about any other', () => {
     expect(parseVersion('copilot version: v1.34.1\n')).toBe('1.34.1');
-    expect(versionWarning('1.34.1')).toBeUndefined();
-    expect(versionWarning('1.33.4')).toMatch(/end of support on 2026-06-12/);
+    expect(versionWarning(COPILOT_VERSION)).toBeUndefined();
+    for (const other of ['1.34.1', '1.33.4', '1.32.0']) {
+      expect(versionWarning(other)).toMatch(
+        new RegExp(`audited against v${COPILOT_VERSION}'s source.*end of support on 2026-06-12`),
+      );
+    }
+  });
+
+  it("calls <svc>.<env>.<app>.internal the internal ALB's alias, never a name of service discovery", () => {
+    // environment/cf.yml InternalWorkloadsHostedZone and http-listener.yml
+    // LoadBalancerInternalDNSAlias; service discovery is <env>.<app>.local (stack/env.go).
+    const files = execFileSync(
+      'git',
+      ['ls-files', '-z', 'scripts', 'test', 'docs', 'README.md', 'addons'],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+      },
+    )
+      .split('\0')
+      .filter((f) => /\.(ts|md|yml|js)$/.test(f));
+    const wrong = files.filter((f) =>
+      /service[- ]discovery (name|host)/i.test(
+        readFileSync(path.join(repoRoot, f), 'utf8').replaceAll(/\s+/g, ' '),
+      ),
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  it('is named once, and README tells users to install that one', () => {
+    const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    expect(readme).toContain(`AWS Copilot **v${COPILOT_VERSION}**`);
+    // No other Copilot version is offered to install anywhere in README.
+    const versions = new Set(
+      [...readme.matchAll(/Copilot[^.\n]*?\bv(1\.\d+\.\d+)/g)].map((m) => m[1]),
+    );
+    expect([...versions]).toEqual([COPILOT_VERSION]);
   });
 });
 
@@ -246,18 +285,20 @@ describe('runProcess (zx $)', () => {
     expect(r).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n', timedOut: false });
   });
 
-  it('kills a process that ignores SIGTERM at its timeout', async () => {
-    const started = Date.now();
-    const r = await runProcess('sh', ['-c', 'trap "" TERM; sleep 30'], { timeoutMs: 300 });
+  // Each process here would run forever: only runProcess can end it, and it must be gone after.
+  it('kills a process that ignores SIGTERM, SIGKILL after the grace', async () => {
+    const r = await runProcess('sh', ['-c', 'echo $$; trap "" TERM; while :; do sleep 1; done'], {
+      timeoutMs: 300,
+      killGraceMs: 300,
+    });
     expect(r.timedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(processGone(Number(r.stdout.trim()))).toBe(true);
   });
 
   it('stops a process that outlives its timeout and says so', async () => {
-    const started = Date.now();
-    const r = await runProcess('sleep', ['30'], { timeoutMs: 300 });
+    const r = await runProcess('sh', ['-c', 'echo $$; exec sleep 100000'], { timeoutMs: 300 });
     expect(r.timedOut).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(processGone(Number(r.stdout.trim()))).toBe(true);
   });
 });
 
@@ -269,9 +310,9 @@ describe('command names and hints', () => {
 
   it("reads each script's runner from package.json, inside && chains too", () => {
     expect(invocation('deploy')).toBe('npx zx scripts/deploy.ts');
-    expect(invocation('check-policy')).toBe('node scripts/check-policy.ts');
+    expect(invocation('check-policy')).toBe('npx node scripts/check-policy.ts');
     // Only in `npm run lint`'s chain: "... && node scripts/lint-dockerfiles.ts && ..."
-    expect(invocation('lint-dockerfiles')).toBe('node scripts/lint-dockerfiles.ts');
+    expect(invocation('lint-dockerfiles')).toBe('npx node scripts/lint-dockerfiles.ts');
     expect(invocation('demo')).toBe('npx zx scripts/demo.ts');
   });
 });

@@ -6,7 +6,21 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endAfterRequest, LINGER_IDLE_MS } from '../http/linger.ts';
-import { hostname, type RequestHead, readRequestHead, toOriginForm } from '../http/request-head.ts';
+import {
+  hostname,
+  isHttp11Request,
+  type RequestHead,
+  readRequestHead,
+  toOriginForm,
+} from '../http/request-head.ts';
+import {
+  BAD_GATEWAY,
+  BAD_REQUEST,
+  type FixedPage,
+  GATEWAY_TIMEOUT,
+  SERVICE_UNAVAILABLE,
+  VERSION_NOT_SUPPORTED,
+} from './fixed-pages.ts';
 import type { TargetGroup } from './target-group.ts';
 import { Exchange, type ExchangeEvents } from './upstream.ts';
 
@@ -37,32 +51,6 @@ export interface ListenerRule {
   group: TargetGroup;
 }
 
-// The ALB's fixed pages, byte for byte in shape (nginx-style HTML, `Server: awselb/2.0`).
-interface FixedPage {
-  status: number;
-  headers: string[];
-  body: Buffer;
-}
-function fixedPage(status: number, title: string): FixedPage {
-  const body = Buffer.from(
-    `<html>\r\n<head><title>${status} ${title}</title></head>\r\n<body>\r\n<center><h1>${status} ${title}</h1></center>\r\n</body>\r\n</html>\r\n`,
-  );
-  return {
-    status,
-    body,
-    headers: [
-      'server',
-      'awselb/2.0',
-      'content-type',
-      'text/html',
-      'content-length',
-      String(body.length),
-    ],
-  };
-}
-const SERVICE_UNAVAILABLE = fixedPage(503, 'Service Temporarily Unavailable');
-const BAD_GATEWAY = fixedPage(502, 'Bad Gateway');
-
 // X-Amzn-Trace-Id roots: `1-<epoch seconds hex>-<96-bit id>`; a per-process random prefix
 // and a counter make the id unique without drawing random bytes per request.
 const tracePrefix = randomBytes(6).toString('hex');
@@ -76,15 +64,23 @@ export class LoadBalancer {
   /** The ALB's "DNS name": the Host the HTTP API integration sets. */
   readonly dnsName: string;
   readonly rules: readonly ListenerRule[];
-  /** Host name to the rules that accept it, longest path first (most specific wins). */
+  /** Host name to the rules that accept it, in priority order. */
   private readonly rulesByHost = new Map<string, ListenerRule[]>();
   private listenerPort = '80';
   /** How long an early answer waits on a silent client's unsent body (linger.ts). */
   lingerMs = LINGER_IDLE_MS;
 
+  /**
+   * `rules` in priority order, the order they were deployed in: the ALB evaluates the lowest
+   * priority first, and Copilot gives each new rule the listener's highest priority + 1
+   * (aws/copilot-cli v1.33.2 cf-custom-resources/lib/alb-rule-priority-generator.js
+   * calculateNextRulePriority), so where paths overlap the service deployed first wins, however
+   * specific the other's path. Locally "deployed first" is manifest order (by folder name), the
+   * order deploy.ts deploys the services in; stack.ts passes them so.
+   */
   constructor(dnsName: string, rules: ListenerRule[]) {
     this.dnsName = dnsName.toLowerCase();
-    this.rules = [...rules].sort((a, b) => b.pathPrefix.length - a.pathPrefix.length);
+    this.rules = [...rules];
     for (const rule of this.rules) {
       for (const host of [this.dnsName, ...rule.hosts.map((h) => h.toLowerCase())]) {
         const list = this.rulesByHost.get(host) ?? [];
@@ -113,8 +109,14 @@ export class LoadBalancer {
     return undefined;
   }
 
-  /** The ALB's own listener. */
+  /** The ALB's own listener (listener.ts puts it on a server). */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!isHttp11Request(req)) {
+      const page = req.httpVersionMajor === 2 ? VERSION_NOT_SUPPORTED : BAD_REQUEST;
+      res.shouldKeepAlive = false;
+      this.answer(req, res, page, null, false);
+      return;
+    }
     const head = readRequestHead(req.rawHeaders);
     const peer = req.socket.remoteAddress ?? '';
     const authority = toOriginForm(req);
@@ -124,7 +126,8 @@ export class LoadBalancer {
   /**
    * Routes one request. `host` is the Host to match and send (the API passes the ALB's name,
    * as its integration overwrites Host); `peer` is appended to X-Forwarded-For, as the ALB
-   * appends the address the connection came from.
+   * appends the address the connection came from. `body`: the whole body, when the caller
+   * has read it already (the API reads a chunked one before it calls the integration).
    */
   forward(
     req: IncomingMessage,
@@ -133,6 +136,7 @@ export class LoadBalancer {
     host: string,
     peer: string,
     call: IntegrationCall | null,
+    body?: Buffer,
   ): void {
     const url = req.url ?? '/';
     const rule = this.match(host, url);
@@ -159,6 +163,7 @@ export class LoadBalancer {
         pool: target.pool,
         headers,
         hasBody: head.hasBody,
+        body,
         lingerMs: this.lingerMs,
       },
       this.exchangeEvents(req, res, call, target.address, () => rule.group.release(target)),
@@ -193,11 +198,12 @@ export class LoadBalancer {
         if (call) call.responseLength += bytes;
       },
       done: release,
-      failed: (hasBody) => {
+      failed: (hasBody, timedOut) => {
         // The API gave up on this request (its integration timeout) and has answered already.
         if (call !== null && call.upstream === null) return;
-        // The target refused or dropped the connection: the ALB's 502.
-        this.answer(req, res, BAD_GATEWAY, call, hasBody);
+        // The target did not answer within the idle timeout: the ALB's 504; it refused or
+        // dropped the connection: its 502.
+        this.answer(req, res, timedOut ? GATEWAY_TIMEOUT : BAD_GATEWAY, call, hasBody);
       },
     };
   }
@@ -222,3 +228,10 @@ export class LoadBalancer {
     endAfterRequest(req, res, page.body, { hasBody, idleMs: this.lingerMs });
   }
 }
+
+/**
+ * Fields a target receives besides the client's own: the five the ALB sets (Host,
+ * X-Forwarded-For, -Proto, -Port, X-Amzn-Trace-Id, the client's own dropped) and the
+ * `Connection: keep-alive` of the connection it is sent on (upstream.ts).
+ */
+export const FORWARDED_FIELDS = 6;

@@ -47,7 +47,7 @@ export class Target {
   readonly port: number;
   /** `127.0.0.1:port`, also sent back in the `x-local-target` response header. */
   readonly address: string;
-  /** Keep-alive connections to this target, reused across requests. */
+  /** Keep-alive connections to it; one silent for `idleTimeoutMs` (0: never) gets a 504. */
   readonly pool: Pool;
   state: TargetState = 'unused';
   /** Why it is in its state, in ELB's reason-code wording. */
@@ -61,10 +61,10 @@ export class Target {
   drainTimer: unknown;
   drained: (() => void) | undefined;
 
-  constructor(port: number) {
+  constructor(port: number, idleTimeoutMs = 0) {
     this.port = port;
     this.address = `127.0.0.1:${port}`;
-    this.pool = targetPool(port);
+    this.pool = targetPool(port, idleTimeoutMs);
   }
 }
 
@@ -83,6 +83,8 @@ export class TargetGroup {
   readonly name: string;
   readonly health: HealthCheckSettings;
   readonly deregistrationDelayMs: number;
+  /** The ALB's idle timeout, for the connections to this group's targets (the stack sets it). */
+  idleTimeoutMs = 0;
   readonly targets: Target[] = [];
   private readonly events: TargetGroupEvents;
   private readonly clock: Clock;

@@ -8,13 +8,24 @@ import { PassThrough } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
 import { endAfterRequest } from '../http/linger.ts';
 
-/** Keep-alive connections to one target (`127.0.0.1:<port>`), reused across requests. */
-export function targetPool(port: number): Pool {
+/**
+ * Connections the ALB keeps to one target at most. The ALB pipelines nothing to targets and
+ * multiplexes clients' requests over its connections to them ("How Elastic Load Balancing
+ * works", HTTP connections); how many it opens is not published: this bound is a local choice
+ * (docs/verified.md). Past it, requests wait for a connection of the pool.
+ */
+export const MAX_CONNECTIONS_PER_TARGET = 128;
+
+/**
+ * Keep-alive connections to one target (`127.0.0.1:<port>`), reused across requests. A target
+ * that sends nothing (no response head, or no body bytes) for `idleTimeoutMs` has the request
+ * given up on: the ALB's idle timeout, after which it answers 504 (load-balancer.ts).
+ */
+export function targetPool(port: number, idleTimeoutMs: number): Pool {
   return new Pool(`http://127.0.0.1:${port}`, {
-    // No timeouts of the pool's own: the HTTP API's integration timeout (or, straight to the
-    // ALB, the client) decides how long a request may take, as before this moved to undici.
-    headersTimeout: 0,
-    bodyTimeout: 0,
+    connections: MAX_CONNECTIONS_PER_TARGET,
+    headersTimeout: idleTimeoutMs,
+    bodyTimeout: idleTimeoutMs,
   });
 }
 
@@ -26,6 +37,8 @@ export interface ExchangeRequest {
   /** `[name, value, ...]`, Host and X-Forwarded-* included. */
   headers: string[];
   hasBody: boolean;
+  /** The whole body, read already; otherwise a body (`hasBody`) streams from `req`. */
+  body: Buffer | undefined;
   lingerMs: number;
 }
 
@@ -40,8 +53,11 @@ export interface ExchangeEvents {
   counted(bytes: number): void;
   /** The response is over, whichever way; called once. */
   done(): void;
-  /** The target refused or dropped the request before a response started. */
-  failed(hasBody: boolean): void;
+  /**
+   * The target refused or dropped the request before a response started, or (`timedOut`)
+   * sent no response head within the idle timeout.
+   */
+  failed(hasBody: boolean, timedOut: boolean): void;
 }
 
 // Response headers that belong to the connection to the target, not to the response: the
@@ -91,7 +107,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   start(): void {
-    const { req, pool, headers, hasBody } = this.request;
+    const { req, pool, headers, hasBody, body } = this.request;
+    if (body !== undefined) {
+      pool.dispatch({ method: req.method ?? 'POST', path: req.url ?? '/', headers, body }, this);
+      return;
+    }
     if (hasBody) {
       // A stream of our own between the client and undici: when the target answers early,
       // the client's request is unpiped and read to its end here (linger.ts), untouched by
@@ -164,7 +184,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       if (!res.writableFinished) res.destroy();
       return;
     }
-    this.events.failed(this.request.hasBody);
+    const timedOut = (error as { code?: string }).code === 'UND_ERR_HEADERS_TIMEOUT';
+    this.events.failed(this.request.hasBody, timedOut);
   }
 
   /**

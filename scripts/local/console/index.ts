@@ -1,5 +1,5 @@
 // The local console: `npm start` serves it on its own port (--console-port). It watches the
-// stack through its taps and acts on it through killReplica and the ALB's own listener.
+// stack through its events and acts on it through killReplica and the ALB's own listener.
 import { LocalStackError } from '../context.ts';
 import type { LocalStack } from '../handle.ts';
 import { closeServers, ListenError, listen } from '../http/listeners.ts';

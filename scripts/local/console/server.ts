@@ -5,13 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import {
-  type ConsoleFeed,
-  FeedError,
-  type FeedEvent,
-  REPLICA_ACTIONS,
-  type ReplicaAction,
-} from './feed.ts';
+import { serverOptions } from '../http/listeners.ts';
+import { EventStreams, STREAM_LIMITS, type StreamLimits } from './event-streams.ts';
+import { type ConsoleFeed, FeedError, REPLICA_ACTIONS, type ReplicaAction } from './feed.ts';
 
 const PAGE_DIR = path.join(import.meta.dirname, 'page');
 const FILES: Record<string, { file: string; type: string }> = {
@@ -20,8 +16,6 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/charts.js': { file: 'charts.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
-/** A comment line keeps idle event streams open through proxies and tells a dead one apart. */
-const HEARTBEAT_MS = 15_000;
 const MAX_BODY_BYTES = 4_096;
 /** Names a browser on this machine uses for it; any other Host is a DNS-rebinding attempt. */
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -31,7 +25,15 @@ function hostnameOf(value: string | undefined): string {
   return value.toLowerCase().replace(/:\d+$/, '');
 }
 
+/** A request body this server has not read (an answer before it): it is never read at all. */
+function bodyLeftUnread(req: http.IncomingMessage): boolean {
+  const announced = Number(req.headers['content-length'] ?? 0) > 0;
+  return (announced || req.headers['transfer-encoding'] !== undefined) && !req.readableEnded;
+}
+
 function send(res: http.ServerResponse, status: number, type: string, body: string | Buffer): void {
+  // Closing the connection after the answer is what leaves the rest of such a body unread.
+  if (bodyLeftUnread(res.req)) res.shouldKeepAlive = false;
   res.writeHead(status, {
     'content-type': type,
     'content-length': Buffer.byteLength(body),
@@ -50,47 +52,43 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
   send(res, status, 'application/problem+json', JSON.stringify(body));
 }
 
+/**
+ * The request's body as a JSON object. At most MAX_BODY_BYTES are kept: a larger one, announced
+ * or not, is refused (413) as soon as it is known, nothing more of it is read, and the
+ * connection is closed after the answer, so an upload of any size costs at most that much.
+ */
 function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => {
-      body += chunk;
-      if (body.length > MAX_BODY_BYTES) reject(new FeedError(413, `over ${MAX_BODY_BYTES} bytes`));
-    });
-    req.on('end', () => {
+    const tooLarge = () => new FeedError(413, `over ${MAX_BODY_BYTES} bytes`);
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= MAX_BODY_BYTES) {
+        chunks.push(chunk);
+        return;
+      }
+      req.off('data', onData);
+      req.off('end', onEnd);
+      chunks.length = 0;
+      reject(tooLarge());
+    };
+    const onEnd = () => {
       try {
-        const value: unknown = JSON.parse(body);
+        const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         if (value !== null && typeof value === 'object') resolve(value as Record<string, unknown>);
         else reject(new FeedError(400, 'the body must be a JSON object'));
       } catch {
         reject(new FeedError(400, 'the body is not JSON'));
       }
-    });
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
     req.on('error', reject);
-  });
-}
-
-function stream(feed: ConsoleFeed, req: http.IncomingMessage, res: http.ServerResponse): void {
-  res.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-store',
-    connection: 'keep-alive',
-  });
-  const write = (event: FeedEvent): void => {
-    const { type, ...payload } = event;
-    const data = Object.values(payload)[0];
-    res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
-  write({ type: 'topology', topology: feed.topology() });
-  write({ type: 'requests', requests: feed.recentRequests() });
-  write({ type: 'stats', stats: feed.stats() });
-  const unsubscribe = feed.subscribe(write);
-  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
-  req.socket.setTimeout(0);
-  res.on('close', () => {
-    clearInterval(heartbeat);
-    unsubscribe();
   });
 }
 
@@ -148,6 +146,7 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse): boolean {
 
 async function route(
   feed: ConsoleFeed,
+  streams: EventStreams,
   req: http.IncomingMessage,
   res: http.ServerResponse,
 ): Promise<void> {
@@ -161,16 +160,27 @@ async function route(
   }
   if (file !== undefined)
     return send(res, 200, file.type, await readFile(path.join(PAGE_DIR, file.file)));
-  if (url.pathname === '/events') return stream(feed, req, res);
+  if (url.pathname === '/events') {
+    if (streams.open(req, res)) return;
+    res.setHeader('retry-after', '10');
+    // A client that opens streams without end gets its connections closed, not kept.
+    res.shouldKeepAlive = false;
+    return problem(res, 503, 'Service Unavailable', 'too many event streams are open: close a tab');
+  }
   if (url.pathname === '/api/topology') return json(res, 200, feed.topology());
   if (url.pathname === '/api/requests') return json(res, 200, feed.recentRequests());
   if (url.pathname === '/api/stats') return json(res, 200, feed.stats());
   problem(res, 404, 'Not Found', `nothing at ${url.pathname}; the console is at /`);
 }
 
-export function createConsoleServer(feed: ConsoleFeed): http.Server {
-  return http.createServer((req, res) => {
-    route(feed, req, res).catch((error: Error) => {
+export function createConsoleServer(
+  feed: ConsoleFeed,
+  limits: StreamLimits = STREAM_LIMITS,
+): http.Server {
+  const streams = new EventStreams(feed, limits);
+  // The listeners' slow-client limits: a request's head within 10 s, its whole within 30 s.
+  return http.createServer(serverOptions(), (req, res) => {
+    route(feed, streams, req, res).catch((error: Error) => {
       if (res.headersSent) return void res.destroy();
       if (error instanceof FeedError) {
         return problem(

@@ -13,12 +13,23 @@
 //   ("Optimize load balancer connection draining parameters for Amazon ECS",
 //   docs.aws.amazon.com/AmazonECS/latest/developerguide/load-balancer-connection-draining.html).
 // - A task alive but not answering (SIGSTOP, a hang) is left to the health checks, as on AWS.
+//   Once they find it unhealthy, its replacement starts first and it is stopped once the
+//   replacement is healthy, as long as one more task stays within the service's
+//   maximumPercent: "If tasks become unhealthy, the Amazon ECS service scheduler will start
+//   replacement tasks first ... As the replacement tasks launch and become healthy, the
+//   unhealthy tasks will gradually be stopped" ("Deploy Amazon ECS services by replacing
+//   tasks"); "The Amazon ECS scheduler uses this parameter to replace unhealthy tasks by
+//   starting replacement tasks first and then stopping the unhealthy tasks" (ECS API
+//   reference, DeploymentConfiguration maximumPercent). With no room, it is stopped first
+//   ("the scheduler stops the unhealthy tasks one-by-one", minimumHealthyPercent).
 // - Tasks that keep exiting before they ever listen are a crash loop: each is reported, its
 //   output once (until it changes), and new tasks start with growing delays (ECS throttles
 //   launches of tasks that keep failing to start too; this schedule is our own).
+import type { ChildProcess } from 'node:child_process';
 import { freePort, terminate } from '../../cli/processes.ts';
+import type { Service } from '../../workspace/manifests.ts';
 import { Target, type TargetGroup } from '../alb/target-group.ts';
-import { type Replica, Supervisor, type SupervisorOptions } from './supervisor.ts';
+import { exitOf, type Replica, Supervisor, type SupervisorOptions } from './supervisor.ts';
 
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
@@ -40,10 +51,33 @@ function describeExit(code: number | null, signal: NodeJS.Signals | null): strin
   return signal ?? `code ${code}`;
 }
 
+/**
+ * Whether ECS starts an unhealthy task's replacement before stopping it: when one more task
+ * than are running stays within maximumPercent of the desired count (rounded down, as the
+ * DeploymentConfiguration reference rounds it).
+ */
+export function replacementFirst(
+  running: number,
+  desired: number,
+  maximumPercent: number,
+): boolean {
+  return running + 1 <= Math.floor((desired * maximumPercent) / 100);
+}
+
+/** A task whose replacement has started: stopped once that one is healthy, then gone. */
+interface ReplacedTask {
+  replica: Replica;
+  child: ChildProcess;
+  target: Target | undefined;
+}
+
 export class Scheduler {
   readonly supervisor: Supervisor;
   private readonly options: SchedulerOptions;
   private readonly replacing = new Set<Replica>();
+  private readonly replaced = new Set<ReplacedTask>();
+  /** Waiting on a target's state (a replacement's health): called on every change. */
+  private readonly watchers = new Set<() => void>();
 
   constructor(replicas: Replica[], options: SchedulerOptions) {
     this.options = options;
@@ -52,7 +86,8 @@ export class Scheduler {
       events: {
         onStarted: (replica) =>
           options.say(`${replica.label} started: pid ${replica.pid}, port ${replica.port}`),
-        onExited: (replica, code, signal) => this.exited(replica, describeExit(code, signal)),
+        onExited: (replica, child, code, signal) =>
+          this.exited(replica, child, describeExit(code, signal)),
         onOutput: options.output,
       },
     });
@@ -66,8 +101,8 @@ export class Scheduler {
   async launch(replica: Replica): Promise<void> {
     const port = await freePort(this.options.host);
     if (this.supervisor.stopping) return;
-    const target = new Target(port);
     const group = this.group(replica);
+    const target = new Target(port, group.idleTimeoutMs);
     group.add(target);
     replica.target = target;
     this.supervisor.start(replica, port);
@@ -81,8 +116,16 @@ export class Scheduler {
     group.remove(target);
   }
 
-  private exited(replica: Replica, how: string): void {
+  private exited(replica: Replica, child: ChildProcess, how: string): void {
     if (this.supervisor.stopping) return;
+    const old = [...this.replaced].find((task) => task.child === child);
+    if (old !== undefined) {
+      // A replaced task: its slot has a task already. Its target goes, nothing starts.
+      this.replaced.delete(old);
+      if (old.target) void this.retire(replica, old.target);
+      this.options.say(`${replica.label}: the task it replaced (pid ${child.pid}) exited (${how})`);
+      return;
+    }
     const target = replica.target;
     const listened = replica.listened;
     // ECS's agent reports the stopped task; the scheduler deregisters it: no more requests.
@@ -117,6 +160,79 @@ export class Scheduler {
     replica.reportedTail = tail;
     if (tail === '') this.options.say(`${replica.label}: it printed nothing`);
     else this.options.say(`${replica.label}: its last output:\n${formatTail(replica.outputTail)}`);
+  }
+
+  /** The target groups report each state change (stack.ts): replacements wait on them. */
+  targetStateChanged(): void {
+    for (const watcher of [...this.watchers]) watcher();
+  }
+
+  /** Stops every task, and whatever waited on one. */
+  async stop(): Promise<void> {
+    const stopped = this.supervisor.stopAll((replica) => this.options.stopTimeoutMs(replica));
+    this.targetStateChanged();
+    await stopped;
+  }
+
+  /**
+   * ECS replacing a task its target group found unhealthy: the replacement first, within the
+   * service's maximumPercent, the unhealthy task stopped once the replacement is healthy
+   * (header). Without room for one more task, the unhealthy one is stopped first.
+   */
+  async replaceUnhealthy(replica: Replica, reason: string): Promise<void> {
+    const service = replica.service;
+    if (this.replacing.has(replica) || replica.child === undefined) return;
+    if (!replacementFirst(this.running(service), service.minCount, service.maximumPercent)) {
+      return this.replace(
+        replica,
+        `${reason} (maximumPercent ${service.maximumPercent}%: no room to start its replacement first)`,
+      );
+    }
+    const old: ReplacedTask = { replica, child: replica.child, target: replica.target };
+    this.replacing.add(replica);
+    this.replaced.add(old);
+    try {
+      this.options.say(`${replica.label} replacing: ${reason}; its replacement starts first`);
+      await this.launch(replica);
+      await this.untilHealthy(replica);
+      await this.stopReplaced(old);
+    } finally {
+      this.replacing.delete(replica);
+    }
+  }
+
+  /** Tasks of the service that count against maximumPercent: current ones and replaced ones. */
+  private running(service: Service): number {
+    const current = this.supervisor.replicas.filter((r) => r.service === service && r.running);
+    const replaced = [...this.replaced].filter((t) => t.replica.service === service);
+    return current.length + replaced.length;
+  }
+
+  /** Resolves once the replica's current task is healthy, or the stack stops. */
+  private untilHealthy(replica: Replica): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (!this.supervisor.stopping && replica.target?.state !== 'healthy') return;
+        this.watchers.delete(check);
+        resolve();
+      };
+      this.watchers.add(check);
+      check();
+    });
+  }
+
+  /** Stops a replaced task as ECS stops one: deregister and drain, SIGTERM, SIGKILL. */
+  private async stopReplaced(task: ReplacedTask): Promise<void> {
+    if (this.supervisor.stopping) return;
+    this.options.say(
+      `${task.replica.label}: its replacement is healthy; stopping the task it replaced (pid ${task.child.pid})`,
+    );
+    if (task.target) await this.group(task.replica).deregister(task.target);
+    await terminate(
+      (signal) => task.child.kill(signal),
+      exitOf(task.child),
+      this.options.stopTimeoutMs(task.replica),
+    );
   }
 
   /**

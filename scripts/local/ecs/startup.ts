@@ -57,7 +57,7 @@ export class StartupWatch {
         : ' It printed nothing.';
     this.finish(
       `${replica.label} exited (${how}) before it listened on port ${replica.port}.${output}\n` +
-        `Run the service alone to see why: PORT=3999 node ${this.relative(replica.service.sourceDir)}/src/server.ts`,
+        `Run the service alone to see why: PORT=3999 npx node ${this.relative(replica.service.sourceDir)}/src/server.ts`,
     );
     return true;
   }
@@ -101,7 +101,7 @@ export class StartupWatch {
       });
     return (
       `The local stack did not become healthy within ${graceMs} ms (the manifests' health-check grace period):\n${failing.join('\n')}\n` +
-      'Run the service alone to see why: PORT=3999 node services/<name>/src/server.ts'
+      'Run the service alone to see why: PORT=3999 npx node services/<name>/src/server.ts'
     );
   }
 

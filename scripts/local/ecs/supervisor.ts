@@ -11,6 +11,7 @@ import { terminate } from '../../cli/processes.ts';
 import type { Service } from '../../workspace/manifests.ts';
 import type { Target } from '../alb/target-group.ts';
 import { COMPILE_CACHE_DIR } from './compile-cache.ts';
+import { ReaperLink } from './reaper-link.ts';
 
 /** Lines of a replica's output kept to explain why it failed. */
 const OUTPUT_TAIL_LINES = 20;
@@ -23,7 +24,16 @@ const EXIT_WITH_PARENT = path.join(import.meta.dirname, 'exit-with-parent.ts');
 export interface ReplicaEvents {
   /** A new process was spawned for the replica (ECS: a task was placed). */
   onStarted(replica: Replica): void;
-  onExited(replica: Replica, code: number | null, signal: NodeJS.Signals | null): void;
+  /**
+   * A process of the replica has exited: `child` is its current task's, or one it replaced
+   * (a task stopped after its replacement started).
+   */
+  onExited(
+    replica: Replica,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void;
   onOutput(replica: Replica, line: string, stream: 'stdout' | 'stderr'): void;
 }
 
@@ -79,17 +89,21 @@ export class Replica {
 
   /** Resolves once the current process (if any) has exited. */
   exited(): Promise<void> {
-    const child = this.child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => child.once('exit', () => resolve()));
+    return exitOf(this.child);
   }
 
   keepOutput(line: string): void {
     this.outputTail.push(line);
     if (this.outputTail.length > OUTPUT_TAIL_LINES) this.outputTail.shift();
   }
+}
+
+/** Resolves once `child` (if any) has exited. */
+export function exitOf(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /** The service's entry point, by this project's layout: `services/<name>/src/server.ts`. */
@@ -107,6 +121,9 @@ export class Supervisor {
   readonly replicas: Replica[];
   private readonly options: SupervisorOptions;
   private stoppingAll = false;
+  /** Every process started and not yet exited, current tasks or replaced ones. */
+  private readonly live = new Map<ChildProcess, Replica>();
+  private readonly reaper = new ReaperLink();
 
   constructor(replicas: Replica[], options: SupervisorOptions) {
     this.replicas = replicas;
@@ -142,8 +159,16 @@ export class Supervisor {
     });
     // Our end of the watched pipe is closed with the process; 'close' then follows once its
     // output has been read to the end, so a crash's last lines are in the tail when reported.
-    child.once('exit', () => child.stdio[3]?.destroy());
-    child.once('close', (code, signal) => this.options.events.onExited(replica, code, signal));
+    this.live.set(child, replica);
+    if (child.pid !== undefined) this.reaper.started(child.pid);
+    child.once('exit', () => {
+      child.stdio[3]?.destroy();
+      this.live.delete(child);
+      if (child.pid !== undefined) this.reaper.gone(child.pid);
+    });
+    child.once('close', (code, signal) =>
+      this.options.events.onExited(replica, child, code, signal),
+    );
     this.options.events.onStarted(replica);
   }
 
@@ -180,18 +205,26 @@ export class Supervisor {
   }
 
   /**
-   * Stops every replica as ECS stops a task: SIGTERM, then SIGKILL once the stop timeout
-   * (the task definition's StopTimeout) has passed.
+   * Stops every process, current tasks and replaced ones still draining, as ECS stops a task:
+   * SIGTERM, then SIGKILL once the stop timeout (the task definition's StopTimeout) has
+   * passed; and SIGCONT after SIGTERM, so a paused replica acts on it now rather than being
+   * killed at the timeout. Then the reaper leaves.
    */
   async stopAll(stopTimeoutMs: (replica: Replica) => number): Promise<void> {
     this.stoppingAll = true;
+    for (const replica of this.replicas) clearTimeout(replica.restartTimer);
     await Promise.all(
-      this.replicas.map(async (replica) => {
-        clearTimeout(replica.restartTimer);
-        if (!replica.running) return;
-        const child = replica.child as ChildProcess;
-        await terminate((signal) => child.kill(signal), replica.exited(), stopTimeoutMs(replica));
-      }),
+      [...this.live].map(([child, replica]) =>
+        terminate(
+          (signal) => {
+            child.kill(signal);
+            if (signal === 'SIGTERM') child.kill('SIGCONT');
+          },
+          exitOf(child),
+          stopTimeoutMs(replica),
+        ),
+      ),
     );
+    await this.reaper.close();
   }
 }

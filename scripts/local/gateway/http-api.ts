@@ -1,14 +1,15 @@
 // The local HTTP API ($default stage): the template's routes, its stage throttling, the
-// payload quota, the integration's Host overwrite and timeout, and one access-log line per
-// request. Matched requests go to the ALB's `forward` in-process, as the integration hands
-// them to the listener through the VPC link. Gateway errors use API Gateway's own shape,
-// `{"message":"..."}`; what the ALB or a replica answers passes through unchanged.
-import { randomBytes } from 'node:crypto';
+// quotas (request line and headers, payload), the integration's Host overwrite and timeout,
+// and one access-log line per request, what node:http refused included. Matched requests go
+// to the ALB's `forward` in-process, as the integration hands them to the listener through the
+// VPC link. Gateway errors use API Gateway's own shape, `{"message":"..."}` (errors.ts); what
+// the ALB or a replica answers passes through unchanged.
+import type http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type AccessLogRecord,
-  type CorsConfiguration,
   compileAccessLogFormat,
   HEAD_LIMIT_BYTES,
   type HttpApiRoute,
@@ -16,76 +17,46 @@ import {
   type JwtAuthorizerSettings,
   matchRoute,
 } from '../../workspace/http-api-settings.ts';
-import type { IntegrationCall, LoadBalancer } from '../alb/load-balancer.ts';
-import { endAfterRequest, LINGER_IDLE_MS } from '../http/linger.ts';
+import { FORWARDED_FIELDS, type LoadBalancer } from '../alb/load-balancer.ts';
+import { HeadMeter, type HeadSize } from '../http/head-meter.ts';
+import { LINGER_IDLE_MS } from '../http/linger.ts';
+import { type ClientError, OneAtATime } from '../http/one-at-a-time.ts';
 import {
   headBytes,
   hostname,
+  isHttp11Request,
   type RequestHead,
   readRequestHead,
   toOriginForm,
 } from '../http/request-head.ts';
-import { corsResponseHeaders, isPreflight, preflightHeaders } from './cors.ts';
+import { ApiRequest, finish, type RequestObserver } from './api-request.ts';
+import { isPreflight } from './cors.ts';
+import {
+  answerClientError,
+  answerConnect,
+  BAD_REQUEST,
+  type GatewayError,
+  gatewayError,
+  HEADERS_TOO_LARGE,
+  INTEGRATION_TIMEOUT,
+  NOT_FOUND,
+  PAYLOAD_TOO_LARGE,
+  TOO_MANY_REQUESTS,
+} from './errors.ts';
 import { createJwtAuthorizer, type JwtVerdict } from './jwt-authorizer.ts';
+import { BodyBudget, readWholeBody } from './request-body.ts';
+import { tokenBuckets } from './throttling.ts';
 
+export type { RequestObserver };
 export { HEAD_LIMIT_BYTES };
 
-interface GatewayError {
-  status: number;
-  message: string;
-  body: Buffer;
-  /** Flat name/value pairs added to the answer (the authorizer's `www-authenticate`). */
-  headers?: string[];
-}
-function gatewayError(status: number, message: string, headers?: string[]): GatewayError {
-  return {
-    status,
-    message,
-    body: Buffer.from(JSON.stringify({ message })),
-    ...(headers ? { headers } : {}),
-  };
-}
-const NOT_FOUND = gatewayError(404, 'Not Found');
-const TOO_MANY_REQUESTS = gatewayError(429, 'Too Many Requests');
-const PAYLOAD_TOO_LARGE = gatewayError(413, 'Request Entity Too Large');
-const HEADERS_TOO_LARGE = gatewayError(431, 'Request Header Fields Too Large');
-// What an HTTP API answers when the integration does not answer in time: a 503 with this
-// body (observed on HTTP APIs, e.g. github.com/cortexlabs/cortex/issues/1225), where REST
-// APIs answer 504.
-const INTEGRATION_TIMEOUT = gatewayError(503, 'Service Unavailable');
-
-/** Token bucket with API Gateway's rate (tokens per second) and burst (bucket size). */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  private readonly perMs: number;
-  private readonly burst: number;
-
-  constructor(rateLimit: number, burstLimit: number, now: number) {
-    this.perMs = rateLimit / 1000;
-    this.burst = burstLimit;
-    this.tokens = burstLimit;
-    this.last = now;
-  }
-
-  take(now: number): boolean {
-    const refilled = this.tokens + (now - this.last) * this.perMs;
-    this.tokens = Math.min(refilled, this.burst);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
-
-// API Gateway's request ids look like `RL2XYiwjPHcEMEQ=`: 15 characters and a `=`. A random
-// per-process prefix plus a counter keeps them unique without randomness per request.
-const idPrefix = randomBytes(9).toString('base64').replace(/[+/]/g, 'x').slice(0, 9);
-let idCounter = 0;
-function newRequestId(): string {
-  idCounter = (idCounter + 1) % 2_176_782_336; // 36^6
-  return `${idPrefix}${idCounter.toString(36).padStart(6, '0')}=`;
-}
+/**
+ * Header fields a replica's node:http accepts at most: its parser refuses a head of more
+ * with a bare 431 (measured, Node 24). The gateway refuses, in its own shape, a request that
+ * would reach a replica with more, counting the fields the ALB adds (FORWARDED_FIELDS) and
+ * the integration's header mappings. API Gateway publishes no such count: a local choice.
+ */
+export const TARGET_MAX_FIELDS = 1_000;
 
 export interface HttpApiOptions {
   settings: HttpApiSettings;
@@ -96,173 +67,80 @@ export interface HttpApiOptions {
   lingerMs?: number;
   /** Told of every request once answered, while `active` (the console, events.ts). */
   observer?: RequestObserver;
+  /** Chunked bodies held at once (request-body.ts); tests shrink it. */
+  bodyBudget?: BodyBudget;
 }
 
-export interface RequestObserver {
-  readonly active: boolean;
-  served(record: AccessLogRecord, rule: string | undefined, target: string | undefined): void;
-}
+type Handler = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => void;
 
 /**
- * The API's CORS configuration as API Gateway applies it to what the integration answers: the
- * backend's own CORS headers dropped, the configured ones set (cors.ts).
+ * Serves the HTTP API on `server`: requests one at a time per connection, each head measured
+ * as sent, what node:http's parser refuses answered in the gateway's shape and logged.
  */
-function withCors(headers: string[], cors: CorsConfiguration, origin: string | undefined): void {
-  const backend: Record<string, string> = {};
-  for (let i = 0; i < headers.length; i += 2) {
-    backend[headers[i] as string] = headers[i + 1] as string;
-  }
-  headers.length = 0;
-  for (const [name, value] of Object.entries(corsResponseHeaders(cors, origin, backend))) {
-    headers.push(name, value);
-  }
-}
-
-/** One request through the API: its integration call and its access-log record at once. */
-class ApiRequest implements IntegrationCall, AccessLogRecord {
-  readonly lingerMs: number;
-  readonly req: IncomingMessage;
-  /** From the request's head: whether a body follows it. */
-  hasBody = false;
-  readonly res: ServerResponse;
-  readonly started: number;
-  readonly requestId: string;
-  /** The API's CORS configuration, when it has one, and the request's Origin. */
-  cors: CorsConfiguration | null = null;
-  origin: string | undefined;
-  readonly requestTimeEpoch: number;
-  readonly sourceIp: string;
-  readonly httpMethod: string;
-  readonly protocol: string;
-  readonly path: string;
-  userAgent = '';
-  domainName = '';
-  routeKey = '-';
-  status = -1;
-  responseLength = -1;
-  responseLatency = -1;
-  integrationStatus = -1;
-  integrationLatency = -1;
-  integrationErrorMessage = '';
-  errorMessage = '';
-  upstream: IntegrationCall['upstream'] = null;
-  rule: string | undefined = undefined;
-  target: string | undefined = undefined;
-  integrationStarted = 0;
-  answered = false;
-  timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
-    started: number,
-    path: string,
-    lingerMs: number,
-  ) {
-    this.lingerMs = lingerMs;
-    this.req = req;
-    this.res = res;
-    this.started = started;
-    this.requestId = newRequestId();
-    this.requestTimeEpoch = Math.round(performance.timeOrigin + started);
-    const address = req.socket.remoteAddress ?? '';
-    this.sourceIp = address.startsWith('::ffff:') ? address.slice(7) : address;
-    this.httpMethod = req.method ?? 'GET';
-    this.protocol = req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`;
-    this.path = path;
-  }
-
-  addHeaders(headers: string[]): void {
-    if (this.cors !== null) withCors(headers, this.cors, this.origin);
-    headers.push('apigw-requestid', this.requestId);
-  }
-
-  /**
-   * API Gateway's own answer to a CORS preflight: the configured headers for an allowed
-   * origin, none otherwise; the integration is never called. The status is assumed
-   * (docs/verified.md) and checked by the smoke test on a deploy.
-   */
-  answerPreflight(cors: CorsConfiguration): void {
-    this.answered = true;
-    const headers = Object.entries(preflightHeaders(cors, this.req.headers)).flat();
-    this.responseLength = 0;
-    this.res.writeHead(204, [...headers, 'apigw-requestid', this.requestId]);
-    endAfterRequest(this.req, this.res, Buffer.alloc(0), {
-      hasBody: this.hasBody,
-      idleMs: this.lingerMs,
-    });
-  }
-
-  integrationResponded(status: number): boolean {
-    if (this.answered) return false;
-    this.answered = true;
-    clearTimeout(this.timer);
-    this.integrationStatus = status;
-    this.integrationLatency = performance.now() - this.integrationStarted;
-    return true;
-  }
-
-  /** Answers with the gateway's own error, unless something has answered already. */
-  fail(error: GatewayError): void {
-    if (this.answered) return;
-    this.answered = true;
-    clearTimeout(this.timer);
-    const upstream = this.upstream;
-    this.upstream = null;
-    this.errorMessage = error.message;
-    this.responseLength = error.body.length;
-    const res = this.res;
-    if (!res.headersSent) {
-      res.writeHead(error.status, [
-        'content-type',
-        'application/json',
-        'content-length',
-        String(error.body.length),
-        'apigw-requestid',
-        this.requestId,
-        ...(error.headers ?? []),
-      ]);
-      // Often sent before the body has arrived (a 413, a 404 to a POST): read it to the end
-      // first, or a client that sends it all before reading gets a reset (linger.ts).
-      endAfterRequest(this.req, res, error.body, {
-        hasBody: this.hasBody,
-        idleMs: this.lingerMs,
-      });
-    }
-    upstream?.destroy();
-  }
-}
-
-/**
- * CONNECT asks for a tunnel, which no route offers: the gateway's 404, then the connection
- * closes. Without a 'connect' listener Node drops the connection with no answer at all.
- */
-export function answerConnect(_req: IncomingMessage, socket: Duplex): void {
-  socket.on('error', () => {});
-  socket.end(
-    `HTTP/1.1 ${NOT_FOUND.status} Not Found\r\ncontent-type: application/json\r\ncontent-length: ${NOT_FOUND.body.length}\r\napigw-requestid: ${newRequestId()}\r\nconnection: close\r\n\r\n${NOT_FOUND.body}`,
+export function attachHttpApi(server: http.Server, options: HttpApiOptions): void {
+  const meter = new HeadMeter();
+  const serial = new OneAtATime();
+  const { log, observer } = accessLogOf(options);
+  const serve = createHandler(options, (socket) => meter.take(socket), log, observer);
+  server.on('connection', meter.watch);
+  server.on(
+    'request',
+    serial.wrap((req, res) => serve(req, res, false)),
+  );
+  // Without this listener node:http answers 100 Continue to every `Expect: 100-continue`, an
+  // upload over the quota included; the gateway sends it only when it reads the body.
+  server.on(
+    'checkContinue',
+    serial.wrap((req, res) => serve(req, res, true)),
+  );
+  // Answered on the socket itself, and logged like any other request.
+  const logged = (record: AccessLogRecord): void => {
+    if (log !== null) log(record);
+    if (observer?.active === true) observer.served(record, undefined, undefined);
+  };
+  server.on('connect', (req: IncomingMessage, socket: Duplex) =>
+    logged(answerConnect(req, socket)),
+  );
+  server.on(
+    'clientError',
+    serial.clientErrors((error: ClientError, socket: Socket) =>
+      logged(answerClientError(error, socket)),
+    ),
   );
 }
 
-export function createHttpApiHandler(
-  options: HttpApiOptions,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  const { settings, alb, accessLog } = options;
-  const routes = settings.routes;
-  const buckets = tokenBuckets(routes);
+function accessLogOf(options: HttpApiOptions): {
+  log: ((record: AccessLogRecord) => void) | null;
+  observer: RequestObserver | null;
+} {
+  const { settings, accessLog } = options;
   const render = settings.accessLogFormat ? compileAccessLogFormat(settings.accessLogFormat) : null;
-  const log = render && accessLog ? (request: ApiRequest) => accessLog(render(request)) : null;
+  return {
+    log: render && accessLog ? (record) => accessLog(render(record)) : null,
+    observer: options.observer ?? null,
+  };
+}
+
+function createHandler(
+  options: HttpApiOptions,
+  measured: (socket: Socket) => HeadSize | undefined,
+  log: ((record: AccessLogRecord) => void) | null,
+  observer: RequestObserver | null,
+): Handler {
+  const { settings, alb } = options;
+  const routes = settings.routes;
+  const buckets = tokenBuckets(routes, performance.now());
   const limit = settings.payloadLimitBytes;
   const lingerMs = options.lingerMs ?? LINGER_IDLE_MS;
-  const observer = options.observer ?? null;
   const cors = settings.cors;
   const authorizers = authorizersOf(routes);
-  const forward = integration(settings, alb);
+  const forward = integration(settings, alb, options.bodyBudget ?? new BodyBudget());
+  const addedFields = FORWARDED_FIELDS + settings.headerMappings.length;
 
-  return (req, res) => {
+  return (req, res, expectsContinue) => {
     const started = performance.now();
     const head = readRequestHead(req.rawHeaders);
-    const size = headBytes(req, head);
+    const size = Math.max(measured(req.socket)?.bytes ?? 0, headBytes(req, head));
     const authority = toOriginForm(req);
     const url = req.url ?? '/';
     const query = url.indexOf('?');
@@ -270,13 +148,18 @@ export function createHttpApiHandler(
     const request = new ApiRequest(req, res, started, path, lingerMs);
     res.on('close', () => finish(request, log, observer));
     request.hasBody = head.hasBody;
+    request.expectsContinue = expectsContinue;
     request.userAgent = head.userAgent;
     request.domainName = hostname(authority ?? head.host);
     if (cors !== null) {
       request.cors = cors;
       request.origin = req.headers.origin;
     }
+    if (!isHttp11Request(req)) return request.fail(BAD_REQUEST);
     if (size > HEAD_LIMIT_BYTES) return request.fail(HEADERS_TOO_LARGE);
+    if (head.kept.length / 2 + addedFields > TARGET_MAX_FIELDS) {
+      return request.fail(HEADERS_TOO_LARGE);
+    }
 
     const route = matchRoute(routes, request.httpMethod, request.path);
     if (route === undefined) {
@@ -288,41 +171,83 @@ export function createHttpApiHandler(
       return request.fail(NOT_FOUND);
     }
     request.routeKey = route.routeKey;
-    if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
+    if (!buckets.get(route)?.take(started)) return request.fail(TOO_MANY_REQUESTS);
 
     if (head.contentLength > limit) return request.fail(PAYLOAD_TOO_LARGE);
     const authorize = route.authorizer && authorizers.get(route.authorizer.logicalId);
     if (!authorize) return forward(request, head, authority);
     // The authorizer runs before CORS: a preflight that matches an authorized route is refused
     // for lack of a token, the caveat the template's OPTIONS routes exist for.
-    const identity = req.headers[(route.authorizer as JwtAuthorizerSettings).identityHeader];
-    authorize(typeof identity === 'string' ? identity : undefined).then((verdict) =>
+    const source = (route.authorizer as JwtAuthorizerSettings).identityHeader;
+    authorize(identityOf(req.rawHeaders, source)).then((verdict) =>
       verdict.ok ? forward(request, head, authority) : request.fail(refusal(verdict)),
     );
   };
 }
 
+/**
+ * The identity source's value. A header sent more than once has its values joined with
+ * commas, as API Gateway passes duplicate headers on ("Duplicate headers are combined with
+ * commas", payload format 2.0 in "Create AWS Lambda proxy integrations for HTTP APIs"): two
+ * tokens make no valid one. That the authorizer sees them so is assumed (docs/verified.md).
+ * node:http itself keeps only the first Authorization.
+ */
+function identityOf(raw: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() !== name) continue;
+    const next = raw[i + 1] as string;
+    value = value === undefined ? next : `${value}, ${next}`;
+  }
+  return value;
+}
+
 type Forward = (request: ApiRequest, head: RequestHead, authority: string | undefined) => void;
 
 /** The integration: what the API does to a request it hands to the ALB, and its timeout. */
-function integration(settings: HttpApiSettings, alb: LoadBalancer): Forward {
+function integration(settings: HttpApiSettings, alb: LoadBalancer, budget: BodyBudget): Forward {
   const limit = settings.payloadLimitBytes;
-  const timeoutMs = settings.integrationTimeoutMs;
-  const forwardHost = settings.hostOverwritten ? alb.dnsName : null;
-  const mappings = settings.headerMappings;
   const cors = settings.cors;
-  const onTimeout = (request: ApiRequest): void => {
-    request.integrationErrorMessage = `The integration did not respond within ${timeoutMs} ms`;
-    request.fail(INTEGRATION_TIMEOUT);
-  };
+  const send = sender(settings, alb);
   return (request, head, authority) => {
     if (request.answered || request.res.destroyed) return;
     if (cors !== null && isPreflight(request.httpMethod, request.req.headers)) {
       return request.answerPreflight(cors);
     }
-    // Attached only now, so no chunk flows away while an authorizer decides.
-    if (head.hasBody && head.contentLength === -1) limitChunkedBody(request, limit);
+    // Only now is the body wanted: a client that asked may send it.
+    request.continueBody();
+    if (!head.hasBody || head.contentLength !== -1) return send(request, head, authority);
+    // A chunked body announces no length: it is read whole first (request-body.ts).
+    readWholeBody(request.req, limit, budget, {
+      complete: (body, release) => {
+        request.res.once('close', release);
+        send(request, head, authority, body);
+      },
+      tooLarge: () => request.fail(PAYLOAD_TOO_LARGE),
+    });
+  };
+}
+
+type Send = (
+  request: ApiRequest,
+  head: RequestHead,
+  authority: string | undefined,
+  body?: Buffer,
+) => void;
+
+/** Hands the request to the ALB, with the integration's headers, and starts its timeout. */
+function sender(settings: HttpApiSettings, alb: LoadBalancer): Send {
+  const timeoutMs = settings.integrationTimeoutMs;
+  const forwardHost = settings.hostOverwritten ? alb.dnsName : null;
+  const mappings = settings.headerMappings;
+  const onTimeout = (request: ApiRequest): void => {
+    request.integrationErrorMessage = `The integration did not respond within ${timeoutMs} ms`;
+    request.fail(INTEGRATION_TIMEOUT);
+  };
+  return (request, head, authority, body) => {
+    if (request.answered || request.res.destroyed) return;
     if (mappings.length > 0) applyHeaderMappings(head, mappings, alb.dnsName);
+    if (body !== undefined) head.kept.push('content-length', String(body.length));
     // API Gateway appends the client's address; the ALB hop then appends the VPC link's and
     // sets X-Forwarded-Proto/Port to its listener's, which is what the replica sees.
     head.forwardedFor =
@@ -330,7 +255,7 @@ function integration(settings: HttpApiSettings, alb: LoadBalancer): Forward {
     request.timer = setTimeout(onTimeout, timeoutMs, request);
     request.integrationStarted = performance.now();
     const host = forwardHost ?? (authority === undefined ? head.host : authority);
-    alb.forward(request.req, request.res, head, host, '127.0.0.1', request);
+    alb.forward(request.req, request.res, head, host, '127.0.0.1', request, body);
   };
 }
 
@@ -348,69 +273,6 @@ function authorizersOf(routes: readonly HttpApiRoute[]): Map<string, Authorize> 
 
 function refusal(verdict: Extract<JwtVerdict, { ok: false }>): GatewayError {
   return gatewayError(verdict.status, 'Unauthorized', Object.entries(verdict.headers).flat());
-}
-
-function tokenBuckets(routes: readonly HttpApiRoute[]): Map<HttpApiRoute, TokenBucket> {
-  const now = performance.now();
-  return new Map(
-    routes.map((route) => [
-      route,
-      new TokenBucket(route.throttling.rateLimit, route.throttling.burstLimit, now),
-    ]),
-  );
-}
-
-/** A chunked body announces no length: it is counted as it streams through. */
-function limitChunkedBody(request: ApiRequest, limit: number): void {
-  let received = 0;
-  request.req.on('data', (chunk: Buffer) => {
-    received += chunk.length;
-    if (received > limit) request.fail(PAYLOAD_TOO_LARGE);
-  });
-}
-
-/** The response is over (sent, or the client went away): stop the exchange, write the log. */
-function finish(
-  request: ApiRequest,
-  log: ((request: ApiRequest) => void) | null,
-  observer: RequestObserver | null,
-): void {
-  clearTimeout(request.timer);
-  const upstream = request.upstream;
-  if (upstream !== null && !request.res.writableFinished) {
-    // The client went away before its answer: stop the exchange with the replica too.
-    request.upstream = null;
-    request.answered = true;
-    upstream.destroy();
-  }
-  const observed = observer?.active === true;
-  if (log === null && !observed) return;
-  request.status = request.res.statusCode;
-  request.responseLatency = performance.now() - request.started;
-  if (log !== null) log(request);
-  if (observed) observer?.served(accessLogFields(request), request.rule, request.target);
-}
-
-/** The record's fields alone, without the request's sockets, for a listener to keep. */
-function accessLogFields(r: ApiRequest): AccessLogRecord {
-  return {
-    requestId: r.requestId,
-    sourceIp: r.sourceIp,
-    userAgent: r.userAgent,
-    domainName: r.domainName,
-    requestTimeEpoch: r.requestTimeEpoch,
-    httpMethod: r.httpMethod,
-    routeKey: r.routeKey,
-    path: r.path,
-    protocol: r.protocol,
-    status: r.status,
-    responseLength: r.responseLength,
-    responseLatency: r.responseLatency,
-    integrationStatus: r.integrationStatus,
-    integrationLatency: r.integrationLatency,
-    integrationErrorMessage: r.integrationErrorMessage,
-    errorMessage: r.errorMessage,
-  };
 }
 
 function applyHeaderMappings(

@@ -2,11 +2,21 @@
 // JWT authorizers"): the token from the identity source (bare, or after `Bearer `), its
 // signature checked with the issuer's key whose `kid` the token names (jwks_uri from the
 // issuer's /.well-known/openid-configuration), RSA algorithms only, then `iss`, `aud` (or
-// `client_id` when there is no `aud`), `exp`, `nbf` and `iat`. A refusal is
+// `client_id` when there is no `aud`), `exp`, `nbf` and `iat`. "kid: The token must have a
+// header claim that matches the key in the jwks_uri that signed the token": a token without
+// one is refused, even where the issuer publishes a single key. "exp: Must be after the
+// current time in UTC": a token without one is refused too (that no `exp` fails is assumed,
+// docs/verified.md). A refusal is
 // `401 {"message":"Unauthorized"}` with a `www-authenticate` header naming the reason
 // ("Troubleshooting issues with HTTP API JWT authorizers"). The wording of reasons other than
 // the documented audience one is assumed (docs/verified.md).
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  jwtVerify,
+} from 'jose';
 
 export interface JwtAuthorizerConfig {
   issuer: string;
@@ -36,6 +46,7 @@ function refuse(description?: string): JwtVerdict {
 function reasonOf(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return `the token has no ${error.claim} claim`;
     if (error.claim === 'iss') return 'the token does not have a valid issuer';
     if (error.claim === 'nbf') return 'the token is not valid yet';
     return `the token has an invalid ${error.claim} claim`;
@@ -70,9 +81,11 @@ export function createJwtAuthorizer(config: JwtAuthorizerConfig) {
     const token = identity?.replace(/^Bearer\s+/i, '');
     if (!token) return refuse();
     try {
+      if (decodeProtectedHeader(token).kid === undefined) return refuse('the token has no kid');
       const { payload } = await jwtVerify(token, await keySet(), {
         issuer: config.issuer,
         algorithms: RSA_ALGORITHMS,
+        requiredClaims: ['exp'],
       });
       // jose checks only that iat is a number; API Gateway also refuses one in the future.
       if ((payload.iat ?? 0) > Date.now() / 1000) {

@@ -9,8 +9,14 @@ import { type JWTPayload, SignJWT } from 'jose';
 export interface LocalIssuer {
   /** The issuer URL (`iss`), e.g. http://127.0.0.1:54321. */
   url: string;
-  /** Signs a token with these claims, valid for `ttlSeconds` (default one hour), RS256 unless `alg`. */
-  sign(claims?: JWTPayload & { ttlSeconds?: number; alg?: string }): Promise<string>;
+  /**
+   * Signs a token with these claims, valid for `ttlSeconds` (default one hour; null: no `exp`),
+   * RS256 unless `alg`, its header naming the issuer's key unless `kid` is null (tests of
+   * refusals use both).
+   */
+  sign(
+    claims?: JWTPayload & { ttlSeconds?: number | null; alg?: string; kid?: null },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -38,11 +44,12 @@ export async function startLocalIssuer(host = '127.0.0.1', port = 0): Promise<Lo
   url = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     url,
-    async sign({ ttlSeconds = 3600, alg = 'RS256', ...claims } = {}) {
+    async sign({ ttlSeconds = 3600, alg = 'RS256', kid: keyId, ...claims } = {}) {
       const now = Math.floor(Date.now() / 1000);
       // Defaults first, so a test can override any claim (a foreign `iss`, a future `iat`).
-      return new SignJWT({ iss: url, iat: now, exp: now + ttlSeconds, ...claims })
-        .setProtectedHeader({ alg, kid })
+      const exp = ttlSeconds === null ? {} : { exp: now + ttlSeconds };
+      return new SignJWT({ iss: url, iat: now, ...exp, ...claims })
+        .setProtectedHeader(keyId === null ? { alg } : { alg, kid })
         .sign(privateKey);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -1,7 +1,8 @@
 // The two listeners of the local stack, the HTTP API's and the ALB's, with the limits both
 // put on slow clients, and the way both are closed when the stack stops.
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** How long stop() lets open client connections finish before closing them. */
 const CLIENT_CLOSE_GRACE_MS = 1_000;
@@ -28,6 +29,9 @@ export class ListenError extends Error {
 export function serverOptions(timeouts: ClientTimeouts = {}): http.ServerOptions {
   const headersTimeout = timeouts.headersMs ?? CLIENT_HEADERS_TIMEOUT_MS;
   return {
+    // A request with no Host is answered by the listener's own handler, in its own shape:
+    // node:http's check would answer a bare 400 before any handler runs.
+    requireHostHeader: false,
     headersTimeout,
     requestTimeout: timeouts.requestMs ?? CLIENT_REQUEST_TIMEOUT_MS,
     // Node enforces both limits only when it sweeps its connections; sweeping this often, a
@@ -76,4 +80,10 @@ export async function closeServers(servers: readonly http.Server[]): Promise<voi
         }),
     ),
   );
+}
+
+/** Writes a whole answer on a socket no response owns, then closes the connection. */
+export function answerAndClose(socket: Socket | Duplex, answer: string | Buffer): void {
+  socket.on('error', () => {});
+  socket.end(answer, () => socket.destroy());
 }

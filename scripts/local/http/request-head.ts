@@ -128,3 +128,14 @@ export function hostname(host: string): string {
   const name = end > 0 ? host.slice(0, end) : host;
   return name.toLowerCase();
 }
+
+/**
+ * Whether a request is one an HTTP/1.1 server serves: node:http also serves a request line
+ * with no version (HTTP/0.9) and one saying HTTP/2.0, and (its Host check being off, so that
+ * each listener answers in its own shape) an HTTP/1.1 request with no Host, which RFC 9112
+ * §3.2 requires a server to answer with 400.
+ */
+export function isHttp11Request(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 1) return false;
+  return req.httpVersionMinor === 0 || req.headers.host !== undefined;
+}

@@ -37,7 +37,7 @@ describe('the console feed', () => {
       // The stage's own access-log fields, by the template format's names.
       expect(logged?.fields).toMatchObject({ status: '200', path: `${books.pathPrefix}/3` });
       expect(logged?.fields.requestId).toBe(reply.headers['apigw-requestid']);
-      await waitFor('a requests event', () => events.some((e) => e.type === 'requests'), 2_000);
+      await waitFor('a requests event', () => events.some((e) => e.type === 'requests'));
 
       unsubscribe();
       expect(stack.requestsObserved).toBe(false);
@@ -55,7 +55,7 @@ describe('the console feed', () => {
       expect(response.headers.get('content-type')).toBe('text/event-stream');
       expect(stack.requestsObserved).toBe(true);
       controller.abort();
-      await waitFor('the tap removed', () => !stack.requestsObserved, 2_000);
+      await waitFor('the tap removed', () => !stack.requestsObserved);
     } finally {
       await local.close();
     }
@@ -102,14 +102,10 @@ describe('the console feed', () => {
       await waitFor(
         'the old task stopped',
         () => slot(books.name).find((t) => t.id === old.id)?.state === 'stopped',
-        10_000,
       );
       expect(slot(books.name).find((t) => t.id === old.id)?.reason).toBe('exited (code 0)');
-      await waitFor(
-        'a healthy replacement',
-        () =>
-          slot(books.name).some((t) => t.slot === 1 && t.state === 'healthy' && t.id !== old.id),
-        10_000,
+      await waitFor('a healthy replacement', () =>
+        slot(books.name).some((t) => t.slot === 1 && t.state === 'healthy' && t.id !== old.id),
       );
       await expect(local.feed.act(books.name, 9, 'kill')).rejects.toThrow(
         'no replica book-service/9',

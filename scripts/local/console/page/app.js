@@ -5,7 +5,7 @@ import { lineChart } from './charts.js';
 
 const LOG_KEPT = 500;
 const LOG_SHOWN = 200;
-const state = { topology: null, requests: new Map(), stats: [] };
+const state = { topology: null, requests: new Map(), stats: [], live: false };
 const $ = (id) => document.getElementById(id);
 
 /** An element with attributes (`on*` functions become listeners) and children. */
@@ -69,6 +69,8 @@ function taskActions(task) {
         type: 'button',
         title,
         dataset: { key: `${task.service}/${task.slot}/${action}`, action },
+        // Nothing to act on while the stack is unreachable (its tasks shown are the last seen).
+        disabled: !state.live,
         onclick: () => act(task, action),
       },
       label,
@@ -110,9 +112,15 @@ function taskRow(task) {
     'li',
     {
       class: 'task',
-      dataset: { task: task.id, state: task.state, slot: `${task.service}/${task.slot}` },
+      dataset: {
+        task: task.id,
+        state: task.state,
+        slot: `${task.service}/${task.slot}`,
+        stale: String(!state.live),
+      },
     },
     h('span', { class: `badge ${task.state}` }, task.paused ? `${task.state}, paused` : task.state),
+    state.live ? null : h('span', { class: 'badge stale' }, 'stale'),
     h('strong', {}, `${task.service}/${task.slot}`),
     h('span', { class: 'mono' }, `:${task.port}`),
     h('span', { class: 'hint' }, `pid ${task.pid ?? '-'} · restarts ${task.restarts}`),
@@ -228,9 +236,10 @@ function renderRouteFilter() {
   const select = $('filter-route');
   const keys = [...state.topology.routes.map((r) => r.routeKey), '-'];
   const chosen = select.value;
+  // replaceChildren takes nodes, not an array (an array would be written as its text).
   select.replaceChildren(
     h('option', { value: '' }, 'all'),
-    keys.map((k) =>
+    ...keys.map((k) =>
       h('option', { value: k, selected: k === chosen }, k === '-' ? '(no route)' : k),
     ),
   );
@@ -343,16 +352,26 @@ async function probe(event) {
 
 // ----------------------------------------------------------------------------- wiring
 
+/**
+ * Live, or lost: with the stack unreachable, the whole page says so (a banner, every task
+ * marked stale, the actions and the Host tester disabled) until the stream is back.
+ */
+function setLive(live) {
+  state.live = live;
+  document.body.dataset.stack = live ? 'live' : 'lost';
+  const connection = $('connection');
+  connection.dataset.state = live ? 'live' : 'reconnecting';
+  connection.textContent = live ? 'live' : 'reconnecting…';
+  $('lost').hidden = live;
+  $('tester').querySelector('button').disabled = !live;
+  if (state.topology !== null) renderTopology();
+}
+
 function connect() {
   const events = new EventSource('/events');
-  const connection = $('connection');
-  events.onopen = () => {
-    connection.dataset.state = 'live';
-    connection.textContent = 'live';
-  };
+  events.onopen = () => setLive(true);
   events.onerror = () => {
-    connection.dataset.state = 'reconnecting';
-    connection.textContent = 'reconnecting… (is npm start still running?)';
+    if (state.live || state.topology === null) setLive(false);
   };
   events.addEventListener('topology', (e) => {
     const first = state.topology === null;

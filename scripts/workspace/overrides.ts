@@ -1,0 +1,79 @@
+// Copilot's YAML patch overrides in the workspace: where Copilot looks for them and what they
+// say. A workload's patches are `copilot/<name>/overrides/cfn.patches.yml`
+// (internal/pkg/workspace/workspace.go WorkloadOverridesPath); the environments share
+// `copilot/environments/overrides/cfn.patches.yml` (EnvOverridesPath). The file is a list of
+// RFC 6902-style operations `{op, path, value}` with a JSON Pointer path
+// (internal/pkg/override/patch.go: YAMLPatchFile, yamlPatch), applied to the rendered template by
+// `svc deploy`/`env deploy` and by `svc package`/`env package` alike.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+
+export const PATCH_FILE = 'cfn.patches.yml';
+
+/** The stacks Copilot renders from a workspace: the environment's, or one workload's. */
+export type RenderedStack = { kind: 'environment' } | { kind: 'service'; name: string };
+
+/** The patch file Copilot applies to a stack, relative to the workspace root. */
+export function patchFile(stack: RenderedStack): string {
+  const dir = stack.kind === 'environment' ? 'environments' : stack.name;
+  return path.posix.join('copilot', dir, 'overrides', PATCH_FILE);
+}
+
+const patchSchema = z.array(
+  z.strictObject({
+    op: z.enum(['add', 'remove', 'replace']),
+    path: z.string().startsWith('/'),
+    value: z.unknown().optional(),
+  }),
+);
+
+export type Patch = z.infer<typeof patchSchema>[number];
+
+/** The patches of a stack (an empty list when it has no patch file). Throws on a malformed file. */
+export function readPatches(root: string, stack: RenderedStack): Patch[] {
+  const file = path.join(root, patchFile(stack));
+  if (!existsSync(file)) return [];
+  const parsed = patchSchema.safeParse(parse(readFileSync(file, 'utf8')) ?? []);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `${patchFile(stack)}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message} (a list of {op: add|remove|replace, path: /JSON/Pointer, value})`,
+    );
+  }
+  return parsed.data;
+}
+
+/** JSON Pointer (RFC 6901) segments: `/Resources/A~1B` -> [Resources, A/B]. */
+export function pointerSegments(pointer: string): string[] {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
+}
+
+const RUNTIME_PATH = /^\/Resources\/([^/]+)\/Properties\/Runtime$/;
+
+/** The runtime each patch sets on a function: logical id -> runtime (the last patch wins). */
+export function runtimePatches(patches: Patch[]): Map<string, { runtime: string; index: number }> {
+  const found = new Map<string, { runtime: string; index: number }>();
+  for (const [index, p] of patches.entries()) {
+    const id = RUNTIME_PATH.exec(p.path)?.[1];
+    if (id && p.op !== 'remove' && typeof p.value === 'string') {
+      found.set(id, { runtime: p.value, index });
+    }
+  }
+  return found;
+}
+
+/** The logical ids a patch path needs Copilot to render: `/Resources/<id>/...` -> id. */
+export function patchedResource(p: Patch): string | undefined {
+  const [top, id] = pointerSegments(p.path);
+  return top === 'Resources' ? id : undefined;
+}
+
+/** The patch that moves a function to a runtime, as the lines to add to a patch file. */
+export function runtimePatchYaml(fn: string, runtime: string): string {
+  return `- op: replace\n  path: /Resources/${fn}/Properties/Runtime\n  value: ${runtime}`;
+}
