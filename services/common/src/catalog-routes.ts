@@ -101,7 +101,8 @@ export function registerCatalogRoutes<T extends { id: number }>(
     }),
     (c, { param: { id } }) => {
       const found = byId.get(String(Number(id)));
-      if (found === undefined) return problem(c, 404, `There is no ${resource} item with id ${id}.`);
+      if (found === undefined)
+        return problem(c, 404, `There is no ${resource} item with id ${id}.`);
       return send(c, JSON.stringify(found));
     },
   );
