@@ -6,10 +6,9 @@
 import http from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BASE_PATH } from '../../book-service/src/app.ts';
-import { booksRoutes } from '../../book-service/src/routes/books.ts';
-import { createLogger } from '../src/logger.ts';
-import { type RunningService, startService } from '../src/server.ts';
-import { createServiceApp, MAX_BODY_BYTES } from '../src/service-app.ts';
+import type { RunningService } from '../src/server.ts';
+import { MAX_BODY_BYTES } from '../src/service-app.ts';
+import { startBookServiceWith } from './book-service-with.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 let lines: string[];
@@ -18,24 +17,11 @@ let running: RunningService;
 // Per test (not once for the file), so mutation testing knows which test covers what.
 beforeEach(async () => {
   lines = [];
-  running = await startService({
-    service: 'book-service',
-    port: 0,
-    hostname: '127.0.0.1',
-    logger: createLogger({ service: 'book-service', write: (chunk) => lines.push(chunk) }),
-    createApp: (deps) =>
-      createServiceApp({
-        ...deps,
-        title: 'book-service',
-        version: '1.0.0',
-        description: 'book-service with a route of its own that answers with c.json',
-        basePath: BASE_PATH,
-        routes: (app) => {
-          app.get(`${BASE_PATH}/own/json`, (c) => c.json({ own: true }));
-          booksRoutes(app, BASE_PATH);
-        },
-      }),
-  });
+  running = await startBookServiceWith(
+    'book-service with a route of its own that answers with c.json',
+    (app) => app.get(`${BASE_PATH}/own/json`, (c) => c.json({ own: true })),
+    lines,
+  );
 });
 afterEach(() => running.shutdown('test over'));
 
