@@ -34,7 +34,8 @@ async function main(): Promise<number> {
   process.stdout.write(
     `${formatReport(record)}\n\nwritten to ${path.relative(process.cwd(), file)}\n`,
   );
-  return 0;
+  // The guard fails the command when book-service got slower than its bound allows.
+  return record.guard?.status === 'FAIL' ? 1 : 0;
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

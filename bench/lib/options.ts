@@ -1,5 +1,6 @@
-// Command-line options. The defaults (seven interleaved rounds of 2 s, 50 connections) keep
-// the full run, three routes on four of its rows, under five minutes.
+// Command-line options. The defaults (seven interleaved rounds of 2 s, 50 connections, five
+// paired rounds, fifteen fresh starts per row) keep the full run under seven minutes; --guard
+// is the one-minute check of book-service's CPU per request against Fastify's.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadGenerator } from './load.ts';
@@ -12,6 +13,8 @@ export interface Options {
   warmupSeconds: number;
   connections: number;
   startupSamples: number;
+  /** Rounds with book-service and Fastify loaded at once (paired.ts); 0: none. */
+  pairedRounds: number;
   rows: RowId[];
   routes: RouteId[];
   loadGenerator: LoadGenerator | 'auto';
@@ -19,6 +22,8 @@ export interface Options {
   outDir: string;
   /** The run refuses to start when its own estimate exceeds this, and is stopped past it. */
   maxSeconds: number;
+  /** The regression guard: paired rounds of book-service and Fastify only, exit 1 above 1.1x. */
+  guard: boolean;
   help: boolean;
 }
 
@@ -28,15 +33,21 @@ export const USAGE = `Usage: node bench/run.ts [options]
   --duration S          seconds of load per row and route per round (default 2; --quick: 1)
   --warmup S            seconds of unrecorded load per row and route before round 1 (default 1; --quick: 0)
   --connections N       concurrent connections (default 50; --quick: 10)
-  --startup-samples N   restarts per row for start-to-first-200 and idle RSS (default 5; --quick: 1)
+  --startup-samples N   fresh starts per row for start-to-first-200 and idle RSS (default 15,
+                        the local stack at most 5; --quick: 1)
+  --paired-rounds N     rounds loading book-service and Fastify at once, for their CPU per
+                        request (default 5; --quick: 1; 0: none)
   --rows a,b,...        rows to run, of ${ROW_IDS.join(', ')} (default: all)
   --routes a,b,...      routes to load, of ${ROUTE_IDS.join(', ')} (default: all; nginx, local
                         and hono are loaded on list only)
   --loadgen NAME        auto (wrk when installed), wrk or autocannon
   --no-pin              do not pin servers and load generator to different CPUs
   --out-dir DIR         where the JSON result goes (default bench/results)
-  --max-seconds N       upper bound on the whole run (default 300)
+  --max-seconds N       upper bound on the whole run (default 420)
   --quick               a few-seconds smoke of the harness (CI)
+  --guard               the regression guard (about a minute): book-service and Fastify only,
+                        paired rounds on each route; exits 1 when book-service's CPU per
+                        request is above 1.1x Fastify's on any route
 `;
 
 function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -72,6 +83,7 @@ export function parseOptions(argv: string[]): Options {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       'startup-samples': { type: 'string' },
+      'paired-rounds': { type: 'string' },
       rows: { type: 'string' },
       routes: { type: 'string' },
       loadgen: { type: 'string' },
@@ -79,30 +91,44 @@ export function parseOptions(argv: string[]): Options {
       'out-dir': { type: 'string' },
       'max-seconds': { type: 'string' },
       quick: { type: 'boolean', default: false },
+      guard: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
-  const quick = values.quick;
-  const rows = listOf('rows', values.rows, ROW_IDS);
+  const { quick, guard } = values;
+  if (guard && (values.rows !== undefined || values.rounds !== undefined || quick)) {
+    throw new Error(
+      '--guard runs book-service and Fastify only, in paired rounds: drop --rows, --rounds and --quick',
+    );
+  }
+  const rows = guard ? (['service', 'fastify'] as RowId[]) : listOf('rows', values.rows, ROW_IDS);
   const routes = listOf('routes', values.routes, ROUTE_IDS);
   const loadGenerator = values.loadgen ?? 'auto';
   if (!['auto', 'wrk', 'autocannon'].includes(loadGenerator)) {
     throw new Error('--loadgen must be auto, wrk or autocannon');
   }
   return {
-    rounds: positive('rounds', values.rounds, quick ? 1 : 7),
+    // The guard's instances are warmed up, then only paired: no interleaved rounds.
+    rounds: guard ? 0 : positive('rounds', values.rounds, quick ? 1 : 7),
     durationSeconds: positive('duration', values.duration, quick ? 1 : 2),
     warmupSeconds: positive('warmup', values.warmup, quick ? 0 : 1, 0),
     connections: positive('connections', values.connections, quick ? 10 : 50),
-    startupSamples: positive('startup-samples', values['startup-samples'], quick ? 1 : 5, 0),
+    startupSamples: positive(
+      'startup-samples',
+      values['startup-samples'],
+      guard ? 0 : quick ? 1 : 15,
+      0,
+    ),
+    pairedRounds: positive('paired-rounds', values['paired-rounds'], quick ? 1 : 5, 0),
     rows: rows as RowId[],
     // In their fixed order, whatever order they were given in.
     routes: ROUTE_IDS.filter((route) => routes.includes(route)),
     loadGenerator: loadGenerator as Options['loadGenerator'],
     pin: !values['no-pin'],
     outDir: path.resolve(values['out-dir'] ?? path.join(import.meta.dirname, '..', 'results')),
-    maxSeconds: positive('max-seconds', values['max-seconds'], 300),
+    maxSeconds: positive('max-seconds', values['max-seconds'], 420),
+    guard,
     help: values.help,
   };
 }

@@ -1,6 +1,7 @@
 // The shape of a run's record (bench/results/<timestamp>.json), and what is derived from the
 // raw samples: medians, ratios in the same round, and each goal as met or missed.
 import type { LoadGenerator } from './load.ts';
+import type { PairedSample, PairedSummary } from './paired.ts';
 import { ROUTE_IDS, type RouteId, routeLabel } from './routes.ts';
 import { median, medianRatio } from './stats.ts';
 import type { ProcessRef, RowId } from './targets.ts';
@@ -67,8 +68,19 @@ export interface GoalResult {
   note?: string;
 }
 
+/** `--guard`: book-service's CPU per request over Fastify's, paired, against its bound. */
+export interface GuardVerdict {
+  maxRatio: number;
+  status: 'PASS' | 'FAIL';
+  /** Why it failed, when it did: the routes over the bound, or errors making it not comparable. */
+  reasons: string[];
+}
+
+/** The guard fails a change that makes book-service cost more than this times Fastify's CPU. */
+export const GUARD_MAX_RATIO = 1.1;
+
 export interface BenchRecord {
-  schema: 2;
+  schema: 3;
   startedAt: string;
   finishedAt: string;
   elapsedSeconds: number;
@@ -85,6 +97,7 @@ export interface BenchRecord {
     warmupSeconds: number;
     connections: number;
     startupSamples: number;
+    pairedRounds: number;
     routes: RouteId[];
     loadGenerator: LoadGenerator;
     loadGeneratorVersion: string;
@@ -97,7 +110,11 @@ export interface BenchRecord {
   skipped: { id: RowId; reason: string }[];
   rows: RowRecord[];
   summary: RowSummary[];
+  /** book-service and Fastify loaded at once (paired.ts), when both rows ran. */
+  paired: { rows: RowId[]; samples: PairedSample[]; summary: PairedSummary[] } | null;
   goals: GoalResult[];
+  /** Only with --guard. */
+  guard: GuardVerdict | null;
 }
 
 /** Requests per second of one row on one route, round by round. */
@@ -203,8 +220,61 @@ const ratio = (
   note?: string,
 ) => goal({ id, description, target, comparison, unit: 'x' }, value, note);
 
+/** A row's CPU per request over another's on one route: median of the per-round ratios. */
+function cpuRatio(rows: RowRecord[], a: RowId, b: RowId, route: RouteId): number | undefined {
+  const pick = (id: RowId) =>
+    (rows.find((r) => r.id === id)?.rounds ?? [])
+      .filter((r) => r.route === route)
+      .map((r) => r.cpuMicrosPerRequest);
+  const [ra, rb] = [pick(a), pick(b)];
+  return ra.length > 0 && rb.length > 0 ? medianRatio(ra, rb) : undefined;
+}
+
+/**
+ * book-service's CPU per request over Fastify's, route by route: from the paired rounds when
+ * the run had them (the steadier figure), else from the interleaved rounds.
+ */
+function cpuGoals(rows: RowRecord[], paired: BenchRecord['paired'], m: Measures): GoalResult[] {
+  return ROUTE_IDS.map((route) => {
+    const pairedRoute = paired?.summary.find((p) => p.route === route);
+    const measured = pairedRoute?.ratio ?? cpuRatio(rows, 'service', 'fastify', route);
+    const errors =
+      pairedRoute && pairedRoute.errors > 0
+        ? 'errors in the paired rounds: not comparable'
+        : m.errorsNote(route, 'service', 'fastify');
+    return ratio(
+      `service-cpu-vs-fastify-${route}`,
+      `book-service ${routeLabel(route)} CPU us/req <= 1x Fastify 5${pairedRoute ? ' (paired)' : ''}`,
+      1,
+      '<=',
+      measured,
+      errors,
+    );
+  });
+}
+
+/** `--guard`'s verdict: FAIL above GUARD_MAX_RATIO on any route, or when it cannot tell. */
+export function guardVerdict(paired: BenchRecord['paired']): GuardVerdict {
+  const reasons: string[] = [];
+  if (!paired || paired.summary.length === 0) reasons.push('no paired rounds ran');
+  for (const p of paired?.summary ?? []) {
+    const route = routeLabel(p.route);
+    if (p.errors > 0) reasons.push(`${route}: ${p.errors} errors, not comparable`);
+    else if (!(p.ratio <= GUARD_MAX_RATIO)) {
+      reasons.push(`${route}: ${p.ratio.toFixed(2)}x Fastify's CPU per request`);
+    }
+  }
+  return { maxRatio: GUARD_MAX_RATIO, status: reasons.length > 0 ? 'FAIL' : 'PASS', reasons };
+}
+
+type Measures = ReturnType<typeof measuresOf>;
+
 /** The issue's goals, each computed from rows measured in this same run. */
-export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalResult[] {
+export function evaluateGoals(
+  rows: RowRecord[],
+  summary: RowSummary[],
+  paired: BenchRecord['paired'] = null,
+): GoalResult[] {
   const m = measuresOf(rows, summary);
   const versus = (other: RowId, name: string, target: number) =>
     ROUTE_IDS.map((route) =>
@@ -219,6 +289,7 @@ export function evaluateGoals(rows: RowRecord[], summary: RowSummary[]): GoalRes
     );
   const localNote = m.errorsNote('list', 'local', 'nginx');
   return [
+    ...cpuGoals(rows, paired, m),
     ...versus('fastify', 'Fastify 5', 1),
     ...versus('express', 'Express 4', 2),
     ratio(

@@ -8,10 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { detectLoadGenerator, generatorVersion, runLoad } from './load.ts';
 import { nginxInstalled } from './nginx.ts';
 import type { Options } from './options.ts';
+import { type PairedTarget, pairedRounds, summarisePaired } from './paired.ts';
 import { allowedCpus, fetchOnce, hasCommand, pinSelf, readCpuMicros, readMemory } from './proc.ts';
 import {
   type BenchRecord,
   evaluateGoals,
+  guardVerdict,
   type ProcessMemory,
   type RowRecord,
   summariseRows,
@@ -31,6 +33,10 @@ import {
 
 /** Time after the first 200 before idle memory is read: start-up garbage has been collected. */
 const SETTLE_MS = 300;
+/** The local stack takes seconds to start: its own goal (ready < 3 s) needs fewer samples. */
+const LOCAL_STARTUP_SAMPLES = 5;
+/** The two rows whose CPU per request the paired rounds compare, the first over the second. */
+export const PAIRED_ROWS = ['service', 'fastify'] as const;
 const START_TIMEOUT_MS = 30_000;
 
 interface Pinning {
@@ -62,12 +68,27 @@ function choosePinning(wanted: boolean): Pinning {
 /** Seconds the run will take, roughly: start-ups are guessed at their usual cost. */
 export function estimateSeconds(options: Options, rows: RowId[]): number {
   const sampled = rows.filter((r) => SINGLE_PROCESS_ROWS.includes(r) || r === 'local');
-  const startupGuess = (row: RowId) => (row === 'local' ? 3 : 0.8);
-  const samples = options.startupSamples * sampled.reduce((s, r) => s + startupGuess(r), 0);
+  const startupGuess = (row: RowId) => (row === 'local' ? 3.3 : 0.7) * samplesFor(row, options);
+  const samples = sampled.reduce((s, r) => s + startupGuess(r), 0);
   const loads =
     rows.reduce((n, row) => n + routesOf(row, options.routes).length, 0) *
     (options.warmupSeconds + options.rounds * options.durationSeconds);
-  return Math.ceil(samples + loads + rows.length * 2 + 5);
+  const paired = pairedRowsRun(options, rows)
+    ? options.pairedRounds * options.routes.length * options.durationSeconds
+    : 0;
+  return Math.ceil(samples + loads + paired + rows.length * 2 + 5);
+}
+
+/** Fresh starts sampled for a row: the local stack's fewer, it takes seconds to start. */
+function samplesFor(row: RowId, options: Options): number {
+  return row === 'local'
+    ? Math.min(options.startupSamples, LOCAL_STARTUP_SAMPLES)
+    : options.startupSamples;
+}
+
+/** Whether this run has paired rounds: both rows run, and rounds were asked for. */
+function pairedRowsRun(options: Options, rows: readonly RowId[]): boolean {
+  return options.pairedRounds > 0 && PAIRED_ROWS.every((row) => rows.includes(row));
 }
 
 function cpuOf(target: RunningTarget, role?: 'proxy'): number {
@@ -127,7 +148,7 @@ const urlOf = (target: RunningTarget, route: RouteId) => `${target.url}${ROUTE_S
 async function sampleStartups(run: Run): Promise<void> {
   const { options, record } = run;
   for (let sample = 0; sample < options.startupSamples; sample++) {
-    for (const row of run.sampled) {
+    for (const row of run.sampled.filter((r) => sample < samplesFor(r, options))) {
       const target = await startRow(row, run.ctx);
       await sleep(SETTLE_MS);
       const memory = readMemory(target.processes[0]?.pid ?? 0);
@@ -214,10 +235,30 @@ async function loadRounds(
     }
     log(`round ${round}/${options.rounds}: ${line.join(', ')} req/s`);
   }
-  for (const row of running.keys()) {
-    for (const p of run.record(row).processes)
-      p.peakRssBytes = readMemory(p.pid)?.peak ?? Number.NaN;
-  }
+}
+
+// book-service and Fastify loaded at the same moment: their CPU per request, round by round.
+async function pairedPhase(
+  run: Run,
+  running: Map<RowId, RunningTarget>,
+  generator: ReturnType<typeof detectLoadGenerator>,
+  cpus: string | undefined,
+): Promise<BenchRecord['paired']> {
+  const { options } = run;
+  if (!pairedRowsRun(options, [...running.keys()])) return null;
+  const pair = PAIRED_ROWS.map((row): PairedTarget => {
+    const target = running.get(row) as RunningTarget;
+    return { url: (route) => urlOf(target, route), cpuMicros: () => cpuOf(target) };
+  }) as [PairedTarget, PairedTarget];
+  const settings = {
+    rounds: options.pairedRounds,
+    durationSeconds: options.durationSeconds,
+    connections: options.connections,
+    generator,
+    loadCpus: cpus,
+  };
+  const samples = await pairedRounds(pair, options.routes, settings, run.log);
+  return { rows: [...PAIRED_ROWS], samples, summary: summarisePaired(samples) };
 }
 
 /** The run's record: machine, settings, rows, their summary and the goals. */
@@ -231,13 +272,15 @@ function assemble(
     generator: ReturnType<typeof detectLoadGenerator>;
     pinning: Pinning;
     skipped: BenchRecord['skipped'];
+    paired: BenchRecord['paired'];
   },
 ): BenchRecord {
-  const { startedAt, loadAverageBefore, cpuCount, generator, pinning, skipped } = m;
+  const { startedAt, loadAverageBefore, cpuCount, generator, pinning, skipped, paired } = m;
   const summary = summariseRows(rowRecords);
   const finishedAt = new Date();
+  const goals = evaluateGoals(rowRecords, summary, paired);
   return {
-    schema: 2,
+    schema: 3,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     elapsedSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
@@ -254,6 +297,7 @@ function assemble(
       warmupSeconds: options.warmupSeconds,
       connections: options.connections,
       startupSamples: options.startupSamples,
+      pairedRounds: options.pairedRounds,
       routes: options.routes,
       loadGenerator: generator,
       loadGeneratorVersion: generatorVersion(generator),
@@ -265,7 +309,9 @@ function assemble(
     skipped,
     rows: rowRecords,
     summary,
-    goals: evaluateGoals(rowRecords, summary),
+    paired,
+    goals,
+    guard: options.guard ? guardVerdict(paired) : null,
   };
 }
 
@@ -297,6 +343,11 @@ export async function runBench(
     await sampleStartups(run);
     await startInstances(run, rows, running);
     await loadRounds(run, running, generator, pinning.load);
+    const paired = await pairedPhase(run, running, generator, pinning.load);
+    for (const row of running.keys()) {
+      for (const p of run.record(row).processes)
+        p.peakRssBytes = readMemory(p.pid)?.peak ?? Number.NaN;
+    }
 
     return assemble(run, rows.map(run.record), {
       startedAt,
@@ -305,6 +356,7 @@ export async function runBench(
       generator,
       pinning,
       skipped,
+      paired,
     });
   } finally {
     await Promise.all([...running.values()].map((t) => t.stop()));

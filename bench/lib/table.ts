@@ -1,6 +1,7 @@
 // The printed report: the same figures as the JSON record, as fixed-width text tables.
 import type { BenchRecord, GoalResult } from './result.ts';
 import { routeLabel } from './routes.ts';
+import { median } from './stats.ts';
 import { ROW_LABELS } from './targets.ts';
 
 const MB = 1024 * 1024;
@@ -32,8 +33,8 @@ function headerLines(record: BenchRecord): string[] {
   const s = record.settings;
   return [
     `node ${record.machine.node}, ${record.machine.cpus} CPUs, ${s.loadGeneratorVersion}; ` +
-      `${s.rounds} interleaved rounds x ${s.durationSeconds} s, ${s.connections} connections, ` +
-      `warm-up ${s.warmupSeconds} s; ${s.pinningNote}`,
+      `${s.rounds} interleaved rounds and ${s.pairedRounds} paired rounds x ${s.durationSeconds} s, ` +
+      `${s.connections} connections, warm-up ${s.warmupSeconds} s; ${s.pinningNote}`,
     `load average before ${record.machine.loadAverageBefore.map((n) => n.toFixed(2)).join(' ')}, ` +
       `after ${record.machine.loadAverageAfter.map((n) => n.toFixed(2)).join(' ')}; ` +
       `elapsed ${fmt(record.elapsedSeconds)} s; book-service runs ${s.serviceBuild}`,
@@ -77,8 +78,66 @@ function rowsTable(record: BenchRecord): string {
   );
 }
 
+/** Fresh starts of each sampled row: how many, and their spread. */
+function startupTable(record: BenchRecord): string | undefined {
+  const sampled = record.rows.filter((row) => row.startupMs.length > 1);
+  if (sampled.length === 0) return undefined;
+  const spread = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return [sorted[0] ?? Number.NaN, median(sorted), sorted.at(-1) ?? Number.NaN];
+  };
+  return table(
+    ['start to first 200', 'starts', 'min ms', 'median ms', 'max ms', 'idle RSS MB (median)'],
+    sampled.map((row) => [
+      `${row.id}: ${ROW_LABELS[row.id]}`,
+      String(row.startupMs.length),
+      ...spread(row.startupMs).map((ms) => fmt(ms)),
+      fmt(median(row.idleRssBytes) / MB, 1),
+    ]),
+  );
+}
+
+/** The paired rounds: book-service's and Fastify's CPU per request, loaded at the same time. */
+function pairedTable(record: BenchRecord): string | undefined {
+  if (!record.paired) return undefined;
+  return table(
+    [
+      'paired rounds (loaded at once)',
+      'service CPU us/req',
+      'fastify CPU us/req',
+      'service / fastify',
+      'rounds min-max',
+      'errors',
+    ],
+    record.paired.summary.map((p) => [
+      routeLabel(p.route),
+      fmt(p.cpuMicrosPerRequest[0]),
+      fmt(p.cpuMicrosPerRequest[1]),
+      `${fmt(p.ratio, 2)}x`,
+      `${fmt(p.ratioMin, 2)}-${fmt(p.ratioMax, 2)}`,
+      fmt(p.errors),
+    ]),
+  );
+}
+
+/** The guard's report: the paired figures and one verdict. */
+export function formatGuard(record: BenchRecord): string {
+  const guard = record.guard;
+  const verdict = guard
+    ? `guard: ${guard.status} (book-service CPU per request <= ${guard.maxRatio}x Fastify's on every route)` +
+      guard.reasons.map((reason) => `\n  ${reason}`).join('')
+    : 'guard: not run';
+  return [...headerLines(record), '', pairedTable(record) ?? 'no paired rounds', '', verdict].join(
+    '\n',
+  );
+}
+
 export function formatReport(record: BenchRecord): string {
+  if (record.guard) return formatGuard(record);
   const lines: string[] = [...headerLines(record), '', rowsTable(record)];
+  for (const extra of [pairedTable(record), startupTable(record)]) {
+    if (extra) lines.push('', extra);
+  }
   const multi = record.rows.filter((row) => row.processes.length > 1);
   if (multi.length > 0) {
     lines.push('');

@@ -30,7 +30,7 @@ function runQuick(extra: string[]): { record: BenchRecord; stdout: string } {
 describe('bench harness smoke', () => {
   it('runs two rows for a round on each route and writes a well-formed record', () => {
     const { record, stdout } = runQuick(['--rows', 'raw,service']);
-    expect(record.schema).toBe(2);
+    expect(record.schema).toBe(3);
     expect(record.rows.map((r) => r.id)).toEqual(['raw', 'service']);
     for (const row of record.rows) {
       expect(row.bodies.map((b) => b.route)).toEqual([...ROUTE_IDS]);

@@ -3,8 +3,17 @@
 // harness.slow.test.ts runs the harness itself for a few seconds.
 import { describe, expect, it } from 'vitest';
 import { parseWrkOutput } from '../../bench/lib/load.ts';
-import { evaluateGoals, type RowRecord, summariseRows } from '../../bench/lib/result.ts';
-import type { RouteId } from '../../bench/lib/routes.ts';
+import { parseOptions } from '../../bench/lib/options.ts';
+import { type PairedSample, summarisePaired } from '../../bench/lib/paired.ts';
+import {
+  type BenchRecord,
+  evaluateGoals,
+  GUARD_MAX_RATIO,
+  guardVerdict,
+  type RowRecord,
+  summariseRows,
+} from '../../bench/lib/result.ts';
+import { ROUTE_IDS, type RouteId } from '../../bench/lib/routes.ts';
 import type { RowId } from '../../bench/lib/targets.ts';
 
 /** A row whose every round on every route answered `rps` requests per second. */
@@ -12,6 +21,7 @@ function syntheticRow(
   id: RowId,
   rps: Partial<Record<RouteId, number>>,
   startupMs = 100,
+  cpuMicrosPerRequest = 30,
 ): RowRecord {
   return {
     id,
@@ -26,7 +36,7 @@ function syntheticRow(
         p50Ms: 1,
         p99Ms: 2,
         errors: 0,
-        cpuMicrosPerRequest: 30,
+        cpuMicrosPerRequest,
         proxyCpuMicrosPerRequest: null,
       })),
     ),
@@ -36,8 +46,26 @@ function syntheticRow(
   };
 }
 
-function verdicts(rows: RowRecord[]): Record<string, [string, number | null]> {
-  const goals = evaluateGoals(rows, summariseRows(rows));
+/** Paired rounds in which book-service cost `ratio` times Fastify's CPU on every route. */
+function paired(ratio: number, errors = 0): BenchRecord['paired'] {
+  const samples: PairedSample[] = ROUTE_IDS.flatMap((route) =>
+    [1, 2, 3].map((round) => ({
+      round,
+      route,
+      cpuMicrosPerRequest: [40 * ratio, 40] as [number, number],
+      ratio,
+      requests: [1000, 1000] as [number, number],
+      errors: [errors, 0] as [number, number],
+    })),
+  );
+  return { rows: ['service', 'fastify'], samples, summary: summarisePaired(samples) };
+}
+
+function verdicts(
+  rows: RowRecord[],
+  pairs: BenchRecord['paired'] = null,
+): Record<string, [string, number | null]> {
+  const goals = evaluateGoals(rows, summariseRows(rows), pairs);
   return Object.fromEntries(goals.map((g) => [g.id, [g.status, g.measured]]));
 }
 
@@ -97,5 +125,65 @@ describe('bench goals', () => {
     ]);
     expect(result['service-startup-vs-raw']).toEqual(['MISSED', 1.21]);
     expect(result['service-vs-fastify-list']).toEqual(['SKIPPED', null]);
+  });
+});
+
+describe('CPU per request against Fastify', () => {
+  const every = (value: number) => ({ list: value, item: value, page: value });
+
+  it('is MET at 1x and MISSED above, from the interleaved rounds when nothing was paired', () => {
+    const result = verdicts([
+      syntheticRow('service', every(10_000), 100, 30),
+      syntheticRow('fastify', every(10_000), 100, 30),
+    ]);
+    expect(result['service-cpu-vs-fastify-list']).toEqual(['MET', 1]);
+    const slower = verdicts([
+      syntheticRow('service', every(10_000), 100, 30.3),
+      syntheticRow('fastify', every(10_000), 100, 30),
+    ]);
+    expect(slower['service-cpu-vs-fastify-page']).toEqual(['MISSED', 1.01]);
+  });
+
+  it('takes the paired rounds when the run had them', () => {
+    const rows = [
+      syntheticRow('service', every(10_000), 100, 60),
+      syntheticRow('fastify', every(10_000), 100, 30),
+    ];
+    expect(verdicts(rows, paired(0.97))['service-cpu-vs-fastify-item']).toEqual(['MET', 0.97]);
+    expect(verdicts(rows, paired(1.02))['service-cpu-vs-fastify-item']).toEqual(['MISSED', 1.02]);
+  });
+});
+
+describe('--guard', () => {
+  it(`passes at ${GUARD_MAX_RATIO}x Fastify's CPU per request and fails above, naming each route`, () => {
+    expect(guardVerdict(paired(GUARD_MAX_RATIO))).toEqual({
+      maxRatio: GUARD_MAX_RATIO,
+      status: 'PASS',
+      reasons: [],
+    });
+    const failed = guardVerdict(paired(1.11));
+    expect(failed.status).toBe('FAIL');
+    expect(failed.reasons).toEqual([
+      "GET /api/books: 1.11x Fastify's CPU per request",
+      "GET /api/books/3: 1.11x Fastify's CPU per request",
+      "GET /api/books?limit=4&offset=1: 1.11x Fastify's CPU per request",
+    ]);
+  });
+
+  it('fails when it cannot tell: errors in a round, or no paired rounds', () => {
+    expect(guardVerdict(paired(1, 2)).reasons[0]).toBe('GET /api/books: 6 errors, not comparable');
+    expect(guardVerdict(null)).toMatchObject({ status: 'FAIL', reasons: ['no paired rounds ran'] });
+  });
+
+  it('runs book-service and Fastify only, paired, with no start-up samples', () => {
+    const options = parseOptions(['--guard']);
+    expect(options).toMatchObject({
+      rows: ['service', 'fastify'],
+      rounds: 0,
+      pairedRounds: 5,
+      startupSamples: 0,
+      guard: true,
+    });
+    expect(() => parseOptions(['--guard', '--rows', 'raw,service'])).toThrow(/--guard runs/);
   });
 });

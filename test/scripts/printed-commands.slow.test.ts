@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
-import { ENTRY_POINTS } from './printed-commands.test.ts';
+import { ENTRY_POINTS } from '../helpers/entry-points.ts';
 
 /** PATH as a shell outside npm has it: without any node_modules/.bin. */
 const SHELL_PATH = (process.env.PATH ?? '')

@@ -10,11 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { invocation } from '../../scripts/cli/command.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
-
-/** The entry points: scripts/<name>.ts (ensure-node.mjs runs before anything is installed). */
-export const ENTRY_POINTS = readdirSync(path.join(repoRoot, 'scripts'))
-  .filter((f) => f.endsWith('.ts'))
-  .map((f) => f.replace(/\.ts$/, ''));
+import { ENTRY_POINTS } from '../helpers/entry-points.ts';
 
 function filesUnder(dir: string, ext: RegExp): string[] {
   return readdirSync(path.join(repoRoot, dir), { recursive: true, encoding: 'utf8' })

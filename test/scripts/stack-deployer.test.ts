@@ -2,7 +2,6 @@
 // whose reason is reported, deletion; and the addon's own network part on top of the fake
 // copilot's environment stack (test/fixtures/copilot/fake/env-stack.ts). (moto cannot create
 // AWS::ApiGatewayV2::* resources.)
-import path from 'node:path';
 import {
   CloudFormationClient,
   CreateStackCommand,
@@ -13,10 +12,9 @@ import { DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgress } from '../../scripts/cli/command.ts';
 import { deleteStack, deployStack, StackDeployError } from '../../scripts/cloud/stack-deployer.ts';
-import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { MOTO, missing, needing } from '../helpers/tools.ts';
-import { createEnvStackIn, FAKE_BIN, type Moto, startMoto } from './harness.ts';
+import { createEnvStackIn, type Moto, startMoto } from './harness.ts';
 
 const skipMoto = missing(MOTO);
 

@@ -1,6 +1,8 @@
 // RFC 9457 problem details: the one shape every error of ours takes, so clients need one
 // parser and never see HTML or a stack trace.
 import { STATUS_CODES } from 'node:http';
+import type { Context } from 'hono';
+import { respond, type ServiceEnv } from './request-scope.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -32,4 +34,30 @@ export function problemBody(
     detail,
     ...extra,
   };
+}
+
+/** Answers a problem: `application/problem+json`, the request's id, any extra headers. */
+export function problem(
+  c: Context<ServiceEnv>,
+  status: 400 | 404 | 405 | 413 | 500 | 503,
+  detail: string,
+  extra: Partial<Pick<Problem, 'errors'>> & { headers?: Record<string, string> } = {},
+): Response {
+  const { headers, ...members } = extra;
+  const body = JSON.stringify(problemBody(status, detail, members));
+  return respond(c, status, body, PROBLEM_CONTENT_TYPE, headers);
+}
+
+/** 400 for input its schema refused: each issue located (`query.limit`) in `errors` and `detail`. */
+export function invalidInput(
+  c: Context<ServiceEnv>,
+  target: string,
+  error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] },
+): Response {
+  const errors = error.issues.map((issue) => ({
+    location: [target, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+  const detail = errors.map((e) => `${e.location}: ${e.message}`).join('; ');
+  return problem(c, 400, detail, { errors });
 }

@@ -1,24 +1,23 @@
-// What every service shares around its own routes: request ids and one log line per request,
-// the body limit, the health check that turns 503 while draining, the OpenAPI document, and
-// errors as problem+json (404, 405 with Allow, 413, 400, and a 500 that never leaks a stack).
+// What every service shares around its own routes: the request scope (request ids and one log
+// line per request, draining's `Connection: close`), the body limit, the health check that
+// turns 503 while draining, the OpenAPI document, and errors as problem+json (404, 405 with
+// Allow, 413, 400, and a 500 that never leaks a stack).
 
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { methodNotAllowed } from 'hono/method-not-allowed';
-import { type RequestIdVariables, requestId } from 'hono/request-id';
+import { PatternRouter } from 'hono/router/pattern-router';
 import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
-import { PROBLEM_CONTENT_TYPE, type Problem, problemBody, statusTitle } from './problem.ts';
+import { invalidInput, PROBLEM_CONTENT_TYPE, problem, statusTitle } from './problem.ts';
+import { respond, routedPath, type ServiceEnv, withRequestScope } from './request-scope.ts';
+import { validatedRoute } from './validated-route.ts';
+
+export type { ServiceEnv } from './request-scope.ts';
 
 /** Requests carry no body in this API; anything larger than this is refused with 413. */
 export const MAX_BODY_BYTES = 16 * 1024;
-
-/** What the app's middleware puts on each request's context: Hono's request id. */
-export type ServiceEnv = { Variables: RequestIdVariables };
-
-const REQUEST_ID_MAX = 200;
-const REQUEST_ID = new RegExp(`^[\\w.:;=/+-]{1,${REQUEST_ID_MAX}}$`);
 
 export interface ServiceDeps {
   lifecycle: Lifecycle;
@@ -33,18 +32,6 @@ export interface ServiceAppOptions extends ServiceDeps {
   basePath: string;
   /** Registers the service's resource routes. Called after health and openapi.json. */
   routes: (app: OpenAPIHono<ServiceEnv>) => void;
-}
-
-export function problem(
-  c: Context,
-  status: 400 | 404 | 405 | 413 | 500 | 503,
-  detail: string,
-  extra: Partial<Pick<Problem, 'errors'>> & { headers?: Record<string, string> } = {},
-): Response {
-  const { headers, ...members } = extra;
-  for (const [name, value] of Object.entries(headers ?? {})) c.header(name, value);
-  c.header('content-type', PROBLEM_CONTENT_TYPE);
-  return c.body(JSON.stringify(problemBody(status, detail, members)), status);
 }
 
 export const ProblemSchema = z
@@ -115,82 +102,19 @@ function documentConfig(app: OpenAPIHono<ServiceEnv>, options: ServiceAppOptions
   };
 }
 
-/** The caller's id when it is a sane one (ALB, API Gateway or the client), else a new one. */
-function chooseRequestId(given: string | undefined): string {
-  return given !== undefined && REQUEST_ID.test(given) ? given : crypto.randomUUID();
-}
-
 /**
- * Hono's request-id middleware, with our rule for ids it refuses: it takes `x-request-id`
- * when it is `[\w=-]` only (a subset of ours, at our length limit); for anything else the
- * generator applies our rule, which also accepts the ALB's `x-amzn-trace-id`
- * (`Root=1-...;Parent=...`), so the id a request gets is the one it got before.
+ * The app, with schema validation failures answered as 400 problems. Hono's pattern router
+ * (one regular expression per route) matches these few routes in fewer instructions than its
+ * trie router, and the regular-expression router refuses `/health` beside `/{id}`.
  */
-const requestIds = requestId({
-  headerName: 'x-request-id',
-  limitLength: REQUEST_ID_MAX,
-  generator: (c) =>
-    chooseRequestId(c.req.header('x-request-id') ?? c.req.header('x-amzn-trace-id')),
-});
-
-/** The app, with schema validation failures answered as 400 problems. */
 function newApp(): OpenAPIHono<ServiceEnv> {
   return new OpenAPIHono<ServiceEnv>({
-    // As the seed's Express did: /api/books/ is /api/books (the ALB rule sends both).
-    strict: false,
-    defaultHook: (result, c) => {
-      if (result.success) return;
-      const errors = result.error.issues.map((issue) => ({
-        location: [result.target, ...issue.path.map(String)].join('.'),
-        message: issue.message,
-      }));
-      const detail = errors.map((e) => `${e.location}: ${e.message}`).join('; ');
-      return problem(c, 400, detail, { errors });
-    },
+    router: new PatternRouter(),
+    getPath: routedPath,
+    // For routes a service registers with app.openapi(): the same 400 as validatedRoute's.
+    defaultHook: (result, c) =>
+      result.success ? undefined : invalidInput(c, result.target, result.error),
   });
-}
-
-/** Draining's `connection: close` and the log line, request ids, 405 with Allow, the body limit. */
-function useRequestMiddleware(
-  app: OpenAPIHono<ServiceEnv>,
-  { lifecycle, logger }: ServiceAppOptions,
-) {
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    // After the app answered, so a request in flight when draining began closes too.
-    if (lifecycle.draining) c.res.headers.set('connection', 'close');
-    // No line to write (LOG_LEVEL above info): skip the work of building it.
-    if (!logger.isLevelEnabled('info')) return;
-    const durationMs = Math.round((performance.now() - started) * 100) / 100;
-    const { method, path } = c.req;
-    const requestId = c.get('requestId');
-    logger.info({ method, path, status: c.res.status, durationMs, requestId }, 'request');
-  });
-  app.use(requestIds);
-  // A known path asked with a method it does not have: 405 with Allow (Hono answers HEAD with
-  // the GET routes, and the middleware lists HEAD wherever GET is).
-  app.use(
-    methodNotAllowed({
-      app,
-      onMethodNotAllowed: (c, methods) => {
-        const allow = methods.join(', ');
-        const detail = `${c.req.method} is not allowed on ${c.req.path}. Allowed: ${allow}.`;
-        return problem(c, 405, detail, { headers: { allow } });
-      },
-    }),
-  );
-
-  const limitBody = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: (c) => problem(c, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
-  });
-  // A GET or HEAD request has no body (fetch gives it none), so the limit would pass it
-  // anyway; but asking for the body makes @hono/node-server build a full WHATWG Request,
-  // which was the largest single cost of GET /api/books in the CPU profile.
-  app.use((c, next) =>
-    c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next),
-  );
 }
 
 /** The health route the ALB's health check calls (the manifest's `http.healthcheck`). */
@@ -198,64 +122,83 @@ function registerHealth(
   app: OpenAPIHono<ServiceEnv>,
   { lifecycle, basePath, title }: ServiceAppOptions,
 ) {
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: `${basePath}/health`,
-      operationId: `get${pascalCase(title)}Health`,
-      tags: [HEALTH_TAG],
-      summary: 'Health check used by the load balancer',
-      responses: {
-        200: {
-          description: 'Serving',
-          content: {
-            'application/json': { schema: HealthSchema, example: { status: 'ok' as const } },
-          },
-        },
-        503: {
-          description: 'Draining before shutdown',
-          content: {
-            'application/json': { schema: HealthSchema, example: { status: 'draining' as const } },
-          },
+  const route = createRoute({
+    method: 'get',
+    path: `${basePath}/health`,
+    operationId: `get${pascalCase(title)}Health`,
+    tags: [HEALTH_TAG],
+    summary: 'Health check used by the load balancer',
+    responses: {
+      200: {
+        description: 'Serving',
+        content: {
+          'application/json': { schema: HealthSchema, example: { status: 'ok' as const } },
         },
       },
-    }),
-    (c) =>
-      lifecycle.draining
-        ? c.json({ status: 'draining' as const }, 503)
-        : c.json({ status: 'ok' as const }, 200),
+      503: {
+        description: 'Draining before shutdown',
+        content: {
+          'application/json': { schema: HealthSchema, example: { status: 'draining' as const } },
+        },
+      },
+    },
+  });
+  validatedRoute(app, route, (c) =>
+    lifecycle.draining
+      ? respond(c, 503, JSON.stringify({ status: 'draining' }), 'application/json')
+      : respond(c, 200, JSON.stringify({ status: 'ok' }), 'application/json'),
   );
 }
 
 /**
- * Hono's trie router looks the method up as a key of a plain object, so a method named like
- * an Object.prototype member ("toString", "constructor") throws inside routing, where no
- * middleware or onError runs (found by test/reliability/fuzz-services.test.ts). Node's HTTP
- * parser refuses such methods; in-process callers and other runtimes do not. Every prototype
- * key has a lowercase letter, so the uppercased token routes as the unknown method it is: 405
- * on a known path, 404 elsewhere.
+ * What no route answers: a known path asked with a method it does not have gets 405 with Allow
+ * (Hono's method-not-allowed middleware; Hono answers HEAD with the GET routes, and the
+ * middleware lists HEAD wherever GET is), anything else 404. Only requests that reach no route
+ * come here, so the routes' requests do not pass through it.
  */
-function routeOddMethods(app: OpenAPIHono<ServiceEnv>): void {
-  const route = app.fetch;
-  app.fetch = (request, ...rest) =>
-    request.method in Object.prototype
-      ? route(new Request(request, { method: request.method.toUpperCase() }), ...rest)
-      : route(request, ...rest);
+function answerUnrouted(app: OpenAPIHono<ServiceEnv>) {
+  const notAllowed = methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      const allow = methods.join(', ');
+      const detail = `${c.req.method} is not allowed on ${c.req.path}. Allowed: ${allow}.`;
+      return problem(c, 405, detail, { headers: { allow } });
+    },
+  });
+  app.notFound(async (c) => {
+    await notAllowed(c, async () => {
+      c.res = problem(c, 404, `No resource at ${c.req.path}.`);
+    });
+    return c.res;
+  });
+}
+
+/**
+ * The way in for requests that may carry a body (every method but GET and HEAD): Hono's body
+ * limit, then the app. GET and HEAD go straight to the app: fetch gives them no body, and
+ * asking for one makes @hono/node-server build a full WHATWG Request.
+ */
+function limitBodies(route: OpenAPIHono<ServiceEnv>['fetch']) {
+  const limitBody = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => problem(c, 413, `Request bodies are limited to ${MAX_BODY_BYTES} bytes.`),
+  });
+  return new Hono<ServiceEnv>().use(limitBody).all('*', (c) => route(c.req.raw, c.env)).fetch;
 }
 
 export function createServiceApp(options: ServiceAppOptions): OpenAPIHono<ServiceEnv> {
-  const { logger, basePath } = options;
+  const { lifecycle, logger, basePath } = options;
   const app = newApp();
   tagDescriptions.set(app, new Map([[HEALTH_TAG, 'Whether the service is serving']]));
-  useRequestMiddleware(app, options);
   registerHealth(app, options);
   app.doc31(`${basePath}/openapi.json`, () => documentConfig(app, options));
   options.routes(app);
-  app.notFound((c) => problem(c, 404, `No resource at ${c.req.path}.`));
+  answerUnrouted(app);
   app.onError((error, c) => {
     logger.error({ path: c.req.path, error: String(error) }, 'unhandled error');
     return problem(c, 500, 'The service failed to answer this request. It has been logged.');
   });
-  routeOddMethods(app);
+  const route = app.fetch;
+  app.fetch = withRequestScope(route, { lifecycle, logger, routeWithBody: limitBodies(route) });
   return app;
 }

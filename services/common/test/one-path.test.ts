@@ -5,10 +5,8 @@
 // stands between the socket and the app.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BASE_PATH } from '../../book-service/src/app.ts';
-import { booksRoutes } from '../../book-service/src/routes/books.ts';
-import { createLogger } from '../src/logger.ts';
-import { type RunningService, startService } from '../src/server.ts';
-import { createServiceApp } from '../src/service-app.ts';
+import type { RunningService } from '../src/server.ts';
+import { startBookServiceWith } from './book-service-with.ts';
 
 const CACHE_CONTROL = 'public, max-age=60';
 const lines: string[] = [];
@@ -17,28 +15,17 @@ let base: string;
 
 // Per test (not once for the file), so mutation testing knows which test covers what.
 beforeEach(async () => {
-  running = await startService({
-    service: 'book-service',
-    port: 0,
-    hostname: '127.0.0.1',
-    logger: createLogger({ service: 'book-service', write: (chunk) => lines.push(chunk) }),
-    createApp: (deps) =>
-      createServiceApp({
-        ...deps,
-        title: 'book-service',
-        version: '1.0.0',
-        description: 'book-service with a middleware of its own',
-        basePath: BASE_PATH,
-        // Where a service adds its own middleware: before its routes.
-        routes: (app) => {
-          app.use(async (c, next) => {
-            await next();
-            c.header('cache-control', CACHE_CONTROL);
-          });
-          booksRoutes(app, BASE_PATH);
-        },
-      }),
-  });
+  // Where a service adds its own middleware: before its routes.
+  running = await startBookServiceWith(
+    'book-service with a middleware of its own',
+    (app) => {
+      app.use(async (c, next) => {
+        await next();
+        c.header('cache-control', CACHE_CONTROL);
+      });
+    },
+    lines,
+  );
   base = `http://127.0.0.1:${running.port}`;
 });
 afterEach(() => running.shutdown('test over'));
