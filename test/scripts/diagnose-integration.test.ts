@@ -11,7 +11,7 @@ import {
   type Rule,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   integrationChecks,
   ruleFor,
@@ -153,6 +153,7 @@ describe('the integration', () => {
 describe("a service's rule and targets", () => {
   const elb = mockClient(ElasticLoadBalancingV2Client);
   afterEach(() => elb.reset());
+  afterAll(() => elb.restore());
   const svc = () => loadWorkspace().services[0] as Service;
   const rule = (paths: string[], actions: Rule['Actions']): Rule => ({
     Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: paths } }],

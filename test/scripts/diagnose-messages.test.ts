@@ -6,7 +6,7 @@
 import type { GetVpcLinkCommandOutput } from '@aws-sdk/client-apigatewayv2';
 import { DescribeSecurityGroupsCommand, EC2Client, type IpPermission } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { environmentCheck, vpcLinkCheck } from '../../scripts/checks/diagnose-checks.ts';
 import {
   albIngressCheck,
@@ -114,6 +114,7 @@ describe("the VPC link's egress to the ALB", () => {
 describe('both security-group checks, from one call', () => {
   const ec2 = mockClient(EC2Client);
   afterEach(() => ec2.reset());
+  afterAll(() => ec2.restore());
 
   it('asks once for the ALB group and the link groups, each once', async () => {
     ec2.on(DescribeSecurityGroupsCommand).resolves({

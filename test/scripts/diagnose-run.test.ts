@@ -4,13 +4,17 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { diagnoseRun } from '../../scripts/checks/diagnose-run.ts';
 import { CliError } from '../../scripts/cli/command.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const logs = mockClient(CloudWatchLogsClient);
+// The mocks replace the clients' send for the whole worker (vitest isolate: false): put it back.
+afterAll(() => {
+  for (const m of [cfn, logs]) m.restore();
+});
 let stdout: string[] = [];
 let stderr: string[] = [];
 beforeEach(() => {

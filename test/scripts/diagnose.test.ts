@@ -22,7 +22,7 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diagnose } from '../../scripts/checks/diagnose-checks.ts';
 import { MAX_LOG_PAGES } from '../../scripts/checks/diagnose-logs.ts';
 import { invocation } from '../../scripts/cli/command.ts';
@@ -42,6 +42,10 @@ const apigw = mockClient(ApiGatewayV2Client);
 const ec2 = mockClient(EC2Client);
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const logs = mockClient(CloudWatchLogsClient);
+// The mocks replace the clients' send for the whole worker (vitest isolate: false): put it back.
+afterAll(() => {
+  for (const m of [cfn, apigw, ec2, elb, logs]) m.restore();
+});
 
 const albGroup = (from = ['sg-env', 'sg-link']) => ({
   GroupId: 'sg-alb',

@@ -16,7 +16,7 @@ import {
   type Task,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Progress } from '../../scripts/cli/command.ts';
 import {
   latestEvents,
@@ -27,6 +27,10 @@ import {
 
 const ecs = mockClient(ECSClient);
 const logs = mockClient(CloudWatchLogsClient);
+// The mocks replace the clients' send for the whole worker (vitest isolate: false): put it back.
+afterAll(() => {
+  for (const m of [ecs, logs]) m.restore();
+});
 beforeEach(() => {
   ecs.reset();
   logs.reset();
