@@ -7,25 +7,40 @@ export default {
   vitest: { configFile: 'vitest.mutate.config.ts', related: true },
   coverageAnalysis: 'perTest',
   mutate: [
-    // The local HTTP API's CORS, JWT authorizer and throttling (TokenBucket); the ALB's listener
-    // rules (the constructor and match()) and target group. Line ranges: the rest of
-    // load-balancer.ts runs only inside a whole stack (docs/mutation.md).
-    'scripts/local/gateway/cors.ts',
-    'scripts/local/gateway/jwt-authorizer.ts',
-    'scripts/local/gateway/throttling.ts',
-    'scripts/local/alb/load-balancer.ts:81-91',
-    'scripts/local/alb/load-balancer.ts:99-110',
-    'scripts/local/alb/target-group.ts',
+    // The local HTTP API: routes, quotas, throttling, CORS, the JWT authorizer, its own answers
+    // and access log (scripts/local/gateway); the internal ALB: listener rules, target groups,
+    // connections to targets, its own pages (scripts/local/alb); the ECS scheduler's decisions
+    // and actions, and the start-up verdict; the console's server and event streams.
+    'scripts/local/gateway/**/*.ts',
+    'scripts/local/alb/**/*.ts',
+    'scripts/local/ecs/scheduler.ts',
+    'scripts/local/ecs/scheduling.ts',
+    'scripts/local/ecs/startup.ts',
+    'scripts/local/console/server.ts',
+    'scripts/local/console/event-streams.ts',
+    'scripts/local/console/request-rules.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',
     'services/common/src/problem.ts',
     'services/common/src/lifecycle.ts',
-    // The deploy and destroy planning; the smoke checks (judgements, the bastion's script).
+    // The workspace's CloudFormation evaluation: parameters and their constraints, conditions,
+    // routes, the authorizer, mappings, the access-log format (scripts/workspace).
+    'scripts/workspace/http-api-settings.ts',
+    'scripts/workspace/template.ts',
+    // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
+    // bastion's script); diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',
     'scripts/cloud/teardown.ts',
+    'scripts/cloud/failure-report.ts',
     'scripts/checks/smoke-checks.ts',
+    'scripts/checks/diagnose-*.ts',
   ],
+  // A static mutant (code that runs when a module loads, before any test) has no covering test
+  // Stryker can name, so it would re-run every test file related to its module: 16% of the
+  // mutants, estimated at 84% of a full run's time (first full run, 2026-12-06). They are
+  // reported as Ignored, counted in docs/mutation.md, and left out of the score.
+  ignoreStatic: true,
   incremental: true,
   incrementalFile: '.cache/stryker/incremental.json',
   tempDirName: '.cache/stryker/tmp',

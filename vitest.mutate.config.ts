@@ -3,10 +3,11 @@
 // that drive a module through a child process (the scripts under the fake copilot) cover
 // nothing Stryker can see, so each mutated module has in-process tests of its own. Left out on
 // purpose: tests that start a stack or real timers before or between their tests
-// (target-group.test.ts, events.test.ts, smoke.test.ts). Code that runs outside any test is a
-// "static" mutant to Stryker, which must then run every test against it: they made a run of
-// the same modules take hours. target-group-rules.test.ts covers the target group on a clock
-// of its own; smoke-checks.test.ts the smoke checks.
+// (target-group.test.ts, events.test.ts, the *.slow.test.ts files). Code that runs outside any
+// test is a "static" mutant to Stryker, which must then run every related test against it:
+// stryker.config.mjs leaves those out (ignoreStatic), and tests here start what they need in
+// the test, not in beforeAll. target-group-rules.test.ts covers the target group on a clock of
+// its own; smoke-checks.test.ts the smoke checks. isolate: false comes from the base config.
 import { defineConfig } from 'vitest/config';
 import base from './vitest.config.ts';
 
@@ -21,8 +22,32 @@ export default defineConfig({
       'test/reliability/fuzz-services.test.ts',
       'test/local/target-group-rules.test.ts',
       'test/local/routing-rules.test.ts',
+      'test/local/listener-rule-near-misses.test.ts',
       'test/local/cors.test.ts',
+      'test/local/cors-origins.test.ts',
       'test/local/jwt-authorizer.test.ts',
+      'test/local/jwt-near-misses.test.ts',
+      'test/local/gateway-rules.test.ts',
+      'test/local/gateway-in-process.test.ts',
+      'test/local/alb-in-process.test.ts',
+      'test/local/alb-edges.test.ts',
+      'test/local/request-body.test.ts',
+      'test/local/scheduling.test.ts',
+      'test/local/scheduler-in-process.test.ts',
+      'test/local/startup-watch.test.ts',
+      'test/local/console/request-rules.test.ts',
+      'test/local/console/server-actions.test.ts',
+      'test/local/console/server.test.ts',
+      'test/local/console/event-streams.test.ts',
+      'test/scripts/diagnose.test.ts',
+      'test/scripts/diagnose-verdicts.test.ts',
+      'test/scripts/diagnose-integration.test.ts',
+      'test/scripts/diagnose-messages.test.ts',
+      'test/scripts/diagnose-run.test.ts',
+      'test/scripts/failure-report.test.ts',
+      'test/workspace/template-evaluation.test.ts',
+      'test/workspace/template-yaml.test.ts',
+      'test/workspace/access-log-format.test.ts',
       'test/scripts/plan.test.ts',
       'test/scripts/smoke-checks.test.ts',
     ],

@@ -64,7 +64,8 @@ const RULES: { from: string; may: string[]; why: string }[] = [
   },
   {
     from: 'scripts/',
-    may: ['scripts/', ...SERVICES_PUBLIC],
+    // mutate-changed.ts reads the mutate list from its one source, Stryker's configuration.
+    may: ['scripts/', 'stryker.config.mjs', ...SERVICES_PUBLIC],
     why: 'entry points use any subsystem',
   },
   { from: '', may: [''], why: 'top-level configuration files' },

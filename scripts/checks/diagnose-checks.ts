@@ -43,7 +43,7 @@ interface DiagnoseContext {
 
 type Clients = Pick<AwsClients, 'cfn' | 'apigw' | 'ec2' | 'elb' | 'logs'>;
 
-function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
+export function vpcLinkCheck(link: GetVpcLinkCommandOutput): DiagnosticCheck {
   const status = link.VpcLinkStatus ?? 'UNKNOWN';
   const detail = `${link.VpcLinkId} is ${status}${link.VpcLinkStatusMessage ? ` (${link.VpcLinkStatusMessage})` : ''}`;
   switch (status) {
@@ -162,7 +162,7 @@ export async function diagnose(clients: Clients, ctx: DiagnoseContext): Promise<
   return results;
 }
 
-function environmentCheck(stack: string, envOut: Record<string, string>): DiagnosticCheck {
+export function environmentCheck(stack: string, envOut: Record<string, string>): DiagnosticCheck {
   const missing = INTERNAL_ALB_OUTPUTS.filter((k) => !envOut[k]);
   return missing.length === 0
     ? check('environment exports', 'OK', `stack ${stack} has the internal ALB outputs`)

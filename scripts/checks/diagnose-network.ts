@@ -15,7 +15,7 @@ import { check, type DiagnosticCheck } from './diagnose-verdict.ts';
 const LISTENER_PORT = 80;
 
 /** Whether a rule lets TCP to/from `port` through. */
-function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
+export function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
   if (p.IpProtocol === '-1') return true;
   return p.IpProtocol === 'tcp' && (p.FromPort ?? 0) <= port && (p.ToPort ?? 0) >= port;
 }
@@ -23,7 +23,7 @@ function coversPort(p: IpPermission, port = LISTENER_PORT): boolean {
 const groupsOf = (p: IpPermission) => (p.UserIdGroupPairs ?? []).map((g) => g.GroupId);
 const openToAll = (p: IpPermission) => (p.IpRanges ?? []).some((r) => r.CidrIp === '0.0.0.0/0');
 
-function albIngressCheck(
+export function albIngressCheck(
   albSg: string,
   ingress: IpPermission[],
   linkGroups: string[],
@@ -49,7 +49,7 @@ function albIngressCheck(
   );
 }
 
-function linkEgressCheck(
+export function linkEgressCheck(
   albSg: string,
   groups: { GroupId?: string | undefined; IpPermissionsEgress?: IpPermission[] | undefined }[],
 ): DiagnosticCheck {

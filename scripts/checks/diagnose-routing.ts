@@ -91,7 +91,7 @@ export const integrationHost = (i: Integration): string | undefined =>
  * (Elastic Load Balancing API reference, HostHeaderConditionConfig Values; Copilot's rules use
  * Values, not RegexValues).
  */
-function hostMatches(pattern: string, host: string): boolean {
+export function hostMatches(pattern: string, host: string): boolean {
   const re = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')
@@ -171,8 +171,24 @@ export async function targetHealthCheck(
     for (const d of h.TargetHealthDescriptions ?? [])
       states.push(d.TargetHealth?.State ?? 'unknown');
   }
+  return targetHealthVerdict(svc, states, env);
+}
+
+/**
+ * The verdict on a service's targets (TargetHealth State, ELB API reference): FAIL with none
+ * healthy (the ALB answers 503, or fails open to unhealthy ones); WARN with fewer healthy than
+ * the manifest's minimum, or any registered target not healthy (initial, unhealthy, draining,
+ * unavailable: part of the service is starting, failing or leaving); OK otherwise.
+ */
+export function targetHealthVerdict(
+  svc: Service,
+  states: readonly string[],
+  env: string,
+): DiagnosticCheck {
+  const name = `target health: ${svc.name}`;
   const healthy = states.filter((s) => s === 'healthy').length;
-  const detail = `${healthy}/${states.length} targets healthy (manifest minimum ${svc.minCount})`;
+  const others = [...new Set(states.filter((s) => s !== 'healthy'))].sort();
+  const detail = `${healthy}/${states.length} targets healthy (manifest minimum ${svc.minCount})${others.length ? `; others ${others.join(', ')}` : ''}`;
   if (healthy === 0) {
     return check(
       name,

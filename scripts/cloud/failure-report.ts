@@ -16,6 +16,7 @@ import {
   type ECSClient,
   ListTasksCommand,
   type Service,
+  type ServiceEvent,
   type Task,
 } from '@aws-sdk/client-ecs';
 import type { Progress } from '../cli/command.ts';
@@ -52,7 +53,7 @@ export async function reportFailure(ctx: FailureContext, log: Progress): Promise
       );
     }
   }
-  const events = (ctx.service?.events ?? []).slice(0, MAX_EVENTS).reverse();
+  const events = latestEvents(ctx.service);
   log.fail(`last service events (${events.length}):`);
   for (const e of events) log.info(`  ${e.createdAt?.toISOString() ?? '?'} ${e.message ?? ''}`);
   const lines = await logLines(ctx, tasks).catch((e: Error) => [
@@ -65,6 +66,30 @@ export async function reportFailure(ctx: FailureContext, log: Progress): Promise
 
 const taskId = (t: Task) => t.taskArn?.split('/').pop() ?? '?';
 
+/**
+ * The service's last events, oldest first: DescribeServices lists them newest first (ECS API
+ * reference, Service.events, "the latest events"), so the first MAX_EVENTS, reversed.
+ */
+export function latestEvents(service: Service | undefined): ServiceEvent[] {
+  return (service?.events ?? []).slice(0, MAX_EVENTS).reverse();
+}
+
+/**
+ * The stopped tasks worth explaining, the one that stopped last first, at most MAX_TASKS: those
+ * of the deployment being watched (a service's tasks carry its deployment id in startedBy, ECS
+ * API reference, Task.startedBy), and those whose deployment is not known.
+ */
+export function recentStoppedTasks(tasks: readonly Task[], deployment: string | undefined): Task[] {
+  const mine = tasks.filter((t) => !deployment || !t.startedBy || t.startedBy === deployment);
+  const when = (t: Task) => t.stoppedAt?.getTime() ?? 0;
+  return mine.sort((a, b) => when(b) - when(a)).slice(0, MAX_TASKS);
+}
+
+/** The awslogs stream of a task's container: `<prefix>/<container>/<task id>`, prefix copilot. */
+export function logStreamOf(container: string, task: Task): string {
+  return `copilot/${container}/${taskId(task)}`;
+}
+
 async function stoppedTasks(ctx: FailureContext): Promise<Task[]> {
   if (!ctx.target) return [];
   const { cluster, service } = ctx.target;
@@ -73,15 +98,11 @@ async function stoppedTasks(ctx: FailureContext): Promise<Task[]> {
     (await ctx.ecs.send(new ListTasksCommand({ cluster, serviceName, desiredStatus: 'STOPPED' })))
       .taskArns ?? [];
   if (arns.length === 0) return [];
+  // DescribeTasks takes at most 100 tasks (ECS API reference, DescribeTasks tasks).
   const tasks =
     (await ctx.ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(0, 100) }))).tasks ??
     [];
-  // The new deployment's tasks: a service's tasks carry its deployment id in startedBy (ECS API
-  // reference, Task.startedBy).
-  const deployment = primaryOf(ctx.service)?.id;
-  const mine = tasks.filter((t) => !deployment || !t.startedBy || t.startedBy === deployment);
-  const when = (t: Task) => t.stoppedAt?.getTime() ?? 0;
-  return mine.sort((a, b) => when(b) - when(a)).slice(0, MAX_TASKS);
+  return recentStoppedTasks(tasks, primaryOf(ctx.service)?.id);
 }
 
 /** The last lines of a stream (GetLogEvents reads from the end when startFromHead is false). */
@@ -103,7 +124,7 @@ async function tail(ctx: FailureContext, stream: string): Promise<string[]> {
 async function logLines(ctx: FailureContext, tasks: Task[]): Promise<string[]> {
   const lines: string[] = [];
   for (const t of tasks) {
-    const found = await tail(ctx, `copilot/${ctx.container}/${taskId(t)}`);
+    const found = await tail(ctx, logStreamOf(ctx.container, t));
     if (found.length) lines.push(`[${taskId(t)}]`, ...found);
   }
   if (lines.length) return lines;

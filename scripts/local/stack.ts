@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { attachAlbListener } from './alb/listener.ts';
 import { type ListenerRule, LoadBalancer } from './alb/load-balancer.ts';
-import { type Target, TargetGroup, type TargetGroupEvents } from './alb/target-group.ts';
+import { TargetGroup, type TargetGroupEvents } from './alb/target-group.ts';
 import {
   type Context,
   LocalStackError,
@@ -51,27 +51,6 @@ function buildLoadBalancer(
   }
   const dnsName = `internal-${ctx.workspace.application}-${ctx.environment}.elb.localhost`;
   return { alb: new LoadBalancer(dnsName, rules), groups };
-}
-
-/** ECS replaces a task the ALB finds unhealthy, once the task's grace period is over. */
-function replaceWhenUnhealthy(
-  scheduler: Scheduler,
-  replica: Replica | undefined,
-  target: Target,
-  scale: number,
-): void {
-  if (replica === undefined || !replica.running) return;
-  const grace = scaled(replica.service.health.gracePeriodMs, scale);
-  const graceLeft = grace - (Date.now() - replica.startedAt);
-  if (graceLeft <= 0) {
-    void scheduler.replaceUnhealthy(replica, 'failed ALB health checks');
-    return;
-  }
-  setTimeout(() => {
-    if (replica.target === target && target.state === 'unhealthy') {
-      void scheduler.replaceUnhealthy(replica, 'failed ALB health checks after its grace period');
-    }
-  }, graceLeft).unref();
 }
 
 /** Both listeners, listening; a busy port fails here, before anything is spawned. */
@@ -177,7 +156,7 @@ function albEvents(ctx: Context, replicas: readonly Replica[], late: LateParts):
       late.scheduler?.targetStateChanged();
       if (target.state !== 'unhealthy' || late.scheduler === undefined) return;
       const replica = replicas.find((r) => r.target === target);
-      replaceWhenUnhealthy(late.scheduler, replica, target, ctx.scale);
+      if (replica !== undefined) late.scheduler.targetUnhealthy(replica, target);
     },
     onCheck(group, target) {
       late.startup?.check();
@@ -205,6 +184,7 @@ function newScheduler(
     logLevel: options.logLevel,
     forwardStdout: options.replicaOutput !== 'ignore',
     stopTimeoutMs: (replica) => stopTimeoutMs(replica.service),
+    gracePeriodMs: (replica) => scaled(replica.service.health.gracePeriodMs, ctx.scale),
     say: ctx.say,
     output: (replica, line) => ctx.sink.write(`${replica.label} | ${line}`),
     exitedBeforeListening,

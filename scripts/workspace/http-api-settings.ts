@@ -115,6 +115,13 @@ interface Scope {
   conditions: Map<string, boolean>;
 }
 
+/**
+ * A Number parameter's value as written: "An integer or float" (CloudFormation User Guide,
+ * Parameters), in decimal. Not what JavaScript's Number() also takes: '' and blanks (0), hex
+ * (0x64), 'Infinity' (assumed refused by CloudFormation, docs/verified.md).
+ */
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
 function parameterValue(
   name: string,
   declaration: NonNullable<CfnTemplate['Parameters']>[string],
@@ -127,18 +134,19 @@ function parameterValue(
     );
   }
   if (declaration.Type === 'Number') {
-    const value = Number(raw);
-    if (!Number.isFinite(value)) {
+    const parsed =
+      typeof raw === 'number' ? raw : DECIMAL.test(String(raw)) ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(parsed)) {
       throw new TemplateSettingsError(`parameter ${name}: "${raw}" is not a number`);
     }
     const min = declaration.MinValue as number | undefined;
     const max = declaration.MaxValue as number | undefined;
-    if ((min !== undefined && value < min) || (max !== undefined && value > max)) {
+    if ((min !== undefined && parsed < min) || (max !== undefined && parsed > max)) {
       throw new TemplateSettingsError(
-        `parameter ${name}: ${value} is outside the template's range ${min ?? '-inf'}..${max ?? 'inf'}`,
+        `parameter ${name}: ${parsed} is outside the template's range ${min ?? '-inf'}..${max ?? 'inf'}`,
       );
     }
-    return value;
+    return parsed;
   }
   if (declaration.Type === 'CommaDelimitedList') return commaList(raw);
   return String(raw);
@@ -185,7 +193,8 @@ export function constraintViolations(
 
 function resolve(value: unknown, scope: Scope): unknown {
   if (Array.isArray(value)) return value.map((v) => resolve(v, scope));
-  if (value === null || typeof value !== 'object') return value;
+  // Resolved already (a stage's RouteSettings are resolved whole, then each value again).
+  if (value === null || typeof value !== 'object' || value instanceof Unresolved) return value;
   const entries = Object.entries(value as Record<string, unknown>);
   const [key, arg] = entries[0] ?? [];
   if (entries.length !== 1 || key === undefined) {

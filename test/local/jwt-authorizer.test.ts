@@ -1,7 +1,7 @@
 // The local JWT authorizer against a local issuer: what the HTTP API JWT authorizer accepts and
 // refuses (API Gateway developer guide, "Control access to HTTP APIs with JWT authorizers").
 import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   createJwtAuthorizer,
   type JwtVerdict,
@@ -9,10 +9,15 @@ import {
 import { type LocalIssuer, startLocalIssuer } from '../../scripts/local/gateway/jwt-issuer.ts';
 
 let issuer: LocalIssuer;
+let started = false;
 let authorize: ReturnType<typeof createJwtAuthorizer>;
 const now = () => Math.floor(Date.now() / 1000);
 
-beforeAll(async () => {
+// Started by the first test rather than in beforeAll: code a mutation tool sees run outside any
+// test is "static" to it, and costs a run of every test per mutant (vitest.mutate.config.ts).
+beforeEach(async () => {
+  if (started) return;
+  started = true;
   issuer = await startLocalIssuer();
   authorize = createJwtAuthorizer({ issuer: issuer.url, audience: ['catalog', 'admin'] });
 });

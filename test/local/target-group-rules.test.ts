@@ -9,12 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ProbeAnswer } from '../../scripts/local/alb/health-check.ts';
 import {
-  type Clock,
   STARTUP_PROBE_MS,
   Target,
   TargetGroup,
   type TargetState,
 } from '../../scripts/local/alb/target-group.ts';
+import { ManualClock } from './manual-clock.ts';
 
 const INTERVAL_MS = 1_000;
 // Longer than the checks any test runs while a target drains.
@@ -28,39 +28,6 @@ const HEALTH = {
   intervalMs: INTERVAL_MS,
   timeoutMs: 500,
 };
-
-/** Timers that fire only when the test advances time. */
-class ManualClock implements Clock {
-  now = 0;
-  private timers: { at: number; run: () => void; id: number }[] = [];
-  private nextId = 0;
-
-  setTimeout(run: () => void, ms: number): unknown {
-    const timer = { at: this.now + ms, run, id: this.nextId++ };
-    this.timers.push(timer);
-    return timer;
-  }
-
-  clearTimeout(timer: unknown): void {
-    this.timers = this.timers.filter((t) => t !== timer);
-  }
-
-  /** Runs every timer due within `ms`, in order, letting each check's answer land. */
-  async advance(ms: number): Promise<void> {
-    const end = this.now + ms;
-    for (;;) {
-      const due = this.timers
-        .filter((t) => t.at <= end)
-        .sort((a, b) => a.at - b.at || a.id - b.id)[0];
-      if (due === undefined) break;
-      this.timers = this.timers.filter((t) => t !== due);
-      this.now = due.at;
-      due.run();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    this.now = end;
-  }
-}
 
 /**
  * A group whose targets answer what `answers` says, one check at a time. While `hold` is on,

@@ -22,9 +22,10 @@ import {
   ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diagnose } from '../../scripts/checks/diagnose-checks.ts';
 import { MAX_LOG_PAGES } from '../../scripts/checks/diagnose-logs.ts';
+import { invocation } from '../../scripts/cli/command.ts';
 import { createClients } from '../../scripts/cloud/aws.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 
@@ -41,6 +42,10 @@ const apigw = mockClient(ApiGatewayV2Client);
 const ec2 = mockClient(EC2Client);
 const elb = mockClient(ElasticLoadBalancingV2Client);
 const logs = mockClient(CloudWatchLogsClient);
+// The mocks replace the clients' send for the whole worker (vitest isolate: false): put it back.
+afterAll(() => {
+  for (const m of [cfn, apigw, ec2, elb, logs]) m.restore();
+});
 
 const albGroup = (from = ['sg-env', 'sg-link']) => ({
   GroupId: 'sg-alb',
@@ -316,6 +321,56 @@ describe('diagnose', () => {
       detail: expect.stringMatching(/NotFoundException: Invalid VPC link/),
     });
     expect(verdictOf(checks, 'recent integration errors')?.verdict).toBe('OK');
+  });
+
+  it("asks about the stacks' own resources, and names the check whose call failed", async () => {
+    await run();
+    const inputs = (calls: { args: [{ input: unknown }] }[]) => calls.map((c) => c.args[0].input);
+    expect(inputs(apigw.commandCalls(GetVpcLinkCommand))).toEqual([{ VpcLinkId: 'vl-1' }]);
+    expect(inputs(apigw.commandCalls(GetIntegrationsCommand))).toEqual([{ ApiId: 'api123' }]);
+    expect(inputs(ec2.commandCalls(DescribeSecurityGroupsCommand))).toEqual([
+      { GroupIds: ['sg-alb', 'sg-link'] },
+    ]);
+    expect(inputs(elb.commandCalls(DescribeRulesCommand))).toEqual([{ ListenerArn: LISTENER }]);
+    const failing = Object.assign(new Error('denied'), { name: 'AccessDeniedException' });
+    for (const m of [apigw, ec2, elb, logs]) m.reset();
+    cfn.on(DescribeStackResourcesCommand).rejects(failing);
+    apigw.onAnyCommand().rejects(failing);
+    ec2.onAnyCommand().rejects(failing);
+    elb.onAnyCommand().rejects(failing);
+    logs.onAnyCommand().rejects(failing);
+    const failed = (await run()).filter((c) => c.detail.includes('AccessDeniedException'));
+    expect(failed.map((c) => c.name)).toEqual([
+      'VPC link status',
+      'integration',
+      'security groups',
+      'listener rules',
+      'access logs',
+      'Lambda runtimes',
+    ]);
+  });
+
+  it('names the HTTP API stack that lacks its outputs, or is not there', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: `${app}-${env}-http-api` }).resolves({
+      Stacks: [
+        {
+          StackName: `${app}-${env}-http-api`,
+          StackStatus: 'CREATE_COMPLETE',
+          CreationTime: new Date(),
+          Outputs: [{ OutputKey: 'ApiId', OutputValue: 'api123' }],
+        },
+      ],
+    });
+    const checks = await run();
+    expect(verdictOf(checks, 'HTTP API stack')).toEqual({
+      name: 'HTTP API stack',
+      verdict: 'FAIL',
+      detail: `stack ${app}-${env}-http-api lacks ApiId/VpcLinkId outputs`,
+      hint: `${invocation('deploy')} --env ${env} --only api`,
+    });
+    // No VPC link id: neither the link nor the integration is asked about.
+    expect(apigw.commandCalls(GetVpcLinkCommand)).toEqual([]);
+    expect(apigw.commandCalls(GetIntegrationsCommand)).toEqual([]);
   });
 
   it('says what to deploy when the stacks are missing', async () => {

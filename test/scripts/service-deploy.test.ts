@@ -18,7 +18,7 @@ import {
   ListTasksCommand,
 } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliError, createProgress } from '../../scripts/cli/command.ts';
 import { deployService } from '../../scripts/cloud/service-deploy.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
@@ -34,6 +34,10 @@ const INTERVAL = 1_000;
 const cfn = mockClient(CloudFormationClient);
 const ecs = mockClient(ECSClient);
 const logs = mockClient(CloudWatchLogsClient);
+// The mocks replace the clients' send for the whole worker (vitest isolate: false): put it back.
+afterAll(() => {
+  for (const m of [cfn, ecs, logs]) m.restore();
+});
 
 /** A fake clock: sleeping only moves time. */
 function fakeClock() {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { endAfterRequest, LINGER_IDLE_MS } from '../http/linger.ts';
 import {
+  appendForwardedFor,
   hostname,
   isHttp11Request,
   type RequestHead,
@@ -147,11 +148,12 @@ export class LoadBalancer {
       call.rule = rule?.service;
       call.target = target?.address;
     }
-    if (rule === undefined || target === undefined) {
+    if (target === undefined) {
       this.answer(req, res, SERVICE_UNAVAILABLE, call, head.hasBody);
       return;
     }
-    const forwardedFor = head.forwardedFor === '' ? peer : `${head.forwardedFor}, ${peer}`;
+    const group = (rule as ListenerRule).group;
+    const forwardedFor = appendForwardedFor(head.forwardedFor, peer);
     const traceId = head.traceId === '' ? newTraceId() : head.traceId;
     const headers = head.kept;
     headers.push('host', host, 'x-forwarded-for', forwardedFor, 'x-forwarded-proto', 'http');
@@ -166,7 +168,7 @@ export class LoadBalancer {
         body,
         lingerMs: this.lingerMs,
       },
-      this.exchangeEvents(req, res, call, target.address, () => rule.group.release(target)),
+      this.exchangeEvents(req, res, call, target.address, () => group.release(target)),
     );
     // Through the API, the API watches the client and calls destroy(); directly, we do.
     if (call) call.upstream = exchange;

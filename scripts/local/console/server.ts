@@ -8,6 +8,7 @@ import path from 'node:path';
 import { serverOptions } from '../http/listeners.ts';
 import { EventStreams, STREAM_LIMITS, type StreamLimits } from './event-streams.ts';
 import { type ConsoleFeed, FeedError, REPLICA_ACTIONS, type ReplicaAction } from './feed.ts';
+import { refusalOf } from './request-rules.ts';
 
 const PAGE_DIR = path.join(import.meta.dirname, 'page');
 const FILES: Record<string, { file: string; type: string }> = {
@@ -16,14 +17,8 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/charts.js': { file: 'charts.js', type: 'text/javascript; charset=utf-8' },
   '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
-const MAX_BODY_BYTES = 4_096;
-/** Names a browser on this machine uses for it; any other Host is a DNS-rebinding attempt. */
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-function hostnameOf(value: string | undefined): string {
-  if (value === undefined) return '';
-  return value.toLowerCase().replace(/:\d+$/, '');
-}
+/** An action's body is a few dozen bytes; past this it is refused (413) before it is read. */
+export const MAX_BODY_BYTES = 4_096;
 
 /** A request body this server has not read (an answer before it): it is never read at all. */
 function bodyLeftUnread(req: http.IncomingMessage): boolean {
@@ -117,31 +112,10 @@ async function act(
 
 /** Refuses what a page on another site could send: a foreign Host, Origin or content type. */
 function refuse(req: http.IncomingMessage, res: http.ServerResponse): boolean {
-  if (!LOOPBACK.has(hostnameOf(req.headers.host))) {
-    problem(
-      res,
-      403,
-      'Forbidden',
-      'the console answers only to a loopback Host (127.0.0.1 or localhost)',
-    );
-    return true;
-  }
-  if (req.method !== 'POST') return false;
-  const origin = req.headers.origin;
-  if (origin !== undefined && !LOOPBACK.has(hostnameOf(origin.replace(/^https?:\/\//, '')))) {
-    problem(
-      res,
-      403,
-      'Forbidden',
-      `actions are accepted only from the console's own page, not ${origin}`,
-    );
-    return true;
-  }
-  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-    problem(res, 415, 'Unsupported Media Type', 'send the action as application/json');
-    return true;
-  }
-  return false;
+  const refusal = refusalOf(req.method ?? 'GET', req.headers);
+  if (refusal === undefined) return false;
+  problem(res, refusal.status, refusal.title, refusal.detail);
+  return true;
 }
 
 async function route(

@@ -21,23 +21,43 @@
 //   tasks"); "The Amazon ECS scheduler uses this parameter to replace unhealthy tasks by
 //   starting replacement tasks first and then stopping the unhealthy tasks" (ECS API
 //   reference, DeploymentConfiguration maximumPercent). With no room, it is stopped first
-//   ("the scheduler stops the unhealthy tasks one-by-one", minimumHealthyPercent).
+//   ("the scheduler stops the unhealthy tasks one-by-one", minimumHealthyPercent). Failed
+//   checks within the service's health-check grace period are ignored
+//   (healthCheckGracePeriodSeconds, ECS API reference, CreateService).
 // - Tasks that keep exiting before they ever listen are a crash loop: each is reported, its
 //   output once (until it changes), and new tasks start with growing delays (ECS throttles
 //   launches of tasks that keep failing to start too; this schedule is our own).
+// The decisions themselves (when, in what order) are scheduling.ts's; this class acts on them.
 import type { ChildProcess } from 'node:child_process';
-import { freePort, terminate } from '../../cli/processes.ts';
+import { freePort } from '../../cli/processes.ts';
 import type { Service } from '../../workspace/manifests.ts';
-import { Target, type TargetGroup } from '../alb/target-group.ts';
-import { exitOf, type Replica, Supervisor, type SupervisorOptions } from './supervisor.ts';
+import { type Clock, Target, type TargetGroup } from '../alb/target-group.ts';
+import {
+  isCrashLoop,
+  managedStop,
+  onUnhealthy,
+  replacementFirst,
+  restartDelayMs,
+} from './scheduling.ts';
+import {
+  exitOf,
+  type Replica,
+  type ReplicaEvents,
+  Supervisor,
+  type SupervisorOptions,
+} from './supervisor.ts';
 
-const FIRST_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 30_000;
+export { replacementFirst };
+
+/** What the scheduler needs of the processes behind its tasks (supervisor.ts). */
+export type Tasks = Pick<Supervisor, 'replicas' | 'stopping' | 'start' | 'signal' | 'stopAll'>;
 
 export interface SchedulerOptions extends Omit<SupervisorOptions, 'events'> {
   host: string;
   groups: ReadonlyMap<string, TargetGroup>;
   stopTimeoutMs(replica: Replica): number;
+  /** The service's health-check grace period (ms), as the stack scales it. */
+  gracePeriodMs(replica: Replica): number;
   say(line: string): void;
   output(replica: Replica, line: string): void;
   /**
@@ -45,24 +65,21 @@ export interface SchedulerOptions extends Omit<SupervisorOptions, 'events'> {
    * starting and gives up), false to let the scheduler replace the task.
    */
   exitedBeforeListening(replica: Replica, how: string): boolean;
+  /** Tests: the processes (default: a Supervisor of real ones), the restart and grace timers. */
+  tasks?(replicas: Replica[], events: ReplicaEvents): Tasks;
+  clock?: Clock;
+  now?(): number;
 }
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ?? `code ${code}`;
 }
 
-/**
- * Whether ECS starts an unhealthy task's replacement before stopping it: when one more task
- * than are running stays within maximumPercent of the desired count (rounded down, as the
- * DeploymentConfiguration reference rounds it).
- */
-export function replacementFirst(
-  running: number,
-  desired: number,
-  maximumPercent: number,
-): boolean {
-  return running + 1 <= Math.floor((desired * maximumPercent) / 100);
-}
+// Unref'd: a timer due after the stack has stopped keeps no process alive.
+const realClock: Clock = {
+  setTimeout: (run, ms) => setTimeout(run, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
+};
 
 /** A task whose replacement has started: stopped once that one is healthy, then gone. */
 interface ReplacedTask {
@@ -72,8 +89,10 @@ interface ReplacedTask {
 }
 
 export class Scheduler {
-  readonly supervisor: Supervisor;
+  readonly supervisor: Tasks;
   private readonly options: SchedulerOptions;
+  private readonly clock: Clock;
+  private readonly now: () => number;
   private readonly replacing = new Set<Replica>();
   private readonly replaced = new Set<ReplacedTask>();
   /** Waiting on a target's state (a replacement's health): called on every change. */
@@ -81,16 +100,18 @@ export class Scheduler {
 
   constructor(replicas: Replica[], options: SchedulerOptions) {
     this.options = options;
-    this.supervisor = new Supervisor(replicas, {
-      ...options,
-      events: {
-        onStarted: (replica) =>
-          options.say(`${replica.label} started: pid ${replica.pid}, port ${replica.port}`),
-        onExited: (replica, child, code, signal) =>
-          this.exited(replica, child, describeExit(code, signal)),
-        onOutput: options.output,
-      },
-    });
+    this.clock = options.clock ?? realClock;
+    this.now = options.now ?? Date.now;
+    const events: ReplicaEvents = {
+      onStarted: (replica) =>
+        options.say(`${replica.label} started: pid ${replica.pid}, port ${replica.port}`),
+      onExited: (replica, child, code, signal) =>
+        this.exited(replica, child, describeExit(code, signal)),
+      onOutput: options.output,
+    };
+    this.supervisor = options.tasks
+      ? options.tasks(replicas, events)
+      : new Supervisor(replicas, { ...options, events });
   }
 
   private group(replica: Replica): TargetGroup {
@@ -141,13 +162,13 @@ export class Scheduler {
       replica.crashes++;
       this.reportOutput(replica);
     }
-    const delay = replica.crashes <= 1 ? 0 : backoff(replica.crashes);
-    if (replica.crashes >= 2) {
+    const delay = restartDelayMs(replica.crashes);
+    if (isCrashLoop(replica.crashes)) {
       this.options.say(
         `${replica.label}: crash loop, ${replica.crashes} tasks in a row exited before they listened (last: ${how}); next task in ${(delay / 1000).toFixed(2)} s`,
       );
     }
-    replica.restartTimer = setTimeout(() => {
+    replica.restartTimer = this.clock.setTimeout(() => {
       replica.restarts++;
       void this.launch(replica);
     }, delay);
@@ -169,26 +190,58 @@ export class Scheduler {
 
   /** Stops every task, and whatever waited on one. */
   async stop(): Promise<void> {
+    for (const replica of this.supervisor.replicas) this.clock.clearTimeout(replica.restartTimer);
     const stopped = this.supervisor.stopAll((replica) => this.options.stopTimeoutMs(replica));
     this.targetStateChanged();
     await stopped;
   }
 
   /**
-   * ECS replacing a task its target group found unhealthy: the replacement first, within the
-   * service's maximumPercent, the unhealthy task stopped once the replacement is healthy
-   * (header). Without room for one more task, the unhealthy one is stopped first.
+   * A replica's target turned unhealthy (the target group reports it, stack.ts): once the
+   * service's grace period is over, ECS replaces the task (onUnhealthy).
    */
-  async replaceUnhealthy(replica: Replica, reason: string): Promise<void> {
+  targetUnhealthy(replica: Replica, target: Target): void {
+    if (this.supervisor.stopping) return;
     const service = replica.service;
-    if (this.replacing.has(replica) || replica.child === undefined) return;
-    if (!replacementFirst(this.running(service), service.minCount, service.maximumPercent)) {
-      return this.replace(
-        replica,
-        `${reason} (maximumPercent ${service.maximumPercent}%: no room to start its replacement first)`,
-      );
+    const action = onUnhealthy({
+      running: replica.running && replica.target === target,
+      replacing: this.replacing.has(replica),
+      gracePeriodMs: this.options.gracePeriodMs(replica),
+      ageMs: this.now() - replica.startedAt,
+      tasks: this.running(service),
+      desired: service.minCount,
+      maximumPercent: service.maximumPercent,
+    });
+    if (action.kind === 'wait') {
+      this.clock.setTimeout(() => {
+        if (replica.target === target && target.state === 'unhealthy') {
+          this.targetUnhealthy(replica, target);
+        }
+      }, action.ms);
+      return;
     }
-    const old: ReplacedTask = { replica, child: replica.child, target: replica.target };
+    if (action.kind === 'none') return;
+    const reason = 'failed ALB health checks';
+    if (action.kind === 'replace-first') {
+      void this.replaceFirst(replica, reason);
+      return;
+    }
+    void this.replace(
+      replica,
+      `${reason} (maximumPercent ${service.maximumPercent}%: no room to start its replacement first)`,
+    );
+  }
+
+  /**
+   * ECS replacing a task its target group found unhealthy: the replacement first, the
+   * unhealthy task stopped once the replacement is healthy (header).
+   */
+  private async replaceFirst(replica: Replica, reason: string): Promise<void> {
+    const old: ReplacedTask = {
+      replica,
+      child: replica.child as ChildProcess,
+      target: replica.target,
+    };
     this.replacing.add(replica);
     this.replaced.add(old);
     try {
@@ -227,12 +280,15 @@ export class Scheduler {
     this.options.say(
       `${task.replica.label}: its replacement is healthy; stopping the task it replaced (pid ${task.child.pid})`,
     );
-    if (task.target) await this.group(task.replica).deregister(task.target);
-    await terminate(
-      (signal) => task.child.kill(signal),
-      exitOf(task.child),
-      this.options.stopTimeoutMs(task.replica),
-    );
+    const target = task.target;
+    await managedStop({
+      deregister: async () => {
+        if (target) await this.group(task.replica).deregister(target);
+      },
+      signal: (signal) => task.child.kill(signal),
+      exited: exitOf(task.child),
+      stopTimeoutMs: this.options.stopTimeoutMs(task.replica),
+    });
   }
 
   /**
@@ -245,20 +301,18 @@ export class Scheduler {
     try {
       this.options.say(`${replica.label} replacing: ${reason}`);
       const target = replica.target;
-      if (target) await this.group(replica).deregister(target);
-      await terminate(
-        (signal) => this.supervisor.signal(replica, signal),
-        replica.exited(),
-        this.options.stopTimeoutMs(replica),
-      );
+      await managedStop({
+        deregister: async () => {
+          if (target) await this.group(replica).deregister(target);
+        },
+        signal: (signal) => this.supervisor.signal(replica, signal),
+        exited: replica.exited(),
+        stopTimeoutMs: this.options.stopTimeoutMs(replica),
+      });
     } finally {
       this.replacing.delete(replica);
     }
   }
-}
-
-function backoff(crashes: number): number {
-  return Math.min(FIRST_BACKOFF_MS * 2 ** (crashes - 2), MAX_BACKOFF_MS);
 }
 
 export function formatTail(lines: readonly string[]): string {

@@ -62,7 +62,8 @@ export class Replica {
   crashes = 0;
   /** The output last reported for a crash, so a loop repeating it prints it once. */
   reportedTail = '';
-  restartTimer: NodeJS.Timeout | undefined;
+  /** The scheduler's timer for the slot's next task, if one is due (scheduler.ts). */
+  restartTimer: unknown;
   /** The current task's last lines of output (stderr, and stdout when it is read). */
   readonly outputTail: string[] = [];
 
@@ -212,7 +213,6 @@ export class Supervisor {
    */
   async stopAll(stopTimeoutMs: (replica: Replica) => number): Promise<void> {
     this.stoppingAll = true;
-    for (const replica of this.replicas) clearTimeout(replica.restartTimer);
     await Promise.all(
       [...this.live].map(([child, replica]) =>
         terminate(

@@ -6,7 +6,7 @@ import type { AccessLogRecord, CorsConfiguration } from '../../workspace/http-ap
 import type { IntegrationCall } from '../alb/load-balancer.ts';
 import { endAfterRequest } from '../http/linger.ts';
 import { corsResponseHeaders, preflightHeaders } from './cors.ts';
-import { type GatewayError, newRequestId } from './errors.ts';
+import { clientAddress, type GatewayError, newRequestId } from './errors.ts';
 
 export interface RequestObserver {
   readonly active: boolean;
@@ -28,27 +28,44 @@ function withCors(headers: string[], cors: CorsConfiguration, origin: string | u
   }
 }
 
+/** What the gateway knows of a request when it starts serving it (http-api.ts). */
+export interface RequestFacts {
+  /** `performance.now()` when the request arrived. */
+  started: number;
+  /** The request's path, without its query. */
+  path: string;
+  /** How long an early answer waits on a silent client's unsent body (linger.ts). */
+  lingerMs: number;
+  /** From the request's head: whether a body follows it. */
+  hasBody: boolean;
+  /** The client sent `Expect: 100-continue`: it waits for a 100 before it sends the body. */
+  expectsContinue: boolean;
+  userAgent: string;
+  /** The Host's (or an absolute-form target's) name, for `$context.domainName`. */
+  domainName: string;
+  /** The API's CORS configuration, when it has one, and the request's Origin. */
+  cors: CorsConfiguration | null;
+  origin: string | undefined;
+}
+
 /** One request through the API: its integration call and its access-log record at once. */
 export class ApiRequest implements IntegrationCall, AccessLogRecord {
   readonly lingerMs: number;
   readonly req: IncomingMessage;
-  /** From the request's head: whether a body follows it. */
-  hasBody = false;
-  /** The client sent `Expect: 100-continue`: it waits for a 100 before it sends the body. */
-  expectsContinue = false;
+  readonly hasBody: boolean;
+  expectsContinue: boolean;
   readonly res: ServerResponse;
   readonly started: number;
   readonly requestId: string;
-  /** The API's CORS configuration, when it has one, and the request's Origin. */
-  cors: CorsConfiguration | null = null;
-  origin: string | undefined;
+  readonly cors: CorsConfiguration | null;
+  readonly origin: string | undefined;
   readonly requestTimeEpoch: number;
   readonly sourceIp: string;
   readonly httpMethod: string;
   readonly protocol: string;
   readonly path: string;
-  userAgent = '';
-  domainName = '';
+  readonly userAgent: string;
+  readonly domainName: string;
   routeKey = '-';
   status = -1;
   responseLength = -1;
@@ -64,24 +81,23 @@ export class ApiRequest implements IntegrationCall, AccessLogRecord {
   answered = false;
   timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
-    started: number,
-    path: string,
-    lingerMs: number,
-  ) {
-    this.lingerMs = lingerMs;
+  constructor(req: IncomingMessage, res: ServerResponse, facts: RequestFacts) {
     this.req = req;
     this.res = res;
-    this.started = started;
+    this.started = facts.started;
+    this.path = facts.path;
+    this.lingerMs = facts.lingerMs;
+    this.hasBody = facts.hasBody;
+    this.expectsContinue = facts.expectsContinue;
+    this.userAgent = facts.userAgent;
+    this.domainName = facts.domainName;
+    this.cors = facts.cors;
+    this.origin = facts.origin;
     this.requestId = newRequestId();
-    this.requestTimeEpoch = Math.round(performance.timeOrigin + started);
-    const address = req.socket.remoteAddress ?? '';
-    this.sourceIp = address.startsWith('::ffff:') ? address.slice(7) : address;
+    this.requestTimeEpoch = Math.round(performance.timeOrigin + facts.started);
+    this.sourceIp = clientAddress(req.socket.remoteAddress);
     this.httpMethod = req.method ?? 'GET';
-    this.protocol = req.httpVersion === '1.1' ? 'HTTP/1.1' : `HTTP/${req.httpVersion}`;
-    this.path = path;
+    this.protocol = `HTTP/${req.httpVersion}`;
   }
 
   addHeaders(headers: string[]): void {
@@ -178,7 +194,7 @@ export function finish(
 }
 
 /** The record's fields alone, without the request's sockets, for a listener to keep. */
-function accessLogFields(r: ApiRequest): AccessLogRecord {
+export function accessLogFields(r: ApiRequest): AccessLogRecord {
   return {
     requestId: r.requestId,
     sourceIp: r.sourceIp,

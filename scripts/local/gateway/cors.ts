@@ -11,11 +11,25 @@ export type { CorsConfiguration };
 
 type Headers = Record<string, string>;
 
+/**
+ * Whether an entry of AllowOrigins admits `origin`: `https://*` and `http://*` any origin of
+ * that scheme ("https://* (allow any origin that begins with https://)", the allowOrigins
+ * examples of "Configure CORS for HTTP APIs in API Gateway"); any other entry only the same
+ * origin, character for character (case-sensitive: assumed, docs/verified.md).
+ */
+function admits(entry: string, origin: string): boolean {
+  if (entry === 'https://*' || entry === 'http://*') {
+    const scheme = entry.slice(0, -1);
+    return origin.length > scheme.length && origin.startsWith(scheme);
+  }
+  return entry === origin;
+}
+
 function allowedOrigin(config: CorsConfiguration, origin: string | undefined): string | undefined {
   const origins = config.AllowOrigins;
   if (!origin || !origins) return undefined;
   if (origins.includes('*')) return config.AllowCredentials ? origin : '*';
-  return origins.includes(origin) ? origin : undefined;
+  return origins.some((entry) => admits(entry, origin)) ? origin : undefined;
 }
 
 /** A preflight: OPTIONS with an Origin and the method the browser wants to send (Fetch spec). */

@@ -58,8 +58,26 @@ function rawAnswer(error: GatewayError, requestId: string): string {
   );
 }
 
-/** The request line's parts, where known: method, path, protocol. */
-type RequestLine = [method: string, path: string, protocol: string];
+/** The request line's parts, where known: method, path (without its query), protocol. */
+export type RequestLine = [method: string, path: string, protocol: string];
+
+/**
+ * The request line of bytes node:http's parser refused, when it got that far: a method of
+ * visible characters, a target, `HTTP/x.y`, then the line's end (CRLF, or a bare LF).
+ */
+export function requestLineOf(rawPacket: Buffer | undefined): RequestLine | undefined {
+  const parsed = /^([!-~]+) (\S+) (HTTP\/\d\.\d)\r?\n/.exec(
+    rawPacket?.toString('latin1', 0, 8_192) ?? '',
+  );
+  if (parsed === null) return undefined;
+  return [parsed[1] as string, (parsed[2] as string).split('?')[0] as string, parsed[3] as string];
+}
+
+/** The client's address as the access log records it: IPv4 without Node's `::ffff:` prefix. */
+export function clientAddress(remoteAddress: string | undefined): string {
+  const address = remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
 
 /** Answers on the socket itself, closes it, and returns the answer's access-log record. */
 function answerRaw(
@@ -70,10 +88,9 @@ function answerRaw(
 ): AccessLogRecord {
   const requestId = newRequestId();
   answerAndClose(socket, rawAnswer(answer, requestId));
-  const address = (socket as Socket).remoteAddress ?? '';
   return {
     requestId,
-    sourceIp: address.startsWith('::ffff:') ? address.slice(7) : address,
+    sourceIp: clientAddress((socket as Socket).remoteAddress),
     userAgent: '',
     domainName: '',
     requestTimeEpoch: Math.round(performance.timeOrigin + started),
@@ -115,11 +132,6 @@ export function answerClientError(
   error: NodeJS.ErrnoException & { rawPacket?: Buffer },
   socket: Socket,
 ): AccessLogRecord {
-  const parsed = /^([!-~]+) (\S+) (HTTP\/\d\.\d)\r?\n/.exec(
-    error.rawPacket?.toString('latin1', 0, 8_192) ?? '',
-  );
-  const line: RequestLine | undefined = parsed
-    ? [parsed[1] as string, (parsed[2] as string).split('?')[0] as string, parsed[3] as string]
-    : undefined;
+  const line = requestLineOf(error.rawPacket);
   return answerRaw(clientErrorAnswer(error.code), socket, performance.now(), line);
 }

@@ -22,6 +22,7 @@ import { HeadMeter, type HeadSize } from '../http/head-meter.ts';
 import { LINGER_IDLE_MS } from '../http/linger.ts';
 import { type ClientError, OneAtATime } from '../http/one-at-a-time.ts';
 import {
+  appendForwardedFor,
   headBytes,
   hostname,
   isHttp11Request,
@@ -34,10 +35,8 @@ import { isPreflight } from './cors.ts';
 import {
   answerClientError,
   answerConnect,
-  BAD_REQUEST,
   type GatewayError,
   gatewayError,
-  HEADERS_TOO_LARGE,
   INTEGRATION_TIMEOUT,
   NOT_FOUND,
   PAYLOAD_TOO_LARGE,
@@ -45,18 +44,17 @@ import {
 } from './errors.ts';
 import { createJwtAuthorizer, type JwtVerdict } from './jwt-authorizer.ts';
 import { BodyBudget, readWholeBody } from './request-body.ts';
-import { tokenBuckets } from './throttling.ts';
+import {
+  applyHeaderMappings,
+  headRefusal,
+  identityOf,
+  payloadRefusal,
+  TARGET_MAX_FIELDS,
+} from './request-rules.ts';
+import { type TokenBucket, tokenBuckets } from './throttling.ts';
 
 export type { RequestObserver };
-export { HEAD_LIMIT_BYTES };
-
-/**
- * Header fields a replica's node:http accepts at most: its parser refuses a head of more
- * with a bare 431 (measured, Node 24). The gateway refuses, in its own shape, a request that
- * would reach a replica with more, counting the fields the ALB adds (FORWARDED_FIELDS) and
- * the integration's header mappings. API Gateway publishes no such count: a local choice.
- */
-export const TARGET_MAX_FIELDS = 1_000;
+export { HEAD_LIMIT_BYTES, TARGET_MAX_FIELDS };
 
 export interface HttpApiOptions {
   settings: HttpApiSettings;
@@ -145,21 +143,23 @@ function createHandler(
     const url = req.url ?? '/';
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
-    const request = new ApiRequest(req, res, started, path, lingerMs);
+    const request = new ApiRequest(req, res, {
+      started,
+      path,
+      lingerMs,
+      hasBody: head.hasBody,
+      expectsContinue,
+      userAgent: head.userAgent,
+      domainName: hostname(authority ?? head.host),
+      cors,
+      origin: req.headers.origin,
+    });
     res.on('close', () => finish(request, log, observer));
-    request.hasBody = head.hasBody;
-    request.expectsContinue = expectsContinue;
-    request.userAgent = head.userAgent;
-    request.domainName = hostname(authority ?? head.host);
-    if (cors !== null) {
-      request.cors = cors;
-      request.origin = req.headers.origin;
-    }
-    if (!isHttp11Request(req)) return request.fail(BAD_REQUEST);
-    if (size > HEAD_LIMIT_BYTES) return request.fail(HEADERS_TOO_LARGE);
-    if (head.kept.length / 2 + addedFields > TARGET_MAX_FIELDS) {
-      return request.fail(HEADERS_TOO_LARGE);
-    }
+    const refused = headRefusal(
+      { http11: isHttp11Request(req), headBytes: size, fields: head.kept.length / 2 },
+      addedFields,
+    );
+    if (refused !== undefined) return request.fail(refused);
 
     const route = matchRoute(routes, request.httpMethod, request.path);
     if (route === undefined) {
@@ -171,9 +171,10 @@ function createHandler(
       return request.fail(NOT_FOUND);
     }
     request.routeKey = route.routeKey;
-    if (!buckets.get(route)?.take(started)) return request.fail(TOO_MANY_REQUESTS);
+    if (!(buckets.get(route) as TokenBucket).take(started)) return request.fail(TOO_MANY_REQUESTS);
 
-    if (head.contentLength > limit) return request.fail(PAYLOAD_TOO_LARGE);
+    const tooLarge = payloadRefusal(head.contentLength, limit);
+    if (tooLarge !== undefined) return request.fail(tooLarge);
     const authorize = route.authorizer && authorizers.get(route.authorizer.logicalId);
     if (!authorize) return forward(request, head, authority);
     // The authorizer runs before CORS: a preflight that matches an authorized route is refused
@@ -183,23 +184,6 @@ function createHandler(
       verdict.ok ? forward(request, head, authority) : request.fail(refusal(verdict)),
     );
   };
-}
-
-/**
- * The identity source's value. A header sent more than once has its values joined with
- * commas, as API Gateway passes duplicate headers on ("Duplicate headers are combined with
- * commas", payload format 2.0 in "Create AWS Lambda proxy integrations for HTTP APIs"): two
- * tokens make no valid one. That the authorizer sees them so is assumed (docs/verified.md).
- * node:http itself keeps only the first Authorization.
- */
-function identityOf(raw: readonly string[], name: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() !== name) continue;
-    const next = raw[i + 1] as string;
-    value = value === undefined ? next : `${value}, ${next}`;
-  }
-  return value;
 }
 
 type Forward = (request: ApiRequest, head: RequestHead, authority: string | undefined) => void;
@@ -246,12 +230,10 @@ function sender(settings: HttpApiSettings, alb: LoadBalancer): Send {
   };
   return (request, head, authority, body) => {
     if (request.answered || request.res.destroyed) return;
-    if (mappings.length > 0) applyHeaderMappings(head, mappings, alb.dnsName);
-    if (body !== undefined) head.kept.push('content-length', String(body.length));
+    if (mappings.length > 0) head.kept = applyHeaderMappings(head.kept, mappings, alb.dnsName);
     // API Gateway appends the client's address; the ALB hop then appends the VPC link's and
     // sets X-Forwarded-Proto/Port to its listener's, which is what the replica sees.
-    head.forwardedFor =
-      head.forwardedFor === '' ? request.sourceIp : `${head.forwardedFor}, ${request.sourceIp}`;
+    head.forwardedFor = appendForwardedFor(head.forwardedFor, request.sourceIp);
     request.timer = setTimeout(onTimeout, timeoutMs, request);
     request.integrationStarted = performance.now();
     const host = forwardHost ?? (authority === undefined ? head.host : authority);
@@ -273,25 +255,4 @@ function authorizersOf(routes: readonly HttpApiRoute[]): Map<string, Authorize> 
 
 function refusal(verdict: Extract<JwtVerdict, { ok: false }>): GatewayError {
   return gatewayError(verdict.status, 'Unauthorized', Object.entries(verdict.headers).flat());
-}
-
-function applyHeaderMappings(
-  head: RequestHead,
-  mappings: HttpApiSettings['headerMappings'],
-  albDnsName: string,
-): void {
-  let kept = head.kept;
-  for (const mapping of mappings) {
-    if (mapping.action !== 'append') {
-      const rest: string[] = [];
-      for (let i = 0; i < kept.length; i += 2) {
-        const name = kept[i] as string;
-        if (name.toLowerCase() !== mapping.header) rest.push(name, kept[i + 1] as string);
-      }
-      kept = rest;
-    }
-    if (mapping.value.kind === 'static') kept.push(mapping.header, mapping.value.text);
-    if (mapping.value.kind === 'albDnsName') kept.push(mapping.header, albDnsName);
-  }
-  head.kept = kept;
 }

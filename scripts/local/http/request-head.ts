@@ -139,3 +139,8 @@ export function isHttp11Request(req: IncomingMessage): boolean {
   if (req.httpVersionMajor !== 1) return false;
   return req.httpVersionMinor === 0 || req.headers.host !== undefined;
 }
+
+/** X-Forwarded-For with `address` appended, as each proxy hop appends the address it saw. */
+export function appendForwardedFor(existing: string, address: string): string {
+  return existing === '' ? address : `${existing}, ${address}`;
+}

@@ -7,37 +7,10 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ConsoleFeed, FeedEvent } from '../../../scripts/local/console/feed.ts';
+import type { ConsoleFeed } from '../../../scripts/local/console/feed.ts';
 import { createConsoleServer } from '../../../scripts/local/console/server.ts';
 import { waitFor } from '../../helpers/wait.ts';
-
-class FakeFeed implements ConsoleFeed {
-  readonly listeners = new Set<(event: FeedEvent) => void>();
-  probes = 0;
-  topology() {
-    return {} as ReturnType<ConsoleFeed['topology']>;
-  }
-  recentRequests() {
-    return [];
-  }
-  stats() {
-    return [];
-  }
-  subscribe(listener: (event: FeedEvent) => void) {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  emit(event: FeedEvent) {
-    for (const listener of this.listeners) listener(event);
-  }
-  async act() {
-    return 'done';
-  }
-  async probe(host: string, path: string) {
-    this.probes++;
-    return { host, path, status: 200, rule: null, target: null, explanation: '' };
-  }
-}
+import { FakeFeed } from './fake-feed.ts';
 
 let server: http.Server | undefined;
 const sockets: net.Socket[] = [];
