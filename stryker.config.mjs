@@ -24,6 +24,8 @@ export default {
     'services/common/src/catalog-routes.ts',
     'services/common/src/problem.ts',
     'services/common/src/lifecycle.ts',
+    'services/common/src/request-scope.ts',
+    'services/common/src/validated-route.ts',
     // The workspace's CloudFormation evaluation: parameters and their constraints, conditions,
     // routes, the authorizer, mappings, the access-log format (scripts/workspace).
     'scripts/workspace/http-api-settings.ts',
