@@ -42,8 +42,8 @@ export const httpProbe: HealthProbe = (port, health) =>
       },
     );
     request.on('error', (error: NodeJS.ErrnoException) => {
-      const timedOut = error.name === 'TimeoutError' || error.name === 'AbortError';
-      if (timedOut) resolve({ error: 'timeout' });
+      // The signal's timeout reaches the request as an AbortError (its cause a TimeoutError).
+      if (error.name === 'AbortError') resolve({ error: 'timeout' });
       else resolve({ error: error.code === 'ECONNREFUSED' ? 'refused' : error.message });
     });
   });

@@ -201,10 +201,9 @@ export class LoadBalancer {
       },
       done: release,
       failed: (hasBody, timedOut) => {
-        // The API gave up on this request (its integration timeout) and has answered already.
-        if (call !== null && call.upstream === null) return;
         // The target did not answer within the idle timeout: the ALB's 504; it refused or
-        // dropped the connection: its 502.
+        // dropped the connection: its 502. (When the API gave up first, its integration
+        // timeout, it has answered already, and answer() writes nothing.)
         this.answer(req, res, timedOut ? GATEWAY_TIMEOUT : BAD_GATEWAY, call, hasBody);
       },
     };
