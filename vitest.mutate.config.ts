@@ -31,6 +31,7 @@ export default defineConfig({
       'test/local/gateway-in-process.test.ts',
       'test/local/alb-in-process.test.ts',
       'test/local/alb-edges.test.ts',
+      'test/local/alb-exchange.test.ts',
       'test/local/request-body.test.ts',
       'test/local/scheduling.test.ts',
       'test/local/scheduler-in-process.test.ts',

@@ -75,6 +75,16 @@ describe('a health check', () => {
     const dropping = await serve((req) => req.socket.destroy());
     expect(await httpProbe(dropping, HEALTH)).toEqual({ error: 'socket hang up' });
   });
+  it("reads a target's whole answer, so the target is not left writing to a full connection", async () => {
+    const big = Buffer.alloc(16 * 1024 * 1024, 'x');
+    let finished!: Promise<void>;
+    const port = await serve((_req, res) => {
+      finished = new Promise((resolve) => res.once('finish', () => resolve()));
+      res.writeHead(200, { 'content-length': big.length }).end(big);
+    });
+    expect(await httpProbe(port, HEALTH)).toEqual({ status: 200 });
+    await finished;
+  });
 });
 
 describe("the ALB's fixed pages", () => {
@@ -286,5 +296,38 @@ describe('a target', () => {
     expect(error).toBeUndefined();
     expect(text).toMatch(/^HTTP\/1\.1 413 /);
     expect(group.targets[0]?.inFlight).toBe(0);
+  });
+});
+
+describe('requests the ALB refuses by their version', () => {
+  it('are answered at once and closed, without waiting for a body they announced', async () => {
+    const { albPort, alb } = await start({ targets: [(_q, s) => s.end()] });
+    alb.lingerMs = 600_000; // a wait for the body would outlast the exchange's bound
+    const reply = await rawExchange(
+      albPort,
+      Buffer.from(`POST ${PATH} HTTP/2.0\r\nHost: ${ALB_HOST}\r\nContent-Length: 10\r\n\r\nabcd`),
+      20_000,
+    );
+    expect(reply.status).toBe(505);
+    expect(reply.timedOut).toBe(false);
+  });
+});
+
+describe("the ALB's trace ids", () => {
+  it('are X-Ray roots, one per request, when the client sent none', async () => {
+    const seen: string[] = [];
+    const { albUrl } = await start({
+      targets: [
+        (req, res) => {
+          seen.push(String(req.headers['x-amzn-trace-id']));
+          res.end();
+        },
+      ],
+    });
+    for (let i = 0; i < 3; i += 1)
+      await request(`${albUrl}${PATH}`, { headers: { host: ALB_HOST } });
+    // "Request tracing for your Application Load Balancer": Root=1-<8 hex: epoch seconds>-<24 hex>.
+    for (const id of seen) expect(id).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    expect(new Set(seen).size).toBe(3);
   });
 });
