@@ -3,13 +3,12 @@
 // health checks) and the actions a console offers (pause, resume, kill, probe the ALB).
 import { describe, expect, it } from 'vitest';
 import type { LocalStackEvent } from '../../scripts/local/index.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import { stackForSuite } from './helpers.ts';
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (!books) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 const suite = stackForSuite({ healthCheckScale: 0.1 });
 
 function listen(): { events: LocalStackEvent[]; stop: () => void } {

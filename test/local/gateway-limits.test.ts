@@ -4,13 +4,12 @@
 // not read while it sends gets: gateway-uploads.slow.test.ts.
 import { describe, expect, it } from 'vitest';
 import { HEAD_LIMIT_BYTES } from '../../scripts/local/gateway/http-api.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { books } from '../../services/book-service/src/data.ts';
 import { rawExchange } from '../helpers/http.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import { stackForSuite } from './helpers.ts';
 
-const bookService = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (!bookService) throw new Error('the manifests lack book-service');
+const bookService = manifestService('book-service');
 
 // Throttling lifted, output dropped.
 const suite = stackForSuite({ healthCheckScale: 0.1, accessLog: false });

@@ -8,14 +8,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LINGER_IDLE_MS } from '../../scripts/local/http/linger.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { missing, needing, PYTHON } from '../helpers/tools.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import { stackForSuite } from './helpers.ts';
 
 const UPLOAD_BYTES = 11 * 1024 * 1024;
 const PYTHON_CLIENT = path.join(import.meta.dirname, 'upload-client.py');
-const bookService = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (!bookService) throw new Error('the manifests lack book-service');
+const bookService = manifestService('book-service');
 
 // Throttling lifted, output dropped. The silence bound on an unwanted body is the real one
 // (2 s): a shorter one would cut an upload whose client a busy machine pauses that long.

@@ -120,6 +120,21 @@ export interface NpmStart {
 }
 
 /**
+ * `npm start` arguments for a stack a test drives: free ports, fast health checks, no access
+ * log or per-request lines.
+ */
+export const QUIET_STACK_ARGS: readonly string[] = [
+  '--port',
+  '0',
+  '--console-port',
+  '0',
+  '--health-check-scale',
+  '0.1',
+  '--quiet',
+  '--no-access-log',
+];
+
+/**
  * `npm start -- <args>` in this repository, as a user would run it. `group`: in a process
  * group of its own, as a terminal runs a command, so a test can signal the whole group as
  * Ctrl-C does (`process.kill(-pid, 'SIGINT')`).

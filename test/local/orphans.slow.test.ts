@@ -12,19 +12,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { type NpmStart, npmStart, processGone } from './helpers.ts';
+import { type NpmStart, npmStart, processGone, QUIET_STACK_ARGS } from './helpers.ts';
 
 // Every port picked free (the console's default, 8081, is shared with whatever else runs).
-const ARGS = [
-  '--port',
-  '0',
-  '--console-port',
-  '0',
-  '--health-check-scale',
-  '0.1',
-  '--quiet',
-  '--no-access-log',
-];
 const replicaCount = loadWorkspace().services.reduce((sum, s) => sum + s.minCount, 0);
 
 let running: { run: NpmStart; pids: number[]; group?: boolean } | undefined;
@@ -46,7 +36,7 @@ afterEach(async () => {
 });
 
 async function startStack(): Promise<{ run: NpmStart; launcher: number; replicas: number[] }> {
-  const run = npmStart(ARGS);
+  const run = npmStart([...QUIET_STACK_ARGS]);
   const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 60_000);
   const launcher = Number(ready[1]);
   const replicas = [...run.output().matchAll(/started: pid (\d+)/g)].map((m) => Number(m[1]));
@@ -90,7 +80,7 @@ describe('a paused replica, and one paused while it is being stopped', () => {
   ])(
     '%s leaves no replica behind',
     async (ending) => {
-      const run = npmStart(ARGS, {}, { group: true });
+      const run = npmStart([...QUIET_STACK_ARGS], {}, { group: true });
       const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 60_000);
       const launcher = Number(ready[1]);
       const started = [...run.output().matchAll(/(\S+)\/(\d+) started: pid (\d+)/g)].map((m) => ({

@@ -7,13 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import { replacementFirst } from '../../scripts/local/ecs/scheduler.ts';
 import type { LocalStackEvent } from '../../scripts/local/index.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import { NO_THROTTLING, processGone, stackForSuite } from './helpers.ts';
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (books === undefined) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 
 describe('replacementFirst: room within maximumPercent of the desired count', () => {
   it.each([

@@ -18,6 +18,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
 import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import {
   type DeathReport,
   deathViolations,
@@ -40,8 +41,7 @@ const SCALE = 0.1;
 const CONCURRENCY = 8;
 const CLIENT_TIMEOUT_MS = 10_000;
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (!books) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 
 /** Runs a load against `url` while `during` runs (it sees the load as it goes). */
 async function underLoad(

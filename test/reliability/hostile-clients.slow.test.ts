@@ -13,12 +13,11 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalConsole, startConsole } from '../../scripts/local/console/index.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import { type LoadResult, ms, percentiles, runLoad, stackForSuite } from './helpers.ts';
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (books === undefined) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 const RSS_SLACK_BYTES = 50 * 1024 * 1024;
 /**
  * File descriptors the stack may open beyond its idle count while a hostile client is at it

@@ -7,7 +7,7 @@
 // A deliberate break must be caught: the same check over a stack left with the template's
 // default throttling (100 requests/s, burst 200) reports the stage's 429s.
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import {
   describeFailures,
   FIXTURE_PATH,
@@ -24,8 +24,7 @@ const CONCURRENCY = 16;
 const MAX_REQUESTS = 20_000;
 const MAX_MS = 15_000;
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (!books) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 
 function loadViolations(result: LoadResult): string[] {
   if (result.requests === 0) return ['no request was sent'];

@@ -11,7 +11,7 @@
 // with the real drain must pass, so what fails is the fault, not the fixture.
 import { afterAll, describe, expect, it } from 'vitest';
 import { startLocalStack } from '../../scripts/local/index.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,
@@ -34,8 +34,7 @@ const CONCURRENCY = 12;
 /** A hang guard: how long one replacement may take before the test gives up. */
 const PER_REPLICA_TIMEOUT_MS = 60_000;
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (!books) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 
 function summary(what: string, report: RestartReport): string {
   const { load } = report;

@@ -19,9 +19,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { request } from '../helpers/http.ts';
 import { HANG_GUARD_MS, waitFor } from '../helpers/wait.ts';
+import { manifestService } from '../helpers/workspace.ts';
 import {
   FIXTURE_PATH,
   FIXTURE_SERVICE,
@@ -48,8 +48,7 @@ const NORMAL_TIMEOUT_MS = 15_000;
 /** The test's own sockets end after this, whatever the server does (a hang guard). */
 const GIVE_UP_MS = 20_000;
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (!books) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 
 // ---------------------------------------------------------------- slowloris
 

@@ -15,14 +15,14 @@ import { readHttpApiSettings } from '../../../scripts/workspace/http-api-setting
 import { loadWorkspace } from '../../../scripts/workspace/manifests.ts';
 import { request } from '../../helpers/http.ts';
 import { CHROMIUM, CHROMIUM_PATH, missing, needing } from '../../helpers/tools.ts';
-import { type NpmStart, npmStart, processGone } from '../helpers.ts';
+import { manifestService } from '../../helpers/workspace.ts';
+import { type NpmStart, npmStart, processGone, QUIET_STACK_ARGS } from '../helpers.ts';
 
 const skipChromium = missing(CHROMIUM);
 
 const workspace = loadWorkspace();
 const settings = readHttpApiSettings();
-const books = workspace.services.find((s) => s.name === 'book-service');
-if (books === undefined) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 
 interface Running {
   run: NpmStart;
@@ -37,16 +37,7 @@ let page: Page;
 let profile: string | undefined;
 
 async function startStack(): Promise<Running> {
-  const run = npmStart([
-    '--port',
-    '0',
-    '--console-port',
-    '0',
-    '--health-check-scale',
-    '0.1',
-    '--quiet',
-    '--no-access-log',
-  ]);
+  const run = npmStart([...QUIET_STACK_ARGS]);
   const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 60_000);
   const urls = await run.waitFor(/Console\s+(http:\/\/\S+)/, 30_000);
   const text = run.output();

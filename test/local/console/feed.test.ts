@@ -3,13 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import type { FeedEvent } from '../../../scripts/local/console/feed.ts';
 import { startConsole } from '../../../scripts/local/console/index.ts';
-import { loadWorkspace } from '../../../scripts/workspace/manifests.ts';
 import { request } from '../../helpers/http.ts';
 import { waitFor } from '../../helpers/wait.ts';
+import { manifestService } from '../../helpers/workspace.ts';
 import { stackForSuite } from '../helpers.ts';
 
-const books = loadWorkspace().services.find((s) => s.name === 'book-service');
-if (books === undefined) throw new Error('the manifests lack book-service');
+const books = manifestService('book-service');
 const suite = stackForSuite({ healthCheckScale: 0.1 });
 
 describe('the console feed', () => {
