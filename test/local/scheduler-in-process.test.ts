@@ -4,77 +4,19 @@
 // exits before it listens while the stack starts ends the start; an unhealthy one is left alone
 // during its grace period, then replaced first (stopped once its replacement is healthy,
 // deregistered before SIGTERM) or, with no room, stopped first; a stop stops everything.
-import type { ChildProcess } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeAnswer } from '../../scripts/local/alb/health-check.ts';
 import { TargetGroup } from '../../scripts/local/alb/target-group.ts';
-import { Scheduler, type Tasks } from '../../scripts/local/ecs/scheduler.ts';
-import { Replica, type ReplicaEvents } from '../../scripts/local/ecs/supervisor.ts';
+import { Scheduler } from '../../scripts/local/ecs/scheduler.ts';
+import { Replica } from '../../scripts/local/ecs/supervisor.ts';
 import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { type FakeChild, FakeTasks } from './fake-tasks.ts';
 import { ManualClock } from './manual-clock.ts';
 
 const base = loadWorkspace().services[0] as Service;
 const GRACE_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
-
-/** A process that exits when the test says, or on a signal the test lets through. */
-class FakeChild extends EventEmitter {
-  static next = 1_000;
-  readonly pid = FakeChild.next++;
-  exitCode: number | null = null;
-  signalCode: NodeJS.Signals | null = null;
-  readonly signals: NodeJS.Signals[] = [];
-  /** Exits on these signals (the default: SIGTERM and SIGKILL, as a service does). */
-  obeys = new Set<NodeJS.Signals>(['SIGTERM', 'SIGKILL']);
-  kill(signal: NodeJS.Signals): boolean {
-    this.signals.push(signal);
-    if (this.obeys.has(signal)) setImmediate(() => this.exit(null, signal));
-    return true;
-  }
-  exit(code: number | null, signal: NodeJS.Signals | null = null): void {
-    if (this.exitCode !== null || this.signalCode !== null) return;
-    this.exitCode = code;
-    this.signalCode = signal;
-    this.emit('exit', code, signal);
-    this.emit('close', code, signal);
-  }
-}
-
-/** The supervisor's part, without processes: each start is a FakeChild. */
-class FakeTasks implements Tasks {
-  readonly replicas: Replica[];
-  private readonly events: ReplicaEvents;
-  stopping = false;
-  readonly started: { replica: string; port: number; child: FakeChild }[] = [];
-  stopTimeouts: number[] = [];
-  constructor(replicas: Replica[], events: ReplicaEvents) {
-    this.replicas = replicas;
-    this.events = events;
-  }
-  start(replica: Replica, port: number): void {
-    if (this.stopping) return;
-    const child = new FakeChild();
-    replica.child = child as unknown as ChildProcess;
-    replica.port = port;
-    replica.startedAt = 0;
-    replica.outputTail.length = 0;
-    this.started.push({ replica: replica.label, port, child });
-    child.once('close', (code, signal) =>
-      this.events.onExited(replica, child as unknown as ChildProcess, code, signal),
-    );
-    this.events.onStarted(replica);
-  }
-  signal(replica: Replica, signal: NodeJS.Signals): void {
-    if (replica.running) replica.child?.kill(signal);
-  }
-  async stopAll(stopTimeoutMs: (replica: Replica) => number): Promise<void> {
-    this.stopping = true;
-    this.stopTimeouts = this.replicas.map(stopTimeoutMs);
-    for (const { child } of this.started) child.kill('SIGTERM');
-  }
-}
 
 interface Setup {
   service?: Partial<Service>;
