@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   CloudFormationClient,
-  type CreateChangeSetCommandInput,
   CreateChangeSetCommand,
+  type CreateChangeSetCommandInput,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStackResourcesCommand,
