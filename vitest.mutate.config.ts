@@ -45,6 +45,7 @@ export default defineConfig({
       'test/scripts/diagnose-messages.test.ts',
       'test/scripts/diagnose-run.test.ts',
       'test/scripts/diagnose-run-verdicts.test.ts',
+      'test/scripts/diagnose-runtimes-checks.test.ts',
       'test/scripts/failure-report.test.ts',
       'test/workspace/template-evaluation.test.ts',
       'test/workspace/template-yaml.test.ts',
