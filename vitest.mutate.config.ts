@@ -46,6 +46,7 @@ export default defineConfig({
       'test/scripts/diagnose-run.test.ts',
       'test/scripts/diagnose-run-verdicts.test.ts',
       'test/scripts/diagnose-runtimes-checks.test.ts',
+      'test/scripts/diagnose-edges.test.ts',
       'test/scripts/failure-report.test.ts',
       'test/scripts/failure-report-sparse.test.ts',
       'test/workspace/template-evaluation.test.ts',
