@@ -93,6 +93,7 @@ function fakeCloudFormation(
 
 const failed = (id: string, type: string, reason: string): StackEvent => ({
   EventId: id,
+  StackId: 'x',
   StackName: 'x',
   LogicalResourceId: id,
   ResourceType: type,
@@ -322,7 +323,13 @@ describe('deploy of a service', () => {
     const SERVICE_ARN = 'arn:aws:ecs:us-east-1:1:service/cluster-1/bookstore-test-book-service-S';
     fakeCloudFormation({});
     cfn.on(DescribeStacksCommand, { StackName: 'bookstore-test-book-service' }).resolves({
-      Stacks: [{ StackName: 'bookstore-test-book-service', StackStatus: 'UPDATE_COMPLETE' }],
+      Stacks: [
+        {
+          StackName: 'bookstore-test-book-service',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(),
+        },
+      ],
     });
     cfn.on(DescribeStackResourcesCommand).resolves({
       StackResources: [

@@ -28,6 +28,7 @@ import {
   targetHealthCheck,
   targetHealthVerdict,
 } from '../../scripts/checks/diagnose-routing.ts';
+import type { DiagnosticCheck } from '../../scripts/checks/diagnose-verdict.ts';
 import { invocation } from '../../scripts/cli/command.ts';
 import { createClients } from '../../scripts/cloud/aws.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
@@ -96,7 +97,7 @@ const run = () =>
     now: () => 1_800_000_000_000,
   });
 
-const named = (checks: { name: string }[], name: string) => checks.filter((c) => c.name === name);
+const named = (checks: DiagnosticCheck[], name: string) => checks.filter((c) => c.name === name);
 
 describe('diagnose without a whole HTTP API stack', () => {
   it('says the stack is not found, and judges no link, integration or Host it would name', async () => {
