@@ -36,6 +36,7 @@ import { EXPORT_OUTPUT } from '../../scripts/cloud/env-exports.ts';
 import { isoDay, recommendedRuntime } from '../../scripts/cloud/lambda-runtimes.ts';
 import type { openSession } from '../../scripts/cloud/session.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { captureOutput } from '../helpers/output.ts';
 import { renderPackage } from './rendering.ts';
 
 const cfn = mockClient(CloudFormationClient);
@@ -141,20 +142,10 @@ function openers(copilot: Copilot, opened: unknown[] = []): Openers {
   };
 }
 
-let stdout: string[] = [];
-let stderr: string[] = [];
+let output: ReturnType<typeof captureOutput>;
 beforeEach(() => {
   for (const m of [cfn, ecs]) m.reset();
-  stdout = [];
-  stderr = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr.push(String(chunk));
-    return true;
-  });
+  output = captureOutput();
 });
 afterEach(() => {
   vi.restoreAllMocks();
@@ -211,7 +202,7 @@ describe('deploy of the addon stacks', () => {
     });
     const { copilot } = recordingCopilot();
     expect(await deploy(options([only('api', 'bastion')]), openers(copilot))).toBe(0);
-    expect(stdout.join('')).toBe(`${URL}\n`);
+    expect(output.stdout()).toBe(`${URL}\n`);
     const tags = [
       { Key: 'copilot-application', Value: 'bookstore' },
       { Key: 'copilot-environment', Value: 'test' },
@@ -234,7 +225,7 @@ describe('deploy of the addon stacks', () => {
     fakeCloudFormation({ [API]: { final: 'CREATE_COMPLETE', outputs: { PublicEndpoint: URL } } });
     const { copilot } = recordingCopilot();
     await deploy(options([only('api')], { json: true }), openers(copilot));
-    expect(JSON.parse(stdout.join(''))).toEqual({
+    expect(JSON.parse(output.stdout())).toEqual({
       app: 'bookstore',
       env: 'test',
       stacks: { [API]: 'create' },
@@ -373,7 +364,7 @@ describe('deploy of a service', () => {
         options: expect.objectContaining({ timeoutMs: 30 * 60_000 }),
       },
     ]);
-    expect(stderr.join('')).toContain(
+    expect(output.stderr()).toContain(
       '[deploy]  ok book-service: 2/2 tasks running, one deployment',
     );
     // The preview rendered the service first, with the deploy's timeout.
@@ -383,7 +374,7 @@ describe('deploy of a service', () => {
         options: { timeoutMs: 30 * 60_000 },
       },
     ]);
-    expect(JSON.parse(stdout.join(''))).toMatchObject({
+    expect(JSON.parse(output.stdout())).toMatchObject({
       stacks: { 'bookstore-test-book-service': 'deployed' },
       preview: [{ stack: 'bookstore-test-book-service' }],
     });
@@ -434,7 +425,7 @@ describe('deploy, the preview', () => {
     const { copilot } = recordingCopilot();
     const { renderDir: _, ...rest } = options([only('env')], { dryRun: true, planOnly: true });
     await deploy(rest, openers(copilot));
-    expect(stdout.join('')).toContain('--output-dir .cache/rendered/bookstore-test)');
+    expect(output.stdout()).toContain('--output-dir .cache/rendered/bookstore-test)');
   });
 });
 
@@ -451,10 +442,10 @@ describe('deploy --dry-run', () => {
       expect.objectContaining({ cmd: 'deploy', app: 'bookstore', timeoutMs: 30 * 60_000 }),
     ]);
     expect(must).toEqual([]);
-    expect(stderr.join('')).toContain(
+    expect(output.stderr()).toContain(
       'dry run: only the preview runs (copilot package commands: read-only); nothing is deployed',
     );
-    expect(JSON.parse(stdout.join(''))).toMatchObject({
+    expect(JSON.parse(output.stdout())).toMatchObject({
       dryRun: true,
       app: 'bookstore',
       env: 'test',

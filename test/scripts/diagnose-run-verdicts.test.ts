@@ -10,6 +10,7 @@ import { diagnoseRun, failureOf, printCheck, summary } from '../../scripts/check
 import { check } from '../../scripts/checks/diagnose-verdict.ts';
 import { createProgress } from '../../scripts/cli/command.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { captureOutput } from '../helpers/output.ts';
 
 const ok = check('VPC link status', 'OK', 'AVAILABLE');
 const warn = check('access logs', 'WARN', 'no log group', 'deploy the API');
@@ -67,8 +68,7 @@ describe('diagnose, the region', () => {
   });
 
   it('asks AWS in the region given with --region', async () => {
-    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    captureOutput();
     const regions: string[] = [];
     cfn.on(DescribeStacksCommand).callsFake(async (_input, client) => {
       regions.push(await client().config.region());
