@@ -27,6 +27,7 @@ import type { openSession } from '../../scripts/cloud/session.ts';
 import { type TeardownOptions, teardown } from '../../scripts/cloud/teardown.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
+import { captureOutput } from '../helpers/output.ts';
 import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { type Moto, motoClient, outputsStack, startMoto } from './harness.ts';
 import { renderPackage, type Tamper } from './rendering.ts';
@@ -90,21 +91,6 @@ function sessionOf(copilot: Copilot, aws: Partial<AwsClients> = {}) {
     },
   };
   return { open, opened, copilotOnly };
-}
-
-/** stdout and stderr of the scripts, captured. */
-function captureOutput() {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  return { stdout: () => out.join(''), stderr: () => err.join('') };
 }
 
 afterEach(() => {
