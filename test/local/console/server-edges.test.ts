@@ -42,6 +42,20 @@ function problem(reply: Reply) {
   return JSON.parse(reply.body) as { type: string; title: string; status: number; detail: string };
 }
 
+/** The reply is this problem (RFC 9457), in status and body. */
+function expectProblem(reply: Reply, status: number, title: string, detail: string): void {
+  expect(reply.status).toBe(status);
+  expect(problem(reply)).toEqual({ type: 'about:blank', title, status, detail });
+}
+
+/** GET /events on a connection of its own: the stream's response, as soon as its head is in. */
+function openStream(url: string): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${url}/events`, { agent: false }, resolve);
+    req.on('error', reject);
+  });
+}
+
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 describe('a connection', () => {
@@ -129,36 +143,23 @@ describe("the server's own problems", () => {
   it('names each by its status', async () => {
     const url = await serve(new FakeFeed());
     const put = await request(`${url}/`, { method: 'PUT' });
-    expect(put.status).toBe(405);
+    expectProblem(put, 405, 'Method Not Allowed', 'PUT is not served here');
     expect(put.headers.allow).toBe('GET, HEAD, POST');
-    expect(problem(put)).toEqual({
-      type: 'about:blank',
-      title: 'Method Not Allowed',
-      status: 405,
-      detail: 'PUT is not served here',
-    });
     const missing = await request(`${url}/nope`);
-    expect(missing.status).toBe(404);
-    expect(problem(missing)).toEqual({
-      type: 'about:blank',
-      title: 'Not Found',
-      status: 404,
-      detail: 'nothing at /nope; the console is at /',
-    });
+    expectProblem(missing, 404, 'Not Found', 'nothing at /nope; the console is at /');
   });
 
   it('answers a stream over the limit with a 503 to retry later, and closes its connection', async () => {
     const url = await serve(new FakeFeed(), { ...STREAM_LIMITS, maxStreams: 0 });
     const reply = await request(`${url}/events`, { agent: keepAlive() });
-    expect(reply.status).toBe(503);
+    expectProblem(
+      reply,
+      503,
+      'Service Unavailable',
+      'too many event streams are open: close a tab',
+    );
     expect(reply.headers['retry-after']).toBe('10');
     expect(reply.headers.connection).toBe('close');
-    expect(problem(reply)).toEqual({
-      type: 'about:blank',
-      title: 'Service Unavailable',
-      status: 503,
-      detail: 'too many event streams are open: close a tab',
-    });
   });
 
   it("answers a feed's own error as a 500 problem with its message", async () => {
@@ -173,23 +174,14 @@ describe("the server's own problems", () => {
       headers: JSON_HEADERS,
       body: Buffer.from('{}'),
     });
-    expect(reply.status).toBe(500);
-    expect(problem(reply)).toEqual({
-      type: 'about:blank',
-      title: 'Internal Server Error',
-      status: 500,
-      detail: 'the scheduler is gone',
-    });
+    expectProblem(reply, 500, 'Internal Server Error', 'the scheduler is gone');
   });
 });
 
 describe('an event stream', () => {
   it('says keep-alive in its head', async () => {
     const url = await serve(new FakeFeed());
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.get(`${url}/events`, { agent: false }, resolve);
-      req.on('error', reject);
-    });
+    const res = await openStream(url);
     expect(res.statusCode).toBe(200);
     expect(res.headers.connection).toBe('keep-alive');
     res.destroy();
@@ -218,10 +210,7 @@ describe('an event stream', () => {
     const url = await serve(feed, { ...STREAM_LIMITS, maxBufferedBytes: 0 });
     let text = '';
     let closed = false;
-    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = http.get(`${url}/events`, { agent: false }, resolve);
-      req.on('error', reject);
-    });
+    const res = await openStream(url);
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       text += chunk;
