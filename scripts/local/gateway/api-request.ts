@@ -121,6 +121,8 @@ export class ApiRequest implements IntegrationCall, AccessLogRecord {
     const headers = Object.entries(preflightHeaders(cors, this.req.headers)).flat();
     this.responseLength = 0;
     this.res.writeHead(204, [...headers, 'apigw-requestid', this.requestId]);
+    // A 204 has no body to carry its head out: sent now, not once a preflight's body is in.
+    this.res.flushHeaders();
     endAfterRequest(this.req, this.res, Buffer.alloc(0), {
       hasBody: this.hasBody,
       idleMs: this.lingerMs,

@@ -1,0 +1,227 @@
+// The console's server at the edges its other tests leave open, as a client sees them: the
+// connection kept open after an answer to a request with no body (closed only when a body was
+// left unread), the action paths that only resemble an action (a prefix, an unknown verb, a
+// slot of two digits), the titles of its own problems, the event streams' limit answered as a
+// 503 a script can back off from, a stream that fails after its head closed rather than left
+// hanging, and a feed's own error (not a FeedError) answered as a 500 problem.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { STREAM_LIMITS, type StreamLimits } from '../../../scripts/local/console/event-streams.ts';
+import type { ReplicaAction } from '../../../scripts/local/console/feed.ts';
+import { createConsoleServer } from '../../../scripts/local/console/server.ts';
+import { type Reply, request } from '../../helpers/http.ts';
+import { waitFor } from '../../helpers/wait.ts';
+import { FakeFeed } from './fake-feed.ts';
+
+let server: http.Server | undefined;
+const agents: http.Agent[] = [];
+afterEach(async () => {
+  for (const agent of agents.splice(0)) agent.destroy();
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+  server = undefined;
+});
+
+async function serve(feed: FakeFeed, limits: StreamLimits = STREAM_LIMITS): Promise<string> {
+  const created = createConsoleServer(feed, limits);
+  server = created;
+  await new Promise<void>((resolve) => created.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(created.address() as AddressInfo).port}`;
+}
+
+/** An agent that keeps connections, as a browser does: Node's client then asks for keep-alive. */
+function keepAlive(): http.Agent {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  agents.push(agent);
+  return agent;
+}
+
+function problem(reply: Reply) {
+  expect(reply.headers['content-type']).toBe('application/problem+json');
+  return JSON.parse(reply.body) as { type: string; title: string; status: number; detail: string };
+}
+
+/** The reply is this problem (RFC 9457), in status and body. */
+function expectProblem(reply: Reply, status: number, title: string, detail: string): void {
+  expect(reply.status).toBe(status);
+  expect(problem(reply)).toEqual({ type: 'about:blank', title, status, detail });
+}
+
+/** GET /events on a connection of its own: the stream's response, as soon as its head is in. */
+function openStream(url: string): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${url}/events`, { agent: false }, resolve);
+    req.on('error', reject);
+  });
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+describe('a connection', () => {
+  it('stays open after an answer to a request with no body, GET or an empty POST', async () => {
+    const url = await serve(new FakeFeed());
+    const agent = keepAlive();
+    for (const path of ['/api/topology', '/nothing-here']) {
+      const reply = await request(`${url}${path}`, { agent });
+      expect({ path, connection: reply.headers.connection }).toEqual({
+        path,
+        connection: 'keep-alive',
+      });
+    }
+    // Content-Length: 0 announces no body: none is left unread.
+    const empty = await request(`${url}/api/nothing`, {
+      method: 'POST',
+      agent,
+      headers: { ...JSON_HEADERS, 'content-length': 0 },
+    });
+    expect(empty.status).toBe(404);
+    expect(empty.headers.connection).toBe('keep-alive');
+  });
+
+  it('closes after an answer that left a body unread, announced by length or chunked', async () => {
+    const url = await serve(new FakeFeed());
+    const put = await request(`${url}/`, {
+      method: 'PUT',
+      agent: keepAlive(),
+      body: Buffer.from('x'),
+    });
+    expect(put.status).toBe(405);
+    expect(put.headers.connection).toBe('close');
+    const chunked = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request(`${url}/`, { method: 'PUT', agent: keepAlive() }, resolve);
+      req.on('error', reject);
+      req.write('x'); // no Content-Length: Node sends it chunked
+      req.end();
+    });
+    chunked.resume();
+    expect(chunked.statusCode).toBe(405);
+    expect(chunked.headers.connection).toBe('close');
+  });
+});
+
+describe('an action path', () => {
+  it('reaches the feed with a slot of more than one digit', async () => {
+    const feed = new FakeFeed();
+    const url = await serve(feed);
+    const reply = await request(`${url}/api/replicas/book-service/12/resume`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: Buffer.from('{}'),
+    });
+    expect(reply.status).toBe(202);
+    expect(feed.acted).toEqual([['book-service', 12, 'resume']]);
+  });
+
+  it('is refused as 404, before the feed, when it only resembles an action', async () => {
+    const feed = new FakeFeed();
+    const url = await serve(feed);
+    for (const path of [
+      '/x/api/replicas/book-service/1/stop',
+      '/api/replicas/book-service/1/explode',
+      '/api/replicas/book-service/1/Stop',
+      '/api/replicas/book-service/one/stop',
+      '/api/replicas/book-service/1',
+      '/api/nothing',
+    ]) {
+      const reply = await request(`${url}${path}`, {
+        method: 'POST',
+        headers: JSON_HEADERS,
+        body: Buffer.from('{}'),
+      });
+      expect({ path, status: reply.status, title: problem(reply).title }).toEqual({
+        path,
+        status: 404,
+        title: 'Not Found',
+      });
+    }
+    expect(feed.acted).toEqual([]);
+  });
+});
+
+describe("the server's own problems", () => {
+  it('names each by its status', async () => {
+    const url = await serve(new FakeFeed());
+    const put = await request(`${url}/`, { method: 'PUT' });
+    expectProblem(put, 405, 'Method Not Allowed', 'PUT is not served here');
+    expect(put.headers.allow).toBe('GET, HEAD, POST');
+    const missing = await request(`${url}/nope`);
+    expectProblem(missing, 404, 'Not Found', 'nothing at /nope; the console is at /');
+  });
+
+  it('answers a stream over the limit with a 503 to retry later, and closes its connection', async () => {
+    const url = await serve(new FakeFeed(), { ...STREAM_LIMITS, maxStreams: 0 });
+    const reply = await request(`${url}/events`, { agent: keepAlive() });
+    expectProblem(
+      reply,
+      503,
+      'Service Unavailable',
+      'too many event streams are open: close a tab',
+    );
+    expect(reply.headers['retry-after']).toBe('10');
+    expect(reply.headers.connection).toBe('close');
+  });
+
+  it("answers a feed's own error as a 500 problem with its message", async () => {
+    class FailingFeed extends FakeFeed {
+      override async act(_service: string, _slot: number, _action: ReplicaAction): Promise<string> {
+        throw new Error('the scheduler is gone');
+      }
+    }
+    const url = await serve(new FailingFeed());
+    const reply = await request(`${url}/api/replicas/book-service/0/stop`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: Buffer.from('{}'),
+    });
+    expectProblem(reply, 500, 'Internal Server Error', 'the scheduler is gone');
+  });
+});
+
+describe('an event stream', () => {
+  it('says keep-alive in its head', async () => {
+    const url = await serve(new FakeFeed());
+    const res = await openStream(url);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.connection).toBe('keep-alive');
+    res.destroy();
+  });
+
+  it('is closed, not left hanging, when the feed fails after the head was written', async () => {
+    class BrokenFeed extends FakeFeed {
+      override topology(): ReturnType<FakeFeed['topology']> {
+        throw new Error('no topology');
+      }
+    }
+    const url = await serve(new BrokenFeed());
+    const outcome = await new Promise<string>((resolve) => {
+      const req = http.get(`${url}/events`, { agent: false }, (res) => {
+        res.on('error', () => resolve('closed'));
+        res.on('end', () => resolve('closed'));
+        res.resume();
+      });
+      req.on('error', () => resolve('closed'));
+    });
+    expect(outcome).toBe('closed');
+  });
+
+  it('carries the next event to a client that reads it all, at a buffer limit of 0', async () => {
+    const feed = new FakeFeed();
+    const url = await serve(feed, { ...STREAM_LIMITS, maxBufferedBytes: 0 });
+    let text = '';
+    let closed = false;
+    const res = await openStream(url);
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    res.on('close', () => {
+      closed = true;
+    });
+    await waitFor('the snapshot', () => text.includes('event: stats'));
+    feed.emit({ type: 'notice', text: 'hello' });
+    await waitFor('the notice or the end', () => text.includes('hello') || closed);
+    expect(text).toContain('event: notice\ndata: "hello"\n\n');
+    res.destroy();
+  });
+});
