@@ -95,20 +95,6 @@ export function respond(
   return response;
 }
 
-/**
- * Hono's trie and pattern routers look the method up as a key of a plain object, so a method
- * named like an Object.prototype member ("toString", "constructor") throws inside routing, where
- * no handler or onError runs (found by test/reliability/fuzz-services.test.ts). Node's HTTP
- * parser refuses such methods; in-process callers and other runtimes do not. Every prototype
- * key has a lowercase letter, so the uppercased token routes as the unknown method it is: 405
- * on a known path, 404 elsewhere.
- */
-function routableMethod(request: Request): Request {
-  return request.method in Object.prototype
-    ? new Request(request, { method: request.method.toUpperCase() })
-    : request;
-}
-
 export interface ScopeOptions {
   lifecycle: Lifecycle;
   logger: Logger;
@@ -121,9 +107,8 @@ export function withRequestScope(
   route: Fetch,
   { lifecycle, logger, routeWithBody }: ScopeOptions,
 ): Fetch {
-  return (given, env, executionCtx) => {
+  return (request, env, executionCtx) => {
     const started = performance.now();
-    const request = routableMethod(given);
     // @hono/node-server passes a new `{ incoming, outgoing }` per request; app.request() none.
     const scope = (env ?? {}) as RequestScope & { incoming?: { headers: NodeHeaders } };
     const requestId = chooseRequestId(request, scope.incoming?.headers);
