@@ -97,7 +97,8 @@ export class StartupWatch {
           ? `${r.target?.state} ${r.target?.reason}; ${this.describe(r)}`
           : 'not running';
         const tail = r.outputTail.length > 0 ? `\n${formatTail(r.outputTail)}` : '';
-        return `  ${r.label} (${r.target?.address}): ${state}${tail}`;
+        const address = r.target === undefined ? '' : ` (${r.target.address})`;
+        return `  ${r.label}${address}: ${state}${tail}`;
       });
     return (
       `The local stack did not become healthy within ${graceMs} ms (the manifests' health-check grace period):\n${failing.join('\n')}\n` +
