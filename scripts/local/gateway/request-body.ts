@@ -86,13 +86,14 @@ export function readWholeBody(
     stop();
     outcome.complete(Buffer.concat(chunks, received), release);
   };
-  // A client that goes away mid-body: what it sent is dropped.
+  // A client that goes away before the body's 'end' (onEnd stops listening): what it sent is
+  // dropped. Mid-body, or with the whole body sent while its request waits on the budget:
+  // node:http then destroys the paused request, complete but without an 'end', and the bytes
+  // held for it would otherwise stay held for good (request-body-close.test.ts).
   const onClose = (): void => {
-    if (!req.complete) {
-      stop();
-      chunks.length = 0;
-      release();
-    }
+    stop();
+    chunks.length = 0;
+    release();
   };
   const stop = (): void => {
     req.off('data', onData);
