@@ -91,6 +91,20 @@ describe('an event stream', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('goes on for the others when one of several closes', async () => {
+    const feed = new FakeFeed();
+    const streams = new EventStreams(feed);
+    const url = await serve(streams);
+    const leaving = await open(url);
+    const staying = await open(url);
+    await waitFor('both streams', () => streams.size === 2, 5_000);
+    leaving.abort.abort();
+    await waitFor('one stream left', () => streams.size === 1, 5_000);
+    expect(feed.listeners.size).toBe(1);
+    feed.emit({ type: 'notice', text: 'still here' });
+    await waitFor('the notice', () => staying.text.includes('still here'), 5_000);
+  });
+
   it('is refused past the limit, and every one is closed when the streams close', async () => {
     const feed = new FakeFeed();
     const streams = new EventStreams(feed, { ...STREAM_LIMITS, maxStreams: 1 });
