@@ -26,4 +26,21 @@ describe('validatedRoute names all it would leave unchecked', () => {
       ),
     );
   });
+
+  it('names a body alone, and nothing else', () => {
+    const app = new OpenAPIHono<ServiceEnv>();
+    const route = createRoute({
+      method: 'post',
+      path: '/things',
+      request: {
+        body: { content: { 'application/json': { schema: z.object({ a: z.string() }) } } },
+      },
+      responses: ok,
+    });
+    expect(() => validatedRoute(app, route, (c) => respond(c, 200, null, 'text/plain'))).toThrow(
+      new Error(
+        'POST /things: validatedRoute checks params and query only; use app.openapi() for body',
+      ),
+    );
+  });
 });
