@@ -48,7 +48,8 @@ export default {
   tempDirName: '.cache/stryker/tmp',
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: '.cache/stryker/report.json' },
-  thresholds: { high: 90, low: 80, break: 80 },
+  // Issue 26's bar: 90% over every module in the list; a run below it fails.
+  thresholds: { high: 95, low: 90, break: 90 },
   concurrency: 2,
   // Added to 1.5x the covering tests' own time: a mutant that hangs (a wait that never ends) costs
   // this much, and a run has a few dozen of them.
