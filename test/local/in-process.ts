@@ -17,6 +17,7 @@ import {
   type ParameterOverrides,
   readHttpApiSettings,
 } from '../../scripts/workspace/http-api-settings.ts';
+import { testHealthCheck } from './health-settings.ts';
 
 export const ALB_HOST = 'internal-bookstore-test.elb.localhost';
 export const SERVICE = 'book-service';
@@ -109,14 +110,7 @@ export async function inProcessApi(options: InProcessOptions = {}): Promise<InPr
   const probe = async () => ({ status: 200 });
   const group = new TargetGroup(
     SERVICE,
-    {
-      path: `${PATH}/health`,
-      successCodes: [200],
-      healthyThreshold: 2,
-      unhealthyThreshold: 2,
-      intervalMs: 1_000,
-      timeoutMs: 500,
-    },
+    testHealthCheck(`${PATH}/health`),
     1_000,
     { onStateChange: () => {} },
     { clock: immediateClock, probe },

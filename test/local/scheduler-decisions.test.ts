@@ -13,6 +13,7 @@ import { Replica } from '../../scripts/local/ecs/supervisor.ts';
 import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { type FakeChild, FakeTasks } from './fake-tasks.ts';
+import { testHealthCheck } from './health-settings.ts';
 import { ManualClock } from './manual-clock.ts';
 
 const [first, second] = loadWorkspace().services as [Service, Service];
@@ -44,14 +45,7 @@ function setup(options: Setup) {
       service.name,
       new TargetGroup(
         service.name,
-        {
-          path: '/health',
-          successCodes: [200],
-          healthyThreshold: 2,
-          unhealthyThreshold: 2,
-          intervalMs: 1_000,
-          timeoutMs: 500,
-        },
+        testHealthCheck('/health'),
         0,
         {
           // As stack.ts wires the ALB's events to the scheduler.

@@ -12,6 +12,7 @@ import { Replica } from '../../scripts/local/ecs/supervisor.ts';
 import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { type FakeChild, FakeTasks } from './fake-tasks.ts';
+import { testHealthCheck } from './health-settings.ts';
 import { ManualClock } from './manual-clock.ts';
 
 const base = loadWorkspace().services[0] as Service;
@@ -43,14 +44,7 @@ function setup(options: Setup = {}) {
   let tasks: FakeTasks | undefined;
   const group = new TargetGroup(
     service.name,
-    {
-      path: '/health',
-      successCodes: [200],
-      healthyThreshold: 2,
-      unhealthyThreshold: 2,
-      intervalMs: 1_000,
-      timeoutMs: 500,
-    },
+    testHealthCheck('/health'),
     0,
     {
       onStateChange: (_g, target, from) => {

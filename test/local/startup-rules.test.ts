@@ -8,6 +8,7 @@ import { Target, TargetGroup } from '../../scripts/local/alb/target-group.ts';
 import { StartupWatch } from '../../scripts/local/ecs/startup.ts';
 import { Replica } from '../../scripts/local/ecs/supervisor.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
+import { testHealthCheck } from './health-settings.ts';
 
 const service = loadWorkspace().services[0] as Service;
 const GRACE_MS = 60_000;
@@ -21,19 +22,9 @@ afterEach(() => {
 
 /** Two replicas of the service; the first has a task (a target), the second none yet. */
 function setup() {
-  const group = new TargetGroup(
-    service.name,
-    {
-      path: service.health.path,
-      successCodes: [200],
-      healthyThreshold: 2,
-      unhealthyThreshold: 2,
-      intervalMs: 1_000,
-      timeoutMs: 500,
-    },
-    0,
-    { onStateChange: () => {} },
-  );
+  const group = new TargetGroup(service.name, testHealthCheck(service.health.path), 0, {
+    onStateChange: () => {},
+  });
   const placed = new Replica(service, 0);
   const target = new Target(40_000);
   placed.target = target;

@@ -10,6 +10,7 @@ import { Target, TargetGroup } from '../../scripts/local/alb/target-group.ts';
 import { StartupWatch } from '../../scripts/local/ecs/startup.ts';
 import { Replica } from '../../scripts/local/ecs/supervisor.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
+import { testHealthCheck } from './health-settings.ts';
 
 const service = loadWorkspace().services[0] as Service;
 
@@ -22,19 +23,9 @@ afterEach(() => {
 });
 
 function setup(graceMs = 60_000) {
-  const group = new TargetGroup(
-    service.name,
-    {
-      path: service.health.path,
-      successCodes: [200],
-      healthyThreshold: 2,
-      unhealthyThreshold: 2,
-      intervalMs: 1_000,
-      timeoutMs: 500,
-    },
-    0,
-    { onStateChange: () => {} },
-  );
+  const group = new TargetGroup(service.name, testHealthCheck(service.health.path), 0, {
+    onStateChange: () => {},
+  });
   const replicas = [new Replica(service, 0), new Replica(service, 1)];
   replicas.forEach((replica, i) => {
     const target = new Target(40_000 + i);
