@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vites
 import { diagnoseRun } from '../../scripts/checks/diagnose-run.ts';
 import { CliError } from '../../scripts/cli/command.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { captureOutput } from '../helpers/output.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const logs = mockClient(CloudWatchLogsClient);
@@ -15,22 +16,12 @@ const logs = mockClient(CloudWatchLogsClient);
 afterAll(() => {
   for (const m of [cfn, logs]) m.restore();
 });
-let stdout: string[] = [];
-let stderr: string[] = [];
+let output: ReturnType<typeof captureOutput>;
 beforeEach(() => {
   cfn.reset();
   logs.reset();
   logs.on(FilterLogEventsCommand).resolves({ events: [] });
-  stdout = [];
-  stderr = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr.push(String(chunk));
-    return true;
-  });
+  output = captureOutput();
 });
 afterEach(() => {
   vi.restoreAllMocks();
@@ -62,13 +53,13 @@ describe('diagnose, run', () => {
     expect(failure.what).toBe('diagnose: 2 check(s) failed');
     expect(failure.why).toBe('environment exports, HTTP API stack');
     expect(failure.next).toMatch(/deploy\.ts --only env,services$/);
-    const lines = stderr.join('');
+    const lines = output.stderr();
     expect(lines).toContain('diagnosing bookstore/test');
     expect(lines).toMatch(
       /environment exports: stack bookstore-test lacks .*\n\s+-> the internal ALB exists/,
     );
     expect(lines).toContain('recent integration errors');
-    expect(stdout.join('')).toMatch(/^FAIL: \d+ checks, 2 failed, \d+ warnings\n$/);
+    expect(output.stdout()).toMatch(/^FAIL: \d+ checks, 2 failed, \d+ warnings\n$/);
   });
 
   it('prints the checks as JSON on stdout with --json', async () => {
@@ -78,7 +69,7 @@ describe('diagnose, run', () => {
         Object.assign(new Error('Stack with id x does not exist'), { name: 'ValidationError' }),
       );
     await diagnoseRun(options(true)).catch(() => undefined);
-    const report = JSON.parse(stdout.join('')) as {
+    const report = JSON.parse(output.stdout()) as {
       app: string;
       env: string;
       checks: { verdict: string }[];
