@@ -3,7 +3,8 @@
 // order. A task that exits is replaced (at once, or after the crash loop's delay); one that
 // exits before it listens while the stack starts ends the start; an unhealthy one is left alone
 // during its grace period, then replaced first (stopped once its replacement is healthy,
-// deregistered before SIGTERM) or, with no room, stopped first; a stop stops everything.
+// deregistered before SIGTERM; a replacement that fails too is replaced in turn) or, with no
+// room, stopped first; a stop stops everything.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeAnswer } from '../../scripts/local/alb/health-check.ts';
 import { TargetGroup } from '../../scripts/local/alb/target-group.ts';
@@ -77,7 +78,7 @@ function setup(options: Setup = {}) {
       return true;
     },
     tasks: (r, events) => {
-      tasks = new FakeTasks(r, events);
+      tasks = new FakeTasks(r, events, () => clock.now);
       return tasks;
     },
     clock,
@@ -250,6 +251,52 @@ describe('an unhealthy task', () => {
     await s.settle();
     expect(s.tasks.started).toHaveLength(3);
     await until('the old target removed', () => !s.group.targets.includes(oldTarget as never));
+  });
+
+  it('whose replacement fails its checks too: that one is replaced in turn, and both stop once a third is healthy', async () => {
+    const s = setup();
+    await s.launchAll();
+    const [replica] = s.replicas as [Replica];
+    const first = s.child(replica);
+    await failChecks(s, replica);
+    await s.clock.advance(GRACE_MS - 2_000);
+    await until('the replacement', () => s.tasks.started.length === 3);
+    const second = s.child(replica);
+    s.answers.set(replica.port, { status: 500 });
+    // The replacement never passes a check: after its own grace period, it is replaced too,
+    // its replacement first (2 tasks + 1 replaced, room for 4 at 200%).
+    await s.clock.advance(2_000);
+    expect(replica.target?.state).toBe('unhealthy');
+    await s.clock.advance(GRACE_MS - 2_000);
+    await until('a second replacement', () => s.tasks.started.length === 4);
+    expect(
+      s.lines.filter((l) => l.startsWith(`${replica.label} replacing: failed ALB health checks`)),
+    ).toHaveLength(2);
+    expect([first.signals, second.signals]).toEqual([[], []]);
+    // The third task is healthy: the two it and its predecessor were to replace both stop.
+    s.fallback.answer = { status: 200 };
+    await s.clock.advance(50);
+    await until('both SIGTERMs', () => first.signals.length > 0 && second.signals.length > 0);
+    expect([first.signals, second.signals]).toEqual([['SIGTERM'], ['SIGTERM']]);
+    await s.settle();
+    expect(s.tasks.started).toHaveLength(4);
+    expect(replica.target?.state).toBe('healthy');
+  });
+
+  it('reported unhealthy twice before its replacement has a port gets one replacement', async () => {
+    const s = setup();
+    await s.launchAll();
+    await s.clock.advance(GRACE_MS);
+    const [replica] = s.replicas as [Replica];
+    const oldTarget = replica.target as NonNullable<Replica['target']>;
+    // Two reports in a row (a failed check and the grace period's timer, say): the first
+    // starts the replacement, which waits for a free port; the second finds the task replaced.
+    s.scheduler.targetUnhealthy(replica, oldTarget);
+    s.scheduler.targetUnhealthy(replica, oldTarget);
+    await until('the replacement', () => s.tasks.started.length >= 3);
+    await turn();
+    expect(s.tasks.started).toHaveLength(3);
+    expect(s.lines.filter((l) => l.includes('replacing'))).toHaveLength(1);
   });
 
   it('is stopped first when maximumPercent leaves no room, then replaced', async () => {

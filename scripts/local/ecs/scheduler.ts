@@ -23,7 +23,10 @@
 //   reference, DeploymentConfiguration maximumPercent). With no room, it is stopped first
 //   ("the scheduler stops the unhealthy tasks one-by-one", minimumHealthyPercent). Failed
 //   checks within the service's health-check grace period are ignored
-//   (healthCheckGracePeriodSeconds, ECS API reference, CreateService).
+//   (healthCheckGracePeriodSeconds, ECS API reference, CreateService). A replacement that
+//   fails its checks too is a task like any other: it is replaced in turn, and every task
+//   waiting on the slot is stopped once one is healthy (assumed: the docs say "As the
+//   replacement tasks launch and become healthy", not what a failed replacement changes).
 // - Tasks that keep exiting before they ever listen are a crash loop: each is reported, its
 //   output once (until it changes), and new tasks start with growing delays (ECS throttles
 //   launches of tasks that keep failing to start too; this schedule is our own).
@@ -205,7 +208,10 @@ export class Scheduler {
     const service = replica.service;
     const action = onUnhealthy({
       running: replica.running && replica.target === target,
-      replacing: this.replacing.has(replica),
+      // A replacement that turns unhealthy itself is not being replaced: it is replaced in
+      // turn, as ECS replaces any task that fails its checks, while the task it was to
+      // replace keeps waiting for a healthy one.
+      replacing: this.replacing.has(replica) || this.isReplaced(target),
       gracePeriodMs: this.options.gracePeriodMs(replica),
       ageMs: this.now() - replica.startedAt,
       tasks: this.running(service),
@@ -242,16 +248,16 @@ export class Scheduler {
       child: replica.child as ChildProcess,
       target: replica.target,
     };
-    this.replacing.add(replica);
     this.replaced.add(old);
-    try {
-      this.options.say(`${replica.label} replacing: ${reason}; its replacement starts first`);
-      await this.launch(replica);
-      await this.untilHealthy(replica);
-      await this.stopReplaced(old);
-    } finally {
-      this.replacing.delete(replica);
-    }
+    this.options.say(`${replica.label} replacing: ${reason}; its replacement starts first`);
+    await this.launch(replica);
+    await this.untilHealthy(replica);
+    await this.stopReplaced(old);
+  }
+
+  /** Whether `target` is a task's that a replacement started first is to stop. */
+  private isReplaced(target: Target): boolean {
+    return [...this.replaced].some((task) => task.target === target);
   }
 
   /** Tasks of the service that count against maximumPercent: current ones and replaced ones. */
