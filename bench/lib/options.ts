@@ -43,7 +43,7 @@ export const USAGE = `Usage: node bench/run.ts [options]
   --loadgen NAME        auto (wrk when installed), wrk or autocannon
   --no-pin              do not pin servers and load generator to different CPUs
   --out-dir DIR         where the JSON result goes (default bench/results)
-  --max-seconds N       upper bound on the whole run (default 420)
+  --max-seconds N       upper bound on the whole run (default 480)
   --quick               a few-seconds smoke of the harness (CI)
   --guard               the regression guard (about a minute): book-service and Fastify only,
                         paired rounds on each route; exits 1 when book-service's CPU per
@@ -127,7 +127,7 @@ export function parseOptions(argv: string[]): Options {
     loadGenerator: loadGenerator as Options['loadGenerator'],
     pin: !values['no-pin'],
     outDir: path.resolve(values['out-dir'] ?? path.join(import.meta.dirname, '..', 'results')),
-    maxSeconds: positive('max-seconds', values['max-seconds'], 420),
+    maxSeconds: positive('max-seconds', values['max-seconds'], 480),
     guard,
     help: values.help,
   };

@@ -1,28 +1,33 @@
-// Paired rounds: two rows loaded at the same moment, each by its own load generator, both
-// servers on the server core. Whatever else the machine runs disturbs both alike, so the ratio
-// of their CPU per request holds from round to round where rows loaded one after the other
-// drift apart (measured on this shared machine: rounds within about 3% of each other, against
-// 10-30% for the interleaved rounds). It compares CPU per request only: two servers sharing a
-// core share its time, so their req/s is not each one's own.
+// Paired rounds: book-service and Fastify (and, in a full run, the floor app) loaded at the same
+// moment, each by its own load generator, every server on the server core. Whatever else the
+// machine runs disturbs them alike, so the ratio of their CPU per request holds from round to
+// round where rows loaded one after the other drift apart (measured on this shared machine:
+// rounds within about 3% of each other, against 10-30% for the interleaved rounds). It compares
+// CPU per request only: servers sharing a core share its time, so their req/s is not their own.
 import type { LoadGenerator, LoadResult } from './load.ts';
 import { runLoad } from './load.ts';
 import type { RouteId } from './routes.ts';
 import { median } from './stats.ts';
 
-/** A server the pair loads: where to send requests, and its CPU time so far. */
+/** A server the round loads: where to send requests, and its CPU time so far. */
 export interface PairedTarget {
   url: (route: RouteId) => string;
   cpuMicros: () => number;
 }
 
+/**
+ * One round on one route. Each list holds one entry per target, in the targets' order; the
+ * ratios are each target's CPU per request over the last target's (Fastify's), so `ratio`,
+ * the first over the last, is book-service's.
+ */
 export interface PairedSample {
   round: number;
   route: RouteId;
-  /** CPU per request of the first and of the second target, and first / second. */
-  cpuMicrosPerRequest: [number, number];
+  cpuMicrosPerRequest: number[];
   ratio: number;
-  requests: [number, number];
-  errors: [number, number];
+  ratios: number[];
+  requests: number[];
+  errors: number[];
 }
 
 export interface PairedSettings {
@@ -35,12 +40,12 @@ export interface PairedSettings {
 }
 
 async function pairedRound(
-  pair: [PairedTarget, PairedTarget],
+  targets: readonly PairedTarget[],
   route: RouteId,
   round: number,
   settings: PairedSettings,
 ): Promise<PairedSample> {
-  const before = pair.map((t) => t.cpuMicros());
+  const before = targets.map((t) => t.cpuMicros());
   const load = (target: PairedTarget): Promise<LoadResult> =>
     runLoad(settings.generator, {
       url: target.url(route),
@@ -48,24 +53,30 @@ async function pairedRound(
       durationSeconds: settings.durationSeconds,
       cpus: settings.loadCpus,
     });
-  const [a, b] = await Promise.all(pair.map(load));
-  const perRequest = (i: 0 | 1, result: LoadResult | undefined) =>
-    ((pair[i]?.cpuMicros() ?? Number.NaN) - (before[i] ?? Number.NaN)) /
-    Math.max(result?.requests ?? 0, 1);
-  const cpu: [number, number] = [perRequest(0, a), perRequest(1, b)];
+  const results = await Promise.all(targets.map(load));
+  const cpu = targets.map(
+    (target, i) =>
+      (target.cpuMicros() - (before[i] ?? Number.NaN)) / Math.max(results[i]?.requests ?? 0, 1),
+  );
+  const last = cpu.at(-1) ?? Number.NaN;
+  const ratios = cpu.map((micros) => micros / last);
   return {
     round,
     route,
     cpuMicrosPerRequest: cpu,
-    ratio: cpu[0] / cpu[1],
-    requests: [a?.requests ?? 0, b?.requests ?? 0],
-    errors: [a?.errors ?? 0, b?.errors ?? 0],
+    ratio: ratios[0] ?? Number.NaN,
+    ratios,
+    requests: results.map((r) => r?.requests ?? 0),
+    errors: results.map((r) => r?.errors ?? 0),
   };
 }
 
-/** `rounds` paired rounds on each route in turn, the routes interleaved within each round. */
+/**
+ * `rounds` rounds on each route in turn, the routes interleaved within each round, every
+ * target loaded at the same moment (the first is compared with the last).
+ */
 export async function pairedRounds(
-  pair: [PairedTarget, PairedTarget],
+  targets: readonly PairedTarget[],
   routes: readonly RouteId[],
   settings: PairedSettings,
   log: (line: string) => void,
@@ -74,9 +85,10 @@ export async function pairedRounds(
   for (let round = 1; round <= settings.rounds; round++) {
     const line: string[] = [];
     for (const route of routes) {
-      const sample = await pairedRound(pair, route, round, settings);
+      const sample = await pairedRound(targets, route, round, settings);
       samples.push(sample);
-      line.push(`${route} ${sample.ratio.toFixed(2)}x`);
+      const ratios = sample.ratios.slice(0, -1).map((r) => `${r.toFixed(2)}x`);
+      line.push(`${route} ${ratios.join('/')}`);
     }
     log(`paired round ${round}/${settings.rounds}: CPU per request ${line.join(', ')}`);
   }
@@ -85,8 +97,10 @@ export async function pairedRounds(
 
 export interface PairedSummary {
   route: RouteId;
-  /** Medians over the rounds: each target's CPU per request, and the per-round ratio. */
-  cpuMicrosPerRequest: [number, number];
+  /** Medians over the rounds: each target's CPU per request, and each per-round ratio. */
+  cpuMicrosPerRequest: number[];
+  ratios: number[];
+  /** The first target's (book-service's) ratio: its median, lowest and highest round. */
   ratio: number;
   ratioMin: number;
   ratioMax: number;
@@ -97,17 +111,18 @@ export function summarisePaired(samples: readonly PairedSample[]): PairedSummary
   const routes = [...new Set(samples.map((s) => s.route))];
   return routes.map((route) => {
     const of = samples.filter((s) => s.route === route);
+    const targets = of[0]?.cpuMicrosPerRequest.length ?? 0;
+    const each = (pick: (s: PairedSample) => number[]) =>
+      Array.from({ length: targets }, (_, i) => median(of.map((s) => pick(s)[i] ?? Number.NaN)));
     const ratios = of.map((s) => s.ratio);
     return {
       route,
-      cpuMicrosPerRequest: [
-        median(of.map((s) => s.cpuMicrosPerRequest[0])),
-        median(of.map((s) => s.cpuMicrosPerRequest[1])),
-      ],
+      cpuMicrosPerRequest: each((s) => s.cpuMicrosPerRequest),
+      ratios: each((s) => s.ratios),
       ratio: median(ratios),
       ratioMin: Math.min(...ratios),
       ratioMax: Math.max(...ratios),
-      errors: of.reduce((sum, s) => sum + s.errors[0] + s.errors[1], 0),
+      errors: of.reduce((sum, s) => sum + s.errors.reduce((a, b) => a + b, 0), 0),
     };
   });
 }

@@ -14,7 +14,7 @@ export const ROUTE_SUFFIX: Record<RouteId, string> = {
 };
 
 /** The rows the service is compared with on every route; the others show one path only. */
-const EVERY_ROUTE: readonly RowId[] = ['raw', 'service', 'fastify', 'express'];
+const EVERY_ROUTE: readonly RowId[] = ['raw', 'service', 'floor', 'fastify', 'express'];
 
 export function routesOf(row: RowId, wanted: readonly RouteId[]): RouteId[] {
   return EVERY_ROUTE.includes(row) ? [...wanted] : wanted.includes('list') ? ['list'] : [];

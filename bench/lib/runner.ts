@@ -35,8 +35,10 @@ import {
 const SETTLE_MS = 300;
 /** The local stack takes seconds to start: its own goal (ready < 3 s) needs fewer samples. */
 const LOCAL_STARTUP_SAMPLES = 5;
-/** The two rows whose CPU per request the paired rounds compare, the first over the second. */
+/** The rows whose CPU per request the paired rounds compare, the first over the last. */
 export const PAIRED_ROWS = ['service', 'fastify'] as const;
+/** Loaded with them when it runs, between them: the floor app, also over the last. */
+const PAIRED_FLOOR: RowId = 'floor';
 const START_TIMEOUT_MS = 30_000;
 
 interface Pinning {
@@ -246,10 +248,12 @@ async function pairedPhase(
 ): Promise<BenchRecord['paired']> {
   const { options } = run;
   if (!pairedRowsRun(options, [...running.keys()])) return null;
-  const pair = PAIRED_ROWS.map((row): PairedTarget => {
+  const [first, last] = PAIRED_ROWS;
+  const rows = running.has(PAIRED_FLOOR) ? [first, PAIRED_FLOOR, last] : [first, last];
+  const targets = rows.map((row): PairedTarget => {
     const target = running.get(row) as RunningTarget;
     return { url: (route) => urlOf(target, route), cpuMicros: () => cpuOf(target) };
-  }) as [PairedTarget, PairedTarget];
+  });
   const settings = {
     rounds: options.pairedRounds,
     durationSeconds: options.durationSeconds,
@@ -257,8 +261,8 @@ async function pairedPhase(
     generator,
     loadCpus: cpus,
   };
-  const samples = await pairedRounds(pair, options.routes, settings, run.log);
-  return { rows: [...PAIRED_ROWS], samples, summary: summarisePaired(samples) };
+  const samples = await pairedRounds(targets, options.routes, settings, run.log);
+  return { rows, samples, summary: summarisePaired(samples) };
 }
 
 /** The run's record: machine, settings, rows, their summary and the goals. */

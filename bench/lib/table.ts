@@ -6,7 +6,7 @@ import { ROW_LABELS } from './targets.ts';
 
 const MB = 1024 * 1024;
 
-function fmt(value: number, digits = 0): string {
+export function fmt(value: number, digits = 0): string {
   if (!Number.isFinite(value)) return '-';
   return value.toLocaleString('en-US', {
     minimumFractionDigits: digits,
@@ -14,7 +14,7 @@ function fmt(value: number, digits = 0): string {
   });
 }
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
@@ -97,24 +97,27 @@ function startupTable(record: BenchRecord): string | undefined {
   );
 }
 
-/** The paired rounds: book-service's and Fastify's CPU per request, loaded at the same time. */
+/** The paired rounds: each row's CPU per request, loaded at the same time, over Fastify's. */
 function pairedTable(record: BenchRecord): string | undefined {
   if (!record.paired) return undefined;
+  const { rows, summary } = record.paired;
+  const others = rows.slice(1, -1);
+  const last = rows.at(-1);
   return table(
     [
       'paired rounds (loaded at once)',
-      'service CPU us/req',
-      'fastify CPU us/req',
-      'service / fastify',
+      ...rows.map((row) => `${row} CPU us/req`),
+      `${rows[0]} / ${last}`,
       'rounds min-max',
+      ...others.map((row) => `${row} / ${last}`),
       'errors',
     ],
-    record.paired.summary.map((p) => [
+    summary.map((p) => [
       routeLabel(p.route),
-      fmt(p.cpuMicrosPerRequest[0]),
-      fmt(p.cpuMicrosPerRequest[1]),
+      ...p.cpuMicrosPerRequest.map((micros) => fmt(micros)),
       `${fmt(p.ratio, 2)}x`,
       `${fmt(p.ratioMin, 2)}-${fmt(p.ratioMax, 2)}`,
+      ...others.map((_, i) => `${fmt(p.ratios[i + 1] ?? Number.NaN, 2)}x`),
       fmt(p.errors),
     ]),
   );

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { freePort } from '../../scripts/cli/processes.ts';
-import { bundleService, nodeTarget } from '../../scripts/cloud/bundle.ts';
+import { bundleEntry, bundleService, nodeTarget } from '../../scripts/cloud/bundle.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
 import { prepareNginx } from './nginx.ts';
 import {
@@ -18,12 +18,22 @@ import {
   waitForLine,
 } from './proc.ts';
 
-export const ROW_IDS = ['raw', 'service', 'fastify', 'express', 'hono', 'nginx', 'local'] as const;
+export const ROW_IDS = [
+  'raw',
+  'service',
+  'floor',
+  'fastify',
+  'express',
+  'hono',
+  'nginx',
+  'local',
+] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 export const ROW_LABELS: Record<RowId, string> = {
   raw: 'raw node:http (the limit)',
   service: 'book-service (bundle, direct)',
+  floor: 'Hono doing the same work (floor)',
   fastify: 'Fastify 5 (same work, pino on)',
   express: 'Express 4 (seed handler)',
   hono: 'bare Hono (framework floor)',
@@ -35,6 +45,7 @@ export const ROW_LABELS: Record<RowId, string> = {
 export const SINGLE_PROCESS_ROWS: readonly RowId[] = [
   'raw',
   'service',
+  'floor',
   'fastify',
   'express',
   'hono',
@@ -62,7 +73,7 @@ export interface RunningTarget {
 export interface Artifacts {
   dir: string;
   service: Service;
-  files: { raw: string; service: string; fastify: string; express: string; hono: string };
+  files: Record<'raw' | 'service' | 'floor' | 'fastify' | 'express' | 'hono', string>;
 }
 
 export interface StartContext {
@@ -108,14 +119,16 @@ export async function buildArtifacts(dir: string): Promise<Artifacts> {
     });
     return outfile;
   };
-  const [serviceFile, raw, fastify, express, hono] = await Promise.all([
+  const [serviceFile, floor, raw, fastify, express, hono] = await Promise.all([
     bundleService(SERVICE_NAME, path.join(dir, SERVICE_NAME)),
+    // Bundled as the services are (minified, zod's English only): its start-up compares.
+    bundleEntry(fixture('floor-server.ts'), path.join(dir, 'floor', 'server.mjs')),
     bundle('raw-server.ts', path.join(dir, 'raw.mjs')),
     bundle('fastify-server.ts', path.join(dir, 'fastify.mjs')),
     bundle('express-server.ts', path.join(dir, 'express.mjs')),
     bundle('hono-server.ts', path.join(dir, 'hono.mjs')),
   ]);
-  return { dir, service, files: { raw, service: serviceFile, fastify, express, hono } };
+  return { dir, service, files: { raw, service: serviceFile, floor, fastify, express, hono } };
 }
 
 /** The environment a service replica runs with: the manifest's variables, as on ECS. */
@@ -146,6 +159,8 @@ function nodeArgs(row: RowId, artifacts: Artifacts): string[] {
       return dockerfileNodeArgs(artifacts.service, artifacts.files.service);
     case 'raw':
       return [artifacts.files.raw];
+    case 'floor':
+      return [artifacts.files.floor];
     case 'fastify':
       return [artifacts.files.fastify];
     case 'express':

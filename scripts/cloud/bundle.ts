@@ -43,7 +43,11 @@ const zodEnglishOnly: Plugin = {
 export async function bundleService(service: string, outDir = path.join(root, 'dist', service)) {
   const entry = path.join(root, 'services', service, 'src', 'server.ts');
   if (!existsSync(entry)) throw new Error(`no entry point at ${path.relative(root, entry)}`);
-  const outfile = path.join(outDir, 'server.mjs');
+  return bundleEntry(entry, path.join(outDir, 'server.mjs'));
+}
+
+/** `entry` bundled as a service is (also the benchmark's floor app, bundled alike). */
+export async function bundleEntry(entry: string, outfile: string): Promise<string> {
   await build({
     entryPoints: [entry],
     outfile,

@@ -28,10 +28,10 @@ function runQuick(extra: string[]): { record: BenchRecord; stdout: string } {
 }
 
 describe('bench harness smoke', () => {
-  it('runs two rows for a round on each route and writes a well-formed record', () => {
-    const { record, stdout } = runQuick(['--rows', 'raw,service']);
+  it('runs three rows for a round on each route and writes a well-formed record', () => {
+    const { record, stdout } = runQuick(['--rows', 'raw,service,floor']);
     expect(record.schema).toBe(3);
-    expect(record.rows.map((r) => r.id)).toEqual(['raw', 'service']);
+    expect(record.rows.map((r) => r.id)).toEqual(['raw', 'service', 'floor']);
     for (const row of record.rows) {
       expect(row.bodies.map((b) => b.route)).toEqual([...ROUTE_IDS]);
       for (const body of row.bodies) {
@@ -64,6 +64,15 @@ describe('bench harness smoke', () => {
       new RegExp(`${measured.toFixed(2)}x\\s+${measured <= 1.2 ? 'MET' : 'MISSED'}$`),
     );
   }, 90_000);
+
+  it('loads the floor app between book-service and Fastify in the paired rounds', () => {
+    const { record, stdout } = runQuick(['--rows', 'service,floor,fastify', '--routes', 'item']);
+    expect(record.paired?.rows).toEqual(['service', 'floor', 'fastify']);
+    const [item] = record.paired?.summary ?? [];
+    expect(item?.cpuMicrosPerRequest).toHaveLength(3);
+    expect(item?.ratios[2]).toBe(1);
+    expect(stdout).toMatch(/service \/ fastify .* floor \/ fastify/);
+  }, 60_000);
 
   it('falls back to autocannon, the load generator every machine has', () => {
     const { record } = runQuick(['--rows', 'raw', '--loadgen', 'autocannon']);

@@ -52,10 +52,11 @@ function paired(ratio: number, errors = 0): BenchRecord['paired'] {
     [1, 2, 3].map((round) => ({
       round,
       route,
-      cpuMicrosPerRequest: [40 * ratio, 40] as [number, number],
+      cpuMicrosPerRequest: [40 * ratio, 40],
       ratio,
-      requests: [1000, 1000] as [number, number],
-      errors: [errors, 0] as [number, number],
+      ratios: [ratio, 1],
+      requests: [1000, 1000],
+      errors: [errors, 0],
     })),
   );
   return { rows: ['service', 'fastify'], samples, summary: summarisePaired(samples) };
@@ -151,6 +152,32 @@ describe('CPU per request against Fastify', () => {
     ];
     expect(verdicts(rows, paired(0.97))['service-cpu-vs-fastify-item']).toEqual(['MET', 0.97]);
     expect(verdicts(rows, paired(1.02))['service-cpu-vs-fastify-item']).toEqual(['MISSED', 1.02]);
+  });
+});
+
+describe('paired rounds with the floor app between book-service and Fastify', () => {
+  /** A round where the three cost `service`, `floor` and 40 us per request. */
+  const round = (n: number, service: number, floor: number): PairedSample => ({
+    round: n,
+    route: 'item',
+    cpuMicrosPerRequest: [service, floor, 40],
+    ratio: service / 40,
+    ratios: [service / 40, floor / 40, 1],
+    requests: [1000, 1000, 1000],
+    errors: [0, n === 2 ? 1 : 0, 0],
+  });
+
+  it("takes each row's median CPU and each ratio to Fastify's median over the rounds", () => {
+    const [summary] = summarisePaired([round(1, 40, 44), round(2, 44, 48), round(3, 36, 40)]);
+    expect(summary).toEqual({
+      route: 'item',
+      cpuMicrosPerRequest: [40, 44, 40],
+      ratios: [1, 1.1, 1],
+      ratio: 1,
+      ratioMin: 0.9,
+      ratioMax: 1.1,
+      errors: 1,
+    });
   });
 });
 
