@@ -18,16 +18,11 @@ import {
   waitForLine,
 } from './proc.ts';
 
-export const ROW_IDS = [
-  'raw',
-  'service',
-  'floor',
-  'fastify',
-  'express',
-  'hono',
-  'nginx',
-  'local',
-] as const;
+/** Rows that are one Node process each: start-up and idle memory are sampled by restarting. */
+const NODE_ROWS = ['raw', 'service', 'floor', 'fastify', 'express', 'hono'] as const;
+type NodeRow = (typeof NODE_ROWS)[number];
+
+export const ROW_IDS = [...NODE_ROWS, 'nginx', 'local'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 export const ROW_LABELS: Record<RowId, string> = {
@@ -36,20 +31,12 @@ export const ROW_LABELS: Record<RowId, string> = {
   floor: 'Hono doing the same work (floor)',
   fastify: 'Fastify 5 (same work, pino on)',
   express: 'Express 4 (seed handler)',
-  hono: 'bare Hono (framework floor)',
+  hono: 'bare Hono (no work, body built once)',
   nginx: 'nginx -> book-service replicas',
   local: 'local stack API -> ALB -> replicas',
 };
 
-/** Rows whose start-up and idle memory are one process's and can be sampled by restarting. */
-export const SINGLE_PROCESS_ROWS: readonly RowId[] = [
-  'raw',
-  'service',
-  'floor',
-  'fastify',
-  'express',
-  'hono',
-];
+export const SINGLE_PROCESS_ROWS: readonly RowId[] = NODE_ROWS;
 
 export const SERVICE_NAME = 'book-service';
 export const LOCAL_STACK_ENTRY = path.join(repoRoot, 'scripts', 'local', 'index.ts');
@@ -73,7 +60,7 @@ export interface RunningTarget {
 export interface Artifacts {
   dir: string;
   service: Service;
-  files: Record<'raw' | 'service' | 'floor' | 'fastify' | 'express' | 'hono', string>;
+  files: Record<NodeRow, string>;
 }
 
 export interface StartContext {
@@ -154,22 +141,11 @@ function dockerfileNodeArgs(service: Service, bundle: string): string[] {
 }
 
 function nodeArgs(row: RowId, artifacts: Artifacts): string[] {
-  switch (row) {
-    case 'service':
-      return dockerfileNodeArgs(artifacts.service, artifacts.files.service);
-    case 'raw':
-      return [artifacts.files.raw];
-    case 'floor':
-      return [artifacts.files.floor];
-    case 'fastify':
-      return [artifacts.files.fastify];
-    case 'express':
-      return [artifacts.files.express];
-    case 'hono':
-      return [artifacts.files.hono];
-    default:
-      throw new Error(`${row} is not a single Node process`);
+  if (row === 'service') return dockerfileNodeArgs(artifacts.service, artifacts.files.service);
+  if (!(NODE_ROWS as readonly RowId[]).includes(row)) {
+    throw new Error(`${row} is not a single Node process`);
   }
+  return [artifacts.files[row as NodeRow]];
 }
 
 /** The command line, shortened for the report: `node services/book-service/src/server.ts`. */
