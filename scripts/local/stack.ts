@@ -14,7 +14,7 @@ import {
   scaled,
   stopTimeoutMs,
 } from './context.ts';
-import { Scheduler } from './ecs/scheduler.ts';
+import { Scheduler, type SchedulerOptions } from './ecs/scheduler.ts';
 import { StartupWatch } from './ecs/startup.ts';
 import { Replica } from './ecs/supervisor.ts';
 import { attachHttpApi } from './gateway/http-api.ts';
@@ -105,9 +105,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const late: LateParts = {};
   const { alb, groups } = buildLoadBalancer(ctx, albEvents(ctx, replicas, late));
   const { servers, apiPort, albPort } = await openListeners(ctx, alb, options);
-  const scheduler = newScheduler(ctx, options, replicas, groups, (replica, how) =>
-    startup.exitedBeforeListening(replica, how),
-  );
+  const scheduler = newScheduler(ctx, options, replicas, groups, {
+    exitedBeforeListening: (replica, how) => startup.exitedBeforeListening(replica, how),
+    starting: () => startup.active,
+  });
   // Ready when every replica is healthy, within the longest grace period ECS would allow.
   const services = ctx.workspace.services;
   const graceMs = Math.max(...services.map((s) => scaled(s.health.gracePeriodMs, ctx.scale)));
@@ -175,7 +176,7 @@ function newScheduler(
   options: LocalStackOptions,
   replicas: Replica[],
   groups: ReadonlyMap<string, TargetGroup>,
-  exitedBeforeListening: (replica: Replica, how: string) => boolean,
+  watch: Pick<SchedulerOptions, 'exitedBeforeListening' | 'starting'>,
 ): Scheduler {
   return new Scheduler(replicas, {
     host: ctx.host,
@@ -187,7 +188,7 @@ function newScheduler(
     gracePeriodMs: (replica) => scaled(replica.service.health.gracePeriodMs, ctx.scale),
     say: ctx.say,
     output: (replica, line) => ctx.sink.write(`${replica.label} | ${line}`),
-    exitedBeforeListening,
+    ...watch,
   });
 }
 

@@ -171,14 +171,15 @@ describe('maximumPercent counts', () => {
   });
 
   it('the tasks its replacements will stop: a second unhealthy task with no room left is stopped first', async () => {
-    // Two desired tasks at 150%: three at most, so room for one replacement at a time.
-    const s = setup({ services: [{ minCount: 2, maximumPercent: 150 }] });
+    // Two desired tasks at 150%: three at most, so room for one replacement at a time. A 3 s
+    // grace period: a0's replacement, still starting 2 s later, is not judged yet.
+    const s = setup({ services: [{ minCount: 2, maximumPercent: 150 }], graceMs: 3_000 });
     await s.launchAll();
     const [a0, a1] = s.replicas as [Replica, Replica];
     const old0 = s.child(a0);
     const old1 = s.child(a1);
     s.fail(a0);
-    await s.clock.advance(2_000);
+    await s.clock.advance(3_000);
     expect(s.replacing(a0)).toEqual([`${a0.label} replacing: failed ALB health checks; ${FIRST}`]);
     await s.nextTask(a0, old0);
     // a0's replacement is not healthy yet, so a0's old task still runs: three tasks.
@@ -285,6 +286,89 @@ describe('the grace period', () => {
     expect(s.lines.at(-1)).toBe(`${replica.label} exited (code 1)`);
     await s.clock.advance(0);
     await s.nextTask(replica, task);
+  });
+});
+
+describe('a task that never listens', () => {
+  const hung = (replica: Replica, port: number, ms: number) =>
+    `${replica.label} has not listened on port ${port} within ${ms} ms (its grace period, or its unhealthy threshold of checks): its health checks count as failed`;
+
+  it('with no grace period: judged when ELB would have found it unhealthy (2 checks of 1 s)', async () => {
+    const s = setup({ services: [{ minCount: 1 }] });
+    const [replica] = s.replicas as [Replica];
+    await s.scheduler.launch(replica);
+    const task = s.child(replica);
+    const port = replica.port;
+    await s.clock.advance(2_000 - 1);
+    expect(s.replacing(replica)).toEqual([]);
+    await s.clock.advance(1);
+    expect(s.lines).toContain(hung(replica, port, 2_000));
+    expect(s.replacing(replica)).toEqual([
+      `${replica.label} replacing: failed ALB health checks; ${FIRST}`,
+    ]);
+    await s.nextTask(replica, task);
+  });
+
+  it('with a longer grace period: judged when it ends, from its own start', async () => {
+    const s = setup({ services: [{ minCount: 1 }], graceMs: 5_000 });
+    await s.clock.advance(1_000);
+    const [replica] = s.replicas as [Replica];
+    await s.scheduler.launch(replica);
+    const port = replica.port;
+    await s.clock.advance(5_000 - 1);
+    expect(s.replacing(replica)).toEqual([]);
+    await s.clock.advance(1);
+    expect(s.lines).toContain(hung(replica, port, 5_000));
+  });
+
+  it('nothing is said of one that is healthy by then, or has exited', async () => {
+    const s = setup({ services: [{ minCount: 2 }] });
+    const [a0, a1] = s.replicas as [Replica, Replica];
+    await s.scheduler.launch(a0);
+    await s.scheduler.launch(a1);
+    s.answers.set(a0.port, { status: 200 });
+    const exited = a1.port;
+    s.child(a1).exit(1);
+    await s.clock.advance(2_000);
+    expect(a0.target?.state).toBe('healthy');
+    // (a1's next task hangs too, and is said to once its own 2 s are over.)
+    const said = () => s.lines.filter((l) => l.includes('has not listened'));
+    expect(
+      said().filter((l) => l.includes(`port ${a0.port} `) || l.includes(`port ${exited} `)),
+    ).toEqual([]);
+  });
+
+  it('nothing is said once the stack has stopped', async () => {
+    const s = setup({ services: [{ minCount: 1 }] });
+    const [replica] = s.replicas as [Replica];
+    await s.scheduler.launch(replica);
+    await s.clock.advance(1_000);
+    await s.scheduler.stop();
+    await s.clock.advance(5_000);
+    expect(s.lines.filter((l) => l.includes('has not listened'))).toEqual([]);
+  });
+
+  it('that has just answered a first check (a 500) is left to its checks', async () => {
+    const s = setup({ services: [{ minCount: 1 }] });
+    const [replica] = s.replicas as [Replica];
+    await s.scheduler.launch(replica);
+    await s.clock.advance(1_900);
+    s.fail(replica);
+    await s.clock.advance(100);
+    expect(replica.target?.state).toBe('initial');
+    expect(s.lines.filter((l) => l.includes('has not listened'))).toEqual([]);
+  });
+
+  it('but has answered once (a 500): left to its failed checks', async () => {
+    const s = setup({ services: [{ minCount: 1 }], graceMs: 5_000 });
+    const [replica] = s.replicas as [Replica];
+    await s.scheduler.launch(replica);
+    s.fail(replica);
+    await s.clock.advance(5_000);
+    expect(s.lines.filter((l) => l.includes('has not listened'))).toEqual([]);
+    expect(s.replacing(replica)).toEqual([
+      `${replica.label} replacing: failed ALB health checks; ${FIRST}`,
+    ]);
   });
 });
 

@@ -77,6 +77,7 @@ function setup(options: Setup = {}) {
       gaveUp.push(`${replica.label} ${how}`);
       return true;
     },
+    starting: () => options.starting === true,
     tasks: (r, events) => {
       tasks = new FakeTasks(r, events, () => clock.now);
       return tasks;
@@ -297,6 +298,41 @@ describe('an unhealthy task', () => {
     await turn();
     expect(s.tasks.started).toHaveLength(3);
     expect(s.lines.filter((l) => l.includes('replacing'))).toHaveLength(1);
+  });
+
+  it('that never listens is replaced once its grace period is over, its replacement first', async () => {
+    const s = setup();
+    await s.launchAll();
+    const [replica] = s.replicas as [Replica];
+    // It exits; the task started in its place hangs before it listens: every check refused.
+    s.child(replica).exit(1);
+    await s.clock.advance(0);
+    await until('the restart', () => s.tasks.started.length === 3);
+    const hung = s.child(replica);
+    const port = replica.port;
+    await s.clock.advance(GRACE_MS - 1);
+    await turn();
+    expect(replica.target?.state).toBe('initial');
+    expect(s.tasks.started).toHaveLength(3);
+    await s.clock.advance(1);
+    await until('its replacement', () => s.tasks.started.length === 4);
+    expect(s.lines).toContain(
+      `${replica.label} has not listened on port ${port} within ${GRACE_MS} ms (its grace period, or its unhealthy threshold of checks): its health checks count as failed`,
+    );
+    s.fallback.answer = { status: 200 };
+    await s.clock.advance(50);
+    await until('SIGTERM', () => hung.signals.length > 0);
+    expect(hung.signals).toEqual(['SIGTERM']);
+  });
+
+  it('that never listens while the stack starts is left to the start-up watch', async () => {
+    const s = setup({ replicas: 1, starting: true });
+    const [replica] = s.replicas as [Replica];
+    await s.scheduler.launch(replica);
+    await s.clock.advance(GRACE_MS * 2);
+    await turn();
+    expect(s.tasks.started).toHaveLength(1);
+    expect(s.lines.filter((l) => l.includes('has not listened'))).toEqual([]);
   });
 
   it('is stopped first when maximumPercent leaves no room, then replaced', async () => {

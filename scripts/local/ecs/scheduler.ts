@@ -27,6 +27,7 @@
 //   fails its checks too is a task like any other: it is replaced in turn, and every task
 //   waiting on the slot is stopped once one is healthy (assumed: the docs say "As the
 //   replacement tasks launch and become healthy", not what a failed replacement changes).
+//   A task that never listens is judged as one that fails its checks (watchListening).
 // - Tasks that keep exiting before they ever listen are a crash loop: each is reported, its
 //   output once (until it changes), and new tasks start with growing delays (ECS throttles
 //   launches of tasks that keep failing to start too; this schedule is our own).
@@ -68,6 +69,11 @@ export interface SchedulerOptions extends Omit<SupervisorOptions, 'events'> {
    * starting and gives up), false to let the scheduler replace the task.
    */
   exitedBeforeListening(replica: Replica, how: string): boolean;
+  /**
+   * Whether the stack is still starting: then its start-up watch, not the scheduler, answers
+   * for a task that never listens (the start fails at the grace period). Default: never.
+   */
+  starting?(): boolean;
   /** Tests: the processes (default: a Supervisor of real ones), the restart and grace timers. */
   tasks?(replicas: Replica[], events: ReplicaEvents): Tasks;
   clock?: Clock;
@@ -131,6 +137,28 @@ export class Scheduler {
     replica.target = target;
     this.supervisor.start(replica, port);
     group.register(target);
+    if (!this.options.starting?.()) this.watchListening(replica, target);
+  }
+
+  /**
+   * A task that has not answered one health check by the time ELB would have found it unhealthy
+   * (its unhealthy threshold of checks), and its grace period is over, is replaced as an
+   * unhealthy one. ELB counts a refused connection as a failed check; locally a new target's
+   * refusals are not counted (target-group.ts, STARTUP_PROBE_MS: a process runs before it
+   * listens), so without this a task that hangs before it listens would stay `initial`, and a
+   * slot (or a replacement started first) would wait on it for good.
+   */
+  private watchListening(replica: Replica, target: Target): void {
+    const { unhealthyThreshold, intervalMs } = this.group(replica).health;
+    const graceMs = Math.max(this.options.gracePeriodMs(replica), unhealthyThreshold * intervalMs);
+    this.clock.setTimeout(() => {
+      // Healthy, found unhealthy, answered once, or gone (its target deregistered): not hung.
+      if (target.state !== 'initial' || target.answeredOnce || this.supervisor.stopping) return;
+      this.options.say(
+        `${replica.label} has not listened on port ${target.port} within ${graceMs} ms (its grace period, or its unhealthy threshold of checks): its health checks count as failed`,
+      );
+      this.targetUnhealthy(replica, target);
+    }, graceMs);
   }
 
   /** Deregisters a dead task's target and forgets it once it has drained. */
