@@ -390,6 +390,28 @@ describe('a SIGTERM from the console', () => {
     await stopped;
     expect(secondTask.signals).toEqual(['SIGTERM']);
   });
+
+  it("while a replacement is started first: stops the slot's current task, the replacement, at once", async () => {
+    const s = setup({ services: [{ minCount: 1, maximumPercent: 200 }] });
+    await s.launchAll();
+    const [replica] = s.replicas as [Replica];
+    const old = s.child(replica);
+    s.fail(replica);
+    await s.clock.advance(2_000);
+    const replacement = await s.nextTask(replica, old);
+    // The replacement is still starting; the console asks for the slot's task to stop.
+    await s.scheduler.replace(replica, 'SIGTERM requested');
+    expect(replacement.signals).toEqual(['SIGTERM']);
+    expect(old.signals).toEqual([]);
+    // Another task takes the slot; once it is healthy, the task the first one was to replace
+    // is stopped too.
+    await s.clock.advance(0);
+    const next = await s.nextTask(replica, replacement);
+    s.answers.set(replica.port, { status: 200 });
+    await s.clock.advance(50);
+    await until('the replaced task stopped', () => old.signals.length > 0);
+    expect(next.signals).toEqual([]);
+  });
 });
 
 describe('while the stack stops', () => {
