@@ -307,6 +307,34 @@ function routePattern(routePath: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
+/**
+ * A route key as API Gateway takes it: `$default`, or an HTTP method (or `ANY`) and a resource
+ * path, with a greedy variable (`{proxy+}`) only at its end ("Create routes for HTTP APIs":
+ * docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-routes.html). The method
+ * list is the one the API Gateway console offers (docs/verified.md: assumed).
+ */
+const ROUTE_KEY = /^(ANY|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (\/\S*)$/;
+
+function parseRouteKey(logicalId: string, routeKey: string): [method: string, path: string] {
+  if (routeKey === '$default') return ['ANY', ''];
+  const match = ROUTE_KEY.exec(routeKey);
+  if (match === null) {
+    throw new TemplateSettingsError(
+      `${logicalId}: RouteKey ${JSON.stringify(routeKey)} is neither $default nor "METHOD /path" (METHOD one of ANY, GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)`,
+    );
+  }
+  const [, method, path] = match as unknown as [string, string, string];
+  const segments = path.split('/');
+  // A segment only partly a variable (`v{x+}`) is literal text, as routePattern reads it.
+  const greedy = segments.findIndex((segment) => /^\{[^}]*\+\}$/.test(segment));
+  if (greedy !== -1 && greedy !== segments.length - 1) {
+    throw new TemplateSettingsError(
+      `${logicalId}: RouteKey ${JSON.stringify(routeKey)} has a greedy path variable before its end; API Gateway takes one only as the last segment`,
+    );
+  }
+  return [method, path];
+}
+
 /** API Gateway's precedence: full matches, then greedy ones by prefix length, then $default. */
 function precedence(route: HttpApiRoute): [number, number, number] {
   if (route.routeKey === '$default') return [3, 0, 0];
@@ -354,8 +382,7 @@ function readRoutes(scope: Scope, integrationId: string, stage: CfnResource): Ht
       );
     }
     const authorizer = readAuthorizer(logicalId, props, scope);
-    const [method = '', routePath = ''] =
-      routeKey === '$default' ? ['ANY', ''] : routeKey.split(' ', 2);
+    const [method, routePath] = parseRouteKey(logicalId, routeKey);
     const settings = { ...defaults, ...(perRoute[routeKey] ?? {}) };
     const where = `${logicalId} (${routeKey}) throttling`;
     const rateLimit = resolveNumber(settings.ThrottlingRateLimit, scope, where);
@@ -363,7 +390,7 @@ function readRoutes(scope: Scope, integrationId: string, stage: CfnResource): Ht
     routes.push({
       routeKey,
       logicalId,
-      method: method.toUpperCase(),
+      method,
       path: routePath,
       pattern: routeKey === '$default' ? /^/ : routePattern(routePath),
       // Unset means "no stage limit" (the account's limits apply, which a laptop never hits).

@@ -194,6 +194,38 @@ describe('routes', () => {
     );
   });
 
+  it('are refused when their key is neither $default nor "METHOD /path", as API Gateway refuses them', () => {
+    const withKey = (key: string) => {
+      const t = template();
+      props(t, 'BookServiceRoute').RouteKey = key;
+      return () => httpApiSettingsOf(t, 't');
+    };
+    for (const key of [
+      'default',
+      '$Default',
+      'GET',
+      'GET api/books',
+      'FETCH /x',
+      'get /x',
+      'GET  /x',
+      ' GET /x',
+      'GET /a b',
+    ]) {
+      expect(withKey(key), key).toThrow(
+        `BookServiceRoute: RouteKey ${JSON.stringify(key)} is neither $default nor "METHOD /path"`,
+      );
+    }
+    for (const key of ['GET /a/{proxy+}/b', 'ANY /{all+}/x']) {
+      expect(withKey(key), key).toThrow('has a greedy path variable before its end');
+    }
+    // Their near misses are taken.
+    // (A segment only partly a variable is literal text, greedy or not.)
+    const taken = ['$default', 'GET /', 'DELETE /x', 'ANY /a/{proxy+}', 'HEAD /a/{id}/b'];
+    for (const key of [...taken, 'GET /v{all+}/x', 'GET /{all+}v/x']) {
+      expect(withKey(key), key).not.toThrow();
+    }
+  });
+
   it('are refused with a clear error when their target is not the ALB integration, or none', () => {
     const refusal = (value: unknown) =>
       `BookServiceRoute: targets ${JSON.stringify(value)}; the local API emulates only the ALB integration AlbIntegration`;
