@@ -226,7 +226,9 @@ export function percentiles(latencies: readonly number[]): Percentiles {
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
 }
 
-export const ms = (value: number) => `${value.toFixed(1)} ms`;
+/** A duration for a report line; a phase whose log line was not seen says so, not `NaN ms`. */
+export const ms = (value: number) =>
+  Number.isFinite(value) ? `${value.toFixed(1)} ms` : '(not seen in the log)';
 
 export function describeFailures(failures: readonly Outcome[], limit = 5): string {
   return failures
