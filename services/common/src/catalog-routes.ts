@@ -54,7 +54,7 @@ export function registerCatalogRoutes<T extends { id: number }>(
   describeTag(app, resource, `The ${resource}, read-only`);
   // Items by id, not their bodies: each answer is serialised when asked, as a service reading
   // a database would have to, so the figures in bench/README.md hold for one.
-  const byId = new Map(items.map((item) => [String(item.id), item]));
+  const byId = new Map(items.map((item) => [item.id, item]));
   const send = (c: Context<ServiceEnv>, body: string) => respond(c, 200, body, 'application/json');
 
   validatedRoute(
@@ -100,7 +100,7 @@ export function registerCatalogRoutes<T extends { id: number }>(
       },
     }),
     (c, { param: { id } }) => {
-      const found = byId.get(String(Number(id)));
+      const found = byId.get(Number(id));
       if (found === undefined)
         return problem(c, 404, `There is no ${resource} item with id ${id}.`);
       return send(c, JSON.stringify(found));

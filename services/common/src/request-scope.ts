@@ -87,8 +87,12 @@ export function respond(
   extraHeaders?: Record<string, string>,
 ): Response {
   const scope: RequestScope | undefined = c.env;
-  const headers: Record<string, string> = { 'content-type': contentType };
-  if (scope?.requestId !== undefined) headers['x-request-id'] = scope.requestId;
+  const requestId = scope?.requestId;
+  // One literal per shape: the adapter copies these keys into the response head.
+  const headers: Record<string, string> =
+    requestId === undefined
+      ? { 'content-type': contentType }
+      : { 'content-type': contentType, 'x-request-id': requestId };
   if (extraHeaders) Object.assign(headers, extraHeaders);
   const response = new Response(body, { status, headers });
   if (scope) scope.answered = response;
@@ -102,36 +106,44 @@ export interface ScopeOptions {
   routeWithBody: Fetch;
 }
 
+/** After the app answered: the id on answers respond() did not build, draining, the line. */
+function finish(
+  response: Response,
+  request: Request,
+  scope: RequestScope,
+  started: number,
+  { lifecycle, logger }: Omit<ScopeOptions, 'routeWithBody'>,
+): Response {
+  const { requestId } = scope;
+  // Answers built by other code than respond(): the document, Hono's HEAD, a service's own.
+  if (response !== scope.answered) response.headers.set('x-request-id', requestId);
+  // After the app answered, so a request in flight when draining began closes too.
+  if (lifecycle.draining) response.headers.set('connection', 'close');
+  // No line to write (LOG_LEVEL above info): skip the work of building it.
+  if (!logger.isLevelEnabled('info')) return response;
+  const durationMs = Math.round((performance.now() - started) * 100) / 100;
+  const path = scope.path ?? getPathNoStrict(request);
+  const { method } = request;
+  logger.info({ method, path, status: response.status, durationMs, requestId }, 'request');
+  return response;
+}
+
 /** `route` (the app's own fetch) wrapped in the request scope. */
-export function withRequestScope(
-  route: Fetch,
-  { lifecycle, logger, routeWithBody }: ScopeOptions,
-): Fetch {
+export function withRequestScope(route: Fetch, options: ScopeOptions): Fetch {
+  const { routeWithBody } = options;
   return (request, env, executionCtx) => {
     const started = performance.now();
     // @hono/node-server passes a new `{ incoming, outgoing }` per request; app.request() none.
     const scope = (env ?? {}) as RequestScope & { incoming?: { headers: NodeHeaders } };
-    const requestId = chooseRequestId(request, scope.incoming?.headers);
-    scope.requestId = requestId;
-    const finish = (response: Response): Response => {
-      // Answers built by other code than respond(): the document, Hono's HEAD, a service's own.
-      if (response !== scope.answered) response.headers.set('x-request-id', requestId);
-      // After the app answered, so a request in flight when draining began closes too.
-      if (lifecycle.draining) response.headers.set('connection', 'close');
-      // No line to write (LOG_LEVEL above info): skip the work of building it.
-      if (!logger.isLevelEnabled('info')) return response;
-      const durationMs = Math.round((performance.now() - started) * 100) / 100;
-      const path = scope.path ?? getPathNoStrict(request);
-      const { method } = request;
-      logger.info({ method, path, status: response.status, durationMs, requestId }, 'request');
-      return response;
-    };
+    scope.requestId = chooseRequestId(request, scope.incoming?.headers);
     const method = request.method;
     const answer = (method === 'GET' || method === 'HEAD' ? route : routeWithBody)(
       request,
       scope,
       executionCtx,
     );
-    return answer instanceof Promise ? answer.then(finish) : finish(answer);
+    return answer instanceof Promise
+      ? answer.then((response) => finish(response, request, scope, started, options))
+      : finish(answer, request, scope, started, options);
   };
 }

@@ -73,17 +73,18 @@ export function validatedRoute<R extends RouteConfig>(
   if (!route.hide) app.openAPIRegistry.registerPath(route);
   const names = [...route.path.matchAll(/{(.+?)}/g)].map((match) => match[1] as string);
   app.on(route.method.toUpperCase(), honoPath(route.path), (c) => {
-    const input = { param: undefined, query: undefined } as RouteInput<R>;
+    let checkedQuery: unknown;
+    let checkedParams: unknown;
     if (query) {
       const result = query.safeParse(queryOf(c.req.url));
       if (!result.success) return invalidInput(c, 'query', result.error);
-      input.query = result.data as RouteInput<R>['query'];
+      checkedQuery = result.data;
     }
     if (params) {
       const result = params.safeParse(paramsOf(c, names));
       if (!result.success) return invalidInput(c, 'param', result.error);
-      input.param = result.data as RouteInput<R>['param'];
+      checkedParams = result.data;
     }
-    return handler(c, input);
+    return handler(c, { param: checkedParams, query: checkedQuery } as RouteInput<R>);
   });
 }
