@@ -110,6 +110,14 @@ function setup(options: Setup) {
       await until(`${replica.label}'s next task`, () => child(replica) !== previous);
       return child(replica);
     },
+    /** Fails the slot's task until it is unhealthy (2 s): its replacement starts first. */
+    async replaceFirst(replica: Replica) {
+      const old = child(replica);
+      answers.set(replica.port, { status: 500 });
+      await clock.advance(2_000);
+      await until(`${replica.label}'s next task`, () => child(replica) !== old);
+      return { old, replacement: child(replica) };
+    },
     /** What was said about replacing the replica. */
     replacing: (replica: Replica) =>
       lines.filter((l) => l.startsWith(`${replica.label} replacing`)),
@@ -195,10 +203,7 @@ describe('maximumPercent counts', () => {
     const s = setup({ services: [{ minCount: 1, maximumPercent: 200 }] });
     await s.launchAll();
     const [replica] = s.replicas as [Replica];
-    const old = s.child(replica);
-    s.fail(replica);
-    await s.clock.advance(2_000);
-    const replacement = await s.nextTask(replica, old);
+    const { old, replacement } = await s.replaceFirst(replica);
     s.answers.set(replica.port, { status: 200 });
     await s.clock.advance(1_000);
     expect(replica.target?.state).toBe('healthy');
@@ -395,10 +400,7 @@ describe('a SIGTERM from the console', () => {
     const s = setup({ services: [{ minCount: 1, maximumPercent: 200 }] });
     await s.launchAll();
     const [replica] = s.replicas as [Replica];
-    const old = s.child(replica);
-    s.fail(replica);
-    await s.clock.advance(2_000);
-    const replacement = await s.nextTask(replica, old);
+    const { old, replacement } = await s.replaceFirst(replica);
     // The replacement is still starting; the console asks for the slot's task to stop.
     await s.scheduler.replace(replica, 'SIGTERM requested');
     expect(replacement.signals).toEqual(['SIGTERM']);
