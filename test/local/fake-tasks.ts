@@ -2,8 +2,10 @@
 // process starts, so a test sees each of the scheduler's actions in order, on its own clock.
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { Tasks } from '../../scripts/local/ecs/scheduler.ts';
+import type { Target, TargetGroup } from '../../scripts/local/alb/target-group.ts';
+import { Scheduler, type SchedulerOptions, type Tasks } from '../../scripts/local/ecs/scheduler.ts';
 import type { Replica, ReplicaEvents } from '../../scripts/local/ecs/supervisor.ts';
+import type { ManualClock } from './manual-clock.ts';
 
 /** A process that exits when the test says, or on a signal the test lets through. */
 export class FakeChild extends EventEmitter {
@@ -74,4 +76,47 @@ export class FakeTasks implements Tasks {
     this.stopTimeouts = this.replicas.map(stopTimeoutMs);
     for (const { child } of this.started) child.kill('SIGTERM');
   }
+}
+
+/** A scheduler over fake tasks and the test's clock, with what each test chooses. */
+export interface FakeScheduler {
+  scheduler: Scheduler;
+  tasks: FakeTasks;
+}
+
+type Chosen = Pick<
+  SchedulerOptions,
+  'stopTimeoutMs' | 'gracePeriodMs' | 'say' | 'exitedBeforeListening' | 'starting'
+>;
+
+export function fakeScheduler(
+  replicas: Replica[],
+  groups: ReadonlyMap<string, TargetGroup>,
+  clock: ManualClock,
+  chosen: Chosen,
+): FakeScheduler {
+  let tasks: FakeTasks | undefined;
+  const scheduler = new Scheduler(replicas, {
+    host: '127.0.0.1',
+    groups,
+    env: {},
+    logLevel: undefined,
+    forwardStdout: false,
+    output: () => {},
+    ...chosen,
+    tasks: (r, events) => {
+      tasks = new FakeTasks(r, events, () => clock.now);
+      return tasks;
+    },
+    clock,
+    now: () => clock.now,
+  });
+  return { scheduler, tasks: tasks as FakeTasks };
+}
+
+/** A target's state change reaching the scheduler, as stack.ts wires the ALB's events. */
+export function reportStateChange(built: FakeScheduler | undefined, target: Target): void {
+  built?.scheduler.targetStateChanged();
+  const replica = built?.tasks.replicas.find((r) => r.target === target);
+  if (target.state === 'unhealthy' && replica) built?.scheduler.targetUnhealthy(replica, target);
 }

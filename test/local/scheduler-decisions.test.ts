@@ -8,11 +8,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeAnswer } from '../../scripts/local/alb/health-check.ts';
 import { TargetGroup } from '../../scripts/local/alb/target-group.ts';
-import { Scheduler } from '../../scripts/local/ecs/scheduler.ts';
+import type { Scheduler } from '../../scripts/local/ecs/scheduler.ts';
 import { Replica } from '../../scripts/local/ecs/supervisor.ts';
 import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { type FakeChild, FakeTasks } from './fake-tasks.ts';
+import {
+  type FakeChild,
+  type FakeScheduler,
+  fakeScheduler,
+  reportStateChange,
+} from './fake-tasks.ts';
 import { testHealthCheck } from './health-settings.ts';
 import { ManualClock } from './manual-clock.ts';
 
@@ -39,7 +44,7 @@ function setup(options: Setup) {
   const lines: string[] = [];
   // Each task answers its checks as the test sets its port; until then it does not listen.
   const answers = new Map<number, ProbeAnswer>();
-  let tasks: FakeTasks | undefined;
+  let built: FakeScheduler | undefined;
   const groups = new Map(
     services.map((service) => [
       service.name,
@@ -47,16 +52,7 @@ function setup(options: Setup) {
         service.name,
         testHealthCheck('/health'),
         0,
-        {
-          // As stack.ts wires the ALB's events to the scheduler.
-          onStateChange: (_g, target) => {
-            scheduler?.targetStateChanged();
-            const replica = tasks?.replicas.find((r) => r.target === target);
-            if (target.state === 'unhealthy' && replica) {
-              scheduler?.targetUnhealthy(replica, target);
-            }
-          },
-        },
+        { onStateChange: (_g, target) => reportStateChange(built, target) },
         { clock, probe: async (port) => answers.get(port) ?? { error: 'refused' } },
       ),
     ]),
@@ -64,26 +60,15 @@ function setup(options: Setup) {
   const replicas = services.flatMap((service) =>
     Array.from({ length: service.minCount }, (_, i) => new Replica(service, i)),
   );
-  scheduler = new Scheduler(replicas, {
-    host: '127.0.0.1',
-    groups,
-    env: {},
-    logLevel: undefined,
-    forwardStdout: false,
+  built = fakeScheduler(replicas, groups, clock, {
     stopTimeoutMs: () => 5_000,
     gracePeriodMs: () => options.graceMs ?? 0,
     say: (line) => lines.push(line),
-    output: () => {},
     exitedBeforeListening: () => false,
-    tasks: (r, events) => {
-      tasks = new FakeTasks(r, events, () => clock.now);
-      return tasks;
-    },
-    clock,
-    now: () => clock.now,
   });
+  scheduler = built.scheduler;
   const s = scheduler;
-  const fake = tasks as FakeTasks;
+  const fake = built.tasks;
   const child = (replica: Replica) => replica.child as unknown as FakeChild;
   return {
     scheduler: s,

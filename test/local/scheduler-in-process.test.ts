@@ -8,11 +8,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProbeAnswer } from '../../scripts/local/alb/health-check.ts';
 import { TargetGroup } from '../../scripts/local/alb/target-group.ts';
-import { Scheduler } from '../../scripts/local/ecs/scheduler.ts';
+import type { Scheduler } from '../../scripts/local/ecs/scheduler.ts';
 import { Replica } from '../../scripts/local/ecs/supervisor.ts';
 import { loadWorkspace, type Service } from '../../scripts/workspace/manifests.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { type FakeChild, FakeTasks } from './fake-tasks.ts';
+import {
+  type FakeChild,
+  type FakeScheduler,
+  fakeScheduler,
+  reportStateChange,
+} from './fake-tasks.ts';
 import { testHealthCheck } from './health-settings.ts';
 import { ManualClock } from './manual-clock.ts';
 
@@ -42,7 +47,7 @@ function setup(options: Setup = {}) {
   // A new task's checks are refused (it does not listen yet) until the test lets it up.
   const fallback: { answer: ProbeAnswer } = { answer: { error: 'refused' } };
   const states: string[] = [];
-  let tasks: FakeTasks | undefined;
+  let built: FakeScheduler | undefined;
   const group = new TargetGroup(
     service.name,
     testHealthCheck('/health'),
@@ -50,9 +55,7 @@ function setup(options: Setup = {}) {
     {
       onStateChange: (_g, target, from) => {
         states.push(`${target.port}: ${from} -> ${target.state}`);
-        scheduler?.targetStateChanged();
-        const replica = tasks?.replicas.find((r) => r.target === target);
-        if (target.state === 'unhealthy' && replica) scheduler?.targetUnhealthy(replica, target);
+        reportStateChange(built, target);
       },
     },
     { clock, probe: async (port) => answers.get(port) ?? fallback.answer },
@@ -62,31 +65,20 @@ function setup(options: Setup = {}) {
     (_, i) => new Replica(service, i),
   );
   const gaveUp: string[] = [];
-  scheduler = new Scheduler(replicas, {
-    host: '127.0.0.1',
-    groups: new Map([[service.name, group]]),
-    env: {},
-    logLevel: undefined,
-    forwardStdout: false,
+  built = fakeScheduler(replicas, new Map([[service.name, group]]), clock, {
     stopTimeoutMs: () => options.stopTimeoutMs ?? STOP_TIMEOUT_MS,
     gracePeriodMs: () => GRACE_MS,
     say: (line) => lines.push(line),
-    output: () => {},
     exitedBeforeListening: (replica, how) => {
       if (!options.starting) return false;
       gaveUp.push(`${replica.label} ${how}`);
       return true;
     },
     starting: () => options.starting === true,
-    tasks: (r, events) => {
-      tasks = new FakeTasks(r, events, () => clock.now);
-      return tasks;
-    },
-    clock,
-    now: () => clock.now,
   });
+  scheduler = built.scheduler;
   const s = scheduler;
-  const fake = tasks as FakeTasks;
+  const fake = built.tasks;
   return {
     scheduler: s,
     tasks: fake,
