@@ -17,14 +17,13 @@ export interface PairedTarget {
 
 /**
  * One round on one route. Each list holds one entry per target, in the targets' order; the
- * ratios are each target's CPU per request over the last target's (Fastify's), so `ratio`,
- * the first over the last, is book-service's.
+ * ratios are each target's CPU per request over the last target's (Fastify's), so the first,
+ * the first target over the last, is book-service's.
  */
 export interface PairedSample {
   round: number;
   route: RouteId;
   cpuMicrosPerRequest: number[];
-  ratio: number;
   ratios: number[];
   requests: number[];
   errors: number[];
@@ -64,7 +63,6 @@ async function pairedRound(
     round,
     route,
     cpuMicrosPerRequest: cpu,
-    ratio: ratios[0] ?? Number.NaN,
     ratios,
     requests: results.map((r) => r?.requests ?? 0),
     errors: results.map((r) => r?.errors ?? 0),
@@ -114,14 +112,15 @@ export function summarisePaired(samples: readonly PairedSample[]): PairedSummary
     const targets = of[0]?.cpuMicrosPerRequest.length ?? 0;
     const each = (pick: (s: PairedSample) => number[]) =>
       Array.from({ length: targets }, (_, i) => median(of.map((s) => pick(s)[i] ?? Number.NaN)));
-    const ratios = of.map((s) => s.ratio);
+    const ratios = each((s) => s.ratios);
+    const firsts = of.map((s) => s.ratios[0] ?? Number.NaN);
     return {
       route,
       cpuMicrosPerRequest: each((s) => s.cpuMicrosPerRequest),
-      ratios: each((s) => s.ratios),
-      ratio: median(ratios),
-      ratioMin: Math.min(...ratios),
-      ratioMax: Math.max(...ratios),
+      ratios,
+      ratio: ratios[0] ?? Number.NaN,
+      ratioMin: Math.min(...firsts),
+      ratioMax: Math.max(...firsts),
       errors: of.reduce((sum, s) => sum + s.errors.reduce((a, b) => a + b, 0), 0),
     };
   });

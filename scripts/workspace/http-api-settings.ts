@@ -293,12 +293,15 @@ function resolveNumber(value: unknown, scope: Scope, where: string): number | un
 // ---------------------------------------------------------------------------------------------
 // Routes
 
+/** A path segment that is a variable, `{id}`, or a greedy one, `{proxy+}`; any other is text. */
+const PATH_VARIABLE = /^\{([A-Za-z0-9_]+)(\+?)\}$/;
+
 /** `/api/books/{proxy+}` to a RegExp with API Gateway's semantics. */
 function routePattern(routePath: string): RegExp {
   const source = routePath
     .split('/')
     .map((segment) => {
-      const variable = /^\{([A-Za-z0-9_]+)(\+?)\}$/.exec(segment);
+      const variable = PATH_VARIABLE.exec(segment);
       if (!variable) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
       // A greedy variable takes one or more whole segments, so `/a/{proxy+}` needs `/a/x`.
       return variable[2] === '+' ? '.+' : '[^/]+';
@@ -326,7 +329,7 @@ function parseRouteKey(logicalId: string, routeKey: string): [method: string, pa
   const [, method, path] = match as unknown as [string, string, string];
   const segments = path.split('/');
   // A segment only partly a variable (`v{x+}`) is literal text, as routePattern reads it.
-  const greedy = segments.findIndex((segment) => /^\{[^}]*\+\}$/.test(segment));
+  const greedy = segments.findIndex((segment) => PATH_VARIABLE.exec(segment)?.[2] === '+');
   if (greedy !== -1 && greedy !== segments.length - 1) {
     throw new TemplateSettingsError(
       `${logicalId}: RouteKey ${JSON.stringify(routeKey)} has a greedy path variable before its end; API Gateway takes one only as the last segment`,

@@ -150,15 +150,18 @@ export class Scheduler {
    */
   private watchListening(replica: Replica, target: Target): void {
     const { unhealthyThreshold, intervalMs } = this.group(replica).health;
-    const graceMs = Math.max(this.options.gracePeriodMs(replica), unhealthyThreshold * intervalMs);
+    const deadlineMs = Math.max(
+      this.options.gracePeriodMs(replica),
+      unhealthyThreshold * intervalMs,
+    );
     this.clock.setTimeout(() => {
       // Healthy, found unhealthy, answered once, or gone (its target deregistered): not hung.
       if (target.state !== 'initial' || target.answeredOnce || this.supervisor.stopping) return;
       this.options.say(
-        `${replica.label} has not listened on port ${target.port} within ${graceMs} ms (its grace period, or its unhealthy threshold of checks): its health checks count as failed`,
+        `${replica.label} has not listened on port ${target.port} within ${deadlineMs} ms (its grace period, or its unhealthy threshold of checks): its health checks count as failed`,
       );
       this.targetUnhealthy(replica, target);
-    }, graceMs);
+    }, deadlineMs);
   }
 
   /** Deregisters a dead task's target and forgets it once it has drained. */
