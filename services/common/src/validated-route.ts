@@ -4,11 +4,11 @@
 // middleware per request part (`safeParseAsync` behind Hono's validator), which puts every
 // request on Hono's asynchronous compose path: that path alone, with an empty middleware, cost
 // book-service about 10% more CPU per request (bench/README.md).
-import { parse } from 'node:querystring';
 import type { OpenAPIHono, RouteConfig, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { invalidInput } from './problem.ts';
 import type { ServiceEnv } from './request-scope.ts';
+import { paramsChecker, queryOf } from './route-input.ts';
 
 type Part<R extends RouteConfig, K extends 'params' | 'query'> =
   R['request'] extends Record<K, infer Schema extends z.ZodType> ? z.output<Schema> : undefined;
@@ -24,34 +24,8 @@ export type ValidatedHandler<R extends RouteConfig> = (
   input: RouteInput<R>,
 ) => Response;
 
-/**
- * The query as Hono's query validator gives it to its schema: a key given once a string, a
- * repeated key an array (which a string schema refuses); no `?`, no keys. Parsed by Node's
- * querystring, which builds that shape at once ('+' is a space, % escapes decoded, a broken one
- * kept): Hono's own parser gives every value as an array, and reshaping them doubled the cost.
- */
-function queryOf(url: string): Record<string, string | string[] | undefined> {
-  const hash = url.indexOf('#');
-  const end = hash === -1 ? url.length : hash;
-  const start = url.indexOf('?');
-  if (start === -1 || start > end) return {};
-  return parse(url.slice(start + 1, end), '&', '=', { maxKeys: 0 });
-}
-
 /** `/api/books/{id}` (OpenAPI) as Hono routes it: `/api/books/:id`. */
 const honoPath = (path: string) => path.replaceAll(/\/{(.+?)}/g, '/:$1');
-
-/**
- * The path's parameters by name, each decoded as `c.req.param()` decodes them. Asked one by one:
- * `c.req.param()` with no name lists the router's match first, and the pattern router's match is
- * a dictionary (a regular expression's named groups), slow to list (1.5% of book-service's CPU
- * on `/api/books/3`, profiled).
- */
-function paramsOf(c: Context, names: readonly string[]): Record<string, string | undefined> {
-  const params: Record<string, string | undefined> = {};
-  for (const name of names) params[name] = c.req.param(name);
-  return params;
-}
 
 /**
  * Registers `route` in the app's OpenAPI document and answers it with `handler`, after checking
@@ -72,6 +46,7 @@ export function validatedRoute<R extends RouteConfig>(
   }
   if (!route.hide) app.openAPIRegistry.registerPath(route);
   const names = [...route.path.matchAll(/{(.+?)}/g)].map((match) => match[1] as string);
+  const checkParams = params && paramsChecker(params, names);
   app.on(route.method.toUpperCase(), honoPath(route.path), (c) => {
     let checkedQuery: unknown;
     let checkedParams: unknown;
@@ -80,8 +55,8 @@ export function validatedRoute<R extends RouteConfig>(
       if (!result.success) return invalidInput(c, 'query', result.error);
       checkedQuery = result.data;
     }
-    if (params) {
-      const result = params.safeParse(paramsOf(c, names));
+    if (checkParams) {
+      const result = checkParams(c);
       if (!result.success) return invalidInput(c, 'param', result.error);
       checkedParams = result.data;
     }
