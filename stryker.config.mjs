@@ -27,6 +27,7 @@ export default {
     'services/common/src/request-scope.ts',
     'services/common/src/validated-route.ts',
     'services/common/src/route-input.ts',
+    'services/common/src/input-rules.ts',
     // The workspace's CloudFormation evaluation: parameters and their constraints, conditions,
     // routes, the authorizer, mappings, the access-log format (scripts/workspace).
     'scripts/workspace/http-api-settings.ts',

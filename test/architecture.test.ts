@@ -13,6 +13,7 @@ const SKIP = new Set(['node_modules', 'dist', '.cache', '.git', '.stryker-tmp', 
 const SERVICES_PUBLIC = [
   'services/common/src/lifecycle.ts', // DEFAULT_DRAIN_TIMEOUT_SECONDS, read by the policy check
   'services/common/src/logger.ts', // LOG_LEVELS, for --log-level
+  'services/common/src/input-rules.ts', // the request id and item id rules, for bench fixtures
 ];
 
 /** Where each folder's files may import from (repository-relative prefixes), first match wins. */
@@ -50,6 +51,12 @@ const RULES: { from: string; may: string[]; why: string }[] = [
     from: 'scripts/local/',
     may: ['scripts/local/', 'scripts/workspace/', 'scripts/cli/', ...SERVICES_PUBLIC],
     why: 'the local emulator never imports deploy machinery or checks',
+  },
+  {
+    // The instruction count drives book-service's app itself, in-process (bench/instructions.ts).
+    from: 'bench/lib/in-process.ts',
+    may: ['bench/', 'services/book-service/src/app.ts', ...SERVICES_PUBLIC],
+    why: 'the in-process driver runs the app it counts',
   },
   {
     // Bench fixtures serve the book service's own data, so each framework answers the same bytes.

@@ -1,13 +1,13 @@
 // A read-only collection of items with integer ids: the shape of both seed services.
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { MAX_ID } from './input-rules.ts';
 import { problem } from './problem.ts';
 import { respond } from './request-scope.ts';
 import { describeTag, pascalCase, problemResponses, type ServiceEnv } from './service-app.ts';
 import { validatedRoute } from './validated-route.ts';
 
-/** Ids are 32-bit positive integers, as the seed's numeric ids are. */
-export const MAX_ID = 2_147_483_647;
+export { MAX_ID } from './input-rules.ts';
 
 const IdParam = z.object({
   id: z

@@ -11,7 +11,7 @@ export interface LoggerOptions {
   level?: string | undefined;
   service: string;
   /** Where lines go instead of stdout (tests): called with one or more whole lines. */
-  write?: (chunk: string) => void;
+  write?: ((chunk: string) => void) | undefined;
 }
 
 export function parseLogLevel(value: string | undefined): LogLevel {

@@ -11,6 +11,7 @@
 // response.
 import type { Context, ExecutionContext } from 'hono';
 import { getPathNoStrict } from 'hono/utils/url';
+import { REQUEST_ID } from './input-rules.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { Logger } from './logger.ts';
 
@@ -33,9 +34,6 @@ export type Fetch = (
   env?: object,
   executionCtx?: ExecutionContext,
 ) => Response | Promise<Response>;
-
-const REQUEST_ID_MAX = 200;
-const REQUEST_ID = new RegExp(`^[\\w.:;=/+-]{1,${REQUEST_ID_MAX}}$`);
 
 /** The request's headers as the Node request parsed them, when @hono/node-server is in front. */
 type NodeHeaders = Record<string, string | string[] | undefined>;

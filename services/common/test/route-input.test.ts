@@ -71,6 +71,9 @@ describe('paramsChecker, against parsing the object', () => {
       .object({ a: digits, b: digits })
       .refine((p) => p.a !== p.b, { message: 'a and b differ' }),
     'a strict object': z.strictObject({ a: digits }),
+    'a defaulted field': z.object({ a: small, c: digits.default('7') }),
+    'a field read as nothing': z.object({ a: small, b: digits.transform(() => undefined) }),
+    'a record, not an object': z.record(z.string(), digits),
   };
   const given = [{ id: '3' }, { id: '11' }, { id: 'x' }, { a: '1', b: '2' }, { a: 'x', b: 'y' }];
   const cases = Object.entries(schemas).flatMap(([name, schema]) =>
