@@ -1,11 +1,11 @@
 // `node bench/instructions.ts`: instructions per request, book-service against the floor app,
 // counted by valgrind's callgrind in-process (bench/lib/in-process.ts): the app and the
 // adapter, without sockets, the HTTP parser or the kernel. On an idle machine the counts of one
-// row move by about 1% from run to run where CPU time moves by 5%, so a change of a few percent
+// row move by 1-3% from run to run where CPU time moves by 5%, so a change of a few percent
 // in what the app does shows here when the HTTP rows cannot resolve it. Run it on an idle
 // machine: work driven by the clock (the log's 100 ms flush, a new timestamp each millisecond,
 // Node's Date header each second) is counted per request, and a run slowed by other load counts
-// more of it (up to 7% more, measured). Slow (Node under valgrind, about 1.5 min a count): two
+// more of it (5-8% more, measured). Slow (Node under valgrind, about 1.5 min a count): two
 // counts at a time, one per CPU. See bench/README.md.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
