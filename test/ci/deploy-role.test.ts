@@ -305,12 +305,13 @@ describe("the deploy role's permissions", () => {
   });
 
   it('a mutant without the CloudFormation-only condition, or with a wildcard, is reported', () => {
-    const statements = (t: CfnTemplate) =>
-      (
-        (t.Resources.DeployPolicy?.Properties ?? {}).PolicyDocument as {
-          Statement: Record<string, unknown>[];
-        }
-      ).Statement;
+    const statements = (t: CfnTemplate) => {
+      const document = t.Resources.DeployPolicy?.Properties?.PolicyDocument as
+        | { Statement: Record<string, unknown>[] }
+        | undefined;
+      if (document === undefined) throw new Error('the template has no DeployPolicy document');
+      return document.Statement;
+    };
     const direct = structuredClone(template);
     for (const s of statements(direct))
       if (s.Sid === 'HttpApiStackResourcesThroughCloudFormation') delete s.Condition;
