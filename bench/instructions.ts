@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { InProcessRow } from './lib/in-process.ts';
+import { listOf, positive } from './lib/options.ts';
 import { hasCommand } from './lib/proc.ts';
 import { ROUTE_IDS, ROUTE_SUFFIX, type RouteId, routeLabel } from './lib/routes.ts';
 import { median } from './lib/stats.ts';
@@ -24,25 +25,17 @@ const CHILD = path.join(import.meta.dirname, 'lib', 'instructions-child.ts');
 function options() {
   const { values } = parseArgs({
     options: {
-      routes: { type: 'string', default: ROUTE_IDS.join(',') },
-      requests: { type: 'string', default: '20000' },
-      warmup: { type: 'string', default: '30000' },
-      repeat: { type: 'string', default: '2' },
+      routes: { type: 'string' },
+      requests: { type: 'string' },
+      warmup: { type: 'string' },
+      repeat: { type: 'string' },
     },
   });
-  const routes = values.routes.split(',') as RouteId[];
-  const unknown = routes.filter((route) => !ROUTE_IDS.includes(route));
-  if (unknown.length > 0)
-    throw new Error(`unknown route ${unknown.join(', ')}: use ${ROUTE_IDS.join(', ')}`);
-  const [requests, warmup, repeat] = [values.requests, values.warmup, values.repeat].map(Number);
-  if (![requests, warmup, repeat].every((n) => Number.isInteger(n) && (n as number) > 0)) {
-    throw new Error('--requests, --warmup and --repeat take positive integers');
-  }
   return {
-    routes,
-    requests: requests as number,
-    warmup: warmup as number,
-    repeat: repeat as number,
+    routes: listOf('routes', values.routes, ROUTE_IDS),
+    requests: positive('requests', values.requests, 20_000),
+    warmup: positive('warmup', values.warmup, 30_000),
+    repeat: positive('repeat', values.repeat, 2),
   };
 }
 

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleEntry } from '../scripts/cloud/bundle.ts';
 import { repoRoot } from '../scripts/workspace/manifests.ts';
+import { positive } from './lib/options.ts';
 import { allowedCpus, hasCommand } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
 import { fmt, table } from './lib/table.ts';
@@ -66,11 +67,8 @@ function timeOnce(dir: string, file: string, cpu: number | undefined): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { samples: { type: 'string', default: '15' } } });
-  const samples = Number(values.samples);
-  if (!Number.isInteger(samples) || samples < 1) {
-    throw new Error(`--samples ${values.samples}: a whole number of fresh processes, at least 1`);
-  }
+  const { values } = parseArgs({ options: { samples: { type: 'string' } } });
+  const samples = positive('samples', values.samples, 15);
   const dir = path.join(repoRoot, '.cache', 'bench', 'startup-parts');
   const parts = await buildParts(dir);
   const cpu = hasCommand('taskset') ? allowedCpus()[0] : undefined;

@@ -21,7 +21,7 @@ export const IN_PROCESS_ROWS = {
       lifecycle: createLifecycle(),
       logger: createLogger({ service: 'book-service', write }),
     }).fetch,
-  floor: (write?: Write) => floorFetch(createLogger({ service: 'floor', level: 'info', write })),
+  floor: (write?: Write) => floorFetch(createLogger({ service: 'floor', write })),
 } as const;
 
 export type InProcessRow = keyof typeof IN_PROCESS_ROWS;

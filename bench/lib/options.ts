@@ -50,14 +50,21 @@ export const USAGE = `Usage: node bench/run.ts [options]
                         request is above 1.1x Fastify's on any route
 `;
 
-function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
+/** A flag's whole number, at least `min`; `fallback` when the flag is absent. */
+export function positive(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}`);
   return n;
 }
 
-function listOf<T extends string>(
+/** A flag's comma-separated list, each item one of `known`; all of them when absent. */
+export function listOf<T extends string>(
   name: string,
   value: string | undefined,
   known: readonly T[],
