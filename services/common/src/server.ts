@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import { settleAsyncContextFrame } from './async-context.ts';
 import { createLifecycle, DEFAULT_DRAIN_TIMEOUT_SECONDS, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -39,6 +40,7 @@ export interface RunningService {
 }
 
 export function startService(options: StartOptions): Promise<RunningService> {
+  settleAsyncContextFrame();
   const logger = options.logger ?? createLogger({ service: options.service });
   const lifecycle = createLifecycle();
   const app = options.createApp({ lifecycle, logger });
