@@ -7,6 +7,10 @@
 // Node's Date header each second) is counted per request, and a run slowed by other load counts
 // more of it (5-8% more, measured). Slow (Node under valgrind, about 1.5 min a count): two
 // counts at a time, one per CPU. See bench/README.md.
+//
+// `--servers`: whole server processes instead, each row's bundle as the bench runs it, loaded
+// over real sockets (bench/lib/server-count.ts), book-service beside Fastify and the floor: the
+// app and everything Node does per request in user space.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,33 +20,48 @@ import type { InProcessRow } from './lib/in-process.ts';
 import { listOf, positive } from './lib/options.ts';
 import { hasCommand } from './lib/proc.ts';
 import { ROUTE_IDS, ROUTE_SUFFIX, type RouteId, routeLabel } from './lib/routes.ts';
+import { countServer } from './lib/server-count.ts';
 import { median } from './lib/stats.ts';
 import { fmt, table } from './lib/table.ts';
+import { type Artifacts, buildArtifacts, nodeRowLaunch } from './lib/targets.ts';
 
-const ROWS: readonly InProcessRow[] = ['service', 'floor'];
+const IN_PROCESS: readonly InProcessRow[] = ['service', 'floor'];
+const SERVERS = ['service', 'fastify', 'floor', 'raw'] as const;
 const CHILD = path.join(import.meta.dirname, 'lib', 'instructions-child.ts');
 
 function options() {
   const { values } = parseArgs({
     options: {
+      servers: { type: 'boolean', default: false },
+      rows: { type: 'string' },
       routes: { type: 'string' },
       requests: { type: 'string' },
       warmup: { type: 'string' },
       repeat: { type: 'string' },
+      connections: { type: 'string' },
     },
   });
+  if (!values.servers && values.rows !== undefined) {
+    throw new Error('--rows chooses among whole servers: use it with --servers');
+  }
   return {
+    servers: values.servers,
+    rows: (values.servers
+      ? listOf('rows', values.rows ?? 'service,fastify,floor', SERVERS)
+      : IN_PROCESS) as readonly string[],
     routes: listOf('routes', values.routes, ROUTE_IDS),
     requests: positive('requests', values.requests, 20_000),
     warmup: positive('warmup', values.warmup, 30_000),
     repeat: positive('repeat', values.repeat, 2),
+    connections: positive('connections', values.connections, 8),
   };
 }
 
-type Job = { route: RouteId; row: InProcessRow };
+type Options = ReturnType<typeof options>;
+type Job = { route: RouteId; row: string };
 
-/** One count: instructions per request of `row` on `route`, from callgrind's dump. */
-function count({ route, row }: Job, warmup: number, requests: number): Promise<number> {
+/** One in-process count: instructions per request of `row` on `route`, from callgrind's dump. */
+function countInProcess({ route, row }: Job, { warmup, requests }: Options): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'instructions-'));
   const args = [
     '--tool=callgrind',
@@ -80,42 +99,79 @@ function count({ route, row }: Job, warmup: number, requests: number): Promise<n
   });
 }
 
+/** One whole-server count, the row's bundle run as the bench runs it. */
+function countWhole({ route, row }: Job, o: Options, artifacts: Artifacts): Promise<number> {
+  const { args, env } = nodeRowLaunch(row as (typeof SERVERS)[number], artifacts);
+  const target = `${artifacts.service.pathPrefix}${ROUTE_SUFFIX[route]}`;
+  return countServer({ nodeArgs: args, env, target, ...o });
+}
+
+/** Every job counted, two at a time (the rows of one route side by side). */
+async function countAll(jobs: Job[], count: (job: Job) => Promise<number>) {
+  const counted: (Job & { perRequest: number })[] = [];
+  for (let i = 0; i < jobs.length; i += 2) {
+    const pair = jobs.slice(i, i + 2);
+    process.stderr.write(`counting ${pair.map((j) => `${j.row} ${j.route}`).join(' and ')}\n`);
+    // Settled both before giving up on either: a failed count must not orphan its partner's server.
+    const results = await Promise.allSettled(pair.map(count));
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    counted.push(
+      ...pair.map((job, k) => ({
+        ...job,
+        perRequest: (results[k] as PromiseFulfilledResult<number>).value,
+      })),
+    );
+  }
+  return counted;
+}
+
+/** Each row's counts per route, and each row's median against the last row's (the baseline). */
+function report(counted: (Job & { perRequest: number })[], o: Options): string {
+  const of = (route: RouteId, row: string) =>
+    counted.filter((c) => c.route === route && c.row === row).map((c) => c.perRequest);
+  const base = o.servers ? 'fastify' : 'floor';
+  const others = o.rows.filter((row) => row !== base);
+  const rows = o.routes.map((route) => [
+    routeLabel(route),
+    ...o.rows.map((row) =>
+      of(route, row)
+        .map((n) => fmt(n))
+        .join(' / '),
+    ),
+    ...others.map((row) => fmt(median(of(route, row)) / median(of(route, base)), 3)),
+  ]);
+  const heads = [
+    'route',
+    ...o.rows.map((row) => `${row} instructions/req`),
+    ...others.map((row) => `${row} x ${base} (medians)`),
+  ];
+  return table(heads, rows);
+}
+
 async function main() {
   if (!hasCommand('valgrind') || !hasCommand('callgrind_control', ['-h'])) {
     throw new Error(
       'valgrind is not installed: it counts the instructions. Install it (apt-get install valgrind) and run again.',
     );
   }
-  const { routes, requests, warmup, repeat } = options();
-  const jobs = routes.flatMap((route) =>
-    Array.from({ length: repeat }, () => ROWS.map((row) => ({ route, row }))).flat(),
+  const o = options();
+  if (o.servers && !o.rows.includes('fastify'))
+    throw new Error('--rows must include fastify, the baseline');
+  const jobs = o.routes.flatMap((route) =>
+    Array.from({ length: o.repeat }, () => o.rows.map((row) => ({ route, row }))).flat(),
   );
-  const counted: (Job & { perRequest: number })[] = [];
-  // Two at a time, the rows of one route side by side.
-  for (let i = 0; i < jobs.length; i += 2) {
-    const pair = jobs.slice(i, i + 2);
-    process.stderr.write(`counting ${pair.map((j) => `${j.row} ${j.route}`).join(' and ')}\n`);
-    const results = await Promise.all(pair.map((job) => count(job, warmup, requests)));
-    counted.push(...pair.map((job, k) => ({ ...job, perRequest: results[k] as number })));
+  if (!o.servers) {
+    process.stdout.write(`${report(await countAll(jobs, (job) => countInProcess(job, o)), o)}\n`);
+    return;
   }
-  const of = (route: RouteId, row: InProcessRow) =>
-    counted.filter((c) => c.route === route && c.row === row).map((c) => c.perRequest);
-  const rows = routes.map((route) => {
-    const [service, floor] = [median(of(route, 'service')), median(of(route, 'floor'))];
-    return [
-      routeLabel(route),
-      of(route, 'service')
-        .map((n) => fmt(n))
-        .join(' / '),
-      of(route, 'floor')
-        .map((n) => fmt(n))
-        .join(' / '),
-      fmt(service / floor, 3),
-    ];
-  });
-  process.stdout.write(
-    `${table(['route', 'book-service instructions/req', 'floor instructions/req', 'x floor (medians)'], rows)}\n`,
-  );
+  const dir = mkdtempSync(path.join(tmpdir(), 'instructions-build-'));
+  try {
+    const artifacts = await buildArtifacts(dir);
+    const counted = await countAll(jobs, (job) => countWhole(job, o, artifacts));
+    process.stdout.write(`${report(counted, o)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 main().catch((error: unknown) => {

@@ -118,11 +118,6 @@ export async function buildArtifacts(dir: string): Promise<Artifacts> {
   return { dir, service, files: { raw, service: serviceFile, floor, fastify, express, hono } };
 }
 
-/** The environment a service replica runs with: the manifest's variables, as on ECS. */
-function serviceEnv(service: Service, port: number): Record<string, string> {
-  return { ...service.variables, PORT: String(port), HOST: '127.0.0.1' };
-}
-
 /**
  * The node arguments of the service's Dockerfile `CMD ["node", ...]`, with the bundle's
  * path for its file name: the row runs the service exactly as the container does.
@@ -140,12 +135,22 @@ function dockerfileNodeArgs(service: Service, bundle: string): string[] {
   return argv.slice(1).map((arg) => (arg === path.basename(bundle) ? bundle : String(arg)));
 }
 
-function nodeArgs(row: RowId, artifacts: Artifacts): string[] {
-  if (row === 'service') return dockerfileNodeArgs(artifacts.service, artifacts.files.service);
+/**
+ * How a single-process row runs: node's arguments (the service's from its Dockerfile) and its
+ * environment but the port (the service's the manifest's variables, as on ECS).
+ */
+export function nodeRowLaunch(
+  row: RowId,
+  artifacts: Artifacts,
+): { args: string[]; env: Record<string, string> } {
+  if (row === 'service') {
+    const { service, files } = artifacts;
+    return { args: dockerfileNodeArgs(service, files.service), env: { ...service.variables } };
+  }
   if (!(NODE_ROWS as readonly RowId[]).includes(row)) {
     throw new Error(`${row} is not a single Node process`);
   }
-  return [artifacts.files[row as NodeRow]];
+  return { args: [artifacts.files[row as NodeRow]], env: { NODE_ENV: 'production' } };
 }
 
 /** The command line, shortened for the report: `node services/book-service/src/server.ts`. */
@@ -172,13 +177,10 @@ async function settleOrStop<T>(spawned: Spawned[], work: Promise<T>): Promise<T>
 
 async function startNodeRow(row: RowId, ctx: StartContext): Promise<RunningTarget> {
   const port = await freePort();
-  const env =
-    row === 'service'
-      ? serviceEnv(ctx.artifacts.service, port)
-      : { NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' };
-  const spawned = spawnPinned(process.execPath, nodeArgs(row, ctx.artifacts), {
+  const { args, env } = nodeRowLaunch(row, ctx.artifacts);
+  const spawned = spawnPinned(process.execPath, args, {
     cpus: ctx.cpus,
-    env,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
   });
   const url = `http://127.0.0.1:${port}${ctx.artifacts.service.pathPrefix}`;
   const alive = () => spawned.child.exitCode === null && spawned.child.signalCode === null;
@@ -201,14 +203,15 @@ async function startNginxRow(ctx: StartContext): Promise<RunningTarget> {
   const replicas: Spawned[] = [];
   const ports: number[] = [];
   const since = performance.now();
+  const { args, env } = nodeRowLaunch('service', ctx.artifacts);
   // As many replicas as the local stack runs: the manifest's minimum count.
   for (let i = 0; i < service.minCount; i++) {
     const port = await freePort();
     ports.push(port);
     replicas.push(
-      spawnPinned(process.execPath, nodeArgs('service', ctx.artifacts), {
+      spawnPinned(process.execPath, args, {
         cpus: ctx.cpus,
-        env: serviceEnv(service, port),
+        env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
       }),
     );
   }
