@@ -12,10 +12,11 @@
 // over real sockets (bench/lib/server-count.ts), book-service beside Fastify and the floor: the
 // app and everything Node does per request in user space.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { callgrindArgs, dumpedTotal } from './lib/callgrind.ts';
 import type { InProcessRow } from './lib/in-process.ts';
 import { listOf, positive } from './lib/options.ts';
 import { hasCommand } from './lib/proc.ts';
@@ -63,30 +64,15 @@ type Job = { route: RouteId; row: string };
 /** One in-process count: instructions per request of `row` on `route`, from callgrind's dump. */
 function countInProcess({ route, row }: Job, { warmup, requests }: Options): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'instructions-'));
-  const args = [
-    '--tool=callgrind',
-    '--collect-atstart=yes',
-    `--callgrind-out-file=${path.join(dir, 'out')}`,
-    // Node writes machine code at run time: valgrind must see every write to code.
-    '--smc-check=all-non-file',
-    process.execPath,
-    // The JIT compiles and the GC marks on this thread: counted alike from run to run.
-    '--single-threaded',
-    CHILD,
-    row,
-    `/api/books${ROUTE_SUFFIX[route]}`,
-    String(warmup),
-    String(requests),
-  ];
+  const target = `/api/books${ROUTE_SUFFIX[route]}`;
+  const args = callgrindArgs(dir, [CHILD, row, target, String(warmup), String(requests)]);
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('close', (code) => {
-      const dump = readdirSync(dir).find((name) => name.startsWith('out.'));
-      const text = dump ? readFileSync(path.join(dir, dump), 'utf8') : '';
+      const total = dumpedTotal(dir);
       rmSync(dir, { recursive: true, force: true });
-      const total = Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1]);
       const answered = /{"status":200}/.test(stderr);
       if (code !== 0 || !answered || !Number.isFinite(total)) {
         reject(

@@ -8,12 +8,13 @@
 // (in-process.ts) leaves out.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { freePort } from '../../scripts/cli/processes.ts';
+import { callgrindArgs, dumpedTotal } from './callgrind.ts';
 import { waitFor200 } from './proc.ts';
 
 export interface ServerCount {
@@ -53,16 +54,11 @@ const control = (flag: string, pid: number, env: NodeJS.ProcessEnv) =>
       );
   });
 
-/**
- * The instructions of the dump callgrind_control --dump asked for (`out.1`). The request
- * returns before the process has written it: waited for, a bounded while.
- */
-async function dumpedTotal(dir: string): Promise<number> {
+/** The dump's total: callgrind_control --dump returns before the process has written it. */
+async function writtenTotal(dir: string): Promise<number> {
   for (let waited = 0; waited < 60_000; waited += 100) {
-    const dump = readdirSync(dir).find((name) => name.startsWith('out.'));
-    const text = dump ? readFileSync(path.join(dir, dump), 'utf8') : '';
-    const total = /^(?:summary|totals): (\d+)/m.exec(text)?.[1];
-    if (total !== undefined) return Number(total);
+    const total = dumpedTotal(dir);
+    if (Number.isFinite(total)) return total;
     await sleep(100);
   }
   return Number.NaN;
@@ -85,15 +81,7 @@ async function stop(child: ChildProcess): Promise<void> {
 export async function countServer(job: ServerCount): Promise<number> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'instructions-'));
-  const args = [
-    '--tool=callgrind',
-    `--callgrind-out-file=${path.join(dir, 'out')}`,
-    '--smc-check=all-non-file',
-    process.execPath,
-    // As in-process: the JIT compiles and the GC marks on this thread, counted alike.
-    '--single-threaded',
-    ...job.nodeArgs,
-  ];
+  const args = callgrindArgs(dir, job.nodeArgs);
   const env = { ...process.env, ...job.env, PORT: String(port), HOST: '127.0.0.1' };
   const child = spawn('valgrind', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -106,7 +94,7 @@ export async function countServer(job: ServerCount): Promise<number> {
     await control('--zero', child.pid as number, env);
     await load(pool, job.target, job.requests, job.connections);
     await control('--dump', child.pid as number, env);
-    const total = await dumpedTotal(dir);
+    const total = await writtenTotal(dir);
     if (!Number.isFinite(total))
       throw new Error(`no count in callgrind's dump: ${stderr.slice(-400)}`);
     return total / job.requests;
