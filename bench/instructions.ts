@@ -42,8 +42,10 @@ function options() {
       connections: { type: 'string' },
     },
   });
-  if (!values.servers && values.rows !== undefined) {
-    throw new Error('--rows chooses among whole servers: use it with --servers');
+  for (const flag of ['rows', 'connections'] as const) {
+    if (!values.servers && values[flag] !== undefined) {
+      throw new Error(`--${flag} is about whole servers: use it with --servers`);
+    }
   }
   return {
     servers: values.servers,
@@ -111,7 +113,7 @@ async function countAll(jobs: Job[], count: (job: Job) => Promise<number>) {
   return counted;
 }
 
-/** Each row's counts per route, and each row's median against the last row's (the baseline). */
+/** Each row's counts per route, and each row's median against the baseline's (Fastify, in-process the floor). */
 function report(counted: (Job & { perRequest: number })[], o: Options): string {
   const of = (route: RouteId, row: string) =>
     counted.filter((c) => c.route === route && c.row === row).map((c) => c.perRequest);

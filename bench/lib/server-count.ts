@@ -77,7 +77,7 @@ async function stop(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Instructions per request of one server process, from start to kill. */
+/** Instructions per request of one server process, started and stopped here. */
 export async function countServer(job: ServerCount): Promise<number> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'instructions-'));
