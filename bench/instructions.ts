@@ -89,9 +89,9 @@ function countInProcess({ route, row }: Job, { warmup, requests }: Options): Pro
 
 /** One whole-server count, the row's bundle run as the bench runs it. */
 function countWhole({ route, row }: Job, o: Options, artifacts: Artifacts): Promise<number> {
-  const { args, env } = nodeRowLaunch(row as (typeof SERVERS)[number], artifacts);
+  const launch = (port: number) => nodeRowLaunch(row as (typeof SERVERS)[number], artifacts, port);
   const target = `${artifacts.service.pathPrefix}${ROUTE_SUFFIX[route]}`;
-  return countServer({ nodeArgs: args, env, target, ...o });
+  return countServer({ launch, target, ...o });
 }
 
 /** Every job counted, two at a time (the rows of one route side by side). */

@@ -18,9 +18,8 @@ import { callgrindArgs, dumpedTotal } from './callgrind.ts';
 import { waitFor200 } from './proc.ts';
 
 export interface ServerCount {
-  /** `node` and its arguments, as the row runs: Node's flags, then the bundle. */
-  nodeArgs: string[];
-  env: Record<string, string>;
+  /** How the row runs on a port: Node's arguments (its flags, then the bundle), its env. */
+  launch: (port: number) => { args: string[]; env: Record<string, string> };
   target: string;
   warmup: number;
   requests: number;
@@ -81,8 +80,9 @@ async function stop(child: ChildProcess): Promise<void> {
 export async function countServer(job: ServerCount): Promise<number> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), 'instructions-'));
-  const args = callgrindArgs(dir, job.nodeArgs);
-  const env = { ...process.env, ...job.env, PORT: String(port), HOST: '127.0.0.1' };
+  const launch = job.launch(port);
+  const args = callgrindArgs(dir, launch.args);
+  const env = { ...process.env, ...launch.env };
   const child = spawn('valgrind', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));

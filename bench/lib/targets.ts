@@ -136,21 +136,24 @@ function dockerfileNodeArgs(service: Service, bundle: string): string[] {
 }
 
 /**
- * How a single-process row runs: node's arguments (the service's from its Dockerfile) and its
- * environment but the port (the service's the manifest's variables, as on ECS).
+ * How a single-process row runs on `port` of 127.0.0.1: node's arguments (the service's from
+ * its Dockerfile) and its environment (the service's the manifest's variables, as on ECS).
  */
 export function nodeRowLaunch(
   row: RowId,
   artifacts: Artifacts,
+  port: number,
 ): { args: string[]; env: Record<string, string> } {
+  const reached = { PORT: String(port), HOST: '127.0.0.1' };
   if (row === 'service') {
     const { service, files } = artifacts;
-    return { args: dockerfileNodeArgs(service, files.service), env: { ...service.variables } };
+    const args = dockerfileNodeArgs(service, files.service);
+    return { args, env: { ...service.variables, ...reached } };
   }
   if (!(NODE_ROWS as readonly RowId[]).includes(row)) {
     throw new Error(`${row} is not a single Node process`);
   }
-  return { args: [artifacts.files[row as NodeRow]], env: { NODE_ENV: 'production' } };
+  return { args: [artifacts.files[row as NodeRow]], env: { NODE_ENV: 'production', ...reached } };
 }
 
 /** The command line, shortened for the report: `node services/book-service/src/server.ts`. */
@@ -177,11 +180,8 @@ async function settleOrStop<T>(spawned: Spawned[], work: Promise<T>): Promise<T>
 
 async function startNodeRow(row: RowId, ctx: StartContext): Promise<RunningTarget> {
   const port = await freePort();
-  const { args, env } = nodeRowLaunch(row, ctx.artifacts);
-  const spawned = spawnPinned(process.execPath, args, {
-    cpus: ctx.cpus,
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-  });
+  const { args, env } = nodeRowLaunch(row, ctx.artifacts, port);
+  const spawned = spawnPinned(process.execPath, args, { cpus: ctx.cpus, env });
   const url = `http://127.0.0.1:${port}${ctx.artifacts.service.pathPrefix}`;
   const alive = () => spawned.child.exitCode === null && spawned.child.signalCode === null;
   const { ms, body } = await settleOrStop(
@@ -203,17 +203,12 @@ async function startNginxRow(ctx: StartContext): Promise<RunningTarget> {
   const replicas: Spawned[] = [];
   const ports: number[] = [];
   const since = performance.now();
-  const { args, env } = nodeRowLaunch('service', ctx.artifacts);
   // As many replicas as the local stack runs: the manifest's minimum count.
   for (let i = 0; i < service.minCount; i++) {
     const port = await freePort();
     ports.push(port);
-    replicas.push(
-      spawnPinned(process.execPath, args, {
-        cpus: ctx.cpus,
-        env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
-      }),
-    );
+    const { args, env } = nodeRowLaunch('service', ctx.artifacts, port);
+    replicas.push(spawnPinned(process.execPath, args, { cpus: ctx.cpus, env }));
   }
   const all = [...replicas];
   await settleOrStop(

@@ -17,7 +17,7 @@ import { authors } from '../../services/author-service/src/data.ts';
 import * as bookService from '../../services/book-service/src/app.ts';
 import { books } from '../../services/book-service/src/data.ts';
 import { booksRoutes } from '../../services/book-service/src/routes/books.ts';
-import { MAX_ID } from '../../services/common/src/catalog-routes.ts';
+import { MAX_ID } from '../../services/common/src/input-rules.ts';
 import { createLifecycle } from '../../services/common/src/lifecycle.ts';
 import { createLogger } from '../../services/common/src/logger.ts';
 import { createServiceApp, MAX_BODY_BYTES } from '../../services/common/src/service-app.ts';

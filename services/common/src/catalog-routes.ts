@@ -7,8 +7,6 @@ import { respond } from './request-scope.ts';
 import { describeTag, pascalCase, problemResponses, type ServiceEnv } from './service-app.ts';
 import { validatedRoute } from './validated-route.ts';
 
-export { MAX_ID } from './input-rules.ts';
-
 const IdParam = z.object({
   id: z
     .string()
