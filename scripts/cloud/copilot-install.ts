@@ -69,7 +69,11 @@ export function verifySignature(
 ): void {
   const home = mkdtempSync(path.join(os.tmpdir(), 'copilot-gpg-'));
   try {
-    const gpg = (args: string[]) => runProcessSync('gpg', ['--homedir', home, '--batch', ...args]);
+    // --no-autostart: importing a public key and verifying need no gpg-agent. One started here
+    // lived on after the call and raced the home's removal: under load a home was left behind
+    // even after `gpgconf --kill all` (the agent stops asynchronously; seen in CI, 2026-12-07).
+    const gpg = (args: string[]) =>
+      runProcessSync('gpg', ['--homedir', home, '--batch', '--no-autostart', ...args]);
     const imported = gpg(['--import', keyFile]);
     if (imported.code !== 0)
       throw new Error(`gpg cannot import ${keyFile}: ${imported.stderr.trim()}`);
@@ -86,8 +90,6 @@ export function verifySignature(
       );
     }
   } finally {
-    // gpg may have started an agent for this home: stop it before removing the home.
-    runProcessSync('gpgconf', ['--homedir', home, '--kill', 'all']);
     rmSync(home, { recursive: true, force: true });
   }
 }

@@ -121,6 +121,31 @@ describe('installCopilot', () => {
     expect(readdirSync(dir)).toEqual(['copilot']);
   });
 
+  it('checks the signature without starting a gpg-agent, which would outlive the check', async () => {
+    release('9.9.9', BINARY, sign(aws.home, BINARY));
+    // gpg as the check runs it, through a wrapper that notes any home left with an agent's
+    // socket after a call (an agent gpg started, still running when gpg returned).
+    const bin = mkdtempSync(path.join(scratch, 'bin-'));
+    const log = path.join(bin, 'agents.log');
+    const real = spawnSync('sh', ['-c', 'command -v gpg'], { encoding: 'utf8' }).stdout.trim();
+    const wrapper = [
+      '#!/bin/sh',
+      `"${real}" "$@"; code=$?`,
+      'prev=; for a in "$@"; do [ "$prev" = --homedir ] && home=$a; prev=$a; done',
+      `[ -S "$home/S.gpg-agent" ] && echo "$home" >> "${log}"`,
+      'exit $code',
+    ];
+    writeFileSync(path.join(bin, 'gpg'), `${wrapper.join('\n')}\n`, { mode: 0o755 });
+    const path0 = process.env.PATH;
+    process.env.PATH = `${bin}:${path0}`;
+    try {
+      await install(path.join(scratch, 'no-agent'));
+    } finally {
+      process.env.PATH = path0;
+    }
+    expect(existsSync(log) ? readFileSync(log, 'utf8') : '').toBe('');
+  });
+
   it('refuses a binary changed after signing, installing nothing', async () => {
     release('9.9.9', BINARY.replace('9.9.9', '6.6.6'), sign(aws.home, BINARY));
     const dir = path.join(scratch, 'tampered');
