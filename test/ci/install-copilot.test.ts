@@ -88,8 +88,15 @@ afterAll(async () => {
   // fetch keeps its connection alive; close it, or close() waits for it.
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  // gpg started an agent for each key's home: stop them, so no process outlives the test.
+  // gpg started an agent for each key's home (signing needs one): stop them, and wait (bounded)
+  // until they are gone, since gpgconf returns before an agent exits and one still running
+  // could touch its home while scratch is removed.
   for (const home of homes) spawnSync('gpgconf', ['--homedir', home, '--kill', 'all']);
+  for (let tries = 0; tries < 100; tries++) {
+    const left = spawnSync('pgrep', ['-f', `gpg-agent --homedir ${scratch}/`]).status === 0;
+    if (!left) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   rmSync(scratch, { recursive: true, force: true });
 });
 
