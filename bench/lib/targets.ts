@@ -22,7 +22,7 @@ import {
 const NODE_ROWS = ['raw', 'service', 'floor', 'fastify', 'express', 'hono'] as const;
 type NodeRow = (typeof NODE_ROWS)[number];
 
-export const ROW_IDS = [...NODE_ROWS, 'nginx', 'local'] as const;
+export const ROW_IDS = [...NODE_ROWS, 'nginx', 'node-proxy', 'local'] as const;
 export type RowId = (typeof ROW_IDS)[number];
 
 export const ROW_LABELS: Record<RowId, string> = {
@@ -33,6 +33,7 @@ export const ROW_LABELS: Record<RowId, string> = {
   express: 'Express 4 (seed handler)',
   hono: 'bare Hono (no work, body built once)',
   nginx: 'nginx -> book-service replicas',
+  'node-proxy': 'node:http + undici -> replicas (floor)',
   local: 'local stack API -> ALB -> replicas',
 };
 
@@ -198,12 +199,19 @@ async function startNodeRow(row: RowId, ctx: StartContext): Promise<RunningTarge
   };
 }
 
-async function startNginxRow(ctx: StartContext): Promise<RunningTarget> {
+/**
+ * A proxy process in front of as many book-service replicas as the local stack runs (the
+ * manifest's minimum count), all pinned: `spawnProxy` starts the proxy on `listen`.
+ */
+async function startProxyRow(
+  row: 'nginx' | 'node-proxy',
+  ctx: StartContext,
+  spawnProxy: (listen: number, ports: number[]) => Spawned,
+): Promise<RunningTarget> {
   const { service } = ctx.artifacts;
   const replicas: Spawned[] = [];
   const ports: number[] = [];
   const since = performance.now();
-  // As many replicas as the local stack runs: the manifest's minimum count.
   for (let i = 0; i < service.minCount; i++) {
     const port = await freePort();
     ports.push(port);
@@ -220,23 +228,40 @@ async function startNginxRow(ctx: StartContext): Promise<RunningTarget> {
     ),
   );
   const listen = await freePort();
-  const prefix = path.join(ctx.artifacts.dir, 'nginx');
-  mkdirSync(prefix, { recursive: true });
-  const nginx = spawnPinned('nginx', prepareNginx(prefix, listen, ports), { cpus: ctx.cpus });
-  all.push(nginx);
+  const proxy = spawnProxy(listen, ports);
+  all.push(proxy);
   const url = `http://127.0.0.1:${listen}${service.pathPrefix}`;
   const { ms, body } = await settleOrStop(all, waitFor200(url, since, ctx.timeoutMs));
   return {
-    row: 'nginx',
+    row,
     url,
     readyMs: ms,
     body,
-    processes: [ref('proxy', nginx.pid), ...replicas.map((r) => ref('replica', r.pid))],
+    processes: [ref('proxy', proxy.pid), ...replicas.map((r) => ref('replica', r.pid))],
     stop: async () => {
-      await nginx.stop();
+      await proxy.stop();
       await Promise.all(replicas.map((r) => r.stop()));
     },
   };
+}
+
+function startNginxRow(ctx: StartContext): Promise<RunningTarget> {
+  return startProxyRow('nginx', ctx, (listen, ports) => {
+    const prefix = path.join(ctx.artifacts.dir, 'nginx');
+    mkdirSync(prefix, { recursive: true });
+    return spawnPinned('nginx', prepareNginx(prefix, listen, ports), { cpus: ctx.cpus });
+  });
+}
+
+function startNodeProxyRow(ctx: StartContext): Promise<RunningTarget> {
+  const proxy = path.join(import.meta.dirname, '..', 'fixtures', 'node-proxy.ts');
+  // Run from source, as the local stack is.
+  return startProxyRow('node-proxy', ctx, (listen, ports) =>
+    spawnPinned(process.execPath, [proxy, ...ports.map(String)], {
+      cpus: ctx.cpus,
+      env: { PORT: String(listen) },
+    }),
+  );
 }
 
 async function startLocalRow(ctx: StartContext): Promise<RunningTarget> {
@@ -268,6 +293,7 @@ async function startLocalRow(ctx: StartContext): Promise<RunningTarget> {
 
 export function startRow(row: RowId, ctx: StartContext): Promise<RunningTarget> {
   if (row === 'nginx') return startNginxRow(ctx);
+  if (row === 'node-proxy') return startNodeProxyRow(ctx);
   if (row === 'local') return startLocalRow(ctx);
   return startNodeRow(row, ctx);
 }

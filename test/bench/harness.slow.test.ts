@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchRecord } from '../../bench/lib/result.ts';
 import { ROUTE_IDS } from '../../bench/lib/routes.ts';
-import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { loadWorkspace, repoRoot } from '../../scripts/workspace/manifests.ts';
 
 const out = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -64,6 +64,23 @@ describe('bench harness smoke', () => {
       new RegExp(`${measured.toFixed(2)}x\\s+${measured <= 1.2 ? 'MET' : 'MISSED'}$`),
     );
   }, 90_000);
+
+  it('relays book-service through the Node proxy floor byte for byte, its proxy counted apart', () => {
+    const { record } = runQuick(['--rows', 'service,node-proxy', '--routes', 'list']);
+    const proxyRow = record.rows.find((r) => r.id === 'node-proxy');
+    expect(proxyRow?.bodies).toEqual([{ route: 'list', bytes: expect.any(Number), same: true }]);
+    // As many replicas as the local stack runs of book-service: the manifest's minimum count.
+    const replicas = loadWorkspace().services.find((s) => s.name === 'book-service')?.minCount;
+    expect(proxyRow?.processes.map((p) => p.role)).toEqual([
+      'proxy',
+      ...Array.from({ length: replicas ?? 0 }, () => 'replica'),
+    ]);
+    const [round] = proxyRow?.rounds ?? [];
+    expect(round?.errors).toBe(0);
+    expect(round?.requestsPerSecond).toBeGreaterThan(0);
+    expect(round?.proxyCpuMicrosPerRequest).toBeGreaterThan(0);
+    expect(round?.cpuMicrosPerRequest).toBeGreaterThan(round?.proxyCpuMicrosPerRequest ?? 0);
+  }, 60_000);
 
   it('loads the floor app between book-service and Fastify in the paired rounds', () => {
     const { record, stdout } = runQuick(['--rows', 'service,floor,fastify', '--routes', 'item']);
