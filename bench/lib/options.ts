@@ -1,6 +1,7 @@
-// Command-line options. The defaults (seven interleaved rounds of 2 s, 50 connections, five
-// paired rounds, fifteen fresh starts per row) keep the full run under seven minutes; --guard
-// is the one-minute check of book-service's CPU per request against Fastify's.
+// Command-line options. The defaults (a warm-up of up to 8 s per row and route, seven
+// interleaved rounds of 2 s, 50 connections, five paired rounds, fifteen fresh starts per row)
+// keep the full run under ten minutes; --guard is the check of book-service's CPU per request
+// against Fastify's in about a minute.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadGenerator } from './load.ts';
@@ -31,7 +32,8 @@ export const USAGE = `Usage: node bench/run.ts [options]
 
   --rounds N            interleaved rounds of every row (default 7; --quick: 1)
   --duration S          seconds of load per row and route per round (default 2; --quick: 1)
-  --warmup S            seconds of unrecorded load per row and route before round 1 (default 1; --quick: 0)
+  --warmup S            at most S seconds of unrecorded load per row and route before round 1,
+                        in 1 s steps until its CPU per request stops falling (default 8; --quick: 0)
   --connections N       concurrent connections (default 50; --quick: 10)
   --startup-samples N   fresh starts per row for start-to-first-200 and idle RSS (default 15,
                         the local stack at most 5; --quick: 1)
@@ -43,7 +45,7 @@ export const USAGE = `Usage: node bench/run.ts [options]
   --loadgen NAME        auto (wrk when installed), wrk or autocannon
   --no-pin              do not pin servers and load generator to different CPUs
   --out-dir DIR         where the JSON result goes (default bench/results)
-  --max-seconds N       upper bound on the whole run (default 480)
+  --max-seconds N       upper bound on the whole run (default 720)
   --quick               a few-seconds smoke of the harness (CI)
   --guard               the regression guard (about a minute): book-service and Fastify only,
                         paired rounds on each route; exits 1 when book-service's CPU per
@@ -119,7 +121,7 @@ export function parseOptions(argv: string[]): Options {
     // The guard's instances are warmed up, then only paired: no interleaved rounds.
     rounds: guard ? 0 : positive('rounds', values.rounds, quick ? 1 : 7),
     durationSeconds: positive('duration', values.duration, quick ? 1 : 2),
-    warmupSeconds: positive('warmup', values.warmup, quick ? 0 : 1, 0),
+    warmupSeconds: positive('warmup', values.warmup, quick ? 0 : 8, 0),
     connections: positive('connections', values.connections, quick ? 10 : 50),
     startupSamples: positive(
       'startup-samples',
@@ -134,7 +136,7 @@ export function parseOptions(argv: string[]): Options {
     loadGenerator: loadGenerator as Options['loadGenerator'],
     pin: !values['no-pin'],
     outDir: path.resolve(values['out-dir'] ?? path.join(import.meta.dirname, '..', 'results')),
-    maxSeconds: positive('max-seconds', values['max-seconds'], 480),
+    maxSeconds: positive('max-seconds', values['max-seconds'], 720),
     guard,
     help: values.help,
   };

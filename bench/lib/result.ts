@@ -37,6 +37,8 @@ export interface RowRecord {
   idleRssBytes: number[];
   /** The long-running instance the rounds loaded: idle before load, peak (VmHWM) after. */
   processes: ProcessMemory[];
+  /** Each route's warm-up (warmup.ts): its length, and whether the row had stopped getting faster. */
+  warmups: { route: RouteId; seconds: number; settled: boolean }[];
 }
 
 export interface RowSummary {

@@ -30,6 +30,7 @@ import {
   startRow,
   unavailableReason,
 } from './targets.ts';
+import { WARMUP_STEP_SECONDS, warmUp } from './warmup.ts';
 
 /** Time after the first 200 before idle memory is read: start-up garbage has been collected. */
 const SETTLE_MS = 300;
@@ -131,6 +132,7 @@ function emptyRecord(id: RowId): RowRecord {
     startupMs: [],
     idleRssBytes: [],
     processes: [],
+    warmups: [],
   };
 }
 
@@ -213,8 +215,18 @@ async function loadRounds(
       cpus,
     });
   if (options.warmupSeconds > 0) {
-    for (const { target, route } of pairs) await load(target, route, options.warmupSeconds);
-    log('warm-up done');
+    for (const { row, route, target } of pairs) {
+      const step = async () => {
+        const before = cpuOf(target);
+        const result = await load(target, route, WARMUP_STEP_SECONDS);
+        return (cpuOf(target) - before) / Math.max(result.requests, 1);
+      };
+      const warmup = await warmUp(step, options.warmupSeconds);
+      run.record(row).warmups.push({ route, ...warmup });
+      log(
+        `warm-up ${row}/${route}: ${warmup.seconds} s${warmup.settled ? '' : ' (still getting faster)'}`,
+      );
+    }
   }
   for (let round = 1; round <= options.rounds; round++) {
     const line: string[] = [];

@@ -34,7 +34,7 @@ function headerLines(record: BenchRecord): string[] {
   return [
     `node ${record.machine.node}, ${record.machine.cpus} CPUs, ${s.loadGeneratorVersion}; ` +
       `${s.rounds} interleaved rounds and ${s.pairedRounds} paired rounds x ${s.durationSeconds} s, ` +
-      `${s.connections} connections, warm-up ${s.warmupSeconds} s; ${s.pinningNote}`,
+      `${s.connections} connections, warm-up up to ${s.warmupSeconds} s a route; ${s.pinningNote}`,
     `load average before ${record.machine.loadAverageBefore.map((n) => n.toFixed(2)).join(' ')}, ` +
       `after ${record.machine.loadAverageAfter.map((n) => n.toFixed(2)).join(' ')}; ` +
       `elapsed ${fmt(record.elapsedSeconds)} s; book-service runs ${s.serviceBuild}`,

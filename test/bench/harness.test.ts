@@ -15,6 +15,7 @@ import {
 } from '../../bench/lib/result.ts';
 import { ROUTE_IDS, type RouteId } from '../../bench/lib/routes.ts';
 import type { RowId } from '../../bench/lib/targets.ts';
+import { WARMUP_STEP_SECONDS, warmedUp, warmUp } from '../../bench/lib/warmup.ts';
 
 /** A row whose every round on every route answered `rps` requests per second. */
 function syntheticRow(
@@ -43,6 +44,7 @@ function syntheticRow(
     startupMs: [startupMs],
     idleRssBytes: [60 * 1024 * 1024],
     processes: [],
+    warmups: [],
   };
 }
 
@@ -210,5 +212,44 @@ describe('--guard', () => {
       guard: true,
     });
     expect(() => parseOptions(['--guard', '--rows', 'raw,service'])).toThrow(/--guard runs/);
+  });
+});
+
+describe('warm-up until the CPU per request stops falling', () => {
+  it('goes on while a step still gains more than 5% on the best before it', () => {
+    // book-service's first eight 1 s loads, measured (warmup.ts).
+    const measured = [203, 135, 128, 95, 87, 96, 74, 75];
+    const settledAt = measured.findIndex((_, i) => warmedUp(measured.slice(0, i + 1)));
+    expect(settledAt).toBe(-1);
+    expect(warmedUp([...measured, 76])).toBe(true);
+  });
+
+  it('stops after two steps without a gain, a noisy step above the best counting as none', () => {
+    expect(warmedUp([100, 100])).toBe(false);
+    expect(warmedUp([100, 96, 100])).toBe(true);
+    expect(warmedUp([100, 120, 110])).toBe(true);
+    // Each of the last two just inside and just outside the 5%.
+    expect(warmedUp([100, 95, 95])).toBe(true);
+    expect(warmedUp([100, 94.9, 95])).toBe(false);
+    expect(warmedUp([100, 95, 90.2])).toBe(false);
+  });
+
+  it('loads step by step until settled, or until its seconds run out', async () => {
+    const stepper = (samples: number[]) => {
+      let calls = 0;
+      return { step: async () => samples[calls++] ?? 50, calls: () => calls };
+    };
+    // 80 still gains on 120; 79 and 81 do not gain on 80.
+    const settling = stepper([200, 120, 80, 79, 81]);
+    expect(await warmUp(settling.step, 10)).toEqual({
+      seconds: 5 * WARMUP_STEP_SECONDS,
+      settled: true,
+    });
+    const falling = stepper([200, 150, 110, 80, 60]);
+    expect(await warmUp(falling.step, 3)).toEqual({ seconds: 3, settled: false });
+    expect(falling.calls()).toBe(3);
+    const none = stepper([]);
+    expect(await warmUp(none.step, 0)).toEqual({ seconds: 0, settled: false });
+    expect(none.calls()).toBe(0);
   });
 });
