@@ -34,6 +34,33 @@ interface Running {
 let running: Running | undefined;
 let context: BrowserContext | undefined;
 let page: Page;
+
+/**
+ * A wait on the page that, if it times out, says what the page showed: every task's slot,
+ * address and state, whether the feed was live, and the notice line (a refused action's reason).
+ * (This wait timed out once in a CI run of 2026-12-07 and did not again in 14 runs.)
+ */
+async function explained<T>(wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (error) {
+    const tasks = await page
+      .$$eval('li[data-task]', (items) =>
+        items.map((li) => {
+          const [slot, task, state, stale] = ['slot', 'task', 'state', 'stale'].map((name) =>
+            li.getAttribute(`data-${name}`),
+          );
+          return `${slot} ${task} ${state}${stale === 'true' ? ' (stale)' : ''}`;
+        }),
+      )
+      .catch((reason: Error) => [`(tasks unreadable: ${reason.message})`]);
+    const notice = await page.textContent('#notice').catch(() => null);
+    throw new Error(
+      `${(error as Error).message}\ntasks shown: ${tasks.join('; ')}\nnotice: ${notice ?? ''}`,
+    );
+  }
+}
+
 let profile: string | undefined;
 
 async function startStack(): Promise<Running> {
@@ -170,9 +197,9 @@ describe.skipIf(skipChromium)(needing(CHROMIUM, 'the console in Chromium'), () =
     const task = page.locator(`li[data-slot="${slot}"][data-state="healthy"]`);
     const killed = await task.getAttribute('data-task');
     await task.locator('button[data-action="kill"]').click();
-    await page.waitForSelector(`li[data-task="${killed}"][data-state="stopped"]`);
+    await explained(page.waitForSelector(`li[data-task="${killed}"][data-state="stopped"]`));
     const replacement = page.locator(`li[data-slot="${slot}"][data-state="healthy"]`);
-    await replacement.waitFor();
+    await explained(replacement.waitFor());
     expect(await replacement.getAttribute('data-task')).not.toBe(killed);
     expect(await replacement.textContent()).toContain('restarts 1');
   });
