@@ -38,7 +38,7 @@ let page: Page;
 /**
  * A wait on the page that, if it times out, says what the page showed: every task's slot,
  * address and state, whether the feed was live, and the notice line (a refused action's reason).
- * (This wait timed out once in a CI run of 2026-12-07 and did not again in 14 runs.)
+ * (This wait timed out once in a CI run of 2026-12-07 and did not again in 15 runs that day.)
  */
 async function explained<T>(wait: Promise<T>): Promise<T> {
   try {
