@@ -201,11 +201,19 @@ describe('the same property where only health checks can help', () => {
       log: log.log,
     });
     const replica = stack.services[0]?.replicas[0];
+    let pid: number | undefined;
     try {
       if (!replica?.pid) throw new Error('no fixture replica');
-      const pid = replica.pid;
       let killedAt = 0;
       const { load } = await underLoad(`${stack.apiUrl}${FIXTURE_PATH}`, async (live) => {
+        // The task serving now, not the one that served at start: on a loaded machine a
+        // health check of this scaled-down stack can fail first, and ECS replace replica 0
+        // (a signal to the old, draining task then changes nothing: seen once in CI).
+        await waitFor(
+          'replica 0 to serve',
+          () => replica.healthy && (live.servedBy[replica.target] ?? 0) > 0,
+        );
+        pid = replica.pid as number;
         killedAt = performance.now();
         process.kill(pid, signal);
         // Until requests sent after the kill have failed, or the window has passed (a paused
@@ -218,7 +226,7 @@ describe('the same property where only health checks can help', () => {
             performance.now() > window + CLIENT_TIMEOUT_MS,
         );
       });
-      if (resume) signalIfAlive(pid, resume);
+      if (resume && pid) signalIfAlive(pid, resume);
       const report = {
         killedAt,
         exitSeenAt: log.when(`${FIXTURE_SERVICE}/0 exited`, killedAt),
@@ -231,7 +239,7 @@ describe('the same property where only health checks can help', () => {
       );
       return violations;
     } finally {
-      if (resume && replica?.pid) signalIfAlive(replica.pid, resume);
+      if (resume && pid) signalIfAlive(pid, resume);
       await stack.stop();
       expect(livePids(startedPids(log))).toEqual([]);
     }
