@@ -155,7 +155,12 @@ export interface ConsoleFeed {
    * attached; the returned function detaches it.
    */
   subscribe(listener: (event: FeedEvent) => void): () => void;
-  /** Throws FeedError(404) for an unknown replica. Resolves once the action is under way. */
-  act(service: string, slot: number, action: ReplicaAction): Promise<string>;
+  /**
+   * Throws FeedError(404) for an unknown replica. Resolves once the action is under way. With
+   * `task` (the id of the task a page's row shows), throws FeedError(409) unless that is still
+   * the slot's current task: an action on a row whose task is being replaced must not reach
+   * its successor, as ECS acts on a task, not on a slot.
+   */
+  act(service: string, slot: number, action: ReplicaAction, task?: string): Promise<string>;
   probe(host: string, path: string): Promise<ProbeResult>;
 }

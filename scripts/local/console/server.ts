@@ -52,7 +52,11 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
  * or not, is refused (413) as soon as it is known, nothing more of it is read, and the
  * connection is closed after the answer, so an upload of any size costs at most that much.
  */
-function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+/** The request's JSON object; with `emptyIsObject`, no body at all reads as `{}`. */
+function readJson(
+  req: http.IncomingMessage,
+  emptyIsObject = false,
+): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const tooLarge = () => new FeedError(413, `over ${MAX_BODY_BYTES} bytes`);
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
@@ -73,6 +77,10 @@ function readJson(req: http.IncomingMessage): Promise<Record<string, unknown>> {
       reject(tooLarge());
     };
     const onEnd = () => {
+      if (emptyIsObject && received === 0) {
+        resolve({});
+        return;
+      }
       try {
         const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
         if (value !== null && typeof value === 'object') resolve(value as Record<string, unknown>);
@@ -107,7 +115,13 @@ async function act(
       `no action at POST ${url.pathname} (try POST /api/replicas/<service>/<slot>/<${REPLICA_ACTIONS.join('|')}>)`,
     );
   }
-  json(res, 202, { message: await feed.act(match[1] as string, Number(match[2]), action) });
+  // An optional `{"task": "<id>"}`: the task the caller means (the page's row), refused with
+  // 409 once it is no longer the slot's current task.
+  const { task } = await readJson(req, true);
+  if (task !== undefined && typeof task !== 'string') {
+    throw new FeedError(400, '"task" must be a task id such as "127.0.0.1:41441"');
+  }
+  json(res, 202, { message: await feed.act(match[1] as string, Number(match[2]), action, task) });
 }
 
 /** Refuses what a page on another site could send: a foreign Host, Origin or content type. */

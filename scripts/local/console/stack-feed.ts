@@ -99,12 +99,24 @@ export class StackFeed implements ConsoleFeed {
     };
   }
 
-  async act(service: string, slot: number, action: ReplicaAction): Promise<string> {
+  async act(
+    service: string,
+    slot: number,
+    action: ReplicaAction,
+    expected?: string,
+  ): Promise<string> {
     const replica = this.stack.parts.replicas.find(
       (r) => r.service.name === service && r.index === slot,
     );
     if (replica === undefined) throw new FeedError(404, `no replica ${service}/${slot}`);
-    const task = replica.target && this.tasks.get(replica.target.address);
+    const current = replica.target?.address;
+    if (expected !== undefined && expected !== current) {
+      throw new FeedError(
+        409,
+        `task ${expected} is no longer ${replica.label}'s (now ${current ?? 'none'}): nothing done`,
+      );
+    }
+    const task = current === undefined ? undefined : this.tasks.get(current);
     if (task === undefined || task.state === 'stopped' || replica.pid === undefined) {
       throw new FeedError(409, `${replica.label} has no running task right now`);
     }

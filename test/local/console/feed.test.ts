@@ -109,6 +109,24 @@ describe('the console feed', () => {
       await expect(local.feed.act(books.name, 9, 'kill')).rejects.toThrow(
         'no replica book-service/9',
       );
+      // An action meant for the old task (a row drawn before the replacement) reaches nothing:
+      // not the new task in its slot.
+      const replacement = slot(books.name).find((t) => t.slot === 1 && t.state === 'healthy');
+      await expect(local.feed.act(books.name, 1, 'kill', old.id)).rejects.toMatchObject({
+        status: 409,
+        message: `task ${old.id} is no longer book-service/1's (now ${replacement?.id}): nothing done`,
+      });
+      const post = (body: string) =>
+        request(`${local.url}/api/replicas/book-service/1/kill`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.from(body),
+        });
+      const stale = await post(JSON.stringify({ task: old.id }));
+      expect(stale.status).toBe(409);
+      expect(stale.headers['content-type']).toBe('application/problem+json');
+      expect((await post('{"task":5}')).status).toBe(400);
+      expect(slot(books.name).find((t) => t.id === replacement?.id)?.state).toBe('healthy');
     } finally {
       unsubscribe();
       await local.close();

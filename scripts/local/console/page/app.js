@@ -51,7 +51,10 @@ async function post(url, body) {
 
 async function act(task, action) {
   try {
-    const { message } = await post(`/api/replicas/${task.service}/${task.slot}/${action}`, {});
+    // The row's task: refused (409) if the slot has moved on to another task since it was drawn.
+    const { message } = await post(`/api/replicas/${task.service}/${task.slot}/${action}`, {
+      task: task.id,
+    });
     notice(message);
   } catch (error) {
     notice(`${action} ${task.service}/${task.slot}: ${error.message}`, true);
