@@ -193,6 +193,34 @@ async function startInstances(run: Run, rows: RowId[], running: Map<RowId, Runni
   }
 }
 
+/** A load of one (row, route) pair, and the CPU its processes spent per request answered. */
+type MeasuredLoad = (
+  target: RunningTarget,
+  route: RouteId,
+  seconds: number,
+) => Promise<{
+  result: Awaited<ReturnType<typeof runLoad>>;
+  cpuMicrosPerRequest: number;
+  proxyCpuMicrosPerRequest: number | null;
+}>;
+
+// Each pair loaded in steps until its CPU per request stops falling (warmup.ts).
+async function warmUpPairs(
+  run: Run,
+  pairs: { row: RowId; route: RouteId; target: RunningTarget }[],
+  measured: MeasuredLoad,
+) {
+  for (const { row, route, target } of pairs) {
+    const step = async () =>
+      (await measured(target, route, WARMUP_STEP_SECONDS)).cpuMicrosPerRequest;
+    const warmup = await warmUp(step, run.options.warmupSeconds);
+    run.record(row).warmups.push({ route, ...warmup });
+    run.log(
+      `warm-up ${row}/${route}: ${warmup.seconds} s${warmup.settled ? '' : ' (still getting faster)'}`,
+    );
+  }
+}
+
 // Warm-up, then the interleaved rounds, CPU per request read around each load.
 async function loadRounds(
   run: Run,
@@ -207,44 +235,29 @@ async function loadRounds(
       .filter(([row]) => routesOf(row, [route]).length > 0)
       .map(([row, target]) => ({ row, route, target })),
   );
-  const load = (target: RunningTarget, route: RouteId, seconds: number) =>
-    runLoad(generator, {
+  const measured: MeasuredLoad = async (target, route, seconds) => {
+    const cpuBefore = cpuOf(target);
+    const proxyBefore = cpuOf(target, 'proxy');
+    const result = await runLoad(generator, {
       url: urlOf(target, route),
       connections: options.connections,
       durationSeconds: seconds,
       cpus,
     });
-  if (options.warmupSeconds > 0) {
-    for (const { row, route, target } of pairs) {
-      const step = async () => {
-        const before = cpuOf(target);
-        const result = await load(target, route, WARMUP_STEP_SECONDS);
-        return (cpuOf(target) - before) / Math.max(result.requests, 1);
-      };
-      const warmup = await warmUp(step, options.warmupSeconds);
-      run.record(row).warmups.push({ route, ...warmup });
-      log(
-        `warm-up ${row}/${route}: ${warmup.seconds} s${warmup.settled ? '' : ' (still getting faster)'}`,
-      );
-    }
-  }
+    const answered = Math.max(result.requests, 1);
+    const hasProxy = target.processes.some((p) => p.role === 'proxy');
+    return {
+      result,
+      cpuMicrosPerRequest: (cpuOf(target) - cpuBefore) / answered,
+      proxyCpuMicrosPerRequest: hasProxy ? (cpuOf(target, 'proxy') - proxyBefore) / answered : null,
+    };
+  };
+  if (options.warmupSeconds > 0) await warmUpPairs(run, pairs, measured);
   for (let round = 1; round <= options.rounds; round++) {
     const line: string[] = [];
     for (const { row, route, target } of pairs) {
-      const cpuBefore = cpuOf(target);
-      const proxyBefore = cpuOf(target, 'proxy');
-      const result = await load(target, route, options.durationSeconds);
-      const answered = Math.max(result.requests, 1);
-      const hasProxy = target.processes.some((p) => p.role === 'proxy');
-      run.record(row).rounds.push({
-        round,
-        route,
-        ...result,
-        cpuMicrosPerRequest: (cpuOf(target) - cpuBefore) / answered,
-        proxyCpuMicrosPerRequest: hasProxy
-          ? (cpuOf(target, 'proxy') - proxyBefore) / answered
-          : null,
-      });
+      const { result, ...cpu } = await measured(target, route, options.durationSeconds);
+      run.record(row).rounds.push({ round, route, ...result, ...cpu });
       line.push(`${row}/${route} ${Math.round(result.requestsPerSecond)}`);
     }
     log(`round ${round}/${options.rounds}: ${line.join(', ')} req/s`);
