@@ -23,8 +23,36 @@ function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/**
+ * Redraws held while a pointer is pressed: a button replaced between its press and its release
+ * gets no click (the page redraws the topology on every health check), so the newest redraw of
+ * each container waits, and is drawn once the click that the release completes has run.
+ */
+const held = new Map();
+let pressed = false;
+document.addEventListener('pointerdown', () => (pressed = true), true);
+for (const type of ['pointerup', 'pointercancel']) {
+  document.addEventListener(
+    type,
+    () => {
+      pressed = false;
+      setTimeout(() => {
+        for (const [container, children] of held) {
+          held.delete(container);
+          redraw(container, ...children);
+        }
+      }, 0);
+    },
+    true,
+  );
+}
+
 /** Redraws a container, keeping keyboard focus on the element with the same data-key. */
 function redraw(container, ...children) {
+  if (pressed) {
+    held.set(container, children);
+    return;
+  }
   const key = container.contains(document.activeElement)
     ? document.activeElement.dataset.key
     : undefined;
@@ -379,6 +407,8 @@ function connect() {
   events.addEventListener('topology', (e) => {
     const first = state.topology === null;
     state.topology = JSON.parse(e.data);
+    // How many topologies have arrived (drawn or held): what the end-to-end test waits on.
+    $('topology').dataset.received = String(Number($('topology').dataset.received ?? 0) + 1);
     renderTopology();
     if (first) {
       $('tester-host').value ||= state.topology.albHost;
