@@ -31,6 +31,12 @@ const PARTS: Record<string, string> = {
     "import { Hono } from 'hono'; import { getRequestListener } from '@hono/node-server'; globalThis.keep = [Hono, getRequestListener];",
   "pino (the services' logger)": `${deps}\nglobalThis.keep = deps();`,
   zod: "import { z } from 'zod'; globalThis.keep = z;",
+  "the floor's checks in zod": `import { z } from 'zod';
+const Page = z.object({ limit: z.string().regex(/^\\d{1,3}$/).refine((v) => Number(v) <= 100).optional() });
+globalThis.keep = Page.safeParse({ limit: '4' });`,
+  'the same checks in zod/mini': `import * as z from 'zod/mini';
+const Page = z.object({ limit: z.optional(z.string().check(z.regex(/^\\d{1,3}$/), z.refine((v) => Number(v) <= 100))) });
+globalThis.keep = Page.safeParse({ limit: '4' });`,
   '@hono/zod-openapi (with zod)':
     "import { OpenAPIHono, z } from '@hono/zod-openapi'; globalThis.keep = [OpenAPIHono, z];",
   'book-service app (createApp, no server)': `${deps}
