@@ -107,6 +107,32 @@ describe('Copilot manifests', () => {
     expect(row?.detail).toMatch(/http\.private\.ingress\.vpc/);
   });
 
+  it.each([
+    ['default', 100, 200],
+    ['recreate', 0, 100],
+    ['Recreate', 0, 100],
+  ])(
+    'read `deployment.rolling: %s` as Copilot renders it (transformers.go)',
+    (rolling, min, max) => {
+      const root = workspaceWith(
+        'copilot/book-service/manifest.yml',
+        (t) => `${t}\ndeployment:\n  rolling: ${rolling}\n`,
+      );
+      const books = loadWorkspace(root).services.find((s) => s.name === 'book-service');
+      expect([books?.minimumHealthyPercent, books?.maximumPercent]).toEqual([min, max]);
+    },
+  );
+
+  it('reject a rolling strategy Copilot does not have, naming file and field', () => {
+    const root = workspaceWith(
+      'copilot/book-service/manifest.yml',
+      (t) => `${t}\ndeployment:\n  rolling: blue-green\n`,
+    );
+    expect(loadError(root)).toMatch(
+      /copilot\/book-service\/manifest\.yml: field deployment\.rolling: /,
+    );
+  });
+
   it('reject a service whose name is not its folder', () => {
     const root = workspaceWith('copilot/book-service/manifest.yml', (t) =>
       t.replace('name: book-service', 'name: books'),

@@ -95,8 +95,16 @@ const serviceSchema = z.strictObject({
     vpc: z.strictObject({ placement: z.enum(['public', 'private']) }),
   }),
   logging: z.strictObject({ retention: z.number().int().min(1) }).optional(),
-  // Copilot's two rolling strategies (manifest `deployment.rolling`, validate.go).
-  deployment: z.strictObject({ rolling: z.enum(['default', 'recreate']) }).optional(),
+  // Copilot's two rolling strategies (manifest `deployment.rolling`), in any case: validate.go
+  // and transformers.go compare them with strings.EqualFold (v1.33.2).
+  deployment: z
+    .strictObject({
+      rolling: z
+        .string()
+        .toLowerCase()
+        .pipe(z.enum(['default', 'recreate'])),
+    })
+    .optional(),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
 });
