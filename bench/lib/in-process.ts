@@ -10,6 +10,7 @@ import { createApp } from '../../services/book-service/src/app.ts';
 import { createLifecycle } from '../../services/common/src/lifecycle.ts';
 import { createLogger } from '../../services/common/src/logger.ts';
 import { floorFetch } from '../fixtures/floor-app.ts';
+import { checks } from '../fixtures/floor-checks.ts';
 
 /** Where the apps' log lines go: stdout, as in their servers, unless told otherwise (tests). */
 type Write = ((chunk: string) => void) | undefined;
@@ -21,7 +22,7 @@ export const IN_PROCESS_ROWS = {
       lifecycle: createLifecycle(),
       logger: createLogger({ service: 'book-service', write }),
     }).fetch,
-  floor: (write?: Write) => floorFetch(createLogger({ service: 'floor', write })),
+  floor: (write?: Write) => floorFetch(createLogger({ service: 'floor', write }), checks),
 } as const;
 
 export type InProcessRow = keyof typeof IN_PROCESS_ROWS;
