@@ -3,36 +3,36 @@
 // rules (test/bench/floor-checks.test.ts): zod (the `floor` row), zod/mini, and by hand; beside
 // raw `node:http` and book-service, bundled and launched as `npm run bench` does (its raw and
 // service rows, the service with its Dockerfile's CMD). --samples fresh starts of each,
-// interleaved, on the first allowed CPU, from spawn() to the first 200 of GET /api/books, and
-// idle RSS 300 ms later; each must answer raw's bytes, or the run fails. See bench/README.md,
-// "Start-up: the floor by validator".
+// interleaved, on the first allowed CPU, started and sampled as the bench samples its rows (start
+// to the first 200 of GET /api/books, idle RSS after its settle time); each must answer raw's
+// bytes, or the run fails. See bench/README.md, "Start-up: the floor by validator".
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleEntry } from '../scripts/cloud/bundle.ts';
 import { repoRoot } from '../scripts/workspace/manifests.ts';
 import { positive } from './lib/options.ts';
-import {
-  allowedCpus,
-  hasCommand,
-  killAllSpawned,
-  readMemory,
-  spawnPinned,
-  waitFor200,
-} from './lib/proc.ts';
+import { allowedCpus, hasCommand, killAllSpawned } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
 import { fmt, table } from './lib/table.ts';
-import { buildArtifacts, nodeRowLaunch } from './lib/targets.ts';
+import {
+  type Artifacts,
+  buildArtifacts,
+  freshStart,
+  type NodeLaunch,
+  nodeRowLaunch,
+  type StartContext,
+  startNodeServer,
+} from './lib/targets.ts';
 
 const fixtures = path.join(import.meta.dirname, 'fixtures');
-const PORT = 4390;
 const START_TIMEOUT_MS = 20_000;
 
 interface Candidate {
   name: string;
+  row: 'raw' | 'floor' | 'service';
   file: string;
-  args: string[];
-  env: Record<string, string>;
+  launch: NodeLaunch;
   ms: number[];
   rss: number[];
   /** The first answer's body: every candidate must send raw's bytes (the same work). */
@@ -49,16 +49,21 @@ serveFloor(checks);\n`;
   return bundleEntry(entry, entry.replace(/\.ts$/, '.mjs'));
 }
 
-async function candidates(dir: string): Promise<Candidate[]> {
-  const artifacts = await buildArtifacts(dir);
-  const row = (name: string, id: 'raw' | 'floor' | 'service') => {
-    const { args, env } = nodeRowLaunch(id, artifacts, PORT);
-    return { name, file: artifacts.files[id], args, env, ms: [], rss: [] };
-  };
+async function candidates(artifacts: Artifacts): Promise<Candidate[]> {
+  const row = (name: string, id: Candidate['row']): Candidate => ({
+    name,
+    row: id,
+    file: artifacts.files[id],
+    launch: (port) => nodeRowLaunch(id, artifacts, port),
+    ms: [],
+    rss: [],
+  });
   const floor = row('the floor, zod (the `floor` row)', 'floor');
-  const variant = async (name: string, checksFile: string) => {
-    const file = await floorWith(dir, checksFile);
-    return { ...floor, name, file, args: [file], ms: [], rss: [] };
+  // Launched as the floor row is, with its own bundle in place of the floor's.
+  const variant = async (name: string, checksFile: string): Promise<Candidate> => {
+    const file = await floorWith(artifacts.dir, checksFile);
+    const launch: NodeLaunch = (port) => ({ ...floor.launch(port), args: [file] });
+    return { ...floor, name, file, launch, ms: [], rss: [] };
   };
   return [
     row('raw node:http', 'raw'),
@@ -69,19 +74,12 @@ async function candidates(dir: string): Promise<Candidate[]> {
   ];
 }
 
-async function startOnce(candidate: Candidate, cpus: string | undefined): Promise<void> {
-  const spawned = spawnPinned(process.execPath, candidate.args, { cpus, env: candidate.env });
-  try {
-    const alive = () => spawned.child.exitCode === null;
-    const url = `http://127.0.0.1:${PORT}/api/books`;
-    const { ms, body } = await waitFor200(url, spawned.spawnedAt, START_TIMEOUT_MS, alive);
-    candidate.body ??= body;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    candidate.ms.push(ms);
-    candidate.rss.push(readMemory(spawned.pid)?.rss ?? Number.NaN);
-  } finally {
-    await spawned.stop();
-  }
+async function startOnce(candidate: Candidate, ctx: StartContext): Promise<void> {
+  const start = startNodeServer(candidate.row, candidate.launch, ctx);
+  const { readyMs, idleRssBytes, body } = await freshStart(start);
+  candidate.body ??= body;
+  candidate.ms.push(readyMs);
+  candidate.rss.push(idleRssBytes ?? Number.NaN);
 }
 
 function report(all: Candidate[]): string {
@@ -112,11 +110,13 @@ async function main(): Promise<void> {
   const samples = positive('samples', values.samples, 21);
   const dir = path.join(repoRoot, '.cache', 'bench', 'startup-floors');
   mkdirSync(dir, { recursive: true });
-  const all = await candidates(dir);
+  const artifacts = await buildArtifacts(dir);
+  const all = await candidates(artifacts);
   const cpus = hasCommand('taskset') ? String(allowedCpus()[0]) : undefined;
+  const ctx: StartContext = { artifacts, cpus, timeoutMs: START_TIMEOUT_MS };
   process.stderr.write(`${all.length} servers x ${samples} fresh starts, CPU ${cpus ?? 'any'}\n`);
   for (let sample = 0; sample < samples; sample++) {
-    for (const candidate of all) await startOnce(candidate, cpus);
+    for (const candidate of all) await startOnce(candidate, ctx);
   }
   const differ = all.filter((c) => !c.body?.equals(all[0]?.body ?? Buffer.alloc(0)));
   if (differ.length > 0) {

@@ -21,10 +21,12 @@ import {
 import { ROUTE_SUFFIX, type RouteId, routesOf } from './routes.ts';
 import {
   buildArtifacts,
+  freshStart,
   localStackPresent,
   ROW_LABELS,
   type RowId,
   type RunningTarget,
+  SETTLE_MS,
   SINGLE_PROCESS_ROWS,
   type StartContext,
   startRow,
@@ -32,8 +34,6 @@ import {
 } from './targets.ts';
 import { WARMUP_STEP_SECONDS, warmUp } from './warmup.ts';
 
-/** Time after the first 200 before idle memory is read: start-up garbage has been collected. */
-const SETTLE_MS = 300;
 /** The local stack takes seconds to start: its own goal (ready < 3 s) needs fewer samples. */
 const LOCAL_STARTUP_SAMPLES = 5;
 /** The rows whose CPU per request the paired rounds compare, the first over the last. */
@@ -153,12 +153,10 @@ async function sampleStartups(run: Run): Promise<void> {
   const { options, record } = run;
   for (let sample = 0; sample < options.startupSamples; sample++) {
     for (const row of run.sampled.filter((r) => sample < samplesFor(r, options))) {
-      const target = await startRow(row, run.ctx);
-      await sleep(SETTLE_MS);
-      const memory = readMemory(target.processes[0]?.pid ?? 0);
-      await target.stop();
-      record(row).startupMs.push(target.readyMs);
-      if (row !== 'local' && memory) record(row).idleRssBytes.push(memory.rss);
+      const { readyMs, idleRssBytes } = await freshStart(startRow(row, run.ctx));
+      record(row).startupMs.push(readyMs);
+      if (row !== 'local' && idleRssBytes !== undefined)
+        record(row).idleRssBytes.push(idleRssBytes);
     }
     run.log(`start-up sample ${sample + 1}/${options.startupSamples} done`);
   }

@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import { freePort } from '../../scripts/cli/processes.ts';
 import { bundleEntry, bundleService, nodeTarget } from '../../scripts/cloud/bundle.ts';
@@ -12,6 +13,7 @@ import { prepareNginx } from './nginx.ts';
 import {
   descendants,
   readCommand,
+  readMemory,
   type Spawned,
   spawnPinned,
   waitFor200,
@@ -179,9 +181,20 @@ async function settleOrStop<T>(spawned: Spawned[], work: Promise<T>): Promise<T>
   }
 }
 
-async function startNodeRow(row: RowId, ctx: StartContext): Promise<RunningTarget> {
+/** How a Node server is launched on `port`: node's arguments and its environment. */
+export type NodeLaunch = (port: number) => { args: string[]; env: Record<string, string> };
+
+/**
+ * A Node server started by `launch` on a free port, ready once its `GET <pathPrefix>` answers
+ * 200: a single-process row (nodeRowLaunch), or another build of one (bench/startup-floors.ts).
+ */
+export async function startNodeServer(
+  row: RowId,
+  launch: NodeLaunch,
+  ctx: StartContext,
+): Promise<RunningTarget> {
   const port = await freePort();
-  const { args, env } = nodeRowLaunch(row, ctx.artifacts, port);
+  const { args, env } = launch(port);
   const spawned = spawnPinned(process.execPath, args, { cpus: ctx.cpus, env });
   const url = `http://127.0.0.1:${port}${ctx.artifacts.service.pathPrefix}`;
   const alive = () => spawned.child.exitCode === null && spawned.child.signalCode === null;
@@ -295,5 +308,22 @@ export function startRow(row: RowId, ctx: StartContext): Promise<RunningTarget> 
   if (row === 'nginx') return startNginxRow(ctx);
   if (row === 'node-proxy') return startNodeProxyRow(ctx);
   if (row === 'local') return startLocalRow(ctx);
-  return startNodeRow(row, ctx);
+  return startNodeServer(row, (port) => nodeRowLaunch(row, ctx.artifacts, port), ctx);
+}
+
+/** Time after the first 200 before idle memory is read: start-up garbage has been collected. */
+export const SETTLE_MS = 300;
+
+/**
+ * One fresh start: its start to first 200, and its first process's idle RSS SETTLE_MS later
+ * (undefined once that process is gone); then stopped.
+ */
+export async function freshStart(
+  start: Promise<RunningTarget>,
+): Promise<{ readyMs: number; idleRssBytes: number | undefined; body: Buffer }> {
+  const target = await start;
+  await sleep(SETTLE_MS);
+  const memory = readMemory(target.processes[0]?.pid ?? 0);
+  await target.stop();
+  return { readyMs: target.readyMs, idleRssBytes: memory?.rss, body: target.body };
 }
