@@ -48,11 +48,11 @@ function problem(res: http.ServerResponse, status: number, title: string, detail
 }
 
 /**
- * The request's body as a JSON object. At most MAX_BODY_BYTES are kept: a larger one, announced
- * or not, is refused (413) as soon as it is known, nothing more of it is read, and the
- * connection is closed after the answer, so an upload of any size costs at most that much.
+ * The request's body as a JSON object; with `emptyIsObject`, no body at all reads as `{}`. At
+ * most MAX_BODY_BYTES are kept: a larger one, announced or not, is refused (413) as soon as it
+ * is known, nothing more of it is read, and the connection is closed after the answer, so an
+ * upload of any size costs at most that much.
  */
-/** The request's JSON object; with `emptyIsObject`, no body at all reads as `{}`. */
 function readJson(
   req: http.IncomingMessage,
   emptyIsObject = false,
