@@ -19,17 +19,22 @@ const IdParam = z.object({
     .openapi({ example: '1' }),
 });
 
+/**
+ * A query parameter's string. A key given twice reads as an array (route-input.ts), which a
+ * string refuses; the caller is told which key and why, not zod's "expected string".
+ */
+const queryParam = () =>
+  z.string({ error: (issue) => (Array.isArray(issue.input) ? 'must be given once' : undefined) });
+
 const ListQuery = z.object({
-  limit: z
-    .string()
+  limit: queryParam()
     .regex(/^\d{1,3}$/, { message: 'must be an integer from 1 to 100', abort: true })
     .refine((value) => Number(value) >= 1 && Number(value) <= 100, {
       message: 'must be an integer from 1 to 100',
     })
     .optional()
     .openapi({ example: '10' }),
-  offset: z
-    .string()
+  offset: queryParam()
     .regex(/^\d{1,9}$/, 'must be a non-negative integer')
     .optional()
     .openapi({ example: '0' }),

@@ -193,6 +193,11 @@ export function catalogContract({ createApp, basePath, items }: CatalogContract)
         ]),
       );
     });
+
+    it('a query key given twice: 400 naming the key', async () => {
+      const body = await expectProblem(await get(`${basePath}?offset=1&limit=1&limit=2`), 400);
+      expect(body.errors).toEqual([{ location: 'query.limit', message: 'must be given once' }]);
+    });
   });
 
   describe('request ids and logs', () => {
