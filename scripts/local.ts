@@ -107,9 +107,39 @@ function stackOptions(f: FlagValues<typeof flags>) {
 
 const DEFAULT_CONSOLE_PORT = 8081;
 
+/**
+ * The ports `npm start` listens on, each named as the user set it: two the same (0 aside, which
+ * picks a free one) would leave the second listener failing as if another process held its port.
+ */
+function checkDistinct(ports: readonly { name: string; port: number | undefined }[]): void {
+  const seen = new Map<number, string>();
+  for (const { name, port } of ports) {
+    if (port === undefined || port === 0) continue;
+    const first = seen.get(port);
+    if (first !== undefined) {
+      throw fail(`${first} and ${name} are both port ${port}: change one (0 picks a free port)`);
+    }
+    seen.set(port, name);
+  }
+}
+
 const code = await runCommand(spec, async (f) => {
   const options = stackOptions(f);
   const consolePort = parsePort(f.consolePort, '--console-port') ?? DEFAULT_CONSOLE_PORT;
+  const apiPortName =
+    f.port !== undefined ? '--port' : process.env.API_PORT ? 'API_PORT' : '--port (default 8080)';
+  const consoleOn = !f.noConsole;
+  checkDistinct([
+    { name: apiPortName, port: options.apiPort },
+    { name: '--alb-port', port: options.albPort },
+    {
+      name:
+        f.consolePort === undefined
+          ? `--console-port (default ${DEFAULT_CONSOLE_PORT})`
+          : '--console-port',
+      port: consoleOn ? consolePort : undefined,
+    },
+  ]);
   let stack: { stop(): Promise<void> } | undefined;
   // npm is gone (SIGKILLed, say, by a terminal or a test runner): nobody is left to use the
   // stack or to stop it. Stop it now, briefly; replicas still alive leave with us anyway.
@@ -121,9 +151,9 @@ const code = await runCommand(spec, async (f) => {
   // Imported after the compile cache is on, so the stack's own modules use it too.
   const { launch } = await import('./local/launch.ts');
   await launch({
-    stack: options,
+    stack: consoleOn ? { ...options, reservedPorts: [consolePort] } : options,
     jwt: f.jwt,
-    consolePort: f.noConsole ? undefined : consolePort,
+    consolePort: consoleOn ? consolePort : undefined,
     started: (running) => {
       stack = running;
     },

@@ -30,6 +30,11 @@ export interface LocalStackOptions {
   apiPort?: number;
   /** Local ALB listener port; 0 (default) picks a free one. */
   albPort?: number;
+  /**
+   * Ports another listener of the caller's will take (the console's): never offered when a
+   * port of the stack's is in use.
+   */
+  reservedPorts?: readonly number[];
   /** Interface both listeners bind. Default 127.0.0.1. */
   host?: string;
   /**

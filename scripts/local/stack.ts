@@ -72,6 +72,8 @@ async function openListeners(
     observer: ctx.events,
   });
   const servers = [apiServer, albServer];
+  const reserved = options.reservedPorts ?? [];
+  const albWanted = options.albPort ?? 0;
   try {
     const apiPort = await listen(
       apiServer,
@@ -79,14 +81,12 @@ async function openListeners(
       ctx.host,
       'The local HTTP API',
       '--port',
+      [albWanted, ...reserved],
     );
-    const albPort = await listen(
-      albServer,
-      options.albPort ?? 0,
-      ctx.host,
-      'The local ALB',
-      '--alb-port',
-    );
+    const albPort = await listen(albServer, albWanted, ctx.host, 'The local ALB', '--alb-port', [
+      apiPort,
+      ...reserved,
+    ]);
     alb.port = albPort;
     return { servers, apiPort, albPort };
   } catch (error) {

@@ -63,6 +63,16 @@ describe('npm start reports a stack that cannot start', () => {
     expect(result.pids).toEqual([]);
   }, 20_000);
 
+  it('two listeners given one port, before anything starts', async () => {
+    // Any port: nothing listens before the check refuses the pair.
+    const result = await failedStart(['--alb-port', '18081', '--console-port', '18081']);
+    expect(result.code).toBe(1);
+    expect(result.output).toMatch(
+      /--alb-port and --console-port are both port 18081: change one \(0 picks a free port\)/,
+    );
+    expect(result.pids).toEqual([]);
+  }, 20_000);
+
   it('a health-check path the service does not serve: the path and the status', async () => {
     const manifest = path.join(fixture.root, service.manifestFile);
     const original = readFileSync(manifest, 'utf8');

@@ -24,7 +24,16 @@ export async function startConsole(
   const host = options.host ?? '127.0.0.1';
   let port: number;
   try {
-    port = await listen(server, options.port, host, 'The local console', '--console-port');
+    // The stack's own ports are never offered for the console's.
+    const stackPorts = [stack.apiUrl, stack.albUrl].map((url) => Number(new URL(url).port));
+    port = await listen(
+      server,
+      options.port,
+      host,
+      'The local console',
+      '--console-port',
+      stackPorts,
+    );
   } catch (error) {
     feed.close();
     throw error instanceof ListenError ? new LocalStackError(error.message) : error;

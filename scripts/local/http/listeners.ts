@@ -1,7 +1,7 @@
 // The two listeners of the local stack, the HTTP API's and the ALB's, with the limits both
 // put on slow clients, and the way both are closed when the stack stops.
 import type http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /** How long stop() lets open client connections finish before closing them. */
@@ -40,25 +40,65 @@ export function serverOptions(timeouts: ClientTimeouts = {}): http.ServerOptions
   };
 }
 
+/** How many ports above a busy one are tried for the hint that names a free one. */
+const HINT_PORTS_TRIED = 20;
+
+/** Whether `port` of `host` can be listened on now (bound and released at once). */
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The first port above `port` that nothing listens on now and that `npm start` does not claim
+ * for another of its listeners (`claimed`), for the hint after EADDRINUSE; undefined when none
+ * of the next few is.
+ */
+export async function freePortAbove(
+  port: number,
+  host: string,
+  claimed: readonly number[],
+): Promise<number | undefined> {
+  for (
+    let candidate = port + 1;
+    candidate <= Math.min(port + HINT_PORTS_TRIED, 65_535);
+    candidate++
+  ) {
+    if (!claimed.includes(candidate) && (await canListen(candidate, host))) return candidate;
+  }
+  return undefined;
+}
+
+/**
+ * Listens on `port` of `host`. A port in use is a ListenError naming the flag to change and a
+ * port to change it to that is free now and none of `claimed` (the stack's other listeners').
+ */
 export function listen(
   server: http.Server,
   port: number,
   host: string,
   what: string,
   flag: string,
+  claimed: readonly number[] = [],
 ): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') {
+      if (error.code !== 'EADDRINUSE') {
+        reject(new ListenError(`${what} could not listen on ${host}:${port}: ${error.message}`));
+        return;
+      }
+      void freePortAbove(port, host, claimed).then((free) => {
+        const other = free === undefined ? '0 (a free one)' : String(free);
         reject(
           new ListenError(
             `${what} could not listen on ${host}:${port}: the port is in use by another process.\n` +
-              `Stop that process (lsof -i :${port}) or pick another port: npm start -- ${flag} ${port + 1}`,
+              `Stop that process (lsof -i :${port}) or pick another port: npm start -- ${flag} ${other}`,
           ),
         );
-      } else {
-        reject(new ListenError(`${what} could not listen on ${host}:${port}: ${error.message}`));
-      }
+      });
     });
     server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
