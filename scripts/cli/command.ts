@@ -69,24 +69,41 @@ export function commandName(moduleUrl: string): string {
 }
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
-let npmScripts: string[] | undefined;
+let npmScripts: Record<string, string> | undefined;
+
+function readNpmScripts(): Record<string, string> {
+  npmScripts ??= (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts ??
+    {}) as Record<string, string>;
+  return npmScripts;
+}
+
+/**
+ * The npm lifecycle script that is exactly `node scripts/<name>.ts`, as users know it: `npm start`
+ * runs scripts/local.ts (the README's command), so its hints say `npm start`, not the file.
+ */
+function lifecycleCommand(name: string): string | undefined {
+  const file = `scripts/${name}.ts`;
+  return readNpmScripts().start === `node ${file}` ? 'npm start' : undefined;
+}
+
+/** How messages name a command: `deploy`, or `npm start` for the script npm start runs. */
+export function commandLabel(name: string): string {
+  return lifecycleCommand(name) ?? name;
+}
 
 /**
  * How a user runs `scripts/<name>.ts` from the repository's root, read from package.json's npm
  * scripts (`zx scripts/deploy.ts` -> `npx zx scripts/deploy.ts`, `node scripts/check-policy.ts`
- * -> `npx node scripts/check-policy.ts`); zx when none names it. Always through npx: it puts
- * node_modules/.bin first on PATH, so the pinned Node runs the TypeScript whatever `node` the
- * machine has (a bare `node scripts/x.ts` fails on Node 20, which cannot strip types).
+ * -> `npx node scripts/check-policy.ts`, `npm start` -> `npm start --`); zx when none names it.
+ * Through npm or npx: both put node_modules/.bin first on PATH, so the pinned Node runs the
+ * TypeScript whatever `node` the machine has (a bare `node scripts/x.ts` fails on Node 20,
+ * which cannot strip types).
  */
 export function invocation(name: string): string {
-  npmScripts ??= Object.values(
-    (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts ?? {}) as Record<
-      string,
-      string
-    >,
-  );
+  const lifecycle = lifecycleCommand(name);
+  if (lifecycle !== undefined) return `${lifecycle} --`;
   const file = `scripts/${name}.ts`;
-  const runner = npmScripts
+  const runner = Object.values(readNpmScripts())
     .map((line) => new RegExp(`(?:^|&& )(zx|node) ${file.replace('.', '\\.')}\\b`).exec(line)?.[1])
     .find(Boolean);
   return runner === 'node' ? `npx node ${file}` : `npx zx ${file}`;
@@ -161,7 +178,7 @@ export function parseFlags<S extends FlagSpecs>(
     }));
   } catch (error) {
     throw new CliError(
-      `${spec.name}: invalid command line`,
+      `${commandLabel(spec.name)}: invalid command line`,
       (error as Error).message,
       nextCommand(spec.name, '--help'),
       2,
@@ -179,7 +196,7 @@ export function parseFlags<S extends FlagSpecs>(
       const n = raw === undefined ? flag.default : Number(raw);
       if (!Number.isFinite(n) || (flag.min !== undefined && n < flag.min)) {
         throw new CliError(
-          `${spec.name}: invalid --${kebab(key)}`,
+          `${commandLabel(spec.name)}: invalid --${kebab(key)}`,
           `"${String(raw)}" is not a number${flag.min !== undefined ? ` >= ${flag.min}` : ''}`,
           nextCommand(spec.name, '--help'),
           2,
@@ -246,8 +263,9 @@ export function awsFailureKind(error: unknown): 'network' | 'credentials' | 'reg
   return 'other';
 }
 
-function explain(error: unknown, cmd: string): CliError {
+function explain(error: unknown, name: string): CliError {
   if (error instanceof CliError) return error;
+  const cmd = commandLabel(name);
   const message = (error as { message?: string })?.message ?? String(error);
   const kind = awsFailureKind(error);
   if (kind === 'credentials') {
@@ -268,11 +286,11 @@ function explain(error: unknown, cmd: string): CliError {
     return new CliError(
       `${cmd}: no AWS region`,
       message,
-      `${nextCommand(cmd, '--region <region>')}   (or export AWS_REGION)`,
+      `${nextCommand(name, '--region <region>')}   (or export AWS_REGION)`,
       2,
     );
   }
-  return new CliError(`${cmd} failed`, message, nextCommand(cmd, '--help'));
+  return new CliError(`${cmd} failed`, message, nextCommand(name, '--help'));
 }
 
 export function formatError(error: unknown, cmd: string): string {

@@ -38,11 +38,17 @@ function bareCommands(file: string): string[] {
 }
 
 describe('printed commands', () => {
-  it('name every entry point through npx, whatever Node the machine has', () => {
+  it('name every entry point through npx (or npm start, for the script it runs), whatever Node the machine has', () => {
     expect(ENTRY_POINTS.length).toBeGreaterThan(10);
+    const { start } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts;
     for (const name of ENTRY_POINTS) {
-      expect(invocation(name), name).toMatch(new RegExp(`^npx (zx|node) scripts/${name}\\.ts$`));
+      const expected =
+        start === `node scripts/${name}.ts`
+          ? /^npm start --$/
+          : new RegExp(`^npx (zx|node) scripts/${name}\\.ts$`);
+      expect(invocation(name), name).toMatch(expected);
     }
+    expect(invocation('local')).toBe('npm start --');
   });
 
   it('never print a bare node or zx command, in the scripts or in the docs', () => {
