@@ -93,6 +93,12 @@ function stackOptions(f: FlagValues<typeof flags>) {
     throw fail(`--log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const parameters = nameValues('parameter', f.parameter, fail);
+  // --jwt points JwtIssuer at its own issuer: a second issuer given too would be dropped unseen.
+  if (f.jwt && parameters.JwtIssuer !== undefined) {
+    throw fail(
+      `--jwt starts a local issuer and sets JwtIssuer to it, and --parameter JwtIssuer=${parameters.JwtIssuer} names another: pass one of them`,
+    );
+  }
   return {
     ...(f.root !== undefined ? { root: path.resolve(f.root) } : {}),
     apiPort: parsePort(f.port, '--port') ?? parsePort(process.env.API_PORT, 'API_PORT') ?? 8080,

@@ -73,6 +73,16 @@ describe('npm start reports a stack that cannot start', () => {
     expect(result.pids).toEqual([]);
   }, 20_000);
 
+  it('--jwt with an issuer of its own, before anything starts', async () => {
+    const issuer = 'https://issuer.example';
+    const result = await failedStart(['--jwt', '--parameter', `JwtIssuer=${issuer}`]);
+    expect(result.code).toBe(1);
+    expect(result.output).toContain(
+      `--jwt starts a local issuer and sets JwtIssuer to it, and --parameter JwtIssuer=${issuer} names another: pass one of them`,
+    );
+    expect(result.pids).toEqual([]);
+  }, 20_000);
+
   it('a health-check path the service does not serve: the path and the status', async () => {
     const manifest = path.join(fixture.root, service.manifestFile);
     const original = readFileSync(manifest, 'utf8');
