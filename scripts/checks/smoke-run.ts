@@ -20,6 +20,37 @@ function toUrl(value: string): string {
   return /^https?:\/\//.test(value) ? value : `http://${value}`;
 }
 
+/** --url as given, with `http://` when it names no scheme (`localhost:8080`); else refused. */
+function urlFlag(value: string, cmd: string): string {
+  const url = toUrl(value);
+  if (!URL.canParse(url)) {
+    throw new CliError(
+      `${cmd}: invalid --url`,
+      `"${value}" is not an http(s) URL`,
+      `${invocation('smoke')} --url http://localhost:8080`,
+      2,
+    );
+  }
+  return url;
+}
+
+/**
+ * The failure to report when no check got an answer at all (refused, no such host, timed out):
+ * one cause, not a list of the same error per check, and for a URL on this machine the command
+ * that starts what should be listening there.
+ */
+function unreachable(report: SmokeReport, url: string, cmd: string, env: string) {
+  if (report.checks.some((c) => c.status !== undefined)) return undefined;
+  const cause = report.checks.find((c) => !c.ok)?.problems[0] ?? 'no answer';
+  const onThisMachine = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(url).hostname);
+  const next = onThisMachine
+    ? 'npm start   (in another terminal), then run this again, or add --wait-ready 60 to wait for it'
+    : env
+      ? `${invocation('diagnose')} --env ${env}`
+      : 'check the URL and that it is reachable from here';
+  return new CliError(`${cmd}: nothing answered at ${url}`, cause, next);
+}
+
 export interface SmokeRunOptions {
   cmd: string;
   workspace: Workspace;
@@ -102,7 +133,8 @@ export async function smokeRun(f: SmokeRunOptions): Promise<number> {
   const names = stackNames(f.app, env);
   const aws = needsAws ? createClients({ region: f.region, profile: f.profile }) : undefined;
 
-  const apiUrl = f.url ?? (aws ? await deployedApiUrl(cmd, aws, names, env) : undefined);
+  const given = f.url === undefined ? undefined : urlFlag(f.url, cmd);
+  const apiUrl = given ?? (aws ? await deployedApiUrl(cmd, aws, names, env) : undefined);
   const targets = { api: apiUrl, alb: f.alb ? toUrl(f.alb) : undefined };
   const options = f.url ? localOptions(f) : await deployedOptions(f, aws, names);
 
@@ -137,6 +169,8 @@ export async function smokeRun(f: SmokeRunOptions): Promise<number> {
     );
   }
   if (!report.passed) {
+    const silent = f.fromBastion || !apiUrl ? undefined : unreachable(report, apiUrl, cmd, env);
+    if (silent) throw silent;
     throw new CliError(
       `${cmd}: ${failed.length} of ${report.checks.length} checks failed`,
       failed.map((c) => `${c.name}: ${c.problems.join('; ')}`).join(' | '),

@@ -1,0 +1,96 @@
+// smokeRun, the smoke test as a command, when it cannot judge the services: a --url that is not
+// one is refused before any request, and a URL where nothing answers gets one cause and the
+// command that starts what should listen there, not twelve copies of a connection error.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type SmokeRunOptions, smokeRun } from '../../scripts/checks/smoke-run.ts';
+import { CliError } from '../../scripts/cli/command.ts';
+import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+
+const workspace = loadWorkspace();
+
+function options(url: string): SmokeRunOptions {
+  return {
+    cmd: 'smoke',
+    workspace,
+    app: 'bookstore',
+    env: 'test',
+    region: undefined,
+    profile: undefined,
+    url,
+    alb: undefined,
+    albHost: undefined,
+    fromBastion: false,
+    expectItems: 6,
+    samples: 0,
+    timeout: 2,
+    waitReady: 0,
+    token: undefined,
+    corsOrigin: undefined,
+    json: false,
+  };
+}
+
+async function failure(url: string): Promise<CliError> {
+  const error = await smokeRun(options(url)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CliError);
+  return error as CliError;
+}
+
+/** A port nothing listens on: one just released. */
+async function closedPort(): Promise<number> {
+  const server = http.createServer().listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+beforeEach(() => {
+  // The report and the progress lines: not this test's subject.
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('smokeRun where nothing answers', () => {
+  it('says so once, with the cause and npm start for a URL on this machine', async () => {
+    const port = await closedPort();
+    const error = await failure(`http://127.0.0.1:${port}`);
+    expect(error.what).toBe(`smoke: nothing answered at http://127.0.0.1:${port}`);
+    expect(error.why).toMatch(/^request failed: .*ECONNREFUSED/);
+    expect(error.next).toMatch(/^npm start /);
+  });
+
+  it('takes a URL without a scheme as http', async () => {
+    const port = await closedPort();
+    const error = await failure(`127.0.0.1:${port}`);
+    expect(error.what).toBe(`smoke: nothing answered at http://127.0.0.1:${port}`);
+  });
+
+  it('is not said when something answered, even wrongly: the checks that failed are', async () => {
+    const server = http.createServer((_req, res) => res.writeHead(500).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await failure(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      expect(error.what).toMatch(/^smoke: \d+ of \d+ checks failed$/);
+      expect(error.next).toBe('npx zx scripts/diagnose.ts --env test');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('smokeRun --url', () => {
+  it('refuses what is not a URL before any request, with an example', async () => {
+    const error = await failure('http://exa mple');
+    expect(error.what).toBe('smoke: invalid --url');
+    expect(error.why).toBe('"http://exa mple" is not an http(s) URL');
+    expect(error.exitCode).toBe(2);
+    expect(error.next).toBe('npx zx scripts/smoke.ts --url http://localhost:8080');
+  });
+});
