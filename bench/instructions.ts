@@ -1,4 +1,4 @@
-// `node bench/instructions.ts`: instructions per request, book-service against the floor app,
+// `npx node bench/instructions.ts`: instructions per request, book-service against the floor app,
 // counted by valgrind's callgrind in-process (bench/lib/in-process.ts): the app and the
 // adapter, without sockets, the HTTP parser or the kernel. On an idle machine the counts of one
 // row move by 1-3% from run to run where CPU time moves by 5%, so a change of a few percent

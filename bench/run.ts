@@ -3,7 +3,7 @@
 // same as JSON under bench/results/. See bench/README.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseOptions, USAGE } from './lib/options.ts';
+import { type Options, parseOptions, USAGE } from './lib/options.ts';
 import { killAllSpawned } from './lib/proc.ts';
 import { estimateSeconds, runBench } from './lib/runner.ts';
 import { formatReport } from './lib/table.ts';
@@ -11,7 +11,16 @@ import { formatReport } from './lib/table.ts';
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    // A flag the bench cannot run with: what and why, then where the flags are listed.
+    process.stderr.write(
+      `bench: invalid command line: ${(error as Error).message}\nnext: npm run bench -- --help\n`,
+    );
+    return 2;
+  }
   if (options.help) {
     process.stdout.write(USAGE);
     return 0;

@@ -1,4 +1,4 @@
-// `node bench/startup-floors.ts`: how far start-up can come down with a lighter validator. The
+// `npx node bench/startup-floors.ts`: how far start-up can come down with a lighter validator. The
 // floor app (fixtures/floor-app.ts) started with each of its three sets of checks, the same
 // rules (test/bench/floor-checks.test.ts): zod (the `floor` row), zod/mini, and by hand; beside
 // raw `node:http` and book-service, bundled and launched as `npm run bench` does (its raw and

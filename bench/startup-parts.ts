@@ -1,4 +1,4 @@
-// `node bench/startup-parts.ts`: where book-service's start-up time goes. Each part is one
+// `npx node bench/startup-parts.ts`: where book-service's start-up time goes. Each part is one
 // import, bundled as the services are (scripts/cloud/bundle.ts), timed from the import's start
 // to its end in a fresh Node process: compiling and evaluating it, after Node's own bootstrap.
 // Every process runs on the first allowed CPU; the parts are interleaved, --samples processes

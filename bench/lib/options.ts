@@ -28,7 +28,7 @@ export interface Options {
   help: boolean;
 }
 
-export const USAGE = `Usage: node bench/run.ts [options]
+export const USAGE = `Usage: npm run bench -- [options]   (or: npx node bench/run.ts [options])
 
   --rounds N            interleaved rounds of every row (default 7; --quick: 1)
   --duration S          seconds of load per row and route per round (default 2; --quick: 1)

@@ -1,4 +1,4 @@
-// Whole servers counted by valgrind's callgrind (`node bench/instructions.ts --servers`): a row's
+// Whole servers counted by valgrind's callgrind (`npx node bench/instructions.ts --servers`): a row's
 // bundle, run as the bench runs it (bench/lib/targets.ts), under callgrind, loaded over real
 // sockets from this process by an undici Pool (a few keep-alive connections, one request on
 // each at a time), its counters zeroed after a warm-up and dumped after the counted requests.

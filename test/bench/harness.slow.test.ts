@@ -91,6 +91,19 @@ describe('bench harness smoke', () => {
     expect(stdout).toMatch(/service \/ fastify .* floor \/ fastify/);
   }, 60_000);
 
+  it('refuses a flag it cannot run with before it starts anything: what, why and --help', () => {
+    const result = spawnSync(process.execPath, ['bench/run.ts', '--rows', 'raw,nope'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'bench: invalid command line: --rows: unknown value "nope" (known: raw, service, floor, fastify, express, hono, nginx, node-proxy, local)\n' +
+        'next: npm run bench -- --help\n',
+    );
+  }, 60_000);
+
   it('falls back to autocannon, the load generator every machine has', () => {
     const { record } = runQuick(['--rows', 'raw', '--loadgen', 'autocannon']);
     expect(record.settings.loadGenerator).toBe('autocannon');

@@ -59,6 +59,8 @@ describe('printed commands', () => {
       'docs/reliability.md',
       'docs/verified.md',
       ...filesUnder('scripts', /README\.md$/),
+      ...filesUnder('bench', /\.ts$/),
+      'bench/README.md',
     ];
     expect(files.flatMap(bareCommands)).toEqual([]);
   });
