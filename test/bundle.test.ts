@@ -11,6 +11,15 @@ const outside = mkdtempSync(path.join(tmpdir(), 'bundle-'));
 afterAll(() => rmSync(outside, { recursive: true, force: true }));
 
 describe('production bundles', () => {
+  it('of a service that does not exist: refused, naming the ones that do (as the manifests do)', async () => {
+    const names = loadWorkspace()
+      .services.map((s) => s.name)
+      .sort();
+    await expect(bundleService('no-such-service', path.join(outside, 'none'))).rejects.toThrow(
+      `no entry point at services/no-such-service/src/server.ts (services: ${names.join(', ')})`,
+    );
+  });
+
   for (const service of loadWorkspace().services) {
     it(`${service.name} runs from its bundle alone`, async () => {
       const built = path.join(repoRoot, '.cache', 'bundles', service.name);

@@ -2,7 +2,7 @@
 // container image then holds that file and no node_modules. Run by each Dockerfile's build
 // stage (scripts/build.ts), and by the tests that start the bundle, so what ships is what is
 // tested. The Docker build copies this file and scripts/cli/ only: it imports nothing else.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
@@ -40,9 +40,26 @@ const zodEnglishOnly: Plugin = {
   },
 };
 
+/**
+ * The services this file can bundle, by name: a folder under services/ with an entry point and
+ * a Dockerfile (services/common has the first, as the services' shared server code, not the
+ * second). Read from the tree: the Docker build stage has no manifests to read them from.
+ */
+function bundledServices(): string[] {
+  const dir = path.join(root, 'services');
+  const has = (name: string, ...file: string[]) => existsSync(path.join(dir, name, ...file));
+  return readdirSync(dir)
+    .filter((name) => has(name, 'src', 'server.ts') && has(name, 'Dockerfile'))
+    .sort();
+}
+
 export async function bundleService(service: string, outDir = path.join(root, 'dist', service)) {
   const entry = path.join(root, 'services', service, 'src', 'server.ts');
-  if (!existsSync(entry)) throw new Error(`no entry point at ${path.relative(root, entry)}`);
+  if (!existsSync(entry)) {
+    const known = bundledServices();
+    const hint = known.length > 0 ? ` (services: ${known.join(', ')})` : '';
+    throw new Error(`no entry point at ${path.relative(root, entry)}${hint}`);
+  }
   return bundleEntry(entry, path.join(outDir, 'server.mjs'));
 }
 
