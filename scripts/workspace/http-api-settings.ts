@@ -489,8 +489,24 @@ export function readHttpApiSettings(
   const templateFile =
     options.templateFile ??
     (options.root ? path.join(options.root, 'addons', 'http-api.yml') : undefined);
-  const template = templateFile ? loadTemplate(templateFile) : loadTemplate();
-  return httpApiSettingsOf(template, templateFile ?? 'addons/http-api.yml', options.parameters);
+  const shown = templateFile ?? 'addons/http-api.yml';
+  return httpApiSettingsOf(templateAt(templateFile, shown), shown, options.parameters);
+}
+
+/** The template, or a TemplateSettingsError naming the file when it cannot be read or parsed. */
+function templateAt(file: string | undefined, shown: string): CfnTemplate {
+  try {
+    return file ? loadTemplate(file) : loadTemplate();
+  } catch (error) {
+    const { code, name, message } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT') throw new TemplateSettingsError(`${shown}: no such file`);
+    // The yaml package's errors (YAMLParseError) say where in the text, on their first line.
+    if (name.startsWith('YAML')) {
+      const where = (message.split('\n')[0] ?? message).replace(/:$/, '');
+      throw new TemplateSettingsError(`${shown}: is not valid YAML: ${where}`);
+    }
+    throw new TemplateSettingsError(`${shown}: cannot be read: ${message}`);
+  }
 }
 
 function scopeOf(template: CfnTemplate, overrides: ParameterOverrides): Scope {

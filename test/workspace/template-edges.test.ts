@@ -5,6 +5,8 @@
 // template read from another root. Each edit below is one a person could make by hand; the
 // local API must then read the template as CloudFormation would, or refuse it with a clear
 // TemplateSettingsError naming the part, never a TypeError.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -369,7 +371,29 @@ describe('the template file', () => {
     expect(readHttpApiSettings({ root: repoRoot }).templateFile).toBe(
       path.join(repoRoot, 'addons', 'http-api.yml'),
     );
-    expect(() => readHttpApiSettings({ root: path.join(repoRoot, 'docs') })).toThrow(/ENOENT/);
+  });
+
+  it('that cannot be read or parsed is refused naming the file and why', () => {
+    const docs = path.join(repoRoot, 'docs');
+    const missing = path.join(docs, 'addons', 'http-api.yml');
+    expect(() => readHttpApiSettings({ root: docs })).toThrow(
+      new TemplateSettingsError(`${missing}: no such file`),
+    );
+    const dir = mkdtempSync(path.join(tmpdir(), 'template-'));
+    try {
+      const broken = path.join(dir, 'broken.yml');
+      writeFileSync(broken, 'Resources:\n  A: [1,\n');
+      expect(() => readHttpApiSettings({ templateFile: broken })).toThrow(
+        new RegExp(`^${broken}: is not valid YAML: .* at line \\d+, column \\d+$`),
+      );
+      expect(() => readHttpApiSettings({ templateFile: dir })).toThrow(
+        new TemplateSettingsError(
+          `${dir}: cannot be read: EISDIR: illegal operation on a directory, read`,
+        ),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
