@@ -14,6 +14,7 @@ import {
   taskdefOverride,
   type Workspace,
 } from '../workspace/manifests.ts';
+import { entryPoint } from './ecs/supervisor.ts';
 import { StackEvents } from './events.ts';
 import type { ClientTimeouts } from './http/listeners.ts';
 import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
@@ -116,6 +117,14 @@ export function prepare(options: LocalStackOptions): Context {
     throw new LocalStackError(
       `environment "${environment ?? ''}" not found under ${root}/copilot/environments`,
     );
+  }
+  // A service with no entry point can never start a task: said now, not after the grace period.
+  for (const service of workspace.services) {
+    try {
+      entryPoint(service);
+    } catch (error) {
+      throw new LocalStackError((error as Error).message);
+    }
   }
   const settings = readHttpApiSettings({
     root,
