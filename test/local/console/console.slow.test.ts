@@ -64,6 +64,22 @@ async function explained<T>(wait: Promise<T>): Promise<T> {
 
 let profile: string | undefined;
 
+/** What the tests read of a button in the page (the tests' types have no DOM). */
+interface PageButton {
+  dataset: Record<string, string | undefined>;
+  isConnected: boolean;
+  closest(selector: string): { getAttribute(name: string): string | null } | null;
+}
+
+/** Every replica of the manifests shown healthy: the topology's layout then holds still. */
+async function everyReplicaHealthy(): Promise<void> {
+  for (const service of workspace.services) {
+    for (let slot = 0; slot < service.minCount; slot++) {
+      await page.waitForSelector(`li[data-slot="${service.name}/${slot}"][data-state="healthy"]`);
+    }
+  }
+}
+
 async function startStack(): Promise<Running> {
   const run = npmStart([...QUIET_STACK_ARGS]);
   const ready = await run.waitFor(/Local stack ready in [\d.]+ s \(pid (\d+)\)/, 60_000);
@@ -109,10 +125,8 @@ describe.skipIf(skipChromium)(needing(CHROMIUM, 'the console in Chromium'), () =
     }
     for (const service of workspace.services) {
       await page.waitForSelector(`[data-rule="${service.name}"]`);
-      for (let slot = 0; slot < service.minCount; slot++) {
-        await page.waitForSelector(`li[data-slot="${service.name}/${slot}"][data-state="healthy"]`);
-      }
     }
+    await everyReplicaHealthy();
     const rule = await page.textContent(`[data-rule="${books.name}"]`);
     expect(rule).toContain(running?.albHost);
     expect(rule).toContain(`${books.pathPrefix}/*`);
@@ -195,20 +209,39 @@ describe.skipIf(skipChromium)(needing(CHROMIUM, 'the console in Chromium'), () =
 
   it('keeps a click whose press and release straddle a redraw of the topology', async () => {
     const slot = `${books.name}/1`;
+    // A redraw then draws the same layout, so the button stays where it is measured.
+    await everyReplicaHealthy();
     const button = page.locator(
       `li[data-slot="${slot}"][data-state="healthy"] button[data-action="pause"]`,
     );
-    const pressedButton = await button.elementHandle();
-    const box = await button.boundingBox();
-    if (pressedButton === null || box === null) throw new Error(`no pause button for ${slot}`);
+    // Where the button is: measured on one node, again if a redraw replaced it meanwhile (the
+    // page redraws the topology on every update, except while a button is pressed).
+    let box: { x: number; y: number; width: number; height: number } | null = null;
+    for (let tries = 0; box === null && tries < 20; tries++) {
+      box = await (await button.elementHandle()).boundingBox();
+    }
+    if (box === null) throw new Error(`no pause button for ${slot} stayed in place`);
+    const [x, y] = [box.x + box.width / 2, box.y + box.height / 2];
     const received = await page.getAttribute('#topology', 'data-received');
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.move(x, y);
     await page.mouse.down();
+    // The node pressed: whatever is under the pointer now that the press holds the redraws.
+    const pressedButton = await page.evaluateHandle<PageButton | null>(
+      `document.elementFromPoint(${x}, ${y})?.closest('button')`,
+    );
+    expect(
+      await pressedButton.evaluate(
+        (element, want) =>
+          element?.dataset.action === 'pause' &&
+          element.closest('li')?.getAttribute('data-slot') === want,
+        slot,
+      ),
+    ).toBe(true);
     // The next topology (a health check's, at the latest) arrives while the button is pressed.
     await page.waitForFunction(
       `document.getElementById('topology').dataset.received !== ${JSON.stringify(received)}`,
     );
-    expect(await pressedButton.evaluate((element) => element.isConnected)).toBe(true);
+    expect(await pressedButton.evaluate((element) => element?.isConnected === true)).toBe(true);
     await page.mouse.up();
     await explained(page.waitForSelector(`#notice:has-text("pause ${slot}")`));
     await explained(page.waitForSelector(`li[data-slot="${slot}"] .badge:has-text("paused")`));
