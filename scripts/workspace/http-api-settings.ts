@@ -3,8 +3,16 @@
 // stage's throttling and access-log format, the integration's timeout and request parameters.
 // Nothing here restates a value the template holds; the only constants are API Gateway's own
 // quotas and defaults, which no template can change.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CfnResource, type CfnTemplate, loadTemplate, resourcesOfType } from './template.ts';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  HTTP_API_TEMPLATE,
+  loadTemplate,
+  parseTemplate,
+  resourcesOfType,
+} from './template.ts';
 
 /** API Gateway's payload quota for HTTP APIs (not adjustable, so not in the template). */
 const PAYLOAD_LIMIT_BYTES = 10 * 1024 * 1024;
@@ -490,22 +498,34 @@ export function readHttpApiSettings(
     options.templateFile ??
     (options.root ? path.join(options.root, 'addons', 'http-api.yml') : undefined);
   const shown = templateFile ?? 'addons/http-api.yml';
-  return httpApiSettingsOf(templateAt(templateFile, shown), shown, options.parameters);
+  return httpApiSettingsOf(
+    templateAt(templateFile ?? HTTP_API_TEMPLATE, shown),
+    shown,
+    options.parameters,
+  );
 }
 
-/** The template, or a TemplateSettingsError naming the file when it cannot be read or parsed. */
-function templateAt(file: string | undefined, shown: string): CfnTemplate {
+/**
+ * The template, or a TemplateSettingsError naming the file and the step that failed: reading it
+ * (`no such file`, or the system's reason) or parsing it (the yaml package's first line, which
+ * says where in the text).
+ */
+function templateAt(file: string, shown: string): CfnTemplate {
+  let text: string;
   try {
-    return file ? loadTemplate(file) : loadTemplate();
+    text = readFileSync(file, 'utf8');
   } catch (error) {
-    const { code, name, message } = error as NodeJS.ErrnoException;
-    if (code === 'ENOENT') throw new TemplateSettingsError(`${shown}: no such file`);
-    // The yaml package's errors (YAMLParseError) say where in the text, on their first line.
-    if (name.startsWith('YAML')) {
-      const where = (message.split('\n')[0] ?? message).replace(/:$/, '');
-      throw new TemplateSettingsError(`${shown}: is not valid YAML: ${where}`);
-    }
-    throw new TemplateSettingsError(`${shown}: cannot be read: ${message}`);
+    const { code, message } = error as NodeJS.ErrnoException;
+    throw new TemplateSettingsError(
+      code === 'ENOENT' ? `${shown}: no such file` : `${shown}: cannot be read: ${message}`,
+    );
+  }
+  try {
+    return parseTemplate(text);
+  } catch (error) {
+    const { message } = error as Error;
+    const where = (message.split('\n')[0] ?? message).replace(/:$/, '');
+    throw new TemplateSettingsError(`${shown}: is not valid YAML: ${where}`);
   }
 }
 
