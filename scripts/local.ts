@@ -20,11 +20,14 @@ import { watchLauncher } from './local/ecs/launcher-watch.ts';
 process.env.NODE_COMPILE_CACHE = COMPILE_CACHE_DIR;
 module.enableCompileCache?.(COMPILE_CACHE_DIR);
 
+const DEFAULT_API_PORT = 8080;
+const DEFAULT_CONSOLE_PORT = 8081;
+
 const flags = {
   port: {
     type: 'string',
     valueName: 'n',
-    description: 'HTTP API port (default 8080, or API_PORT; 0 picks a free one)',
+    description: `HTTP API port (default ${DEFAULT_API_PORT}, or API_PORT; 0 picks a free one)`,
   },
   albPort: { type: 'string', valueName: 'n', description: 'local ALB port (default: a free one)' },
   healthCheckScale: {
@@ -55,7 +58,7 @@ const flags = {
   consolePort: {
     type: 'string',
     valueName: 'n',
-    description: "the console's port (default 8081; 0 picks a free one)",
+    description: `the console's port (default ${DEFAULT_CONSOLE_PORT}; 0 picks a free one)`,
   },
   noConsole: { type: 'boolean', description: 'do not serve the console' },
   quiet: { type: 'boolean', description: 'do not print replica stdout' },
@@ -101,7 +104,10 @@ function stackOptions(f: FlagValues<typeof flags>) {
   }
   return {
     ...(f.root !== undefined ? { root: path.resolve(f.root) } : {}),
-    apiPort: parsePort(f.port, '--port') ?? parsePort(process.env.API_PORT, 'API_PORT') ?? 8080,
+    apiPort:
+      parsePort(f.port, '--port') ??
+      parsePort(process.env.API_PORT, 'API_PORT') ??
+      DEFAULT_API_PORT,
     albPort: parsePort(f.albPort, '--alb-port') ?? 0,
     ...(scale !== undefined ? { healthCheckScale: Number(scale) } : {}),
     ...(Object.keys(parameters).length > 0 ? { parameters } : {}),
@@ -110,8 +116,6 @@ function stackOptions(f: FlagValues<typeof flags>) {
     accessLog: !f.noAccessLog,
   };
 }
-
-const DEFAULT_CONSOLE_PORT = 8081;
 
 /**
  * The ports `npm start` listens on, each named as the user set it: two the same (0 aside, which
@@ -133,7 +137,11 @@ const code = await runCommand(spec, async (f) => {
   const options = stackOptions(f);
   const consolePort = parsePort(f.consolePort, '--console-port') ?? DEFAULT_CONSOLE_PORT;
   const apiPortName =
-    f.port !== undefined ? '--port' : process.env.API_PORT ? 'API_PORT' : '--port (default 8080)';
+    f.port !== undefined
+      ? '--port'
+      : process.env.API_PORT
+        ? 'API_PORT'
+        : `--port (default ${DEFAULT_API_PORT})`;
   const consoleOn = !f.noConsole;
   checkDistinct([
     { name: apiPortName, port: options.apiPort },
