@@ -28,17 +28,22 @@ export interface Options {
   help: boolean;
 }
 
+/** The guard's paired rounds, each on a fresh pair of servers. */
+export const GUARD_PAIRED_ROUNDS = 3;
+
 export const USAGE = `Usage: npm run bench -- [options]   (or: npx node bench/run.ts [options])
 
   --rounds N            interleaved rounds of every row (default 7; --quick: 1)
   --duration S          seconds of load per row and route per round (default 2; --quick: 1)
   --warmup S            at most S seconds of unrecorded load per row and route before round 1,
-                        in 1 s steps until its CPU per request stops falling (default 8; --quick: 0)
+                        and per route on each paired round's fresh servers, in 1 s steps until
+                        CPU per request stops falling (default 8; --quick: 0)
   --connections N       concurrent connections (default 50; --quick: 10)
   --startup-samples N   fresh starts per row for start-to-first-200 and idle RSS (default 15,
                         the local stack at most 5; --quick: 1)
-  --paired-rounds N     rounds loading book-service and Fastify at once, for their CPU per
-                        request (default 5; --quick: 1; 0: none)
+  --paired-rounds N     rounds loading book-service and Fastify at once, each on servers
+                        started for it, for their CPU per request (default 5; --guard: 3;
+                        --quick: 1; 0: none)
   --rows a,b,...        rows to run, of ${ROW_IDS.join(', ')} (default: all)
   --routes a,b,...      routes to load, of ${ROUTE_IDS.join(', ')} (default: all; nginx, local
                         and hono are loaded on list only)
@@ -118,7 +123,8 @@ export function parseOptions(argv: string[]): Options {
     throw new Error('--loadgen must be auto, wrk or autocannon');
   }
   return {
-    // The guard's instances are warmed up, then only paired: no interleaved rounds.
+    // The guard only pairs: no interleaved rounds. Its three paired rounds (three fresh pairs of
+    // servers, warmed up each) keep it about a minute long.
     rounds: guard ? 0 : positive('rounds', values.rounds, quick ? 1 : 7),
     durationSeconds: positive('duration', values.duration, quick ? 1 : 2),
     warmupSeconds: positive('warmup', values.warmup, quick ? 0 : 8, 0),
@@ -129,7 +135,12 @@ export function parseOptions(argv: string[]): Options {
       guard ? 0 : quick ? 1 : 15,
       0,
     ),
-    pairedRounds: positive('paired-rounds', values['paired-rounds'], quick ? 1 : 5, 0),
+    pairedRounds: positive(
+      'paired-rounds',
+      values['paired-rounds'],
+      guard ? GUARD_PAIRED_ROUNDS : quick ? 1 : 5,
+      0,
+    ),
     rows: rows as RowId[],
     // In their fixed order, whatever order they were given in.
     routes: ROUTE_IDS.filter((route) => routes.includes(route)),

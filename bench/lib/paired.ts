@@ -4,15 +4,27 @@
 // round where rows loaded one after the other drift apart (measured on this shared machine:
 // rounds within about 3% of each other, against 10-30% for the interleaved rounds). It compares
 // CPU per request only: servers sharing a core share its time, so their req/s is not their own.
-import type { LoadGenerator, LoadResult } from './load.ts';
-import { runLoad } from './load.ts';
+//
+// Each round starts its own servers and warms them up together: in two full runs on one machine
+// a different one of the three long-lived servers came out 12-21% above the other two for all
+// five rounds, its code and bundle unchanged (bench/README.md, "A new machine"), so a verdict
+// drawn from one process of each row is a verdict on those processes. Fresh servers per round
+// make the median over rounds a median over processes.
+import type { LoadResult } from './load.ts';
 import type { RouteId } from './routes.ts';
 import { median } from './stats.ts';
+import { WARMUP_STEP_SECONDS, type Warmup, warmUpTogether } from './warmup.ts';
 
 /** A server the round loads: where to send requests, and its CPU time so far. */
 export interface PairedTarget {
   url: (route: RouteId) => string;
   cpuMicros: () => number;
+}
+
+/** The servers of one round, one per row in the rows' order, started for it. */
+export interface PairedSet {
+  targets: PairedTarget[];
+  stop(): Promise<void>;
 }
 
 /**
@@ -27,15 +39,33 @@ export interface PairedSample {
   ratios: number[];
   requests: number[];
   errors: number[];
+  /** The round's fresh servers loaded together on this route before it was measured. */
+  warmup: Warmup;
 }
 
 export interface PairedSettings {
   rounds: number;
   durationSeconds: number;
-  connections: number;
-  generator: LoadGenerator;
-  /** taskset CPU list for the load generators, or undefined. */
-  loadCpus: string | undefined;
+  /** At most this many seconds of warm-up per route and round (warmup.ts). */
+  warmupSeconds: number;
+  /** One load generator's load of `url` for `seconds` (load.ts's runLoad, in a run). */
+  load: (url: string, seconds: number) => Promise<LoadResult>;
+}
+
+/** Every target loaded at once on `route` for `seconds`: each one's CPU per request. */
+async function loadTogether(
+  targets: readonly PairedTarget[],
+  route: RouteId,
+  seconds: number,
+  settings: PairedSettings,
+): Promise<{ cpu: number[]; results: LoadResult[] }> {
+  const before = targets.map((t) => t.cpuMicros());
+  const results = await Promise.all(targets.map((t) => settings.load(t.url(route), seconds)));
+  const cpu = targets.map(
+    (target, i) =>
+      (target.cpuMicros() - (before[i] ?? Number.NaN)) / Math.max(results[i]?.requests ?? 0, 1),
+  );
+  return { cpu, results };
 }
 
 async function pairedRound(
@@ -44,37 +74,30 @@ async function pairedRound(
   round: number,
   settings: PairedSettings,
 ): Promise<PairedSample> {
-  const before = targets.map((t) => t.cpuMicros());
-  const load = (target: PairedTarget): Promise<LoadResult> =>
-    runLoad(settings.generator, {
-      url: target.url(route),
-      connections: settings.connections,
-      durationSeconds: settings.durationSeconds,
-      cpus: settings.loadCpus,
-    });
-  const results = await Promise.all(targets.map(load));
-  const cpu = targets.map(
-    (target, i) =>
-      (target.cpuMicros() - (before[i] ?? Number.NaN)) / Math.max(results[i]?.requests ?? 0, 1),
+  const warmup = await warmUpTogether(
+    async () => (await loadTogether(targets, route, WARMUP_STEP_SECONDS, settings)).cpu,
+    settings.warmupSeconds,
   );
+  const { cpu, results } = await loadTogether(targets, route, settings.durationSeconds, settings);
   const last = cpu.at(-1) ?? Number.NaN;
-  const ratios = cpu.map((micros) => micros / last);
   return {
     round,
     route,
     cpuMicrosPerRequest: cpu,
-    ratios,
+    ratios: cpu.map((micros) => micros / last),
     requests: results.map((r) => r?.requests ?? 0),
     errors: results.map((r) => r?.errors ?? 0),
+    warmup,
   };
 }
 
 /**
- * `rounds` rounds on each route in turn, the routes interleaved within each round, every
- * target loaded at the same moment (the first is compared with the last).
+ * `rounds` rounds, each on fresh servers (`startSet`, stopped after the round) and on each route
+ * in turn: every target warmed up and then measured at the same moment (the first is compared
+ * with the last).
  */
 export async function pairedRounds(
-  targets: readonly PairedTarget[],
+  startSet: () => Promise<PairedSet>,
   routes: readonly RouteId[],
   settings: PairedSettings,
   log: (line: string) => void,
@@ -82,13 +105,22 @@ export async function pairedRounds(
   const samples: PairedSample[] = [];
   for (let round = 1; round <= settings.rounds; round++) {
     const line: string[] = [];
-    for (const route of routes) {
-      const sample = await pairedRound(targets, route, round, settings);
-      samples.push(sample);
-      const ratios = sample.ratios.slice(0, -1).map((r) => `${r.toFixed(2)}x`);
-      line.push(`${route} ${ratios.join('/')}`);
+    const set = await startSet();
+    try {
+      for (const route of routes) {
+        const sample = await pairedRound(set.targets, route, round, settings);
+        samples.push(sample);
+        const ratios = sample.ratios.slice(0, -1).map((r) => `${r.toFixed(2)}x`);
+        const { seconds, settled } = sample.warmup;
+        const warm = seconds > 0 ? ` (after ${seconds} s${settled ? '' : ', unsettled'})` : '';
+        line.push(`${route} ${ratios.join('/')}${warm}`);
+      }
+    } finally {
+      await set.stop();
     }
-    log(`paired round ${round}/${settings.rounds}: CPU per request ${line.join(', ')}`);
+    log(
+      `paired round ${round}/${settings.rounds}, fresh servers: CPU per request ${line.join(', ')}`,
+    );
   }
   return samples;
 }

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { detectLoadGenerator, generatorVersion, runLoad } from './load.ts';
 import { nginxInstalled } from './nginx.ts';
 import type { Options } from './options.ts';
-import { type PairedTarget, pairedRounds, summarisePaired } from './paired.ts';
+import { type PairedSet, type PairedTarget, pairedRounds, summarisePaired } from './paired.ts';
 import { allowedCpus, fetchOnce, hasCommand, pinSelf, readCpuMicros, readMemory } from './proc.ts';
 import {
   type BenchRecord,
@@ -76,8 +76,10 @@ export function estimateSeconds(options: Options, rows: RowId[]): number {
   const loads =
     rows.reduce((n, row) => n + routesOf(row, options.routes).length, 0) *
     (options.warmupSeconds + options.rounds * options.durationSeconds);
+  // Each paired round starts its servers and warms them up on each route.
   const paired = pairedRowsRun(options, rows)
-    ? options.pairedRounds * options.routes.length * options.durationSeconds
+    ? options.pairedRounds *
+      (1 + options.routes.length * (options.warmupSeconds + options.durationSeconds))
     : 0;
   return Math.ceil(samples + loads + paired + rows.length * 2 + 5);
 }
@@ -250,6 +252,8 @@ async function loadRounds(
       proxyCpuMicrosPerRequest: hasProxy ? (cpuOf(target, 'proxy') - proxyBefore) / answered : null,
     };
   };
+  // The guard has no interleaved rounds: its paired rounds warm up their own servers.
+  if (options.rounds === 0) return;
   if (options.warmupSeconds > 0) await warmUpPairs(run, pairs, measured);
   for (let round = 1; round <= options.rounds; round++) {
     const line: string[] = [];
@@ -262,7 +266,8 @@ async function loadRounds(
   }
 }
 
-// book-service and Fastify loaded at the same moment: their CPU per request, round by round.
+// book-service and Fastify (and the floor) loaded at the same moment, on servers started for
+// each round (paired.ts): their CPU per request, round by round.
 async function pairedPhase(
   run: Run,
   running: Map<RowId, RunningTarget>,
@@ -271,21 +276,49 @@ async function pairedPhase(
 ): Promise<BenchRecord['paired']> {
   const { options } = run;
   if (!pairedRowsRun(options, [...running.keys()])) return null;
-  const [first, last] = PAIRED_ROWS;
-  const rows = running.has(PAIRED_FLOOR) ? [first, PAIRED_FLOOR, last] : [first, last];
-  const targets = rows.map((row): PairedTarget => {
-    const target = running.get(row) as RunningTarget;
-    return { url: (route) => urlOf(target, route), cpuMicros: () => cpuOf(target) };
-  });
+  const rows = pairedRowsOf([...running.keys()]);
   const settings = {
     rounds: options.pairedRounds,
     durationSeconds: options.durationSeconds,
-    connections: options.connections,
-    generator,
-    loadCpus: cpus,
+    warmupSeconds: options.warmupSeconds,
+    load: (url: string, durationSeconds: number) =>
+      runLoad(generator, { url, connections: options.connections, durationSeconds, cpus }),
   };
-  const samples = await pairedRounds(targets, options.routes, settings, run.log);
+  const samples = await pairedRounds(
+    () => startPairedSet(run, rows),
+    options.routes,
+    settings,
+    run.log,
+  );
   return { rows, samples, summary: summarisePaired(samples) };
+}
+
+/** The paired rows of a run: book-service, the floor when it runs, Fastify last. */
+function pairedRowsOf(rows: readonly RowId[]): RowId[] {
+  const [first, last] = PAIRED_ROWS;
+  return rows.includes(PAIRED_FLOOR) ? [first, PAIRED_FLOOR, last] : [first, last];
+}
+
+/** One round's servers: a fresh one of each paired row, all stopped if one fails to start. */
+async function startPairedSet(run: Run, rows: readonly RowId[]): Promise<PairedSet> {
+  const started: RunningTarget[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((target) => target.stop()));
+  };
+  try {
+    for (const row of rows) started.push(await startRow(row, run.ctx));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  await sleep(SETTLE_MS);
+  const targets = started.map(
+    (target): PairedTarget => ({
+      url: (route) => urlOf(target, route),
+      cpuMicros: () => cpuOf(target),
+    }),
+  );
+  return { targets, stop };
 }
 
 /** The run's record: machine, settings, rows, their summary and the goals. */

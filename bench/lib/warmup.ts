@@ -31,11 +31,31 @@ export interface Warmup {
 }
 
 /** Runs `step` (one step of load; its CPU us per request) until warmedUp(), at most `maxSeconds`. */
-export async function warmUp(step: () => Promise<number>, maxSeconds: number): Promise<Warmup> {
-  const samples: number[] = [];
-  while ((samples.length + 1) * WARMUP_STEP_SECONDS <= maxSeconds) {
-    samples.push(await step());
-    if (warmedUp(samples)) return { seconds: samples.length * WARMUP_STEP_SECONDS, settled: true };
+export function warmUp(step: () => Promise<number>, maxSeconds: number): Promise<Warmup> {
+  return warmUpTogether(async () => [await step()], maxSeconds);
+}
+
+/**
+ * Servers loaded at the same moment (the paired rounds' fresh servers): `step` loads them all
+ * for one step and gives each one's CPU us per request; it runs until every one has settled
+ * (warmedUp() on each one's steps), at most `maxSeconds`.
+ */
+export async function warmUpTogether(
+  step: () => Promise<number[]>,
+  maxSeconds: number,
+): Promise<Warmup> {
+  const series: number[][] = [];
+  let steps = 0;
+  while ((steps + 1) * WARMUP_STEP_SECONDS <= maxSeconds) {
+    const each = await step();
+    steps++;
+    each.forEach((micros, i) => {
+      series[i] ??= [];
+      series[i].push(micros);
+    });
+    if (series.every((samples) => warmedUp(samples))) {
+      return { seconds: steps * WARMUP_STEP_SECONDS, settled: true };
+    }
   }
-  return { seconds: samples.length * WARMUP_STEP_SECONDS, settled: false };
+  return { seconds: steps * WARMUP_STEP_SECONDS, settled: false };
 }

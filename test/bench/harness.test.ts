@@ -58,6 +58,7 @@ function paired(ratio: number, errors = 0): BenchRecord['paired'] {
       ratios: [ratio, 1],
       requests: [1000, 1000],
       errors: [errors, 0],
+      warmup: { seconds: 4, settled: true },
     })),
   );
   return { rows: ['service', 'fastify'], samples, summary: summarisePaired(samples) };
@@ -165,6 +166,7 @@ describe('paired rounds with the floor app between book-service and Fastify', ()
     ratios: [service / 40, floor / 40, 1],
     requests: [1000, 1000, 1000],
     errors: [0, n === 2 ? 1 : 0, 0],
+    warmup: { seconds: 3, settled: true },
   });
 
   it("takes each row's median CPU and each ratio to Fastify's median over the rounds", () => {
@@ -207,7 +209,7 @@ describe('--guard', () => {
     expect(options).toMatchObject({
       rows: ['service', 'fastify'],
       rounds: 0,
-      pairedRounds: 5,
+      pairedRounds: 3,
       startupSamples: 0,
       guard: true,
     });
