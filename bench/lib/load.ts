@@ -62,7 +62,12 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
     spec.cpus === undefined
       ? ['wrk', args]
       : ['taskset', ['--cpu-list', spec.cpus, 'wrk', ...args]];
-  const output = await new Promise<string>((resolve, reject) => {
+  return parseWrkOutput(await outputOf(file, argv));
+}
+
+/** A command's stdout and stderr, once it has exited 0 and both are read to their end. */
+export function outputOf(file: string, argv: string[]): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -72,12 +77,15 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
       text += chunk.toString();
     });
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': "when the 'exit' event is triggered, child process stdio streams
+    // might still be open" (Node's child_process docs). A full run (2026-12-07) failed on an
+    // empty wrk output read at 'exit', with three wrk processes ending at once; not reproduced
+    // alone.
+    child.once('close', (code, signal) => {
       if (code === 0) resolve(text);
-      else reject(new Error(`wrk exited with ${code}: ${text}`));
+      else reject(new Error(`${file} exited with ${code ?? signal}: ${text}`));
     });
   });
-  return parseWrkOutput(output);
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };

@@ -50,7 +50,7 @@ export const USAGE = `Usage: npm run bench -- [options]   (or: npx node bench/ru
   --loadgen NAME        auto (wrk when installed), wrk or autocannon
   --no-pin              do not pin servers and load generator to different CPUs
   --out-dir DIR         where the JSON result goes (default bench/results)
-  --max-seconds N       upper bound on the whole run (default 720)
+  --max-seconds N       upper bound on the whole run (default 900)
   --quick               a few-seconds smoke of the harness (CI)
   --guard               the regression guard (about a minute): book-service and Fastify only,
                         paired rounds on each route; exits 1 when book-service's CPU per
@@ -147,7 +147,7 @@ export function parseOptions(argv: string[]): Options {
     loadGenerator: loadGenerator as Options['loadGenerator'],
     pin: !values['no-pin'],
     outDir: path.resolve(values['out-dir'] ?? path.join(import.meta.dirname, '..', 'results')),
-    maxSeconds: positive('max-seconds', values['max-seconds'], 720),
+    maxSeconds: positive('max-seconds', values['max-seconds'], 900),
     guard,
     help: values.help,
   };

@@ -2,7 +2,7 @@
 // synthetic records where the answer is known, and wrk's output is read as wrk prints it.
 // harness.slow.test.ts runs the harness itself for a few seconds.
 import { describe, expect, it } from 'vitest';
-import { parseWrkOutput } from '../../bench/lib/load.ts';
+import { outputOf, parseWrkOutput } from '../../bench/lib/load.ts';
 import { parseOptions } from '../../bench/lib/options.ts';
 import { type PairedSample, summarisePaired } from '../../bench/lib/paired.ts';
 import {
@@ -253,5 +253,13 @@ describe('warm-up until the CPU per request stops falling', () => {
     const none = stepper([]);
     expect(await warmUp(none.step, 0)).toEqual({ seconds: 0, settled: false });
     expect(none.calls()).toBe(0);
+  });
+});
+
+describe("a load generator's output", () => {
+  it('fails with what the process printed when it exits non-zero', async () => {
+    await expect(outputOf('sh', ['-c', 'echo refused >&2; exit 3'])).rejects.toThrow(
+      'sh exited with 3: refused',
+    );
   });
 });
