@@ -14,6 +14,7 @@ import {
   summariseRows,
 } from '../../bench/lib/result.ts';
 import { ROUTE_IDS, type RouteId } from '../../bench/lib/routes.ts';
+import { estimateSeconds } from '../../bench/lib/runner.ts';
 import type { RowId } from '../../bench/lib/targets.ts';
 import { WARMUP_STEP_SECONDS, warmedUp, warmUp } from '../../bench/lib/warmup.ts';
 
@@ -261,5 +262,18 @@ describe("a load generator's output", () => {
     await expect(outputOf('sh', ['-c', 'echo refused >&2; exit 3'])).rejects.toThrow(
       'sh exited with 3: refused',
     );
+  });
+});
+
+describe("the run's estimate", () => {
+  it("counts each paired round's fresh servers and their warm-up, and fits the default bound", () => {
+    const options = parseOptions([]);
+    const full = estimateSeconds(options, options.rows);
+    const unpaired = estimateSeconds({ ...options, pairedRounds: 0 }, options.rows);
+    // Five rounds, each: its servers started, then on each of three routes up to 8 s of
+    // warm-up and a 2 s window.
+    expect(full - unpaired).toBe(5 * (1 + 3 * (8 + 2)));
+    // Else `npm run bench` with the defaults would refuse to start.
+    expect(full).toBeLessThanOrEqual(options.maxSeconds);
   });
 });
