@@ -16,6 +16,7 @@ import { API_URL_OUTPUT } from './cloud/aws.ts';
 import { deploy, resolveSteps, STEPS } from './cloud/deploy-plan.ts';
 import { commonFlags, deployment, timeoutFlag, workspaceOrExit } from './cloud/flags.ts';
 import { repoRoot } from './workspace/manifests.ts';
+import { HTTP_API_TEMPLATE_FILE } from './workspace/template.ts';
 
 const NAME = commandName(import.meta.url);
 const workspace = workspaceOrExit(NAME);
@@ -37,7 +38,7 @@ const flags = {
   },
   addonTemplate: {
     type: 'string',
-    default: 'addons/http-api.yml',
+    default: HTTP_API_TEMPLATE_FILE,
     valueName: 'file',
     description: 'HTTP API template',
   },

@@ -9,6 +9,7 @@ import {
   type CfnResource,
   type CfnTemplate,
   HTTP_API_TEMPLATE,
+  HTTP_API_TEMPLATE_FILE,
   loadTemplate,
   parseTemplate,
   resourcesOfType,
@@ -496,8 +497,8 @@ export function readHttpApiSettings(
 ): HttpApiSettings {
   const templateFile =
     options.templateFile ??
-    (options.root ? path.join(options.root, 'addons', 'http-api.yml') : undefined);
-  const shown = templateFile ?? 'addons/http-api.yml';
+    (options.root ? path.join(options.root, HTTP_API_TEMPLATE_FILE) : undefined);
+  const shown = templateFile ?? HTTP_API_TEMPLATE_FILE;
   return httpApiSettingsOf(
     templateAt(templateFile ?? HTTP_API_TEMPLATE, shown),
     shown,

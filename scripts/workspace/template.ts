@@ -5,7 +5,9 @@ import path from 'node:path';
 import { type CollectionTag, parse, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 import { repoRoot } from './manifests.ts';
 
-export const HTTP_API_TEMPLATE = path.join(repoRoot, 'addons', 'http-api.yml');
+/** The HTTP API addon, relative to a workspace's root (as messages name it). */
+export const HTTP_API_TEMPLATE_FILE = path.join('addons', 'http-api.yml');
+export const HTTP_API_TEMPLATE = path.join(repoRoot, HTTP_API_TEMPLATE_FILE);
 
 const FUNCTIONS = [
   'Base64',
