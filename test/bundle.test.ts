@@ -1,9 +1,11 @@
-// What the Dockerfiles ship: one bundled file per service, run with no node_modules beside it.
+// What the Dockerfiles ship: one bundled file per service, run with no node_modules beside it,
+// by the Dockerfile's own command (its node options and script name).
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bundleService } from '../scripts/cloud/bundle.ts';
+import { containerCommand } from '../scripts/workspace/container-command.ts';
 import { loadWorkspace, repoRoot } from '../scripts/workspace/manifests.ts';
 import { startNodeProcess } from './helpers/process.ts';
 
@@ -28,7 +30,14 @@ describe('production bundles', () => {
       const isolated = path.join(outside, service.name);
       mkdirSync(isolated, { recursive: true });
       cpSync(path.dirname(file), isolated, { recursive: true });
-      const started = await startNodeProcess(path.join(isolated, 'server.mjs'));
+      // Run as the image runs it: its Dockerfile's node options and script.
+      const command = containerCommand(service, repoRoot);
+      const started = await startNodeProcess(
+        path.join(isolated, command.script),
+        {},
+        undefined,
+        command.nodeOptions,
+      );
       try {
         const base = `http://127.0.0.1:${started.port}`;
         const health = await fetch(`${base}${service.health.path}`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lintDockerfile, lintService } from '../scripts/checks/dockerfile-lint.ts';
+import { containerCommand } from '../scripts/workspace/container-command.ts';
 import { loadWorkspace, repoRoot } from '../scripts/workspace/manifests.ts';
 import { inContext, runBuildStage } from './helpers/docker-build-stage.ts';
 import { startNodeProcess } from './helpers/process.ts';
@@ -98,8 +99,12 @@ describe('Dockerfile build stages, run as Docker runs them', () => {
           root,
         );
         // What the runtime stage copies from the build stage runs with nothing beside it.
+        const command = containerCommand(service, repoRoot);
         const started = await startNodeProcess(
-          path.join(workdir, 'dist', service.name, 'server.mjs'),
+          path.join(workdir, 'dist', service.name, command.script),
+          {},
+          undefined,
+          command.nodeOptions,
         );
         try {
           const health = await fetch(`http://127.0.0.1:${started.port}${service.health.path}`);

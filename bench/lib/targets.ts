@@ -1,13 +1,14 @@
 // The rows: what each one runs, how it starts, and which processes its CPU and memory are
 // read from. Every Node row runs an esbuild bundle, as the container does, so start-up times
 // compare the same loading path (one ESM file, no type stripping, no node_modules walk).
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { build } from 'esbuild';
 import { freePort } from '../../scripts/cli/processes.ts';
 import { bundleEntry, bundleService, nodeTarget } from '../../scripts/cloud/bundle.ts';
+import { containerCommand } from '../../scripts/workspace/container-command.ts';
 import { loadWorkspace, repoRoot, type Service } from '../../scripts/workspace/manifests.ts';
 import { prepareNginx } from './nginx.ts';
 import {
@@ -122,20 +123,12 @@ export async function buildArtifacts(dir: string): Promise<Artifacts> {
 }
 
 /**
- * The node arguments of the service's Dockerfile `CMD ["node", ...]`, with the bundle's
- * path for its file name: the row runs the service exactly as the container does.
+ * The node arguments of the service's Dockerfile `CMD ["node", ...]`, with the bundle in place of
+ * its script: the row runs the service exactly as the container does.
  */
 function dockerfileNodeArgs(service: Service, bundle: string): string[] {
-  const dockerfile = readFileSync(
-    path.join(repoRoot, service.manifest.image.build.dockerfile),
-    'utf8',
-  );
-  const cmd = [...dockerfile.matchAll(/^CMD\s+(\[.*\])\s*$/gm)].at(-1)?.[1];
-  const argv = cmd === undefined ? undefined : (JSON.parse(cmd) as unknown);
-  if (!Array.isArray(argv) || argv[0] !== 'node') {
-    throw new Error(`${service.manifest.image.build.dockerfile}: no exec-form CMD ["node", ...]`);
-  }
-  return argv.slice(1).map((arg) => (arg === path.basename(bundle) ? bundle : String(arg)));
+  const { nodeOptions, scriptArgs } = containerCommand(service, repoRoot);
+  return [...nodeOptions, bundle, ...scriptArgs];
 }
 
 /**

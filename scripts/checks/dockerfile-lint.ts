@@ -7,6 +7,7 @@ import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { nodeTarget } from '../cloud/bundle.ts';
+import { finalStage, nodeCommandOf } from '../workspace/container-command.ts';
 import type { Service } from '../workspace/manifests.ts';
 
 /** Runtime images of Node `major`: the official Alpine image or distroless. */
@@ -17,23 +18,20 @@ function runtimeImage(major: string): RegExp {
 }
 
 /** The final stage's user, command and port: how the container runs. */
-function runtimeProblems(keyword: (k: string) => Instruction[], expectedPort: number): string[] {
+function runtimeProblems(
+  text: string,
+  keyword: (k: string) => Instruction[],
+  expectedPort: number,
+): string[] {
   const problems: string[] = [];
   const user = keyword('USER').at(-1)?.getArgumentsContent()?.trim();
   if (!user) problems.push('final stage has no USER: the container would run as root');
   else if (/^(root|0)(:|$)/.test(user)) problems.push(`final stage USER ${user} is root`);
 
-  const cmd = keyword('CMD').at(-1)?.getArgumentsContent()?.trim() ?? '';
-  let argv: unknown;
   try {
-    argv = JSON.parse(cmd);
-  } catch {
-    argv = undefined;
-  }
-  if (!Array.isArray(argv) || argv[0] !== 'node') {
-    problems.push(
-      `CMD ${cmd || '(none)'}: use the exec form ["node", ...] so node receives SIGTERM`,
-    );
+    nodeCommandOf(text);
+  } catch (error) {
+    problems.push(`${(error as Error).message}: use it, so node receives SIGTERM`);
   }
   if (keyword('ENTRYPOINT').length > 0) problems.push('ENTRYPOINT set: CMD ["node", ...] alone');
 
@@ -52,8 +50,7 @@ export function lintDockerfile(
   nodeMajor = nodeTarget().slice('node'.length),
 ): string[] {
   const problems = validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
-  const dockerfile = DockerfileParser.parse(text);
-  const froms = dockerfile.getFROMs();
+  const froms = DockerfileParser.parse(text).getFROMs();
   if (froms.length < 2) problems.push('not multi-stage: build in one stage, run in another');
   const finalFrom = froms.at(-1);
   if (!finalFrom) return [...problems, 'no FROM'];
@@ -64,11 +61,8 @@ export function lintDockerfile(
       `final stage runs on "${image}": use node:${nodeMajor}-alpine or distroless nodejs${nodeMajor} (package.json pins Node ${nodeMajor})`,
     );
   }
-  const finalLine = finalFrom.getRange().start.line;
-  const finalStage = dockerfile
-    .getInstructions()
-    .filter((i: Instruction) => i.getRange().start.line >= finalLine);
-  const keyword = (k: string) => finalStage.filter((i) => i.getKeyword() === k);
+  const stage = finalStage(text);
+  const keyword = (k: string) => stage.filter((i) => i.getKeyword() === k);
 
   for (const instruction of [...keyword('RUN'), ...keyword('ADD')]) {
     problems.push(
@@ -83,7 +77,7 @@ export function lintDockerfile(
     }
   }
 
-  problems.push(...runtimeProblems(keyword, expectedPort));
+  problems.push(...runtimeProblems(text, keyword, expectedPort));
   return problems;
 }
 

@@ -14,7 +14,7 @@ import {
   taskdefOverride,
   type Workspace,
 } from '../workspace/manifests.ts';
-import { entryPoint } from './ecs/supervisor.ts';
+import { taskArgs } from './ecs/supervisor.ts';
 import { StackEvents } from './events.ts';
 import type { ClientTimeouts } from './http/listeners.ts';
 import { bufferedSink, callbackSink, type LineSink } from './line-sink.ts';
@@ -118,10 +118,11 @@ export function prepare(options: LocalStackOptions): Context {
       `environment "${environment ?? ''}" not found under ${root}/copilot/environments`,
     );
   }
-  // A service with no entry point can never start a task: said now, not after the grace period.
+  // A service with no entry point, or an image command no task can run, can never start a
+  // task: said now, not after the grace period.
   for (const service of workspace.services) {
     try {
-      entryPoint(service);
+      taskArgs(service, root);
     } catch (error) {
       throw new LocalStackError((error as Error).message);
     }

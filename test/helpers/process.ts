@@ -11,12 +11,14 @@ export interface StartedProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** Starts `node ...nodeOptions entry` and resolves once it has logged the port it listens on. */
 export async function startNodeProcess(
   entry: string,
   env: Record<string, string> = {},
   timeoutMs = 30_000,
+  nodeOptions: readonly string[] = [],
 ): Promise<StartedProcess> {
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...nodeOptions, entry], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,7 +46,8 @@ export async function startNodeProcess(
         // Not a JSON log line; kept in `lines` for failure messages.
       }
     });
-    child.once('exit', (code) => {
+    // At 'close' (exited), so the message has the process's last lines.
+    void exited.then(({ code }) => {
       clearTimeout(timer);
       reject(new Error(`${entry} exited with ${code} before listening: ${lines.join('\n')}`));
     });

@@ -1,8 +1,10 @@
 // A workspace with a third service (a manifest plus services/<name>) runs with no code change,
 // and the stage settings that need a service of our own to show: the integration timeout, the
-// Host overwrite and X-Forwarded-* headers, chunked bodies, and throttling past the burst.
+// Host overwrite and X-Forwarded-* headers, chunked bodies, and throttling past the burst; and
+// that its tasks get the node options its Dockerfile gives the image.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/index.ts';
+import { containerCommand } from '../../scripts/workspace/container-command.ts';
 import { readHttpApiSettings } from '../../scripts/workspace/http-api-settings.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
@@ -82,6 +84,16 @@ describe('a third service', () => {
       forwardedPort: new URL(stack.albUrl).port,
     });
     expect(seen.traceId).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+  });
+
+  it("runs each task's node with the options of the service's Dockerfile CMD", async () => {
+    const { nodeOptions } = containerCommand(third, fixture.root);
+    expect(nodeOptions.length).toBeGreaterThan(0);
+    const reply = await request(api(`${third.pathPrefix}/options`));
+    expect(reply.status).toBe(200);
+    expect((JSON.parse(reply.body).nodeOptions as string[]).slice(0, nodeOptions.length)).toEqual(
+      nodeOptions,
+    );
   });
 
   it('streams a chunked request body up and a chunked response down', async () => {

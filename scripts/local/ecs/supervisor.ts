@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { terminate } from '../../cli/processes.ts';
+import { containerCommand } from '../../workspace/container-command.ts';
 import type { Service } from '../../workspace/manifests.ts';
 import type { Target } from '../alb/target-group.ts';
 import { COMPILE_CACHE_DIR } from './compile-cache.ts';
@@ -38,6 +39,8 @@ export interface ReplicaEvents {
 }
 
 export interface SupervisorOptions {
+  /** The workspace the services come from (their Dockerfiles are read from it). */
+  root: string;
   /** Extra environment for every replica (after the manifest's variables). */
   env: Record<string, string>;
   /** Overrides the manifest's LOG_LEVEL. */
@@ -107,6 +110,17 @@ export function exitOf(child: ChildProcess | undefined): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/**
+ * Node's arguments for a task of `service` in the workspace at `root`: the options its
+ * Dockerfile's `CMD ["node", ...]` gives Node (container-command.ts), then the exit-with-parent
+ * hook and the service's TypeScript entry point in place of the image's bundle.
+ */
+export function taskArgs(service: Service, root: string): string[] {
+  const entry = entryPoint(service);
+  const { nodeOptions, scriptArgs } = containerCommand(service, root);
+  return [...nodeOptions, '--import', EXIT_WITH_PARENT, entry, ...scriptArgs];
+}
+
 /** The service's entry point, by this project's layout: `services/<name>/src/server.ts`. */
 export function entryPoint(service: Service): string {
   const entry = path.join(service.sourceDir, 'src', 'server.ts');
@@ -138,18 +152,14 @@ export class Supervisor {
   /** Starts a new task for the replica on `port`. */
   start(replica: Replica, port: number): void {
     if (this.stoppingAll) return;
-    const child = spawn(
-      process.execPath,
-      ['--import', EXIT_WITH_PARENT, entryPoint(replica.service)],
-      {
-        cwd: replica.service.sourceDir,
-        env: this.environment(replica, port),
-        // stdio[3] is the pipe the replica watches to leave with us; its own process group
-        // keeps a terminal's Ctrl-C from reaching it before the stack has stopped routing.
-        stdio: ['ignore', this.options.forwardStdout ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-        detached: true,
-      },
-    );
+    const child = spawn(process.execPath, taskArgs(replica.service, this.options.root), {
+      cwd: replica.service.sourceDir,
+      env: this.environment(replica, port),
+      // stdio[3] is the pipe the replica watches to leave with us; its own process group
+      // keeps a terminal's Ctrl-C from reaching it before the stack has stopped routing.
+      stdio: ['ignore', this.options.forwardStdout ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     replica.child = child;
     replica.port = port;
     replica.startedAt = Date.now();
