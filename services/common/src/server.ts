@@ -9,6 +9,7 @@ import { getRequestListener } from '@hono/node-server';
 import { settleAsyncContextFrame } from './async-context.ts';
 import { createLifecycle, DEFAULT_DRAIN_TIMEOUT_SECONDS, type Lifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { keepMapsWhenIdle } from './memory-reducer.ts';
 
 /** Above the ALB's 60 s idle timeout, so the ALB, not us, closes idle connections. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
@@ -89,6 +90,8 @@ export function startService(options: StartOptions): Promise<RunningService> {
     server.once('listening', () => {
       server.off('error', reject);
       const { port } = server.address() as AddressInfo;
+      // After start-up, whose code it would slow down (memory-reducer.ts).
+      keepMapsWhenIdle();
       logger.info({ port }, 'listening');
       resolve({ server, port, lifecycle, logger, shutdown });
     });
