@@ -5,13 +5,9 @@
 // In a fresh process each (what a process has already run decides the frame), with Node's
 // internals exposed to read the class's prototype.
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const src = path.join(import.meta.dirname, '..', 'src');
-const url = (file: string) => JSON.stringify(pathToFileURL(path.join(src, file)).href);
+import { START_PROBE_SERVICE } from './probe-service.ts';
 
 /** Runs `body` as a module in a fresh Node; `frame()` names the frame's current class. */
 async function inFreshNode(body: string): Promise<unknown> {
@@ -37,15 +33,7 @@ describe("Node's async context frame", () => {
 
   it('is settled by startService() before the server answers anything', async () => {
     const seen = await inFreshNode(`
-const { startService } = await import(${url('server.ts')});
-const { createLogger } = await import(${url('logger.ts')});
-const running = await startService({
-  service: 'probe',
-  port: 0,
-  hostname: '127.0.0.1',
-  logger: createLogger({ service: 'probe', level: 'silent' }),
-  createApp: () => ({ fetch: () => new Response('') }),
-});
+${START_PROBE_SERVICE}
 const listening = frame();
 await running.shutdown('probe over');
 console.log(JSON.stringify(listening));`);

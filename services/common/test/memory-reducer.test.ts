@@ -3,15 +3,12 @@
 // the Node that runs the suite knows the option (setFlagsFromString ignores one it does not).
 // In a fresh process, with node:v8's setter watched.
 import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { KEEP_MAPS_WHEN_IDLE } from '../src/memory-reducer.ts';
+import { START_PROBE_SERVICE } from './probe-service.ts';
 
 const run = promisify(execFile);
-const src = path.join(import.meta.dirname, '..', 'src');
-const url = (file: string) => JSON.stringify(pathToFileURL(path.join(src, file)).href);
 
 describe("V8's memory reducer", () => {
   it("turns off, by an option this Node's V8 has, the reducer's memory-reducing collections", async () => {
@@ -29,15 +26,7 @@ v8.setFlagsFromString = (flags) => {
   calls.push({ flags, listening: process.getActiveResourcesInfo().includes('TCPServerWrap') });
   set(flags);
 };
-const { startService } = await import(${url('server.ts')});
-const { createLogger } = await import(${url('logger.ts')});
-const running = await startService({
-  service: 'probe',
-  port: 0,
-  hostname: '127.0.0.1',
-  logger: createLogger({ service: 'probe', level: 'silent' }),
-  createApp: () => ({ fetch: () => new Response('') }),
-});
+${START_PROBE_SERVICE}
 await running.shutdown('probe over');
 console.log(JSON.stringify(calls));`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '--eval', script]);
