@@ -7,7 +7,7 @@ import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { nodeTarget } from '../cloud/bundle.ts';
-import { finalStage, nodeCommandOf } from '../workspace/container-command.ts';
+import { finalStage, nodeCommandIn } from '../workspace/container-command.ts';
 import type { Service } from '../workspace/manifests.ts';
 
 /** Runtime images of Node `major`: the official Alpine image or distroless. */
@@ -18,18 +18,14 @@ function runtimeImage(major: string): RegExp {
 }
 
 /** The final stage's user, command and port: how the container runs. */
-function runtimeProblems(
-  text: string,
-  keyword: (k: string) => Instruction[],
-  expectedPort: number,
-): string[] {
+function runtimeProblems(keyword: (k: string) => Instruction[], expectedPort: number): string[] {
   const problems: string[] = [];
   const user = keyword('USER').at(-1)?.getArgumentsContent()?.trim();
   if (!user) problems.push('final stage has no USER: the container would run as root');
   else if (/^(root|0)(:|$)/.test(user)) problems.push(`final stage USER ${user} is root`);
 
   try {
-    nodeCommandOf(text);
+    nodeCommandIn(keyword('CMD'));
   } catch (error) {
     problems.push(`${(error as Error).message}: use it, so node receives SIGTERM`);
   }
@@ -77,7 +73,7 @@ export function lintDockerfile(
     }
   }
 
-  problems.push(...runtimeProblems(text, keyword, expectedPort));
+  problems.push(...runtimeProblems(keyword, expectedPort));
   return problems;
 }
 

@@ -88,6 +88,8 @@ export interface Context {
   /** The internal ALB's idle timeout (ms). */
   albIdleTimeoutMs: number;
   workspace: Workspace;
+  /** Node's arguments for each service's tasks, by service name, read once (supervisor.ts). */
+  taskArgs: ReadonlyMap<string, readonly string[]>;
   environment: string;
   settings: HttpApiSettings;
   sink: LineSink;
@@ -120,9 +122,10 @@ export function prepare(options: LocalStackOptions): Context {
   }
   // A service with no entry point, or an image command no task can run, can never start a
   // task: said now, not after the grace period.
+  const argsByService = new Map<string, readonly string[]>();
   for (const service of workspace.services) {
     try {
-      taskArgs(service, root);
+      argsByService.set(service.name, taskArgs(service, root));
     } catch (error) {
       throw new LocalStackError((error as Error).message);
     }
@@ -140,6 +143,7 @@ export function prepare(options: LocalStackOptions): Context {
     scale,
     albIdleTimeoutMs: options.albIdleTimeoutMs ?? INTERNAL_ALB_IDLE_TIMEOUT_SECONDS * 1000,
     workspace,
+    taskArgs: argsByService,
     environment,
     settings,
     sink,

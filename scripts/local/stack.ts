@@ -179,7 +179,7 @@ function newScheduler(
   watch: Pick<SchedulerOptions, 'exitedBeforeListening' | 'starting'>,
 ): Scheduler {
   return new Scheduler(replicas, {
-    root: ctx.root,
+    taskArgs: ctx.taskArgs,
     host: ctx.host,
     groups,
     env: options.env ?? {},

@@ -26,14 +26,20 @@ export function finalStage(text: string): Instruction[] {
   return dockerfile.getInstructions().filter((i) => i.getRange().start.line >= finalLine);
 }
 
-/**
- * The final stage's last CMD as node options, script and arguments. Throws when it is not the
- * exec form `["node", ...options, script, ...args]` (the shell form would put a shell, not node,
- * in front of SIGTERM; an image without a CMD of its own inherits the base image's).
- */
+/** The final stage's last CMD as node options, script and arguments (`nodeCommandIn`). */
 export function nodeCommandOf(text: string): ContainerCommand {
+  return nodeCommandIn(finalStage(text));
+}
+
+/**
+ * The last CMD of `stage` (a Dockerfile stage's instructions) as node options, script and
+ * arguments. Throws when it is not the exec form `["node", ...options, script, ...args]` (the
+ * shell form would put a shell, not node, in front of SIGTERM; an image without a CMD of its
+ * own inherits the base image's).
+ */
+export function nodeCommandIn(stage: readonly Instruction[]): ContainerCommand {
   const cmd =
-    finalStage(text)
+    stage
       .filter((i) => i.getKeyword() === 'CMD')
       .at(-1)
       ?.getArgumentsContent()

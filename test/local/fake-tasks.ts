@@ -5,7 +5,6 @@ import { EventEmitter } from 'node:events';
 import type { Target, TargetGroup } from '../../scripts/local/alb/target-group.ts';
 import { Scheduler, type SchedulerOptions, type Tasks } from '../../scripts/local/ecs/scheduler.ts';
 import type { Replica, ReplicaEvents } from '../../scripts/local/ecs/supervisor.ts';
-import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import type { ManualClock } from './manual-clock.ts';
 
 /** A process that exits when the test says, or on a signal the test lets through. */
@@ -98,7 +97,7 @@ export function fakeScheduler(
 ): FakeScheduler {
   let tasks: FakeTasks | undefined;
   const scheduler = new Scheduler(replicas, {
-    root: repoRoot,
+    taskArgs: new Map(),
     host: '127.0.0.1',
     groups,
     env: {},

@@ -39,8 +39,8 @@ export interface ReplicaEvents {
 }
 
 export interface SupervisorOptions {
-  /** The workspace the services come from (their Dockerfiles are read from it). */
-  root: string;
+  /** Node's arguments for each service's tasks, by service name (`taskArgs()`). */
+  taskArgs: ReadonlyMap<string, readonly string[]>;
   /** Extra environment for every replica (after the manifest's variables). */
   env: Record<string, string>;
   /** Overrides the manifest's LOG_LEVEL. */
@@ -152,7 +152,9 @@ export class Supervisor {
   /** Starts a new task for the replica on `port`. */
   start(replica: Replica, port: number): void {
     if (this.stoppingAll) return;
-    const child = spawn(process.execPath, taskArgs(replica.service, this.options.root), {
+    const args = this.options.taskArgs.get(replica.service.name);
+    if (args === undefined) throw new Error(`${replica.label}: no task arguments for its service`);
+    const child = spawn(process.execPath, args, {
       cwd: replica.service.sourceDir,
       env: this.environment(replica, port),
       // stdio[3] is the pipe the replica watches to leave with us; its own process group
