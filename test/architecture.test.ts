@@ -14,6 +14,7 @@ const SERVICES_PUBLIC = [
   'services/common/src/lifecycle.ts', // DEFAULT_DRAIN_TIMEOUT_SECONDS, read by the policy check
   'services/common/src/logger.ts', // LOG_LEVELS, for --log-level
   'services/common/src/input-rules.ts', // the request id and item id rules, for bench fixtures
+  'services/common/src/memory-reducer.ts', // the V8 option bench/aging.ts's control withholds
 ];
 
 /** Where each folder's files may import from (repository-relative prefixes), first match wins. */
