@@ -1,9 +1,10 @@
 // Load generation: wrk when installed (C, one thread keeps up with a Node server on another
 // core), autocannon from npm otherwise (works everywhere, but saturates near 30k req/s on one
 // core, so ratios against the raw row are compressed; the report says which one ran).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import autocannon from 'autocannon';
+import { runProcess } from '../../scripts/cli/process.ts';
 import { hasCommand } from './proc.ts';
 
 export type LoadGenerator = 'wrk' | 'autocannon';
@@ -62,30 +63,24 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
     spec.cpus === undefined
       ? ['wrk', args]
       : ['taskset', ['--cpu-list', spec.cpus, 'wrk', ...args]];
-  return parseWrkOutput(await outputOf(file, argv));
+  const timeoutMs = spec.durationSeconds * 1000 + WRK_SLACK_MS;
+  return parseWrkOutput(await outputOf(file, argv, timeoutMs));
 }
 
-/** A command's stdout and stderr, once it has exited 0 and both are read to their end. */
-export function outputOf(file: string, argv: string[]): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(file, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let text = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    child.once('error', reject);
-    // 'close', not 'exit': "when the 'exit' event is triggered, child process stdio streams
-    // might still be open" (Node's child_process docs). A full run (2026-12-07) failed on an
-    // empty wrk output read at 'exit', with three wrk processes ending at once; not reproduced
-    // alone.
-    child.once('close', (code, signal) => {
-      if (code === 0) resolve(text);
-      else reject(new Error(`${file} exited with ${code ?? signal}: ${text}`));
-    });
-  });
+/** wrk stops itself after its duration; a wrk still running this long after it has hung. */
+const WRK_SLACK_MS = 30_000;
+
+/**
+ * A command's stdout and stderr once it has exited 0, through the scripts' one runner (zx,
+ * scripts/cli/process.ts), which reads both to their end before it returns; past `timeoutMs` the
+ * command is stopped and this fails, so no window of load can hang a run.
+ */
+export async function outputOf(file: string, argv: string[], timeoutMs: number): Promise<string> {
+  const { code, stdout, stderr, timedOut } = await runProcess(file, argv, { timeoutMs });
+  const text = `${stdout}${stderr}`;
+  if (timedOut) throw new Error(`${file} did not finish within ${timeoutMs / 1000} s: ${text}`);
+  if (code !== 0) throw new Error(`${file} exited with ${code}: ${text}`);
+  return text;
 }
 
 const UNIT_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000 };

@@ -259,9 +259,14 @@ describe('warm-up until the CPU per request stops falling', () => {
 
 describe("a load generator's output", () => {
   it('fails with what the process printed when it exits non-zero', async () => {
-    await expect(outputOf('sh', ['-c', 'echo refused >&2; exit 3'])).rejects.toThrow(
+    await expect(outputOf('sh', ['-c', 'echo refused >&2; exit 3'], 10_000)).rejects.toThrow(
       'sh exited with 3: refused',
     );
+  });
+
+  it('stops a load generator that outlives its bound, and fails with what it printed', async () => {
+    const hung = outputOf('sh', ['-c', 'echo started; exec sleep 30'], 200);
+    await expect(hung).rejects.toThrow('sh did not finish within 0.2 s: started');
   });
 });
 
