@@ -83,6 +83,15 @@ describe('Copilot manifests', () => {
     expect(message).toContain('http.healthcheck.healthy_treshold');
   });
 
+  it('reject a manifest that is not YAML in one line, naming file, line and column', () => {
+    const root = workspaceWith('copilot/book-service/manifest.yml', (t) =>
+      t.replace('  path: api/books\n', '  path: "api/books\n'),
+    );
+    expect(loadError(root)).toMatch(
+      /^copilot\/book-service\/manifest\.yml: is not valid YAML: .* at line \d+, column \d+$/,
+    );
+  });
+
   it('reject a wrong value, naming file and field', () => {
     const root = workspaceWith('copilot/author-service/manifest.yml', (t) =>
       t.replace('interval: 10s', 'interval: ten seconds'),

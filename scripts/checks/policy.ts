@@ -12,6 +12,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../services/common/src/lifecycle.ts';
+import { unreadable, yamlErrorLine } from '../workspace/files.ts';
 import { type Service, taskdefOverride, type Workspace } from '../workspace/manifests.ts';
 
 export const EXCEPTIONS_FILE = 'policy/exceptions.yml';
@@ -326,7 +327,7 @@ export function parseExceptions(text: string, file = EXCEPTIONS_FILE): PolicyExc
   try {
     data = parseYaml(text) ?? {};
   } catch (error) {
-    throw new PolicyError(`${file}: is not valid YAML: ${(error as Error).message}`);
+    throw new PolicyError(`${file}: is not valid YAML: ${yamlErrorLine(error)}`);
   }
   const result = exceptionsFileSchema.safeParse(data);
   if (!result.success) {
@@ -342,7 +343,7 @@ export function loadExceptions(root: string): PolicyExceptions {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new PolicyError(`${EXCEPTIONS_FILE}: cannot be read: ${(error as Error).message}`);
+    throw new PolicyError(`${EXCEPTIONS_FILE}: ${unreadable(error)}`);
   }
   return parseExceptions(text);
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { unreadable } from './files.ts';
 import type { Service } from './manifests.ts';
 
 export interface ContainerCommand {
@@ -69,9 +70,8 @@ export function containerCommand(service: Service, root: string): ContainerComma
   try {
     text = readFileSync(path.join(root, file), 'utf8');
   } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
-    throw new Error(`${service.name}: ${file} (the manifest's image.build.dockerfile): ${reason}`);
+    const why = unreadable(error);
+    throw new Error(`${service.name}: ${file} (the manifest's image.build.dockerfile): ${why}`);
   }
   try {
     return nodeCommandOf(text);

@@ -3,8 +3,8 @@
 // stage's throttling and access-log format, the integration's timeout and request parameters.
 // Nothing here restates a value the template holds; the only constants are API Gateway's own
 // quotas and defaults, which no template can change.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { readYamlFile } from './files.ts';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -506,28 +506,9 @@ export function readHttpApiSettings(
   );
 }
 
-/**
- * The template, or a TemplateSettingsError naming the file and the step that failed: reading it
- * (`no such file`, or the system's reason) or parsing it (the yaml package's first line, which
- * says where in the text).
- */
+/** The template, or a TemplateSettingsError naming the file and why (files.ts). */
 function templateAt(file: string, shown: string): CfnTemplate {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    throw new TemplateSettingsError(
-      code === 'ENOENT' ? `${shown}: no such file` : `${shown}: cannot be read: ${message}`,
-    );
-  }
-  try {
-    return parseTemplate(text);
-  } catch (error) {
-    const { message } = error as Error;
-    const where = (message.split('\n')[0] ?? message).replace(/:$/, '');
-    throw new TemplateSettingsError(`${shown}: is not valid YAML: ${where}`);
-  }
+  return readYamlFile(file, shown, parseTemplate, (message) => new TemplateSettingsError(message));
 }
 
 function scopeOf(template: CfnTemplate, overrides: ParameterOverrides): Scope {

@@ -2,10 +2,11 @@
 // health checks and counts. The schemas cover the fields this project uses and reject any
 // other key, so a misspelt field fails here, by file and field, instead of being silently
 // ignored by Copilot or by the local stack.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile } from './files.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
@@ -169,18 +170,8 @@ function describeIssues(file: string, error: z.ZodError): string {
 }
 
 function readYaml(root: string, relative: string): unknown {
-  const file = path.join(root, relative);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ManifestError(`${relative}: cannot be read: ${(error as Error).message}`);
-  }
-  try {
-    return parseYaml(text);
-  } catch (error) {
-    throw new ManifestError(`${relative}: is not valid YAML: ${(error as Error).message}`);
-  }
+  const fail = (message: string) => new ManifestError(message);
+  return readYamlFile(path.join(root, relative), relative, (text) => parseYaml(text), fail);
 }
 
 function validate<T>(schema: z.ZodType<T>, root: string, relative: string): T {

@@ -5,10 +5,11 @@
 // RFC 6902-style operations `{op, path, value}` with a JSON Pointer path
 // (internal/pkg/override/patch.go: YAMLPatchFile, yamlPatch), applied to the rendered template by
 // `svc deploy`/`env deploy` and by `svc package`/`env package` alike.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { readYamlFile } from './files.ts';
 
 export const PATCH_FILE = 'cfn.patches.yml';
 
@@ -35,7 +36,9 @@ export type Patch = z.infer<typeof patchSchema>[number];
 export function readPatches(root: string, stack: RenderedStack): Patch[] {
   const file = path.join(root, patchFile(stack));
   if (!existsSync(file)) return [];
-  const parsed = patchSchema.safeParse(parse(readFileSync(file, 'utf8')) ?? []);
+  const fail = (message: string) => new Error(message);
+  const patches: unknown = readYamlFile(file, patchFile(stack), (text) => parse(text), fail);
+  const parsed = patchSchema.safeParse(patches ?? []);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(

@@ -1,0 +1,42 @@
+// How the workspace's files are read, and how a file that cannot be is reported: one line naming
+// the file and why ("no such file", the system's reason, or the parser's first line, which says
+// where in the text), so `npm start`, the checks and the deploy preview word it alike.
+import { readFileSync } from 'node:fs';
+
+/** Why a file could not be read: "no such file", or the system's own reason. */
+export function unreadable(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code === 'ENOENT' ? 'no such file' : `cannot be read: ${message}`;
+}
+
+/**
+ * A YAML parse error in one line: the yaml package's message is its first line (what, and "at
+ * line L, column C"), then a frame of the text around it, which a one-line report drops.
+ */
+export function yamlErrorLine(error: unknown): string {
+  const { message } = error as Error;
+  return (message.split('\n')[0] ?? message).replace(/:$/, '');
+}
+
+/**
+ * `parse` of `file`'s text. A file that cannot be read or parsed throws `fail("<shown>: <why>")`,
+ * `shown` being the file as the user knows it (a repository-relative path, say).
+ */
+export function readYamlFile<T>(
+  file: string,
+  shown: string,
+  parse: (text: string) => T,
+  fail: (message: string) => Error,
+): T {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fail(`${shown}: ${unreadable(error)}`);
+  }
+  try {
+    return parse(text);
+  } catch (error) {
+    throw fail(`${shown}: is not valid YAML: ${yamlErrorLine(error)}`);
+  }
+}
