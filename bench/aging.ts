@@ -4,10 +4,12 @@
 // services now set an option against it (services/common/src/memory-reducer.ts). Whether it is
 // still needed, and still enough, depends on V8, so this re-runs the loop that found it:
 // book-service processes, bundled and launched as `npm run bench` launches its service row,
-// pinned to the first CPU, each loaded in turn by wrk on the second for one window per cycle, the
-// routes in turn, for --seconds; each window's CPU per request read from /proc. Control
-// processes run the same bundle with the option withheld (bench/fixtures/withhold-keep-maps.ts),
-// to show whether this run's load and length could show the step at all.
+// pinned to the first CPU, each loaded in turn by wrk on the second for one window per cycle,
+// the routes in turn, for --seconds; each window's CPU per request read from /proc. As the bench
+// does, it loads with autocannon where wrk is missing, and runs unpinned without taskset or a
+// second CPU. Control processes run the same bundle with the option withheld
+// (bench/fixtures/withhold-keep-maps.ts), to show whether this run's load and length could show
+// the step at all.
 // Exit status: 0 when no book-service process stepped (HELD, or INCONCLUSIVE when no control
 // did either), 1 when one did (SLOWED), 2 when the run failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,12 +27,12 @@ import {
   verdict,
   windowsPerServer,
 } from './lib/aging.ts';
-import { runLoad } from './lib/load.ts';
+import { detectLoadGenerator, generatorVersion, type LoadGenerator, runLoad } from './lib/load.ts';
 import { positive } from './lib/options.ts';
 import {
-  allowedCpus,
-  hasCommand,
+  choosePinning,
   killAllSpawned,
+  type Pinning,
   readCpuMicros,
   readMemory,
   type Spawned,
@@ -50,7 +52,7 @@ const USAGE = `Usage: npx node bench/aging.ts [options]
   --connections <n>  wrk connections (50)
   --warmup <n>       at most this many seconds of warm-up per route, all processes loaded at once (8)
 Exit status: 0 HELD or INCONCLUSIVE, 1 SLOWED (a book-service process stepped), 2 the run failed.
-Needs wrk and taskset, and 2 CPUs.`;
+Loads with wrk when installed, else autocannon; pinned when taskset and 2 CPUs allow.`;
 
 const PRELOAD = path.join(import.meta.dirname, 'fixtures', 'withhold-keep-maps.ts');
 const START_TIMEOUT_MS = 20_000;
@@ -93,7 +95,7 @@ function parse(argv: string[]): Settings | undefined {
 
 async function startServer(
   artifacts: Artifacts,
-  cpu: string,
+  cpu: string | undefined,
   label: string,
   control: boolean,
 ): Promise<Server> {
@@ -114,28 +116,35 @@ async function startServer(
   return { label, control, spawned, url };
 }
 
+/** How a run loads its servers: the load generator and where it and the servers run. */
+interface Load {
+  generator: LoadGenerator;
+  pinning: Pinning;
+  connections: number;
+}
+
 /** One window of load on one server: its CPU us per request. */
-async function window(server: Server, route: RouteId, seconds: number, s: Settings, cpu: string) {
+async function window(server: Server, route: RouteId, seconds: number, load: Load) {
   const before = readCpuMicros(server.spawned.pid);
   const url = `${server.url}${ROUTE_SUFFIX[route]}`;
-  const result = await runLoad('wrk', {
+  const result = await runLoad(load.generator, {
     url,
-    connections: s.connections,
+    connections: load.connections,
     durationSeconds: seconds,
-    cpus: cpu,
+    cpus: load.pinning.load,
   });
   if (result.errors > 0) throw new Error(`${server.label}: ${result.errors} errors on ${url}`);
   return (readCpuMicros(server.spawned.pid) - before) / Math.max(result.requests, 1);
 }
 
-async function warmUp(servers: Server[], s: Settings, loadCpu: string): Promise<void> {
+async function warmUp(servers: Server[], seconds: number, load: Load): Promise<void> {
   for (const route of ROUTE_IDS) {
-    const step = () => Promise.all(servers.map((server) => window(server, route, 1, s, loadCpu)));
-    await warmUpTogether(step, s.warmup);
+    const step = () => Promise.all(servers.map((server) => window(server, route, 1, load)));
+    await warmUpTogether(step, seconds);
   }
 }
 
-async function measure(servers: Server[], s: Settings, loadCpu: string): Promise<AgingSeries[]> {
+async function measure(servers: Server[], s: Settings, load: Load): Promise<AgingSeries[]> {
   const series = servers.map((server) => ({
     label: server.label,
     control: server.control,
@@ -146,7 +155,7 @@ async function measure(servers: Server[], s: Settings, loadCpu: string): Promise
   for (let w = 0; w < windows; w++) {
     const route = ROUTE_IDS[w % ROUTE_IDS.length] as RouteId;
     for (const [i, server] of servers.entries()) {
-      series[i]?.windows[route].push(await window(server, route, s.window, s, loadCpu));
+      series[i]?.windows[route].push(await window(server, route, s.window, load));
     }
     const elapsed = ((performance.now() - started) / 1000).toFixed(0);
     const last = series.map((one) => fmt(one.windows[route].at(-1) ?? Number.NaN)).join(' ');
@@ -169,7 +178,11 @@ function report(results: AgingResult[], servers: Server[]): string {
   return `${table(header, rows)}\n${summary(results)}`;
 }
 
-async function startAll(s: Settings, artifacts: Artifacts, cpu: string): Promise<Server[]> {
+async function startAll(
+  s: Settings,
+  artifacts: Artifacts,
+  cpu: string | undefined,
+): Promise<Server[]> {
   const labels = [
     ...Array.from({ length: s.processes }, (_, i) => [`book-service ${i + 1}`, false]),
     ...Array.from({ length: s.control }, (_, i) => [`control ${i + 1} (withheld)`, true]),
@@ -195,22 +208,26 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const cpus = allowedCpus();
-  if (!hasCommand('wrk') || !hasCommand('taskset') || cpus.length < 2) {
-    throw new Error('needs wrk, taskset and 2 CPUs (Debian: apt install wrk)');
-  }
-  const [serverCpu, loadCpu] = cpus.map(String) as [string, string];
+  const load: Load = {
+    generator: detectLoadGenerator('auto'),
+    pinning: choosePinning(true),
+    connections: settings.connections,
+  };
   const started = { date: new Date().toISOString(), load: os.loadavg()[0] };
   const dir = path.join(repoRoot, '.cache', 'bench', 'aging');
   mkdirSync(dir, { recursive: true });
-  const servers = await startAll(settings, await buildArtifacts(dir), serverCpu);
-  process.stderr.write(`${servers.length} processes on CPU ${serverCpu}; warming up\n`);
-  await warmUp(servers, settings, loadCpu);
-  const series = await measure(servers, settings, loadCpu);
+  const servers = await startAll(settings, await buildArtifacts(dir), load.pinning.server);
+  process.stderr.write(
+    `${servers.length} processes; ${generatorVersion(load.generator)}; ${load.pinning.note}; warming up\n`,
+  );
+  await warmUp(servers, settings.warmup, load);
+  const series = await measure(servers, settings, load);
   const results = series.map(judge);
   process.stdout.write(`${report(results, servers)}\n`);
-  const load = [started.load, os.loadavg()[0]];
-  writeRecord({ date: started.date, node: process.version, load, settings, results, series });
+  const loadAverage = [started.load, os.loadavg()[0]];
+  const { generator, pinning } = load;
+  const record = { date: started.date, node: process.version, generator, pinning, settings };
+  writeRecord({ ...record, loadAverage, results, series });
   await Promise.all(servers.map((server) => server.spawned.stop()));
   return verdict(results) === 'SLOWED' ? 1 : 0;
 }

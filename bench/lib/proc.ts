@@ -253,3 +253,34 @@ export function pinSelf(cpus: string): boolean {
   );
   return result.status === 0;
 }
+
+/** Where the servers and the load generator run; undefined CPUs when the run is unpinned. */
+export interface Pinning {
+  server: string | undefined;
+  load: string | undefined;
+  note: string;
+}
+
+/**
+ * The first allowed CPU for the servers and the second for this process (and so for an
+ * in-process load generator) when taskset works and 2 CPUs are allowed; else unpinned, saying why.
+ */
+export function choosePinning(wanted: boolean): Pinning {
+  if (!wanted) return { server: undefined, load: undefined, note: 'not pinned (--no-pin)' };
+  if (!hasCommand('taskset', ['--version'])) {
+    return { server: undefined, load: undefined, note: 'not pinned: taskset is not installed' };
+  }
+  const cpus = allowedCpus();
+  const [server, load] = cpus;
+  if (server === undefined || load === undefined) {
+    return { server: undefined, load: undefined, note: 'not pinned: fewer than 2 CPUs' };
+  }
+  if (!pinSelf(String(load))) {
+    return { server: undefined, load: undefined, note: 'not pinned: taskset failed' };
+  }
+  return {
+    server: String(server),
+    load: String(load),
+    note: `servers pinned to CPU ${server}, load generator to CPU ${load}`,
+  };
+}

@@ -9,7 +9,7 @@ import { detectLoadGenerator, generatorVersion, runLoad } from './load.ts';
 import { nginxInstalled } from './nginx.ts';
 import type { Options } from './options.ts';
 import { type PairedSet, type PairedTarget, pairedRounds, summarisePaired } from './paired.ts';
-import { allowedCpus, fetchOnce, hasCommand, pinSelf, readCpuMicros, readMemory } from './proc.ts';
+import { choosePinning, fetchOnce, type Pinning, readCpuMicros, readMemory } from './proc.ts';
 import {
   type BenchRecord,
   evaluateGoals,
@@ -41,32 +41,6 @@ export const PAIRED_ROWS = ['service', 'fastify'] as const;
 /** Loaded with them when it runs, between them: the floor app, also over the last. */
 const PAIRED_FLOOR: RowId = 'floor';
 const START_TIMEOUT_MS = 30_000;
-
-interface Pinning {
-  server: string | undefined;
-  load: string | undefined;
-  note: string;
-}
-
-function choosePinning(wanted: boolean): Pinning {
-  if (!wanted) return { server: undefined, load: undefined, note: 'not pinned (--no-pin)' };
-  if (!hasCommand('taskset', ['--version'])) {
-    return { server: undefined, load: undefined, note: 'not pinned: taskset is not installed' };
-  }
-  const cpus = allowedCpus();
-  const [server, load] = cpus;
-  if (server === undefined || load === undefined) {
-    return { server: undefined, load: undefined, note: 'not pinned: fewer than 2 CPUs' };
-  }
-  if (!pinSelf(String(load))) {
-    return { server: undefined, load: undefined, note: 'not pinned: taskset failed' };
-  }
-  return {
-    server: String(server),
-    load: String(load),
-    note: `servers pinned to CPU ${server}, load generator to CPU ${load}`,
-  };
-}
 
 /** Seconds the run will take, roughly: start-ups are guessed at their usual cost. */
 export function estimateSeconds(options: Options, rows: RowId[]): number {
