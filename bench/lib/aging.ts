@@ -94,7 +94,10 @@ export function summary(results: readonly AgingResult[]): string {
   }
 }
 
-/** Windows of `seconds` each, every server once per cycle: a whole number of cycles per route. */
+/**
+ * How many windows each server gets in a run of about `seconds`, each server loaded for one window
+ * of `windowSeconds` per cycle: the same number on every route, at least two.
+ */
 export function windowsPerServer(seconds: number, windowSeconds: number, servers: number): number {
   const cycles = Math.ceil(seconds / (windowSeconds * servers));
   return Math.max(2, Math.ceil(cycles / ROUTE_IDS.length)) * ROUTE_IDS.length;
