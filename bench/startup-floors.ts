@@ -2,11 +2,13 @@
 // floor app (fixtures/floor-app.ts) started with each of its three sets of checks, the same
 // rules (test/bench/floor-checks.test.ts): zod (the `floor` row), zod/mini, and by hand; beside
 // raw `node:http` and book-service, bundled and launched as `npm run bench` does (its raw and
-// service rows, the service with its Dockerfile's CMD). --samples fresh starts of each,
+// service rows, the service with its Dockerfile's CMD), and book-service again with Node's compile
+// cache filled by a start before the samples (what a cache made at image build would give). The
+// cache is a lever on compiling, the validator one on evaluating. --samples fresh starts of each,
 // interleaved, on the first allowed CPU, started and sampled as the bench samples its rows (start
 // to the first 200 of GET /api/books, idle RSS after its settle time); each must answer raw's
 // bytes, or the run fails. See bench/README.md, "Start-up: the floor by validator".
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleEntry } from '../scripts/cloud/bundle.ts';
@@ -37,6 +39,8 @@ interface Candidate {
   rss: number[];
   /** The first answer's body: every candidate must send raw's bytes (the same work). */
   body?: Buffer;
+  /** Its compile cache's folder, for a candidate started with one. */
+  cache?: string;
 }
 
 /** A floor entry with another set of checks, bundled as the `floor` row is. */
@@ -65,13 +69,47 @@ async function candidates(artifacts: Artifacts): Promise<Candidate[]> {
     const launch: NodeLaunch = (port) => ({ ...floor.launch(port), args: [file] });
     return { ...floor, name, file, launch, ms: [], rss: [] };
   };
+  const service = row('book-service', 'service');
   return [
     row('raw node:http', 'raw'),
     await variant('the floor, checks by hand', 'floor-checks-hand.ts'),
     await variant('the floor, zod/mini', 'floor-checks-mini.ts'),
     floor,
-    row('book-service', 'service'),
+    service,
+    withCompileCache(service, path.join(artifacts.dir, 'compile-cache')),
   ];
+}
+
+/**
+ * The same launch with Node's compile cache (NODE_COMPILE_CACHE, Node's module docs) in `dir`,
+ * emptied here and filled by the first start (fillCompileCache): what an image would gain from
+ * a cache made when it is built.
+ */
+function withCompileCache(base: Candidate, dir: string): Candidate {
+  rmSync(dir, { recursive: true, force: true });
+  const launch: NodeLaunch = (port) => {
+    const { args, env } = base.launch(port);
+    return { args, env: { ...env, NODE_COMPILE_CACHE: dir } };
+  };
+  return {
+    ...base,
+    name: `${base.name}, compile cache filled`,
+    launch,
+    ms: [],
+    rss: [],
+    cache: dir,
+  };
+}
+
+/** One start of each cached candidate, not counted: Node writes its compile cache as it exits. */
+async function fillCompileCache(all: Candidate[], ctx: StartContext): Promise<void> {
+  for (const candidate of all.filter((c) => c.cache !== undefined)) {
+    await freshStart(startNodeServer(candidate.row, candidate.launch, ctx));
+    const dir = candidate.cache as string;
+    if (!existsSync(dir) || readdirSync(dir).length === 0) {
+      throw new Error(`${candidate.name}: Node wrote no compile cache to ${dir}`);
+    }
+  }
 }
 
 async function startOnce(candidate: Candidate, ctx: StartContext): Promise<void> {
@@ -115,6 +153,7 @@ async function main(): Promise<void> {
   const cpus = hasCommand('taskset') ? String(allowedCpus()[0]) : undefined;
   const ctx: StartContext = { artifacts, cpus, timeoutMs: START_TIMEOUT_MS };
   process.stderr.write(`${all.length} servers x ${samples} fresh starts, CPU ${cpus ?? 'any'}\n`);
+  await fillCompileCache(all, ctx);
   for (let sample = 0; sample < samples; sample++) {
     for (const candidate of all) await startOnce(candidate, ctx);
   }
