@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { bundleEntry } from '../scripts/cloud/bundle.ts';
 import { repoRoot } from '../scripts/workspace/manifests.ts';
 import { positive } from './lib/options.ts';
-import { allowedCpus, hasCommand } from './lib/proc.ts';
+import { allowedCpus, hasCommand, serverEnv } from './lib/proc.ts';
 import { median } from './lib/stats.ts';
 import { fmt, table } from './lib/table.ts';
 
@@ -65,7 +65,8 @@ async function buildParts(dir: string): Promise<{ name: string; file: string }[]
 function timeOnce(dir: string, file: string, cpu: number | undefined): number {
   const node = [process.execPath, path.join(dir, 'timer.mjs'), file];
   const [command, ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node];
-  const result = spawnSync(command as string, args, { encoding: 'utf8', stdio: 'pipe' });
+  const env = serverEnv();
+  const result = spawnSync(command as string, args, { encoding: 'utf8', stdio: 'pipe', env });
   const ms = Number(result.stdout);
   if (result.status !== 0 || !Number.isFinite(ms)) {
     throw new Error(`${path.basename(file)} failed (${result.status}): ${result.stderr.trim()}`);

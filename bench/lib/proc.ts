@@ -40,6 +40,17 @@ export function withSbin(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, PATH: [env.PATH ?? '', ...extra].filter(Boolean).join(':') };
 }
 
+/**
+ * What a process under test runs with: this process's environment without Node's own variables
+ * (NODE_OPTIONS, NODE_EXTRA_CA_CERTS, NODE_COMPILE_CACHE, ...), which a task's container does not
+ * have and which change how Node starts (NODE_EXTRA_CA_CERTS, set in some shells, alone added
+ * 8-9 ms to every start: Node reads the CA bundle it names; bench/README.md), then `extra`.
+ */
+export function serverEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('NODE_'));
+  return withSbin({ ...Object.fromEntries(inherited), ...extra });
+}
+
 export function spawnPinned(command: string, args: string[], options: SpawnOptions): Spawned {
   // taskset execs the command, so the child's pid is the command's own.
   const [file, argv] =
@@ -49,7 +60,7 @@ export function spawnPinned(command: string, args: string[], options: SpawnOptio
   const output: string[] = [];
   const spawnedAt = performance.now();
   const child = spawn(file, argv, {
-    env: withSbin({ ...process.env, ...options.env }),
+    env: serverEnv(options.env),
     stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'pipe'],
     detached: true,
   });

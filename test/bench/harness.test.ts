@@ -1,10 +1,11 @@
 // The bench's verdicts: each goal's MET or MISSED must follow from its measured figure, on
 // synthetic records where the answer is known, and wrk's output is read as wrk prints it.
 // harness.slow.test.ts runs the harness itself for a few seconds.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { outputOf, parseWrkOutput } from '../../bench/lib/load.ts';
 import { parseOptions } from '../../bench/lib/options.ts';
 import { type PairedSample, summarisePaired } from '../../bench/lib/paired.ts';
+import { serverEnv, spawnPinned, waitForLine } from '../../bench/lib/proc.ts';
 import {
   type BenchRecord,
   evaluateGoals,
@@ -280,5 +281,30 @@ describe("the run's estimate", () => {
     expect(full - unpaired).toBe(5 * (1 + 3 * (8 + 2)));
     // Else `npm run bench` with the defaults would refuse to start.
     expect(full).toBeLessThanOrEqual(options.maxSeconds);
+  });
+});
+
+describe("the servers' environment", () => {
+  it("is this process's without Node's own variables, which a container does not have", async () => {
+    vi.stubEnv('NODE_EXTRA_CA_CERTS', '/etc/ssl/certs/ca-certificates.crt');
+    vi.stubEnv('NODE_OPTIONS', '--max-old-space-size=64');
+    vi.stubEnv('BENCH_TEST_KEPT', 'kept');
+    try {
+      const env = serverEnv({ NODE_ENV: 'production', PORT: '1' });
+      expect(env.NODE_EXTRA_CA_CERTS).toBeUndefined();
+      expect(env.NODE_OPTIONS).toBeUndefined();
+      expect([env.BENCH_TEST_KEPT, env.NODE_ENV, env.PORT]).toEqual(['kept', 'production', '1']);
+      // And so a server started by the bench sees it.
+      const show =
+        'console.log(JSON.stringify([process.env.NODE_EXTRA_CA_CERTS, process.env.NODE_OPTIONS, process.env.BENCH_TEST_KEPT]))';
+      const spawned = spawnPinned(process.execPath, ['-e', show], {
+        cpus: undefined,
+        captureStdout: true,
+      });
+      expect(JSON.parse(await waitForLine(spawned, 10_000))).toEqual([null, null, 'kept']);
+      await spawned.stop();
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
