@@ -260,7 +260,9 @@ describe('a target', () => {
     await waitFor('the connection cut', () => closed, 5_000);
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text.endsWith('partial')).toBe(true);
-    expect(text).not.toContain('502');
+    // One status line: no 502 page after the partial body. (Not "no '502' anywhere": the
+    // x-local-target header names the target's port, which can hold those digits, as 45025 did.)
+    expect(text.match(/HTTP\/1\.1 \d{3} /g)).toEqual(['HTTP/1.1 200 ']);
   });
 
   it('that answers before the body has arrived: the rest is read before the connection closes', async () => {
