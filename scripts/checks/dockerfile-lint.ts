@@ -46,7 +46,8 @@ export function lintDockerfile(
   nodeMajor = nodeTarget().slice('node'.length),
 ): string[] {
   const problems = validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
-  const froms = DockerfileParser.parse(text).getFROMs();
+  const dockerfile = DockerfileParser.parse(text);
+  const froms = dockerfile.getFROMs();
   if (froms.length < 2) problems.push('not multi-stage: build in one stage, run in another');
   const finalFrom = froms.at(-1);
   if (!finalFrom) return [...problems, 'no FROM'];
@@ -57,7 +58,7 @@ export function lintDockerfile(
       `final stage runs on "${image}": use node:${nodeMajor}-alpine or distroless nodejs${nodeMajor} (package.json pins Node ${nodeMajor})`,
     );
   }
-  const stage = finalStage(text);
+  const stage = finalStage(dockerfile);
   const keyword = (k: string) => stage.filter((i) => i.getKeyword() === k);
 
   for (const instruction of [...keyword('RUN'), ...keyword('ADD')]) {

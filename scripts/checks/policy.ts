@@ -12,7 +12,8 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../services/common/src/lifecycle.ts';
-import { unreadable, yamlErrorLine } from '../workspace/files.ts';
+import { finalStage } from '../workspace/container-command.ts';
+import { readText, yamlErrorLine } from '../workspace/files.ts';
 import { type Service, taskdefOverride, type Workspace } from '../workspace/manifests.ts';
 
 export const EXCEPTIONS_FILE = 'policy/exceptions.yml';
@@ -74,13 +75,8 @@ const isRootUser = (user: string) => /^(root|0)(:|$)/.test(user.trim());
 
 /** The last USER of the Dockerfile's final stage, or undefined when it sets none. */
 export function finalStageUser(dockerfile: string): string | undefined {
-  const parsed = DockerfileParser.parse(dockerfile);
-  const lastFrom = parsed.getFROMs().at(-1);
-  if (!lastFrom) return undefined;
-  const start = lastFrom.getRange().start.line;
-  return parsed
-    .getInstructions()
-    .filter((i) => i.getRange().start.line >= start && i.getKeyword() === 'USER')
+  return finalStage(DockerfileParser.parse(dockerfile))
+    .filter((i) => i.getKeyword() === 'USER')
     .at(-1)
     ?.getArgumentsContent()
     ?.trim();
@@ -338,14 +334,8 @@ export function parseExceptions(text: string, file = EXCEPTIONS_FILE): PolicyExc
 }
 
 export function loadExceptions(root: string): PolicyExceptions {
-  const file = path.join(root, EXCEPTIONS_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new PolicyError(`${EXCEPTIONS_FILE}: ${unreadable(error)}`);
-  }
-  return parseExceptions(text);
+  const fail = (message: string) => new PolicyError(message);
+  return parseExceptions(readText(path.join(root, EXCEPTIONS_FILE), EXCEPTIONS_FILE, fail));
 }
 
 // ---------------------------------------------------------------- evaluation

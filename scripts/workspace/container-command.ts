@@ -3,14 +3,13 @@
 // Node or V8 option of a service is set: the local ECS tasks and the bench's service row start
 // the service with the same options, so an option the image gives Node is in force (and checked
 // by the Node that runs it) wherever the service runs here, not only in the container.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
-import { unreadable } from './files.ts';
+import { type Dockerfile, DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { readText } from './files.ts';
 import type { Service } from './manifests.ts';
 
 export interface ContainerCommand {
-  /** What `node` is given before the script: `--no-memory-reducer`. */
+  /** What `node` is given before the script: `--stack-trace-limit=7`, say. */
   nodeOptions: string[];
   /** The script the image runs: `server.mjs`, the bundle. */
   script: string;
@@ -18,9 +17,8 @@ export interface ContainerCommand {
   scriptArgs: string[];
 }
 
-/** The instructions of a Dockerfile's final stage (from its last FROM), or none without one. */
-export function finalStage(text: string): Instruction[] {
-  const dockerfile = DockerfileParser.parse(text);
+/** A parsed Dockerfile's final stage (from its last FROM): its instructions, or none. */
+export function finalStage(dockerfile: Dockerfile): Instruction[] {
   const finalFrom = dockerfile.getFROMs().at(-1);
   if (!finalFrom) return [];
   const finalLine = finalFrom.getRange().start.line;
@@ -29,7 +27,7 @@ export function finalStage(text: string): Instruction[] {
 
 /** The final stage's last CMD as node options, script and arguments (`nodeCommandIn`). */
 export function nodeCommandOf(text: string): ContainerCommand {
-  return nodeCommandIn(finalStage(text));
+  return nodeCommandIn(finalStage(DockerfileParser.parse(text)));
 }
 
 /**
@@ -66,13 +64,8 @@ export function nodeCommandIn(stage: readonly Instruction[]): ContainerCommand {
 /** The command of `service`'s image, read from its Dockerfile under `root`. */
 export function containerCommand(service: Service, root: string): ContainerCommand {
   const file = service.manifest.image.build.dockerfile;
-  let text: string;
-  try {
-    text = readFileSync(path.join(root, file), 'utf8');
-  } catch (error) {
-    const why = unreadable(error);
-    throw new Error(`${service.name}: ${file} (the manifest's image.build.dockerfile): ${why}`);
-  }
+  const shown = `${service.name}: ${file} (the manifest's image.build.dockerfile)`;
+  const text = readText(path.join(root, file), shown, (message) => new Error(message));
   try {
     return nodeCommandOf(text);
   } catch (error) {

@@ -18,6 +18,15 @@ export function yamlErrorLine(error: unknown): string {
   return (message.split('\n')[0] ?? message).replace(/:$/, '');
 }
 
+/** `file`'s text, or `fail("<shown>: <why>")`: `shown` is the file as the user knows it. */
+export function readText(file: string, shown: string, fail: (message: string) => Error): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw fail(`${shown}: ${unreadable(error)}`);
+  }
+}
+
 /**
  * `parse` of `file`'s text. A file that cannot be read or parsed throws `fail("<shown>: <why>")`,
  * `shown` being the file as the user knows it (a repository-relative path, say).
@@ -28,12 +37,7 @@ export function readYamlFile<T>(
   parse: (text: string) => T,
   fail: (message: string) => Error,
 ): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw fail(`${shown}: ${unreadable(error)}`);
-  }
+  const text = readText(file, shown, fail);
   try {
     return parse(text);
   } catch (error) {
