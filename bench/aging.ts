@@ -16,7 +16,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort } from '../scripts/cli/processes.ts';
 import { repoRoot } from '../scripts/workspace/manifests.ts';
 import { WITHHELD_LINE } from './fixtures/withhold-keep-maps.ts';
 import {
@@ -35,13 +34,17 @@ import {
   type Pinning,
   readCpuMicros,
   readMemory,
-  type Spawned,
-  spawnPinned,
-  waitFor200,
 } from './lib/proc.ts';
 import { ROUTE_IDS, ROUTE_SUFFIX, type RouteId } from './lib/routes.ts';
 import { fmt, table } from './lib/table.ts';
-import { type Artifacts, buildArtifacts, nodeRowLaunch } from './lib/targets.ts';
+import {
+  type Artifacts,
+  buildArtifacts,
+  type NodeLaunch,
+  nodeRowLaunch,
+  type RunningTarget,
+  startNodeServer,
+} from './lib/targets.ts';
 import { warmUpTogether } from './lib/warmup.ts';
 
 const USAGE = `Usage: npx node bench/aging.ts [options]
@@ -69,8 +72,8 @@ interface Settings {
 interface Server {
   label: string;
   control: boolean;
-  spawned: Spawned;
-  url: string;
+  target: RunningTarget;
+  pid: number;
 }
 
 function parse(argv: string[]): Settings | undefined {
@@ -95,25 +98,28 @@ function parse(argv: string[]): Settings | undefined {
 
 async function startServer(
   artifacts: Artifacts,
-  cpu: string | undefined,
+  cpus: string | undefined,
   label: string,
   control: boolean,
 ): Promise<Server> {
-  const port = await freePort();
-  const { args, env } = nodeRowLaunch('service', artifacts, port);
-  const argv = control ? ['--import', PRELOAD, ...args] : args;
-  const spawned = spawnPinned(process.execPath, argv, { cpus: cpu, env });
-  const url = `http://127.0.0.1:${port}${artifacts.service.pathPrefix}`;
-  const alive = () => spawned.child.exitCode === null && spawned.child.signalCode === null;
-  await waitFor200(url, spawned.spawnedAt, START_TIMEOUT_MS, alive);
+  const launch: NodeLaunch = (port) => {
+    const { args, env } = nodeRowLaunch('service', artifacts, port);
+    return { args: control ? ['--import', PRELOAD, ...args] : args, env };
+  };
+  const target = await startNodeServer('service', launch, {
+    artifacts,
+    cpus,
+    timeoutMs: START_TIMEOUT_MS,
+  });
   // The service sets the option once it listens, before its first 200: a control that has not
   // said it withheld it by now never will.
-  if (control && !spawned.output.join('').includes(WITHHELD_LINE)) {
+  if (control && !(target.output ?? []).join('').includes(WITHHELD_LINE)) {
+    await target.stop();
     throw new Error(
       `${label} never withheld the option: book-service no longer sets it as services/common/src/memory-reducer.ts did when this control was written; update bench/fixtures/withhold-keep-maps.ts`,
     );
   }
-  return { label, control, spawned, url };
+  return { label, control, target, pid: target.processes[0]?.pid ?? 0 };
 }
 
 /** How a run loads its servers: the load generator and where it and the servers run. */
@@ -125,8 +131,8 @@ interface Load {
 
 /** One window of load on one server: its CPU us per request. */
 async function window(server: Server, route: RouteId, seconds: number, load: Load) {
-  const before = readCpuMicros(server.spawned.pid);
-  const url = `${server.url}${ROUTE_SUFFIX[route]}`;
+  const before = readCpuMicros(server.pid);
+  const url = `${server.target.url}${ROUTE_SUFFIX[route]}`;
   const result = await runLoad(load.generator, {
     url,
     connections: load.connections,
@@ -134,7 +140,7 @@ async function window(server: Server, route: RouteId, seconds: number, load: Loa
     cpus: load.pinning.load,
   });
   if (result.errors > 0) throw new Error(`${server.label}: ${result.errors} errors on ${url}`);
-  return (readCpuMicros(server.spawned.pid) - before) / Math.max(result.requests, 1);
+  return (readCpuMicros(server.pid) - before) / Math.max(result.requests, 1);
 }
 
 async function warmUp(servers: Server[], seconds: number, load: Load): Promise<void> {
@@ -171,7 +177,7 @@ function report(results: AgingResult[], servers: Server[]): string {
       const { early, late, ratio } = result.routes[route];
       return `${fmt(early)} -> ${fmt(late)} (${fmt(ratio, 2)}x)`;
     }),
-    fmt((readMemory(servers[i]?.spawned.pid ?? 0)?.rss ?? Number.NaN) / 2 ** 20, 1),
+    fmt((readMemory(servers[i]?.pid ?? 0)?.rss ?? Number.NaN) / 2 ** 20, 1),
     result.stepped ? 'stepped' : 'held',
   ]);
   const header = ['process', ...ROUTE_IDS.map((r) => `${r} us/req early -> late`), 'RSS MB', ''];
@@ -228,7 +234,7 @@ async function main(): Promise<number> {
   const { generator, pinning } = load;
   const record = { date: started.date, node: process.version, generator, pinning, settings };
   writeRecord({ ...record, loadAverage, results, series });
-  await Promise.all(servers.map((server) => server.spawned.stop()));
+  await Promise.all(servers.map((server) => server.target.stop()));
   return verdict(results) === 'SLOWED' ? 1 : 0;
 }
 

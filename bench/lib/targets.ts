@@ -58,6 +58,8 @@ export interface RunningTarget {
   readyMs: number;
   body: Buffer;
   processes: ProcessRef[];
+  /** What a single-process row's server wrote to stderr so far (its last chunks). */
+  output?: readonly string[];
   stop(): Promise<void>;
 }
 
@@ -201,6 +203,7 @@ export async function startNodeServer(
     readyMs: ms,
     body,
     processes: [ref('server', spawned.pid)],
+    output: spawned.output,
     stop: () => spawned.stop(),
   };
 }
