@@ -64,6 +64,8 @@ export default defineConfig({
       'test/scripts/plan.test.ts',
       'test/scripts/deploy-steps.test.ts',
       'test/scripts/smoke-checks.test.ts',
+      'test/scripts/units.test.ts',
+      'test/scripts/cli-command.test.ts',
     ],
   },
 });

@@ -293,9 +293,12 @@ function explain(error: unknown, name: string): CliError {
   return new CliError(`${cmd} failed`, message, nextCommand(name, '--help'));
 }
 
-export function formatError(error: unknown, cmd: string): string {
-  const e = explain(error, cmd);
+function format(e: CliError): string {
   return `${e.what}: ${e.why}\n${e.next ? `next: ${e.next}\n` : ''}`;
+}
+
+export function formatError(error: unknown, cmd: string): string {
+  return format(explain(error, cmd));
 }
 
 /** The arguments after the script: `node scripts/x.ts a` and `zx scripts/x.ts a` both give [a]. */
@@ -323,8 +326,11 @@ export async function runCommand<S extends FlagSpecs>(
     }
     return (await main(parsed.flags, parsed.args ?? [])) ?? 0;
   } catch (error) {
-    process.stderr.write(formatError(error, spec.name));
-    return error instanceof CliError ? error.exitCode : 1;
+    // The explained failure's exit code: a missing region is a usage error (2) however the SDK
+    // threw it.
+    const failure = explain(error, spec.name);
+    process.stderr.write(format(failure));
+    return failure.exitCode;
   }
 }
 
