@@ -19,6 +19,8 @@ export default {
     'scripts/local/console/server.ts',
     'scripts/local/console/event-streams.ts',
     'scripts/local/console/request-rules.ts',
+    // The stack's listeners: a busy port's hint, the limits on slow clients, closing.
+    'scripts/local/http/listeners.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',

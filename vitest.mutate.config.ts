@@ -66,6 +66,7 @@ export default defineConfig({
       'test/scripts/smoke-checks.test.ts',
       'test/scripts/units.test.ts',
       'test/scripts/cli-command.test.ts',
+      'test/local/listeners.test.ts',
     ],
   },
 });

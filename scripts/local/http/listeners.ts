@@ -112,11 +112,12 @@ export async function closeServers(servers: readonly http.Server[]): Promise<voi
         new Promise<void>((resolve) => {
           if (!server.listening) return resolve();
           const force = setTimeout(() => server.closeAllConnections(), CLIENT_CLOSE_GRACE_MS);
+          // close() also closes the idle keep-alive connections (Node >= 19, the http docs'
+          // server.closeIdleConnections()); the force is for requests still open.
           server.close(() => {
             clearTimeout(force);
             resolve();
           });
-          server.closeIdleConnections();
         }),
     ),
   );
