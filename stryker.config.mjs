@@ -35,11 +35,12 @@ export default {
     'scripts/workspace/http-api-settings.ts',
     'scripts/workspace/template.ts',
     // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
-    // bastion's script); diagnose's checks and their verdicts.
+    // bastion's script) and the smoke command around them; diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',
     'scripts/cloud/teardown.ts',
     'scripts/cloud/failure-report.ts',
     'scripts/checks/smoke-checks.ts',
+    'scripts/checks/smoke-run.ts',
     'scripts/checks/diagnose-*.ts',
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.
