@@ -4,10 +4,11 @@
 // raw `node:http` and book-service, bundled and launched as `npm run bench` does (its raw and
 // service rows, the service with its Dockerfile's CMD), and book-service again with Node's compile
 // cache filled by a start before the samples (what a cache made at image build would give), as
-// are the two lighter floors. The cache is a lever on compiling, the validator one on evaluating. --samples fresh starts of each,
-// interleaved, on the first allowed CPU, started and sampled as the bench samples its rows (start
-// to the first 200 of GET /api/books, idle RSS after its settle time); each must answer raw's
-// bytes, or the run fails. See bench/README.md, "Start-up: the floor by validator".
+// are the two lighter floors. The cache is a lever on compiling, the validator one on
+// evaluating. --samples fresh starts of each, interleaved, on the first allowed CPU, started and
+// sampled as the bench samples its rows (start to the first 200 of GET /api/books, idle RSS after
+// its settle time); each must answer raw's bytes, or the run fails. See bench/README.md,
+// "Start-up: the floor by validator".
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
