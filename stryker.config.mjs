@@ -39,6 +39,10 @@ export default {
     'scripts/cloud/deploy-plan.ts',
     'scripts/cloud/teardown.ts',
     'scripts/cloud/failure-report.ts',
+    // What deploy refuses in what Copilot rendered: patches that did not apply, Lambda runtimes
+    // Lambda refuses on the day (the runtime table's dates).
+    'scripts/cloud/rendered-check.ts',
+    'scripts/cloud/lambda-runtimes.ts',
     'scripts/checks/smoke-checks.ts',
     'scripts/checks/smoke-run.ts',
     'scripts/checks/diagnose-*.ts',

@@ -69,6 +69,8 @@ export default defineConfig({
       'test/local/listeners.test.ts',
       'test/scripts/smoke-run.test.ts',
       'test/scripts/smoke-run-aws.test.ts',
+      'test/scripts/rendered-check.test.ts',
+      'test/scripts/runtimes.test.ts',
     ],
   },
 });
