@@ -17,6 +17,7 @@ import {
   runCommand,
   scriptArgs,
 } from '../../scripts/cli/command.ts';
+import { captureOutput } from '../helpers/output.ts';
 
 const spec = {
   name: 'demo',
@@ -37,19 +38,10 @@ async function run(
   main: Parameters<typeof runCommand<typeof spec.flags>>[1] = () => 0,
   command: Parameters<typeof runCommand<typeof spec.flags>>[0] = spec,
 ) {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr.push(String(chunk));
-    return true;
-  });
+  const output = captureOutput();
   const code = await runCommand(command, main, argv);
   vi.restoreAllMocks();
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+  return { code, stdout: output.stdout(), stderr: output.stderr() };
 }
 
 afterEach(() => {
@@ -310,13 +302,9 @@ describe('names and arguments', () => {
   });
 
   it('ends what it prints on stdout with exactly one newline', () => {
-    const written: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      written.push(String(chunk));
-      return true;
-    });
+    const printed = captureOutput();
     output('\nbody');
     output('line\n');
-    expect(written).toEqual(['\nbody\n', 'line\n']);
+    expect(printed.stdout()).toBe('\nbody\nline\n');
   });
 });

@@ -24,6 +24,8 @@ import { type SmokeRunOptions, smokeRun } from '../../scripts/checks/smoke-run.t
 import { CliError } from '../../scripts/cli/command.ts';
 import { ENV_OUTPUT } from '../../scripts/cloud/aws.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { captureOutput } from '../helpers/output.ts';
+import { smokeRunOptions } from './smoke-run-options.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const ssm = mockClient(SSMClient);
@@ -38,28 +40,8 @@ const HTTP_API = 'bookstore-test-http-api';
 const BASTION = 'bookstore-test-bastion';
 const ENV_STACK = 'bookstore-test';
 
-function options(overrides: Partial<SmokeRunOptions> = {}): SmokeRunOptions {
-  return {
-    cmd: 'smoke',
-    workspace,
-    app: 'bookstore',
-    env: 'test',
-    region: 'us-east-1',
-    profile: undefined,
-    url: undefined,
-    alb: undefined,
-    albHost: undefined,
-    fromBastion: false,
-    expectItems: 6,
-    samples: 0,
-    timeout: 2,
-    waitReady: 0,
-    token: undefined,
-    corsOrigin: undefined,
-    json: false,
-    ...overrides,
-  };
-}
+const options = (overrides: Partial<SmokeRunOptions> = {}) =>
+  smokeRunOptions({ region: 'us-east-1', ...overrides });
 
 /** CloudFormation with these stacks, by name; any other does not exist. */
 function stacks(byName: Record<string, Partial<Stack>>): void {
@@ -96,8 +78,8 @@ async function recordingApi() {
 }
 
 /** The names of the checks in a JSON report printed on stdout. */
-function checkNamesIn(printed: string[]): string[] {
-  return (JSON.parse(printed.join('')) as { checks: { name: string }[] }).checks.map((c) => c.name);
+function checkNamesIn(json: string): string[] {
+  return (JSON.parse(json) as { checks: { name: string }[] }).checks.map((c) => c.name);
 }
 
 async function failure(run: Promise<number>): Promise<CliError> {
@@ -109,20 +91,10 @@ async function failure(run: Promise<number>): Promise<CliError> {
   return error as CliError;
 }
 
-let stdout: string[];
-/** Progress lines, and what the bastion printed. */
-let stderr: string[];
+/** The report on stdout; progress lines and what the bastion printed on stderr. */
+let printed: ReturnType<typeof captureOutput>;
 beforeEach(() => {
-  stdout = [];
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout.push(String(chunk));
-    return true;
-  });
-  stderr = [];
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr.push(String(chunk));
-    return true;
-  });
+  printed = captureOutput();
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -137,10 +109,10 @@ describe('smokeRun on a deploy, without --url', () => {
       expect(api.seen.length).toBeGreaterThan(0);
       // No option is on: no CORS preflight, no request without a token expected to be refused.
       expect(api.seen.some((r) => r.method === 'OPTIONS')).toBe(false);
-      expect(stdout.join('')).toMatch(
+      expect(printed.stdout()).toMatch(
         /^FAIL 0\/\d+ checks; latency over \d+ requests: p50 \d+ ms, p95 \d+ ms, max \d+ ms\n$/,
       );
-      expect(stderr.join('')).toContain(`[smoke] ==> smoke test of ${api.url}\n`);
+      expect(printed.stderr()).toContain(`[smoke] ==> smoke test of ${api.url}\n`);
       // A check's problems, each named: several of one check joined by '; '.
       expect(error.why).toMatch(/^[^|]+: [^|;]+; [^|]+( \| |$)/);
     } finally {
@@ -192,7 +164,7 @@ describe('smokeRun on a deploy, without --url', () => {
         },
       });
       await failure(smokeRun(options({ token: 'abc.def.ghi', json: true })));
-      expect(checkNamesIn(stdout)).toEqual(
+      expect(checkNamesIn(printed.stdout())).toEqual(
         expect.arrayContaining([
           'api: a request without a token is refused (401)',
           'api: a request with the token is served',
@@ -225,7 +197,7 @@ describe('smokeRun on a deploy, without --url', () => {
         ),
       );
       // No JwtIssuer: no check of the authorizer.
-      expect(checkNamesIn(stdout).filter((name) => name.includes('token'))).toEqual([]);
+      expect(checkNamesIn(printed.stdout()).filter((name) => name.includes('token'))).toEqual([]);
       // The region given reaches the clients that read the stack.
       const call = cfn.commandCalls(DescribeStacksCommand)[0];
       expect(await call?.thisValue.config.region()).toBe('eu-west-3');
@@ -257,7 +229,7 @@ describe('smokeRun --url', () => {
       expect(cfn.calls()).toHaveLength(0);
       // Without an environment there is nothing to diagnose: the services' own logs are next.
       expect(error.next).toBe('check the services, e.g. npm start logs');
-      const report = JSON.parse(stdout.join('')) as { passed: boolean; checks: unknown[] };
+      const report = JSON.parse(printed.stdout()) as { passed: boolean; checks: unknown[] };
       expect(report.passed).toBe(false);
       expect(api.seen.some((r) => r.headers.origin === 'https://app.example.com')).toBe(true);
       // The token goes with the services' checks, the second service's too (the quota's and
@@ -266,7 +238,7 @@ describe('smokeRun --url', () => {
       expect(withToken.map((r) => r.url)).toEqual(
         expect.arrayContaining(['/api/authors/health', '/api/authors/1', '/api/authors/abc']),
       );
-      expect(checkNamesIn(stdout)).toEqual(
+      expect(checkNamesIn(printed.stdout())).toEqual(
         expect.arrayContaining(['api: a request with the token is served']),
       );
     } finally {
@@ -283,7 +255,7 @@ describe('smokeRun --url', () => {
       );
       expect(alb.seen.length).toBeGreaterThan(0);
       expect(alb.seen[0]?.headers.host).toBe(alb.url.replace('http://', ''));
-      expect(stderr.join('')).toContain(`[smoke] ==> smoke test of ${api.url} and ${alb.url}\n`);
+      expect(printed.stderr()).toContain(`[smoke] ==> smoke test of ${api.url} and ${alb.url}\n`);
     } finally {
       await api.close();
       await alb.close();
@@ -335,9 +307,9 @@ describe('smokeRun where part of it answers, or nothing does', () => {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       await failure(smokeRun(options({ url, waitReady: 30 })));
-      const printed = stderr.join('');
-      expect(printed).toMatch(/waiting: .*: health/);
-      expect(printed).not.toContain('running the checks anyway');
+      const progress = printed.stderr();
+      expect(progress).toMatch(/waiting: .*: health/);
+      expect(progress).not.toContain('running the checks anyway');
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -401,19 +373,15 @@ describe('smokeRun --from-bastion', () => {
 
   it("passes when the bastion's every line is ok, and checks the ALB by the environment's DNS name", async () => {
     const api = 'https://api.example';
-    stacks({
-      [HTTP_API]: { Outputs: outputs({ PublicEndpoint: api }) },
-      [BASTION]: { Outputs: outputs({ InstanceId: 'i-0abc' }) },
-      [ENV_STACK]: { Outputs: outputs({ [ENV_OUTPUT.albDns]: ALB_DNS }) },
-    });
+    deployWithBastion(api);
     const names = checkNames(api, `http://${ALB_DNS}`);
     const lines = names.map((name) => `ok   ${name} (200, 0.01s)`).join('\n');
     bastion(lines, 'Success', 'curl: a warning');
     expect(await smokeRun(options({ fromBastion: true, timeout: 3 }))).toBe(0);
-    expect(stdout.join('')).toBe(`PASS ${names.length}/${names.length} checks\n`);
+    expect(printed.stdout()).toBe(`PASS ${names.length}/${names.length} checks\n`);
     // What the bastion printed, its errors too, reach the user.
-    expect(stderr.join('')).toContain(lines);
-    expect(stderr.join('')).toContain('curl: a warning');
+    expect(printed.stderr()).toContain(lines);
+    expect(printed.stderr()).toContain('curl: a warning');
     const sent = ssm.commandCalls(SendCommandCommand)[0]?.args[0].input;
     expect(sent?.InstanceIds).toEqual(['i-0abc']);
     const script = JSON.stringify(sent?.Parameters);
@@ -425,20 +393,16 @@ describe('smokeRun --from-bastion', () => {
 
   it('reports the bastion as JSON: its checks, their problems, no latency', async () => {
     const api = 'https://api.example';
-    stacks({
-      [HTTP_API]: { Outputs: outputs({ PublicEndpoint: api }) },
-      [BASTION]: { Outputs: outputs({ InstanceId: 'i-0abc' }) },
-      [ENV_STACK]: { Outputs: outputs({ [ENV_OUTPUT.albDns]: ALB_DNS }) },
-    });
+    deployWithBastion(api);
     const names = checkNames(api, `http://${ALB_DNS}`);
     bastion(names.map((name) => `ok   ${name} (200, 0.01s)`).join('\n'));
     expect(await smokeRun(options({ fromBastion: true, json: true }))).toBe(0);
-    expect(stderr.join('')).toContain(
+    expect(printed.stderr()).toContain(
       `[smoke] ==> running ${names.length} checks on bastion i-0abc through SSM\n`,
     );
     // The bastion printed no errors: nothing is printed for them.
-    expect(stderr.join('')).not.toContain('undefined');
-    const report = JSON.parse(stdout.join(''));
+    expect(printed.stderr()).not.toContain('undefined');
+    const report = JSON.parse(printed.stdout());
     expect(report.passed).toBe(true);
     expect(report.targets).toEqual({ api, alb: `http://${ALB_DNS}` });
     expect(report.latency).toEqual({ count: 0, p50: 0, p95: 0, max: 0 });
@@ -452,11 +416,7 @@ describe('smokeRun --from-bastion', () => {
 
   it('fails when the command did not succeed, though every line it printed is ok', async () => {
     const api = 'https://api.example';
-    stacks({
-      [HTTP_API]: { Outputs: outputs({ PublicEndpoint: api }) },
-      [BASTION]: { Outputs: outputs({ InstanceId: 'i-0abc' }) },
-      [ENV_STACK]: { Outputs: outputs({ [ENV_OUTPUT.albDns]: ALB_DNS }) },
-    });
+    deployWithBastion(api);
     const names = checkNames(api, `http://${ALB_DNS}`);
     bastion(names.map((name) => `ok   ${name} (200, 0.01s)`).join('\n'), 'TimedOut');
     const error = await failure(smokeRun(options({ fromBastion: true })));
@@ -465,11 +425,7 @@ describe('smokeRun --from-bastion', () => {
 
   it("fails with the bastion's own reasons, and a check it printed nothing for", async () => {
     const api = 'https://api.example';
-    stacks({
-      [HTTP_API]: { Outputs: outputs({ PublicEndpoint: api }) },
-      [BASTION]: { Outputs: outputs({ InstanceId: 'i-0abc' }) },
-      [ENV_STACK]: { Outputs: outputs({ [ENV_OUTPUT.albDns]: ALB_DNS }) },
-    });
+    deployWithBastion(api);
     const [first, second, ...rest] = checkNames(api, `http://${ALB_DNS}`);
     bastion(
       [

@@ -4,33 +4,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type SmokeRunOptions, smokeRun } from '../../scripts/checks/smoke-run.ts';
+import { smokeRun } from '../../scripts/checks/smoke-run.ts';
 import { CliError } from '../../scripts/cli/command.ts';
-import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { smokeRunOptions } from './smoke-run-options.ts';
 
-const workspace = loadWorkspace();
-
-function options(url: string): SmokeRunOptions {
-  return {
-    cmd: 'smoke',
-    workspace,
-    app: 'bookstore',
-    env: 'test',
-    region: undefined,
-    profile: undefined,
-    url,
-    alb: undefined,
-    albHost: undefined,
-    fromBastion: false,
-    expectItems: 6,
-    samples: 0,
-    timeout: 2,
-    waitReady: 0,
-    token: undefined,
-    corsOrigin: undefined,
-    json: false,
-  };
-}
+const options = (url: string) => smokeRunOptions({ url });
 
 async function failure(url: string): Promise<CliError> {
   const error = await smokeRun(options(url)).then(
