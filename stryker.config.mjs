@@ -45,6 +45,7 @@ export default {
     'scripts/cloud/lambda-runtimes.ts',
     'scripts/checks/smoke-checks.ts',
     'scripts/checks/smoke-run.ts',
+    'scripts/checks/smoke-options.ts',
     'scripts/checks/diagnose-*.ts',
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.

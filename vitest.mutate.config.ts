@@ -71,6 +71,7 @@ export default defineConfig({
       'test/scripts/smoke-run-aws.test.ts',
       'test/scripts/rendered-check.test.ts',
       'test/scripts/runtimes.test.ts',
+      'test/scripts/smoke-options.test.ts',
     ],
   },
 });
