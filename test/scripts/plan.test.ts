@@ -27,6 +27,7 @@ import type { openSession } from '../../scripts/cloud/session.ts';
 import { type TeardownOptions, teardown } from '../../scripts/cloud/teardown.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
+import { cliErrorOf as failure } from '../helpers/cli-error.ts';
 import { captureOutput } from '../helpers/output.ts';
 import { MOTO, missing, needing } from '../helpers/tools.ts';
 import { type Moto, motoClient, outputsStack, startMoto } from './harness.ts';
@@ -118,15 +119,6 @@ function deployOptions(overrides: Partial<DeployOptions> = {}): DeployOptions {
     today: '2026-12-06',
     ...overrides,
   };
-}
-
-async function failure(run: Promise<unknown>): Promise<CliError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CliError);
-  return error as CliError;
 }
 
 describe('deploy steps', () => {

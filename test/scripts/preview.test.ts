@@ -9,10 +9,11 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CliError, createProgress } from '../../scripts/cli/command.ts';
+import { createProgress } from '../../scripts/cli/command.ts';
 import type { Copilot } from '../../scripts/cloud/copilot.ts';
 import { type PreviewTarget, previewStacks } from '../../scripts/cloud/preview.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { cliErrorOf as refused } from '../helpers/cli-error.ts';
 import {
   addServiceWithoutPatches,
   renderPackage,
@@ -65,15 +66,6 @@ function target(root: string, over: Partial<PreviewTarget> = {}): PreviewTarget 
 function capture() {
   const lines: string[] = [];
   return { log: createProgress('deploy', (l) => void lines.push(l)), text: () => lines.join('') };
-}
-
-async function refused(run: Promise<unknown>): Promise<CliError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CliError);
-  return error as CliError;
 }
 
 const copies = workspaceCopies('preview-ws-');

@@ -21,9 +21,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { smokeChecks } from '../../scripts/checks/smoke-checks.ts';
 import { type SmokeRunOptions, smokeRun } from '../../scripts/checks/smoke-run.ts';
-import { CliError } from '../../scripts/cli/command.ts';
 import { ENV_OUTPUT } from '../../scripts/cloud/aws.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { cliErrorOf as failure } from '../helpers/cli-error.ts';
 import { captureOutput } from '../helpers/output.ts';
 import { smokeRunOptions } from './smoke-run-options.ts';
 
@@ -80,15 +80,6 @@ async function recordingApi() {
 /** The names of the checks in a JSON report printed on stdout. */
 function checkNamesIn(json: string): string[] {
   return (JSON.parse(json) as { checks: { name: string }[] }).checks.map((c) => c.name);
-}
-
-async function failure(run: Promise<number>): Promise<CliError> {
-  const error = await run.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CliError);
-  return error as CliError;
 }
 
 /** The report on stdout; progress lines and what the bastion printed on stderr. */

@@ -5,19 +5,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { smokeRun } from '../../scripts/checks/smoke-run.ts';
-import { CliError } from '../../scripts/cli/command.ts';
+import { cliErrorOf } from '../helpers/cli-error.ts';
 import { smokeRunOptions } from './smoke-run-options.ts';
 
 const options = (url: string) => smokeRunOptions({ url });
 
-async function failure(url: string): Promise<CliError> {
-  const error = await smokeRun(options(url)).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CliError);
-  return error as CliError;
-}
+const failure = (url: string) => cliErrorOf(smokeRun(options(url)));
 
 /** A port nothing listens on: one just released. */
 async function closedPort(): Promise<number> {
