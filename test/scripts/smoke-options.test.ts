@@ -2,42 +2,32 @@
 // local server scripted to answer as API Gateway does or does not: a CORS preflight from the
 // allowed origin answered 204 with that origin, one from another origin with none; without a
 // token 401, with it 200. Each way an answer can be wrong is named, as a user reads it.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { optionChecks, withOptionChecks } from '../../scripts/checks/smoke-options.ts';
 import { createProgress } from '../../scripts/cli/command.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import {
+  type Answer,
+  type Asked,
+  type RecordingServer,
+  recordingServer,
+} from '../helpers/recording-server.ts';
 
 const service = loadWorkspace().services[0];
 if (!service) throw new Error('the workspace has no service');
 const ORIGIN = 'https://app.example.com';
 const OTHER = 'https://smoke-test.invalid';
 
-interface Asked {
-  method: string;
-  url: string;
-  headers: http.IncomingHttpHeaders;
-}
-type Answer = { status: number; headers?: Record<string, string> };
-
-const servers: http.Server[] = [];
+const servers: RecordingServer[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-/** A server answering each request with `answer(request)`; every request kept. */
-async function api(answer: (req: Asked) => Answer): Promise<{ url: string; asked: Asked[] }> {
-  const asked: Asked[] = [];
-  const server = http.createServer((req, res) => {
-    const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
-    asked.push(request);
-    const { status, headers } = answer(request);
-    res.writeHead(status, headers).end();
-  });
+/** A server answering each request with `answer(request)`; closed after the test. */
+async function api(answer: (req: Asked) => Answer): Promise<RecordingServer> {
+  const server = await recordingServer(answer);
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, asked };
+  return server;
 }
 
 /** API Gateway with CORS allowing ORIGIN and the JWT authorizer wanting `token`. */
@@ -137,7 +127,7 @@ describe('the option checks', () => {
 
   it('are one failed check, named, when the API cannot be reached at all', async () => {
     const { url } = await api(() => ({ status: 204 }));
-    await new Promise((resolve) => servers.splice(0)[0]?.close(resolve));
+    await servers.splice(0)[0]?.close();
     const report = {
       passed: true,
       targets: { api: url },

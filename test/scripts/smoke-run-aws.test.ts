@@ -4,8 +4,6 @@
 // option checks run (the JWT authorizer wants a token; CORS is checked from the first allowed
 // origin); --from-bastion runs the checks on the bastion through SSM and reads its lines back;
 // and every way there is nothing to test says what to deploy or pass.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   CloudFormationClient,
   DescribeStacksCommand,
@@ -25,6 +23,7 @@ import { ENV_OUTPUT } from '../../scripts/cloud/aws.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { cliErrorOf as failure } from '../helpers/cli-error.ts';
 import { captureOutput } from '../helpers/output.ts';
+import { recordingServer } from '../helpers/recording-server.ts';
 import { smokeRunOptions } from './smoke-run-options.ts';
 
 const cfn = mockClient(CloudFormationClient);
@@ -65,17 +64,8 @@ const parameters = (values: Record<string, string>) =>
     ParameterValue,
   }));
 
-/** A server that answers every request 500 and keeps each request's method, path and headers. */
-async function recordingApi() {
-  const seen: { method: string; url: string; headers: http.IncomingHttpHeaders }[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    res.writeHead(500).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, seen, close: () => new Promise((resolve) => server.close(resolve)) };
-}
+/** An API that answers every request 500, keeping each request it was asked. */
+const recordingApi = () => recordingServer(() => ({ status: 500 }));
 
 /** The names of the checks in a JSON report printed on stdout. */
 function checkNamesIn(json: string): string[] {
@@ -97,9 +87,9 @@ describe('smokeRun on a deploy, without --url', () => {
       const error = await failure(smokeRun(options()));
       expect(error.what).toMatch(/^smoke: \d+ of \d+ checks failed$/);
       expect(error.next).toBe('npx zx scripts/diagnose.ts --env test');
-      expect(api.seen.length).toBeGreaterThan(0);
+      expect(api.asked.length).toBeGreaterThan(0);
       // No option is on: no CORS preflight, no request without a token expected to be refused.
-      expect(api.seen.some((r) => r.method === 'OPTIONS')).toBe(false);
+      expect(api.asked.some((r) => r.method === 'OPTIONS')).toBe(false);
       expect(printed.stdout()).toMatch(
         /^FAIL 0\/\d+ checks; latency over \d+ requests: p50 \d+ ms, p95 \d+ ms, max \d+ ms\n$/,
       );
@@ -161,10 +151,10 @@ describe('smokeRun on a deploy, without --url', () => {
           'api: a request with the token is served',
         ]),
       );
-      const origins = api.seen.filter((r) => r.method === 'OPTIONS').map((r) => r.headers.origin);
+      const origins = api.asked.filter((r) => r.method === 'OPTIONS').map((r) => r.headers.origin);
       expect(origins).toContain('https://app.example.com');
       expect(origins).not.toContain('https://other.example.com');
-      const tokens = new Set(api.seen.map((r) => r.headers.authorization));
+      const tokens = new Set(api.asked.map((r) => r.headers.authorization));
       expect(tokens).toContain('Bearer abc.def.ghi');
       // The authorizer's own check: one request without the token.
       expect(tokens).toContain(undefined);
@@ -192,7 +182,7 @@ describe('smokeRun on a deploy, without --url', () => {
       // The region given reaches the clients that read the stack.
       const call = cfn.commandCalls(DescribeStacksCommand)[0];
       expect(await call?.thisValue.config.region()).toBe('eu-west-3');
-      const origins = api.seen.filter((r) => r.method === 'OPTIONS').map((r) => r.headers.origin);
+      const origins = api.asked.filter((r) => r.method === 'OPTIONS').map((r) => r.headers.origin);
       expect(origins).toContain('https://given.example.com');
       expect(origins).not.toContain('https://app.example.com');
     } finally {
@@ -222,10 +212,10 @@ describe('smokeRun --url', () => {
       expect(error.next).toBe('check the services, e.g. npm start logs');
       const report = JSON.parse(printed.stdout()) as { passed: boolean; checks: unknown[] };
       expect(report.passed).toBe(false);
-      expect(api.seen.some((r) => r.headers.origin === 'https://app.example.com')).toBe(true);
+      expect(api.asked.some((r) => r.headers.origin === 'https://app.example.com')).toBe(true);
       // The token goes with the services' checks, the second service's too (the quota's and
       // the option checks' own requests are about what comes before the authorizer).
-      const withToken = api.seen.filter((r) => r.headers.authorization === 'Bearer tok');
+      const withToken = api.asked.filter((r) => r.headers.authorization === 'Bearer tok');
       expect(withToken.map((r) => r.url)).toEqual(
         expect.arrayContaining(['/api/authors/health', '/api/authors/1', '/api/authors/abc']),
       );
@@ -244,8 +234,8 @@ describe('smokeRun --url', () => {
       await failure(
         smokeRun(options({ url: api.url, alb: alb.url.replace('http://', ''), json: true })),
       );
-      expect(alb.seen.length).toBeGreaterThan(0);
-      expect(alb.seen[0]?.headers.host).toBe(alb.url.replace('http://', ''));
+      expect(alb.asked.length).toBeGreaterThan(0);
+      expect(alb.asked[0]?.headers.host).toBe(alb.url.replace('http://', ''));
       expect(printed.stderr()).toContain(`[smoke] ==> smoke test of ${api.url} and ${alb.url}\n`);
     } finally {
       await api.close();
@@ -282,27 +272,23 @@ describe('smokeRun where part of it answers, or nothing does', () => {
   });
 
   it('waits for the health checks when asked to, before it runs the checks', async () => {
+    // Each health route is not ready at its first request, then is.
     const healthHits = new Map<string, number>();
-    const server = http.createServer((req, res) => {
-      const url = req.url ?? '';
-      if (url.endsWith('/health')) {
-        const hits = (healthHits.get(url) ?? 0) + 1;
-        healthHits.set(url, hits);
-        if (hits === 1) res.writeHead(503).end();
-        else res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-        return;
-      }
-      res.writeHead(500).end();
+    const api = await recordingServer((req) => {
+      if (!req.url.endsWith('/health')) return { status: 500 };
+      const hits = (healthHits.get(req.url) ?? 0) + 1;
+      healthHits.set(req.url, hits);
+      return hits === 1
+        ? { status: 503 }
+        : { status: 200, headers: { 'content-type': 'application/json' }, body: '{"status":"ok"}' };
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      await failure(smokeRun(options({ url, waitReady: 30 })));
+      await failure(smokeRun(options({ url: api.url, waitReady: 30 })));
       const progress = printed.stderr();
       expect(progress).toMatch(/waiting: .*: health/);
       expect(progress).not.toContain('running the checks anyway');
     } finally {
-      await new Promise((resolve) => server.close(resolve));
+      await api.close();
     }
   });
 
