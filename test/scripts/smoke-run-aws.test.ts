@@ -23,7 +23,7 @@ import { ENV_OUTPUT } from '../../scripts/cloud/aws.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { cliErrorOf as failure } from '../helpers/cli-error.ts';
 import { captureOutput } from '../helpers/output.ts';
-import { recordingServer } from '../helpers/recording-server.ts';
+import { type RecordingServer, recordingServer } from '../helpers/recording-server.ts';
 import { smokeRunOptions } from './smoke-run-options.ts';
 
 const cfn = mockClient(CloudFormationClient);
@@ -64,6 +64,16 @@ const parameters = (values: Record<string, string>) =>
     ParameterValue,
   }));
 
+/** A deploy whose HTTP API stack gives `url` and has these parameters; no other stack. */
+const httpApiStack = (url: string, values: Record<string, string> = {}) =>
+  stacks({
+    [HTTP_API]: { Outputs: outputs({ PublicEndpoint: url }), Parameters: parameters(values) },
+  });
+
+/** The origins the API's CORS preflights came from. */
+const preflightOrigins = (api: RecordingServer) =>
+  api.asked.filter((r) => r.method === 'OPTIONS').map((r) => r.headers.origin);
+
 /** An API that answers every request 500, keeping each request it was asked. */
 const recordingApi = () => recordingServer(() => ({ status: 500 }));
 
@@ -83,7 +93,7 @@ describe('smokeRun on a deploy, without --url', () => {
   it('tests the URL the HTTP API stack gives, and says what to diagnose when it fails', async () => {
     const api = await recordingApi();
     try {
-      stacks({ [HTTP_API]: { Outputs: outputs({ PublicEndpoint: api.url }), Parameters: [] } });
+      httpApiStack(api.url);
       const error = await failure(smokeRun(options()));
       expect(error.what).toMatch(/^smoke: \d+ of \d+ checks failed$/);
       expect(error.next).toBe('npx zx scripts/diagnose.ts --env test');
@@ -116,12 +126,7 @@ describe('smokeRun on a deploy, without --url', () => {
   });
 
   it('refuses to start without a token when the stack has the JWT authorizer on', async () => {
-    stacks({
-      [HTTP_API]: {
-        Outputs: outputs({ PublicEndpoint: 'http://127.0.0.1:9' }),
-        Parameters: parameters({ JwtIssuer: 'https://issuer.example' }),
-      },
-    });
+    httpApiStack('http://127.0.0.1:9', { JwtIssuer: 'https://issuer.example' });
     const error = await failure(smokeRun(options()));
     expect(error.what).toBe('smoke: the HTTP API needs a token');
     expect(error.why).toBe(
@@ -135,14 +140,9 @@ describe('smokeRun on a deploy, without --url', () => {
   it("checks CORS from the first allowed origin that is not *, and the token, as the stack's parameters say", async () => {
     const api = await recordingApi();
     try {
-      stacks({
-        [HTTP_API]: {
-          Outputs: outputs({ PublicEndpoint: api.url }),
-          Parameters: parameters({
-            JwtIssuer: 'https://issuer.example',
-            CorsAllowOrigins: '*, https://app.example.com,https://other.example.com',
-          }),
-        },
+      httpApiStack(api.url, {
+        JwtIssuer: 'https://issuer.example',
+        CorsAllowOrigins: '*, https://app.example.com,https://other.example.com',
       });
       await failure(smokeRun(options({ token: 'abc.def.ghi', json: true })));
       expect(checkNamesIn(printed.stdout())).toEqual(
@@ -151,7 +151,7 @@ describe('smokeRun on a deploy, without --url', () => {
           'api: a request with the token is served',
         ]),
       );
-      const origins = api.asked.filter((r) => r.method === 'OPTIONS').map((r) => r.headers.origin);
+      const origins = preflightOrigins(api);
       expect(origins).toContain('https://app.example.com');
       expect(origins).not.toContain('https://other.example.com');
       const tokens = new Set(api.asked.map((r) => r.headers.authorization));
@@ -166,12 +166,7 @@ describe('smokeRun on a deploy, without --url', () => {
   it('checks CORS from the origin given, over the stack parameters', async () => {
     const api = await recordingApi();
     try {
-      stacks({
-        [HTTP_API]: {
-          Outputs: outputs({ PublicEndpoint: api.url }),
-          Parameters: parameters({ CorsAllowOrigins: 'https://app.example.com' }),
-        },
-      });
+      httpApiStack(api.url, { CorsAllowOrigins: 'https://app.example.com' });
       await failure(
         smokeRun(
           options({ corsOrigin: 'https://given.example.com', region: 'eu-west-3', json: true }),
@@ -182,7 +177,7 @@ describe('smokeRun on a deploy, without --url', () => {
       // The region given reaches the clients that read the stack.
       const call = cfn.commandCalls(DescribeStacksCommand)[0];
       expect(await call?.thisValue.config.region()).toBe('eu-west-3');
-      const origins = api.asked.filter((r) => r.method === 'OPTIONS').map((r) => r.headers.origin);
+      const origins = preflightOrigins(api);
       expect(origins).toContain('https://given.example.com');
       expect(origins).not.toContain('https://app.example.com');
     } finally {
