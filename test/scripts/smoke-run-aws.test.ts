@@ -19,7 +19,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { smokeChecks } from '../../scripts/checks/smoke-checks.ts';
 import { type SmokeRunOptions, smokeRun } from '../../scripts/checks/smoke-run.ts';
-import { ENV_OUTPUT } from '../../scripts/cloud/aws.ts';
+import { API_URL_OUTPUT, ENV_OUTPUT, stackNames } from '../../scripts/cloud/aws.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
 import { cliErrorOf as failure } from '../helpers/cli-error.ts';
 import { captureOutput } from '../helpers/output.ts';
@@ -35,9 +35,11 @@ afterAll(() => {
 });
 
 const workspace = loadWorkspace();
-const HTTP_API = 'bookstore-test-http-api';
-const BASTION = 'bookstore-test-bastion';
-const ENV_STACK = 'bookstore-test';
+const {
+  httpApi: HTTP_API,
+  bastion: BASTION,
+  env: ENV_STACK,
+} = stackNames(workspace.application, 'test');
 
 const options = (overrides: Partial<SmokeRunOptions> = {}) =>
   smokeRunOptions({ region: 'us-east-1', ...overrides });
@@ -67,7 +69,7 @@ const parameters = (values: Record<string, string>) =>
 /** A deploy whose HTTP API stack gives `url` and has these parameters; no other stack. */
 const httpApiStack = (url: string, values: Record<string, string> = {}) =>
   stacks({
-    [HTTP_API]: { Outputs: outputs({ PublicEndpoint: url }), Parameters: parameters(values) },
+    [HTTP_API]: { Outputs: outputs({ [API_URL_OUTPUT]: url }), Parameters: parameters(values) },
   });
 
 /** The origins the API's CORS preflights came from. */
@@ -122,7 +124,7 @@ describe('smokeRun on a deploy, without --url', () => {
   it('says so when the stack has no URL output', async () => {
     stacks({ [HTTP_API]: { Outputs: outputs({ ApiId: 'abc123' }) } });
     const error = await failure(smokeRun(options()));
-    expect(error.why).toBe(`stack ${HTTP_API} has no PublicEndpoint output`);
+    expect(error.why).toBe(`stack ${HTTP_API} has no ${API_URL_OUTPUT} output`);
   });
 
   it('refuses to start without a token when the stack has the JWT authorizer on', async () => {
@@ -323,20 +325,20 @@ describe('smokeRun --from-bastion', () => {
   /** The stacks of a deploy with a bastion. */
   function deployWithBastion(api: string): void {
     stacks({
-      [HTTP_API]: { Outputs: outputs({ PublicEndpoint: api }) },
+      [HTTP_API]: { Outputs: outputs({ [API_URL_OUTPUT]: api }) },
       [BASTION]: { Outputs: outputs({ InstanceId: 'i-0abc' }) },
       [ENV_STACK]: { Outputs: outputs({ [ENV_OUTPUT.albDns]: ALB_DNS }) },
     });
   }
 
   it('says what to deploy when there is no bastion', async () => {
-    stacks({ [HTTP_API]: { Outputs: outputs({ PublicEndpoint: 'https://api.example' }) } });
+    stacks({ [HTTP_API]: { Outputs: outputs({ [API_URL_OUTPUT]: 'https://api.example' }) } });
     const error = await failure(smokeRun(options({ fromBastion: true })));
     expect(error.what).toBe('smoke: no bastion to run on');
     expect(error.why).toBe(`stack ${BASTION} does not exist`);
     expect(error.next).toBe('npx zx scripts/deploy.ts --env test --only bastion');
     stacks({
-      [HTTP_API]: { Outputs: outputs({ PublicEndpoint: 'https://api.example' }) },
+      [HTTP_API]: { Outputs: outputs({ [API_URL_OUTPUT]: 'https://api.example' }) },
       [BASTION]: { Outputs: [] },
     });
     const noInstance = await failure(smokeRun(options({ fromBastion: true })));

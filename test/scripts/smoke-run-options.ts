@@ -9,7 +9,7 @@ export function smokeRunOptions(overrides: Partial<SmokeRunOptions> = {}): Smoke
   return {
     cmd: 'smoke',
     workspace,
-    app: 'bookstore',
+    app: workspace.application,
     env: 'test',
     region: undefined,
     profile: undefined,
