@@ -46,7 +46,10 @@ export default {
     'scripts/checks/smoke-checks.ts',
     'scripts/checks/smoke-run.ts',
     'scripts/checks/smoke-options.ts',
+    'scripts/checks/smoke-quotas.ts',
     'scripts/checks/diagnose-*.ts',
+    // The policy over the manifests: each control's verdict and finding, exceptions, the table.
+    'scripts/checks/policy.ts',
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.
     'scripts/cli/command.ts',

@@ -72,6 +72,8 @@ export default defineConfig({
       'test/scripts/rendered-check.test.ts',
       'test/scripts/runtimes.test.ts',
       'test/scripts/smoke-options.test.ts',
+      'test/scripts/policy-rules.test.ts',
+      'test/scripts/smoke-quotas.test.ts',
     ],
   },
 });

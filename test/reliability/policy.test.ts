@@ -11,52 +11,19 @@ import {
   checkPolicy,
   evaluateControls,
   finalStageUser,
-  loadExceptions,
-  type ManifestException,
-  PolicyError,
-  parseExceptions,
 } from '../../scripts/checks/policy.ts';
-import { loadWorkspace, repoRoot, type Workspace } from '../../scripts/workspace/manifests.ts';
-
-const real = loadWorkspace();
-const readReal = (relative: string) => readFileSync(path.join(repoRoot, relative), 'utf8');
-
-/** A deep copy of the real workspace with `edit` applied to it (manifests as plain data). */
-function mutated(edit: (ws: Workspace) => void): Workspace {
-  const copy = structuredClone(real);
-  edit(copy);
-  return copy;
-}
-
-type Loose = Record<string, unknown>;
-const loose = (value: unknown) => value as Loose;
-const book = (ws: Workspace) =>
-  ws.services.find((s) => s.name === 'book-service') as Workspace['services'][number];
-
-function envManifest(ws: Workspace) {
-  const env = ws.environments[0];
-  if (!env) throw new Error('the workspace has no environment');
-  return env.manifest;
-}
-
-function dropOverride(ws: Workspace, suffix: string): void {
-  const s = book(ws);
-  s.manifest.taskdef_overrides = (s.manifest.taskdef_overrides ?? []).filter(
-    (o) => !o.path.endsWith(suffix),
-  );
-}
-function setOverride(ws: Workspace, suffix: string, value: string | number | boolean): void {
-  dropOverride(ws, suffix);
-  book(ws).manifest.taskdef_overrides?.push({ path: `ContainerDefinitions[0].${suffix}`, value });
-}
-
-function statusOf(ws: Workspace, control: string, resource = 'book-service', readText = readReal) {
-  const row = evaluateControls(ws, readText).find(
-    (r) => r.control === control && r.resource === resource,
-  );
-  if (!row) throw new Error(`no row for ${control} on ${resource}`);
-  return row;
-}
+import { repoRoot, type Workspace } from '../../scripts/workspace/manifests.ts';
+import {
+  book,
+  dropOverride,
+  envManifest,
+  loose,
+  mutated,
+  readReal,
+  real,
+  rowOf,
+  setOverride,
+} from '../helpers/policy-workspace.ts';
 
 describe('the real repository', () => {
   it('holds the policy: no failure without an exception, no stale exception', () => {
@@ -107,12 +74,12 @@ describe('each control fails when its setting is broken', () => {
     ['PRJ.STOP_TIMEOUT', (ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = '45')],
     ['PRJ.MIN_COUNT', (ws) => (book(ws).manifest.count.range.min = 1)],
   ])('%s', (control, edit) => {
-    expect(statusOf(real, control).status).toBe('PASS');
-    const row = statusOf(mutated(edit), control);
+    expect(rowOf(real, control).status).toBe('PASS');
+    const row = rowOf(mutated(edit), control);
     expect(row.status, row.detail).toBe('FAIL');
     // Another service is untouched: the control judges each resource on its own.
-    expect(statusOf(mutated(edit), control, 'author-service').status).toBe(
-      statusOf(real, control, 'author-service').status,
+    expect(rowOf(mutated(edit), control, 'author-service').status).toBe(
+      rowOf(real, control, 'author-service').status,
     );
     const report = checkPolicy(mutated(edit), { manifests: [], templates: [], secrets: [] });
     expect(report.problems.join('\n')).toContain(`${control} fails on book-service`);
@@ -130,8 +97,8 @@ describe('each control fails when its setting is broken', () => {
         }),
     ],
   ])('%s (environment)', (control, edit) => {
-    expect(statusOf(real, control, 'test').status).toBe('PASS');
-    expect(statusOf(mutated(edit), control, 'test').status).toBe('FAIL');
+    expect(rowOf(real, control, 'test').status).toBe('PASS');
+    expect(rowOf(mutated(edit), control, 'test').status).toBe('FAIL');
   });
 
   it('PRJ.IMAGE_USER: a root, missing or build-stage-only USER fails', () => {
@@ -147,7 +114,7 @@ describe('each control fails when its setting is broken', () => {
       expect(text).not.toBe(dockerfile);
       const readText = (relative: string) =>
         relative.includes('book-service') ? text : readReal(relative);
-      expect(statusOf(real, 'PRJ.IMAGE_USER', 'book-service', readText).status).toBe('FAIL');
+      expect(rowOf(real, 'PRJ.IMAGE_USER', 'book-service', readText).status).toBe('FAIL');
     }
   });
 
@@ -156,64 +123,6 @@ describe('each control fails when its setting is broken', () => {
       { control: 'ECS.20', resources: ['*'], reason: 'no longer needed' },
     ]);
     expect(report.problems).toEqual([expect.stringMatching(/stale exception for ECS\.20/)]);
-  });
-
-  it('ECS.5 also accepts the manifest field storage.readonly_fs', () => {
-    const ws = mutated((w) => {
-      dropOverride(w, 'ReadonlyRootFilesystem');
-      loose(book(w).manifest).storage = { readonly_fs: true };
-    });
-    expect(statusOf(ws, 'ECS.5').status).toBe('PASS');
-  });
-});
-
-describe('exceptions', () => {
-  const failing = evaluateControls(
-    mutated((ws) => (book(ws).manifest.count.range.min = 1)),
-    readReal,
-  );
-  const exception = (over: Partial<ManifestException> = {}): ManifestException => ({
-    control: 'PRJ.MIN_COUNT',
-    resources: ['book-service'],
-    reason: 'one task is enough for this service, by decision',
-    ...over,
-  });
-
-  it('turn a FAIL into EXCEPTION with the recorded reason', () => {
-    const report = applyExceptions(failing, [...loadExceptions(repoRoot).manifests, exception()]);
-    expect(report.problems).toEqual([]);
-    const row = report.rows.find(
-      (r) => r.control === 'PRJ.MIN_COUNT' && r.resource === 'book-service',
-    );
-    expect(row).toMatchObject({ status: 'EXCEPTION', reason: exception().reason });
-  });
-
-  it('cover only the resources they name', () => {
-    const report = applyExceptions(failing, [
-      ...loadExceptions(repoRoot).manifests,
-      exception({ resources: ['author-service'] }),
-    ]);
-    expect(report.problems).toEqual([
-      expect.stringMatching(/PRJ\.MIN_COUNT fails on book-service/),
-      expect.stringMatching(/stale exception for PRJ\.MIN_COUNT/),
-    ]);
-  });
-
-  it('for an unknown control are reported as misspelt', () => {
-    const report = applyExceptions(evaluateControls(real, readReal), [
-      ...loadExceptions(repoRoot).manifests,
-      exception({ control: 'ECS.99' }),
-    ]);
-    expect(report.problems).toEqual([expect.stringMatching(/no control ECS\.99/)]);
-  });
-
-  it('need a reason, and the file must be well formed', () => {
-    expect(() =>
-      parseExceptions('manifests:\n  - control: ECS.2\n    resources: "*"\n    reason: ok\n'),
-    ).toThrow(PolicyError);
-    expect(() => parseExceptions('manifests:\n  - control: ECS.2\n')).toThrow(/resources/);
-    expect(() => parseExceptions('surprise: true\n')).toThrow(/surprise/);
-    expect(() => parseExceptions('manifests: [\n')).toThrow(/not valid YAML/);
   });
 });
 
