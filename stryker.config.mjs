@@ -19,8 +19,10 @@ export default {
     'scripts/local/console/server.ts',
     'scripts/local/console/event-streams.ts',
     'scripts/local/console/request-rules.ts',
-    // The stack's listeners: a busy port's hint, the limits on slow clients, closing.
+    // The stack's listeners: a busy port's hint, the limits on slow clients, closing; what both
+    // hops read from a request's head (what is passed on, the head's size as sent, the target).
     'scripts/local/http/listeners.ts',
+    'scripts/local/http/request-head.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',

@@ -67,6 +67,7 @@ export default defineConfig({
       'test/scripts/units.test.ts',
       'test/scripts/cli-command.test.ts',
       'test/local/listeners.test.ts',
+      'test/local/request-head.test.ts',
       'test/scripts/smoke-run.test.ts',
       'test/scripts/smoke-run-aws.test.ts',
       'test/scripts/rendered-check.test.ts',
