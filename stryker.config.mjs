@@ -23,6 +23,8 @@ export default {
     // hops read from a request's head (what is passed on, the head's size as sent, the target).
     'scripts/local/http/listeners.ts',
     'scripts/local/http/request-head.ts',
+    // The route table npm start prints: each route's ALB rule, service and targets.
+    'scripts/local/route-table.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',

@@ -68,6 +68,7 @@ export default defineConfig({
       'test/scripts/cli-command.test.ts',
       'test/local/listeners.test.ts',
       'test/local/request-head.test.ts',
+      'test/local/route-table.test.ts',
       'test/scripts/smoke-run.test.ts',
       'test/scripts/smoke-run-aws.test.ts',
       'test/scripts/rendered-check.test.ts',
