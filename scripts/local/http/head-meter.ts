@@ -17,12 +17,23 @@ export interface HeadSize {
   fields: number;
 }
 
-/** Enough of a line to read `content-length: <digits>` and `transfer-encoding`. */
+/** Enough of a line, as `kept` writes it, to read `content-length:<digits>`, `transfer-encoding` and a chunk size. */
 const LINE_KEPT = 64;
 const CR = 0x0d;
 const LF = 0x0a;
 
 type State = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'trailer';
+
+/**
+ * A line's start without spaces, tabs and a number's leading zeros, which node:http reads
+ * past: `Content-Length:` then 100 spaces then `5`, or 70 zeros then `5`, is 5 to it (field
+ * values lose their whitespace, RFC 9110 §5.5; the length is 1*DIGIT, §8.6, a chunk size
+ * 1*HEXDIG, RFC 9112 §7.1; both tried on Node 24.21). Read as written, they were no body, and
+ * the body was taken for the next head.
+ */
+function kept(text: string): string {
+  return text.replace(/[ \t]+/g, '').replace(/^(content-length:)?0+(?=[0-9a-f])/i, '$1');
+}
 
 class Meter {
   readonly heads: HeadSize[] = [];
@@ -63,12 +74,11 @@ class Meter {
       // A CR counts as the line's ending only if a LF follows it at once.
       const last = chunk[end - 1] === CR ? end - 1 : end;
       this.crlf = last < end;
-      if (this.line.length < LINE_KEPT) {
-        this.line += chunk.toString(
-          'latin1',
-          at,
-          Math.min(last, at + LINE_KEPT - this.line.length),
-        );
+      // A window at a time, so a line padded to its limit is never one long string.
+      for (let from = at; from < last && this.line.length < LINE_KEPT; ) {
+        const to = Math.min(last, from + LINE_KEPT - this.line.length);
+        this.line = kept(this.line + chunk.toString('latin1', from, to));
+        from = to;
       }
       this.lineLength += end - at - (this.crlf ? 1 : 0);
     }
