@@ -40,6 +40,8 @@ export default {
     // routes, the authorizer, mappings, the access-log format (scripts/workspace).
     'scripts/workspace/http-api-settings.ts',
     'scripts/workspace/template.ts',
+    // The Copilot workspace: what is read from the manifests and what is refused, by file and field.
+    'scripts/workspace/manifests.ts',
     // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
     // bastion's script) and the smoke command around them; diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',

@@ -75,7 +75,13 @@ const serviceSchema = z.strictObject({
     path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, 'expected a path without a leading slash'),
     healthcheck: z.strictObject({
       path: z.string().startsWith('/'),
-      success_codes: z.string().regex(/^\d{3}(,\d{3})*$/),
+      // Copilot's Matcher also takes a range (200-299); the local ALB checks a list of codes.
+      success_codes: z
+        .string()
+        .regex(
+          /^\d{3}(,\d{3})*$/,
+          'expected HTTP codes like 200 or 200,202 (a range such as 200-299 is not supported here)',
+        ),
       healthy_threshold: z.number().int().min(2).max(10),
       unhealthy_threshold: z.number().int().min(2).max(10),
       interval: duration,
@@ -169,15 +175,31 @@ function describeIssues(file: string, error: z.ZodError): string {
     .join('\n');
 }
 
-function readYaml(root: string, relative: string): unknown {
+function readYaml(
+  root: string,
+  relative: string,
+  parse: (text: string) => unknown = (text) => parseYaml(text),
+): unknown {
   const fail = (message: string) => new ManifestError(message);
-  return readYamlFile(path.join(root, relative), relative, (text) => parseYaml(text), fail);
+  return readYamlFile(path.join(root, relative), relative, parse, fail);
 }
 
 function validate<T>(schema: z.ZodType<T>, root: string, relative: string): T {
   const result = schema.safeParse(readYaml(root, relative));
   if (!result.success) throw new ManifestError(describeIssues(relative, result.error));
   return result.data;
+}
+
+/**
+ * The service's variables as written: Copilot reads each as a string (manifest Variable,
+ * internal/pkg/manifest/svc.go StringOrFromCFN, v1.33.2), and yaml.v3 decodes any scalar into a
+ * string as its text (decode.go, scalar), so `1.10`, `True` and `0x10` reach the task definition
+ * as written. The YAML failsafe schema reads every scalar as its text too; the validated
+ * manifest has already refused anything but scalars.
+ */
+function writtenVariables(root: string, manifestFile: string): Record<string, string> {
+  const asText = readYaml(root, manifestFile, (text) => parseYaml(text, { schema: 'failsafe' }));
+  return (asText as { variables?: Record<string, string> }).variables ?? {};
 }
 
 function toService(root: string, manifestFile: string, manifest: ServiceManifest): Service {
@@ -194,9 +216,7 @@ function toService(root: string, manifestFile: string, manifest: ServiceManifest
     );
   }
   const hc = manifest.http.healthcheck;
-  const variables = Object.fromEntries(
-    Object.entries(manifest.variables ?? {}).map(([k, v]) => [k, String(v)]),
-  );
+  const variables = writtenVariables(root, manifestFile);
   return {
     name: manifest.name,
     manifestFile,
@@ -240,7 +260,20 @@ function subfolders(dir: string): string[] {
  */
 function environmentNames(copilotDir: string): string[] {
   const dir = path.join(copilotDir, 'environments');
+  // None yet (services initialised before `copilot env init`): the callers that need one say so.
+  if (!existsSync(dir)) return [];
   return subfolders(dir).filter((name) => existsSync(path.join(dir, name, 'manifest.yml')));
+}
+
+/**
+ * The services: the folders of `copilot/` that hold a manifest, as Copilot lists its workloads
+ * (internal/pkg/workspace/workspace.go listWorkloads, v1.33.2), so neither `environments/` nor a
+ * folder such as `copilot pipeline init`'s `pipelines/` is taken for a service.
+ */
+function serviceNames(copilotDir: string): string[] {
+  return subfolders(copilotDir).filter((name) =>
+    existsSync(path.join(copilotDir, name, 'manifest.yml')),
+  );
 }
 
 /** Reads and validates every manifest under `<root>/copilot`. Throws ManifestError. */
@@ -251,19 +284,21 @@ export function loadWorkspace(root: string = repoRoot): Workspace {
     const manifestFile = `copilot/environments/${name}/manifest.yml`;
     return { name, manifestFile, manifest: validate(environmentSchema, root, manifestFile) };
   });
-  const services = subfolders(copilotDir)
-    .filter((name) => name !== 'environments')
-    .map((name) => {
-      const manifestFile = `copilot/${name}/manifest.yml`;
-      return toService(root, manifestFile, validate(serviceSchema, root, manifestFile));
-    });
+  const services = serviceNames(copilotDir).map((name) => {
+    const manifestFile = `copilot/${name}/manifest.yml`;
+    return toService(root, manifestFile, validate(serviceSchema, root, manifestFile));
+  });
   if (services.length === 0) throw new ManifestError('copilot/: no service manifest found');
   return { root, application, environments, services };
 }
 
-/** The value a task-definition override sets, if the manifest sets it. */
+/**
+ * The value a task-definition override sets, if the manifest sets it: the last rule for the
+ * path, as Copilot applies the rules in order (internal/pkg/template/override/override.go
+ * applyRules, v1.33.2).
+ */
 export function taskdefOverride(service: Service, overridePath: string): unknown {
-  return service.manifest.taskdef_overrides?.find((o) => o.path === overridePath)?.value;
+  return service.manifest.taskdef_overrides?.findLast((o) => o.path === overridePath)?.value;
 }
 
 /**

@@ -1,0 +1,572 @@
+// How the Copilot workspace is read (scripts/workspace/manifests.ts), in this process, from
+// fixture workspaces written under .cache/ for each test: what is found (the application in
+// copilot/.workspace, the environments that hold a manifest, every service folder); what each
+// service's settings become in the units the code uses (port, path prefix, health check with its
+// durations in ms, thresholds, counts, deployment percents, variables, the source folder,
+// task-definition overrides); each rule of the schemas on both sides of its bound; and every
+// refusal as a user reads it, naming the file, the field and what is expected.
+// test/manifests.test.ts holds the repository's own manifests to the project's settings.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import {
+  internalHost,
+  loadWorkspace,
+  ManifestError,
+  parseDuration,
+  repoRoot,
+  type Service,
+  taskdefOverride,
+} from '../../scripts/workspace/manifests.ts';
+
+const scratch = path.join(repoRoot, '.cache', 'test-fixtures');
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+type Yaml = Record<string, unknown>;
+
+/** A valid Backend Service manifest, shaped like the repository's, for the service `name`. */
+function serviceManifest(name: string): Yaml {
+  return {
+    name,
+    type: 'Backend Service',
+    image: { build: { dockerfile: `services/${name}/Dockerfile`, context: '.' }, port: 3000 },
+    http: {
+      path: `api/${name}`,
+      healthcheck: {
+        path: `/api/${name}/health`,
+        success_codes: '200',
+        healthy_threshold: 2,
+        unhealthy_threshold: 3,
+        interval: '10s',
+        timeout: '5s',
+        grace_period: '30s',
+      },
+      deregistration_delay: '35s',
+    },
+    cpu: 256,
+    memory: 512,
+    platform: 'linux/x86_64',
+    count: { range: { min: 2, max: 4 }, cpu_percentage: 70 },
+    network: { vpc: { placement: 'private' } },
+  };
+}
+
+/** Sets (or, for undefined, deletes) the field at a dotted path, making the objects on the way. */
+function setField(manifest: Yaml, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  const last = keys.pop() as string;
+  let at = manifest;
+  for (const key of keys) {
+    if (typeof at[key] !== 'object' || at[key] === null) at[key] = {};
+    at = at[key] as Yaml;
+  }
+  if (value === undefined) delete at[last];
+  else at[last] = value;
+}
+
+interface Fixture {
+  root: string;
+  /** Writes `text` to the workspace-relative file, making its folders. */
+  write(relative: string, text: string): void;
+  /** Writes the service's manifest: the valid one, with `fields` set (undefined deletes). */
+  service(name: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * A workspace of its own under .cache/test-fixtures, removed after the test: copilot/.workspace
+ * (application `bookstore`), the environment `test` and, unless `services` says otherwise, the
+ * valid service `svc`.
+ */
+function fixture(services: string[] = ['svc']): Fixture {
+  mkdirSync(scratch, { recursive: true });
+  const root = mkdtempSync(path.join(scratch, 'manifests-rules-'));
+  made.push(root);
+  const write = (relative: string, text: string) => {
+    const file = path.join(root, relative);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  };
+  const service = (name: string, fields: Record<string, unknown> = {}) => {
+    const manifest = serviceManifest(name);
+    for (const [dotted, value] of Object.entries(fields)) setField(manifest, dotted, value);
+    write(`copilot/${name}/manifest.yml`, stringify(manifest));
+  };
+  write('copilot/.workspace', 'application: bookstore\n');
+  write('copilot/environments/test/manifest.yml', 'name: test\ntype: Environment\n');
+  for (const name of services) service(name);
+  return { root, write, service };
+}
+
+/** The workspace's one service `svc`, read with `fields` set in its manifest. */
+function readService(fields: Record<string, unknown> = {}): Service {
+  const ws = fixture([]);
+  ws.service('svc', fields);
+  const [service] = loadWorkspace(ws.root).services;
+  if (!service) throw new Error('the fixture has no service');
+  return service;
+}
+
+/** The message of the ManifestError reading `root` throws. */
+function refusal(root: string): string {
+  let caught: unknown;
+  try {
+    loadWorkspace(root);
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, 'expected the workspace to be refused').toBeInstanceOf(ManifestError);
+  return (caught as ManifestError).message;
+}
+
+/** The refusal of the service `svc` with `fields` set in its manifest. */
+function serviceRefusal(fields: Record<string, unknown>): string {
+  const ws = fixture([]);
+  ws.service('svc', fields);
+  return refusal(ws.root);
+}
+
+const SVC = 'copilot/svc/manifest.yml';
+
+describe('the workspace as found on disk', () => {
+  it('reads the application, the environments and the services, each with its file', () => {
+    const ws = fixture(['book-service', 'author-service']);
+    const read = loadWorkspace(ws.root);
+    expect(read.root).toBe(ws.root);
+    expect(read.application).toBe('bookstore');
+    expect(read.environments).toEqual([
+      {
+        name: 'test',
+        manifestFile: 'copilot/environments/test/manifest.yml',
+        manifest: { name: 'test', type: 'Environment' },
+      },
+    ]);
+    expect(read.services.map((s) => [s.name, s.manifestFile])).toEqual([
+      ['author-service', 'copilot/author-service/manifest.yml'],
+      ['book-service', 'copilot/book-service/manifest.yml'],
+    ]);
+  });
+
+  it('lists only the environment folders holding a manifest, not overrides/ or a file', () => {
+    const ws = fixture();
+    ws.write('copilot/environments/prod/manifest.yml', 'name: prod\ntype: Environment\n');
+    ws.write('copilot/environments/overrides/cfn.patches.yml', '[]\n');
+    ws.write('copilot/environments/README.md', 'notes\n');
+    expect(loadWorkspace(ws.root).environments.map((e) => e.name)).toEqual(['prod', 'test']);
+  });
+
+  it('takes a file beside the service folders for no service', () => {
+    const ws = fixture();
+    ws.write('copilot/README.md', 'notes\n');
+    expect(loadWorkspace(ws.root).services.map((s) => s.name)).toEqual(['svc']);
+  });
+
+  it('refuses a workspace with no service, saying so', () => {
+    expect(refusal(fixture([]).root)).toBe('copilot/: no service manifest found');
+  });
+
+  it('refuses a workspace without copilot/.workspace, naming it', () => {
+    const ws = fixture();
+    rmSync(path.join(ws.root, 'copilot', '.workspace'));
+    expect(refusal(ws.root)).toBe('copilot/.workspace: no such file');
+  });
+
+  it('refuses an application name Copilot would not take, naming the field', () => {
+    const ws = fixture();
+    ws.write('copilot/.workspace', 'application: Book_Store\n');
+    expect(refusal(ws.root)).toMatch(/^copilot\/\.workspace: field application: /);
+    ws.write('copilot/.workspace', 'application: bookstore\naccount: "1"\n');
+    expect(refusal(ws.root)).toBe(
+      'copilot/.workspace: unknown field account (misspelt, or not supported by this project)',
+    );
+  });
+
+  it('refuses a manifest that cannot be read, naming the file and why', () => {
+    const env = fixture();
+    rmSync(path.join(env.root, 'copilot/environments/test/manifest.yml'));
+    mkdirSync(path.join(env.root, 'copilot/environments/test/manifest.yml'));
+    expect(refusal(env.root)).toMatch(
+      /^copilot\/environments\/test\/manifest\.yml: cannot be read: EISDIR/,
+    );
+    const svc = fixture([]);
+    mkdirSync(path.join(svc.root, SVC), { recursive: true });
+    expect(refusal(svc.root)).toMatch(/^copilot\/svc\/manifest\.yml: cannot be read: EISDIR/);
+  });
+
+  it('takes a folder of copilot/ without a manifest for no service, as Copilot does', () => {
+    const ws = fixture();
+    mkdirSync(path.join(ws.root, 'copilot', 'other'));
+    expect(loadWorkspace(ws.root).services.map((s) => s.name)).toEqual(['svc']);
+  });
+
+  it('refuses a manifest that is not YAML in one line, naming file, line and column', () => {
+    const ws = fixture([]);
+    ws.write(SVC, 'name: svc\nhttp:\n  path: "api\n');
+    expect(refusal(ws.root)).toMatch(
+      /^copilot\/svc\/manifest\.yml: is not valid YAML: .* at line \d+, column \d+$/,
+    );
+  });
+
+  it('refuses an empty manifest or one that is not a mapping, at its top level', () => {
+    const ws = fixture([]);
+    ws.write(SVC, '');
+    expect(refusal(ws.root)).toMatch(/^copilot\/svc\/manifest\.yml: field \(top level\): .+/);
+    ws.write(SVC, '- name: svc\n');
+    expect(refusal(ws.root)).toMatch(/^copilot\/svc\/manifest\.yml: field \(top level\): .+/);
+  });
+
+  it('throws a ManifestError that says so when printed', () => {
+    const ws = fixture([]);
+    let caught: unknown;
+    try {
+      loadWorkspace(ws.root);
+    } catch (error) {
+      caught = error;
+    }
+    expect(String(caught)).toBe('ManifestError: copilot/: no service manifest found');
+  });
+
+  // `copilot pipeline init` writes copilot/pipelines/<name>/manifest.yml and buildspec.yml;
+  // Copilot lists as workloads only the folders of copilot/ that hold a manifest.yml
+  // (internal/pkg/workspace/workspace.go listWorkloads, v1.33.2).
+  it('takes copilot/pipelines/, written by `copilot pipeline init`, for no service', () => {
+    const ws = fixture();
+    ws.write('copilot/pipelines/release/manifest.yml', 'name: release\nversion: 1\n');
+    ws.write('copilot/pipelines/release/buildspec.yml', 'version: 0.2\n');
+    expect(loadWorkspace(ws.root).services.map((s) => s.name)).toEqual(['svc']);
+  });
+
+  // Services initialised, `copilot env init` not yet run: npm start says which environment it
+  // lacks (scripts/local/context.ts), deploy asks for one.
+  it('reads a workspace without copilot/environments/ as one with no environment', () => {
+    const ws = fixture();
+    rmSync(path.join(ws.root, 'copilot', 'environments'), { recursive: true });
+    expect(loadWorkspace(ws.root).environments).toEqual([]);
+  });
+});
+
+describe("a service's settings, in the units the code uses", () => {
+  it('are read from the manifest: port, path prefix, health check, counts, source folder', () => {
+    const ws = fixture([]);
+    ws.service('svc', {
+      'image.port': 8080,
+      'image.build.dockerfile': 'services/svc/docker/Dockerfile',
+      'http.healthcheck.success_codes': '200,204',
+      'http.healthcheck.healthy_threshold': 3,
+      'http.healthcheck.unhealthy_threshold': 4,
+      'http.healthcheck.interval': '1m30s',
+      'http.healthcheck.timeout': '5s',
+      'http.healthcheck.grace_period': '2m',
+      'http.deregistration_delay': '0s',
+      'count.range': { min: 3, max: 6 },
+    });
+    const [service] = loadWorkspace(ws.root).services;
+    expect(service).toMatchObject({
+      name: 'svc',
+      port: 8080,
+      pathPrefix: '/api/svc',
+      health: {
+        path: '/api/svc/health',
+        successCodes: [200, 204],
+        healthyThreshold: 3,
+        unhealthyThreshold: 4,
+        intervalMs: 90_000,
+        timeoutMs: 5_000,
+        gracePeriodMs: 120_000,
+      },
+      deregistrationDelayMs: 0,
+      minCount: 3,
+      maxCount: 6,
+      sourceDir: path.join(ws.root, 'services', 'svc', 'docker'),
+    });
+    expect(service?.manifest.image.port).toBe(8080);
+  });
+
+  it('take the path prefix without the trailing slashes a path may have', () => {
+    expect(readService({ 'http.path': 'api/books/' }).pathPrefix).toBe('/api/books');
+    expect(readService({ 'http.path': 'api/books//' }).pathPrefix).toBe('/api/books');
+    expect(readService({ 'http.path': 'books' }).pathPrefix).toBe('/books');
+  });
+
+  it('allow one count (min equal to max), and refuse a min above the max, naming both', () => {
+    const one = readService({ 'count.range': { min: 3, max: 3 } });
+    expect([one.minCount, one.maxCount]).toEqual([3, 3]);
+    expect(serviceRefusal({ 'count.range': { min: 5, max: 4 } })).toBe(
+      `${SVC}: field count.range: min 5 > max 4`,
+    );
+  });
+
+  it('give the variables as the strings a task sees, and none when the manifest has none', () => {
+    const service = readService({
+      variables: { NODE_ENV: 'production', WORKERS: 3, TRACE: false },
+    });
+    expect(service.variables).toEqual({ NODE_ENV: 'production', WORKERS: '3', TRACE: 'false' });
+    expect(readService().variables).toEqual({});
+    expect(serviceRefusal({ variables: { NESTED: { a: 1 } } })).toMatch(
+      /^copilot\/svc\/manifest\.yml: field variables\.NESTED: /,
+    );
+  });
+
+  // Copilot reads each variable as the text written (manifest Variable is a string, and yaml.v3
+  // decodes any scalar into a string as its text), so the task definition gets "1.10" and
+  // "True", not the 1.1 and true a YAML parser's core schema makes of them.
+  it('give a variable the text written, as Copilot puts it in the task definition', () => {
+    const ws = fixture([]);
+    ws.write(
+      SVC,
+      `${stringify(serviceManifest('svc'))}variables:\n  API_VERSION: 1.10\n  FLAG: True\n  MODE: 0x10\n`,
+    );
+    const [service] = loadWorkspace(ws.root).services;
+    expect(service?.variables).toEqual({ API_VERSION: '1.10', FLAG: 'True', MODE: '0x10' });
+  });
+
+  it.each([
+    [undefined, 100, 200],
+    ['default', 100, 200],
+    ['Default', 100, 200],
+    ['recreate', 0, 100],
+    ['RECREATE', 0, 100],
+  ])('deploy with `deployment.rolling: %s` as Copilot renders it', (rolling, min, max) => {
+    const service = readService({ deployment: rolling === undefined ? undefined : { rolling } });
+    expect([service.minimumHealthyPercent, service.maximumPercent]).toEqual([min, max]);
+  });
+
+  it('refuse a rolling strategy Copilot does not have, naming the field', () => {
+    expect(serviceRefusal({ 'deployment.rolling': 'blue-green' })).toMatch(
+      /^copilot\/svc\/manifest\.yml: field deployment\.rolling: /,
+    );
+  });
+});
+
+describe('task-definition overrides', () => {
+  const overrides = [
+    { path: 'ContainerDefinitions[0].StopTimeout', value: 40 },
+    { path: 'ContainerDefinitions[0].ReadonlyRootFilesystem', value: true },
+    { path: 'ContainerDefinitions[0].User', value: 'node' },
+  ];
+
+  it('give the value an override sets, and nothing for a path none sets', () => {
+    const service = readService({ taskdef_overrides: overrides });
+    expect(taskdefOverride(service, 'ContainerDefinitions[0].StopTimeout')).toBe(40);
+    expect(taskdefOverride(service, 'ContainerDefinitions[0].ReadonlyRootFilesystem')).toBe(true);
+    expect(taskdefOverride(service, 'ContainerDefinitions[0].User')).toBe('node');
+    expect(taskdefOverride(service, 'ContainerDefinitions[0].Privileged')).toBeUndefined();
+  });
+
+  it('give nothing when the manifest has no overrides at all', () => {
+    expect(taskdefOverride(readService(), 'ContainerDefinitions[0].StopTimeout')).toBeUndefined();
+  });
+
+  it('refuse an override with a misspelt key or a value that is not a scalar', () => {
+    expect(
+      serviceRefusal({ taskdef_overrides: [{ path: 'ContainerDefinitions[0].User', valu: 'x' }] }),
+    ).toContain(`${SVC}: unknown field taskdef_overrides.0.valu`);
+    expect(
+      serviceRefusal({
+        taskdef_overrides: [{ path: 'ContainerDefinitions[0].Ulimits', value: [] }],
+      }),
+    ).toMatch(/^copilot\/svc\/manifest\.yml: field taskdef_overrides\.0\.value: /);
+  });
+
+  // Copilot applies the overrides in order (internal/pkg/template/override/override.go
+  // applyRules, v1.33.2), so when two set the same path the last one is what the task
+  // definition holds.
+  it('give the value the last override of a path sets, as Copilot applies them in order', () => {
+    const service = readService({
+      taskdef_overrides: [
+        { path: 'ContainerDefinitions[0].StopTimeout', value: 40 },
+        { path: 'ContainerDefinitions[0].StopTimeout', value: 60 },
+      ],
+    });
+    expect(taskdefOverride(service, 'ContainerDefinitions[0].StopTimeout')).toBe(60);
+  });
+});
+
+describe('durations', () => {
+  it('are read as Copilot writes them: seconds, minutes, or both', () => {
+    expect(parseDuration('0s')).toBe(0);
+    expect(parseDuration('10s')).toBe(10_000);
+    expect(parseDuration('1m')).toBe(60_000);
+    expect(parseDuration('2m')).toBe(120_000);
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(parseDuration('90s')).toBe(90_000);
+  });
+
+  it.each(['', '10ms', '10', '1h', 's', '1.5s', '10 s', '30s1m'])(
+    'refuse %j, saying what a duration looks like',
+    (value) => {
+      expect(() => parseDuration(value)).toThrow(
+        new Error(`"${value}" is not a duration like 10s or 2m`),
+      );
+    },
+  );
+
+  it.each([
+    'http.healthcheck.interval',
+    'http.healthcheck.timeout',
+    'http.healthcheck.grace_period',
+    'http.deregistration_delay',
+  ])('are refused in %s when not one, naming the file and field', (field) => {
+    for (const value of ['', 'ten seconds', '10ms', '1h']) {
+      expect(serviceRefusal({ [field]: value })).toBe(
+        `${SVC}: field ${field}: expected a duration like 10s, 2m or 1m30s`,
+      );
+    }
+  });
+});
+
+describe('the schema of a service manifest', () => {
+  it('refuses a misspelt key, naming the file and the whole field', () => {
+    expect(serviceRefusal({ 'http.healthcheck.healthy_treshold': 2 })).toBe(
+      `${SVC}: unknown field http.healthcheck.healthy_treshold (misspelt, or not supported by this project)`,
+    );
+    expect(serviceRefusal({ command: 'node x.js' })).toBe(
+      `${SVC}: unknown field command (misspelt, or not supported by this project)`,
+    );
+  });
+
+  it('names every unknown key of one object, and every problem on a line of its own', () => {
+    expect(serviceRefusal({ 'image.location': 'x', 'image.credentials': 'y' })).toBe(
+      `${SVC}: unknown field image.location, image.credentials (misspelt, or not supported by this project)`,
+    );
+    const lines = serviceRefusal({
+      'image.port': 0,
+      'http.healthcheck.interval': 'soon',
+    }).split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^copilot\/svc\/manifest\.yml: field image\.port: /);
+    expect(lines[1]).toBe(
+      `${SVC}: field http.healthcheck.interval: expected a duration like 10s, 2m or 1m30s`,
+    );
+  });
+
+  it('refuses a field it needs that is missing, naming it', () => {
+    expect(serviceRefusal({ 'http.healthcheck.path': undefined })).toMatch(
+      /^copilot\/svc\/manifest\.yml: field http\.healthcheck\.path: /,
+    );
+  });
+
+  it('refuses a service whose name is not its folder, naming both', () => {
+    const ws = fixture([]);
+    ws.write('copilot/books/manifest.yml', stringify(serviceManifest('book-service')));
+    expect(refusal(ws.root)).toBe(
+      'copilot/books/manifest.yml: field name: "book-service" must equal its folder name "books"',
+    );
+  });
+
+  it.each([
+    ['name', 'svc', 'Svc'],
+    ['name', 'svc', '1svc'],
+    ['type', 'Backend Service', 'Load Balanced Web Service'],
+    ['image.port', 1, 0],
+    ['image.port', 65535, 65536],
+    ['image.port', 3000, 3000.5],
+    ['http.path', 'api/v1_x-y', '/api/svc'],
+    ['http.path', 'api/svc', 'Api/svc'],
+    ['http.healthcheck.path', '/health', 'health'],
+    ['http.healthcheck.success_codes', '200,202', '200-299'],
+    ['http.healthcheck.success_codes', '404', '20'],
+    ['http.healthcheck.success_codes', '200', '200,'],
+    ['http.healthcheck.healthy_threshold', 2, 1],
+    ['http.healthcheck.healthy_threshold', 10, 11],
+    ['http.healthcheck.unhealthy_threshold', 2, 1],
+    ['http.healthcheck.unhealthy_threshold', 10, 11],
+    ['cpu', 512, 0.5],
+    ['memory', 1024, '1024'],
+    ['platform', 'linux/arm64', 'windows/x86_64'],
+    ['count.range.min', 1, 0],
+    ['count.range.max', 1, 0],
+    ['count.cpu_percentage', 1, 0],
+    ['count.cpu_percentage', 100, 101],
+    ['count.cpu_percentage', undefined, 50.5],
+    ['network.vpc.placement', 'public', 'isolated'],
+    ['logging.retention', 1, 0],
+    ['deployment.rolling', 'Recreate', 'rolling'],
+  ])('takes %s: %j and refuses %j, naming the file and field', (field, good, bad) => {
+    const fields: Record<string, unknown> = { [field]: good };
+    if (field === 'count.range.max') fields['count.range.min'] = 1;
+    expect(() => readService(fields)).not.toThrow();
+    const message = serviceRefusal({ ...fields, [field]: bad });
+    const [first] = message.split('\n');
+    expect(first?.startsWith(`${SVC}: field ${field}: `), message).toBe(true);
+  });
+
+  it('says what a path must look like', () => {
+    expect(serviceRefusal({ 'http.path': '/api/svc' })).toBe(
+      `${SVC}: field http.path: expected a path without a leading slash`,
+    );
+  });
+
+  // Copilot passes success_codes to the target group's Matcher, which also takes a range
+  // ("200-299"); the local ALB checks a list of codes, so a range is refused, and said so.
+  it('refuses a range of success codes, saying what the local stack takes', () => {
+    expect(serviceRefusal({ 'http.healthcheck.success_codes': '200-299' })).toBe(
+      `${SVC}: field http.healthcheck.success_codes: expected HTTP codes like 200 or 200,202 (a range such as 200-299 is not supported here)`,
+    );
+  });
+});
+
+describe('the schema of an environment manifest', () => {
+  const ENV = 'copilot/environments/test/manifest.yml';
+  const envRefusal = (text: string) => {
+    const ws = fixture();
+    ws.write(ENV, text);
+    return refusal(ws.root);
+  };
+  const envRead = (text: string) => {
+    const ws = fixture();
+    ws.write(ENV, text);
+    return loadWorkspace(ws.root).environments[0]?.manifest;
+  };
+
+  it('reads the fields the project uses, the internal ALB opened to the VPC included', () => {
+    const manifest = envRead(
+      [
+        'name: test',
+        'type: Environment',
+        'network:',
+        '  vpc:',
+        '    cidr: 10.1.0.0/16',
+        'observability:',
+        '  container_insights: true',
+        'http:',
+        '  private:',
+        '    ingress:',
+        '      vpc: true',
+        '',
+      ].join('\n'),
+    );
+    expect(manifest?.http?.private?.ingress?.vpc).toBe(true);
+    expect(manifest?.observability?.container_insights).toBe(true);
+    expect(manifest?.network?.vpc?.cidr).toBe('10.1.0.0/16');
+  });
+
+  it('refuses a misspelt key or a wrong type, naming the file and field', () => {
+    expect(
+      envRefusal(
+        'name: test\ntype: Environment\nobservability:\n  container_insights: true\n  insights: true\n',
+      ),
+    ).toBe(
+      `${ENV}: unknown field observability.insights (misspelt, or not supported by this project)`,
+    );
+    expect(envRefusal('name: test\ntype: Backend Service\n')).toMatch(
+      /^copilot\/environments\/test\/manifest\.yml: field type: /,
+    );
+    expect(
+      envRefusal('name: test\ntype: Environment\nobservability:\n  container_insights: "yes"\n'),
+    ).toMatch(
+      /^copilot\/environments\/test\/manifest\.yml: field observability\.container_insights: /,
+    );
+  });
+});
+
+describe('the internal host name', () => {
+  it('is <service>.<env>.<app>.internal', () => {
+    expect(internalHost('book-service', 'test', 'bookstore')).toBe(
+      'book-service.test.bookstore.internal',
+    );
+  });
+});
