@@ -58,6 +58,8 @@ export default {
     'scripts/checks/diagnose-*.ts',
     // The policy over the manifests: each control's verdict and finding, exceptions, the table.
     'scripts/checks/policy.ts',
+    // The secret scan's rules, what it reads and skips, the allowlist.
+    'scripts/checks/secrets.ts',
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.
     'scripts/cli/command.ts',

@@ -71,6 +71,7 @@ export default defineConfig({
       'test/local/route-table.test.ts',
       'test/local/head-meter.test.ts',
       'test/workspace/manifests-rules.test.ts',
+      'test/scripts/secrets-rules.test.ts',
       'test/scripts/smoke-run.test.ts',
       'test/scripts/smoke-run-aws.test.ts',
       'test/scripts/rendered-check.test.ts',

@@ -37,6 +37,9 @@ const CONFIG_FILE = /(^|\/)(\.env[^/]*|\.npmrc|[^/]+\.(ya?ml|ini|cfg|conf|proper
 const SECRET_NAME =
   '[\\w.-]*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)[\\w.-]*';
 
+/** `: string =` and the like: a TypeScript declaration's type between the name and the value. */
+const TYPED_ASSIGNMENT = ':[ \\t]*[A-Za-z_$][\\w$.<>[\\]| ]*?[ \\t]*=(?![=>])';
+
 export const RULES: SecretRule[] = [
   {
     id: 'aws-access-key-id',
@@ -62,7 +65,14 @@ export const RULES: SecretRule[] = [
   {
     id: 'npm-token',
     description: 'an npm token',
-    content: /\b(npm_[A-Za-z0-9]{36})\b|_authToken\s*=\s*(?!\$\{)([^\s]{8,})/g,
+    content: /\b(npm_[A-Za-z0-9]{36})\b/g,
+  },
+  {
+    // npm's setting, in npm's file: in code, `_authToken =` names a field like any other.
+    id: 'npm-token',
+    description: 'an npm token',
+    content: /_authToken\s*=\s*["']?(?!\$\{)([^\s"']{8,})/g,
+    onlyIn: /(^|\/)\.npmrc$/,
   },
   {
     id: 'password-assignment',
@@ -71,7 +81,7 @@ export const RULES: SecretRule[] = [
     // literal with a space in it is a command or a sentence ("check:secrets": "node ..."),
     // not a credential.
     content: new RegExp(
-      `\\b${SECRET_NAME}["']?[ \\t]*(?::|=|=>)[ \\t]*(?:"([^"\\s]{12,})"|'([^'\\s]{12,})')`,
+      `\\b${SECRET_NAME}["']?[ \\t]*(?:${TYPED_ASSIGNMENT}|:|=|=>)[ \\t]*(?:"([^"\\s]{12,})"|'([^'\\s]{12,})')`,
       'gi',
     ),
   },
@@ -99,6 +109,30 @@ const NOT_A_SECRET =
 
 const MAX_BYTES = 2 * 1024 * 1024;
 
+/** A Copilot manifest: a service's, or an environment's. */
+const COPILOT_MANIFEST = /(^|\/)copilot\/(environments\/)?[^/]+\/manifest\.yml$/;
+
+/**
+ * The lines (from 1) inside a Copilot manifest's `secrets:` sections (the service's, its
+ * sidecars' or its logging's). Each value there names an SSM parameter or a Secrets Manager
+ * secret, never the secret itself (internal/pkg/manifest/workload_ecs.go Secret, v1.33.2), and
+ * is where the policy's ECS.8 sends a credential: a rule that goes by the variable's name reads
+ * nothing there. A section runs while its lines are indented deeper than `secrets:`.
+ */
+function secretsSectionLines(text: string): Set<number> {
+  const inside = new Set<number>();
+  let indent = -1;
+  text.split('\n').forEach((line, i) => {
+    const depth = line.search(/\S/);
+    if (indent >= 0 && (depth === -1 || depth > indent)) {
+      inside.add(i + 1);
+      return;
+    }
+    indent = /^\s*secrets:\s*(#.*)?$/.test(line) ? depth : -1;
+  });
+  return inside;
+}
+
 function redact(text: string): string {
   return `${text.slice(0, 4)}… (${text.length} chars)`;
 }
@@ -118,14 +152,17 @@ export function scanText(file: string, text: string, rules: SecretRule[] = RULES
     }
     return { line: lo + 1, column: index - (lineStarts[lo] as number) + 1 };
   };
+  const references = COPILOT_MANIFEST.test(file) ? secretsSectionLines(text) : new Set<number>();
   for (const rule of rules) {
     if (!rule.content || (rule.onlyIn && !rule.onlyIn.test(file))) continue;
     for (const match of text.matchAll(rule.content)) {
       const secret = match.slice(1).find((g) => g !== undefined) ?? match[0];
       if (NOT_A_SECRET.test(secret)) continue;
+      const at = position(match.index);
+      if (rule.id === 'password-assignment' && references.has(at.line)) continue;
       findings.push({
         file,
-        ...position(match.index),
+        ...at,
         rule: rule.id,
         description: rule.description,
         excerpt: redact(secret),
