@@ -21,10 +21,11 @@ export default {
     'scripts/local/console/request-rules.ts',
     // The stack's listeners: a busy port's hint, the limits on slow clients, closing; what both
     // hops read from a request's head (what is passed on, the head's size as sent, the target),
-    // and the meter that counts each head's bytes on the connection.
+    // the meter that counts each head's bytes on the connection, one request at a time on it.
     'scripts/local/http/listeners.ts',
     'scripts/local/http/request-head.ts',
     'scripts/local/http/head-meter.ts',
+    'scripts/local/http/one-at-a-time.ts',
     // The route table npm start prints: each route's ALB rule, service and targets.
     'scripts/local/route-table.ts',
     // The services' shared code.

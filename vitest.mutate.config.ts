@@ -70,6 +70,7 @@ export default defineConfig({
       'test/local/request-head.test.ts',
       'test/local/route-table.test.ts',
       'test/local/head-meter.test.ts',
+      'test/local/one-at-a-time.test.ts',
       'test/workspace/manifests-rules.test.ts',
       'test/scripts/secrets-rules.test.ts',
       'test/scripts/smoke-run.test.ts',

@@ -91,20 +91,21 @@ export class OneAtATime {
     }
     if (request && !line.paused) {
       line.paused = true;
-      socket.pause();
+      // Not at once: node:http resumes the connection as each request's message completes
+      // (_http_incoming.js readStart, from parserOnMessageComplete), which follows this request's
+      // 'request' event within the same read. Paused once the parser is done with the read, it
+      // stays paused until the waiting requests are through (tried on Node 24.21).
+      process.nextTick(() => {
+        if (line.paused) socket.pause();
+      });
     }
   }
 
   private lineOf(socket: Socket): Line {
     let line = this.lines.get(socket);
     if (line === undefined) {
-      const created: Line = { current: undefined, paused: false, waiting: [] };
-      line = created;
+      line = { current: undefined, paused: false, waiting: [] };
       this.lines.set(socket, line);
-      // Whatever waits on a closed connection is never answered.
-      socket.once('close', () => {
-        created.waiting.length = 0;
-      });
     }
     return line;
   }
@@ -119,6 +120,12 @@ export class OneAtATime {
 
   private next(socket: Socket, line: Line): void {
     line.current = undefined;
+    // Whatever waits on a closed connection is never answered. (The response's 'close' comes
+    // before any listener this module could add to the socket's: node:http adds its own first.)
+    if (socket.destroyed) {
+      line.waiting.length = 0;
+      return;
+    }
     const task = line.waiting.shift();
     if (task !== undefined) {
       task();
