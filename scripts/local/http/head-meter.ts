@@ -24,6 +24,9 @@ const LF = 0x0a;
 
 type State = 'head' | 'body' | 'chunk-size' | 'chunk-data' | 'trailer';
 
+/** A header line whose value the meter reads (a chunk-size line is the other). */
+const LENGTH_LINE = /^content-length:/i;
+
 /**
  * A line's start without spaces, tabs and a number's leading zeros, which node:http reads
  * past: `Content-Length:` then 100 spaces then `5`, or 70 zeros then `5`, is 5 to it (field
@@ -74,10 +77,12 @@ class Meter {
       // A CR counts as the line's ending only if a LF follows it at once.
       const last = chunk[end - 1] === CR ? end - 1 : end;
       this.crlf = last < end;
-      // A window at a time, so a line padded to its limit is never one long string.
+      // A window at a time, so a line padded to its limit is never one long string; only the
+      // lines whose number is read are rewritten (the others cost no more than their start).
       for (let from = at; from < last && this.line.length < LINE_KEPT; ) {
         const to = Math.min(last, from + LINE_KEPT - this.line.length);
-        this.line = kept(this.line + chunk.toString('latin1', from, to));
+        this.line += chunk.toString('latin1', from, to);
+        if (this.state === 'chunk-size' || LENGTH_LINE.test(this.line)) this.line = kept(this.line);
         from = to;
       }
       this.lineLength += end - at - (this.crlf ? 1 : 0);
