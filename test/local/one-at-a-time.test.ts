@@ -38,6 +38,14 @@ const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`;
 const release = (held: Held | undefined, body = 'ok') => held?.res.end(body);
 const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]);
 
+/** One request on the connection, answered: the connection is then idle. */
+async function answerOne(s: Serial): Promise<void> {
+  s.client.write(get('/1'));
+  await waitFor('the first request', () => s.held.length === 1);
+  release(s.held[0]);
+  await waitFor('the response', () => statuses(s.client.received()).length === 1);
+}
+
 async function serial(): Promise<Serial> {
   const one = new OneAtATime();
   const held: Held[] = [];
@@ -141,10 +149,7 @@ describe('a pipelining client', () => {
 
   it('on an idle connection, has a task run at once', async () => {
     const s = await serial();
-    s.client.write(get('/1'));
-    await waitFor('the first request', () => s.held.length === 1);
-    release(s.held[0]);
-    await waitFor('the response', () => statuses(s.client.received()).length === 1);
+    await answerOne(s);
     let ran = false;
     s.serial.whenIdle(s.socket(), () => {
       ran = true;
@@ -165,10 +170,7 @@ describe("an answer to what node:http's parser refused", () => {
 
   it('goes out at once when nothing is in progress on the connection', async () => {
     const s = await withAnswer();
-    s.client.write(get('/1'));
-    await waitFor('the first request', () => s.held.length === 1);
-    release(s.held[0]);
-    await waitFor('the response', () => statuses(s.client.received()).length === 1);
+    await answerOne(s);
     s.onError(parseError('HPE_INVALID_METHOD'), s.socket());
     expect(s.answered).toEqual(['HPE_INVALID_METHOD']);
   });
@@ -219,10 +221,7 @@ describe("an answer to what node:http's parser refused", () => {
     ['the connection can no longer be written', 'HPE_INVALID_METHOD', true],
   ])('is not written when %s: the connection goes', async (_, code, ended) => {
     const s = await withAnswer();
-    s.client.write(get('/1'));
-    await waitFor('the first request', () => s.held.length === 1);
-    release(s.held[0]);
-    await waitFor('the response', () => statuses(s.client.received()).length === 1);
+    await answerOne(s);
     if (ended) s.socket().end();
     s.onError(parseError(code), s.socket());
     expect(s.answered).toEqual([]);
