@@ -52,6 +52,8 @@ export default {
     // Lambda refuses on the day (the runtime table's dates).
     'scripts/cloud/rendered-check.ts',
     'scripts/cloud/lambda-runtimes.ts',
+    // The same judgement over the workspace, for lint: each rendered function's patch, addons.
+    'scripts/checks/lambda-runtimes.ts',
     'scripts/checks/smoke-checks.ts',
     'scripts/checks/smoke-run.ts',
     'scripts/checks/smoke-options.ts',

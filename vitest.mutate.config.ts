@@ -77,6 +77,7 @@ export default defineConfig({
       'test/scripts/smoke-run-aws.test.ts',
       'test/scripts/rendered-check.test.ts',
       'test/scripts/runtimes.test.ts',
+      'test/scripts/runtime-checks.test.ts',
       'test/scripts/smoke-options.test.ts',
       'test/scripts/policy-rules.test.ts',
       'test/scripts/smoke-quotas.test.ts',

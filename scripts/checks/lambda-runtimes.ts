@@ -119,7 +119,7 @@ function checkStack<M>(
         problem: `Copilot renders ${f.logicalId} (${f.file}: ${f.renderedWhen}) on ${why}, and ${file} has no patch for it`,
         fix: target
           ? `add to ${file}:\n${indent(runtimePatchYaml(f.logicalId, target))}`
-          : tableFix(),
+          : tableFix(runtime),
       });
     }
   }
@@ -159,13 +159,16 @@ function judge(
     problem: `${at.fn} runs ${verdict.summary}`,
     fix:
       verdict.state === 'unknown' || !target
-        ? tableFix()
+        ? tableFix(at.runtime)
         : `set ${at.fn}'s runtime to ${target} in ${where}`,
   });
 }
 
-const tableFix = () =>
-  `read the runtime's dates on ${RUNTIME_TABLE.source} and add them to scripts/cloud/lambda-runtimes.ts (with the day read); a runtime acceptable for ${MARGIN_DAYS} more days is needed`;
+/** Lambda's page of every language's runtimes and their dates; the table's own is Node.js's. */
+const ALL_RUNTIMES_PAGE = 'https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html';
+
+const tableFix = (runtime: string) =>
+  `read the runtime's dates on ${runtime.startsWith('nodejs') ? RUNTIME_TABLE.source : ALL_RUNTIMES_PAGE} and add them to scripts/cloud/lambda-runtimes.ts (with the day read); a runtime acceptable for ${MARGIN_DAYS} more days is needed`;
 
 /**
  * addons/*.yml and Copilot's addons (copilot/<name>/addons/*.yml, the environments' under

@@ -124,7 +124,19 @@ const LAMBDA_TYPES = new Set(['AWS::Lambda::Function', 'AWS::Serverless::Functio
 /** The Lambda functions of a template that name their runtime: logical id and runtime. */
 export function lambdaRuntimes(template: CfnTemplate): { fn: string; runtime: string }[] {
   return Object.entries(template.Resources ?? {}).flatMap(([fn, r]) => {
-    const runtime = r?.Properties?.Runtime;
-    return LAMBDA_TYPES.has(r?.Type) && typeof runtime === 'string' ? [{ fn, runtime }] : [];
+    const runtime = literalRuntime(template, r?.Properties?.Runtime);
+    return LAMBDA_TYPES.has(r?.Type) && runtime !== undefined ? [{ fn, runtime }] : [];
   });
+}
+
+/**
+ * A Runtime written as a literal, or as a `Ref` to a parameter: its Default, what a deploy
+ * without that parameter set creates the function on (a runtime from a parameter was not
+ * judged at all). Other intrinsic functions are not resolved.
+ */
+function literalRuntime(template: CfnTemplate, runtime: unknown): string | undefined {
+  if (typeof runtime === 'string') return runtime;
+  const ref = (runtime as { Ref?: unknown } | undefined)?.Ref;
+  const fallback = typeof ref === 'string' ? template.Parameters?.[ref]?.Default : undefined;
+  return typeof fallback === 'string' ? fallback : undefined;
 }

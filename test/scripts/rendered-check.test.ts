@@ -3,7 +3,7 @@
 // value that is not there or not the patch's), and the Lambda functions on a runtime Lambda
 // refuses, with the patch that moves each to the runtime to use.
 import { describe, expect, it } from 'vitest';
-import { runtimeVerdict } from '../../scripts/cloud/lambda-runtimes.ts';
+import { lambdaRuntimes, runtimeVerdict } from '../../scripts/cloud/lambda-runtimes.ts';
 import { judgeRendered, PATCHED_MARK } from '../../scripts/cloud/rendered-check.ts';
 import type { Patch, RenderedStack } from '../../scripts/workspace/overrides.ts';
 import type { CfnTemplate } from '../../scripts/workspace/template.ts';
@@ -201,6 +201,35 @@ describe('the Lambda functions of the rendered template', () => {
     );
     expect(judgeRendered(rendered, environment, [], TODAY).functions).toEqual([
       { fn: 'Fn', runtime: 'nodejs24.x', state: 'ok' },
+    ]);
+  });
+});
+
+describe('the runtime of each Lambda function of a template', () => {
+  it('is its literal, or the Default of the parameter it refers to', () => {
+    const template = {
+      Parameters: {
+        Runtime: { Type: 'String', Default: 'nodejs20.x' },
+        NoDefault: { Type: 'String' },
+        NotText: { Type: 'Number', Default: 20 },
+      },
+      Resources: {
+        Literal: fn('nodejs24.x'),
+        FromParameter: fn({ Ref: 'Runtime' }),
+        Serverless: fn('nodejs22.x', 'AWS::Serverless::Function'),
+        // Not judged: nothing says which runtime they get.
+        FromParameterWithoutDefault: fn({ Ref: 'NoDefault' }),
+        FromNumber: fn({ Ref: 'NotText' }),
+        FromPseudoParameter: fn({ Ref: 'AWS::Region' }),
+        FromCondition: fn({ 'Fn::If': ['Old', 'nodejs20.x', 'nodejs24.x'] }),
+        NoRuntime: { Type: 'AWS::Lambda::Function', Properties: { PackageType: 'Image' } },
+        NotAFunction: { Type: 'AWS::Lambda::LayerVersion', Properties: { Runtime: 'nodejs20.x' } },
+      },
+    } as CfnTemplate;
+    expect(lambdaRuntimes(template)).toEqual([
+      { fn: 'Literal', runtime: 'nodejs24.x' },
+      { fn: 'FromParameter', runtime: 'nodejs20.x' },
+      { fn: 'Serverless', runtime: 'nodejs22.x' },
     ]);
   });
 });
