@@ -46,6 +46,8 @@ export default {
     // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
     // bastion's script) and the smoke command around them; diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',
+    // One CloudFormation stack through a change set: what is printed, the waits, the failures.
+    'scripts/cloud/stack-deployer.ts',
     'scripts/cloud/teardown.ts',
     'scripts/cloud/failure-report.ts',
     // What deploy refuses in what Copilot rendered: patches that did not apply, Lambda runtimes

@@ -63,6 +63,7 @@ export default defineConfig({
       'test/workspace/template-edges.test.ts',
       'test/scripts/plan.test.ts',
       'test/scripts/deploy-steps.test.ts',
+      'test/scripts/stack-deployer-rules.test.ts',
       'test/scripts/smoke-checks.test.ts',
       'test/scripts/units.test.ts',
       'test/scripts/cli-command.test.ts',

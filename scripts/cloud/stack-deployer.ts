@@ -136,9 +136,14 @@ export class EventStream {
     this.#stackName = stackName;
   }
 
-  /** Marks every existing event as seen, so only events from now on are reported. */
+  /**
+   * Marks every existing event as seen, so only events from now on are reported and counted:
+   * those of a wait before (another run's, settling) are neither this run's movement nor its
+   * failure reasons.
+   */
   async baseline(): Promise<void> {
     for (const e of await this.#fetch()) if (e.EventId) this.#seen.add(e.EventId);
+    this.events.length = 0;
   }
 
   async poll(print: (line: string) => void): Promise<void> {
@@ -190,6 +195,8 @@ async function waitForStack(options: {
   previousStatus?: string;
 }): Promise<Stack | undefined> {
   const { cfn, stackName, log, events } = options;
+  // Seen in progress since the wait began: the stack has moved, whatever its events say.
+  let seenInProgress = false;
   return waitUntil<Stack | undefined>({
     what: `stack ${stackName}`,
     timeoutMs: options.timeoutMs,
@@ -203,8 +210,11 @@ async function waitForStack(options: {
         return { done: false, state: 'not created yet' };
       }
       const status = stack.StackStatus ?? 'UNKNOWN';
-      if (isInProgress(status)) return { done: false, state: status };
-      const moved = events.events.length > 0 || status !== options.previousStatus;
+      if (isInProgress(status)) {
+        seenInProgress = true;
+        return { done: false, state: status };
+      }
+      const moved = seenInProgress || events.events.length > 0 || status !== options.previousStatus;
       if (options.previousStatus !== undefined && (!moved || status === 'REVIEW_IN_PROGRESS')) {
         return { done: false, state: `${status} (execution not started yet)` };
       }
@@ -307,7 +317,14 @@ async function settledStack(run: Run): Promise<Stack | undefined> {
   if (existing && isInProgress(existing.StackStatus ?? '')) {
     log.info(`${stackName} is ${existing.StackStatus}: waiting for it to settle first`);
     await run.events.baseline();
-    existing = await waitForStack({ ...run, timeoutMs: run.remaining(), ...withBackoff(run) });
+    // A stack being deleted is done when it is gone: then there is nothing to start from.
+    const deleting = existing.StackStatus === 'DELETE_IN_PROGRESS';
+    existing = await waitForStack({
+      ...run,
+      timeoutMs: run.remaining(),
+      deleting,
+      ...withBackoff(run),
+    });
   }
   // A stack whose first creation failed can only be deleted; recreating it is what the user wants.
   if (existing?.StackStatus === 'ROLLBACK_COMPLETE') {
