@@ -9,6 +9,7 @@
 // patch file; the runtimes of addons/*.yml and Copilot's addons (yml and yaml only); one finding
 // per shared patch file however many environments use it; each finding as printed.
 // test/scripts/runtimes.test.ts holds this repository to the check and runs its command line.
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +21,7 @@ import {
 } from '../../scripts/checks/lambda-runtimes.ts';
 import { RUNTIME_TABLE } from '../../scripts/cloud/lambda-runtimes.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { serviceManifest } from '../helpers/service-manifest.ts';
 
 const scratch = path.join(repoRoot, '.cache', 'test-fixtures');
 const made: string[] = [];
@@ -42,33 +44,6 @@ const SVC_FUNCTIONS = [
   'DynamicDesiredCountFunction',
 ];
 const TABLE_FIX = `read the runtime's dates on ${RUNTIME_TABLE.source} and add them to scripts/cloud/lambda-runtimes.ts (with the day read); a runtime acceptable for 180 more days is needed`;
-
-/** A valid Backend Service manifest (http and a count range: it renders all three functions). */
-function serviceManifest(name: string): string {
-  return stringify({
-    name,
-    type: 'Backend Service',
-    image: { build: { dockerfile: `services/${name}/Dockerfile`, context: '.' }, port: 3000 },
-    http: {
-      path: `api/${name}`,
-      healthcheck: {
-        path: `/api/${name}/health`,
-        success_codes: '200',
-        healthy_threshold: 2,
-        unhealthy_threshold: 2,
-        interval: '10s',
-        timeout: '5s',
-        grace_period: '30s',
-      },
-      deregistration_delay: '35s',
-    },
-    cpu: 256,
-    memory: 512,
-    platform: 'linux/x86_64',
-    count: { range: { min: 2, max: 4 }, cpu_percentage: 70 },
-    network: { vpc: { placement: 'private' } },
-  });
-}
 
 /** Patches as a patch file holds them: `[logical id, runtime]` sets the function's runtime. */
 const runtimePatches = (fns: [string, string][]) =>
@@ -107,7 +82,7 @@ function fixture(runtime: string | undefined = 'nodejs24.x', envs = ['test']): F
   for (const env of envs) {
     write(`copilot/environments/${env}/manifest.yml`, `name: ${env}\ntype: Environment\n`);
   }
-  write('copilot/svc/manifest.yml', serviceManifest('svc'));
+  write('copilot/svc/manifest.yml', stringify(serviceManifest('svc')));
   if (runtime) {
     write(ENV_PATCHES, runtimePatches(ENV_FUNCTIONS.map((fn) => [fn, runtime])));
     write(SVC_PATCHES, runtimePatches(SVC_FUNCTIONS.map((fn) => [fn, runtime])));

@@ -6,6 +6,7 @@
 // task-definition overrides); each rule of the schemas on both sides of its bound; and every
 // refusal as a user reads it, naming the file, the field and what is expected.
 // test/manifests.test.ts holds the repository's own manifests to the project's settings.
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import {
   type Service,
   taskdefOverride,
 } from '../../scripts/workspace/manifests.ts';
+import { serviceManifest } from '../helpers/service-manifest.ts';
 
 const scratch = path.join(repoRoot, '.cache', 'test-fixtures');
 const made: string[] = [];
@@ -27,33 +29,6 @@ afterEach(() => {
 });
 
 type Yaml = Record<string, unknown>;
-
-/** A valid Backend Service manifest, shaped like the repository's, for the service `name`. */
-function serviceManifest(name: string): Yaml {
-  return {
-    name,
-    type: 'Backend Service',
-    image: { build: { dockerfile: `services/${name}/Dockerfile`, context: '.' }, port: 3000 },
-    http: {
-      path: `api/${name}`,
-      healthcheck: {
-        path: `/api/${name}/health`,
-        success_codes: '200',
-        healthy_threshold: 2,
-        unhealthy_threshold: 3,
-        interval: '10s',
-        timeout: '5s',
-        grace_period: '30s',
-      },
-      deregistration_delay: '35s',
-    },
-    cpu: 256,
-    memory: 512,
-    platform: 'linux/x86_64',
-    count: { range: { min: 2, max: 4 }, cpu_percentage: 70 },
-    network: { vpc: { placement: 'private' } },
-  };
-}
 
 /** Sets (or, for undefined, deletes) the field at a dotted path, making the objects on the way. */
 function setField(manifest: Yaml, dotted: string, value: unknown): void {
