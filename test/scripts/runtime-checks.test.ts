@@ -10,9 +10,9 @@
 // per shared patch file however many environments use it; each finding as printed.
 // test/scripts/runtimes.test.ts holds this repository to the check and runs its command line.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   checkLambdaRuntimes,
@@ -20,14 +20,10 @@ import {
   type RuntimeReport,
 } from '../../scripts/checks/lambda-runtimes.ts';
 import { RUNTIME_TABLE } from '../../scripts/cloud/lambda-runtimes.ts';
-import { repoRoot } from '../../scripts/workspace/manifests.ts';
+import { scratchFolders } from '../helpers/scratch.ts';
 import { serviceManifest } from '../helpers/service-manifest.ts';
 
-const scratch = path.join(repoRoot, '.cache', 'test-fixtures');
-const made: string[] = [];
-afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const newFolder = scratchFolders('runtime-checks');
 
 /** A day well before any margin of the table's Node.js 22 and 24: nodejs24.x is recommended. */
 const DAY = '2026-12-06';
@@ -70,14 +66,7 @@ interface Fixture {
  * `runtime` (no patch files when it is undefined).
  */
 function fixture(runtime: string | undefined = 'nodejs24.x', envs = ['test']): Fixture {
-  mkdirSync(scratch, { recursive: true });
-  const root = mkdtempSync(path.join(scratch, 'runtime-checks-'));
-  made.push(root);
-  const write = (relative: string, text: string) => {
-    const file = path.join(root, relative);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-  };
+  const { root, write } = newFolder();
   write('copilot/.workspace', 'application: bookstore\n');
   for (const env of envs) {
     write(`copilot/environments/${env}/manifest.yml`, `name: ${env}\ntype: Environment\n`);

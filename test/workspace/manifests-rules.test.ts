@@ -7,26 +7,22 @@
 // refusal as a user reads it, naming the file, the field and what is expected.
 // test/manifests.test.ts holds the repository's own manifests to the project's settings.
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import {
   internalHost,
   loadWorkspace,
   ManifestError,
   parseDuration,
-  repoRoot,
   type Service,
   taskdefOverride,
 } from '../../scripts/workspace/manifests.ts';
+import { scratchFolders } from '../helpers/scratch.ts';
 import { serviceManifest } from '../helpers/service-manifest.ts';
 
-const scratch = path.join(repoRoot, '.cache', 'test-fixtures');
-const made: string[] = [];
-afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const newFolder = scratchFolders('manifests-rules');
 
 type Yaml = Record<string, unknown>;
 
@@ -57,14 +53,7 @@ interface Fixture {
  * valid service `svc`.
  */
 function fixture(services: string[] = ['svc']): Fixture {
-  mkdirSync(scratch, { recursive: true });
-  const root = mkdtempSync(path.join(scratch, 'manifests-rules-'));
-  made.push(root);
-  const write = (relative: string, text: string) => {
-    const file = path.join(root, relative);
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-  };
+  const { root, write } = newFolder();
   const service = (name: string, fields: Record<string, unknown> = {}) => {
     const manifest = serviceManifest(name);
     for (const [dotted, value] of Object.entries(fields)) setField(manifest, dotted, value);
