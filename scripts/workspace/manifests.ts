@@ -184,25 +184,37 @@ function readYaml(
   return readYamlFile(path.join(root, relative), relative, parse, fail);
 }
 
-function validate<T>(schema: z.ZodType<T>, root: string, relative: string): T {
-  const result = schema.safeParse(readYaml(root, relative));
+function checked<T>(schema: z.ZodType<T>, relative: string, data: unknown): T {
+  const result = schema.safeParse(data);
   if (!result.success) throw new ManifestError(describeIssues(relative, result.error));
   return result.data;
 }
 
-/**
- * The service's variables as written: Copilot reads each as a string (manifest Variable,
- * internal/pkg/manifest/svc.go StringOrFromCFN, v1.33.2), and yaml.v3 decodes any scalar into a
- * string as its text (decode.go, scalar), so `1.10`, `True` and `0x10` reach the task definition
- * as written. The YAML failsafe schema reads every scalar as its text too; the validated
- * manifest has already refused anything but scalars.
- */
-function writtenVariables(root: string, manifestFile: string): Record<string, string> {
-  const asText = readYaml(root, manifestFile, (text) => parseYaml(text, { schema: 'failsafe' }));
-  return (asText as { variables?: Record<string, string> }).variables ?? {};
+function validate<T>(schema: z.ZodType<T>, root: string, relative: string): T {
+  return checked(schema, relative, readYaml(root, relative));
 }
 
-function toService(root: string, manifestFile: string, manifest: ServiceManifest): Service {
+/**
+ * A service's manifest, read once: validated, and its variables as written. Copilot reads each
+ * variable as a string (manifest Variable, internal/pkg/manifest/svc.go StringOrFromCFN,
+ * v1.33.2), and yaml.v3 decodes any scalar into a string as its text (decode.go, scalar), so
+ * `1.10`, `True` and `0x10` reach the task definition as written. The YAML failsafe schema reads
+ * every scalar as its text too; the validated manifest has already refused anything but scalars.
+ */
+function readService(root: string, manifestFile: string) {
+  const [data, asText] = readYaml(root, manifestFile, (text) => [
+    parseYaml(text),
+    parseYaml(text, { schema: 'failsafe' }),
+  ]) as [unknown, { variables?: Record<string, string> }];
+  return toService(root, manifestFile, checked(serviceSchema, manifestFile, data), asText);
+}
+
+function toService(
+  root: string,
+  manifestFile: string,
+  manifest: ServiceManifest,
+  asText: { variables?: Record<string, string> },
+): Service {
   const folder = path.basename(path.dirname(manifestFile));
   if (manifest.name !== folder) {
     throw new ManifestError(
@@ -216,7 +228,6 @@ function toService(root: string, manifestFile: string, manifest: ServiceManifest
     );
   }
   const hc = manifest.http.healthcheck;
-  const variables = writtenVariables(root, manifestFile);
   return {
     name: manifest.name,
     manifestFile,
@@ -236,7 +247,7 @@ function toService(root: string, manifestFile: string, manifest: ServiceManifest
     ...deploymentPercents(manifest.deployment?.rolling),
     minCount: range.min,
     maxCount: range.max,
-    variables,
+    variables: asText.variables ?? {},
     sourceDir: path.join(root, path.dirname(manifest.image.build.dockerfile)),
   };
 }
@@ -286,7 +297,7 @@ export function loadWorkspace(root: string = repoRoot): Workspace {
   });
   const services = serviceNames(copilotDir).map((name) => {
     const manifestFile = `copilot/${name}/manifest.yml`;
-    return toService(root, manifestFile, validate(serviceSchema, root, manifestFile));
+    return readService(root, manifestFile);
   });
   if (services.length === 0) throw new ManifestError('copilot/: no service manifest found');
   return { root, application, environments, services };
