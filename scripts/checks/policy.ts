@@ -145,9 +145,15 @@ export const CONTROLS: Control[] = [
     ...service((s) => {
       const names = Object.keys(s.variables);
       const bad = names.filter((n) => SECRET_VARIABLE.test(n) || SECRET_LIKE_VARIABLE.test(n));
-      return bad.length === 0
-        ? { pass: true, detail: `variables: ${names.join(', ') || '(none)'}` }
-        : { pass: false, detail: `variables ${bad.join(', ')} look like secrets: use secrets:` };
+      if (bad.length > 0) {
+        return {
+          pass: false,
+          detail: `variables ${bad.join(', ')} look like secrets: use secrets:`,
+        };
+      }
+      const secrets = Object.keys(s.secrets);
+      const fromSecrets = secrets.length > 0 ? `; secrets: ${secrets.join(', ')}` : '';
+      return { pass: true, detail: `variables: ${names.join(', ') || '(none)'}${fromSecrets}` };
     }),
   },
   {

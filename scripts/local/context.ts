@@ -104,6 +104,26 @@ export interface Context {
   internalHost(name: string): string;
 }
 
+/**
+ * ECS sets a task's `secrets:` from SSM or Secrets Manager as it starts the task, and cannot start
+ * it without them (the task stops with ResourceInitializationError: "unable to pull secrets",
+ * repost.aws/knowledge-center/ecs-unable-to-pull-secrets). The local stack reads neither: a
+ * task takes each secret from the environment `npm start` runs in, which every task inherits
+ * (supervisor.ts), and one missing there is said before any task starts.
+ */
+function checkSecrets(service: Service, env: Record<string, string> | undefined): void {
+  const missing = Object.entries(service.secrets).filter(
+    ([name]) => (env?.[name] ?? process.env[name]) === undefined,
+  );
+  if (missing.length === 0) return;
+  const list = missing.map(([name, from]) => `${name} (on AWS: ${from})`).join(', ');
+  const exports = missing.map(([name]) => `export ${name}=...`).join('; ');
+  throw new LocalStackError(
+    `${service.manifestFile}: no local value for the secrets ${list}: the local stack cannot ` +
+      `read SSM or Secrets Manager, so a task takes its secrets from your environment: ${exports}, then npm start`,
+  );
+}
+
 export function prepare(options: LocalStackOptions): Context {
   const scale = options.healthCheckScale ?? 1;
   if (!(scale > 0)) throw new LocalStackError(`healthCheckScale must be > 0, got ${scale}`);
@@ -130,6 +150,7 @@ export function prepare(options: LocalStackOptions): Context {
       throw new LocalStackError((error as Error).message);
     }
   }
+  for (const service of workspace.services) checkSecrets(service, options.env);
   const settings = readHttpApiSettings({
     root,
     ...(options.parameters ? { parameters: options.parameters } : {}),

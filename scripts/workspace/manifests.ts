@@ -59,6 +59,25 @@ const environmentSchema = z.strictObject({
     .optional(),
 });
 
+/**
+ * Where ECS reads a secret from when it starts a task, in Copilot's three forms (manifest Secret,
+ * internal/pkg/manifest/workload_ecs.go, v1.33.2): an SSM parameter's name or a secret's ARN, a
+ * Secrets Manager secret's name, or a value another stack exports. Copilot checks none of them
+ * (validate.go, Secret.validate) beyond a non-empty `from_cfn`; any empty name is refused here.
+ */
+const secretName = z.string().min(1, 'cannot be empty: ECS could never read it');
+const secretSchema = z.union(
+  [
+    secretName,
+    z.strictObject({ secretsmanager: secretName }),
+    z.strictObject({ from_cfn: secretName }),
+  ],
+  {
+    error:
+      'expected an SSM parameter name or ARN, { secretsmanager: <name> } or { from_cfn: <export> }',
+  },
+);
+
 const taskdefOverrideSchema = z.strictObject({
   path: z.string(),
   value: z.union([z.string(), z.number(), z.boolean()]),
@@ -113,6 +132,7 @@ const serviceSchema = z.strictObject({
     })
     .optional(),
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  secrets: z.record(z.string(), secretSchema).optional(),
   taskdef_overrides: z.array(taskdefOverrideSchema).optional(),
 });
 
@@ -147,6 +167,11 @@ export interface Service {
   minCount: number;
   maxCount: number;
   variables: Record<string, string>;
+  /**
+   * The manifest's `secrets:`: each environment variable ECS sets from a secret when it starts a
+   * task, and where it reads it from, in words (`SSM parameter "/app/db"`).
+   */
+  secrets: Record<string, string>;
   /** The folder holding the service's code and Dockerfile. */
   sourceDir: string;
 }
@@ -248,8 +273,21 @@ function toService(
     minCount: range.min,
     maxCount: range.max,
     variables: asText.variables ?? {},
+    secrets: secretSources(manifest.secrets ?? {}),
     sourceDir: path.join(root, path.dirname(manifest.image.build.dockerfile)),
   };
+}
+
+function secretSources(secrets: NonNullable<ServiceManifest['secrets']>): Record<string, string> {
+  const where = (secret: (typeof secrets)[string]): string => {
+    if (typeof secret !== 'string') {
+      return 'secretsmanager' in secret
+        ? `Secrets Manager secret "${secret.secretsmanager}"`
+        : `the value exported as "${secret.from_cfn}"`;
+    }
+    return secret.startsWith('arn:') ? `"${secret}"` : `SSM parameter "${secret}"`;
+  };
+  return Object.fromEntries(Object.entries(secrets).map(([name, s]) => [name, where(s)]));
 }
 
 function deploymentPercents(rolling: 'default' | 'recreate' | undefined) {

@@ -58,6 +58,19 @@ describe('what each control found on this repository', () => {
     );
     expect(row).toMatchObject({ status: 'PASS', detail: 'variables: (none)' });
   });
+
+  it('a service passing its credentials as secrets: lists them beside the variables', () => {
+    const row = rowOf(
+      mutated(
+        (ws) => (book(ws).secrets = { DB_PASSWORD: 'SSM parameter "/db"', API_KEY: '"arn"' }),
+      ),
+      'ECS.8',
+    );
+    expect(row).toMatchObject({
+      status: 'PASS',
+      detail: 'variables: NODE_ENV, LOG_LEVEL; secrets: DB_PASSWORD, API_KEY',
+    });
+  });
 });
 
 describe('a failing control says what it found and what to set', () => {

@@ -2,7 +2,7 @@
 // fixture workspaces written under .cache/ for each test: what is found (the application in
 // copilot/.workspace, the environments that hold a manifest, every service folder); what each
 // service's settings become in the units the code uses (port, path prefix, health check with its
-// durations in ms, thresholds, counts, deployment percents, variables, the source folder,
+// durations in ms, thresholds, counts, deployment percents, variables, secrets, the source folder,
 // task-definition overrides); each rule of the schemas on both sides of its bound; and every
 // refusal as a user reads it, naming the file, the field and what is expected.
 // test/manifests.test.ts holds the repository's own manifests to the project's settings.
@@ -285,6 +285,51 @@ describe("a service's settings, in the units the code uses", () => {
     );
     const [service] = loadWorkspace(ws.root).services;
     expect(service?.variables).toEqual({ API_VERSION: '1.10', FLAG: 'True', MODE: '0x10' });
+  });
+
+  // Copilot's three forms of a secret (manifest Secret, workload_ecs.go, v1.33.2): what ECS reads
+  // each from when it starts a task, in the words the local stack's refusal uses.
+  it("give each secret with where ECS reads it from, in all three of Copilot's forms", () => {
+    // Names in constants: the secret scan takes a literal beside a credential's name for one.
+    const arn = 'arn:aws:ssm:eu-west-1:111122223333:parameter/bookstore/test/key';
+    const parameter = '/bookstore/test/db-password';
+    const managerName = 'bookstore/github';
+    const service = readService({
+      secrets: {
+        DB_PASSWORD: parameter,
+        API_KEY: arn,
+        GITHUB_TOKEN: { secretsmanager: managerName },
+        SIGNING_KEY: { from_cfn: 'bookstore-test-SigningKeyArn' },
+      },
+    });
+    expect(service.secrets).toEqual({
+      DB_PASSWORD: 'SSM parameter "/bookstore/test/db-password"',
+      API_KEY: `"${arn}"`,
+      GITHUB_TOKEN: 'Secrets Manager secret "bookstore/github"',
+      SIGNING_KEY: 'the value exported as "bookstore-test-SigningKeyArn"',
+    });
+    expect(readService().secrets).toEqual({});
+  });
+
+  it.each<[string, unknown]>([
+    ['a number', 42],
+    ['an unknown form', { ssm: '/bookstore/db' }],
+    ['two forms at once', { secretsmanager: 'a', from_cfn: 'b' }],
+  ])('refuse a secret given as %s, saying which forms there are', (_, secret) => {
+    expect(serviceRefusal({ secrets: { DB_PASSWORD: secret } })).toBe(
+      `${SVC}: field secrets.DB_PASSWORD: expected an SSM parameter name or ARN, ` +
+        '{ secretsmanager: <name> } or { from_cfn: <export> }',
+    );
+  });
+
+  it.each<[unknown, string]>([
+    ['', 'secrets.DB_PASSWORD'],
+    [{ secretsmanager: '' }, 'secrets.DB_PASSWORD.secretsmanager'],
+    [{ from_cfn: '' }, 'secrets.DB_PASSWORD.from_cfn'],
+  ])('refuse an empty secret name (%j), which ECS could never read', (secret, field) => {
+    expect(serviceRefusal({ secrets: { DB_PASSWORD: secret } })).toBe(
+      `${SVC}: field ${field}: cannot be empty: ECS could never read it`,
+    );
   });
 
   it.each([
