@@ -77,11 +77,11 @@ export const RULES: SecretRule[] = [
   {
     id: 'password-assignment',
     description: 'a password or secret written as a literal',
-    // Quoted literals anywhere; in code, an unquoted right-hand side is an expression. A
-    // literal with a space in it is a command or a sentence ("check:secrets": "node ..."),
-    // not a credential.
+    // Quoted literals anywhere, a template literal with no `${}` in it included; in code, an
+    // unquoted right-hand side is an expression. A literal with a space in it is a command or a
+    // sentence ("check:secrets": "node ..."), not a credential.
     content: new RegExp(
-      `\\b${SECRET_NAME}["']?[ \\t]*(?:${TYPED_ASSIGNMENT}|:|=|=>)[ \\t]*(?:"([^"\\s]{12,})"|'([^'\\s]{12,})')`,
+      `\\b${SECRET_NAME}["']?[ \\t]*(?:${TYPED_ASSIGNMENT}|:|=|=>)[ \\t]*(?:"([^"\\s]{12,})"|'([^'\\s]{12,})'|\`((?:[^\`\\s$]|\\$(?!\\{)){12,})\`)`,
       'gi',
     ),
   },
@@ -153,6 +153,9 @@ export function scanText(file: string, text: string, rules: SecretRule[] = RULES
     return { line: lo + 1, column: index - (lineStarts[lo] as number) + 1 };
   };
   const references = COPILOT_MANIFEST.test(file) ? secretsSectionLines(text) : new Set<number>();
+  // A secret two rules match on one line (`AWS_SECRET_ACCESS_KEY=...` in a .env file) is one
+  // finding, the first rule's: RULES lists the specific ones before the one that goes by name.
+  const found = new Set<string>();
   for (const rule of rules) {
     if (!rule.content || (rule.onlyIn && !rule.onlyIn.test(file))) continue;
     for (const match of text.matchAll(rule.content)) {
@@ -160,6 +163,9 @@ export function scanText(file: string, text: string, rules: SecretRule[] = RULES
       if (NOT_A_SECRET.test(secret)) continue;
       const at = position(match.index);
       if (rule.id === 'password-assignment' && references.has(at.line)) continue;
+      const key = `${at.line}\n${secret}`;
+      if (found.has(key)) continue;
+      found.add(key);
       findings.push({
         file,
         ...at,

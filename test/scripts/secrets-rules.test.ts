@@ -304,6 +304,15 @@ describe('each rule flags what leaks, with where and a redacted excerpt', () => 
       1,
       fake.password,
     ],
+    [
+      'a password in a template literal with nothing interpolated',
+      'src/db.ts',
+      assign('const password', ' = `', `${fake.password}$\`;`),
+      'password-assignment',
+      1,
+      7,
+      `${fake.password}$`,
+    ],
   ])('%s (%s)', (_what, file, text, rule, line, column, secret) => {
     const findings = scanText(file, text);
     expect(seen(findings)).toContainEqual({ rule, line, column, excerpt: redacted(secret) });
@@ -318,6 +327,19 @@ describe('each rule flags what leaks, with where and a redacted excerpt', () => 
       { rule: 'aws-access-key-id', line: 1, column: 1, excerpt: redacted(fake.keyId) },
       { rule: 'aws-access-key-id', line: 2, column: 1, excerpt: redacted(fake.keyId) },
       { rule: 'github-token', line: 2, column: 22, excerpt: redacted(fake.github('p')) },
+    ]);
+  });
+
+  it("a secret two rules match on one line is one finding, the specific rule's", () => {
+    const text = `${join('AWS_SECRET', '_ACCESS_KEY=', fake.secretKey)}\n`;
+    expect(seen(scanText('.env.production', text))).toEqual([
+      { rule: 'aws-secret-access-key', line: 1, column: 1, excerpt: redacted(fake.secretKey) },
+    ]);
+    // The same value on another line is another finding.
+    const twice = `${text}${join('SECRET', '_KEY=', fake.secretKey)}\n`;
+    expect(seen(scanText('.env.production', twice)).map((f) => [f.rule, f.line])).toEqual([
+      ['aws-secret-access-key', 1],
+      ['password-assignment', 2],
     ]);
   });
 
