@@ -94,13 +94,18 @@ const serviceSchema = z.strictObject({
     path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, 'expected a path without a leading slash'),
     healthcheck: z.strictObject({
       path: z.string().startsWith('/'),
-      // Copilot's Matcher also takes a range (200-299); the local ALB checks a list of codes.
+      // The target group's Matcher (alb.yml HttpCode, v1.33.2): an ALB takes codes from 200 to
+      // 499 (ELB API reference, Matcher), so a 500 refused here is not a failed deploy later. It
+      // also takes a range (200-299); the local ALB checks a list of codes.
       success_codes: z
         .string()
         .regex(
           /^\d{3}(,\d{3})*$/,
           'expected HTTP codes like 200 or 200,202 (a range such as 200-299 is not supported here)',
-        ),
+        )
+        .refine((codes) => codes.split(',').every((code) => code >= '200' && code <= '499'), {
+          error: "expected codes from 200 to 499: an ALB's health check takes no other",
+        }),
       healthy_threshold: z.number().int().min(2).max(10),
       unhealthy_threshold: z.number().int().min(2).max(10),
       interval: duration,

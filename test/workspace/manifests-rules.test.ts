@@ -479,6 +479,8 @@ describe('the schema of a service manifest', () => {
     ['http.healthcheck.success_codes', '200,202', '200-299'],
     ['http.healthcheck.success_codes', '404', '20'],
     ['http.healthcheck.success_codes', '200', '200,'],
+    ['http.healthcheck.success_codes', '200,499', '200,500'],
+    ['http.healthcheck.success_codes', '200', '199'],
     ['http.healthcheck.healthy_threshold', 2, 1],
     ['http.healthcheck.healthy_threshold', 10, 11],
     ['http.healthcheck.unhealthy_threshold', 2, 1],
@@ -516,6 +518,16 @@ describe('the schema of a service manifest', () => {
       `${SVC}: field http.healthcheck.success_codes: expected HTTP codes like 200 or 200,202 (a range such as 200-299 is not supported here)`,
     );
   });
+
+  // ELB refuses any other code in an ALB target group's Matcher: the deploy would fail.
+  it.each(['100', '199', '500', '204,503'])(
+    'refuses success codes %s, outside 200-499',
+    (codes) => {
+      expect(serviceRefusal({ 'http.healthcheck.success_codes': codes })).toBe(
+        `${SVC}: field http.healthcheck.success_codes: expected codes from 200 to 499: an ALB's health check takes no other`,
+      );
+    },
+  );
 });
 
 describe('the schema of an environment manifest', () => {
