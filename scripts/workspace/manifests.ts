@@ -32,6 +32,22 @@ const duration = z.string().refine((v) => durationPattern.test(v) && v !== '', {
   message: 'expected a duration like 10s, 2m or 1m30s',
 });
 
+/**
+ * A duration Copilot renders into a target group, within the bounds ELB takes, so a value ELB
+ * refuses is refused here rather than failing the service stack on deploy (Copilot checks none:
+ * validate.go HTTPHealthCheckArgs.validate, v1.33.2).
+ */
+const durationWithin = (minS: number, maxS: number, source: string) =>
+  duration.refine(
+    (v) => {
+      // Not a duration at all: `duration` says so, once.
+      if (!durationPattern.test(v) || v === '') return true;
+      const seconds = parseDuration(v) / 1000;
+      return seconds >= minS && seconds <= maxS;
+    },
+    { error: `expected ${minS}s to ${maxS}s (${source})` },
+  );
+
 const workspaceSchema = z.strictObject({ application: z.string().regex(/^[a-z][a-z0-9-]*$/) });
 
 const environmentSchema = z.strictObject({
@@ -108,11 +124,14 @@ const serviceSchema = z.strictObject({
         }),
       healthy_threshold: z.number().int().min(2).max(10),
       unhealthy_threshold: z.number().int().min(2).max(10),
-      interval: duration,
-      timeout: duration,
+      // AWS::ElasticLoadBalancingV2::TargetGroup: HealthCheckIntervalSeconds 5-300,
+      // HealthCheckTimeoutSeconds 2-120 (workloads/partials/cf/alb.yml renders both).
+      interval: durationWithin(5, 300, 'ELB health-check interval'),
+      timeout: durationWithin(2, 120, 'ELB health-check timeout'),
       grace_period: duration,
     }),
-    deregistration_delay: duration,
+    // The target group's deregistration_delay.timeout_seconds: 0-3600 (ELB TargetGroupAttribute).
+    deregistration_delay: durationWithin(0, 3600, 'ELB deregistration delay'),
   }),
   cpu: z.number().int(),
   memory: z.number().int(),

@@ -427,6 +427,52 @@ describe('durations', () => {
   });
 });
 
+// Copilot renders these into the target group (workloads/partials/cf/alb.yml, v1.33.2) and
+// checks none of them; ELB refuses a value outside its range, failing the deploy.
+describe('durations ELB bounds', () => {
+  it.each<[string, string, string, string, string]>([
+    [
+      'http.healthcheck.interval',
+      '5s',
+      '5m',
+      '4s',
+      'expected 5s to 300s (ELB health-check interval)',
+    ],
+    [
+      'http.healthcheck.interval',
+      '5s',
+      '5m',
+      '5m1s',
+      'expected 5s to 300s (ELB health-check interval)',
+    ],
+    [
+      'http.healthcheck.timeout',
+      '2s',
+      '2m',
+      '1s',
+      'expected 2s to 120s (ELB health-check timeout)',
+    ],
+    [
+      'http.healthcheck.timeout',
+      '2s',
+      '2m',
+      '2m1s',
+      'expected 2s to 120s (ELB health-check timeout)',
+    ],
+    [
+      'http.deregistration_delay',
+      '0s',
+      '60m',
+      '60m1s',
+      'expected 0s to 3600s (ELB deregistration delay)',
+    ],
+  ])('%s takes %s and %s, and refuses %s', (field, low, high, bad, message) => {
+    expect(readService({ [field]: low })).toBeDefined();
+    expect(readService({ [field]: high })).toBeDefined();
+    expect(serviceRefusal({ [field]: bad })).toBe(`${SVC}: field ${field}: ${message}`);
+  });
+});
+
 describe('the schema of a service manifest', () => {
   it('refuses a misspelt key, naming the file and the whole field', () => {
     expect(serviceRefusal({ 'http.healthcheck.healthy_treshold': 2 })).toBe(
