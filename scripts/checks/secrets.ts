@@ -234,12 +234,16 @@ function listFiles(root: string, { untracked }: { untracked: boolean }): string[
   return [...files].sort();
 }
 
-/** `*` matches within a path segment, `**` across segments. */
+// `*` matches within a path segment, `**` across segments, and `**/` any folders or none, as in
+// .gitignore (so `**/fixture.ts` is also the file at the root).
+const GLOB_TOKENS: Record<string, string> = { '**/': '(?:.*/)?', '**': '.*', '*': '[^/]*' };
+
 function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(
-    `^${escaped.replace(/\*\*/g, '\0').replace(/\*/g, '[^/]*').replace(/\0/g, '.*')}$`,
+  const pattern = glob.replace(
+    /\*\*\/|\*\*|\*|[.+?^${}()|[\]\\]/g,
+    (token) => GLOB_TOKENS[token] ?? `\\${token}`,
   );
+  return new RegExp(`^${pattern}$`);
 }
 
 export interface SecretsReport extends ScanResult {

@@ -854,6 +854,12 @@ describe('the allowlist', () => {
     expect(allowedFiles(files, [entry('**/b.ts')])).toEqual(['test/x/y/b.ts']);
   });
 
+  it('`**/` matches any folders or none, as in .gitignore', () => {
+    const files = ['b.ts', 'test/b.ts', 'test/x/b.ts', 'ab.ts', 'test/ab.ts'];
+    expect(allowedFiles(files, [entry('**/b.ts')])).toEqual(['b.ts', 'test/b.ts', 'test/x/b.ts']);
+    expect(allowedFiles(files, [entry('test/**/b.ts')])).toEqual(['test/b.ts', 'test/x/b.ts']);
+  });
+
   it('characters special to a regular expression are literal in a path', () => {
     const odd = 'app/(auth)/[id]/c++/v{2}/$x^y?.ts';
     expect(allowedFiles([odd, 'app/auth/i/ccc/v2/xy.ts'], [entry(odd)])).toEqual([odd]);
