@@ -135,7 +135,9 @@ const serviceSchema = z.strictObject({
   }),
   cpu: z.number().int(),
   memory: z.number().int(),
-  platform: z.enum(['linux/x86_64', 'linux/arm64']),
+  // Copilot's Linux platforms (workload_ecs.go validShortPlatforms, v1.33.2); its Windows ones
+  // are refused: the services' images are Linux, and the local stack runs them as Linux tasks.
+  platform: z.enum(['linux/x86_64', 'linux/amd64', 'linux/arm64', 'linux/arm']),
   count: z.strictObject({
     range: z.strictObject({ min: z.number().int().min(1), max: z.number().int().min(1) }),
     cpu_percentage: z.number().int().min(1).max(100).optional(),

@@ -429,6 +429,15 @@ describe('durations', () => {
 
 // Copilot renders these into the target group (workloads/partials/cf/alb.yml, v1.33.2) and
 // checks none of them; ELB refuses a value outside its range, failing the deploy.
+describe('platforms', () => {
+  it.each(['linux/x86_64', 'linux/amd64', 'linux/arm64', 'linux/arm'])(
+    "takes Copilot's Linux platform %s",
+    (platform) => {
+      expect(readService({ platform }).manifest.platform).toBe(platform);
+    },
+  );
+});
+
 describe('durations ELB bounds', () => {
   it.each<[string, string, string, string, string]>([
     [
