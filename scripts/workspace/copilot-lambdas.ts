@@ -26,17 +26,36 @@ export interface RenderedFunction<M = never> {
   rendered?: (manifest: M) => boolean;
 }
 
-/** A manifest field by dotted path, whatever the schema says (it may grow). */
+/**
+ * A manifest field by dotted path, whatever the schema says (it may grow). YAML's null (`key:`
+ * with nothing after it) is unset: Copilot's yaml.v3 decodes it to a nil pointer or slice.
+ */
 function field(manifest: unknown, dotted: string): unknown {
   let node = manifest;
   for (const key of dotted.split('.')) {
     if (node === null || typeof node !== 'object') return undefined;
     node = (node as Record<string, unknown>)[key];
   }
-  return node;
+  return node ?? undefined;
 }
 
 const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * `http.public.certificates` lists one. The templates'
+ * `{{- if not .PublicHTTPConfig.ImportedCertARNs}}` holds for an empty list too (an empty slice
+ * is false in a Go template).
+ */
+const importsCertificates = (m: EnvironmentManifest) => {
+  const arns = field(m, 'http.public.certificates');
+  return Array.isArray(arns) && arns.length > 0;
+};
+
+/** cf.yml `{{- if .CDNConfig}}`: `cdn: true` or a map (stack/env.go cdnConfig, CDNEnabled). */
+const cdnEnabled = (m: EnvironmentManifest) => {
+  const cdn = field(m, 'cdn');
+  return cdn !== undefined && cdn !== false;
+};
 
 /** backend/cf.yml: the functions of a Backend Service stack. */
 export const BACKEND_SERVICE_FUNCTIONS: RenderedFunction<ServiceManifest>[] = [
@@ -75,28 +94,40 @@ export const ENVIRONMENT_FUNCTIONS: RenderedFunction<EnvironmentManifest>[] = [
       logicalId === 'CustomDomainFunction'
         ? 'ManagedAliases: the application has a domain, the environment aliases and a public ALB'
         : 'DelegateDNS: the application has a domain (copilot app init --domain)',
-    rendered: (m: EnvironmentManifest) => field(m, 'http.public.certificates') === undefined,
+    rendered: (m: EnvironmentManifest) => !importsCertificates(m),
   })),
   {
     logicalId: 'BucketCleanerFunction',
     file: 'environment/partials/elb-access-logs.yml',
     renderedWhen:
       '`http.public.access_logs` without a bucket of your own (cf.yml `{{- if .PublicHTTPConfig.ELBAccessLogs.ShouldCreateBucket }}`)',
+    // template/env.go ShouldCreateBucket: `BucketName == ""`, so an empty name is no bucket either.
     rendered: (m) => {
       const logs = field(m, 'http.public.access_logs');
-      return logs === true || (isMap(logs) && field(logs, 'bucket_name') === undefined);
+      const bucket = field(logs, 'bucket_name');
+      return logs === true || (isMap(logs) && (bucket === undefined || bucket === ''));
     },
   },
-  ...(['UniqueJSONValuesFunction', 'CertificateReplicatorFunction'] as const).map((logicalId) => ({
-    logicalId,
+  // cdn-resources.yml also wraps it in `{{- if or .CDNConfig.ImportedCertificate .DelegateDNS}}`:
+  // Copilot renders it only with `cdn.certificate` or an application domain. Predicted from `cdn`
+  // alone: no manifest says whether the application has a domain, and no environment manifest
+  // here can set `cdn` (manifests.ts).
+  {
+    logicalId: 'UniqueJSONValuesFunction',
     file: 'environment/partials/cdn-resources.yml',
     renderedWhen: '`cdn` is set (cf.yml `{{- if .CDNConfig}}`)',
-    createdWhen: logicalId === 'UniqueJSONValuesFunction' ? 'CreateALB' : 'DelegateDNS',
-    rendered: (m: EnvironmentManifest) => {
-      const cdn = field(m, 'cdn');
-      return cdn !== undefined && cdn !== false;
-    },
-  })),
+    createdWhen: 'CreateALB',
+    rendered: cdnEnabled,
+  },
+  {
+    logicalId: 'CertificateReplicatorFunction',
+    file: 'environment/partials/cdn-resources.yml',
+    renderedWhen:
+      '`cdn` is set without `cdn.certificate` or `http.public.certificates` (cf.yml `{{- if .CDNConfig}}`; cdn-resources.yml `{{- if .CDNConfig.ImportedCertificate}}` ... `{{- else}}{{- if not .PublicHTTPConfig.ImportedCertARNs}}`)',
+    createdWhen: 'DelegateDNS',
+    rendered: (m) =>
+      cdnEnabled(m) && field(m, 'cdn.certificate') === undefined && !importsCertificates(m),
+  },
 ];
 
 /**
@@ -110,11 +141,22 @@ export const OTHER_WORKLOAD_FUNCTIONS: (RenderedFunction & { workload: string })
     file: 'workloads/partials/cf/autoscaling.yml',
     renderedWhen: '`count.queue_delay` (`{{- if .Autoscaling.QueueDelay }}`)',
   },
-  ...(['NLBCustomDomainFunction', 'NLBCertValidatorFunction'] as const).map((logicalId) => ({
+  ...(
+    [
+      [
+        'NLBCustomDomainFunction',
+        '`nlb.alias` is set (lb-web/cf.yml `{{- if .NLB}}`; nlb.yml `{{- if not .NLB.Aliases}}` ... `{{- else}}`)',
+      ],
+      [
+        'NLBCertValidatorFunction',
+        'an `nlb` listener on TLS, `nlb.port: 443/tls` (nlb.yml `{{- if .NLB.CertificateRequired }}`; stack/transformers.go isCertRequired)',
+      ],
+    ] as const
+  ).map(([logicalId, renderedWhen]) => ({
     workload: 'Load Balanced Web Service',
     logicalId,
     file: 'workloads/partials/cf/nlb.yml',
-    renderedWhen: '`nlb` is set',
+    renderedWhen,
     createdWhen: 'HasAssociatedDomain',
   })),
   {
@@ -122,7 +164,7 @@ export const OTHER_WORKLOAD_FUNCTIONS: (RenderedFunction & { workload: string })
     logicalId: 'CustomDomainFunction',
     file: 'workloads/services/rd-web/cf.yml',
     renderedWhen:
-      '`alias` is set (also adds an AWS SDK Lambda layer: `Layers: {{ .AWSSDKLayer }}`)',
+      '`http.alias` is set (`{{if .Alias}}`; also adds an AWS SDK Lambda layer: `Layers: {{ .AWSSDKLayer }}`)',
   },
   ...(
     [

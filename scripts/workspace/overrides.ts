@@ -23,11 +23,18 @@ export function patchFile(stack: RenderedStack): string {
 }
 
 const patchSchema = z.array(
-  z.strictObject({
-    op: z.enum(['add', 'remove', 'replace']),
-    path: z.string().startsWith('/'),
-    value: z.unknown().optional(),
-  }),
+  z
+    .strictObject({
+      op: z.enum(['add', 'remove', 'replace']),
+      path: z.string().startsWith('/'),
+      value: z.unknown().optional(),
+    })
+    // patch.go applyAdd, applyReplace: "value required" for a missing value. A YAML null is one
+    // (yaml.v3 decodes it into a non-zero yaml.Node), so only a missing key is refused.
+    .refine((p) => p.op === 'remove' || p.value !== undefined, {
+      path: ['value'],
+      message: '`add` and `replace` need a value (Copilot: "value required")',
+    }),
 );
 
 export type Patch = z.infer<typeof patchSchema>[number];
