@@ -140,7 +140,18 @@ const serviceSchema = z.strictObject({
   platform: z.enum(['linux/x86_64', 'linux/amd64', 'linux/arm64', 'linux/arm']),
   count: z.strictObject({
     range: z.strictObject({ min: z.number().int().min(1), max: z.number().int().min(1) }),
-    cpu_percentage: z.number().int().min(1).max(100).optional(),
+    // Copilot refuses a range with no scaling target ("must specify at least one of ...":
+    // validate.go AdvancedCount.validate, v1.33.2); cpu_percentage is the one read here.
+    cpu_percentage: z
+      .number({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'a range needs a scaling target: set cpu_percentage (Copilot refuses a range without one)'
+            : undefined,
+      })
+      .int()
+      .min(1)
+      .max(100),
   }),
   network: z.strictObject({
     // Copilot's two placements; the policy (ECS.2) requires private.

@@ -429,6 +429,15 @@ describe('durations', () => {
 
 // Copilot renders these into the target group (workloads/partials/cf/alb.yml, v1.33.2) and
 // checks none of them; ELB refuses a value outside its range, failing the deploy.
+describe('count', () => {
+  // validate.go AdvancedCount.validate (v1.33.2): a range with no scaling field set is refused.
+  it('refuses a range with no scaling target, as Copilot does', () => {
+    expect(serviceRefusal({ 'count.cpu_percentage': undefined })).toBe(
+      `${SVC}: field count.cpu_percentage: a range needs a scaling target: set cpu_percentage (Copilot refuses a range without one)`,
+    );
+  });
+});
+
 describe('platforms', () => {
   it.each(['linux/x86_64', 'linux/amd64', 'linux/arm64', 'linux/arm'])(
     "takes Copilot's Linux platform %s",
@@ -547,7 +556,7 @@ describe('the schema of a service manifest', () => {
     ['count.range.max', 1, 0],
     ['count.cpu_percentage', 1, 0],
     ['count.cpu_percentage', 100, 101],
-    ['count.cpu_percentage', undefined, 50.5],
+    ['count.cpu_percentage', 50, 50.5],
     ['network.vpc.placement', 'public', 'isolated'],
     ['logging.retention', 1, 0],
     ['deployment.rolling', 'Recreate', 'rolling'],
