@@ -116,7 +116,7 @@ function checkStack<M>(
       report.findings.push({
         file,
         fn: f.logicalId,
-        problem: `Copilot renders ${f.logicalId} (${f.file}: ${f.renderedWhen}) on ${why}, and ${file} has no patch for it`,
+        problem: `Copilot renders ${f.logicalId} (${f.file}: ${f.renderedWhen}) on ${why}, and ${file} has no patch that sets its Runtime`,
         fix: target
           ? `add to ${file}:\n${indent(runtimePatchYaml(f.logicalId, target))}`
           : tableFix(runtime),

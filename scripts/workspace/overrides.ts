@@ -63,18 +63,37 @@ export function pointerSegments(pointer: string): string[] {
     .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 }
 
-const RUNTIME_PATH = /^\/Resources\/([^/]+)\/Properties\/Runtime$/;
+/** Where a function's runtime sits under its resource. */
+const RUNTIME_UNDER_RESOURCE = ['Properties', 'Runtime'];
 
-/** The runtime each patch sets on a function: logical id -> runtime (the last patch wins). */
+/**
+ * The runtime each patch file leaves on a function: logical id -> runtime and the index of the
+ * patch that set it. Patches apply in order (override/patch.go), so a later one replaces an
+ * earlier one's runtime, whether it sets the Runtime, the function's Properties or the whole
+ * resource (a value without a string Runtime leaves none known); a `remove` of any of the three
+ * leaves none.
+ */
 export function runtimePatches(patches: Patch[]): Map<string, { runtime: string; index: number }> {
   const found = new Map<string, { runtime: string; index: number }>();
   for (const [index, p] of patches.entries()) {
-    const id = RUNTIME_PATH.exec(p.path)?.[1];
-    if (id && p.op !== 'remove' && typeof p.value === 'string') {
-      found.set(id, { runtime: p.value, index });
-    }
+    const [top, id, ...below] = pointerSegments(p.path);
+    if (top !== 'Resources' || id === undefined) continue;
+    if (below.some((segment, i) => segment !== RUNTIME_UNDER_RESOURCE[i])) continue;
+    if (below.length > RUNTIME_UNDER_RESOURCE.length) continue;
+    const runtime = valueAt(p.value, RUNTIME_UNDER_RESOURCE.slice(below.length));
+    if (p.op !== 'remove' && typeof runtime === 'string') found.set(id, { runtime, index });
+    else found.delete(id);
   }
   return found;
+}
+
+function valueAt(value: unknown, keys: string[]): unknown {
+  let node = value;
+  for (const key of keys) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
 }
 
 /** The logical ids a patch path needs Copilot to render: `/Resources/<id>/...` -> id. */

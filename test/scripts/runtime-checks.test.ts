@@ -114,7 +114,7 @@ describe('functions Copilot renders around the manifests', () => {
       file: SVC_PATCHES,
       fn: 'EnvControllerFunction',
       problem:
-        'Copilot renders EnvControllerFunction (workloads/partials/cf/env-controller.yml: always (backend/cf.yml includes env-controller unconditionally)) on nodejs20.x: Lambda refuses to create or update functions on it since 2026-09-30 (create since 2026-08-31), and copilot/svc/overrides/cfn.patches.yml has no patch for it',
+        'Copilot renders EnvControllerFunction (workloads/partials/cf/env-controller.yml: always (backend/cf.yml includes env-controller unconditionally)) on nodejs20.x: Lambda refuses to create or update functions on it since 2026-09-30 (create since 2026-08-31), and copilot/svc/overrides/cfn.patches.yml has no patch that sets its Runtime',
       fix: 'add to copilot/svc/overrides/cfn.patches.yml:\n    - op: replace\n      path: /Resources/EnvControllerFunction/Properties/Runtime\n      value: nodejs24.x',
     });
     expect(report.findings[1]?.problem).toMatch(
@@ -143,7 +143,7 @@ describe('functions Copilot renders around the manifests', () => {
     const { findings } = ws.check(DAY);
     expect(findings.map((f) => [f.file, f.fn])).toEqual([[ENV_PATCHES, 'CustomDomainFunction']]);
     expect(findings[0]?.problem).toBe(
-      'Copilot renders CustomDomainFunction (environment/partials/lambdas.yml: no `http.public.certificates` (cf.yml `{{- if not .PublicHTTPConfig.ImportedCertARNs}}` around `include "lambdas"`)) on nodejs20.x: Lambda refuses to create or update functions on it since 2026-09-30 (create since 2026-08-31), and copilot/environments/overrides/cfn.patches.yml has no patch for it',
+      'Copilot renders CustomDomainFunction (environment/partials/lambdas.yml: no `http.public.certificates` (cf.yml `{{- if not .PublicHTTPConfig.ImportedCertARNs}}` around `include "lambdas"`)) on nodejs20.x: Lambda refuses to create or update functions on it since 2026-09-30 (create since 2026-08-31), and copilot/environments/overrides/cfn.patches.yml has no patch that sets its Runtime',
     );
   });
 
@@ -153,7 +153,7 @@ describe('functions Copilot renders around the manifests', () => {
     const { findings } = ws.check('2026-03-03');
     expect(findings.map((f) => f.fn)).toEqual(ENV_FUNCTIONS);
     expect(findings[0]?.problem).toContain(
-      ' on nodejs20.x: deprecated from 2026-04-30; function create blocked from 2026-08-31, update from 2026-09-30, and copilot/environments/overrides/cfn.patches.yml has no patch for it',
+      ' on nodejs20.x: deprecated from 2026-04-30; function create blocked from 2026-08-31, update from 2026-09-30, and copilot/environments/overrides/cfn.patches.yml has no patch that sets its Runtime',
     );
     expect(findings[0]?.fix).toContain('value: nodejs24.x');
   });

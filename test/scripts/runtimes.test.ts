@@ -119,7 +119,7 @@ describe('the runtime check of a broken copy', () => {
     for (const f of findings) {
       expect(f.file).toBe('copilot/publisher-service/overrides/cfn.patches.yml');
       expect(f.problem).toMatch(
-        /^Copilot renders \w+ \(workloads\/partials\/cf\/[\w-]+\.yml: .*\) on nodejs20\.x: Lambda refuses to create or update functions on it since 2026-09-30 \(create since 2026-08-31\), and copilot\/publisher-service\/overrides\/cfn\.patches\.yml has no patch for it$/,
+        /^Copilot renders \w+ \(workloads\/partials\/cf\/[\w-]+\.yml: .*\) on nodejs20\.x: Lambda refuses to create or update functions on it since 2026-09-30 \(create since 2026-08-31\), and copilot\/publisher-service\/overrides\/cfn\.patches\.yml has no patch that sets its Runtime$/,
       );
       expect(f.fix).toBe(
         `add to copilot/publisher-service/overrides/cfn.patches.yml:\n    - op: replace\n      path: /Resources/${f.fn}/Properties/Runtime\n      value: nodejs24.x`,

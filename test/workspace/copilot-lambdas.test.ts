@@ -445,6 +445,34 @@ describe('the runtime each patch file sets', () => {
     expect([...found]).toEqual([]);
   });
 
+  it("reads a runtime set with the function's Properties or the whole resource", () => {
+    const found = runtimePatches([
+      replace('/Resources/A/Properties', { Handler: 'index.handler', Runtime: 'nodejs24.x' }),
+      { op: 'add', path: '/Resources/B', value: { Properties: { Runtime: 'nodejs22.x' } } },
+      replace('/Resources/C/Properties', 'not a map'),
+      replace('/Resources/D/Props', { Runtime: 'nodejs24.x' }),
+    ]);
+    expect([...found]).toEqual([
+      ['A', { runtime: 'nodejs24.x', index: 0 }],
+      ['B', { runtime: 'nodejs22.x', index: 1 }],
+    ]);
+  });
+
+  // Copilot applies the patches in order (override/patch.go Override): the last one decides.
+  it('forgets a runtime a later patch removes, or replaces with no runtime of its own', () => {
+    const found = runtimePatches([
+      replace(RT('A'), 'nodejs24.x'),
+      replace(RT('B'), 'nodejs24.x'),
+      replace(RT('C'), 'nodejs24.x'),
+      replace(RT('D'), 'nodejs24.x'),
+      { op: 'remove', path: RT('A') },
+      { op: 'remove', path: '/Resources/B' },
+      replace('/Resources/C/Properties', { Handler: 'index.handler' }),
+      replace(RT('D'), { Ref: 'Runtime' }),
+    ]);
+    expect([...found]).toEqual([]);
+  });
+
   it('writes the patch that moves a function, which reads back as that runtime', () => {
     const text = runtimePatchYaml('RulePriorityFunction', 'nodejs24.x');
     expect(text).toBe(
