@@ -3,6 +3,7 @@
 // events per health-check interval), requests only while someone is subscribed, so an
 // unwatched stack does no work per request for the console.
 import type { ChildProcess } from 'node:child_process';
+import type { TargetState } from '../alb/target-group.ts';
 import type { LocalStackEvent } from '../events.ts';
 import type { LocalStack } from '../handle.ts';
 import type {
@@ -58,7 +59,7 @@ export class StackFeed implements ConsoleFeed {
   }
 
   private onStackEvent(event: LocalStackEvent): void {
-    if (event.type === 'target-state') this.stateChanged(event.target);
+    if (event.type === 'target-state') this.stateChanged(event.target, event.from);
     else if (event.type === 'health-check') this.checked(event.target, event.description);
   }
 
@@ -164,7 +165,9 @@ export class StackFeed implements ConsoleFeed {
       slot: replica.index,
       port: target.port,
       pid: replica.pid,
-      state: target.state === 'unused' ? 'initial' : target.state,
+      // A new target is registered as soon as it is added (the scheduler's launch), so an
+      // unregistered one with a live process has drained and its process is on its way out.
+      state: target.state === 'unused' ? 'draining' : target.state,
       paused: false,
       reason: target.reason,
       restarts: replica.restarts,
@@ -197,8 +200,12 @@ export class StackFeed implements ConsoleFeed {
     for (const [target] of stopped.slice(STOPPED_KEPT - 1)) this.tasks.delete(target);
   }
 
-  private stateChanged(address: string): void {
-    const task = this.tasks.get(address) ?? this.track(address);
+  private stateChanged(address: string, from: TargetState): void {
+    const known = this.tasks.get(address);
+    // Only a new task's target is ever registered (the scheduler's launch), so a registration
+    // on the address of a stopped task is a new task on a port the OS has handed out again.
+    const renewed = known?.state === 'stopped' && from === 'unused';
+    const task = known === undefined || renewed ? this.track(address) : known;
     const target = this.targetAt(address);
     if (task === undefined || target === undefined || task.state === 'stopped') return;
     // Drained but its process not yet gone (SIGTERM on its way): still on its way out.
@@ -220,6 +227,9 @@ export class StackFeed implements ConsoleFeed {
     const target = this.targetAt(address);
     const outcome = target?.lastCheck;
     if (task === undefined || target === undefined || outcome === undefined) return;
+    // A check can land between the process's exit and its target's deregistration: it says
+    // nothing of a task that is gone, and must not replace how it ended.
+    if (task.state === 'stopped') return;
     const check: HealthCheckResult = { at: Date.now(), passed: outcome.passed, text };
     task.checks.push(check);
     if (task.checks.length > CHECKS_KEPT) task.checks.shift();
