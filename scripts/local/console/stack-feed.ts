@@ -42,9 +42,12 @@ export class StackFeed implements ConsoleFeed {
   private topologyTimer: NodeJS.Timeout | undefined;
   private readonly detachState: () => void;
   private detachRequests: (() => void) | undefined;
+  /** The clock of every time the feed records: requests, stops, checks. */
+  private readonly now: () => number;
 
   constructor(stack: LocalStack, now: () => number = Date.now) {
     this.stack = stack;
+    this.now = now;
     const { parts, settings } = stack;
     this.recorder = new RequestRecorder(
       settings.routes.map((r) => r.routeKey),
@@ -184,7 +187,7 @@ export class StackFeed implements ConsoleFeed {
       task.state = 'stopped';
       task.paused = false;
       task.reason = `exited (${signal ?? `code ${code}`})`;
-      task.stoppedAt = Date.now();
+      task.stoppedAt = this.now();
       this.forgetOldStopped(task.service, address);
       this.topologyChanged();
     };
@@ -230,7 +233,7 @@ export class StackFeed implements ConsoleFeed {
     // A check can land between the process's exit and its target's deregistration: it says
     // nothing of a task that is gone, and must not replace how it ended.
     if (task.state === 'stopped') return;
-    const check: HealthCheckResult = { at: Date.now(), passed: outcome.passed, text };
+    const check: HealthCheckResult = { at: this.now(), passed: outcome.passed, text };
     task.checks.push(check);
     if (task.checks.length > CHECKS_KEPT) task.checks.shift();
     task.reason = target.reason;

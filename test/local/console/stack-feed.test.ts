@@ -188,8 +188,8 @@ function setup(options: Options = {}) {
     settle: () => clock.advance(0),
     /** One health-check interval: every registered target is checked once more. */
     interval: () => clock.advance(1_000),
-    feed(): StackFeed {
-      const feed = new StackFeed(stack);
+    feed(now?: () => number): StackFeed {
+      const feed = new StackFeed(stack, now);
       feeds.push(feed);
       return feed;
     },
@@ -305,6 +305,18 @@ describe('the tasks the console shows', () => {
     expect(h.tasks(feed, books.name)).toMatchObject([
       { slot: 0, state: 'stopped', reason: 'exited (code 3)', stoppedAt: T0 },
       { slot: 1, state: 'stopped', reason: 'exited (SIGKILL)', stoppedAt: T0 },
+    ]);
+  });
+
+  it('stamps stops and checks with its own clock, when given one', async () => {
+    const h = setup();
+    const { books0 } = await allHealthy(h);
+    books0.exitOnly(1);
+    const feed = h.feed(() => 42_000);
+    await h.interval();
+    expect(h.tasks(feed, books.name)).toMatchObject([
+      { slot: 1, state: 'healthy', checks: [{ at: 42_000 }] },
+      { slot: 0, state: 'stopped', stoppedAt: 42_000 },
     ]);
   });
 
