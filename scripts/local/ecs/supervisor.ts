@@ -63,8 +63,11 @@ export class Replica {
   restarts = 0;
   /** Tasks in a row that exited before they listened: the crash-loop count. */
   crashes = 0;
-  /** The output last reported for a crash, so a loop repeating it prints it once. */
-  reportedTail = '';
+  /**
+   * The output last reported for a crash, so a loop repeating it prints it once; none before
+   * the first, so a first crash that printed nothing is said to have (not taken as a repeat).
+   */
+  reportedTail: string | undefined;
   /** The scheduler's timer for the slot's next task, if one is due (scheduler.ts). */
   restartTimer: unknown;
   /** The current task's last lines of output (stderr, and stdout when it is read). */
@@ -167,8 +170,12 @@ export class Supervisor {
     replica.startedAt = Date.now();
     replica.outputTail.length = 0;
     this.readOutput(replica, child);
+    // A task that cannot start (its folder gone, no more processes) prints nothing: the reason
+    // is its tail, so its exit (Node's 'close', code -errno) is reported with why.
     child.on('error', (error) => {
-      this.options.events.onOutput(replica, `failed to start: ${error.message}`, 'stderr');
+      const line = `failed to start: ${error.message}`;
+      if (replica.child === child) replica.keepOutput(line);
+      this.options.events.onOutput(replica, line, 'stderr');
     });
     // Our end of the watched pipe is closed with the process; 'close' then follows once its
     // output has been read to the end, so a crash's last lines are in the tail when reported.
