@@ -226,7 +226,41 @@ function resourcesIn(node: unknown, found: Set<string> = new Set()): Set<string>
 // cfn-guard exits 19 when a rule fails; anything else but 0 means it could not evaluate.
 const GUARD_FOUND_FAILURES = 19;
 
-function runGuard(install: GuardInstall, templateFile: string): GuardOutcome {
+/** Each failing rule's resources: guard lists a rule once per failing declaration of its name. */
+function failuresByRule(notCompliant: GuardFileReport['not_compliant']): Map<string, string[]> {
+  const found = new Map<string, Set<string>>();
+  for (const entry of notCompliant) {
+    found.set(entry.Rule.name, resourcesIn(entry, found.get(entry.Rule.name)));
+  }
+  return new Map([...found].map(([rule, ids]) => [rule, [...ids]]));
+}
+
+/** Refuses guard's outcome unless it names exactly the rules of the controls. */
+function checkAttribution(outcome: GuardOutcome, known: Set<string>, stderr: string, what: string) {
+  const reported = new Set([
+    ...outcome.compliant,
+    ...outcome.notApplicable,
+    ...outcome.failures.keys(),
+  ]);
+  const unknown = [...reported].filter((rule) => !known.has(rule));
+  if (unknown.length > 0) {
+    throw new CfnGuardError(
+      `cannot attribute guard results: rules ${unknown.join(', ')} belong to no control`,
+    );
+  }
+  // Guard names every rule it evaluated. A rule file it cannot parse is only said on stderr,
+  // and a failure elsewhere turns that exit 5 into 19 (guard/src/commands/reporters/validate/
+  // structured.rs, 3.1.1): its controls would read as not applicable.
+  const silent = [...known].filter((rule) => !reported.has(rule));
+  if (silent.length > 0) {
+    throw new CfnGuardError(
+      `${what}: it reported nothing for rules ${silent.join(', ')}: ${stderr}`,
+    );
+  }
+}
+
+/** What guard said about each rule of the controls (`known`, every top-level rule name). */
+function runGuard(install: GuardInstall, templateFile: string, known: Set<string>): GuardOutcome {
   const args = ['validate', '--rules', install.rulesDir, '--data', templateFile];
   args.push('--output-format', 'json', '--show-summary', 'none', '--structured');
   const result = runProcessSync(install.binary, args);
@@ -236,11 +270,13 @@ function runGuard(install: GuardInstall, templateFile: string): GuardOutcome {
   }
   const [report] = JSON.parse(result.stdout) as GuardFileReport[];
   if (!report) throw new CfnGuardError(`${what}: it printed no report`);
-  return {
+  const outcome = {
     compliant: new Set(report.compliant),
     notApplicable: new Set(report.not_applicable),
-    failures: new Map(report.not_compliant.map((nc) => [nc.Rule.name, [...resourcesIn(nc)]])),
+    failures: failuresByRule(report.not_compliant),
   };
+  checkAttribution(outcome, known, result.stderr.trim(), what);
+  return outcome;
 }
 
 type ControlStatus = 'PASS' | 'FAIL' | 'SKIP' | 'EXCEPTION';
@@ -350,14 +386,6 @@ export function guardTemplate(
   install: GuardInstall = ensureCfnGuard(),
 ): GuardReport {
   const controls = loadControls(install);
-  const outcome = runGuard(install, templateFile);
-  const known = new Set(controls.flatMap((c) => c.ruleNames));
-  const reported = [...outcome.compliant, ...outcome.notApplicable, ...outcome.failures.keys()];
-  const unknown = reported.filter((rule) => !known.has(rule));
-  if (unknown.length > 0) {
-    throw new CfnGuardError(
-      `cannot attribute guard results: rules ${unknown.join(', ')} belong to no control`,
-    );
-  }
+  const outcome = runGuard(install, templateFile, new Set(controls.flatMap((c) => c.ruleNames)));
   return judge(controls, outcome, template, exceptions);
 }
