@@ -59,10 +59,40 @@ interface ServiceWaitOptions {
 const clockOf = (clock: Clock | undefined) => (clock ? { now: clock.now, sleep: clock.sleep } : {});
 
 export async function waitForServiceStack(options: ServiceWaitOptions): Promise<void> {
+  const { serviceStack, log, events } = options;
+  const stack = await settledServiceStack(options);
+  const status = stack?.StackStatus ?? 'UNKNOWN';
+  if (!isSuccess(status)) {
+    const reasons = events.failureReasons();
+    throw new CliError(
+      `stack ${serviceStack} ended in ${status}`,
+      reasons.join('; ') || stack?.StackStatusReason || 'no failure event found',
+      `copilot svc logs --name <svc> --env <env> --since 30m   (then re-run the deploy)`,
+    );
+  }
+  log.ok(`${serviceStack}: ${status}`);
+}
+
+/** The service stack once settled; past the timeout, what it was still doing and where to look. */
+async function settledServiceStack(options: ServiceWaitOptions) {
+  try {
+    return await pollServiceStack(options);
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    const { serviceStack } = options;
+    throw new CliError(
+      `stack ${serviceStack} did not settle`,
+      error.message,
+      `aws cloudformation describe-stack-events --stack-name ${serviceStack} --max-items 10   (CloudFormation goes on; re-run the deploy once the stack has settled)`,
+    );
+  }
+}
+
+function pollServiceStack(options: ServiceWaitOptions) {
   const { cfn, serviceStack, log, events, watch } = options;
   const now = options.clock?.now ?? Date.now;
   const started = now();
-  const stack = await waitUntil({
+  return waitUntil({
     what: `stack ${serviceStack}`,
     timeoutMs: options.timeoutMs,
     ...options.backoff,
@@ -82,16 +112,6 @@ export async function waitForServiceStack(options: ServiceWaitOptions): Promise<
       return { done: false, state: `${status}, no new event yet` };
     },
   });
-  const status = stack?.StackStatus ?? 'UNKNOWN';
-  if (!isSuccess(status)) {
-    const reasons = events.failureReasons();
-    throw new CliError(
-      `stack ${serviceStack} ended in ${status}`,
-      reasons.join('; ') || stack?.StackStatusReason || 'no failure event found',
-      `copilot svc logs --name <svc> --env <env> --since 30m   (then re-run the deploy)`,
-    );
-  }
-  log.ok(`${serviceStack}: ${status}`);
 }
 
 export async function waitForEcsSteady(options: {
