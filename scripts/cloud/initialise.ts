@@ -80,7 +80,11 @@ function planInit(o: InitOptions): InitStep[] {
   ];
 }
 
-export async function initialise(o: InitOptions): Promise<number> {
+/** `open` checks the prerequisites and opens the session (tests hand in a double). */
+export async function initialise(
+  o: InitOptions,
+  open: typeof openSession = openSession,
+): Promise<number> {
   const log = createProgress(o.cmd);
   const plan = planInit(o);
   if (o.dryRun) {
@@ -93,7 +97,7 @@ export async function initialise(o: InitOptions): Promise<number> {
     );
     return 0;
   }
-  const state = await readState(o, log);
+  const state = await readState(o, log, open);
   const steps = await executeInit(plan, state);
   const count = (outcome: Outcome) => steps.filter((s) => s.outcome === outcome).length;
   if (o.json)
@@ -107,8 +111,12 @@ export async function initialise(o: InitOptions): Promise<number> {
 
 // Read-only: what exists already. `env init` must be told its credentials on the command line
 // (copilot-credentials.ts): settle that now, so a run that cannot stops before any change.
-async function readState(o: InitOptions, log: Progress): Promise<InitState> {
-  const session = await openSession({
+async function readState(
+  o: InitOptions,
+  log: Progress,
+  open: typeof openSession,
+): Promise<InitState> {
+  const session = await open({
     ...o,
     timeoutMs: o.timeoutMinutes * 60_000,
     log,

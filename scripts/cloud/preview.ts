@@ -161,7 +161,10 @@ function packageFailure(t: PreviewTarget, r: Rendering, output: string): CliErro
       `${invocation(t.cmd)} --env ${t.env} --only env   (then this command again)`,
     );
   }
-  if (/taskdef_overrides/.test(why) && r.stack.kind === 'service') {
+  // A service's taskdef_overrides: refused by validation (manifest/validate.go, `validate
+  // "taskdef_overrides[0]"`) or failing on the rendered task definition (stack/backend_svc.go,
+  // "apply task definition overrides: ...").
+  if (/taskdef_overrides|apply task definition overrides/.test(why) && r.stack.kind === 'service') {
     return new CliError(
       what,
       `${why}; nothing was changed`,
