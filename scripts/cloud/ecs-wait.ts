@@ -44,6 +44,9 @@ function steadyState(service: EcsService | undefined): { steady: boolean; state:
 interface ServiceWaitOptions {
   cfn: CloudFormationClient;
   serviceStack: string;
+  /** The Copilot service and environment, for the next command a failure names. */
+  svc: string;
+  env: string;
   events: EventStream;
   watch: DeploymentWatch;
   /** Status before `copilot svc deploy`, to tell a finished new deployment from the old state. */
@@ -67,7 +70,7 @@ export async function waitForServiceStack(options: ServiceWaitOptions): Promise<
     throw new CliError(
       `stack ${serviceStack} ended in ${status}`,
       reasons.join('; ') || stack?.StackStatusReason || 'no failure event found',
-      `copilot svc logs --name <svc> --env <env> --since 30m   (then re-run the deploy)`,
+      `copilot svc logs --name ${options.svc} --env ${options.env} --since 30m   (then re-run the deploy)`,
     );
   }
   log.ok(`${serviceStack}: ${status}`);

@@ -57,6 +57,8 @@ export async function deployService(o: ServiceDeployOptions): Promise<EcsService
     await waitForServiceStack({
       cfn: aws.cfn,
       serviceStack,
+      svc: o.svc,
+      env: o.env,
       events,
       watch,
       previousStatus: before?.StackStatus,

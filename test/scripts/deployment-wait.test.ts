@@ -583,6 +583,8 @@ describe("waiting for the service's stack", () => {
       waitForServiceStack({
         cfn: aws.cfn,
         serviceStack: SERVICE_STACK,
+        svc: 'book-service',
+        env: 'test',
         events,
         watch,
         previousStatus: over.previousStatus,
@@ -761,7 +763,7 @@ describe("waiting for the service's stack", () => {
       'Service (AWS::ECS::Service): Resource handler returned message: "boom"; DeploymentAlarm (AWS::CloudWatch::Alarm): Alarm detected',
     );
     expect(e.next).toBe(
-      'copilot svc logs --name <svc> --env <env> --since 30m   (then re-run the deploy)',
+      'copilot svc logs --name book-service --env test --since 30m   (then re-run the deploy)',
     );
     expect(withEvents.out.text()).not.toContain(' ok ');
 
@@ -805,6 +807,8 @@ describe("waiting for the service's stack", () => {
     await waitForServiceStack({
       cfn: aws.cfn,
       serviceStack: SERVICE_STACK,
+      svc: 'book-service',
+      env: 'test',
       events: new EventStream(aws.cfn, SERVICE_STACK),
       watch: watchOver(aws),
       previousStatus: undefined,
