@@ -3,7 +3,6 @@
 // events per health-check interval), requests only while someone is subscribed, so an
 // unwatched stack does no work per request for the console.
 import type { ChildProcess } from 'node:child_process';
-import type { TargetState } from '../alb/target-group.ts';
 import type { LocalStackEvent } from '../events.ts';
 import type { LocalStack } from '../handle.ts';
 import type {
@@ -19,6 +18,8 @@ import { FeedError } from './feed.ts';
 import { probeAlb } from './probe.ts';
 import { RequestRecorder } from './request-recorder.ts';
 import { buildTopology } from './topology.ts';
+
+type TargetStateEvent = Extract<LocalStackEvent, { type: 'target-state' }>;
 
 /** Health checks kept per task, and stopped tasks kept per service. */
 const CHECKS_KEPT = 5;
@@ -203,7 +204,7 @@ export class StackFeed implements ConsoleFeed {
     for (const [target] of stopped.slice(STOPPED_KEPT - 1)) this.tasks.delete(target);
   }
 
-  private stateChanged(address: string, from: TargetState): void {
+  private stateChanged(address: string, from: TargetStateEvent['from']): void {
     const known = this.tasks.get(address);
     // Only a new task's target is ever registered (the scheduler's launch), so a registration
     // on the address of a stopped task is a new task on a port the OS has handed out again.
