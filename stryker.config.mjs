@@ -19,6 +19,11 @@ export default {
     'scripts/local/console/server.ts',
     'scripts/local/console/event-streams.ts',
     'scripts/local/console/request-rules.ts',
+    // What the console shows of the stack: its tasks, their states, checks and stops. The
+    // processes behind the tasks: started, signalled, watched, each failure with its output.
+    'scripts/local/console/stack-feed.ts',
+    'scripts/local/console/feed.ts',
+    'scripts/local/ecs/supervisor.ts',
     // The stack's listeners: a busy port's hint, the limits on slow clients, closing; what both
     // hops read from a request's head (what is passed on, the head's size as sent, the target),
     // the meter that counts each head's bytes on the connection, one request at a time on it.
@@ -41,13 +46,23 @@ export default {
     // routes, the authorizer, mappings, the access-log format (scripts/workspace).
     'scripts/workspace/http-api-settings.ts',
     'scripts/workspace/template.ts',
-    // The Copilot workspace: what is read from the manifests and what is refused, by file and field.
+    // The Copilot workspace: what is read from the manifests and what is refused, by file and field;
+    // which Lambda functions Copilot renders for them, and the YAML patches that move them.
     'scripts/workspace/manifests.ts',
+    'scripts/workspace/copilot-lambdas.ts',
+    'scripts/workspace/overrides.ts',
     // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
     // bastion's script) and the smoke command around them; diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',
+    // Deploy's preview of what Copilot renders, each service's deploy, and init.
+    'scripts/cloud/preview.ts',
+    'scripts/cloud/service-deploy.ts',
+    'scripts/cloud/initialise.ts',
     // One CloudFormation stack through a change set: what is printed, the waits, the failures.
     'scripts/cloud/stack-deployer.ts',
+    // A service's new ECS deployment watched while deploy waits, and the waits themselves.
+    'scripts/cloud/deployment-watch.ts',
+    'scripts/cloud/ecs-wait.ts',
     'scripts/cloud/teardown.ts',
     'scripts/cloud/failure-report.ts',
     // What deploy refuses in what Copilot rendered: patches that did not apply, Lambda runtimes
@@ -65,6 +80,8 @@ export default {
     'scripts/checks/policy.ts',
     // The secret scan's rules, what it reads and skips, the allowlist.
     'scripts/checks/secrets.ts',
+    // cfn-guard's verdict per Control Tower control: its install, its report read, exceptions.
+    'scripts/checks/cfn-guard.ts',
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.
     'scripts/cli/command.ts',

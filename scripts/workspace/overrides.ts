@@ -78,8 +78,8 @@ export function runtimePatches(patches: Patch[]): Map<string, { runtime: string;
   for (const [index, p] of patches.entries()) {
     const [top, id, ...below] = pointerSegments(p.path);
     if (top !== 'Resources' || id === undefined) continue;
+    // Deeper than the Runtime, or beside it: not a runtime patch.
     if (below.some((segment, i) => segment !== RUNTIME_UNDER_RESOURCE[i])) continue;
-    if (below.length > RUNTIME_UNDER_RESOURCE.length) continue;
     const runtime = valueAt(p.value, RUNTIME_UNDER_RESOURCE.slice(below.length));
     if (p.op !== 'remove' && typeof runtime === 'string') found.set(id, { runtime, index });
     else found.delete(id);

@@ -451,6 +451,8 @@ describe('the runtime each patch file sets', () => {
       { op: 'add', path: '/Resources/B', value: { Properties: { Runtime: 'nodejs22.x' } } },
       replace('/Resources/C/Properties', 'not a map'),
       replace('/Resources/D/Props', { Runtime: 'nodejs24.x' }),
+      replace('/Resources', { Properties: { Runtime: 'nodejs24.x' } }),
+      replace('/Resources/E/Properties', null),
     ]);
     expect([...found]).toEqual([
       ['A', { runtime: 'nodejs24.x', index: 0 }],

@@ -436,6 +436,12 @@ describe('count', () => {
       `${SVC}: field count.cpu_percentage: a range needs a scaling target: set cpu_percentage (Copilot refuses a range without one)`,
     );
   });
+
+  it('says a cpu_percentage that is not a number is not one', () => {
+    expect(serviceRefusal({ 'count.cpu_percentage': 'high' })).toBe(
+      `${SVC}: field count.cpu_percentage: Invalid input: expected number, received string`,
+    );
+  });
 });
 
 describe('platforms', () => {
