@@ -63,6 +63,13 @@ const SCRIPTS = {
     'setInterval(() => {}, 1 << 30);',
     "say('ready');",
   ].join('\n'),
+  // Starts a subprocess in its process group that would run until killed, names it, and exits.
+  parent: [
+    "const { spawn } = require('node:child_process');",
+    "const sub = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });",
+    'sub.unref();',
+    "process.stderr.write('sub ' + sub.pid + '\\n');",
+  ].join('\n'),
   // Starts a subprocess that holds the task's fd 3 (the pipe exit-with-parent.ts watches) and
   // outlives it (for 20 s at most), names it, and exits.
   holder: [
@@ -498,6 +505,23 @@ describe('a task whose subprocess still holds the pipe it watches', () => {
     strays.push(holder);
     expect(await events.exitOf(replica.pid)).toMatchObject({ code: 0, current: true });
     expect(processState(holder)).toBeDefined();
+  });
+});
+
+// pid_namespaces(7): when a container's init process ends, the kernel SIGKILLs every other
+// process in its namespace, so a service's subprocesses end with its task on ECS.
+describe('a task that started a subprocess of its own', () => {
+  it('takes it with it when it exits, as a container does', async () => {
+    const { supervisor, events, replicas } = setup({ services: [service('parent')] });
+    const [replica] = replicas as [Replica];
+    supervisor.start(replica, 4000);
+    const said = await events.next((e) => e.kind === 'output' && e.line.startsWith('sub '));
+    const sub = Number(said.kind === 'output' && said.line.split(' ')[1]);
+    strays.push(sub);
+    expect(await events.exitOf(replica.pid)).toMatchObject({ code: 0, current: true });
+    await waitFor('the subprocess to end with its task', () =>
+      [undefined, 'Z'].includes(processState(sub)),
+    );
   });
 });
 

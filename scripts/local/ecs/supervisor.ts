@@ -135,6 +135,21 @@ export function entryPoint(service: Service): string {
   return entry;
 }
 
+/**
+ * Ends what is left of a task's process group once its main process has exited: a container's
+ * processes all end with its main one (the kernel SIGKILLs the rest of a PID namespace when its
+ * init process ends, pid_namespaces(7); with InitProcessEnabled the init ends with the main
+ * process), so a service's own subprocesses do not outlive its task locally either. One that
+ * left the group (setsid, `detached`) is out of reach here.
+ */
+function killRestOfGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // ESRCH: nothing was left in the group.
+  }
+}
+
 export class Supervisor {
   readonly replicas: Replica[];
   private readonly options: SupervisorOptions;
@@ -184,7 +199,10 @@ export class Supervisor {
     child.once('exit', () => {
       child.stdio[3]?.destroy();
       this.live.delete(child);
-      if (child.pid !== undefined) this.reaper.gone(child.pid);
+      if (child.pid !== undefined) {
+        killRestOfGroup(child.pid);
+        this.reaper.gone(child.pid);
+      }
     });
     child.once('close', (code, signal) =>
       this.options.events.onExited(replica, child, code, signal),
