@@ -1,6 +1,7 @@
 // The handle startLocalStack() returns: URLs, a live view of services and replicas, and the
 // few actions a caller (npm start, tests, benchmarks) takes on the running stack.
 import http from 'node:http';
+import { isIPv6 } from 'node:net';
 import type { HttpApiSettings } from '../workspace/http-api-settings.ts';
 import type { LoadBalancer } from './alb/load-balancer.ts';
 import type { TargetGroup, TargetState } from './alb/target-group.ts';
@@ -59,7 +60,10 @@ export interface LocalStack {
   readonly requestsObserved: boolean;
   /** The stack's own objects, read-only, for a console that shows them as they change. */
   readonly parts: StackParts;
-  /** `GET <path>` to the ALB's listener with this Host: its answer, and the rule that matched. */
+  /**
+   * `GET <path>` to the ALB's listener with this Host: its answer, and the rule that matched.
+   * Rejects when the listener cannot be reached or the answer is cut short.
+   */
   probeAlb(host: string, path: string): Promise<AlbProbe>;
   stop(): Promise<void>;
 }
@@ -124,9 +128,10 @@ export function handle(
     if (replica === undefined) throw new LocalStackError(`no replica ${serviceName}/${index}`);
     return replica;
   };
+  const albUrl = origin(ctx.host, parts.albPort);
   return {
-    apiUrl: `http://${ctx.host}:${parts.apiPort}`,
-    albUrl: `http://${ctx.host}:${parts.albPort}`,
+    apiUrl: origin(ctx.host, parts.apiPort),
+    albUrl,
     albHost: alb.dnsName,
     application: ctx.workspace.application,
     environment: ctx.environment,
@@ -153,9 +158,14 @@ export function handle(
       return ctx.events.active;
     },
     parts: { alb, groups: parts.groups, replicas },
-    probeAlb: (host, path) => probeAlb(alb, `http://${ctx.host}:${parts.albPort}`, host, path),
+    probeAlb: (host, path) => probeAlb(alb, albUrl, host, path),
     stop: parts.stop,
   };
+}
+
+/** A listener's URL: an IPv6 address in brackets, as a URL writes one (RFC 3986 section 3.2.2). */
+function origin(host: string, port: number): string {
+  return `http://${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
 
 async function probeAlb(
@@ -176,6 +186,17 @@ async function probeAlb(
           target: typeof target === 'string' ? target : undefined,
         }),
       );
+      // Cut short (its target died mid-body: the ALB closes the connection), an answer never
+      // ends: its 'close' comes without 'end'.
+      res.on('close', () => {
+        if (!res.complete) {
+          reject(
+            new Error(
+              `GET ${path} with Host ${host}: the answer (status ${res.statusCode}) was cut short`,
+            ),
+          );
+        }
+      });
     });
     req.on('error', reject);
   });
