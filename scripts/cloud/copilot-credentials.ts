@@ -53,7 +53,8 @@ export function envInitCredentials(sources: CredentialSources, cmd: string): Env
   const env = sources.env ?? process.env;
   const home = sources.home ?? os.homedir();
   const read = sources.readFile ?? tryRead;
-  const profile = sources.profile ?? env.AWS_PROFILE;
+  // An empty --profile is none, as for the scripts' own calls (aws.ts clientConfig, copilotEnv).
+  const profile = sources.profile || env.AWS_PROFILE;
   if (profile) return { args: ['--profile', profile], source: `profile ${profile}` };
   const configFile = env.AWS_CONFIG_FILE || path.join(home, '.aws', 'config');
   const config = read(configFile);

@@ -171,14 +171,35 @@ function lastLines(text: string, count = 6): string {
   return text.trim().split('\n').slice(-count).join('\n').trim();
 }
 
-/** The environment copilot runs with: our --profile/--region, never prompts, no colour codes. */
+/**
+ * Static keys copilot's sessions take before AWS_PROFILE (aws-sdk-go v1 session/credentials.go
+ * resolveCredentials; env_config.go credAccessEnvKey, credSecretEnvKey, credSessionEnvKey),
+ * where the scripts' SDK v3 calls and env init's --profile take the profile.
+ */
+const STATIC_KEY_VARS = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_ACCESS_KEY',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SECRET_KEY',
+  'AWS_SESSION_TOKEN',
+];
+
+/**
+ * The environment copilot runs with: our --profile/--region, never prompts, no colour codes
+ * (COLOR=false, as COLOR=true would override NO_COLOR: term/color/color.go). With a profile,
+ * without the shell's static keys, so copilot acts as the same identity as the scripts' calls.
+ */
 export function copilotEnv(options: { region?: string | undefined; profile?: string | undefined }) {
-  return {
+  const profile = options.profile || process.env.AWS_PROFILE;
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...(options.profile ? { AWS_PROFILE: options.profile } : {}),
     ...(options.region ? { AWS_REGION: options.region, AWS_DEFAULT_REGION: options.region } : {}),
     NO_COLOR: '1',
+    COLOR: 'false',
   };
+  if (profile) for (const name of STATIC_KEY_VARS) delete env[name];
+  return env;
 }
 
 /** `copilot svc deploy` builds the images locally: a running Docker daemon is a prerequisite. */
