@@ -10,8 +10,11 @@ import ajvFormats from 'ajv-formats';
 interface MediaType {
   schema?: unknown;
 }
+interface ResponseObject {
+  content?: Record<string, MediaType>;
+}
 interface OperationObject {
-  responses?: Record<string, { content?: Record<string, MediaType> }>;
+  responses?: Record<string, unknown>;
 }
 /** The parts of an OpenAPI 3.1 document read here. */
 export interface OpenApiDocument {
@@ -34,40 +37,120 @@ const pointer = (segments: string[]) =>
 const fragment = (segments: string[]) =>
   `#${pointer(segments).split('/').map(encodeURIComponent).join('/')}`;
 
+/** The segments a local `$ref` names (`#/components/schemas/Book`); undefined for any other. */
+function refSegments(node: unknown): string[] | undefined {
+  const ref = (node as { $ref?: unknown } | null | undefined)?.$ref;
+  if (typeof ref !== 'string' || !ref.startsWith('#/')) return undefined;
+  return ref
+    .slice(2)
+    .split('/')
+    .map((s) => decodeURIComponent(s).replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+const lookup = (root: unknown, segments: string[]) =>
+  segments.reduce<unknown>((node, s) => (node as Record<string, unknown> | undefined)?.[s], root);
+
+/**
+ * A Reference Object followed to what it names, and where that is: OpenAPI 3.1 lets a response
+ * or an example be a `$ref` to the components (Responses Object, Media Type Object `examples`).
+ */
+function follow(root: unknown, node: unknown, at: string[]): { node: unknown; at: string[] } {
+  const seen = new Set<string>();
+  for (let target = refSegments(node); target; target = refSegments(node)) {
+    const key = pointer(target);
+    if (seen.has(key)) break;
+    seen.add(key);
+    at = target;
+    node = lookup(root, target);
+  }
+  return { node, at };
+}
+
 const DOCUMENT_ID = 'https://openapi.invalid/document.json';
+/** The keywords whose value maps names to schemas (JSON Schema 2020-12). */
+const NAME_MAPS = new Set(['properties', 'patternProperties', '$defs', 'dependentSchemas']);
+/** Where the closed document keeps the open twins of schemas that allOf members name. */
+const OPEN_TWINS = 'x-conformance-open';
 
 function formatErrors(errors: ErrorObject[] | null | undefined): string[] {
   return (errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message ?? 'is invalid'}`);
 }
 
+// Split by a capturing pattern, the template's odd parts are its `{name}`s. Unnamed groups: a
+// parameter's name may be anything (`{0}`, `{item-id}`), which no group name may be.
 const templatePattern = (template: string) =>
   new RegExp(
     `^${template
       .split(/(\{[^}]+\})/)
-      .map((part) =>
-        /^\{[^}]+\}$/.test(part)
-          ? `(?<${part.slice(1, -1).replace(/\W/g, '_')}>[^/]+)`
-          : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
-      )
+      .map((part, i) => (i % 2 ? '([^/]+)' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
       .join('')}$`,
   );
+
+/** OpenAPI 3.1 writes a nullable object `type: ['object', 'null']` (a type array). */
+const describesObjects = (schema: Record<string, unknown>) =>
+  'properties' in schema &&
+  (schema.type === 'object' || (Array.isArray(schema.type) && schema.type.includes('object')));
 
 /**
  * A copy of the document in which every object schema that says nothing about other properties
  * forbids them (`unevaluatedProperties: false`): a field the route sends but the schema lacks is
- * drift as much as a missing one. Members of allOf are left open, as closing one would refuse
- * the properties its siblings declare.
+ * drift as much as a missing one. An allOf is closed as a whole, its members left open, as
+ * closing one would refuse the properties its siblings declare; a member that is a `$ref` (as
+ * @hono/zod-openapi writes `.extend()` of a named schema) names an open twin of its target, kept
+ * under OPEN_TWINS, since the target itself is closed where it is defined.
  */
-function closeObjects(node: unknown, parentKey = ''): unknown {
-  if (Array.isArray(node)) return node.map((child) => closeObjects(child, parentKey));
-  if (node === null || typeof node !== 'object') return node;
-  const copy: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(node)) copy[key] = closeObjects(child, key);
-  const open = !('additionalProperties' in copy) && !('unevaluatedProperties' in copy);
-  if (copy.type === 'object' && 'properties' in copy && open && parentKey !== 'allOf') {
-    copy.unevaluatedProperties = false;
+function closeDocument(document: object): object {
+  const twins: Record<string, unknown> = {};
+  const open = (member: Record<string, unknown>) => {
+    const target = refSegments(member);
+    if (!target) return member;
+    const key = pointer(target);
+    if (!(key in twins)) {
+      twins[key] = {};
+      twins[key] = close(lookup(document, target), 'allOf');
+    }
+    return { ...member, $ref: fragment([OPEN_TWINS, key]) };
+  };
+  const close = (node: unknown, parentKey: string): unknown => {
+    if (Array.isArray(node)) return node.map((child) => close(child, parentKey));
+    if (node === null || typeof node !== 'object') return node;
+    const copy: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(node)) {
+      // OpenAPI 3.0's `nullable` is no keyword of 3.1, where a type array says it (see
+      // https://learn.openapis.org/upgrading/v3.0-to-v3.1), but Ajv honours it, and throws
+      // where it stands without a `type`.
+      if (key === 'nullable' && typeof child === 'boolean' && parentKey !== 'properties') continue;
+      copy[key] = close(child, key);
+    }
+    if (parentKey === 'allOf') return open(copy);
+    const unsaid = !('additionalProperties' in copy) && !('unevaluatedProperties' in copy);
+    if (unsaid && (describesObjects(copy) || 'allOf' in copy)) copy.unevaluatedProperties = false;
+    return copy;
+  };
+  const closed = close(document, '') as Record<string, unknown>;
+  closed[OPEN_TWINS] = twins;
+  return closed;
+}
+
+/** A media type without its parameters, in lower case (RFC 9110 8.3.1: case-insensitive). */
+const essence = (type: string) => type.replace(/;.*/s, '').trim().toLowerCase();
+
+/** JSON, `application/json` or any `+json` type (RFC 6839); other bodies are their text. */
+const isJson = (mediaType: string) =>
+  mediaType === 'application/json' || mediaType.endsWith('+json');
+
+/**
+ * The documented media type an answer of `mediaType` takes: the most specific key, `text/plain`
+ * before `text/*` before `*\/*`, each read without its parameters (OpenAPI 3.1 Response Object
+ * `content`: "only the most specific key is applicable").
+ */
+function documentedType(content: Record<string, unknown>, mediaType: string): string | undefined {
+  const ranges = [mediaType, `${mediaType.replace(/\/.*/s, '')}/*`, '*/*'];
+  for (const range of ranges) {
+    const key = Object.keys(content).find((k) => essence(k) === range);
+    if (key !== undefined) return key;
   }
-  return copy;
+  return undefined;
 }
 
 export class Conformance {
@@ -82,7 +165,7 @@ export class Conformance {
     this.#ajv = new Ajv2020({ strict: false, allErrors: true });
     // A CommonJS module: its function is also its `default` member, which is what TS types.
     ajvFormats.default(this.#ajv);
-    this.#ajv.addSchema(closeObjects(document) as object, DOCUMENT_ID);
+    this.#ajv.addSchema(closeDocument(document), DOCUMENT_ID);
   }
 
   /** The documented operation for `method` whose path matches `pathname`: exact paths first. */
@@ -94,10 +177,10 @@ export class Conformance {
     if (exact) return { template: exact[0], params: {} };
     for (const [template] of paths) {
       const names = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] as string);
-      const groups = templatePattern(template).exec(pathname)?.groups;
-      if (names.length === 0 || !groups) continue;
-      const values = Object.values(groups).map((v) => decodeURIComponent(v));
-      return { template, params: Object.fromEntries(names.map((n, i) => [n, values[i] ?? ''])) };
+      const values = templatePattern(template).exec(pathname)?.slice(1);
+      if (!values) continue;
+      const params = names.map((n, i) => [n, decodeURIComponent(values[i] as string)]);
+      return { template, params: Object.fromEntries(params) };
     }
     return undefined;
   }
@@ -131,32 +214,32 @@ export class Conformance {
         `${where} answered ${status}, which the document does not list (${Object.keys(responses).join(', ')})`,
       ];
     }
-    const content = responses[key]?.content;
-    if (!content) return [];
-    const mediaType = answer.contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-    const media = content[mediaType];
-    if (!media) {
-      return [
-        `${where} ${status} answered content-type "${answer.contentType}", documented: ${Object.keys(content).join(', ')}`,
-      ];
-    }
-    if (media.schema === undefined) return [];
-    let body: unknown;
-    try {
-      body = JSON.parse(answer.body);
-    } catch {
-      return [`${where} ${status}: the body is not JSON`];
-    }
-    const validate = this.#validator([
+    const response = follow(this.#document, responses[key], [
       'paths',
       template,
       method.toLowerCase(),
       'responses',
       key,
-      'content',
-      mediaType,
-      'schema',
     ]);
+    const content = (response.node as ResponseObject | undefined)?.content;
+    if (!content) return [];
+    const mediaType = essence(answer.contentType);
+    const documented = documentedType(content, mediaType);
+    if (documented === undefined) {
+      return [
+        `${where} ${status} answered content-type "${answer.contentType}", documented: ${Object.keys(content).join(', ')}`,
+      ];
+    }
+    if (content[documented]?.schema === undefined) return [];
+    let body: unknown = answer.body;
+    if (isJson(mediaType)) {
+      try {
+        body = JSON.parse(answer.body);
+      } catch {
+        return [`${where} ${status}: the body is not JSON`];
+      }
+    }
+    const validate = this.#validator([...response.at, 'content', documented, 'schema']);
     if (validate(body)) return [];
     const errors = formatErrors(validate.errors);
     // The first few say what drifted; a list of items repeats them.
@@ -167,15 +250,11 @@ export class Conformance {
   /** Every example in the document, each with its schema's verdict; `problems` empty if valid. */
   examples(): { at: string; problems: string[] }[] {
     const found: { at: string; problems: string[] }[] = [];
-    const visit = (node: unknown, segments: string[]) => {
+    const visit = (node: unknown, segments: string[], names = false) => {
       if (node === null || typeof node !== 'object') return;
-      // Under `properties` each key is a property's name, whatever it is (even "example").
-      if (segments.at(-1) === 'properties') {
+      // In a map of names (properties, definitions, components) each key is one, even "example".
+      if (names) {
         for (const [key, child] of Object.entries(node)) visit(child, [...segments, key]);
-        return;
-      }
-      if (Array.isArray(node)) {
-        for (const [i, child] of node.entries()) visit(child, [...segments, String(i)]);
         return;
       }
       const object = node as Record<string, unknown>;
@@ -183,14 +262,14 @@ export class Conformance {
       const schemaAt = 'schema' in object ? [...segments, 'schema'] : segments;
       const values: [string, unknown][] = [];
       if ('example' in object) values.push(['example', object.example]);
-      if ('examples' in object && object.examples && typeof object.examples === 'object') {
-        for (const [name, value] of Object.entries(object.examples)) {
-          // Schema `examples` is an array of values; elsewhere a map of Example Objects.
-          values.push([
-            `examples/${name}`,
-            Array.isArray(object.examples) ? value : (value as { value?: unknown }).value,
-          ]);
-        }
+      // Schema `examples` is an array of values; elsewhere a map of Example Objects, each maybe
+      // a `$ref`, and one with only an `externalValue` has its value elsewhere.
+      const examples = (object.examples ?? {}) as object;
+      for (const [name, value] of Object.entries(examples)) {
+        const example = Array.isArray(examples)
+          ? { value }
+          : (follow(this.#document, value, []).node as { value?: unknown } | null | undefined);
+        if (example?.value !== undefined) values.push([`examples/${name}`, example.value]);
       }
       for (const [name, value] of values) {
         const validate = this.#validator(schemaAt);
@@ -201,10 +280,17 @@ export class Conformance {
         });
       }
       for (const [key, child] of Object.entries(object)) {
-        if (key !== 'example' && key !== 'examples') visit(child, [...segments, key]);
+        if (key !== 'example' && key !== 'examples') {
+          visit(child, [...segments, key], NAME_MAPS.has(key));
+        }
       }
     };
-    visit(this.#document, []);
+    const { components, ...rest } = this.#document;
+    visit(rest, []);
+    // The components are maps of names; their Example Objects are judged where they are used.
+    for (const [kind, map] of Object.entries(components ?? {})) {
+      if (kind !== 'examples') visit(map, ['components', kind], true);
+    }
     return found;
   }
 }

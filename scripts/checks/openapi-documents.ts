@@ -73,7 +73,9 @@ export async function generate(services: Service[], dir = OPENAPI_DIR): Promise<
   const outputs = await Promise.all(
     services.map(async (service) => {
       const document = await servedDocument(service);
-      const types = astToString(await openapiTS(document));
+      // A copy: openapi-typescript fills in what it reads (an empty `components`, when the
+      // document has none), and the file must hold the document as served.
+      const types = astToString(await openapiTS(structuredClone(document)));
       return { service: service.name, document, types };
     }),
   );
