@@ -11,7 +11,7 @@ import path from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../services/common/src/lifecycle.ts';
+import { drainSecondsFrom } from '../../services/common/src/lifecycle.ts';
 import { finalStage } from '../workspace/container-command.ts';
 import { readText, yamlErrorLine } from '../workspace/files.ts';
 import { type Service, taskdefOverride, type Workspace } from '../workspace/manifests.ts';
@@ -234,8 +234,13 @@ export const CONTROLS: Control[] = [
     ...service((s) => {
       const stop = override(s, 'StopTimeout');
       const drainSetting = s.variables.DRAIN_TIMEOUT_SECONDS;
-      const drain =
-        drainSetting === undefined ? DEFAULT_DRAIN_TIMEOUT_SECONDS : Number(drainSetting);
+      const drain = drainSecondsFrom(drainSetting);
+      if (!Number.isFinite(drain) || drain < 0) {
+        return {
+          pass: false,
+          detail: `DRAIN_TIMEOUT_SECONDS "${drainSetting}" is not a number of seconds: the service refuses to start`,
+        };
+      }
       if (typeof stop !== 'number') {
         return { pass: false, detail: `no ${CONTAINER}.StopTimeout override (ECS default 30 s)` };
       }

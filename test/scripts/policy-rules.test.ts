@@ -51,6 +51,15 @@ describe('what each control found on this repository', () => {
     expect(rowOf(real, control, resource)).toMatchObject({ status: 'PASS', detail });
   });
 
+  // Copilot renders an empty variable as `Value: ""`, which the service reads as unset.
+  it('a blank DRAIN_TIMEOUT_SECONDS: the default drain, as the service reads it', () => {
+    const row = rowOf(
+      mutated((ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = ' ')),
+      'PRJ.STOP_TIMEOUT',
+    );
+    expect(row).toMatchObject({ status: 'PASS', detail: 'StopTimeout 40 s > drain timeout 25 s' });
+  });
+
   it('a service with no variables', () => {
     const row = rowOf(
       mutated((ws) => (book(ws).variables = {})),
@@ -142,6 +151,16 @@ describe('a failing control says what it found and what to set', () => {
       'PRJ.STOP_TIMEOUT',
       (ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = '45'),
       'StopTimeout 40 s does not outlast drain timeout 45 s',
+    ],
+    [
+      'PRJ.STOP_TIMEOUT',
+      (ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = 'soon'),
+      'DRAIN_TIMEOUT_SECONDS "soon" is not a number of seconds: the service refuses to start',
+    ],
+    [
+      'PRJ.STOP_TIMEOUT',
+      (ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = '-1'),
+      'DRAIN_TIMEOUT_SECONDS "-1" is not a number of seconds: the service refuses to start',
     ],
     // A StopTimeout written as a string is not a number ECS takes.
     [

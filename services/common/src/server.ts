@@ -7,7 +7,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { settleAsyncContextFrame } from './async-context.ts';
-import { createLifecycle, DEFAULT_DRAIN_TIMEOUT_SECONDS, type Lifecycle } from './lifecycle.ts';
+import {
+  createLifecycle,
+  DEFAULT_DRAIN_TIMEOUT_SECONDS,
+  drainSecondsFrom,
+  type Lifecycle,
+} from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { keepMapsWhenIdle } from './memory-reducer.ts';
 
@@ -99,8 +104,12 @@ export function startService(options: StartOptions): Promise<RunningService> {
   });
 }
 
+/**
+ * A PORT set to nothing (`PORT: ""` in a manifest) is one left unset: read as a number it would
+ * be 0, a random port the ALB's health checks never reach.
+ */
 function readPort(value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
+  if (value === undefined || value.trim() === '') return fallback;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`PORT "${value}" is not a TCP port (0-65535)`);
@@ -108,44 +117,61 @@ function readPort(value: string | undefined, fallback: number): number {
   return port;
 }
 
+/** What the entry point uses of its process: tests pass their own, and signal no real one. */
+export interface ServiceProcess {
+  env: NodeJS.ProcessEnv;
+  on(
+    event: 'SIGTERM' | 'SIGINT' | 'uncaughtException' | 'unhandledRejection',
+    listener: (cause: unknown) => void,
+  ): unknown;
+  exit(code: number): void;
+  stderr: { write(text: string): unknown };
+}
+
 /** The container entry point: configuration from the environment, signals, exit codes. */
-export async function runService(options: {
-  createApp: AppFactory;
-  service: string;
-  defaultPort: number;
-}): Promise<void> {
+export async function runService(
+  options: {
+    createApp: AppFactory;
+    service: string;
+    defaultPort: number;
+    /** Where lines go instead of stdout at LOG_LEVEL (tests). */
+    logger?: Logger;
+  },
+  host: ServiceProcess = process,
+): Promise<void> {
+  const { env } = host;
   try {
-    const logger = createLogger({ service: options.service, level: process.env.LOG_LEVEL });
-    const drainSeconds = Number(process.env.DRAIN_TIMEOUT_SECONDS ?? DEFAULT_DRAIN_TIMEOUT_SECONDS);
+    const logger =
+      options.logger ?? createLogger({ service: options.service, level: env.LOG_LEVEL });
+    const drainSetting = env.DRAIN_TIMEOUT_SECONDS;
+    const drainSeconds = drainSecondsFrom(drainSetting);
     if (!Number.isFinite(drainSeconds) || drainSeconds < 0) {
-      throw new Error(
-        `DRAIN_TIMEOUT_SECONDS "${process.env.DRAIN_TIMEOUT_SECONDS}" is not a number of seconds`,
-      );
+      throw new Error(`DRAIN_TIMEOUT_SECONDS "${drainSetting}" is not a number of seconds`);
     }
     const running = await startService({
       createApp: options.createApp,
       service: options.service,
-      port: readPort(process.env.PORT, options.defaultPort),
-      hostname: process.env.HOST,
+      port: readPort(env.PORT, options.defaultPort),
+      hostname: env.HOST,
       logger,
       drainTimeoutMs: drainSeconds * 1000,
     });
     // A crash is logged as one JSON line like everything else, then the task is replaced.
-    process.on('uncaughtException', (error) => {
+    host.on('uncaughtException', (error) => {
       logger.error({ error: String(error) }, 'uncaught exception');
       logger.flush();
-      process.exit(1);
+      host.exit(1);
     });
-    process.on('unhandledRejection', (reason) => {
+    host.on('unhandledRejection', (reason) => {
       logger.error({ error: String(reason) }, 'unhandled rejection');
       logger.flush();
-      process.exit(1);
+      host.exit(1);
     });
     // `on`, not `once`: a second SIGTERM (a process-group signal, an impatient operator) must
     // not kill the process mid-drain with Node's default action; shutdown is idempotent.
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.on(signal, () => {
-        void running.shutdown(signal).then(() => process.exit(0));
+      host.on(signal, () => {
+        void running.shutdown(signal).then(() => host.exit(0));
       });
     }
   } catch (error) {
@@ -154,7 +180,7 @@ export async function runService(options: {
       err.code === 'EADDRINUSE'
         ? 'the port is in use by another process; set PORT to a free port'
         : err.message;
-    process.stderr.write(`${options.service} failed to start: ${why}\n`);
-    process.exit(1);
+    host.stderr.write(`${options.service} failed to start: ${why}\n`);
+    host.exit(1);
   }
 }
