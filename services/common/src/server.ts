@@ -86,7 +86,8 @@ export function startService(options: StartOptions): Promise<RunningService> {
           logger.flush();
           done();
         });
-        server.closeIdleConnections();
+        // close() closes the connections idle now itself (Node 19 and later: node:http docs,
+        // server.close()); the sweep takes those that go idle later.
       });
       return closing;
     };
