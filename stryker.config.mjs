@@ -33,6 +33,9 @@ export default {
     'scripts/local/http/one-at-a-time.ts',
     // The route table npm start prints: each route's ALB rule, service and targets.
     'scripts/local/route-table.ts',
+    // What the stack is built from (options, workspace, secrets) and the handle it returns.
+    'scripts/local/context.ts',
+    'scripts/local/handle.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',
@@ -42,6 +45,7 @@ export default {
     'services/common/src/validated-route.ts',
     'services/common/src/route-input.ts',
     'services/common/src/input-rules.ts',
+    'services/common/src/server.ts',
     // The workspace's CloudFormation evaluation: parameters and their constraints, conditions,
     // routes, the authorizer, mappings, the access-log format (scripts/workspace).
     'scripts/workspace/http-api-settings.ts',
@@ -58,6 +62,10 @@ export default {
     'scripts/cloud/preview.ts',
     'scripts/cloud/service-deploy.ts',
     'scripts/cloud/initialise.ts',
+    // How copilot is run (its identity, flags, output read) and the environment's exports.
+    'scripts/cloud/copilot.ts',
+    'scripts/cloud/copilot-credentials.ts',
+    'scripts/cloud/env-exports.ts',
     // One CloudFormation stack through a change set: what is printed, the waits, the failures.
     'scripts/cloud/stack-deployer.ts',
     // A service's new ECS deployment watched while deploy waits, and the waits themselves.
@@ -82,6 +90,9 @@ export default {
     'scripts/checks/secrets.ts',
     // cfn-guard's verdict per Control Tower control: its install, its report read, exceptions.
     'scripts/checks/cfn-guard.ts',
+    // A live answer held to its served OpenAPI document (contract tests, smoke), the documents.
+    'scripts/checks/openapi-conformance.ts',
+    'scripts/checks/openapi-documents.ts',
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.
     'scripts/cli/command.ts',

@@ -90,6 +90,11 @@ export default defineConfig({
       'test/scripts/service-deploy.test.ts',
       'test/scripts/preview.test.ts',
       'test/scripts/deploy-steps-rules.test.ts',
+      'test/local/context-handle.test.ts',
+      'test/local/local-secrets.test.ts',
+      'test/scripts/copilot-cli.test.ts',
+      'test/scripts/openapi-conformance.test.ts',
+      'test/scripts/openapi.test.ts',
     ],
   },
 });

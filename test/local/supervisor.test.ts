@@ -63,12 +63,16 @@ const SCRIPTS = {
     'setInterval(() => {}, 1 << 30);',
     "say('ready');",
   ].join('\n'),
-  // Starts a subprocess in its process group that would run until killed, names it, and exits.
+  // Starts a subprocess in its process group that ignores SIGTERM and would run until killed,
+  // names it once its handler is in place, and exits.
   parent: [
     "const { spawn } = require('node:child_process');",
-    "const sub = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });",
-    'sub.unref();',
-    "process.stderr.write('sub ' + sub.pid + '\\n');",
+    "const code = \"process.on('SIGTERM', () => {}); setInterval(() => {}, 1 << 30); process.stdout.write('up')\";",
+    "const sub = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });",
+    "sub.stdout.once('data', () => {",
+    "  process.stderr.write('sub ' + sub.pid + '\\n');",
+    '  process.exit(0);',
+    '});',
   ].join('\n'),
   // Starts a subprocess that holds the task's fd 3 (the pipe exit-with-parent.ts watches) and
   // outlives it (for 20 s at most), names it, and exits.

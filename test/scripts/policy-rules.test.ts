@@ -52,6 +52,14 @@ describe('what each control found on this repository', () => {
   });
 
   // Copilot renders an empty variable as `Value: ""`, which the service reads as unset.
+  it('a DRAIN_TIMEOUT_SECONDS of 0: no drain, which any stop timeout outlasts', () => {
+    const row = rowOf(
+      mutated((ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = '0')),
+      'PRJ.STOP_TIMEOUT',
+    );
+    expect(row).toMatchObject({ status: 'PASS', detail: 'StopTimeout 40 s > drain timeout 0 s' });
+  });
+
   it('a blank DRAIN_TIMEOUT_SECONDS: the default drain, as the service reads it', () => {
     const row = rowOf(
       mutated((ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = ' ')),
