@@ -1,25 +1,14 @@
 // Graceful shutdown of a real service process: what ECS relies on during a rolling deploy.
 import { Agent } from 'node:http';
-import { connect } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { repoRoot } from '../scripts/workspace/manifests.ts';
+import { tryConnect } from '../services/common/test/connect.ts';
 import { type Reply, request } from './helpers/http.ts';
 import { type StartedProcess, startNodeProcess } from './helpers/process.ts';
 
 function get(port: number, agent: Agent, urlPath: string): Promise<Reply> {
   return request(`http://127.0.0.1:${port}${urlPath}`, { agent });
-}
-
-function tryConnect(port: number): Promise<'connected' | string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
-  });
 }
 
 /** Polls until `condition` holds; bounded only so that a broken service fails, not hangs. */

@@ -40,6 +40,7 @@ import { describePreview, type PreviewTarget, previewStacks } from '../../script
 import { deployService } from '../../scripts/cloud/service-deploy.ts';
 import type { openSession } from '../../scripts/cloud/session.ts';
 import { cliErrorOf } from '../helpers/cli-error.ts';
+import { ecsDeployment } from '../helpers/ecs-deployment.ts';
 import { captureOutput } from '../helpers/output.ts';
 import { type ScratchFolder, scratchFolders } from '../helpers/scratch.ts';
 
@@ -314,15 +315,7 @@ const SERVICE_ARN = `arn:aws:ecs:eu-west-1:123456789012:service/cluster-1/${SERV
 const INTERVAL = 1_000;
 const T0 = Date.UTC(2026, 11, 6, 12);
 
-const deployment = (over: Partial<Deployment>): Deployment => ({
-  id: 'ecs-svc/new',
-  status: 'PRIMARY',
-  desiredCount: 2,
-  runningCount: 0,
-  rolloutState: 'IN_PROGRESS',
-  failedTasks: 0,
-  ...over,
-});
+const deployment = ecsDeployment;
 const OLD = deployment({ id: 'ecs-svc/old', runningCount: 2, rolloutState: 'COMPLETED' });
 const OLD_ACTIVE = { ...OLD, status: 'ACTIVE' };
 const NEW = deployment({});

@@ -34,6 +34,7 @@ import {
 } from '../../scripts/cloud/ecs-wait.ts';
 import { EventStream } from '../../scripts/cloud/stack-deployer.ts';
 import { cliErrorOf } from '../helpers/cli-error.ts';
+import { ecsDeployment } from '../helpers/ecs-deployment.ts';
 
 const ENV_STACK = 'bookstore-test';
 const SERVICE_STACK = 'bookstore-test-book-service';
@@ -69,15 +70,7 @@ const otherResources: StackResource[] = [
   }),
 ];
 
-const deployment = (over: Partial<Deployment> = {}): Deployment => ({
-  id: 'ecs-svc/new',
-  status: 'PRIMARY',
-  desiredCount: 2,
-  runningCount: 0,
-  rolloutState: 'IN_PROGRESS',
-  failedTasks: 0,
-  ...over,
-});
+const deployment = ecsDeployment;
 
 const service = (deployments: Deployment[], over: Partial<Service> = {}): Service => ({
   serviceArn: SERVICE_ARN,

@@ -22,6 +22,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliError, createProgress } from '../../scripts/cli/command.ts';
 import { deployService } from '../../scripts/cloud/service-deploy.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
+import { ecsDeployment } from '../helpers/ecs-deployment.ts';
 
 const ws = loadWorkspace();
 const app = ws.application;
@@ -116,15 +117,7 @@ function ecsDeployments(clock: { now: () => number }, answers: Deployment[][]) {
   return calls;
 }
 
-const primary = (over: Partial<Deployment>): Deployment => ({
-  id: 'ecs-svc/new',
-  status: 'PRIMARY',
-  desiredCount: 2,
-  runningCount: 0,
-  rolloutState: 'IN_PROGRESS',
-  failedTasks: 0,
-  ...over,
-});
+const primary = ecsDeployment;
 
 beforeEach(() => {
   for (const m of [cfn, ecs, logs]) m.reset();

@@ -22,6 +22,7 @@ import {
   type ServiceProcess,
   startService,
 } from '../src/server.ts';
+import { tryConnect } from './connect.ts';
 
 type LogRecord = Record<string, unknown>;
 
@@ -126,17 +127,6 @@ function getWithoutHost(port: number, target: string): Promise<{ status: string;
     });
     socket.on('error', reject);
     socket.write(`GET ${target} HTTP/1.0\r\n\r\n`);
-  });
-}
-
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('connected');
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
   });
 }
 
