@@ -63,11 +63,12 @@ const SCRIPTS = {
     'setInterval(() => {}, 1 << 30);',
     "say('ready');",
   ].join('\n'),
-  // Starts a subprocess in its process group that ignores SIGTERM and would run until killed,
-  // names it once its handler is in place, and exits.
+  // Starts a subprocess in its process group that ignores SIGTERM and would run for 2 min (past
+  // the hang guard, and bounded should a killed test run leave it), names it once its handler is
+  // in place, and exits.
   parent: [
     "const { spawn } = require('node:child_process');",
-    "const code = \"process.on('SIGTERM', () => {}); setInterval(() => {}, 1 << 30); process.stdout.write('up')\";",
+    "const code = \"process.on('SIGTERM', () => {}); setTimeout(() => {}, 120000); process.stdout.write('up')\";",
     "const sub = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });",
     "sub.stdout.once('data', () => {",
     "  process.stderr.write('sub ' + sub.pid + '\\n');",
