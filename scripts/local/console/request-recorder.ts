@@ -63,7 +63,9 @@ export class RequestRecorder {
     emit: (event: FeedEvent) => void,
   ) {
     this.stats = new RequestStats(routeKeys, now);
-    this.render = accessLogFormat === undefined ? null : compileAccessLogFormat(accessLogFormat);
+    // An empty format is no access log, as the gateway takes it (http-api.ts, accessLogOf);
+    // API Gateway itself refuses one without $context.requestId.
+    this.render = accessLogFormat ? compileAccessLogFormat(accessLogFormat) : null;
     this.emit = emit;
   }
 
@@ -93,7 +95,8 @@ export class RequestRecorder {
     this.stats.record(record.routeKey, Math.max(0, record.responseLatency));
     const entry: Entry = {
       seq: ++this.seq,
-      // Already the gateway's own copy of the fields (events.ts): kept as it is.
+      // Already the gateway's own copy of the fields (api-request.ts accessLogFields; errors.ts
+      // builds a new one per answer): kept as it is.
       record,
       rule,
       target: task?.id ?? null,
