@@ -12,19 +12,23 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { awsFailureKind, CliError } from '../cli/command.ts';
 
+/** Attempts per call, the first included (the SDK's standard retry mode backs off between them). */
+const MAX_ATTEMPTS = 3;
+
 interface AwsOptions {
   region?: string | undefined;
   profile?: string | undefined;
 }
 
 function clientConfig(options: AwsOptions) {
-  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  // An empty --region (`--region "$REGION"` with REGION unset) is none, as an empty --profile is.
+  const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
   const endpoint = process.env.AWS_ENDPOINT_URL;
   return {
     ...(region ? { region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
     ...(endpoint ? { endpoint } : {}),
-    maxAttempts: 3,
+    maxAttempts: MAX_ATTEMPTS,
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   };
 }
@@ -42,35 +46,36 @@ export interface AwsClients {
 
 export function createClients(options: AwsOptions): AwsClients {
   const config = clientConfig(options);
-  const cache = new Map<string, unknown>();
-  const lazy = <T>(key: string, make: () => T): T => {
-    if (!cache.has(key)) cache.set(key, make());
-    return cache.get(key) as T;
+  // Keyed by the client's class: one client of each, made on first use.
+  const cache = new Map<unknown, unknown>();
+  const lazy = <T>(Client: new (c: typeof config) => T): T => {
+    if (!cache.has(Client)) cache.set(Client, new Client(config));
+    return cache.get(Client) as T;
   };
   return {
     get cfn() {
-      return lazy('cfn', () => new CloudFormationClient(config));
+      return lazy(CloudFormationClient);
     },
     get sts() {
-      return lazy('sts', () => new STSClient(config));
+      return lazy(STSClient);
     },
     get ecs() {
-      return lazy('ecs', () => new ECSClient(config));
+      return lazy(ECSClient);
     },
     get elb() {
-      return lazy('elb', () => new ElasticLoadBalancingV2Client(config));
+      return lazy(ElasticLoadBalancingV2Client);
     },
     get ec2() {
-      return lazy('ec2', () => new EC2Client(config));
+      return lazy(EC2Client);
     },
     get logs() {
-      return lazy('logs', () => new CloudWatchLogsClient(config));
+      return lazy(CloudWatchLogsClient);
     },
     get ssm() {
-      return lazy('ssm', () => new SSMClient(config));
+      return lazy(SSMClient);
     },
     get apigw() {
-      return lazy('apigw', () => new ApiGatewayV2Client(config));
+      return lazy(ApiGatewayV2Client);
     },
   };
 }
@@ -89,13 +94,24 @@ export async function callerIdentity(clients: AwsClients, cmd: string): Promise<
     return { account: out.Account ?? '?', arn: out.Arn ?? '?', region };
   } catch (error) {
     const e = error as Error;
+    const kind = awsFailureKind(error);
+    // No region is not a credentials problem: the one error handler words it (--region, exit 2).
+    if (kind === 'region') throw error;
     // No route to STS says nothing about the credentials: tell the two apart.
-    if (awsFailureKind(error) === 'network') {
+    if (kind === 'network') {
       const endpoint = await stsEndpoint(clients);
       throw new CliError(
         `${cmd}: cannot reach AWS STS at ${endpoint} (nothing was changed)`,
         `${e.name}: ${e.message}`,
         'check your network (or proxy), AWS_ENDPOINT_URL and --region, then run this again',
+      );
+    }
+    // Throttled, or STS failing on its side, after every retry: the credentials may be fine.
+    if (kind === 'other' && unavailable(error)) {
+      throw new CliError(
+        `${cmd}: AWS STS did not answer, after ${MAX_ATTEMPTS} attempts (nothing was changed)`,
+        `${e.name}: ${e.message}`,
+        'wait a minute, then run this again',
       );
     }
     throw new CliError(
@@ -104,6 +120,21 @@ export async function callerIdentity(clients: AwsClients, cmd: string): Promise<
       'aws sts get-caller-identity   (then aws configure, aws sso login, or --profile <name>)',
     );
   }
+}
+
+/**
+ * A throttling answer or a server fault: what the SDK's standard retry strategy retries, by HTTP
+ * status (429, 5xx) or error name (@smithy/core, retry/service-error-classification: STS's
+ * Query API names it `Throttling`, JSON APIs `ThrottlingException`).
+ */
+function unavailable(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode ?? 0;
+  return (
+    status === 429 ||
+    status >= 500 ||
+    /Throttl|RequestLimitExceeded|TooManyRequests/.test(String(e.name))
+  );
 }
 
 /** The STS endpoint the client calls, for messages: the configured one, else the region's. */
