@@ -23,6 +23,7 @@ export default {
     // processes behind the tasks: started, signalled, watched, each failure with its output.
     'scripts/local/console/stack-feed.ts',
     'scripts/local/console/feed.ts',
+    'scripts/local/console/request-recorder.ts',
     'scripts/local/ecs/supervisor.ts',
     // The stack's listeners: a busy port's hint, the limits on slow clients, closing; what both
     // hops read from a request's head (what is passed on, the head's size as sent, the target),
@@ -66,6 +67,8 @@ export default {
     'scripts/cloud/copilot.ts',
     'scripts/cloud/copilot-credentials.ts',
     'scripts/cloud/env-exports.ts',
+    // The scripts' AWS clients: region and profile, retries, how STS's failures are worded.
+    'scripts/cloud/aws.ts',
     // One CloudFormation stack through a change set: what is printed, the waits, the failures.
     'scripts/cloud/stack-deployer.ts',
     // A service's new ECS deployment watched while deploy waits, and the waits themselves.
@@ -93,6 +96,8 @@ export default {
     // A live answer held to its served OpenAPI document (contract tests, smoke), the documents.
     'scripts/checks/openapi-conformance.ts',
     'scripts/checks/openapi-documents.ts',
+    // The lint of the GitHub workflows: pinned actions, each job's permissions, OIDC.
+    'scripts/checks/workflows.ts',
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.
     'scripts/cli/command.ts',

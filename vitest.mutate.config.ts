@@ -95,6 +95,11 @@ export default defineConfig({
       'test/scripts/copilot-cli.test.ts',
       'test/scripts/openapi-conformance.test.ts',
       'test/scripts/openapi.test.ts',
+      'test/local/console/request-recorder.test.ts',
+      'test/scripts/aws-clients.test.ts',
+      'test/scripts/aws-errors.test.ts',
+      'test/ci/workflow-rules.test.ts',
+      'test/ci/workflows.test.ts',
     ],
   },
 });
