@@ -15,6 +15,7 @@ import { drainSecondsFrom } from '../../services/common/src/lifecycle.ts';
 import { finalStage } from '../workspace/container-command.ts';
 import { readText, yamlErrorLine } from '../workspace/files.ts';
 import { type Service, taskdefOverride, type Workspace } from '../workspace/manifests.ts';
+import { fieldAt } from '../workspace/value-at.ts';
 
 export const EXCEPTIONS_FILE = 'policy/exceptions.yml';
 
@@ -57,16 +58,6 @@ export interface Control {
 }
 
 const CONTAINER = 'ContainerDefinitions[0]';
-
-/** Reads a manifest field the project's schema may not declare, without trusting its type. */
-function field(source: unknown, dotted: string): unknown {
-  let value: unknown = source;
-  for (const key of dotted.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
 
 const override = (service: Service, name: string) =>
   taskdefOverride(service, `${CONTAINER}.${name}`);
@@ -117,7 +108,7 @@ export const CONTROLS: Control[] = [
     title: 'ECS services should not have public IP addresses assigned to them automatically',
     // Copilot assigns a public IP only when tasks are placed in public subnets.
     ...service((s) => {
-      const placement = field(s.manifest, 'network.vpc.placement');
+      const placement = fieldAt(s.manifest, 'network.vpc.placement');
       return placement === 'private'
         ? { pass: true, detail: 'network.vpc.placement: private' }
         : { pass: false, detail: `network.vpc.placement is ${String(placement)}: set private` };
@@ -130,7 +121,7 @@ export const CONTROLS: Control[] = [
       if (override(s, 'ReadonlyRootFilesystem') === true) {
         return { pass: true, detail: `taskdef override ${CONTAINER}.ReadonlyRootFilesystem: true` };
       }
-      if (field(s.manifest, 'storage.readonly_fs') === true) {
+      if (fieldAt(s.manifest, 'storage.readonly_fs') === true) {
         return { pass: true, detail: 'storage.readonly_fs: true' };
       }
       return {
@@ -179,8 +170,8 @@ export const CONTROLS: Control[] = [
     id: 'CT.ECS.PR.7',
     title: 'ECS task definitions should set a memory limit (and a valid Fargate CPU/memory pair)',
     ...service((s) => {
-      const cpu = field(s.manifest, 'cpu');
-      const memory = field(s.manifest, 'memory');
+      const cpu = fieldAt(s.manifest, 'cpu');
+      const memory = fieldAt(s.manifest, 'memory');
       if (typeof cpu !== 'number' || typeof memory !== 'number') {
         return { pass: false, detail: 'cpu and memory must both be set' };
       }
@@ -193,7 +184,7 @@ export const CONTROLS: Control[] = [
     id: 'CloudWatch.16',
     title: `CloudWatch log groups should be retained for at least ${MIN_LOG_RETENTION_DAYS} days`,
     ...service((s) => {
-      const set = field(s.manifest, 'logging.retention');
+      const set = fieldAt(s.manifest, 'logging.retention');
       const days = typeof set === 'number' ? set : COPILOT_DEFAULT_LOG_RETENTION_DAYS;
       const source = typeof set === 'number' ? 'logging.retention' : "Copilot's default";
       return days >= MIN_LOG_RETENTION_DAYS
@@ -259,7 +250,7 @@ export const CONTROLS: Control[] = [
     id: 'PRJ.MIN_COUNT',
     title: 'At least two tasks, so one failing task or AZ leaves the service up',
     ...service((s) => {
-      const min = field(s.manifest, 'count.range.min') ?? field(s.manifest, 'count');
+      const min = fieldAt(s.manifest, 'count.range.min') ?? fieldAt(s.manifest, 'count');
       return typeof min === 'number' && min >= 2
         ? { pass: true, detail: `count.range.min: ${min}` }
         : { pass: false, detail: `minimum count is ${String(min)}: set count.range.min >= 2` };
@@ -269,7 +260,7 @@ export const CONTROLS: Control[] = [
     id: 'ECS.12',
     title: 'ECS clusters should use Container Insights',
     ...environment((m) =>
-      field(m, 'observability.container_insights') === true
+      fieldAt(m, 'observability.container_insights') === true
         ? { pass: true, detail: 'observability.container_insights: true' }
         : { pass: false, detail: 'set observability.container_insights: true' },
     ),
@@ -281,7 +272,7 @@ export const CONTROLS: Control[] = [
     // security group; the addon admits the VPC link's security group instead.
     ...environment((m) => {
       const open = ['http.private.ingress.vpc', 'http.private.security_groups.ingress.from_vpc']
-        .filter((key) => field(m, key) === true)
+        .filter((key) => fieldAt(m, key) === true)
         .join(', ');
       return open === ''
         ? { pass: true, detail: 'http.private.ingress.vpc not set' }

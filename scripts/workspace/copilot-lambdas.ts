@@ -10,6 +10,7 @@
 // manifest in copilot/ renders and demands a patch for each; `deploy.ts` checks what Copilot
 // actually renders (`copilot svc|env package`) before it changes anything.
 import type { EnvironmentManifest, ServiceManifest } from './manifests.ts';
+import { fieldAt } from './value-at.ts';
 
 /** Copilot's runtime for every custom-resource function at the audited tag. */
 export const COPILOT_RENDERED_RUNTIME = 'nodejs20.x';
@@ -31,12 +32,7 @@ export interface RenderedFunction<M = never> {
  * with nothing after it) is unset: Copilot's yaml.v3 decodes it to a nil pointer or slice.
  */
 function field(manifest: unknown, dotted: string): unknown {
-  let node = manifest;
-  for (const key of dotted.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node ?? undefined;
+  return fieldAt(manifest, dotted) ?? undefined;
 }
 
 const isMap = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { readYamlFile } from './files.ts';
+import { valueAt } from './value-at.ts';
 
 export const PATCH_FILE = 'cfn.patches.yml';
 
@@ -85,15 +86,6 @@ export function runtimePatches(patches: Patch[]): Map<string, { runtime: string;
     else found.delete(id);
   }
   return found;
-}
-
-function valueAt(value: unknown, keys: string[]): unknown {
-  let node = value;
-  for (const key of keys) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[key];
-  }
-  return node;
 }
 
 /** The logical ids a patch path needs Copilot to render: `/Resources/<id>/...` -> id. */
