@@ -49,12 +49,22 @@ function profileNames(ini: string | undefined): string[] {
   );
 }
 
+/**
+ * The profile in effect: --profile, else AWS_PROFILE; an empty --profile (`--profile "$X"`, X
+ * unset) is none, as for the scripts' own calls (aws.ts clientConfig).
+ */
+export function effectiveProfile(
+  profile: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  return profile || env.AWS_PROFILE || undefined;
+}
+
 export function envInitCredentials(sources: CredentialSources, cmd: string): EnvInitCredentials {
   const env = sources.env ?? process.env;
   const home = sources.home ?? os.homedir();
   const read = sources.readFile ?? tryRead;
-  // An empty --profile is none, as for the scripts' own calls (aws.ts clientConfig, copilotEnv).
-  const profile = sources.profile || env.AWS_PROFILE;
+  const profile = effectiveProfile(sources.profile, env);
   if (profile) return { args: ['--profile', profile], source: `profile ${profile}` };
   const configFile = env.AWS_CONFIG_FILE || path.join(home, '.aws', 'config');
   const config = read(configFile);

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { which } from 'zx';
 import { CliError, type Progress } from '../cli/command.ts';
 import { type RunResult, runProcess } from '../cli/process.ts';
-import { redact } from './copilot-credentials.ts';
+import { effectiveProfile, redact } from './copilot-credentials.ts';
 import { COPILOT_VERSION } from './copilot-version.ts';
 import { formatDuration } from './wait.ts';
 
@@ -190,7 +190,7 @@ const STATIC_KEY_VARS = [
  * without the shell's static keys, so copilot acts as the same identity as the scripts' calls.
  */
 export function copilotEnv(options: { region?: string | undefined; profile?: string | undefined }) {
-  const profile = options.profile || process.env.AWS_PROFILE;
+  const profile = effectiveProfile(options.profile);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...(options.profile ? { AWS_PROFILE: options.profile } : {}),
