@@ -22,13 +22,19 @@ export const INTERNAL_ALB_IDLE_TIMEOUT_SECONDS = 60;
 /** Copilot durations: "10s", "2m", "1m30s". */
 const durationPattern = /^(?:(\d+)m)?(?:(\d+)s)?$/;
 
-export function parseDuration(value: string): number {
-  const match = durationPattern.exec(value);
-  if (!match || value === '') throw new Error(`"${value}" is not a duration like 10s or 2m`);
-  return (Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0)) * 1000;
+/** A Copilot duration in ms; undefined for a value that is none. */
+function durationMs(value: string): number | undefined {
+  const match = value === '' ? null : durationPattern.exec(value);
+  return match ? (Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0)) * 1000 : undefined;
 }
 
-const duration = z.string().refine((v) => durationPattern.test(v) && v !== '', {
+export function parseDuration(value: string): number {
+  const ms = durationMs(value);
+  if (ms === undefined) throw new Error(`"${value}" is not a duration like 10s or 2m`);
+  return ms;
+}
+
+const duration = z.string().refine((v) => durationMs(v) !== undefined, {
   message: 'expected a duration like 10s, 2m or 1m30s',
 });
 
@@ -40,10 +46,9 @@ const duration = z.string().refine((v) => durationPattern.test(v) && v !== '', {
 const durationWithin = (minS: number, maxS: number, source: string) =>
   duration.refine(
     (v) => {
+      const ms = durationMs(v);
       // Not a duration at all: `duration` says so, once.
-      if (!durationPattern.test(v) || v === '') return true;
-      const seconds = parseDuration(v) / 1000;
-      return seconds >= minS && seconds <= maxS;
+      return ms === undefined || (ms >= minS * 1000 && ms <= maxS * 1000);
     },
     { error: `expected ${minS}s to ${maxS}s (${source})` },
   );
