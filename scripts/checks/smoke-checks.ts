@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { Progress } from '../cli/command.ts';
 import { type BackoffOptions, waitUntil } from '../cloud/wait.ts';
+import { describeCodes } from '../workspace/http-codes.ts';
 import type { Service } from '../workspace/manifests.ts';
 import { callService } from './service-client.ts';
 
@@ -203,7 +204,7 @@ export function evaluate(check: SmokeCheck, res: Omit<HttpResult, 'ms'>): string
   const problems: string[] = [];
   if (!check.expectStatus.includes(res.status)) {
     problems.push(
-      `status ${res.status}, expected ${check.expectStatus.join(' or ')}${snippet(res.body)}`,
+      `status ${res.status}, expected ${describeCodes(check.expectStatus, ' or ')}${snippet(res.body)}`,
     );
     return problems;
   }

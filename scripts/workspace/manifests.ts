@@ -6,7 +6,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { isWholeSeconds, renderedSeconds } from './copilot-durations.ts';
 import { readYamlFile } from './files.ts';
+import { parseHttpCode } from './http-codes.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 
@@ -19,39 +21,39 @@ export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
  */
 export const INTERNAL_ALB_IDLE_TIMEOUT_SECONDS = 60;
 
-/** Copilot durations: "10s", "2m", "1m30s". */
-const durationPattern = /^(?:(\d+)m)?(?:(\d+)s)?$/;
-
-/** A Copilot duration in ms; undefined for a value that is none. */
+/** A Copilot duration in the ms of the whole seconds Copilot renders; undefined for none. */
 function durationMs(value: string): number | undefined {
-  const match = value === '' ? null : durationPattern.exec(value);
-  return match ? (Number(match[1] ?? 0) * 60 + Number(match[2] ?? 0)) * 1000 : undefined;
+  const seconds = renderedSeconds(value);
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 export function parseDuration(value: string): number {
   const ms = durationMs(value);
-  if (ms === undefined) throw new Error(`"${value}" is not a duration like 10s or 2m`);
+  if (ms === undefined) throw new Error(`"${value}" is not a duration like 10s, 1m30s or 500ms`);
   return ms;
 }
 
 const duration = z.string().refine((v) => durationMs(v) !== undefined, {
-  message: 'expected a duration like 10s, 2m or 1m30s',
+  message: "expected a duration like 10s, 1m30s or 500ms (Go's syntax, which Copilot reads)",
 });
 
 /**
- * A duration Copilot renders into a target group, within the bounds ELB takes, so a value ELB
- * refuses is refused here rather than failing the service stack on deploy (Copilot checks none:
- * validate.go HTTPHealthCheckArgs.validate, v1.33.2).
+ * A duration Copilot renders into the service's stack, within the bounds its AWS API takes, so a
+ * value AWS refuses is refused here rather than failing the service stack on deploy (Copilot
+ * checks none: validate.go HTTPHealthCheckArgs.validate, v1.33.2). The bounds apply to the whole
+ * seconds Copilot renders, and the message says so when they drop a fraction.
  */
 const durationWithin = (minS: number, maxS: number, source: string) =>
-  duration.refine(
-    (v) => {
-      const ms = durationMs(v);
-      // Not a duration at all: `duration` says so, once.
-      return ms === undefined || (ms >= minS * 1000 && ms <= maxS * 1000);
-    },
-    { error: `expected ${minS}s to ${maxS}s (${source})` },
-  );
+  duration.superRefine((v, ctx) => {
+    const s = renderedSeconds(v);
+    // Not a duration at all: `duration` says so, once.
+    if (s === undefined || (s >= minS && s <= maxS)) return;
+    const dropped = isWholeSeconds(v) ? '' : `; Copilot renders ${v} as ${s}s (whole seconds)`;
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected ${minS}s to ${maxS}s (${source})${dropped}`,
+    });
+  });
 
 const workspaceSchema = z.strictObject({ application: z.string().regex(/^[a-z][a-z0-9-]*$/) });
 
@@ -115,25 +117,19 @@ const serviceSchema = z.strictObject({
     path: z.string().regex(/^[a-z0-9][a-z0-9/_-]*$/, 'expected a path without a leading slash'),
     healthcheck: z.strictObject({
       path: z.string().startsWith('/'),
-      // The target group's Matcher (alb.yml HttpCode, v1.33.2): an ALB takes codes from 200 to
-      // 499 (ELB API reference, Matcher), so a 500 refused here is not a failed deploy later. It
-      // also takes a range (200-299); the local ALB checks a list of codes.
-      success_codes: z
-        .string()
-        .regex(
-          /^\d{3}(,\d{3})*$/,
-          'expected HTTP codes like 200 or 200,202 (a range such as 200-299 is not supported here)',
-        )
-        .refine((codes) => codes.split(',').every((code) => code >= '200' && code <= '499'), {
-          error: "expected codes from 200 to 499: an ALB's health check takes no other",
-        }),
+      // The target group's Matcher (http-codes.ts): a list or a range, from 200 to 499.
+      success_codes: z.string().superRefine((text, ctx) => {
+        const read = parseHttpCode(text);
+        if ('error' in read) ctx.addIssue({ code: 'custom', message: read.error });
+      }),
       healthy_threshold: z.number().int().min(2).max(10),
       unhealthy_threshold: z.number().int().min(2).max(10),
       // AWS::ElasticLoadBalancingV2::TargetGroup: HealthCheckIntervalSeconds 5-300,
       // HealthCheckTimeoutSeconds 2-120 (workloads/partials/cf/alb.yml renders both).
       interval: durationWithin(5, 300, 'ELB health-check interval'),
       timeout: durationWithin(2, 120, 'ELB health-check timeout'),
-      grace_period: duration,
+      // ECS's HealthCheckGracePeriodSeconds: up to 2,147,483,647 (ECS API reference, CreateService).
+      grace_period: durationWithin(0, 2_147_483_647, 'ECS health-check grace period'),
     }),
     // The target group's deregistration_delay.timeout_seconds: 0-3600 (ELB TargetGroupAttribute).
     deregistration_delay: durationWithin(0, 3600, 'ELB deregistration delay'),
@@ -276,6 +272,13 @@ function readService(root: string, manifestFile: string) {
   return toService(root, manifestFile, checked(serviceSchema, manifestFile, data), asText);
 }
 
+/** The codes a checked `success_codes` matches. */
+function successCodes(text: string): number[] {
+  const read = parseHttpCode(text);
+  if ('error' in read) throw new Error(`success_codes "${text}": ${read.error}`);
+  return read.codes;
+}
+
 function toService(
   root: string,
   manifestFile: string,
@@ -303,7 +306,7 @@ function toService(
     pathPrefix: `/${manifest.http.path.replace(/\/+$/, '')}`,
     health: {
       path: hc.path,
-      successCodes: hc.success_codes.split(',').map(Number),
+      successCodes: successCodes(hc.success_codes),
       healthyThreshold: hc.healthy_threshold,
       unhealthyThreshold: hc.unhealthy_threshold,
       intervalMs: parseDuration(hc.interval),

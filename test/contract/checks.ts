@@ -6,6 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { DockerfileParser } from 'dockerfile-ast';
+import { describeCodes } from '../../scripts/workspace/http-codes.ts';
 import {
   type Service,
   taskdefOverride,
@@ -71,7 +72,7 @@ async function checkService(workspace: Workspace, service: Service): Promise<str
   const health = await app.request(service.health.path);
   if (!service.health.successCodes.includes(health.status)) {
     problems.push(
-      `${where}: health check ${service.health.path} answers ${health.status}, expected ${service.health.successCodes.join(',')}`,
+      `${where}: health check ${service.health.path} answers ${health.status}, expected ${describeCodes(service.health.successCodes)}`,
     );
   }
 

@@ -654,4 +654,17 @@ describe('the success codes in a failed check', () => {
       'GET /health answered 500 (success codes: 200, 204)',
     );
   });
+
+  // success_codes: 200-299 (a range, as ELB's Matcher takes it) is a hundred codes.
+  it('shows a range as one, and passes every code in it', async () => {
+    const codes = Array.from({ length: 100 }, (_, i) => 200 + i);
+    const s = setup({ ...HEALTH, successCodes: codes });
+    const failing = s.add(1, { status: 300 });
+    const passing = s.add(2, { status: 299 });
+    await s.clock.advance(0);
+    expect(s.group.describeLastCheck(failing)).toBe(
+      'GET /health answered 300 (success codes: 200-299)',
+    );
+    expect(s.group.describeLastCheck(passing)).toBe('GET /health answered 299');
+  });
 });

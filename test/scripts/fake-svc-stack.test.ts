@@ -40,3 +40,33 @@ describe("the fake's service stack: DeploymentConfiguration", () => {
     });
   });
 });
+
+// Copilot renders each duration as int64(d.Seconds()) (stack/transformers.go, v1.33.2), from Go's
+// syntax (copilot-durations.ts): the fake renders what the workspace reader checked.
+describe("the fake's service stack: durations", () => {
+  it('renders Go durations in whole seconds, as Copilot does', () => {
+    const manifest = bookService();
+    const template = serviceTemplate({
+      ...manifest,
+      http: {
+        ...manifest.http,
+        healthcheck: {
+          ...(manifest.http?.healthcheck as object),
+          interval: '1m30s',
+          timeout: '4.9s',
+          grace_period: '1h',
+        },
+        deregistration_delay: '2500ms',
+      },
+    }) as { Resources: Record<string, { Properties: Record<string, unknown> }> };
+    const group = template.Resources.TargetGroup?.Properties;
+    expect(group).toMatchObject({
+      HealthCheckIntervalSeconds: 90,
+      HealthCheckTimeoutSeconds: 4,
+      TargetGroupAttributes: expect.arrayContaining([
+        { Key: 'deregistration_delay.timeout_seconds', Value: '2' },
+      ]),
+    });
+    expect(template.Resources.Service?.Properties.HealthCheckGracePeriodSeconds).toBe(3600);
+  });
+});

@@ -654,6 +654,15 @@ describe('check evaluation', () => {
   });
   const json = (body: string) => ({ status: 200, contentType: 'application/json', body });
 
+  // The health check's success codes may be a range (success_codes: 200-299).
+  it('names a range of statuses as one', () => {
+    const range = check({ expectStatus: Array.from({ length: 100 }, (_, i) => 200 + i) });
+    expect(evaluate(range, { status: 500, contentType: '', body: '' })).toEqual([
+      'status 500, expected 200-299',
+    ]);
+    expect(evaluate(range, { status: 250, contentType: '', body: '' })).toEqual([]);
+  });
+
   it('names the statuses it would accept, and shows the body, whitespace folded', () => {
     const twoStatuses = check({ expectStatus: [200, 204] });
     expect(evaluate(twoStatuses, { status: 500, contentType: '', body: ' oh\n\n  no ' })).toEqual([

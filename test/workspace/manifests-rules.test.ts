@@ -395,20 +395,25 @@ describe('task-definition overrides', () => {
 });
 
 describe('durations', () => {
-  it('are read as Copilot writes them: seconds, minutes, or both', () => {
+  // Go's syntax (copilot-durations.ts), in the whole seconds Copilot renders, as ms.
+  it('are read as Copilot reads them, in the whole seconds it renders', () => {
     expect(parseDuration('0s')).toBe(0);
+    expect(parseDuration('0')).toBe(0);
     expect(parseDuration('10s')).toBe(10_000);
-    expect(parseDuration('1m')).toBe(60_000);
     expect(parseDuration('2m')).toBe(120_000);
     expect(parseDuration('1m30s')).toBe(90_000);
-    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('30s1m')).toBe(90_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('1.5s')).toBe(1_000);
+    expect(parseDuration('500ms')).toBe(0);
+    expect(parseDuration('2500ms')).toBe(2_000);
   });
 
-  it.each(['', '10ms', '10', '1h', 's', '1.5s', '10 s', '30s1m'])(
+  it.each(['', '10', 's', '10 s', '10S', '1d', '1.5'])(
     'refuse %j, saying what a duration looks like',
     (value) => {
       expect(() => parseDuration(value)).toThrow(
-        new Error(`"${value}" is not a duration like 10s or 2m`),
+        new Error(`"${value}" is not a duration like 10s, 1m30s or 500ms`),
       );
     },
   );
@@ -419,11 +424,18 @@ describe('durations', () => {
     'http.healthcheck.grace_period',
     'http.deregistration_delay',
   ])('are refused in %s when not one, naming the file and field', (field) => {
-    for (const value of ['', 'ten seconds', '10ms', '1h']) {
+    for (const value of ['', 'ten seconds', '10', '10 s']) {
       expect(serviceRefusal({ [field]: value })).toBe(
-        `${SVC}: field ${field}: expected a duration like 10s, 2m or 1m30s`,
+        `${SVC}: field ${field}: expected a duration like 10s, 1m30s or 500ms (Go's syntax, which Copilot reads)`,
       );
     }
+  });
+
+  // yaml.v3 refuses a YAML number for a time.Duration (decode.go, v3.0.1): Copilot fails on it.
+  it('refuse a number, which Copilot cannot read as a duration', () => {
+    expect(serviceRefusal({ 'http.healthcheck.interval': 10 })).toMatch(
+      /^copilot\/svc\/manifest\.yml: field http\.healthcheck\.interval: .*expected string/,
+    );
   });
 });
 
@@ -465,8 +477,15 @@ describe('durations ELB bounds', () => {
     [
       'http.healthcheck.interval',
       '5s',
-      '5m',
+      '300s',
       '5m1s',
+      'expected 5s to 300s (ELB health-check interval)',
+    ],
+    [
+      'http.healthcheck.interval',
+      '5.9s',
+      '300.5s',
+      '1h',
       'expected 5s to 300s (ELB health-check interval)',
     ],
     [
@@ -486,14 +505,46 @@ describe('durations ELB bounds', () => {
     [
       'http.deregistration_delay',
       '0s',
-      '60m',
-      '60m1s',
+      '1h',
+      '1h0m1s',
       'expected 0s to 3600s (ELB deregistration delay)',
+    ],
+    [
+      'http.deregistration_delay',
+      '500ms',
+      '60m',
+      '-1s',
+      'expected 0s to 3600s (ELB deregistration delay)',
+    ],
+    [
+      'http.healthcheck.grace_period',
+      '0s',
+      '596523h14m7s',
+      '-1s',
+      'expected 0s to 2147483647s (ECS health-check grace period)',
+    ],
+    [
+      'http.healthcheck.grace_period',
+      '0s',
+      '24h',
+      '596523h14m8s',
+      'expected 0s to 2147483647s (ECS health-check grace period)',
     ],
   ])('%s takes %s and %s, and refuses %s', (field, low, high, bad, message) => {
     expect(readService({ [field]: low })).toBeDefined();
     expect(readService({ [field]: high })).toBeDefined();
     expect(serviceRefusal({ [field]: bad })).toBe(`${SVC}: field ${field}: ${message}`);
+  });
+
+  // int64(d.Seconds()) (transformers.go, v1.33.2): 4.9s reaches ELB as 4, which it refuses.
+  it('are judged by the whole seconds Copilot renders, and say so when a fraction is dropped', () => {
+    expect(serviceRefusal({ 'http.healthcheck.interval': '4.9s' })).toBe(
+      `${SVC}: field http.healthcheck.interval: expected 5s to 300s (ELB health-check interval); Copilot renders 4.9s as 4s (whole seconds)`,
+    );
+    expect(serviceRefusal({ 'http.healthcheck.timeout': '1999ms' })).toBe(
+      `${SVC}: field http.healthcheck.timeout: expected 2s to 120s (ELB health-check timeout); Copilot renders 1999ms as 1s (whole seconds)`,
+    );
+    expect(readService({ 'http.healthcheck.interval': '5.9s' }).health.intervalMs).toBe(5_000);
   });
 });
 
@@ -518,7 +569,7 @@ describe('the schema of a service manifest', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^copilot\/svc\/manifest\.yml: field image\.port: /);
     expect(lines[1]).toBe(
-      `${SVC}: field http.healthcheck.interval: expected a duration like 10s, 2m or 1m30s`,
+      `${SVC}: field http.healthcheck.interval: expected a duration like 10s, 1m30s or 500ms (Go's syntax, which Copilot reads)`,
     );
   });
 
@@ -546,7 +597,7 @@ describe('the schema of a service manifest', () => {
     ['http.path', 'api/v1_x-y', '/api/svc'],
     ['http.path', 'api/svc', 'Api/svc'],
     ['http.healthcheck.path', '/health', 'health'],
-    ['http.healthcheck.success_codes', '200,202', '200-299'],
+    ['http.healthcheck.success_codes', '200-299', '200,300-399'],
     ['http.healthcheck.success_codes', '404', '20'],
     ['http.healthcheck.success_codes', '200', '200,'],
     ['http.healthcheck.success_codes', '200,499', '200,500'],
@@ -581,16 +632,23 @@ describe('the schema of a service manifest', () => {
     );
   });
 
-  // Copilot passes success_codes to the target group's Matcher, which also takes a range
-  // ("200-299"); the local ALB checks a list of codes, so a range is refused, and said so.
-  it('refuses a range of success codes, saying what the local stack takes', () => {
-    expect(serviceRefusal({ 'http.healthcheck.success_codes': '200-299' })).toBe(
-      `${SVC}: field http.healthcheck.success_codes: expected HTTP codes like 200 or 200,202 (a range such as 200-299 is not supported here)`,
+  // Copilot passes success_codes to the target group's Matcher as written, which takes a list or
+  // a range (ELB API reference, Matcher); the local ALB matches the same codes.
+  it('takes a range of success codes, as the ALB does, and matches every code in it', () => {
+    const { health } = readService({ 'http.healthcheck.success_codes': '200-299' });
+    expect(health.successCodes).toHaveLength(100);
+    expect(health.successCodes[0]).toBe(200);
+    expect(health.successCodes.at(-1)).toBe(299);
+    expect(serviceRefusal({ 'http.healthcheck.success_codes': '200,300-399' })).toBe(
+      `${SVC}: field http.healthcheck.success_codes: expected a list of codes (200,202) or one range (200-299): ELB documents no mix of the two`,
+    );
+    expect(serviceRefusal({ 'http.healthcheck.success_codes': '2xx' })).toBe(
+      `${SVC}: field http.healthcheck.success_codes: expected HTTP codes like 200, 200,202 or a range like 200-299`,
     );
   });
 
   // ELB refuses any other code in an ALB target group's Matcher: the deploy would fail.
-  it.each(['100', '199', '500', '204,503'])(
+  it.each(['100', '199', '500', '204,503', '200-500'])(
     'refuses success codes %s, outside 200-499',
     (codes) => {
       expect(serviceRefusal({ 'http.healthcheck.success_codes': codes })).toBe(

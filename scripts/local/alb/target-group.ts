@@ -12,6 +12,7 @@
 // requests and is gone once its in-flight requests end or the deregistration delay passes,
 // whichever comes first.
 import type { Pool } from 'undici';
+import { describeCodes } from '../../workspace/http-codes.ts';
 import {
   type HealthCheckOutcome,
   type HealthCheckSettings,
@@ -146,7 +147,7 @@ export class TargetGroup {
     const request = `GET ${this.health.path}`;
     if (check === undefined) return `${request}: no answer yet`;
     if ('status' in check) {
-      const codes = this.health.successCodes.join(', ');
+      const codes = describeCodes(this.health.successCodes);
       return `${request} answered ${check.status}${check.passed ? '' : ` (success codes: ${codes})`}`;
     }
     if (check.error === 'timeout') return `${request} timed out after ${this.health.timeoutMs} ms`;

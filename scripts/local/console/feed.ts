@@ -58,6 +58,8 @@ export interface TargetGroup {
   healthCheck: {
     path: string;
     successCodes: number[];
+    /** The same, as a reader takes them in: `200-299, 404`. */
+    codes: string;
     intervalMs: number;
     timeoutMs: number;
     healthyThreshold: number;

@@ -2,6 +2,7 @@
 // ones `npm start`'s route table is printed from): HTTP API routes -> the listener rule each
 // lands on -> target groups -> tasks.
 
+import { describeCodes } from '../../workspace/http-codes.ts';
 import type { LocalStack } from '../handle.ts';
 import { samplePath } from '../route-table.ts';
 import type { Task, Topology } from './feed.ts';
@@ -41,6 +42,7 @@ export function buildTopology(stack: LocalStack, tasksOf: (group: string) => Tas
       healthCheck: {
         path: group.health.path,
         successCodes: [...group.health.successCodes],
+        codes: describeCodes(group.health.successCodes),
         intervalMs: group.health.intervalMs,
         timeoutMs: group.health.timeoutMs,
         healthyThreshold: group.health.healthyThreshold,

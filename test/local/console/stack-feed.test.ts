@@ -50,6 +50,8 @@ afterEach(() => {
 interface Options {
   /** Makes every killReplica call fail with this message. */
   killFails?: string;
+  /** Every target group's success codes; [200] unless the test says otherwise. */
+  successCodes?: number[];
 }
 
 /**
@@ -72,7 +74,7 @@ function setup(options: Options = {}) {
     // As stack.ts's albEvents tells a console.
     const group = new TargetGroup(
       service.name,
-      testHealthCheck(service.health.path),
+      { ...testHealthCheck(service.health.path), successCodes: options.successCodes ?? [200] },
       0,
       {
         onStateChange: (g, target, from) => {
@@ -524,6 +526,14 @@ describe('the tasks the console shows', () => {
 });
 
 describe('events to subscribers', () => {
+  // success_codes: 200-299 is a hundred codes: the page shows them as the manifest says them.
+  it("gives each target group's success codes as a list and as a reader takes them in", () => {
+    const codes = [...Array.from({ length: 100 }, (_, i) => 200 + i), 404];
+    const feed = setup({ successCodes: codes }).feed();
+    const group = feed.topology().targetGroups.find((g) => g.name === books.name);
+    expect(group?.healthCheck).toMatchObject({ successCodes: codes, codes: '200-299, 404' });
+  });
+
   it('one topology event per burst of changes, with the state after the burst', async () => {
     const h = setup();
     const feed = h.feed();

@@ -169,7 +169,7 @@ function targetGroup(group) {
     h(
       'p',
       { class: 'hint' },
-      `GET ${hc.path} every ${hc.intervalMs} ms (timeout ${hc.timeoutMs} ms, healthy ${hc.healthyThreshold}, unhealthy ${hc.unhealthyThreshold}, codes ${hc.successCodes.join(',')}); deregistration delay ${group.deregistrationDelayMs} ms`,
+      `GET ${hc.path} every ${hc.intervalMs} ms (timeout ${hc.timeoutMs} ms, healthy ${hc.healthyThreshold}, unhealthy ${hc.unhealthyThreshold}, codes ${hc.codes}); deregistration delay ${group.deregistrationDelayMs} ms`,
     ),
     h('ul', { class: 'tasks' }, group.tasks.map(taskRow)),
   );
