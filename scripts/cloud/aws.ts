@@ -1,6 +1,8 @@
-// One place that builds AWS SDK clients, so --region, --profile and AWS_ENDPOINT_URL (an
-// emulator such as moto_server in tests) apply to every call, and every call has a bounded
-// connection and request timeout. Clients are created lazily: a script that only prints a plan
+// One place that builds AWS SDK clients, so --region and --profile apply to every call, and every
+// call has a bounded connection and request timeout. Endpoints are the SDK's own: AWS_ENDPOINT_URL_<SERVICE>
+// before AWS_ENDPOINT_URL (an emulator such as moto_server in tests), then a profile's
+// endpoint_url, else the region's partition (@smithy/core, endpoints getEndpointUrlConfig); an
+// endpoint given to a client would override them all, so none is. Clients are created lazily: a script that only prints a plan
 // constructs none, and so cannot make an AWS call by accident.
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -23,11 +25,9 @@ interface AwsOptions {
 function clientConfig(options: AwsOptions) {
   // An empty --region (`--region "$REGION"` with REGION unset) is none, as an empty --profile is.
   const region = options.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
-  const endpoint = process.env.AWS_ENDPOINT_URL;
   return {
     ...(region ? { region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
-    ...(endpoint ? { endpoint } : {}),
     maxAttempts: MAX_ATTEMPTS,
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   };
@@ -88,8 +88,10 @@ export interface Identity {
 
 /** STS GetCallerIdentity: the cheapest proof that credentials work, and whose they are. */
 export async function callerIdentity(clients: AwsClients, cmd: string): Promise<Identity> {
+  const command = new GetCallerIdentityCommand({});
+  const sentTo = recordTarget(command);
   try {
-    const out = await clients.sts.send(new GetCallerIdentityCommand({}));
+    const out = await clients.sts.send(command);
     const region = await clients.sts.config.region();
     return { account: out.Account ?? '?', arn: out.Arn ?? '?', region };
   } catch (error) {
@@ -99,9 +101,8 @@ export async function callerIdentity(clients: AwsClients, cmd: string): Promise<
     if (kind === 'region') throw error;
     // No route to STS says nothing about the credentials: tell the two apart.
     if (kind === 'network') {
-      const endpoint = await stsEndpoint(clients);
       throw new CliError(
-        `${cmd}: cannot reach AWS STS at ${endpoint} (nothing was changed)`,
+        `${cmd}: cannot reach AWS STS at ${sentTo() ?? 'its endpoint'} (nothing was changed)`,
         `${e.name}: ${e.message}`,
         'check your network (or proxy), AWS_ENDPOINT_URL and --region, then run this again',
       );
@@ -137,16 +138,22 @@ function unavailable(error: unknown): boolean {
   );
 }
 
-/** The STS endpoint the client calls, for messages: the configured one, else the region's. */
-async function stsEndpoint(clients: AwsClients): Promise<string> {
-  try {
-    const configured = await clients.sts.config.endpoint?.();
-    if (configured)
-      return `${configured.protocol}//${configured.hostname}${configured.port ? `:${configured.port}` : ''}`;
-    return `https://sts.${await clients.sts.config.region()}.amazonaws.com`;
-  } catch {
-    return 'its endpoint';
-  }
+/** Where the SDK sent the command, once it resolved the endpoint: for messages. */
+function recordTarget(command: GetCallerIdentityCommand): () => string | undefined {
+  let target: string | undefined;
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const { protocol, hostname, port } = args.request as {
+        protocol: string;
+        hostname: string;
+        port?: number;
+      };
+      target = `${protocol}//${hostname}${port ? `:${port}` : ''}`;
+      return next(args);
+    },
+    { step: 'finalizeRequest', name: 'recordStsTarget' },
+  );
+  return () => target;
 }
 
 /**

@@ -1,7 +1,8 @@
 // The scripts' AWS SDK clients (scripts/cloud/aws.ts): which region and profile every call uses
 // (--region, then AWS_REGION, then AWS_DEFAULT_REGION, as the AWS CLI orders them; else the
-// profile's region in the config file, read by the SDK), AWS_ENDPOINT_URL, the retries, and what
-// a user is told when STS GetCallerIdentity fails. STS is a local server answering as STS's
+// profile's region in the config file, read by the SDK), the endpoints the SDK resolves
+// (AWS_ENDPOINT_URL_STS before AWS_ENDPOINT_URL), the retries, and what a user is told when STS
+// GetCallerIdentity fails, naming the endpoint the call went to. STS is a local server answering as STS's
 // Query API does (https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html).
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
@@ -98,8 +99,8 @@ describe('createClients: region and profile', () => {
     expect(createClients({ profile: 'work' }).ecs.config.profile).toBe('work');
   });
 
-  it('gives every client the same region, endpoint and attempts', async () => {
-    isolatedEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' });
+  it('gives every client the same region and attempts', async () => {
+    isolatedEnv();
     const clients = createClients({ region: 'eu-west-3' });
     const all = [
       [clients.cfn, CloudFormationClient],
@@ -115,10 +116,6 @@ describe('createClients: region and profile', () => {
       expect(client).toBeInstanceOf(kind);
       expect(await client.config.region()).toBe('eu-west-3');
       expect(await client.config.maxAttempts()).toBe(3);
-      const endpoint = await client.config.endpoint?.();
-      expect(`${endpoint?.protocol}//${endpoint?.hostname}:${endpoint?.port}`).toBe(
-        'http://127.0.0.1:4566',
-      );
       const handler = client.config.requestHandler as unknown as {
         configProvider: Promise<{ connectionTimeout?: number; requestTimeout?: number }>;
       };
@@ -231,26 +228,59 @@ describe('callerIdentity', () => {
     expect(error.what).toBe('deploy: no usable AWS credentials (STS GetCallerIdentity failed)');
   });
 
-  it('with no route: names the endpoint called, the configured one or the regional one', async () => {
-    const refused = { code: 'ECONNREFUSED' };
-    const at = async (endpoint?: () => Promise<unknown>) =>
-      (await cliErrorOf(callerIdentity(failingSts(refused, endpoint), 'deploy'))).what;
-    expect(await at()).toBe(
-      'deploy: cannot reach AWS STS at https://sts.eu-west-1.amazonaws.com (nothing was changed)',
-    );
-    expect(await at(async () => undefined)).toBe(
-      'deploy: cannot reach AWS STS at https://sts.eu-west-1.amazonaws.com (nothing was changed)',
-    );
-    const configured = { protocol: 'https:', hostname: 'sts.example.com', port: undefined };
-    expect(await at(async () => configured)).toBe(
-      'deploy: cannot reach AWS STS at https://sts.example.com (nothing was changed)',
-    );
-    expect(await at(async () => ({ ...configured, port: 8443 }))).toBe(
-      'deploy: cannot reach AWS STS at https://sts.example.com:8443 (nothing was changed)',
-    );
-    expect(await at(() => Promise.reject(new Error('bad endpoint')))).toBe(
-      'deploy: cannot reach AWS STS at its endpoint (nothing was changed)',
-    );
+  // The SDK resolves the endpoint per call (a region's partition, AWS_ENDPOINT_URL_STS, a
+  // profile's endpoint_url): the message names the one the request was sent to.
+  it.each<[Record<string, unknown>, string]>([
+    [{ region: 'eu-west-1' }, 'https://sts.eu-west-1.amazonaws.com'],
+    [{ region: 'cn-north-1' }, 'https://sts.cn-north-1.amazonaws.com.cn'],
+    [{ region: 'us-gov-west-1' }, 'https://sts.us-gov-west-1.amazonaws.com'],
+    [{ region: 'eu-west-1', useFipsEndpoint: true }, 'https://sts-fips.eu-west-1.amazonaws.com'],
+    [
+      { region: 'eu-west-1', endpoint: 'https://sts.example.com:8443' },
+      'https://sts.example.com:8443',
+    ],
+  ])('with no route (%o): names the endpoint the call went to, %s', async (config, endpoint) => {
+    isolatedEnv();
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const sts = new STSClient({
+      ...config,
+      maxAttempts: 1,
+      requestHandler: { handle: () => Promise.reject(refused) },
+    });
+    const error = await cliErrorOf(callerIdentity({ sts } as unknown as AwsClients, 'deploy'));
+    expect(error.what).toBe(`deploy: cannot reach AWS STS at ${endpoint} (nothing was changed)`);
+  });
+
+  it('with no route and no request made: says "its endpoint"', async () => {
+    const error = await cliErrorOf(callerIdentity(failingSts({ code: 'ECONNREFUSED' }), 'deploy'));
+    expect(error.what).toBe('deploy: cannot reach AWS STS at its endpoint (nothing was changed)');
+  });
+
+  // The SDK's order (@smithy/core, getEndpointUrlConfig): AWS_ENDPOINT_URL_<SERVICE> first, then
+  // AWS_ENDPOINT_URL; an endpoint given to the client would override both.
+  it('sends STS calls to AWS_ENDPOINT_URL_STS before AWS_ENDPOINT_URL, and names it', async () => {
+    const general = await recordingServer(() => stsError(403, 'InvalidClientTokenId', 'no'));
+    const sts = await recordingServer(() => ({
+      status: 200,
+      headers: { 'content-type': 'text/xml' },
+      body: IDENTITY,
+    }));
+    try {
+      isolatedEnv({
+        AWS_ENDPOINT_URL: general.url,
+        AWS_ENDPOINT_URL_STS: sts.url,
+        AWS_REGION: 'eu-west-3',
+      });
+      expect((await callerIdentity(createClients({}), 'deploy')).account).toBe('123456789012');
+      expect([general.asked.length, sts.asked.length]).toEqual([0, 1]);
+      await sts.close();
+      const error = await cliErrorOf(callerIdentity(createClients({}), 'deploy'));
+      expect(error.what).toBe(`deploy: cannot reach AWS STS at ${sts.url} (nothing was changed)`);
+      expect(general.asked).toHaveLength(0);
+    } finally {
+      await general.close();
+      await sts.close().catch(() => undefined);
+    }
   });
 
   it('fills in what STS left out of its answer', async () => {
