@@ -22,13 +22,16 @@ const LIMIT = 1n << 63n;
 /** One `[0-9]*(\.[0-9]*)?unit` of the text, from `at`. */
 const COMPONENT = /(\d*)(?:\.(\d*))?([^\d.]*)/y;
 
-/** Go's leadingFraction: the digits that fit, and their scale; the rest are read and dropped. */
+/**
+ * Go's leadingFraction: the digits while their value stays within 2^63, and their scale; the
+ * rest are read and dropped (Go's two overflow tests come to this one).
+ */
 function fraction(digits: string): { f: bigint; scale: number } {
   let f = 0n;
   let scale = 1;
   for (const digit of digits) {
     const next = f * 10n + BigInt(digit);
-    if (f > (LIMIT - 1n) / 10n || next > LIMIT) break;
+    if (next > LIMIT) break;
     f = next;
     scale *= 10;
   }
@@ -39,21 +42,19 @@ function fraction(digits: string): { f: bigint; scale: number } {
 function component(whole: string, decimals: string | undefined, unit: string): bigint | undefined {
   const unitNs = UNIT_NS[unit];
   if ((whole === '' && !decimals) || unitNs === undefined) return undefined;
-  const v = BigInt(whole || '0');
-  if (v > LIMIT || v > LIMIT / unitNs) return undefined;
   const { f, scale } = fraction(decimals ?? '');
   // Go adds the fraction in floating point: uint64(float64(f) * (float64(unit) / scale)).
-  const total = v * unitNs + BigInt(Math.trunc(Number(f) * (Number(unitNs) / scale)));
-  return total > LIMIT ? undefined : total;
+  return BigInt(whole) * unitNs + BigInt(Math.trunc(Number(f) * (Number(unitNs) / scale)));
 }
 
 /**
  * Nanoseconds of a Go duration ("10s", "1m30s", "1.5h", "500ms", "-5s", "0"), as
- * time.ParseDuration reads it; undefined for a text it refuses.
+ * time.ParseDuration reads it; undefined for a text it refuses. Go tests each step for overflow
+ * of its uint64; every step only adds, so testing the total once, exactly, refuses the same texts.
  */
 export function goDurationNs(text: string): bigint | undefined {
   const negative = text.startsWith('-');
-  const rest = /^[-+]/.test(text) ? text.slice(1) : text;
+  const rest = negative || text.startsWith('+') ? text.slice(1) : text;
   if (rest === '0') return 0n;
   if (rest === '') return undefined;
   let total = 0n;
@@ -63,22 +64,19 @@ export function goDurationNs(text: string): bigint | undefined {
     const ns = component(whole as string, decimals, unit as string);
     if (ns === undefined) return undefined;
     total += ns;
-    if (total > LIMIT) return undefined;
     at += matched.length;
   }
-  if (negative) return -total;
+  if (negative) return total > LIMIT ? undefined : -total;
   return total < LIMIT ? total : undefined;
 }
 
-/** The whole seconds Copilot renders for a duration; undefined for a text that is none. */
-export function renderedSeconds(text: string): number | undefined {
+/**
+ * The whole seconds Copilot renders for a duration, and whether they are all of it ("4.9s"
+ * renders as 4); undefined for a text that is none.
+ */
+export function copilotSeconds(text: string): { seconds: number; whole: boolean } | undefined {
   const ns = goDurationNs(text);
+  if (ns === undefined) return undefined;
   // BigInt division truncates toward zero, as Go's int64(float64) conversion does.
-  return ns === undefined ? undefined : Number(ns / 1_000_000_000n);
-}
-
-/** Whether Copilot's whole seconds drop part of the duration ("4.9s" renders as 4). */
-export function isWholeSeconds(text: string): boolean {
-  const ns = goDurationNs(text);
-  return ns !== undefined && ns % 1_000_000_000n === 0n;
+  return { seconds: Number(ns / 1_000_000_000n), whole: ns % 1_000_000_000n === 0n };
 }

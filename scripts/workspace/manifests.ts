@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { isWholeSeconds, renderedSeconds } from './copilot-durations.ts';
+import { copilotSeconds } from './copilot-durations.ts';
 import { readYamlFile } from './files.ts';
 import { parseHttpCode } from './http-codes.ts';
 
@@ -23,8 +23,8 @@ export const INTERNAL_ALB_IDLE_TIMEOUT_SECONDS = 60;
 
 /** A Copilot duration in the ms of the whole seconds Copilot renders; undefined for none. */
 function durationMs(value: string): number | undefined {
-  const seconds = renderedSeconds(value);
-  return seconds === undefined ? undefined : seconds * 1000;
+  const rendered = copilotSeconds(value);
+  return rendered === undefined ? undefined : rendered.seconds * 1000;
 }
 
 export function parseDuration(value: string): number {
@@ -44,16 +44,23 @@ const duration = z.string().refine((v) => durationMs(v) !== undefined, {
  * seconds Copilot renders, and the message says so when they drop a fraction.
  */
 const durationWithin = (minS: number, maxS: number, source: string) =>
-  duration.superRefine((v, ctx) => {
-    const s = renderedSeconds(v);
-    // Not a duration at all: `duration` says so, once.
-    if (s === undefined || (s >= minS && s <= maxS)) return;
-    const dropped = isWholeSeconds(v) ? '' : `; Copilot renders ${v} as ${s}s (whole seconds)`;
-    ctx.addIssue({
-      code: 'custom',
-      message: `expected ${minS}s to ${maxS}s (${source})${dropped}`,
-    });
-  });
+  duration.refine(
+    (v) => {
+      const s = copilotSeconds(v)?.seconds;
+      // Not a duration at all: `duration` says so, once.
+      return s === undefined || (s >= minS && s <= maxS);
+    },
+    {
+      error: ({ input }) => {
+        const { seconds, whole } = copilotSeconds(input as string) as {
+          seconds: number;
+          whole: boolean;
+        };
+        const dropped = whole ? '' : `; Copilot renders ${input} as ${seconds}s (whole seconds)`;
+        return `expected ${minS}s to ${maxS}s (${source})${dropped}`;
+      },
+    },
+  );
 
 const workspaceSchema = z.strictObject({ application: z.string().regex(/^[a-z][a-z0-9-]*$/) });
 
@@ -118,9 +125,8 @@ const serviceSchema = z.strictObject({
     healthcheck: z.strictObject({
       path: z.string().startsWith('/'),
       // The target group's Matcher (http-codes.ts): a list or a range, from 200 to 499.
-      success_codes: z.string().superRefine((text, ctx) => {
-        const read = parseHttpCode(text);
-        if ('error' in read) ctx.addIssue({ code: 'custom', message: read.error });
+      success_codes: z.string().refine((text) => 'codes' in parseHttpCode(text), {
+        error: ({ input }) => (parseHttpCode(input as string) as { error: string }).error,
       }),
       healthy_threshold: z.number().int().min(2).max(10),
       unhealthy_threshold: z.number().int().min(2).max(10),
@@ -272,13 +278,6 @@ function readService(root: string, manifestFile: string) {
   return toService(root, manifestFile, checked(serviceSchema, manifestFile, data), asText);
 }
 
-/** The codes a checked `success_codes` matches. */
-function successCodes(text: string): number[] {
-  const read = parseHttpCode(text);
-  if ('error' in read) throw new Error(`success_codes "${text}": ${read.error}`);
-  return read.codes;
-}
-
 function toService(
   root: string,
   manifestFile: string,
@@ -306,7 +305,8 @@ function toService(
     pathPrefix: `/${manifest.http.path.replace(/\/+$/, '')}`,
     health: {
       path: hc.path,
-      successCodes: successCodes(hc.success_codes),
+      // The schema refused any text that is not a list or a range of codes.
+      successCodes: (parseHttpCode(hc.success_codes) as { codes: number[] }).codes,
       healthyThreshold: hc.healthy_threshold,
       unhealthyThreshold: hc.unhealthy_threshold,
       intervalMs: parseDuration(hc.interval),

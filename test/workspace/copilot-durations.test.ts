@@ -2,7 +2,7 @@
 // time.Duration that yaml.v3 fills with time.ParseDuration, and Copilot renders it as whole
 // seconds, truncated. Each case is what Go's parser says of the text (src/time/format.go).
 import { describe, expect, it } from 'vitest';
-import { goDurationNs, renderedSeconds } from '../../scripts/workspace/copilot-durations.ts';
+import { copilotSeconds, goDurationNs } from '../../scripts/workspace/copilot-durations.ts';
 
 describe("Go's duration syntax", () => {
   it.each<[string, bigint]>([
@@ -65,20 +65,36 @@ describe("Go's duration syntax", () => {
 });
 
 describe('the seconds Copilot renders (int64(d.Seconds()))', () => {
-  it.each<[string, number]>([
-    ['10s', 10],
-    ['1m30s', 90],
-    ['1h', 3600],
-    ['500ms', 0],
-    ['4.9s', 4],
-    ['59.999s', 59],
-    ['-4.5s', -4],
-    ['0', 0],
-  ])('renders %j as %d', (text, seconds) => {
-    expect(renderedSeconds(text)).toBe(seconds);
+  it.each<[string, number, boolean]>([
+    ['10s', 10, true],
+    ['1m30s', 90, true],
+    ['1h', 3600, true],
+    ['500ms', 0, false],
+    ['4.9s', 4, false],
+    ['59.999s', 59, false],
+    ['-4.5s', -4, false],
+    ['-4s', -4, true],
+    ['0', 0, true],
+  ])('renders %j as %d (all of it: %s)', (text, seconds, whole) => {
+    expect(copilotSeconds(text)).toEqual({ seconds, whole });
   });
 
   it('has none for a text that is not a duration', () => {
-    expect(renderedSeconds('10')).toBeUndefined();
+    expect(copilotSeconds('10')).toBeUndefined();
+  });
+});
+
+describe('long texts', () => {
+  // Go keeps a fraction's digits while their value fits in 2^63 and drops the rest.
+  it('reads a fraction of any length, dropping digits past what Go keeps', () => {
+    expect(goDurationNs(`0.${'9'.repeat(400)}s`)).toBe(1_000_000_000n);
+    expect(goDurationNs(`1.${'0'.repeat(400)}1h`)).toBe(3_600_000_000_000n);
+  });
+
+  it('refuses a whole part of any length past 2^63 ns, in any unit', () => {
+    expect(goDurationNs(`${'9'.repeat(400)}ns`)).toBeUndefined();
+    expect(goDurationNs('2562048h')).toBeUndefined();
+    expect(goDurationNs('-2562048h')).toBeUndefined();
+    expect(goDurationNs('9223372036854775807ns1ns')).toBeUndefined();
   });
 });
