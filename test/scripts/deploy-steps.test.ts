@@ -123,11 +123,12 @@ function recordingCopilot() {
   return { copilot: copilot as unknown as Copilot, must, run };
 }
 
-function openers(copilot: Copilot, opened: unknown[] = []): Openers {
+function openers(copilot: Copilot, opened: unknown[] = [], ssm?: unknown): Openers {
   const aws = {
     cfn: new CloudFormationClient({ region: 'us-east-1' }),
     ecs: new ECSClient({ region: 'us-east-1' }),
     logs: new CloudWatchLogsClient({ region: 'us-east-1' }),
+    ssm,
   };
   return {
     session: (async () => ({
@@ -306,6 +307,43 @@ describe('deploy of the environment, when Lambda refuses a runtime', () => {
     const e = (await failure(run)) as CliError;
     expect(e.next).toMatch(/^copilot\/environments\/overrides\/cfn\.patches\.yml: set /);
     expect(e.next?.split(' set ')[1]?.startsWith(`${runtime} (`)).toBe(true);
+  });
+});
+
+// scripts/cloud/secret-check.ts judges each parameter; here, that deploy asks before any change.
+describe('deploy of services that read SSM secrets', () => {
+  const secret = { service: 'book-service', variable: 'DB', parameter: '/db', named: '/db' };
+  const ssm = (asked: string[]) => ({
+    config: { region: async () => 'us-east-1' },
+    send: async (command: { input: { ResourceId: string } }) => {
+      asked.push(command.input.ResourceId);
+      throw Object.assign(new Error('invalid'), { name: 'InvalidResourceId' });
+    },
+  });
+
+  it('stops before any copilot change when a parameter does not exist', async () => {
+    const { copilot, must } = recordingCopilot();
+    const asked: string[] = [];
+    const error = await failure(
+      deploy(options([only('services')], { secrets: [secret] }), openers(copilot, [], ssm(asked))),
+    );
+    expect(error).toBeInstanceOf(CliError);
+    expect((error as CliError).what).toBe(
+      'deploy: 1 secret the tasks could not read (nothing was changed)',
+    );
+    expect((error as CliError).why).toBe(
+      'book-service: secret DB: SSM parameter /db does not exist in us-east-1',
+    );
+    expect(asked).toEqual(['/db']);
+    expect(must).toEqual([]);
+  });
+
+  it('asks nothing of SSM when only the addon stacks are deployed', async () => {
+    fakeCloudFormation({ [API]: { final: 'CREATE_COMPLETE', outputs: { ApiUrl: URL } } });
+    const { copilot } = recordingCopilot();
+    const asked: string[] = [];
+    await deploy(options([only('api')], { secrets: [secret] }), openers(copilot, [], ssm(asked)));
+    expect(asked).toEqual([]);
   });
 });
 
