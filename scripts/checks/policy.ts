@@ -12,6 +12,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { drainSecondsFrom } from '../../services/common/src/lifecycle.ts';
+import { cfnBoolean, cfnInteger } from '../workspace/cfn-value.ts';
 import { finalStage } from '../workspace/container-command.ts';
 import { readText, yamlErrorLine } from '../workspace/files.ts';
 import { type Service, taskdefOverride, type Workspace } from '../workspace/manifests.ts';
@@ -58,6 +59,10 @@ export interface Control {
 }
 
 const CONTAINER = 'ContainerDefinitions[0]';
+
+/** What a cfn-value.ts reading holds, an unread value as none. */
+const readValue = <T>(read: { value: T } | { unread: unknown }): T | undefined =>
+  'value' in read ? read.value : undefined;
 
 const override = (service: Service, name: string) =>
   taskdefOverride(service, `${CONTAINER}.${name}`);
@@ -211,7 +216,8 @@ export const CONTROLS: Control[] = [
     id: 'PRJ.INIT_PROCESS',
     title: 'An init process reaps zombies and forwards signals (initProcessEnabled)',
     ...service((s) =>
-      override(s, 'LinuxParameters.InitProcessEnabled') === true
+      // "true" too: CloudFormation reads a Boolean property's text (cfn-value.ts).
+      readValue(cfnBoolean(override(s, 'LinuxParameters.InitProcessEnabled'))) === true
         ? { pass: true, detail: `${CONTAINER}.LinuxParameters.InitProcessEnabled: true` }
         : {
             pass: false,
@@ -223,7 +229,7 @@ export const CONTROLS: Control[] = [
     id: 'PRJ.STOP_TIMEOUT',
     title: 'The stop timeout is set and outlasts the drain timeout (no SIGKILL mid-request)',
     ...service((s) => {
-      const stop = override(s, 'StopTimeout');
+      const stopRead = cfnInteger(override(s, 'StopTimeout'));
       const drainSetting = s.variables.DRAIN_TIMEOUT_SECONDS;
       const drain = drainSecondsFrom(drainSetting);
       if (!Number.isFinite(drain) || drain < 0) {
@@ -232,7 +238,15 @@ export const CONTROLS: Control[] = [
           detail: `DRAIN_TIMEOUT_SECONDS "${drainSetting}" is not a number of seconds: the service refuses to start`,
         };
       }
-      if (typeof stop !== 'number') {
+      if ('unread' in stopRead) {
+        const text = JSON.stringify(stopRead.unread);
+        return {
+          pass: false,
+          detail: `StopTimeout ${text} is not a number of seconds: CloudFormation refuses it`,
+        };
+      }
+      const stop = stopRead.value;
+      if (stop === undefined) {
         return { pass: false, detail: `no ${CONTAINER}.StopTimeout override (ECS default 30 s)` };
       }
       if (stop > MAX_FARGATE_STOP_TIMEOUT_SECONDS) {

@@ -225,6 +225,10 @@ describe("the stack's timing", () => {
     expect(stopTimeoutMs(books)).toBe(40_000);
     const { taskdef_overrides: _, ...manifest } = books.manifest;
     expect(stopTimeoutMs({ ...books, manifest } as Service)).toBe(30_000);
+    // CloudFormation reads "50" for StopTimeout (an Integer) as 50 (cfn-value.ts).
+    const quoted = [{ path: 'ContainerDefinitions[0].StopTimeout', value: '50' }];
+    const asText = { ...books, manifest: { ...manifest, taskdef_overrides: quoted } } as Service;
+    expect(stopTimeoutMs(asText)).toBe(50_000);
   });
 });
 

@@ -68,6 +68,22 @@ describe('what each control found on this repository', () => {
     expect(row).toMatchObject({ status: 'PASS', detail: 'StopTimeout 40 s > drain timeout 25 s' });
   });
 
+  it('overrides written as strings, read as CloudFormation reads them ("40", "true")', () => {
+    const row = (control: string) =>
+      rowOf(
+        mutated((ws) => {
+          setOverride(ws, 'StopTimeout', '40');
+          setOverride(ws, 'LinuxParameters.InitProcessEnabled', 'true');
+        }),
+        control,
+      );
+    expect(row('PRJ.STOP_TIMEOUT')).toMatchObject({
+      status: 'PASS',
+      detail: 'StopTimeout 40 s > drain timeout 25 s',
+    });
+    expect(row('PRJ.INIT_PROCESS')).toMatchObject({ status: 'PASS' });
+  });
+
   it('a service with no variables', () => {
     const row = rowOf(
       mutated((ws) => (book(ws).variables = {})),
@@ -170,11 +186,21 @@ describe('a failing control says what it found and what to set', () => {
       (ws) => (book(ws).variables.DRAIN_TIMEOUT_SECONDS = '-1'),
       'DRAIN_TIMEOUT_SECONDS "-1" is not a number of seconds: the service refuses to start',
     ],
-    // A StopTimeout written as a string is not a number ECS takes.
+    // CloudFormation reads "25" for an Integer property as 25 (cfn-value.ts).
     [
       'PRJ.STOP_TIMEOUT',
-      (ws) => setOverride(ws, 'StopTimeout', '40'),
-      `no ${C}.StopTimeout override (ECS default 30 s)`,
+      (ws) => setOverride(ws, 'StopTimeout', '25'),
+      'StopTimeout 25 s does not outlast drain timeout 25 s',
+    ],
+    [
+      'PRJ.STOP_TIMEOUT',
+      (ws) => setOverride(ws, 'StopTimeout', 'forty'),
+      'StopTimeout "forty" is not a number of seconds: CloudFormation refuses it',
+    ],
+    [
+      'PRJ.INIT_PROCESS',
+      (ws) => setOverride(ws, 'LinuxParameters.InitProcessEnabled', 'false'),
+      `set the ${C}.LinuxParameters.InitProcessEnabled override to true`,
     ],
     [
       'PRJ.MIN_COUNT',

@@ -1,0 +1,40 @@
+// A template value as CloudFormation reads it for an Integer or Boolean property
+// (scripts/workspace/cfn-value.ts): what a YAML patch or override writes as a string.
+import { describe, expect, it } from 'vitest';
+import { cfnBoolean, cfnInteger } from '../../scripts/workspace/cfn-value.ts';
+
+describe('an Integer property', () => {
+  it.each<[unknown, number | undefined]>([
+    [40, 40],
+    [0, 0],
+    ['40', 40],
+    ['0', 0],
+    ['-5', -5],
+    [undefined, undefined],
+  ])('reads %j as %j', (value, read) => {
+    expect(cfnInteger(value)).toEqual({ value: read });
+  });
+
+  it.each(['forty', '', ' 40', '40 ', '4.5', '1e2', '0x10', true, 4.5])(
+    'does not read %j as an integer',
+    (value) => {
+      expect(cfnInteger(value)).toEqual({ unread: value });
+    },
+  );
+});
+
+describe('a Boolean property', () => {
+  it.each<[unknown, boolean | undefined]>([
+    [true, true],
+    [false, false],
+    ['true', true],
+    ['false', false],
+    [undefined, undefined],
+  ])('reads %j as %j', (value, read) => {
+    expect(cfnBoolean(value)).toEqual({ value: read });
+  });
+
+  it.each(['TRUE', 'yes', 1, ''])('does not read %j as a boolean', (value) => {
+    expect(cfnBoolean(value)).toEqual({ unread: value });
+  });
+});
