@@ -151,7 +151,7 @@ function recordTarget(command: GetCallerIdentityCommand): () => string | undefin
       target = `${protocol}//${hostname}${port ? `:${port}` : ''}`;
       return next(args);
     },
-    { step: 'finalizeRequest', name: 'recordStsTarget' },
+    { step: 'finalizeRequest' },
   );
   return () => target;
 }

@@ -77,62 +77,60 @@ type TagReader = {
 /** The tags missing or wrong, worded: `the tag copilot-environment=test (it has prod)`. */
 function tagProblem(tags: readonly Tag[], where: Where): string | undefined {
   const wanted = { 'copilot-application': where.app, 'copilot-environment': where.env };
-  const wrong = Object.entries(wanted).filter(
-    ([key, value]) => !tags.some((t) => t.Key === key && t.Value === value),
-  );
+  // A resource's tag keys are unique (SSM AddTagsToResource overwrites a key's value).
+  const wrong = Object.entries(wanted).flatMap(([key, value]) => {
+    const held = tags.find((t) => t.Key === key)?.Value;
+    if (held === value) return [];
+    return [`${key}=${value}${held === undefined ? '' : ` (it has ${held})`}`];
+  });
   if (wrong.length === 0) return undefined;
-  const listed = wrong.map(([key, value]) => `${key}=${value}`).join(', ');
-  const held = wrong.length === 1 ? tags.find((t) => t.Key === wrong[0]?.[0])?.Value : undefined;
-  const has = held === undefined ? '' : ` (it has ${held})`;
-  return `lacks the tag${wrong.length > 1 ? 's' : ''} ${listed}${has} (Copilot's execution role reads only parameters tagged for this app and environment)`;
+  return `lacks the tag${wrong.length > 1 ? 's' : ''} ${wrong.join(', ')} (Copilot's execution role reads only parameters tagged for this app and environment)`;
 }
 
-interface Verdict {
-  secret: SsmSecret;
+interface Finding {
   problem?: string;
   /** The problem is the tags alone: the parameter exists where the tasks read it. */
   tagsOnly?: boolean;
   unchecked?: string;
 }
 
+type Verdict = Finding & { secret: SsmSecret };
+
 /** One parameter's verdict: a problem, a note that it was not checked, or nothing. */
-async function verdict(ssm: TagReader, secret: SsmSecret, where: Where): Promise<Verdict> {
+async function verdict(ssm: TagReader, secret: SsmSecret, where: Where): Promise<Finding> {
   const about = `${secret.service}: secret ${secret.variable}: SSM parameter`;
   if (secret.unreadable !== undefined) {
     return {
-      secret,
       problem: `${about} ${secret.named}: ${secret.unreadable} (Copilot refuses the manifest)`,
     };
   }
   if (secret.region !== undefined && secret.region !== where.region) {
     const problem = `${about} ${secret.named} is in ${secret.region}; Copilot's execution role reads parameters of ${where.region} only`;
-    return { secret, problem };
+    return { problem };
   }
   try {
     const input = { ResourceType: 'Parameter' as const, ResourceId: secret.parameter };
     const { TagList } = await ssm.send(new ListTagsForResourceCommand(input));
     const problem = tagProblem(TagList ?? [], where);
-    if (problem === undefined) return { secret };
-    return { secret, problem: `${about} ${secret.parameter} ${problem}`, tagsOnly: true };
+    if (problem === undefined) return {};
+    return { problem: `${about} ${secret.parameter} ${problem}`, tagsOnly: true };
   } catch (error) {
     const e = error as Error;
     if (e.name === 'InvalidResourceId') {
-      return { secret, problem: `${about} ${secret.parameter} does not exist in ${where.region}` };
+      return { problem: `${about} ${secret.parameter} does not exist in ${where.region}` };
     }
     if (e.name === 'AccessDeniedException') {
-      return {
-        secret,
-        unchecked: `${about} ${secret.parameter} not checked (${e.name}: ${e.message})`,
-      };
+      return { unchecked: `${about} ${secret.parameter} not checked (${e.name}: ${e.message})` };
     }
     throw error;
   }
 }
 
-async function verdicts(ssm: TagReader, secrets: readonly SsmSecret[], where: Where) {
-  const all: Verdict[] = [];
-  for (const secret of secrets) all.push(await verdict(ssm, secret, where));
-  return all;
+/** Every secret's verdict, asked at once (a few calls, which the SDK retries if throttled). */
+function verdicts(ssm: TagReader, secrets: readonly SsmSecret[], where: Where): Promise<Verdict[]> {
+  return Promise.all(
+    secrets.map(async (secret) => ({ secret, ...(await verdict(ssm, secret, where)) })),
+  );
 }
 
 /** Every problem with the secrets, and what could not be checked. */
@@ -145,13 +143,13 @@ export async function checkSsmSecrets(ssm: TagReader, secrets: readonly SsmSecre
 }
 
 /** The command that mends the first problem: create the parameter, or tag it. */
-function mend(failed: readonly Verdict[], where: Where): string {
+function mend(failed: readonly [Verdict, ...Verdict[]], where: Where): string {
   const tags = `--tags Key=copilot-application,Value=${where.app} Key=copilot-environment,Value=${where.env}`;
   const absent = failed.find((v) => !v.tagsOnly);
   if (absent) {
     return `aws ssm put-parameter --region ${where.region} --name ${absent.secret.parameter} --type SecureString --value <value> ${tags}`;
   }
-  return `aws ssm add-tags-to-resource --region ${where.region} --resource-type Parameter --resource-id ${failed[0]?.secret.parameter} ${tags}`;
+  return `aws ssm add-tags-to-resource --region ${where.region} --resource-type Parameter --resource-id ${failed[0].secret.parameter} ${tags}`;
 }
 
 /** Stops the deploy, before any change, on a secret the tasks could not read; warns of the unchecked. */
@@ -169,6 +167,6 @@ export async function requireSsmSecrets(
   throw new CliError(
     `${where.cmd}: ${count} the tasks could not read (nothing was changed)`,
     failed.map((v) => v.problem).join('\n'),
-    mend(failed, where),
+    mend(failed as [Verdict, ...Verdict[]], where),
   );
 }

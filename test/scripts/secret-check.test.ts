@@ -28,7 +28,8 @@ const service = (name: string, secrets?: ServiceManifest['secrets']) => ({
 });
 
 /** SSM answering ListTagsForResource from `parameters` (name -> tags); names asked, in order. */
-function ssmWith(parameters: Record<string, { Key: string; Value: string }[] | Error>) {
+/** null: an answer without a TagList (the SDK leaves out an absent list). */
+function ssmWith(parameters: Record<string, { Key: string; Value: string }[] | Error | null>) {
   const asked: unknown[] = [];
   const ssm = {
     send: async (command: ListTagsForResourceCommand) => {
@@ -40,7 +41,7 @@ function ssmWith(parameters: Record<string, { Key: string; Value: string }[] | E
           name: 'InvalidResourceId',
         });
       }
-      return { TagList: found };
+      return found === null ? {} : { TagList: found };
     },
   };
   return { ssm, asked };
@@ -183,14 +184,28 @@ describe('checkSsmSecrets', () => {
         { Key: 'copilot-environment', Value: 'prod' },
       ],
       '/no-app': [TAGGED[1] as { Key: string; Value: string }],
+      // The app's name under another key, and the application tag for another app.
+      '/no-tag-list': null,
+      '/app-elsewhere': [
+        { Key: 'owner', Value: 'bookstore' },
+        { Key: 'copilot-application', Value: 'shop' },
+      ],
     });
-    const secrets = [secret('/none', 'A'), secret('/other-env', 'B'), secret('/no-app', 'C')];
+    const secrets = [
+      secret('/none', 'A'),
+      secret('/other-env', 'B'),
+      secret('/no-app', 'C'),
+      secret('/app-elsewhere', 'D'),
+      secret('/no-tag-list', 'E'),
+    ];
     const why =
       "(Copilot's execution role reads only parameters tagged for this app and environment)";
     expect((await checkSsmSecrets(ssm, secrets, WHERE)).problems).toEqual([
       `book-service: secret A: SSM parameter /none lacks the tags copilot-application=bookstore, copilot-environment=test ${why}`,
       `book-service: secret B: SSM parameter /other-env lacks the tag copilot-environment=test (it has prod) ${why}`,
       `book-service: secret C: SSM parameter /no-app lacks the tag copilot-application=bookstore ${why}`,
+      `book-service: secret D: SSM parameter /app-elsewhere lacks the tags copilot-application=bookstore (it has shop), copilot-environment=test ${why}`,
+      `book-service: secret E: SSM parameter /no-tag-list lacks the tags copilot-application=bookstore, copilot-environment=test ${why}`,
     ]);
   });
 
