@@ -86,7 +86,10 @@ export function requireEnvironment(workspace: Workspace, env: string | undefined
   if (!env) {
     throw new CliError(
       `${cmd}: no environment given`,
-      `the workspace has ${names.length} environments (${names.join(', ')})`,
+      // None yet (services initialised before `copilot env init`): said as for an unknown one.
+      names.length > 0
+        ? `the workspace has ${names.length} environments (${names.join(', ')})`
+        : 'copilot/environments/ has none',
       nextCommand(cmd, `--env ${names[0] ?? '<name>'}`),
       2,
     );

@@ -37,10 +37,18 @@ export class WaitTimeoutError extends Error {
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * A bound as the user gave it: `--timeout 2.5` is "2.5 min", not "3 min" (deploy's plan prints
+ * "<= 2.5 min"), so seconds and minutes keep a tenth; milliseconds are whole.
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${ms} ms`;
-  if (ms < 120_000) return `${Math.round(ms / 1_000)} s`;
-  return `${Math.round(ms / 60_000)} min`;
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${tenths(ms / 1_000)} s`;
+  return `${tenths(ms / 60_000)} min`;
+}
+
+function tenths(n: number): number {
+  return Math.round(n * 10) / 10;
 }
 
 /** Polls until `poll` reports done, or throws WaitTimeoutError at the deadline. */
