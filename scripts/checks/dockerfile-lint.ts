@@ -1,6 +1,6 @@
 // Lints every service's Dockerfile: syntax with dockerfile-utils (the VS Code Docker
 // linter), then the rules this project's images must keep, which a syntax linter cannot know:
-// multi-stage, a runtime of the Node major the project pins, only the bundle in the final image, a non-root user,
+// multi-stage, an Alpine runtime of the Node major the project pins, only the bundle in the final image, a non-root user,
 // exec-form `CMD ["node", ...]`, and `EXPOSE` equal to the manifest's port.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,11 +10,12 @@ import { nodeTarget } from '../cloud/bundle.ts';
 import { finalStage, nodeCommandIn } from '../workspace/container-command.ts';
 import type { Service } from '../workspace/manifests.ts';
 
-/** Runtime images of Node `major`: the official Alpine image or distroless. */
+/**
+ * Runtime images of Node `major`: the official Alpine image. Not distroless: its entrypoint is
+ * node, so its CMD is the script alone (distroless nodejs/README.md), never `CMD ["node", ...]`.
+ */
 function runtimeImage(major: string): RegExp {
-  return new RegExp(
-    `^(node:${major}(\\.\\d+)*-alpine[\\d.]*|gcr\\.io/distroless/nodejs${major}-debian\\d+(:nonroot)?)(@sha256:[0-9a-f]{64})?$`,
-  );
+  return new RegExp(`^node:${major}(\\.\\d+)*-alpine[\\d.]*(@sha256:[0-9a-f]{64})?$`);
 }
 
 /** The final stage's user, command and port: how the container runs. */
@@ -32,7 +33,9 @@ function runtimeProblems(keyword: (k: string) => Instruction[], expectedPort: nu
   if (keyword('ENTRYPOINT').length > 0) problems.push('ENTRYPOINT set: CMD ["node", ...] alone');
 
   const exposed = keyword('EXPOSE').flatMap((e) => (e.getArgumentsContent() ?? '').split(/\s+/));
-  if (exposed.join(' ') !== String(expectedPort)) {
+  // TCP is EXPOSE's default protocol (Dockerfile reference, EXPOSE): `3000/tcp` is port 3000.
+  const ports = exposed.map((p) => p.replace(/\/tcp$/, ''));
+  if (ports.join(' ') !== String(expectedPort)) {
     problems.push(
       `EXPOSE ${exposed.join(' ') || '(none)'}: the manifest's image.port is ${expectedPort}`,
     );
@@ -55,7 +58,7 @@ export function lintDockerfile(
   const image = finalFrom.getImage() ?? '';
   if (!runtimeImage(nodeMajor).test(image)) {
     problems.push(
-      `final stage runs on "${image}": use node:${nodeMajor}-alpine or distroless nodejs${nodeMajor} (package.json pins Node ${nodeMajor})`,
+      `final stage runs on "${image}": use node:${nodeMajor}-alpine (package.json pins Node ${nodeMajor})`,
     );
   }
   const stage = finalStage(dockerfile);
