@@ -95,9 +95,10 @@ export function requireEnvironment(workspace: Workspace, env: string | undefined
     );
   }
   if (!names.includes(env)) {
+    // A typo, or a new environment: Copilot's env init reads the manifest the workspace holds.
     throw new CliError(
       `${cmd}: unknown environment "${env}"`,
-      `copilot/environments/ has ${names.join(', ') || 'none'}`,
+      `copilot/environments/ has ${names.join(', ') || 'none'}; a new environment needs copilot/environments/${env}/manifest.yml first (README: Another environment)`,
       nextCommand(cmd, `--env ${names[0] ?? '<name>'}`),
       2,
     );

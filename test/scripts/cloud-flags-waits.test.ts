@@ -171,7 +171,9 @@ describe('requireEnvironment', () => {
     );
     expect(error).toBeInstanceOf(CliError);
     expect(error.what).toBe('smoke: unknown environment "staging"');
-    expect(error.why).toBe('copilot/environments/ has test, prod');
+    expect(error.why).toBe(
+      'copilot/environments/ has test, prod; a new environment needs copilot/environments/staging/manifest.yml first (README: Another environment)',
+    );
     expect(error.next).toBe('npx zx scripts/smoke.ts --env test');
     expect(error.exitCode).toBe(2);
   });
@@ -180,7 +182,9 @@ describe('requireEnvironment', () => {
     // Services initialised before `copilot env init` (manifests.ts environmentNames).
     const none = withEnvironments();
     const unknown = await refusal(() => requireEnvironment(none, 'test', 'deploy'));
-    expect(unknown.why).toBe('copilot/environments/ has none');
+    expect(unknown.why).toBe(
+      'copilot/environments/ has none; a new environment needs copilot/environments/test/manifest.yml first (README: Another environment)',
+    );
     expect(unknown.next).toBe('npx zx scripts/deploy.ts --env <name>');
     const missing = await refusal(() => requireEnvironment(none, undefined, 'deploy'));
     expect(missing.what).toBe('deploy: no environment given');
