@@ -87,7 +87,15 @@ process.exitCode = await runCommand(spec, (_, args) => {
         2,
       );
     output(stepOutputs(report));
-  } else if (mode === 'section' && rest[0]) {
+  } else if (mode === 'section') {
+    // `section` alone once read as an unknown mode, though the message named it as expected.
+    if (!rest[0])
+      throw new CliError(
+        `${spec.name}: missing title`,
+        'name the section, then its file',
+        `${invocation(spec.name)} --help`,
+        2,
+      );
     process.stdout.write(summarySection(rest[0], read(rest[1])));
   } else {
     throw new CliError(

@@ -210,14 +210,26 @@ export function replaceSection(doc: string, name: string, body: string): string 
   return `${doc.slice(0, start + open.length)}\n${body}\n${doc.slice(end)}`;
 }
 
+/** A `mutate` pattern's range: `:5-6`, `:5:4-6:4`, `:5-6:4` (MUTATION_RANGE_REGEX, @stryker-mutator/core). */
+const RANGE = /:\d+(?::\d+)?-\d+(?::\d+)?$/;
+
 /**
- * The files of `changed` that Stryker's `mutate` patterns take (a pattern's `:lines` range
- * dropped: the whole file is then re-tested), for `stryker run --mutate`.
+ * Whether Stryker's `mutate` patterns take `file` as its ProjectReader does: in order, a
+ * pattern adds the files it matches and a `!` pattern drops them, so the last that matches
+ * decides. A range is dropped: the whole file is then re-tested.
  */
+function takes(patterns: readonly string[], file: string): boolean {
+  let taken = false;
+  for (const pattern of patterns) {
+    const drop = pattern.startsWith('!');
+    const glob = (drop ? pattern.slice(1) : pattern).replace(RANGE, '');
+    if (path.matchesGlob(file, glob)) taken = !drop;
+  }
+  return taken;
+}
+
+/** The files of `changed` that Stryker's `mutate` patterns take, for `stryker run --mutate`. */
 export function changedTargets(changed: readonly string[], patterns: readonly string[]): string[] {
-  const globs = patterns.map((p) => p.replace(/:\d+-\d+$/, ''));
-  const taken = changed.filter(
-    (file) => file.endsWith('.ts') && globs.some((glob) => path.matchesGlob(file, glob)),
-  );
+  const taken = changed.filter((file) => file.endsWith('.ts') && takes(patterns, file));
   return [...new Set(taken)].sort();
 }
