@@ -49,11 +49,20 @@ export function releaseUrls(o: InstallOptions): { binary: string; signature: str
 }
 
 async function download(url: string, file: string): Promise<void> {
-  const response = await retry(3, expBackoff('8s', '1s'), () =>
-    fetch(url, { signal: AbortSignal.timeout(120_000) }),
-  );
-  if (!response.ok) throw new Error(`cannot download ${url}: HTTP ${response.status}`);
-  writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+  let body: ArrayBuffer;
+  try {
+    const response = await retry(3, expBackoff('8s', '1s'), () =>
+      fetch(url, { signal: AbortSignal.timeout(120_000) }),
+    );
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    body = await response.arrayBuffer();
+  } catch (error) {
+    // fetch's own message is only "fetch failed": its cause says what (ECONNREFUSED, ENOTFOUND).
+    const e = error as Error;
+    const why = e.cause instanceof Error ? e.cause.message : e.message;
+    throw new Error(`cannot download ${url}: ${why}`);
+  }
+  writeFileSync(file, Buffer.from(body));
 }
 
 /**
@@ -74,8 +83,11 @@ export function verifySignature(
     // even after `gpgconf --kill all` (the agent stops asynchronously; seen in CI, 2026-12-07).
     const gpg = (args: string[]) =>
       runProcessSync('gpg', ['--homedir', home, '--batch', '--no-autostart', ...args]);
-    const imported = gpg(['--import', keyFile]);
-    if (imported.code !== 0)
+    // Judged by gpg's IMPORT_OK status, not its exit code: with the agent's socket in the home
+    // (no /run/user/<uid>) and the home's path past the socket limit, gpg imports the key and
+    // still exits 2 ("can't connect to the agent: File name too long"). The verify decides.
+    const imported = gpg(['--status-fd', '1', '--import', keyFile]);
+    if (!/^\[GNUPG:\] IMPORT_OK /m.test(imported.stdout))
       throw new Error(`gpg cannot import ${keyFile}: ${imported.stderr.trim()}`);
     const verified = gpg(['--status-fd', '1', '--verify', signature, file]);
     const valid = /^\[GNUPG:\] VALIDSIG (?:\S+ ){9}(\S+)/m.exec(verified.stdout);
