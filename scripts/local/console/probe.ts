@@ -3,6 +3,7 @@
 import http from 'node:http';
 import type { LoadBalancer } from '../alb/load-balancer.ts';
 import type { LocalStack } from '../handle.ts';
+import { hostname } from '../http/request-head.ts';
 import { FeedError, type ProbeResult } from './feed.ts';
 
 const PROBE_TIMEOUT_MS = 5_000;
@@ -19,14 +20,31 @@ function send(albUrl: string, host: string, path: string): Promise<http.Incoming
     request.on('response', (response) => {
       response.resume();
       response.on('end', () => resolve(response));
+      // A target that dies mid-body leaves an answer that never ends: its 'close' comes first.
+      response.on('close', () => {
+        if (!response.complete) {
+          reject(
+            new Error(
+              `GET ${path} with Host ${host}: the answer (status ${response.statusCode}) was cut short`,
+            ),
+          );
+        }
+      });
     });
     request.on('error', reject);
     request.end();
   });
 }
 
-function explain(alb: LoadBalancer, host: string, path: string, status: number): string {
-  const name = host.toLowerCase().replace(/:\d+$/, '');
+function explain(
+  alb: LoadBalancer,
+  host: string,
+  path: string,
+  status: number,
+  target: string | null,
+): string {
+  // The name as the listener rule reads it (what follows a colon is no part of it).
+  const name = hostname(host);
   const rule = alb.match(host, path);
   if (rule === undefined) {
     const forHost = alb.rules.filter((r) => name === alb.dnsName || r.hosts.includes(name));
@@ -38,11 +56,13 @@ function explain(alb: LoadBalancer, host: string, path: string, status: number):
     return `The Host matches, but "${path}" matches no path-pattern of its rules (${paths}): the default action answers 503.`;
   }
   const where = `Rule ${rule.service} (host-header and path-pattern ${rule.pathPrefix}) matched`;
-  if (status === 503) {
+  // A target's own 502 or 503 comes back as it sent it; the ALB's pages name no target.
+  if (target === null && status === 503) {
     const states = rule.group.targets.map((t) => `${t.address} ${t.state}`).join(', ');
     return `${where}, but target group ${rule.group.name} has no target that can serve (${states || 'none registered'}): 503.`;
   }
-  if (status === 502) return `${where}; the target refused or dropped the connection: 502.`;
+  if (target === null && status === 502)
+    return `${where}; the target refused or dropped the connection: 502.`;
   return `${where}; target group ${rule.group.name} sent it to a target in round robin.`;
 }
 
@@ -66,13 +86,14 @@ export async function probeAlb(
   const { alb } = stack.parts;
   const response = await send(stack.albUrl, host, path);
   const status = response.statusCode ?? 0;
-  const target = response.headers['x-local-target'];
+  const header = response.headers['x-local-target'];
+  const target = typeof header === 'string' ? header : null;
   return {
     host,
     path,
     status,
     rule: alb.match(host, path)?.service ?? null,
-    target: typeof target === 'string' ? target : null,
-    explanation: explain(alb, host, path, status),
+    target,
+    explanation: explain(alb, host, path, status, target),
   };
 }
