@@ -19,12 +19,20 @@ export default {
     'scripts/local/console/server.ts',
     'scripts/local/console/event-streams.ts',
     'scripts/local/console/request-rules.ts',
+    // The console's statistics: latency bins and percentiles, per-second series, per route.
+    'scripts/local/console/stats.ts',
+    // The console's Host tester (which rule, which target, why), and the stack's events it reads.
+    'scripts/local/console/probe.ts',
+    'scripts/local/events.ts',
     // What the console shows of the stack: its tasks, their states, checks and stops. The
     // processes behind the tasks: started, signalled, watched, each failure with its output.
     'scripts/local/console/stack-feed.ts',
     'scripts/local/console/feed.ts',
     'scripts/local/console/request-recorder.ts',
     'scripts/local/ecs/supervisor.ts',
+    // The stack stops when npm start does; paused replicas never outlive it (the reaper's link).
+    'scripts/local/ecs/launcher-watch.ts',
+    'scripts/local/ecs/reaper-link.ts',
     // The stack's listeners: a busy port's hint, the limits on slow clients, closing; what both
     // hops read from a request's head (what is passed on, the head's size as sent, the target),
     // the meter that counts each head's bytes on the connection, one request at a time on it.
@@ -56,9 +64,21 @@ export default {
     'scripts/workspace/manifests.ts',
     'scripts/workspace/copilot-lambdas.ts',
     'scripts/workspace/overrides.ts',
+    // Copilot's durations (Go's syntax, whole seconds rendered) and ELB's success-code matcher.
+    'scripts/workspace/copilot-durations.ts',
+    'scripts/workspace/http-codes.ts',
+    // How Copilot substitutes ${NAME} in a manifest (what deploy's secret check reads).
+    'scripts/workspace/copilot-interpolation.ts',
+    // A template value as CloudFormation reads it for an Integer or Boolean property.
+    'scripts/workspace/cfn-value.ts',
+    // What each image runs (the Dockerfile's CMD, read as node reads it) and the Dockerfile rules.
+    'scripts/workspace/container-command.ts',
+    'scripts/checks/dockerfile-lint.ts',
     // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
     // bastion's script) and the smoke command around them; diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',
+    // Deploy's check of the SSM parameters the services' secrets name, before any change.
+    'scripts/cloud/secret-check.ts',
     // Deploy's preview of what Copilot renders, each service's deploy, and init.
     'scripts/cloud/preview.ts',
     'scripts/cloud/service-deploy.ts',
@@ -75,6 +95,14 @@ export default {
     'scripts/cloud/deployment-watch.ts',
     'scripts/cloud/ecs-wait.ts',
     'scripts/cloud/teardown.ts',
+    // The scripts' shared flags (--app, --env, --timeout...) and the bounded waits with backoff.
+    'scripts/cloud/flags.ts',
+    'scripts/cloud/wait.ts',
+    // The pinned copilot's download and signature check; Lambda's runtime refusal, worded.
+    'scripts/cloud/copilot-install.ts',
+    'scripts/cloud/lambda-refusal.ts',
+    // How a service is bundled for its image: esbuild's options, the Node target, zod's English.
+    'scripts/cloud/bundle.ts',
     'scripts/cloud/failure-report.ts',
     // What deploy refuses in what Copilot rendered: patches that did not apply, Lambda runtimes
     // Lambda refuses on the day (the runtime table's dates).
@@ -83,6 +111,9 @@ export default {
     // The same judgement over the workspace, for lint: each rendered function's patch, addons.
     'scripts/checks/lambda-runtimes.ts',
     'scripts/checks/smoke-checks.ts',
+    // Deploy's last step (the smoke test after a deploy) and the typed client it calls services by.
+    'scripts/checks/smoke-step.ts',
+    'scripts/checks/service-client.ts',
     'scripts/checks/smoke-run.ts',
     'scripts/checks/smoke-options.ts',
     'scripts/checks/smoke-quotas.ts',
@@ -93,6 +124,12 @@ export default {
     'scripts/checks/secrets.ts',
     // cfn-guard's verdict per Control Tower control: its install, its report read, exceptions.
     'scripts/checks/cfn-guard.ts',
+    // Which templates npm run lint validates, cfn-lint's report read and worded, cfn-guard's run.
+    'scripts/checks/templates.ts',
+    // docs/mutation.md from Stryker's report and the survivors' reasons; mutate:changed's files;
+    // the CI run's summary of the test reports.
+    'scripts/checks/mutation-report.ts',
+    'scripts/ci-summary.ts',
     // A live answer held to its served OpenAPI document (contract tests, smoke), the documents.
     'scripts/checks/openapi-conformance.ts',
     'scripts/checks/openapi-documents.ts',
@@ -101,6 +138,8 @@ export default {
     // Every script's command line: flags and --help, and the one error handler that words each
     // failure and chooses the exit code.
     'scripts/cli/command.ts',
+    // How every script runs a child process: arguments, output, exit code, the timeout's signals.
+    'scripts/cli/process.ts',
   ],
   // A static mutant (code that runs when a module loads, before any test) has no covering test
   // Stryker can name, so it would re-run every test file related to its module: 16% of the
