@@ -51,9 +51,12 @@ export function releaseUrls(o: InstallOptions): { binary: string; signature: str
 async function download(url: string, file: string): Promise<void> {
   let body: ArrayBuffer;
   try {
-    const response = await retry(3, expBackoff('8s', '1s'), () =>
-      fetch(url, { signal: AbortSignal.timeout(120_000) }),
-    );
+    const response = await retry(3, expBackoff('8s', '1s'), async () => {
+      const answer = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+      // A server error or 429 is worth another try (RFC 9110 15.6, RFC 6585); a 4xx is not.
+      if (answer.status >= 500 || answer.status === 429) throw new Error(`HTTP ${answer.status}`);
+      return answer;
+    });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     body = await response.arrayBuffer();
   } catch (error) {

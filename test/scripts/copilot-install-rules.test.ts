@@ -409,22 +409,62 @@ describe('installCopilot', () => {
 
   it('names the URL and the HTTP status it could not download, leaving nothing behind', async () => {
     const server = await releaseServer({ '/v1.33.2/copilot-linux': BINARY }, (url) =>
-      url === '/v1.33.2/copilot-linux' ? undefined : { status: 503, body: 'busy' },
+      url === '/v1.33.2/copilot-linux' ? undefined : { status: 404, body: 'Not Found' },
     );
     try {
       const dir = scratch().root;
       const options = { version: '1.33.2', dir, baseUrl: server.url, keyFile: 'unused' };
       await expect(installCopilot({ ...options, asset: 'copilot-darwin-arm64' })).rejects.toThrow(
-        new Error(`cannot download ${server.url}/v1.33.2/copilot-darwin-arm64: HTTP 503`),
+        new Error(`cannot download ${server.url}/v1.33.2/copilot-darwin-arm64: HTTP 404`),
       );
       await expect(installCopilot({ ...options, asset: 'copilot-linux' })).rejects.toThrow(
-        new Error(`cannot download ${server.url}/v1.33.2/copilot-linux.asc: HTTP 503`),
+        new Error(`cannot download ${server.url}/v1.33.2/copilot-linux.asc: HTTP 404`),
       );
       expect(readdirSync(dir)).toEqual([]);
+      // A 4xx is the request's own fault: asked once each, never again.
+      expect(server.asked.map((a) => a.url)).toEqual([
+        '/v1.33.2/copilot-darwin-arm64',
+        '/v1.33.2/copilot-linux',
+        '/v1.33.2/copilot-linux.asc',
+      ]);
     } finally {
       await server.close();
     }
   });
+
+  // RFC 9110 15.6.4 (503: a temporary overload) and RFC 6585 (429): worth another try later.
+  it.each([503, 502, 500, 429])(
+    'tries again after an HTTP %d, then installs what the next answer brings',
+    async (status) => {
+      vi.useFakeTimers({ toFake: ['setTimeout'] });
+      let busy = 1;
+      const server = await releaseServer(RELEASE, () =>
+        busy-- > 0 ? { status, body: 'busy' } : undefined,
+      );
+      try {
+        const keys = fixture({ 'key.asc': RELEASE_KEY });
+        const dir = scratch().root;
+        const install = installCopilot({
+          version: '1.33.2',
+          dir,
+          baseUrl: server.url,
+          asset: 'copilot-linux',
+          keyFile: keys('key.asc'),
+          fingerprint: RELEASE_FPR,
+        });
+        await vi.waitFor(() => expect(vi.getTimerCount()).toBeGreaterThan(0));
+        await vi.advanceTimersByTimeAsync(1_000);
+        expect(await install).toBe(path.join(dir, 'copilot'));
+        expect(server.asked.map((a) => a.url)).toEqual([
+          '/v1.33.2/copilot-linux',
+          '/v1.33.2/copilot-linux',
+          '/v1.33.2/copilot-linux.asc',
+        ]);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   it('tries a download that failed in transit again after a second, then installs it', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout'] });
