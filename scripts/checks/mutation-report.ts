@@ -158,7 +158,9 @@ export function explain(survivors: readonly Survivor[], reasons: Reasons): Expla
     explained.push({ survivor, reason: rule.reason });
   }
   const undefinedReasons = [
-    ...new Set(reasons.survivors.map((r) => r.reason).filter((r) => !(r in reasons.reasons))),
+    ...new Set(
+      reasons.survivors.map((r) => r.reason).filter((r) => !Object.hasOwn(reasons.reasons, r)),
+    ),
   ];
   return {
     explained,

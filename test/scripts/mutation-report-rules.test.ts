@@ -185,6 +185,18 @@ describe('a rule', () => {
     });
     expect(result.undefinedReasons).toEqual(['X1']);
   });
+
+  // A code is defined by the file's own reasons, not by what every object has.
+  it('takes no name an object inherits (toString, constructor) for a defined code', () => {
+    const result = explain([], {
+      reasons: { E1: 'equivalent' },
+      survivors: [
+        { file: 'a.ts', code: 'x', reason: 'toString' },
+        { file: 'a.ts', code: 'y', reason: 'constructor' },
+      ],
+    });
+    expect(result.undefinedReasons).toEqual(['toString', 'constructor']);
+  });
 });
 
 describe('the survivors table', () => {
