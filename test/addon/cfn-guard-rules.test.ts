@@ -14,6 +14,7 @@ import type { RunResult } from '../../scripts/cli/process.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import type { CfnTemplate } from '../../scripts/workspace/template.ts';
 import { scratchFolders } from '../helpers/scratch.ts';
+import { errorOf } from '../helpers/thrown.ts';
 
 const runProcessSync = vi.hoisted(() => vi.fn<(bin: string, args: string[]) => RunResult>());
 vi.mock('../../scripts/cli/process.ts', async (importOriginal) => ({
@@ -41,16 +42,6 @@ function onPlatform(platform: string, arch: string): void {
 }
 
 const ok = (stdout = ''): RunResult => ({ code: 0, stdout, stderr: '' });
-
-/** The error `run` throws, for its name and exact message. */
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error, got none');
-}
 
 // ---------------------------------------------------------------------------------------------
 // The pinned package: npm pack, the integrity check, tar, the cache.

@@ -12,6 +12,7 @@ import type { RunResult } from '../../scripts/cli/process.ts';
 import { repoRoot } from '../../scripts/workspace/manifests.ts';
 import { loadTemplate } from '../../scripts/workspace/template.ts';
 import { scratchFolders } from '../helpers/scratch.ts';
+import { errorOf } from '../helpers/thrown.ts';
 
 const runProcessSync = vi.hoisted(() => vi.fn<(bin: string, args: string[]) => RunResult>());
 vi.mock('../../scripts/cli/process.ts', async (importOriginal) => ({
@@ -103,16 +104,6 @@ function cfnLintSays(matches: object[], code = matches.length > 0 ? 2 : 0): void
 
 function cfnLintMissing(): void {
   runProcessSync.mockReturnValue(result(127, '', 'sh: 1: cfn-lint: not found'));
-}
-
-/** The error `run` throws. */
-function errorOf(run: () => unknown): Error {
-  try {
-    run();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected an error, got none');
 }
 
 describe('cfnLintVersion', () => {

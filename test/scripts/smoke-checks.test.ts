@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { getRequestListener } from '@hono/node-server';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -26,49 +25,10 @@ import {
 } from '../../scripts/checks/smoke-checks.ts';
 import { createProgress } from '../../scripts/cli/command.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
-import { createApp as authorApp } from '../../services/author-service/src/app.ts';
-import { createApp as bookApp } from '../../services/book-service/src/app.ts';
-import { createLifecycle } from '../../services/common/src/lifecycle.ts';
-import { createLogger } from '../../services/common/src/logger.ts';
+import { servicesBehind } from '../helpers/services-behind.ts';
 
 const ws = loadWorkspace();
-const APPS = { 'book-service': bookApp, 'author-service': authorApp } as const;
 const ALB_HOST = 'alb.internal';
-
-/**
- * The services' own apps behind one server, routed by path prefix as the HTTP API routes them
- * (anything else: its `{"message":"Not Found"}`), or, with `albHost`, as the internal ALB's
- * rules do: any other Host gets the default action's 503.
- */
-async function servicesBehind(albHost?: string) {
-  const deps = {
-    lifecycle: createLifecycle(),
-    logger: createLogger({ service: 't', level: 'silent' }),
-  };
-  const routes = ws.services.map((s) => ({
-    prefix: s.pathPrefix,
-    app: APPS[s.name as keyof typeof APPS](deps),
-  }));
-  const server = http.createServer(
-    getRequestListener(async (request) => {
-      const url = new URL(request.url);
-      if (albHost !== undefined && url.host !== albHost) {
-        return new Response('<html>503</html>', {
-          status: 503,
-          headers: { 'content-type': 'text/html' },
-        });
-      }
-      const route = routes.find(
-        (r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`),
-      );
-      if (!route) return Response.json({ message: 'Not Found' }, { status: 404 });
-      return route.app.fetch(request);
-    }),
-  );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 /** The API and the ALB stand-ins, closed after `use`. */
 async function withStandIns(use: (targets: { api: string; alb: string }) => Promise<void>) {

@@ -1,13 +1,4 @@
-// Deploy's last step, the smoke test (scripts/checks/smoke-step.ts), and the generated client the
-// smoke test calls each service through (scripts/checks/service-client.ts), run in this process:
-// which URL the step tests (--smoke-url, else the API the plan just deployed, else the HTTP API
-// stack's output) and what a user is told when there is none or a check fails; the request the
-// client builds from the service's document and how it judges the answer. The services answer
-// through their own apps behind a small stand-in for the HTTP API, built in each test.
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { getRequestListener } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import { callService } from '../../scripts/checks/service-client.ts';
 import type { HttpResult } from '../../scripts/checks/smoke-checks.ts';
@@ -16,43 +7,11 @@ import { createProgress } from '../../scripts/cli/command.ts';
 import type { AwsClients } from '../../scripts/cloud/aws.ts';
 import type { PlanStep } from '../../scripts/cloud/deploy-plan.ts';
 import { loadWorkspace } from '../../scripts/workspace/manifests.ts';
-import { createApp as authorApp } from '../../services/author-service/src/app.ts';
-import { createApp as bookApp } from '../../services/book-service/src/app.ts';
-import { createLifecycle } from '../../services/common/src/lifecycle.ts';
-import { createLogger } from '../../services/common/src/logger.ts';
 import { cliErrorOf } from '../helpers/cli-error.ts';
 import { recordingServer } from '../helpers/recording-server.ts';
+import { servicesBehind } from '../helpers/services-behind.ts';
 
-const APPS = { 'book-service': bookApp, 'author-service': authorApp } as const;
 const HTTP_API_STACK = 'shop-test-http-api';
-
-/** The services' own apps behind one server, routed by path prefix as the HTTP API routes them. */
-async function servicesBehindApi() {
-  const services = loadWorkspace().services;
-  const deps = {
-    lifecycle: createLifecycle(),
-    logger: createLogger({ service: 't', level: 'silent' }),
-  };
-  const routes = services.map((s) => ({
-    prefix: s.pathPrefix,
-    app: APPS[s.name as keyof typeof APPS](deps),
-  }));
-  const asked: string[] = [];
-  const server = http.createServer(
-    getRequestListener(async (request) => {
-      const url = new URL(request.url);
-      asked.push(url.pathname);
-      const route = routes.find(
-        (r) => url.pathname === r.prefix || url.pathname.startsWith(`${r.prefix}/`),
-      );
-      if (!route) return Response.json({ message: 'Not Found' }, { status: 404 });
-      return route.app.fetch(request);
-    }),
-  );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, asked, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 /** A CloudFormation client whose DescribeStacks answers `answer`; `asked` holds the stack names. */
 function fakeCfn(answer: () => unknown) {
@@ -102,7 +61,7 @@ describe('the smoke step of a deploy', { timeout: 60_000 }, () => {
   });
 
   it('tests --smoke-url without asking CloudFormation, and records it as the API URL', async () => {
-    const api = await servicesBehindApi();
+    const api = await servicesBehind();
     try {
       const s = stepOf(api.url, () => {
         throw new Error('CloudFormation asked');
@@ -124,7 +83,7 @@ describe('the smoke step of a deploy', { timeout: 60_000 }, () => {
   });
 
   it('tests --smoke-url over the API the plan deployed, keeping that one as the result', async () => {
-    const api = await servicesBehindApi();
+    const api = await servicesBehind();
     try {
       const s = stepOf(api.url);
       s.result.apiUrl = 'http://127.0.0.1:9/deployed';
@@ -138,7 +97,7 @@ describe('the smoke step of a deploy', { timeout: 60_000 }, () => {
   });
 
   it('without --smoke-url, tests the API the plan just deployed', async () => {
-    const api = await servicesBehindApi();
+    const api = await servicesBehind();
     try {
       const s = stepOf(undefined, () => {
         throw new Error('CloudFormation asked');
@@ -155,7 +114,7 @@ describe('the smoke step of a deploy', { timeout: 60_000 }, () => {
   });
 
   it("else the HTTP API stack's PublicEndpoint output, which becomes the result's API URL", async () => {
-    const api = await servicesBehindApi();
+    const api = await servicesBehind();
     try {
       const s = stepOf(
         undefined,

@@ -4,29 +4,11 @@
 // first and last seconds; routes kept apart; and a summary that changes nothing.
 import { describe, expect, it } from 'vitest';
 import { RequestStats, WINDOW_SECONDS } from '../../../scripts/local/console/stats.ts';
+import { clock, near, ROUTE } from './stats-clock.ts';
 
-const ROUTE = 'ANY /api/books';
-/** One bin's width: percentiles are reported within it. */
-const BIN_RATIO = 2 ** (1 / 16);
 /** Where the histogram starts (10 µs) and where its last bin starts (above 100 s). */
 const LOWEST_MS = 0.01;
 const TOP_BIN_START_MS = 100_000;
-
-function clock(startSeconds: number) {
-  let ms = startSeconds * 1000;
-  return {
-    now: () => ms,
-    at(seconds: number) {
-      ms = seconds * 1000;
-    },
-  };
-}
-
-function near(actual: number | null | undefined, expected: number): void {
-  expect(actual).not.toBeNull();
-  expect(actual as number).toBeGreaterThanOrEqual(expected / BIN_RATIO);
-  expect(actual as number).toBeLessThanOrEqual(expected * BIN_RATIO);
-}
 
 /** The summary of the one route, one second after `latencies` were recorded together. */
 function summaryOf(latencies: number[]) {

@@ -2,26 +2,7 @@
 // second and over the minute, and the window sliding past old seconds.
 import { describe, expect, it } from 'vitest';
 import { RequestStats, WINDOW_SECONDS } from '../../../scripts/local/console/stats.ts';
-
-const ROUTE = 'ANY /api/books';
-/** One bin's width: percentiles are reported within it. */
-const BIN_RATIO = 2 ** (1 / 16);
-
-function clock(startSeconds: number) {
-  let ms = startSeconds * 1000;
-  return {
-    now: () => ms,
-    at(seconds: number) {
-      ms = seconds * 1000;
-    },
-  };
-}
-
-function near(actual: number | null | undefined, expected: number): void {
-  expect(actual).not.toBeNull();
-  expect(actual as number).toBeGreaterThanOrEqual(expected / BIN_RATIO);
-  expect(actual as number).toBeLessThanOrEqual(expected * BIN_RATIO);
-}
+import { clock, near, ROUTE } from './stats-clock.ts';
 
 describe('RequestStats', () => {
   it('lists every route before its first request, with an empty minute', () => {
