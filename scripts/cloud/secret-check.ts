@@ -4,7 +4,7 @@
 // copilot-application=<app> and copilot-environment=<env> (workloads/partials/cf/executionrole.yml,
 // v1.33.2). Without one, every task stops with ResourceInitializationError, found only after the
 // deploy has waited for the rollout. One ListTagsForResource per parameter (tags, not values: the
-// deploy role may read the tags of parameters under /copilot/<app>/<env>/ only,
+// deploy role may read the tags of parameters under /copilot/<app>/<env>/secrets/ only,
 // iam/github-deploy-role.yml); a parameter it may not read is reported as not checked.
 // Secrets Manager secrets and CloudFormation exports are left to ECS.
 import { ListTagsForResourceCommand } from '@aws-sdk/client-ssm';
