@@ -61,12 +61,17 @@ async function jwtLines(issuer: LocalIssuer, audience: string): Promise<string[]
   ];
 }
 
-/** The console on its own port, never under the API's; a port in use stops the stack. */
-async function startConsoleFor(stack: LocalStack, port: number): Promise<LocalConsole> {
+/** The console on its own port, never under the API's; a port in use stops the stack (and issuer). */
+async function startConsoleFor(
+  stack: LocalStack,
+  port: number,
+  issuer: LocalIssuer | undefined,
+): Promise<LocalConsole> {
   try {
     return await startConsole(stack, { port });
   } catch (error) {
     await stack.stop();
+    await issuer?.close();
     throw fail(`${(error as Error).message} (or pass --no-console)`);
   }
 }
@@ -137,9 +142,13 @@ export async function launch(o: LaunchOptions): Promise<void> {
   }
   o.started(stack);
   const localConsole =
-    o.consolePort === undefined ? undefined : await startConsoleFor(stack, o.consolePort);
+    o.consolePort === undefined ? undefined : await startConsoleFor(stack, o.consolePort, issuer);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  const audience = String(o.stack.parameters?.JwtAudience ?? '').split(',')[0] ?? '';
+  // JwtAudience is a CommaDelimitedList, whose members CloudFormation trims (User Guide,
+  // "Parameters"), as the authorizer's settings do (http-api-settings.ts commaList): a token
+  // for " web" would be refused. The token is for the first audience.
+  const audiences = String(o.stack.parameters?.JwtAudience ?? '').split(',');
+  const audience = (audiences[0] ?? '').trim();
   const jwt = issuer ? await jwtLines(issuer, audience) : [];
   process.stdout.write(banner(stack, seconds, { jwt, console: localConsole }));
   stopOnSignals(stack, issuer, localConsole);

@@ -1,5 +1,5 @@
-// Structured JSON logs, one line per event, written by pino: `time` (ISO 8601), `level` (its
-// name), `service`, `msg`, then the event's own fields.
+// Structured JSON logs, one line per event, written by pino: `level` (its name), `time` (ISO
+// 8601), `service`, the event's own fields, then `msg`.
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
