@@ -45,6 +45,8 @@ export default {
     // What the stack is built from (options, workspace, secrets) and the handle it returns.
     'scripts/local/context.ts',
     'scripts/local/handle.ts',
+    // What npm start does once its flags are checked: issuer, stack, console, banner, signals.
+    'scripts/local/launch.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',
@@ -55,6 +57,7 @@ export default {
     'services/common/src/route-input.ts',
     'services/common/src/input-rules.ts',
     'services/common/src/server.ts',
+    'services/common/src/logger.ts',
     // The workspace's CloudFormation evaluation: parameters and their constraints, conditions,
     // routes, the authorizer, mappings, the access-log format (scripts/workspace).
     'scripts/workspace/http-api-settings.ts',

@@ -52,6 +52,7 @@ export default defineConfig({
       'test/local/events-probe-rules.test.ts',
       'test/local/launcher-watch.test.ts',
       'test/local/ecs-watch-rules.test.ts',
+      'test/local/launch-rules.test.ts',
       'test/scripts/process-events-rules.test.ts',
       'test/scripts/diagnose.test.ts',
       'test/scripts/diagnose-verdicts.test.ts',
