@@ -1,9 +1,10 @@
-// One place that builds AWS SDK clients, so --region and --profile apply to every call, and every
-// call has a bounded connection and request timeout. Endpoints are the SDK's own: AWS_ENDPOINT_URL_<SERVICE>
-// before AWS_ENDPOINT_URL (an emulator such as moto_server in tests), then a profile's
-// endpoint_url, else the region's partition (@smithy/core, endpoints getEndpointUrlConfig); an
-// endpoint given to a client would override them all, so none is. Clients are created lazily: a script that only prints a plan
-// constructs none, and so cannot make an AWS call by accident.
+// One place that builds AWS SDK clients, so --region and --profile apply to every call, and
+// every call has a bounded connection and request timeout. Endpoints are the SDK's own:
+// AWS_ENDPOINT_URL_<SERVICE> before AWS_ENDPOINT_URL (an emulator such as moto_server in tests),
+// then a profile's endpoint_url, else the region's partition (@smithy/core, endpoints
+// getEndpointUrlConfig); an endpoint given to a client would override them all, so none is.
+// Clients are created lazily: a script that only prints a plan constructs none, and so cannot
+// make an AWS call by accident.
 import { ApiGatewayV2Client } from '@aws-sdk/client-apigatewayv2';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
