@@ -46,8 +46,9 @@ const flags = {
   parameter: {
     type: 'list',
     valueName: 'Name=Value',
+    // No "(repeatable)" here: helpText adds it to every list flag's line.
     description:
-      'Set a parameter of the HTTP API template (repeatable), e.g. --parameter CorsAllowOrigins=https://app.example.com',
+      'Set a parameter of the HTTP API template, e.g. --parameter CorsAllowOrigins=https://app.example.com',
   },
   smokeUrl: {
     type: 'string',
