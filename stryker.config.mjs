@@ -47,6 +47,9 @@ export default {
     'scripts/local/handle.ts',
     // What npm start does once its flags are checked: issuer, stack, console, banner, signals.
     'scripts/local/launch.ts',
+    // npm start's and deploy's entries: their flags, checks and messages, and what they hand on.
+    'scripts/local.ts',
+    'scripts/deploy.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',

@@ -53,6 +53,8 @@ export default defineConfig({
       'test/local/launcher-watch.test.ts',
       'test/local/ecs-watch-rules.test.ts',
       'test/local/launch-rules.test.ts',
+      'test/local/npm-start-flags.test.ts',
+      'test/scripts/deploy-entry.test.ts',
       'test/scripts/process-events-rules.test.ts',
       'test/scripts/diagnose.test.ts',
       'test/scripts/diagnose-verdicts.test.ts',
