@@ -390,14 +390,15 @@ export function bastionScript(checks: SmokeCheck[], targets: Targets, timeoutMs:
     'set -u',
     'B=$(mktemp); fails=0; total=0',
     'check() {',
-    '  local name="$1" url="$2" host="$3" statuses="$4" ctype="$5" test="$6" out code ct t',
+    // $7: the statuses as a reader takes them in (a range as one: 200-299).
+    '  local name="$1" url="$2" host="$3" statuses="$4" ctype="$5" test="$6" expected="$7" out code ct t',
     '  total=$((total+1))',
     `  if ! out=$(curl -sS -o "$B" -w '%{http_code} %{time_total} %{content_type}' --max-time ${seconds} -H "Host: $host" "$url" 2>&1); then`,
     '    echo "FAIL $name: $url: $out"; fails=$((fails+1)); return',
     '  fi',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion
     '  code=${out%% *}; t=${out#* }; ct=${t#* }; t=${t%% *}',
-    '  if ! [[ " $statuses " == *" $code "* ]]; then echo "FAIL $name: status $code, expected $statuses ($(head -c 120 "$B"))"; fails=$((fails+1)); return; fi',
+    '  if ! [[ " $statuses " == *" $code "* ]]; then echo "FAIL $name: status $code, expected $expected ($(head -c 120 "$B"))"; fails=$((fails+1)); return; fi',
     '  if [ -n "$ctype" ] && [[ "$ct" != "$ctype"* ]]; then echo "FAIL $name: content-type $ct, expected $ctype"; fails=$((fails+1)); return; fi',
     '  if ! eval "$test"; then echo "FAIL $name: unexpected body: $(head -c 120 "$B")"; fails=$((fails+1)); return; fi',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion
@@ -410,7 +411,7 @@ export function bastionScript(checks: SmokeCheck[], targets: Targets, timeoutMs:
     const url = joinUrl(base, c.path);
     const host = c.host ?? new URL(url).host;
     lines.push(
-      `check ${[c.name, url, host, c.expectStatus.join(' '), c.expectContentType ?? '', bodyTest(c.body)].map(shellQuote).join(' ')}`,
+      `check ${[c.name, url, host, c.expectStatus.join(' '), c.expectContentType ?? '', bodyTest(c.body), describeCodes(c.expectStatus, ' or ')].map(shellQuote).join(' ')}`,
     );
   }
   lines.push('rm -f "$B"', 'echo "$((total-fails))/$total checks passed"', '[ "$fails" -eq 0 ]');

@@ -358,6 +358,12 @@ describe('the bastion', { timeout: 60_000 }, () => {
         },
         { ...base, name: 'wrong type', expectContentType: 'application/xml' },
         { ...base, name: 'no target', target: 'alb' },
+        // success_codes: 300-399 is a hundred codes, named as one range.
+        {
+          ...base,
+          name: 'a range',
+          expectStatus: Array.from({ length: 100 }, (_, i) => 300 + i),
+        },
       ] as (typeof base)[];
       const run = await bash(bastionScript(checks, { api: targets.api }, 5_000));
       expect(run.out.split('\n').map((l) => l.replace(/\(200, [\d.]+s\)/, '(200)'))).toEqual([
@@ -365,7 +371,8 @@ describe('the bastion', { timeout: 60_000 }, () => {
         'ok   two fields (200)',
         expect.stringMatching(/^FAIL second field wrong: unexpected body: /),
         'FAIL wrong type: content-type application/json, expected application/xml',
-        '2/4 checks passed',
+        expect.stringMatching(/^FAIL a range: status 200, expected 300-399 \(\{/),
+        '2/5 checks passed',
         '',
       ]);
       expect(run.code).not.toBe(0);
