@@ -45,11 +45,6 @@ export default {
     // What the stack is built from (options, workspace, secrets) and the handle it returns.
     'scripts/local/context.ts',
     'scripts/local/handle.ts',
-    // What npm start does once its flags are checked: issuer, stack, console, banner, signals.
-    'scripts/local/launch.ts',
-    // npm start's and deploy's entries: their flags, checks and messages, and what they hand on.
-    'scripts/local.ts',
-    'scripts/deploy.ts',
     // The services' shared code.
     'services/common/src/service-app.ts',
     'services/common/src/catalog-routes.ts',
@@ -132,10 +127,8 @@ export default {
     'scripts/checks/cfn-guard.ts',
     // Which templates npm run lint validates, cfn-lint's report read and worded, cfn-guard's run.
     'scripts/checks/templates.ts',
-    // docs/mutation.md from Stryker's report and the survivors' reasons; mutate:changed's files;
-    // the CI run's summary of the test reports.
+    // docs/mutation.md from Stryker's report and the survivors' reasons; mutate:changed's files.
     'scripts/checks/mutation-report.ts',
-    'scripts/ci-summary.ts',
     // A live answer held to its served OpenAPI document (contract tests, smoke), the documents.
     'scripts/checks/openapi-conformance.ts',
     'scripts/checks/openapi-documents.ts',

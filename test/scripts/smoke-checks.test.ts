@@ -364,6 +364,7 @@ describe('the bastion', { timeout: 60_000 }, () => {
           name: 'a range',
           expectStatus: Array.from({ length: 100 }, (_, i) => 300 + i),
         },
+        { ...base, name: 'two others', expectStatus: [404, 500] },
       ] as (typeof base)[];
       const run = await bash(bastionScript(checks, { api: targets.api }, 5_000));
       expect(run.out.split('\n').map((l) => l.replace(/\(200, [\d.]+s\)/, '(200)'))).toEqual([
@@ -372,7 +373,8 @@ describe('the bastion', { timeout: 60_000 }, () => {
         expect.stringMatching(/^FAIL second field wrong: unexpected body: /),
         'FAIL wrong type: content-type application/json, expected application/xml',
         expect.stringMatching(/^FAIL a range: status 200, expected 300-399 \(\{/),
-        '2/5 checks passed',
+        expect.stringMatching(/^FAIL two others: status 200, expected 404 or 500 \(\{/),
+        '2/6 checks passed',
         '',
       ]);
       expect(run.code).not.toBe(0);
