@@ -144,11 +144,9 @@ export async function launch(o: LaunchOptions): Promise<void> {
   const localConsole =
     o.consolePort === undefined ? undefined : await startConsoleFor(stack, o.consolePort, issuer);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  // JwtAudience is a CommaDelimitedList, whose members CloudFormation trims (User Guide,
-  // "Parameters"), as the authorizer's settings do (http-api-settings.ts commaList): a token
-  // for " web" would be refused. The token is for the first audience.
-  const audiences = String(o.stack.parameters?.JwtAudience ?? '').split(',');
-  const audience = (audiences[0] ?? '').trim();
+  // The first audience the stack's authorizer accepts, as its template was evaluated
+  // (http-api-settings.ts: JwtAudience a CommaDelimitedList, each member trimmed).
+  const audience = stack.settings.routes.find((r) => r.authorizer)?.authorizer?.audience[0] ?? '';
   const jwt = issuer ? await jwtLines(issuer, audience) : [];
   process.stdout.write(banner(stack, seconds, { jwt, console: localConsole }));
   stopOnSignals(stack, issuer, localConsole);

@@ -86,7 +86,12 @@ function journal() {
 /** A running stack as the banner reads it: book-service behind both listeners. */
 function fakeStack(
   note: (event: string) => void,
-  o: { stop?: () => Promise<void>; services?: { pathPrefix: string }[] } = {},
+  o: {
+    stop?: () => Promise<void>;
+    services?: { pathPrefix: string }[];
+    /** What the authorizer accepts, as the stack evaluated the template (--jwt's default). */
+    audience?: string[];
+  } = {},
 ) {
   const stop = vi.fn(o.stop ?? (async () => note('stack stopped')));
   const stack = {
@@ -96,7 +101,12 @@ function fakeStack(
     application: 'bookstore',
     environment: 'test',
     settings: {
-      routes: [{ throttling: { rateLimit: 200, burstLimit: 100 } }],
+      routes: [
+        {
+          throttling: { rateLimit: 200, burstLimit: 100 },
+          authorizer: { audience: o.audience ?? ['local'] },
+        },
+      ],
       integrationTimeoutMs: 30000,
     },
     services: o.services ?? [{ pathPrefix: '/api/books' }, { pathPrefix: '/api/authors' }],
@@ -282,7 +292,9 @@ describe('--jwt', () => {
 
   it('keeps the audience given with --parameter, and the token is for its first one', async () => {
     const { note } = journal();
-    stand.startLocalStack.mockResolvedValue(fakeStack(note).stack);
+    stand.startLocalStack.mockResolvedValue(
+      fakeStack(note, { audience: ['web-app', 'mobile-app'] }).stack,
+    );
     const { issuer, sign } = fakeIssuer(note);
     stand.startLocalIssuer.mockResolvedValue(issuer);
     const out = captureOutput();
@@ -298,11 +310,13 @@ describe('--jwt', () => {
   });
 
   it('signs for the audience the authorizer accepts: CloudFormation trims each list member', async () => {
-    // JwtAudience is a CommaDelimitedList: " web-app, mobile-app" is [web-app, mobile-app] to
-    // CloudFormation and to the local authorizer (http-api-settings.ts commaList); a token for
-    // " web-app" would be refused with 401.
+    // JwtAudience is a CommaDelimitedList: " web-app , mobile-app" is [web-app, mobile-app] to
+    // CloudFormation and to the local authorizer, as the stack evaluates the template
+    // (http-api-settings.ts commaList); a token for " web-app " would be refused with 401.
     const { note } = journal();
-    stand.startLocalStack.mockResolvedValue(fakeStack(note).stack);
+    stand.startLocalStack.mockResolvedValue(
+      fakeStack(note, { audience: ['web-app', 'mobile-app'] }).stack,
+    );
     const { issuer, sign } = fakeIssuer(note);
     stand.startLocalIssuer.mockResolvedValue(issuer);
     const out = captureOutput();
