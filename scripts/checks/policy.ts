@@ -12,7 +12,7 @@ import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { drainSecondsFrom } from '../../services/common/src/lifecycle.ts';
-import { cfnBoolean, cfnInteger } from '../workspace/cfn-value.ts';
+import { cfnBoolean, cfnInteger, readValue } from '../workspace/cfn-value.ts';
 import { finalStage } from '../workspace/container-command.ts';
 import { readText, yamlErrorLine } from '../workspace/files.ts';
 import { type Service, taskdefOverride, type Workspace } from '../workspace/manifests.ts';
@@ -59,10 +59,6 @@ export interface Control {
 }
 
 const CONTAINER = 'ContainerDefinitions[0]';
-
-/** What a cfn-value.ts reading holds, an unread value as none. */
-const readValue = <T>(read: { value: T } | { unread: unknown }): T | undefined =>
-  'value' in read ? read.value : undefined;
 
 const override = (service: Service, name: string) =>
   taskdefOverride(service, `${CONTAINER}.${name}`);

@@ -1,7 +1,7 @@
 // What the local stack is built from: its options, checked, and the workspace and template
 // they point to, read once. Every part of the stack gets its settings from here.
 import { LOG_LEVELS } from '../../services/common/src/logger.ts';
-import { cfnInteger } from '../workspace/cfn-value.ts';
+import { cfnInteger, readValue } from '../workspace/cfn-value.ts';
 import {
   type HttpApiSettings,
   type ParameterOverrides,
@@ -80,7 +80,7 @@ export function stopTimeoutMs(service: Service): number {
   // "40" too: CloudFormation reads an Integer property's text (cfn-value.ts); a text it cannot
   // read fails the deploy (the policy's PRJ.STOP_TIMEOUT says so), and here is ECS's default.
   const read = cfnInteger(taskdefOverride(service, 'ContainerDefinitions[0].StopTimeout'));
-  return (('value' in read ? read.value : undefined) ?? ECS_DEFAULT_STOP_TIMEOUT_S) * 1000;
+  return (readValue(read) ?? ECS_DEFAULT_STOP_TIMEOUT_S) * 1000;
 }
 
 /** What the stack is built from: the options checked, the workspace and template read. */

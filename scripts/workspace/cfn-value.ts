@@ -20,3 +20,8 @@ export function cfnBoolean(value: unknown): { value: boolean | undefined } | { u
   if (value === undefined || typeof value === 'boolean') return { value };
   return value === 'true' || value === 'false' ? { value: value === 'true' } : { unread: value };
 }
+
+/** What a reading holds, an unread value taken as none. */
+export function readValue<T>(read: { value: T } | { unread: unknown }): T | undefined {
+  return 'value' in read ? read.value : undefined;
+}

@@ -1,7 +1,7 @@
 // A template value as CloudFormation reads it for an Integer or Boolean property
 // (scripts/workspace/cfn-value.ts): what a YAML patch or override writes as a string.
 import { describe, expect, it } from 'vitest';
-import { cfnBoolean, cfnInteger } from '../../scripts/workspace/cfn-value.ts';
+import { cfnBoolean, cfnInteger, readValue } from '../../scripts/workspace/cfn-value.ts';
 
 describe('an Integer property', () => {
   it.each<[unknown, number | undefined]>([
@@ -37,5 +37,13 @@ describe('a Boolean property', () => {
 
   it.each(['TRUE', 'yes', 1, ''])('does not read %j as a boolean', (value) => {
     expect(cfnBoolean(value)).toStrictEqual({ unread: value });
+  });
+});
+
+describe('a reading', () => {
+  it('holds its value, and an unread one as none', () => {
+    expect(readValue(cfnInteger('40'))).toBe(40);
+    expect(readValue(cfnBoolean('true'))).toBe(true);
+    expect(readValue(cfnInteger('forty'))).toBeUndefined();
   });
 });
