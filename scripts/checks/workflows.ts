@@ -64,14 +64,28 @@ export function pinProblem(uses: string, comment: string | undefined): string | 
 
 type Located = (message: string, node: { range?: [number, number, number] | null }) => string;
 
+/** The jobs defined as maps, each with its id and its key's node (for the line). */
+function jobsOf(doc: YAMLMap): { id: string; key: unknown; job: YAMLMap }[] {
+  const jobs = doc.get('jobs', true);
+  if (!isMap(jobs)) return [];
+  return jobs.items.flatMap((pair) =>
+    isMap(pair.value)
+      ? [
+          {
+            id: String(isScalar(pair.key) ? pair.key.value : pair.key),
+            key: pair.key,
+            job: pair.value,
+          },
+        ]
+      : [],
+  );
+}
+
 function pinningProblems(doc: YAMLMap, at: Located): string[] {
   const problems: string[] = [];
-  const jobs = doc.get('jobs');
-  if (!isMap(jobs)) return problems;
-  for (const job of jobs.items) {
-    if (!isMap(job.value)) continue;
-    const uses = [job.value.get('uses', true)];
-    const steps = job.value.get('steps');
+  for (const { job } of jobsOf(doc)) {
+    const uses = [job.get('uses', true)];
+    const steps = job.get('steps');
     if (isSeq(steps))
       for (const step of steps.items) if (isMap(step)) uses.push(step.get('uses', true));
     for (const node of uses) {
@@ -101,18 +115,14 @@ function permissionProblems(doc: YAMLMap, at: Located): string[] {
       ),
     );
   }
-  const jobs = doc.get('jobs', true);
-  if (!isMap(jobs)) return problems;
-  for (const pair of jobs.items) {
-    const id = String(isScalar(pair.key) ? pair.key.value : pair.key);
-    if (!isMap(pair.value)) continue;
-    const node = pair.value.get('permissions', true);
+  for (const { id, key, job } of jobsOf(doc)) {
+    const node = job.get('permissions', true);
     const granted = scopes(node);
     if (node === undefined) {
       problems.push(
         at(
           `job ${id}: no permissions: block (it would get the repository's default token scopes)`,
-          pair.key as never,
+          key as never,
         ),
       );
     } else if (typeof granted === 'string') {
@@ -122,7 +132,7 @@ function permissionProblems(doc: YAMLMap, at: Located): string[] {
           node as never,
         ),
       );
-    } else if (granted?.['id-token'] === 'write' && !pair.value.has('environment')) {
+    } else if (granted?.['id-token'] === 'write' && !job.has('environment')) {
       problems.push(
         at(
           `job ${id}: id-token: write without an environment: (the deploy role trusts only an environment's token)`,
@@ -135,16 +145,10 @@ function permissionProblems(doc: YAMLMap, at: Located): string[] {
 }
 
 function timeProblems(doc: YAMLMap, at: Located): string[] {
-  const jobs = doc.get('jobs', true);
-  if (!isMap(jobs)) return [];
-  return jobs.items
-    .filter((pair) => isMap(pair.value) && pair.value.has('steps'))
-    .filter((pair) => !(pair.value as YAMLMap).has('timeout-minutes'))
-    .map((pair) =>
-      at(
-        `job ${String(isScalar(pair.key) ? pair.key.value : pair.key)}: no timeout-minutes: (GitHub would let it run for 360 minutes)`,
-        pair.key as never,
-      ),
+  return jobsOf(doc)
+    .filter(({ job }) => job.has('steps') && !job.has('timeout-minutes'))
+    .map(({ id, key }) =>
+      at(`job ${id}: no timeout-minutes: (GitHub would let it run for 360 minutes)`, key as never),
     );
 }
 
