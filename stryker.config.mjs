@@ -75,6 +75,7 @@ export default {
     // What each image runs (the Dockerfile's CMD, read as node reads it) and the Dockerfile rules.
     'scripts/workspace/container-command.ts',
     'scripts/checks/dockerfile-lint.ts',
+    'scripts/checks/dockerfile-variables.ts',
     // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
     // bastion's script) and the smoke command around them; diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',

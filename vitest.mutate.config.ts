@@ -91,6 +91,7 @@ export default defineConfig({
       'test/workspace/cfn-value.test.ts',
       'test/workspace/container-command.test.ts',
       'test/scripts/dockerfile-rules-inprocess.test.ts',
+      'test/scripts/dockerfile-variables.test.ts',
       'test/scripts/secrets-rules.test.ts',
       'test/scripts/smoke-run.test.ts',
       'test/scripts/smoke-run-aws.test.ts',

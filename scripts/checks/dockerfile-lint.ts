@@ -4,11 +4,12 @@
 // exec-form `CMD ["node", ...]`, and `EXPOSE` equal to the manifest's port.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { type Dockerfile, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate } from 'dockerfile-utils';
 import { nodeTarget } from '../cloud/bundle.ts';
 import { finalStage, nodeCommandIn } from '../workspace/container-command.ts';
 import type { Service } from '../workspace/manifests.ts';
+import { expandVariables } from './dockerfile-variables.ts';
 
 /**
  * Runtime images of Node `major`: the official Alpine image. Not distroless: its entrypoint is
@@ -18,12 +19,59 @@ function runtimeImage(major: string): RegExp {
   return new RegExp(`^node:${major}(\\.\\d+)*-alpine[\\d.]*(@sha256:[0-9a-f]{64})?$`);
 }
 
+/**
+ * `image` named as Docker Hub's official images are named when short: `docker.io/library/node`,
+ * `index.docker.io/node` and `library/node` are all `node` (github.com/distribution/reference,
+ * normalize.go: docker.io is the default domain, index.docker.io its legacy name, library/ the
+ * official images' path).
+ */
+function shortName(image: string): string {
+  return image.replace(/^(?:(?:index\.)?docker\.io\/)?(?:library\/)?/, '');
+}
+
+/**
+ * An instruction's text as the build reads it, its variables given their values where it
+ * stands (for a FROM: the ARGs before the first FROM, with their defaults, since the manifest's
+ * image.build passes no build arguments), with what could not be read said.
+ */
+function expanded(dockerfile: Dockerfile, instruction: Instruction, text: string) {
+  const line = instruction.getRange().start.line;
+  const declared = dockerfile.getAvailableVariables(line);
+  // dockerfile-ast gives an ARG declared with no value (nor a global default) as undefined.
+  const lookup = (name: string) =>
+    dockerfile.resolveVariable(name, line) ?? (declared.includes(name) ? null : undefined);
+  const { text: value, undeclared, unknown } = expandVariables(text, lookup);
+  const where = `final stage ${instruction.getKeyword()}`;
+  const problems = [
+    ...undeclared.map(
+      (name) => `${where} uses \${${name}}, which nothing declares: it reads as empty`,
+    ),
+    ...unknown.map((form) => `${where} uses ${form}, a substitution this lint does not read`),
+  ];
+  return { value, problems };
+}
+
 /** The final stage's user, command and port: how the container runs. */
-function runtimeProblems(keyword: (k: string) => Instruction[], expectedPort: number): string[] {
+function runtimeProblems(
+  dockerfile: Dockerfile,
+  keyword: (k: string) => Instruction[],
+  expectedPort: number,
+): string[] {
   const problems: string[] = [];
-  const user = keyword('USER').at(-1)?.getArgumentsContent()?.trim();
-  if (!user) problems.push('final stage has no USER: the container would run as root');
-  else if (/^(root|0)(:|$)/.test(user)) problems.push(`final stage USER ${user} is root`);
+  const userInstruction = keyword('USER').at(-1);
+  const written = userInstruction?.getArgumentsContent()?.trim();
+  if (!userInstruction || !written) {
+    problems.push('final stage has no USER: the container would run as root');
+  } else {
+    const user = expanded(dockerfile, userInstruction, written);
+    problems.push(...user.problems);
+    const shown = user.value === written ? written : `${written} (read as "${user.value}")`;
+    // A user that Go's strconv.Atoi reads as a number is that uid, so `00` and `+0` are root
+    // (GetExecUser in github.com/moby/sys/user, user.go, which runc runs the container as); no
+    // user at all (a variable read as empty) is the image's default, root.
+    if (/^(root|[+-]?0+)?(:|$)/.test(user.value))
+      problems.push(`final stage USER ${shown} is root`);
+  }
 
   try {
     nodeCommandIn(keyword('CMD'));
@@ -32,7 +80,12 @@ function runtimeProblems(keyword: (k: string) => Instruction[], expectedPort: nu
   }
   if (keyword('ENTRYPOINT').length > 0) problems.push('ENTRYPOINT set: CMD ["node", ...] alone');
 
-  const exposed = keyword('EXPOSE').flatMap((e) => (e.getArgumentsContent() ?? '').split(/\s+/));
+  const exposed = keyword('EXPOSE').flatMap((e) => {
+    // EXPOSE takes variables too (Dockerfile reference, "Environment replacement").
+    const port = expanded(dockerfile, e, e.getArgumentsContent() ?? '');
+    problems.push(...port.problems);
+    return port.value.split(/\s+/);
+  });
   // TCP is EXPOSE's default protocol (Dockerfile reference, EXPOSE): `3000/tcp` is port 3000.
   const ports = exposed.map((p) => p.replace(/\/tcp$/, ''));
   if (ports.join(' ') !== String(expectedPort)) {
@@ -55,10 +108,13 @@ export function lintDockerfile(
   const finalFrom = froms.at(-1);
   if (!finalFrom) return [...problems, 'no FROM'];
 
-  const image = finalFrom.getImage() ?? '';
-  if (!runtimeImage(nodeMajor).test(image)) {
+  const written = finalFrom.getImage() ?? '';
+  const image = expanded(dockerfile, finalFrom, written);
+  problems.push(...image.problems);
+  if (!runtimeImage(nodeMajor).test(shortName(image.value))) {
+    const shown = image.value === written ? '' : ` (read as "${image.value}")`;
     problems.push(
-      `final stage runs on "${image}": use node:${nodeMajor}-alpine (package.json pins Node ${nodeMajor})`,
+      `final stage runs on "${written}"${shown}: use node:${nodeMajor}-alpine (package.json pins Node ${nodeMajor})`,
     );
   }
   const stage = finalStage(dockerfile);
@@ -77,7 +133,7 @@ export function lintDockerfile(
     }
   }
 
-  problems.push(...runtimeProblems(keyword, expectedPort));
+  problems.push(...runtimeProblems(dockerfile, keyword, expectedPort));
   return problems;
 }
 

@@ -57,7 +57,7 @@ export function cfnLintVersion(): string | undefined {
   }
 }
 
-/** Every error and warning cfn-lint reports (informational findings are not shown by default). */
+/** Every finding cfn-lint reports (informational ones only when its config includes them). */
 export function lintTemplate(file: string): LintFinding[] {
   // cfn-lint's exit code is a bitmask of the levels found; the JSON tells the same in detail.
   const result = runCfnLint(['--format', 'json', '--', file]);
@@ -92,7 +92,12 @@ export function repositoryTemplates(root: string = repoRoot): string[] {
 function lintProblems(file: string, relative: string): string[] {
   const findings = lintTemplate(file);
   const count = (level: string) => findings.filter((f) => f.level === level).length;
-  console.log(`cfn-lint: ${count('Error')} errors, ${count('Warning')} warnings`);
+  // Informational findings appear only when a cfn-lint config asks for them (include_checks:
+  // [I]); they fail the run as every finding does (cfn-lint's own exit code counts them), so
+  // the count says so.
+  const informational = count('Informational');
+  const more = informational > 0 ? `, ${informational} informational` : '';
+  console.log(`cfn-lint: ${count('Error')} errors, ${count('Warning')} warnings${more}`);
   return findings.map(
     (f) => `${relative}:${f.line}: cfn-lint ${f.rule} (${f.level}): ${f.message}`,
   );

@@ -311,6 +311,18 @@ describe('validateTemplates', () => {
     expect(lines()).toContain('cfn-lint: 2 errors, 1 warnings');
   });
 
+  it('counts informational findings when a cfn-lint config includes them, as problems too', () => {
+    const { file, relative } = template('addons/join.yml');
+    const lines = logged();
+    cfnLintSays([match('Informational', 'I1022', 'Prefer using Fn::Sub over Fn::Join', 6)]);
+    guard.ensureCfnGuard.mockReturnValue(INSTALL);
+    guard.guardTemplate.mockReturnValue({ rows: [PASS_ROW], problems: [] });
+    expect(validateTemplates([file])).toEqual([
+      `${relative}:6: cfn-lint I1022 (Informational): Prefer using Fn::Sub over Fn::Join`,
+    ]);
+    expect(lines()).toContain('cfn-lint: 0 errors, 0 warnings, 1 informational');
+  });
+
   it('runs guard on the template as loaded, with its exceptions, from one install', () => {
     const httpApi = path.join(repoRoot, 'addons', 'http-api.yml');
     const { file } = template('iam/role.yml');

@@ -115,6 +115,56 @@ describe('the Dockerfile lint: stages and the runtime image', () => {
     );
   });
 
+  it.each([
+    'docker.io/library/node:24-alpine',
+    'docker.io/node:24-alpine',
+    'index.docker.io/library/node:24-alpine',
+    'library/node:24-alpine',
+  ])('accepts the official image by its full name, %s', (from) => {
+    expect(lint(dockerfile({ from }))).toEqual([]);
+  });
+
+  it.each([
+    'docker.io/someone/node:24-alpine',
+    'registry.example.com/library/node:24-alpine',
+    'public.ecr.aws/docker/library/node:22-alpine',
+  ])('refuses %s, which is not Docker Hub official image of the pinned major', (from) => {
+    expect(lint(dockerfile({ from }))).toEqual([
+      `final stage runs on "${from}": use node:24-alpine (package.json pins Node 24)`,
+    ]);
+  });
+
+  it('reads a FROM through the ARGs before the first FROM, with their defaults', () => {
+    const onArg = (value: string, from = 'node:${NODE}-alpine') =>
+      lint(`ARG NODE${value}\n${dockerfile({ from })}`);
+    expect(onArg('=24')).toEqual([]);
+    expect(onArg('="24"', 'docker.io/library/node:${NODE}-alpine')).toEqual([]);
+    expect(onArg('=22')).toEqual([
+      'final stage runs on "node:${NODE}-alpine" (read as "node:22-alpine"): use node:24-alpine (package.json pins Node 24)',
+    ]);
+    // Declared with no value and given none (the manifest passes no build arguments): empty.
+    expect(onArg('', 'node:${NODE:-24}-alpine')).toEqual([]);
+    expect(onArg('')).toEqual([
+      'final stage runs on "node:${NODE}-alpine" (read as "node:-alpine"): use node:24-alpine (package.json pins Node 24)',
+    ]);
+  });
+
+  it('reads only the ARGs before the first FROM in a FROM, as Docker does', () => {
+    const text = `ARG NODE=24\n${BUILD}ARG NODE=22\n\nFROM node:\${NODE}-alpine\n${RUNTIME_BODY}${CMD}`;
+    expect(lint(text)).toEqual([]);
+  });
+
+  it('names a variable nothing declares, and a substitution it does not read', () => {
+    expect(lint(dockerfile({ from: 'node:${NODE}-alpine' }))).toEqual([
+      'final stage FROM uses ${NODE}, which nothing declares: it reads as empty',
+      'final stage runs on "node:${NODE}-alpine" (read as "node:-alpine"): use node:24-alpine (package.json pins Node 24)',
+    ]);
+    expect(lint(`ARG V=24.1\n${dockerfile({ from: 'node:${V%.*}-alpine' })}`)).toEqual([
+      'final stage FROM uses ${V%.*}, a substitution this lint does not read',
+      'final stage runs on "node:${V%.*}-alpine": use node:24-alpine (package.json pins Node 24)',
+    ]);
+  });
+
   it('judges only the last stage by its FROM', () => {
     const text = `FROM node:20 AS deps\nRUN npm ci\n${dockerfile()}`;
     expect(lint(text)).toEqual([]);
@@ -151,14 +201,43 @@ describe('the Dockerfile lint: how the container runs', () => {
     );
   });
 
-  it.each(['root', '0', 'root:node', '0:0'])('refuses USER %s as root', (user) => {
-    const body = RUNTIME_BODY.replace('USER node', `USER ${user}`);
-    expect(lint(dockerfile({ body }))).toEqual([`final stage USER ${user} is root`]);
-  });
+  // A numeric user is a uid as Go's strconv.Atoi reads it (github.com/moby/sys/user).
+  it.each(['root', '0', 'root:node', '0:0', '00', '000:node', '+0', '-0'])(
+    'refuses USER %s as root',
+    (user) => {
+      const body = RUNTIME_BODY.replace('USER node', `USER ${user}`);
+      expect(lint(dockerfile({ body }))).toEqual([`final stage USER ${user} is root`]);
+    },
+  );
 
   it.each(['node', 'node:root', '1000', '10', 'rootless', '0abc'])('accepts USER %s', (user) => {
     const body = RUNTIME_BODY.replace('USER node', `USER ${user}`);
     expect(lint(dockerfile({ body }))).toEqual([]);
+  });
+
+  it('reads a USER through its variables, as the build will, showing what it read', () => {
+    const viaArg = RUNTIME_BODY.replace('USER node', 'ARG RUN_AS=root\nUSER ${RUN_AS}');
+    expect(lint(dockerfile({ body: viaArg }))).toEqual([
+      'final stage USER ${RUN_AS} (read as "root") is root',
+    ]);
+    const viaEnv = RUNTIME_BODY.replace('USER node', 'ENV RUN_AS=node\nUSER $RUN_AS');
+    expect(lint(dockerfile({ body: viaEnv }))).toEqual([]);
+    const fallback = RUNTIME_BODY.replace('USER node', 'USER ${RUN_AS:-0}');
+    expect(lint(dockerfile({ body: fallback }))).toEqual([
+      'final stage USER ${RUN_AS:-0} (read as "0") is root',
+    ]);
+  });
+
+  it('refuses a USER read as no user, or as a group alone: the container runs as root', () => {
+    const undeclared = RUNTIME_BODY.replace('USER node', 'USER ${RUN_AS}');
+    expect(lint(dockerfile({ body: undeclared }))).toEqual([
+      'final stage USER uses ${RUN_AS}, which nothing declares: it reads as empty',
+      'final stage USER ${RUN_AS} (read as "") is root',
+    ]);
+    const groupOnly = RUNTIME_BODY.replace('USER node', 'ARG RUN_AS\nUSER ${RUN_AS}:node');
+    expect(lint(dockerfile({ body: groupOnly }))).toEqual([
+      'final stage USER ${RUN_AS}:node (read as ":node") is root',
+    ]);
   });
 
   it('judges the last USER of the final stage, the one the container runs as', () => {
@@ -204,10 +283,19 @@ describe('the Dockerfile lint: how the container runs', () => {
     ['the port twice', 'EXPOSE 3000\nEXPOSE 3000\n', '3000 3000'],
     ['a UDP port', 'EXPOSE 3000/udp\n', '3000/udp'],
     ['a protocol not in lower case', 'EXPOSE 3000/TCP\n', '3000/TCP'],
+    ['another port through a variable', 'ARG PORT=80\nEXPOSE ${PORT}\n', '80'],
   ])('refuses %s, naming the manifest port', (_, expose, shown) => {
     const body = RUNTIME_BODY.replace('EXPOSE 3000\n', expose);
     expect(lint(dockerfile({ body }))).toEqual([
       `EXPOSE ${shown}: the manifest's image.port is 3000`,
+    ]);
+  });
+
+  it('names a variable of an EXPOSE that nothing declares', () => {
+    const body = RUNTIME_BODY.replace('EXPOSE 3000\n', 'EXPOSE ${PORT}\n');
+    expect(lint(dockerfile({ body }))).toEqual([
+      'final stage EXPOSE uses ${PORT}, which nothing declares: it reads as empty',
+      "EXPOSE (none): the manifest's image.port is 3000",
     ]);
   });
 
@@ -217,6 +305,8 @@ describe('the Dockerfile lint: how the container runs', () => {
     // TCP is EXPOSE's default protocol (https://docs.docker.com/reference/dockerfile/#expose),
     // and Copilot reads `3000/tcp` as port 3000 (internal/pkg/docker/dockerfile/file.go, v1.33.2).
     'EXPOSE 3000/tcp',
+    'ARG PORT=3000\nEXPOSE ${PORT}',
+    'ENV PORT=3000\nEXPOSE $PORT/tcp',
   ])('accepts %s for port 3000', (expose) => {
     const body = RUNTIME_BODY.replace('EXPOSE 3000', expose);
     expect(lint(dockerfile({ body }))).toEqual([]);
