@@ -33,7 +33,13 @@ interface Finding {
   excerpt: string;
 }
 
-const CONFIG_FILE = /(^|\/)(\.env[^/]*|\.npmrc|[^/]+\.(ya?ml|ini|cfg|conf|properties|toml|json))$/i;
+const CONFIG_FILE = /(^|\/)(\.env[^/]*|\.npmrc|[^/]+\.(ini|cfg|conf|properties|toml))$/i;
+/**
+ * YAML and JSON: a mapping's `:` is followed by a space in YAML (YAML 1.2.2, 7.4: a plain
+ * scalar may hold `:` followed by anything else, as `secretsmanager:DescribeSecret` in an IAM
+ * policy does), and JSON's keys and strings are quoted (the rule before this one reads those).
+ */
+const YAML_OR_JSON_FILE = /(^|\/)[^/]+\.(ya?ml|json)$/i;
 const SECRET_NAME =
   '[\\w.-]*(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|client[_-]?secret)[\\w.-]*';
 
@@ -90,6 +96,12 @@ export const RULES: SecretRule[] = [
     description: 'a password or secret written as a literal',
     content: new RegExp(`\\b${SECRET_NAME}[ \\t]*(?::|=)[ \\t]*([^\\s"'\`,;#]{12,})`, 'gi'),
     onlyIn: CONFIG_FILE,
+  },
+  {
+    id: 'password-assignment',
+    description: 'a password or secret written as a literal',
+    content: new RegExp(`\\b${SECRET_NAME}[ \\t]*(?::[ \\t]|=)[ \\t]*([^\\s"'\`,;#]{12,})`, 'gi'),
+    onlyIn: YAML_OR_JSON_FILE,
   },
   {
     id: 'private-key-file',

@@ -296,6 +296,24 @@ describe('each rule flags what leaks, with where and a redacted excerpt', () => 
       fake.password,
     ],
     [
+      'an unquoted password in YAML, spaced',
+      'config.yml',
+      assign('db_password', ':   ', fake.password),
+      'password-assignment',
+      1,
+      1,
+      fake.password,
+    ],
+    [
+      'an unquoted password after a colon in a properties file',
+      'app.properties',
+      assign('db.password', ':', fake.password),
+      'password-assignment',
+      1,
+      1,
+      fake.password,
+    ],
+    [
       'an access token in TOML',
       'settings.toml',
       assign('access_token', ' = ', fake.password),
@@ -473,6 +491,22 @@ describe('near misses stay quiet', () => {
     ['asterisks', 'a.yml', assign('password', ': ', '*'.repeat(12))],
     ['an unquoted value in code', 'src/db.ts', assign('db_password', ': ', fake.password)],
     ['a key name alone on its line in config', 'a.yml', assign('password', ':\n  ', fake.password)],
+    // YAML 1.2.2, 7.4: a plain scalar holds `:` followed by anything but a space.
+    [
+      'an IAM action in a YAML template',
+      'iam/role.yml',
+      join('Action: secrets', 'manager:DescribeSecret'),
+    ],
+    [
+      'an IAM condition key in a YAML template',
+      'iam/role.yml',
+      join('"secrets', 'manager:ResourceTag/copilot-application": !Ref App'),
+    ],
+    [
+      'an IAM action in a JSON policy',
+      'policy.json',
+      join('{ "Action": "secrets', 'manager:GetSecretValue" }'),
+    ],
   ])('%s (%s)', (_what, file, text) => {
     expect(scanText(file, `${text}\n`)).toEqual([]);
   });
