@@ -79,8 +79,9 @@ export default {
     // The deploy and destroy planning; deploy's failure report; the smoke checks (judgements, the
     // bastion's script) and the smoke command around them; diagnose's checks and their verdicts.
     'scripts/cloud/deploy-plan.ts',
-    // Deploy's check of the SSM parameters the services' secrets name, before any change.
+    // Deploy's check of the SSM parameters and secrets the services' secrets name, before any change.
     'scripts/cloud/secret-check.ts',
+    'scripts/cloud/secret-stores.ts',
     // Deploy's preview of what Copilot renders, each service's deploy, and init.
     'scripts/cloud/preview.ts',
     'scripts/cloud/service-deploy.ts',

@@ -15,7 +15,7 @@ import {
 import { API_URL_OUTPUT } from './cloud/aws.ts';
 import { deploy, resolveSteps, STEPS } from './cloud/deploy-plan.ts';
 import { commonFlags, deployment, timeoutFlag, workspaceOrExit } from './cloud/flags.ts';
-import { ssmSecrets } from './cloud/secret-check.ts';
+import { taskSecrets } from './cloud/secret-check.ts';
 import { repoRoot } from './workspace/manifests.ts';
 import { HTTP_API_TEMPLATE_FILE } from './workspace/template.ts';
 
@@ -110,7 +110,7 @@ process.exitCode = await runCommand(spec, (f) => {
     planOnly: planOnly(f.planOnly, f.dryRun),
     json: f.json,
     smoke: smokeStep({ ...target, services: workspace.services, smokeUrl: f.smokeUrl }),
-    secrets: ssmSecrets(
+    secrets: taskSecrets(
       workspace.services.filter((s) => target.services.includes(s.name)),
       target,
     ),

@@ -11,6 +11,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { awsFailureKind, CliError } from '../cli/command.ts';
@@ -42,6 +43,7 @@ export interface AwsClients {
   readonly ec2: EC2Client;
   readonly logs: CloudWatchLogsClient;
   readonly ssm: SSMClient;
+  readonly secretsManager: SecretsManagerClient;
   readonly apigw: ApiGatewayV2Client;
 }
 
@@ -74,6 +76,9 @@ export function createClients(options: AwsOptions): AwsClients {
     },
     get ssm() {
       return lazy(SSMClient);
+    },
+    get secretsManager() {
+      return lazy(SecretsManagerClient);
     },
     get apigw() {
       return lazy(ApiGatewayV2Client);

@@ -30,7 +30,7 @@ import {
   type PreviewTarget,
   previewStacks,
 } from './preview.ts';
-import { requireSsmSecrets, type SsmSecret } from './secret-check.ts';
+import { requireSecrets, type TaskSecret } from './secret-check.ts';
 import { deployService } from './service-deploy.ts';
 import { openCopilot, openSession } from './session.ts';
 import { deployStack, EventStream, StackDeployError } from './stack-deployer.ts';
@@ -308,8 +308,8 @@ export interface DeployOptions extends Deployment {
   json: boolean;
   /** The last step, from scripts/checks (cloud does not import checks). */
   smoke?: PlanStep;
-  /** The SSM parameters the deployed services' `secrets:` name, checked before any change. */
-  secrets?: readonly SsmSecret[];
+  /** The SSM parameters and secrets the deployed services' `secrets:` name, checked before any change. */
+  secrets?: readonly TaskSecret[];
 }
 
 /**
@@ -414,7 +414,7 @@ async function prerequisites(
   if (o.steps.has('env') || o.steps.has('services')) await requireInitialised(copilot, o);
   if (o.steps.has('services') && o.secrets?.length) {
     const where = { cmd: o.cmd, app: o.app, env: o.env, region: await aws.ssm.config.region() };
-    await requireSsmSecrets(aws.ssm, o.secrets, where, log);
+    await requireSecrets(aws, o.secrets, where, log);
   }
   return { copilot, aws, log, result: { app: o.app, env: o.env, stacks: {} } };
 }

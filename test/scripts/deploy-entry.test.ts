@@ -2,7 +2,7 @@
 // names (--app, --env, --region, --profile, --timeout, with the workspace's defaults), the
 // services it deploys (--service, in manifest order), the steps (--only, --bastion), the HTTP
 // API template and its --parameter values, --settle, --dry-run and --plan-only, --json, the
-// smoke step and the SSM secrets the deployed services name, all handed to the plan
+// smoke step and the secrets the deployed services name, all handed to the plan
 // (scripts/cloud/deploy-plan.ts's deploy, a stand-in here: deploy-steps-rules.test.ts and
 // plan.test.ts run it); its usage errors (exit code 2) and the exit code the plan returns. The
 // script runs its command line when loaded, so each test loads it afresh with its own argv;
@@ -254,7 +254,8 @@ describe('--service', () => {
     const secret = (service: string) => ({
       service,
       variable: 'DB_PASSWORD',
-      parameter: `/copilot/bookstore/test/secrets/${service}`,
+      store: 'ssm',
+      id: `/copilot/bookstore/test/secrets/${service}`,
       named: `/copilot/bookstore/test/secrets/${service}`,
     });
     const all = await deployCmd([], { workspace: withSecrets() });

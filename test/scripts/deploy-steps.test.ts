@@ -123,12 +123,18 @@ function recordingCopilot() {
   return { copilot: copilot as unknown as Copilot, must, run };
 }
 
-function openers(copilot: Copilot, opened: unknown[] = [], ssm?: unknown): Openers {
+function openers(
+  copilot: Copilot,
+  opened: unknown[] = [],
+  ssm?: unknown,
+  secretsManager?: unknown,
+): Openers {
   const aws = {
     cfn: new CloudFormationClient({ region: 'us-east-1' }),
     ecs: new ECSClient({ region: 'us-east-1' }),
     logs: new CloudWatchLogsClient({ region: 'us-east-1' }),
     ssm,
+    secretsManager,
   };
   return {
     session: (async () => ({
@@ -311,8 +317,14 @@ describe('deploy of the environment, when Lambda refuses a runtime', () => {
 });
 
 // scripts/cloud/secret-check.ts judges each parameter; here, that deploy asks before any change.
-describe('deploy of services that read SSM secrets', () => {
-  const secret = { service: 'book-service', variable: 'DB', parameter: '/db', named: '/db' };
+describe('deploy of services that read secrets', () => {
+  const secret = {
+    service: 'book-service',
+    variable: 'DB',
+    store: 'ssm' as const,
+    id: '/db',
+    named: '/db',
+  };
   const ssm = (asked: string[]) => ({
     config: { region: async () => 'us-east-1' },
     send: async (command: { input: { ResourceId: string } }) => {
@@ -335,6 +347,29 @@ describe('deploy of services that read SSM secrets', () => {
       'book-service: secret DB: SSM parameter /db does not exist in us-east-1',
     );
     expect(asked).toEqual(['/db']);
+    expect(must).toEqual([]);
+  });
+
+  it('asks Secrets Manager of a secret kept there, through the session', async () => {
+    const { copilot, must } = recordingCopilot();
+    const described: string[] = [];
+    const secretsManager = {
+      send: async (command: { input: { SecretId: string } }) => {
+        described.push(command.input.SecretId);
+        return { Tags: [] };
+      },
+    };
+    const stored = { ...secret, store: 'secretsmanager' as const, id: 'test/db', named: 'test/db' };
+    const error = await failure(
+      deploy(
+        options([only('services')], { secrets: [stored] }),
+        openers(copilot, [], ssm([]), secretsManager),
+      ),
+    );
+    expect((error as CliError).why).toMatch(
+      /^book-service: secret DB: Secrets Manager secret test\/db lacks the tags /,
+    );
+    expect(described).toEqual(['test/db']);
     expect(must).toEqual([]);
   });
 
