@@ -71,8 +71,10 @@ function storeOf(named: string): Located | undefined {
 
 /**
  * A `secretsmanager: <name>`: Copilot renders it as the ARN of that name in the deploy's own
- * account and region (workloads/partials/cf/envvars-container.yml, job-test.stack.yml, v1.33.2),
- * so a JSON key after the name (`name:key::`) is read as ECS reads it.
+ * account and region (`secret:<name>` under a `!Sub` of the partition, region and account:
+ * internal/pkg/template/workload.go, secretsManagerName; rendered in
+ * stack/testdata/workloads/job-test.stack.yml, v1.33.2), so a JSON key after the name
+ * (`name:key::`) is read as ECS reads it.
  */
 const secretNamed = (name: string): Located => ({
   store: 'secretsmanager',
