@@ -10,6 +10,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { STSClient } from '@aws-sdk/client-sts';
 import { describe, expect, it, vi } from 'vitest';
@@ -110,6 +111,7 @@ describe('createClients: region and profile', () => {
       [clients.ec2, EC2Client],
       [clients.logs, CloudWatchLogsClient],
       [clients.ssm, SSMClient],
+      [clients.secretsManager, SecretsManagerClient],
       [clients.apigw, ApiGatewayV2Client],
     ] as const;
     for (const [client, kind] of all) {
