@@ -27,6 +27,7 @@ export default {
     // What the console shows of the stack: its tasks, their states, checks and stops. The
     // processes behind the tasks: started, signalled, watched, each failure with its output.
     'scripts/local/console/stack-feed.ts',
+    'scripts/local/console/topology.ts',
     'scripts/local/console/feed.ts',
     'scripts/local/console/request-recorder.ts',
     'scripts/local/ecs/supervisor.ts',
@@ -63,6 +64,8 @@ export default {
     // The Copilot workspace: what is read from the manifests and what is refused, by file and field;
     // which Lambda functions Copilot renders for them, and the YAML patches that move them.
     'scripts/workspace/manifests.ts',
+    // How a workspace file is read, and one that cannot be reported.
+    'scripts/workspace/files.ts',
     'scripts/workspace/copilot-lambdas.ts',
     'scripts/workspace/overrides.ts',
     // Copilot's durations (Go's syntax, whole seconds rendered) and ELB's success-code matcher.
@@ -88,6 +91,8 @@ export default {
     'scripts/cloud/initialise.ts',
     // How copilot is run (its identity, flags, output read) and the environment's exports.
     'scripts/cloud/copilot.ts',
+    // What every AWS-changing script checks first (copilot, credentials, Docker).
+    'scripts/cloud/session.ts',
     'scripts/cloud/copilot-credentials.ts',
     'scripts/cloud/env-exports.ts',
     // The scripts' AWS clients: region and profile, retries, how STS's failures are worded.

@@ -36,7 +36,11 @@ export function buildTopology(stack: LocalStack, tasksOf: (group: string) => Tas
       paths: [rule.pathPrefix, `${rule.pathPrefix}/*`],
       targetGroup: rule.group.name,
     })),
-    defaultAction: 'fixed response 503 (an empty target group, as Copilot sets it)',
+    // Copilot's internal listener forwards to DefaultInternalHTTPTargetGroup, which has no
+    // targets (aws/copilot-cli v1.33.2 templates/environment/cf.yml InternalHTTPListener), so
+    // ELB answers 503 ("Troubleshoot your Application Load Balancers": HTTP 503). Named as the
+    // real listener shows it: a forward, not a fixed-response action.
+    defaultAction: 'forward to an empty target group: 503 (as Copilot sets it)',
     targetGroups: [...groups.values()].map((group) => ({
       name: group.name,
       healthCheck: {
