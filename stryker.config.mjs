@@ -41,6 +41,9 @@ export default {
     'scripts/local/http/request-head.ts',
     'scripts/local/http/head-meter.ts',
     'scripts/local/http/one-at-a-time.ts',
+    // An answer sent before the client's body is in (lingering close); the stack's line output.
+    'scripts/local/http/linger.ts',
+    'scripts/local/line-sink.ts',
     // The route table npm start prints: each route's ALB rule, service and targets.
     'scripts/local/route-table.ts',
     // What the stack is built from (options, workspace, secrets) and the handle it returns.
@@ -146,6 +149,8 @@ export default {
     'scripts/cli/command.ts',
     // How every script runs a child process: arguments, output, exit code, the timeout's signals.
     'scripts/cli/process.ts',
+    // A free port for a child, and a child stopped as a service manager stops one.
+    'scripts/cli/processes.ts',
   ],
   // A static mutant (code that runs when a module loads, before any test) has no covering test
   // Stryker can name, so it would re-run every test file related to its module: 16% of the

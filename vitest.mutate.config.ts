@@ -30,6 +30,7 @@ export default defineConfig({
       'test/local/gateway-rules.test.ts',
       'test/local/gateway-in-process.test.ts',
       'test/local/gateway-early-answers.test.ts',
+      'test/local/plumbing-rules.test.ts',
       'test/local/jwt-bearer.test.ts',
       'test/local/alb-in-process.test.ts',
       'test/local/alb-edges.test.ts',

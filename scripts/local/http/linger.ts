@@ -19,6 +19,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Apache's SECONDS_TO_LINGER. */
 export const LINGER_IDLE_MS = 2_000;
 
+/** An empty write: it carries out a head that no body bytes would (node:http write_). */
+const NOTHING = Buffer.alloc(0);
+
 /**
  * Ends `res` (with `last`, if given) once the whole request has been received: at once when
  * the request has no body (`hasBody`, from its head; `req.complete` is still false in a
@@ -34,7 +37,10 @@ export function endAfterRequest(
     res.end(last);
     return;
   }
-  if (last !== undefined) res.write(last);
+  // The head goes out now even with no bytes to follow it (a target's bare 413): Node holds a
+  // head back until the first write or the end, and a client that reads while it sends may
+  // stop sending on seeing it (RFC 9112 §9.5).
+  res.write(last ?? NOTHING);
   // The client has stopped sending: nothing unread is left to cause a reset, so close.
   const idle = setTimeout(() => res.end(() => req.socket.destroy()), options.idleMs);
   req.on('data', () => idle.refresh());
