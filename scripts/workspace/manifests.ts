@@ -4,7 +4,7 @@
 // ignored by Copilot or by the local stack.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseAllDocuments, type SchemaOptions } from 'yaml';
 import { z } from 'zod';
 import { copilotSeconds } from './copilot-durations.ts';
 import { readYamlFile } from './files.ts';
@@ -242,6 +242,19 @@ function describeIssues(file: string, error: z.ZodError): string {
       return `${file}: field ${where}: ${issue.message}`;
     })
     .join('\n');
+}
+
+/**
+ * The first YAML document of a manifest, as Copilot reads it: yaml.v3's Unmarshal decodes the
+ * first document and leaves the rest (gopkg.in/yaml.v3 yaml.go, Unmarshal; manifest
+ * UnmarshalWorkload and UnmarshalEnvironment, v1.33.2), so a `---` after it is no error.
+ */
+function parseYaml(text: string, options?: SchemaOptions): unknown {
+  const [first] = parseAllDocuments(text, options);
+  if (first === undefined) return null;
+  const [error] = first.errors;
+  if (error) throw error;
+  return first.toJS();
 }
 
 function readYaml(

@@ -7,7 +7,7 @@
 // refusal as a user reads it, naming the file, the field and what is expected.
 // test/manifests.test.ts holds the repository's own manifests to the project's settings.
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -169,6 +169,31 @@ describe('the workspace as found on disk', () => {
   it('refuses a manifest that is not YAML in one line, naming file, line and column', () => {
     const ws = fixture([]);
     ws.write(SVC, 'name: svc\nhttp:\n  path: "api\n');
+    expect(refusal(ws.root)).toMatch(
+      /^copilot\/svc\/manifest\.yml: is not valid YAML: .* at line \d+, column \d+$/,
+    );
+  });
+
+  // yaml.v3's Unmarshal decodes a manifest's first document and leaves the rest (yaml.go;
+  // manifest UnmarshalWorkload and UnmarshalEnvironment, v1.33.2).
+  it('reads the first YAML document of a manifest, as Copilot does, whatever follows it', () => {
+    const ws = fixture();
+    const manifest = (file: string) => readFileSync(path.join(ws.root, file), 'utf8');
+    ws.write(SVC, `---\n${manifest(SVC)}---\n`);
+    const env = 'copilot/environments/test/manifest.yml';
+    ws.write(env, `${manifest(env)}---\nname: other\ntype: Environment\n`);
+    const read = loadWorkspace(ws.root);
+    expect(read.services.map((s) => s.name)).toEqual(['svc']);
+    expect(read.environments.map((e) => e.name)).toEqual(['test']);
+    // Its variables too, read as their text.
+    ws.service('svc', { variables: { LEVEL: '1.10' } });
+    ws.write(SVC, `${manifest(SVC)}---\nvariables:\n  LEVEL: "2"\n`);
+    expect(loadWorkspace(ws.root).services[0]?.variables).toEqual({ LEVEL: '1.10' });
+  });
+
+  it('refuses a manifest whose first document is not YAML, naming the line', () => {
+    const ws = fixture([]);
+    ws.write(SVC, 'name: svc\nhttp: [\n---\nname: svc\n');
     expect(refusal(ws.root)).toMatch(
       /^copilot\/svc\/manifest\.yml: is not valid YAML: .* at line \d+, column \d+$/,
     );
