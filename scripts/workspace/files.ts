@@ -2,6 +2,7 @@
 // the file and why ("no such file", the system's reason, or the parser's first line, which says
 // where in the text), so `npm start`, the checks and the deploy preview word it alike.
 import { readFileSync } from 'node:fs';
+import { parseAllDocuments, type SchemaOptions } from 'yaml';
 
 /** Why a file could not be read: "no such file", or the system's own reason. */
 export function unreadable(error: unknown): string {
@@ -43,4 +44,18 @@ export function readYamlFile<T>(
   } catch (error) {
     throw fail(`${shown}: is not valid YAML: ${yamlErrorLine(error)}`);
   }
+}
+
+/**
+ * The first YAML document of a file Copilot reads (a manifest, a patch file): yaml.v3's
+ * Unmarshal decodes the first document and leaves the rest (gopkg.in/yaml.v3 yaml.go; manifest
+ * UnmarshalWorkload and UnmarshalEnvironment, override/patch.go, v1.33.2), so a `---` after it
+ * is no error. A syntax error in it is thrown as yaml's `parse` throws it.
+ */
+export function firstYamlDocument(text: string, options?: SchemaOptions): unknown {
+  const [first] = parseAllDocuments(text, options);
+  if (first === undefined) return null;
+  const [error] = first.errors;
+  if (error) throw error;
+  return first.toJS();
 }

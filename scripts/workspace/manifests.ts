@@ -4,10 +4,9 @@
 // ignored by Copilot or by the local stack.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseAllDocuments, type SchemaOptions } from 'yaml';
 import { z } from 'zod';
 import { copilotSeconds } from './copilot-durations.ts';
-import { readYamlFile } from './files.ts';
+import { firstYamlDocument, readYamlFile } from './files.ts';
 import { parseHttpCode } from './http-codes.ts';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
@@ -244,23 +243,10 @@ function describeIssues(file: string, error: z.ZodError): string {
     .join('\n');
 }
 
-/**
- * The first YAML document of a manifest, as Copilot reads it: yaml.v3's Unmarshal decodes the
- * first document and leaves the rest (gopkg.in/yaml.v3 yaml.go, Unmarshal; manifest
- * UnmarshalWorkload and UnmarshalEnvironment, v1.33.2), so a `---` after it is no error.
- */
-function parseYaml(text: string, options?: SchemaOptions): unknown {
-  const [first] = parseAllDocuments(text, options);
-  if (first === undefined) return null;
-  const [error] = first.errors;
-  if (error) throw error;
-  return first.toJS();
-}
-
 function readYaml(
   root: string,
   relative: string,
-  parse: (text: string) => unknown = (text) => parseYaml(text),
+  parse: (text: string) => unknown = (text) => firstYamlDocument(text),
 ): unknown {
   const fail = (message: string) => new ManifestError(message);
   return readYamlFile(path.join(root, relative), relative, parse, fail);
@@ -285,8 +271,8 @@ function validate<T>(schema: z.ZodType<T>, root: string, relative: string): T {
  */
 function readService(root: string, manifestFile: string) {
   const [data, asText] = readYaml(root, manifestFile, (text) => [
-    parseYaml(text),
-    parseYaml(text, { schema: 'failsafe' }),
+    firstYamlDocument(text),
+    firstYamlDocument(text, { schema: 'failsafe' }),
   ]) as [unknown, { variables?: Record<string, string> }];
   return toService(root, manifestFile, checked(serviceSchema, manifestFile, data), asText);
 }

@@ -7,9 +7,8 @@
 // `svc deploy`/`env deploy` and by `svc package`/`env package` alike.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parse } from 'yaml';
 import { z } from 'zod';
-import { readYamlFile } from './files.ts';
+import { firstYamlDocument, readYamlFile } from './files.ts';
 import { valueAt } from './value-at.ts';
 
 export const PATCH_FILE = 'cfn.patches.yml';
@@ -45,7 +44,12 @@ export function readPatches(root: string, stack: RenderedStack): Patch[] {
   const file = path.join(root, patchFile(stack));
   if (!existsSync(file)) return [];
   const fail = (message: string) => new Error(message);
-  const patches: unknown = readYamlFile(file, patchFile(stack), (text) => parse(text), fail);
+  const patches: unknown = readYamlFile(
+    file,
+    patchFile(stack),
+    (text) => firstYamlDocument(text),
+    fail,
+  );
   const parsed = patchSchema.safeParse(patches ?? []);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

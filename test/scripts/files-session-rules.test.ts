@@ -30,7 +30,7 @@ vi.resetModules();
 const { createProgress } = await import('../../scripts/cli/command.ts');
 const { cliErrorOf } = await import('../helpers/cli-error.ts');
 const { openCopilot, openSession } = await import('../../scripts/cloud/session.ts');
-const { readText, readYamlFile, unreadable, yamlErrorLine } = await import(
+const { firstYamlDocument, readText, readYamlFile, unreadable, yamlErrorLine } = await import(
   '../../scripts/workspace/files.ts'
 );
 const { repoRoot } = await import('../../scripts/workspace/manifests.ts');
@@ -87,6 +87,34 @@ describe('a workspace file, read', () => {
     });
     expect(unreadable(denied)).toBe("cannot be read: EACCES: permission denied, open 'x'");
     expect(unreadable(Object.assign(new Error('gone'), { code: 'ENOENT' }))).toBe('no such file');
+  });
+});
+
+// yaml.v3's Unmarshal, which Copilot reads its manifests and patch files with, decodes the first
+// document and leaves the rest (gopkg.in/yaml.v3 yaml.go).
+describe('the first YAML document of a file Copilot reads', () => {
+  it('is the value, whatever documents follow it', () => {
+    expect(firstYamlDocument('a: 1\n---\nb: 2\n')).toEqual({ a: 1 });
+    expect(firstYamlDocument('---\na: 1\n---\n')).toEqual({ a: 1 });
+    expect(firstYamlDocument('a: 1\n...\n')).toEqual({ a: 1 });
+  });
+
+  it('is null for a file with none, as for an empty one', () => {
+    expect(firstYamlDocument('')).toBeNull();
+    expect(firstYamlDocument('# only a comment\n')).toBeNull();
+  });
+
+  it('is read with the options given: the failsafe schema keeps every scalar as its text', () => {
+    expect(firstYamlDocument('v: 1.10\nt: True\n', { schema: 'failsafe' })).toEqual({
+      v: '1.10',
+      t: 'True',
+    });
+    expect(firstYamlDocument('v: 1.10\n')).toEqual({ v: 1.1 });
+  });
+
+  it("throws the first document's syntax error as the parser words it", () => {
+    expect(() => firstYamlDocument('a: [1,\n---\nb: 2\n')).toThrow(/at line \d+, column \d+/);
+    expect(() => firstYamlDocument('a: "open\n')).toThrow(/Missing closing "quote/);
   });
 });
 

@@ -48,6 +48,21 @@ describe('readYamlFile', () => {
   });
 });
 
+// Copilot reads a patch file with yaml.v3's Unmarshal, which decodes the first document
+// (override/patch.go, v1.33.2; gopkg.in/yaml.v3 yaml.go).
+describe("a workload's patch file with more than one YAML document", () => {
+  it('is read by its first document, as Copilot reads it', () => {
+    const root = mkdtempSync(path.join(dir, 'ws-'));
+    const overrides = path.join(root, 'copilot', 'book-service', 'overrides');
+    mkdirSync(overrides, { recursive: true });
+    const patch = '- op: add\n  path: /Resources/X\n  value: 1\n';
+    writeFileSync(path.join(overrides, 'cfn.patches.yml'), `${patch}---\n- op: remove\n`);
+    expect(readPatches(root, { kind: 'service', name: 'book-service' })).toEqual([
+      { op: 'add', path: '/Resources/X', value: 1 },
+    ]);
+  });
+});
+
 describe("a workload's patch file that is not YAML", () => {
   it("is refused naming the file, line and column (it threw the parser's frame before)", () => {
     const root = mkdtempSync(path.join(dir, 'ws-'));
