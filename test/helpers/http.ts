@@ -1,6 +1,7 @@
 // HTTP clients for tests: `request`, one exchange on a fresh connection with any Host (fetch
 // cannot set Host), and `rawExchange`, for the bytes no client library would send (a malformed
-// request, a head of an exact size): written on a raw socket, the answer parsed by undici.
+// request, a head of an exact size): written on a raw socket, the answer parsed by undici; and
+// `rawConnection`, a socket kept open whose received text and close a test watches.
 import http from 'node:http';
 import net from 'node:net';
 import { Duplex } from 'node:stream';
@@ -146,4 +147,19 @@ function readOnlyView(socket: net.Socket): Duplex {
     ref: () => view,
     unref: () => view,
   });
+}
+
+/** A raw connection to 127.0.0.1: what it has received so far, and whether the peer closed it. */
+export function rawConnection(port: number): { socket: net.Socket; text: string; closed: boolean } {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  const state = { socket, text: '', closed: false };
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    state.text += chunk;
+  });
+  socket.on('close', () => {
+    state.closed = true;
+  });
+  return state;
 }

@@ -6,10 +6,9 @@
 // linger.ts), a body announced by Content-Length streamed to the target (which may answer
 // before it is all sent), CONNECT's access-log line, and the console's observer told of each
 // request with the access log turned off.
-import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { AccessLogRecord } from '../../scripts/workspace/http-api-settings.ts';
-import { rawExchange, request } from '../helpers/http.ts';
+import { rawConnection, rawExchange, request } from '../helpers/http.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { apiPerTest, PATH } from './in-process.ts';
 
@@ -18,21 +17,6 @@ const ORIGIN = 'https://app.example.com';
 
 /** A bound for a connection the server should close at once; never the behaviour tested. */
 const GUARD_MS = 10_000;
-
-/** A raw connection: what it has received so far, and whether the server has closed it. */
-function connect(port: number) {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.on('error', () => {});
-  const state = { socket, text: '', closed: false };
-  socket.setEncoding('latin1');
-  socket.on('data', (chunk: string) => {
-    state.text += chunk;
-  });
-  socket.on('close', () => {
-    state.closed = true;
-  });
-  return state;
-}
 
 /** A few turns of the event loop, for what the server does right after it has answered. */
 async function settle(): Promise<void> {
@@ -75,7 +59,7 @@ describe('an early answer to a client still sending its body', () => {
     '(%s) is sent at once, and the exchange ends (and is logged) only once the body is in',
     async (_name, line, parameters, status, seen) => {
       const { apiPort, accessLog } = await start({ parameters, lingerMs: 60_000 });
-      const client = connect(apiPort);
+      const client = rawConnection(apiPort);
       client.socket.write(
         `${line} HTTP/1.1\r\nHost: api.example.com\r\nOrigin: ${ORIGIN}\r\n` +
           'Access-Control-Request-Method: GET\r\nContent-Length: 10\r\n\r\nhello',
@@ -105,7 +89,7 @@ describe('a client that leaves while its chunked body is still being read', () =
         },
       ],
     });
-    const client = connect(apiPort);
+    const client = rawConnection(apiPort);
     client.socket.write(
       `POST ${PATH} HTTP/1.1\r\nHost: api.example.com\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`,
     );
@@ -131,7 +115,7 @@ describe('a body announced by Content-Length', () => {
         },
       ],
     });
-    const client = connect(apiPort);
+    const client = rawConnection(apiPort);
     client.socket.write(
       `POST ${PATH} HTTP/1.1\r\nHost: api.example.com\r\nContent-Length: 10\r\n\r\nhello`,
     );

@@ -16,6 +16,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freePort, terminate } from '../../scripts/cli/processes.ts';
 import { endAfterRequest, LINGER_IDLE_MS } from '../../scripts/local/http/linger.ts';
 import { bufferedSink, callbackSink } from '../../scripts/local/line-sink.ts';
+import { rawConnection } from '../helpers/http.ts';
 
 const cleanups: (() => unknown)[] = [];
 
@@ -77,19 +78,10 @@ async function server(): Promise<{ port: number; next(): Promise<Arrival> }> {
   };
 }
 
-/** A raw client connection: what it has received, and whether the server has closed it. */
+/** A raw client connection (rawConnection), destroyed after the test. */
 function client(port: number) {
-  const socket = net.connect({ host: '127.0.0.1', port });
-  socket.on('error', () => {});
-  cleanups.push(() => socket.destroy());
-  const state = { socket, text: '', closed: false };
-  socket.setEncoding('latin1');
-  socket.on('data', (chunk: string) => {
-    state.text += chunk;
-  });
-  socket.on('close', () => {
-    state.closed = true;
-  });
+  const state = rawConnection(port);
+  cleanups.push(() => state.socket.destroy());
   return state;
 }
 

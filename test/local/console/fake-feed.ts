@@ -1,10 +1,12 @@
 // A console feed the test drives: events are the test's to send, actions and probes are
 // recorded, and nothing runs behind it. For the console server's tests, which need no stack.
+// And a task as the feed shows one, for the tests of what the feed is built from.
 import type {
   ConsoleFeed,
   FeedEvent,
   ProbeResult,
   ReplicaAction,
+  Task,
 } from '../../../scripts/local/console/feed.ts';
 import { FeedError } from '../../../scripts/local/console/feed.ts';
 
@@ -39,4 +41,27 @@ export class FakeFeed implements ConsoleFeed {
     this.probed.push({ host, path });
     return { host, path, status: 200, rule: null, target: null, explanation: '' };
   }
+}
+
+/** A healthy task as the feed shows it, told apart by its port; `fields` changed. */
+export function feedTask(
+  service: string,
+  slot: number,
+  port: number,
+  fields: Partial<Task> = {},
+): Task {
+  return {
+    id: `127.0.0.1:${port}`,
+    service,
+    slot,
+    port,
+    pid: 1000 + port,
+    state: 'healthy',
+    paused: false,
+    reason: 'Target.Healthy',
+    restarts: 0,
+    startedAt: 0,
+    checks: [],
+    ...fields,
+  };
 }

@@ -10,6 +10,7 @@ import {
   type AccessLogRecord,
   readHttpApiSettings,
 } from '../../../scripts/workspace/http-api-settings.ts';
+import { feedTask } from './fake-feed.ts';
 
 const BOOKS = 'ANY /api/books/{proxy+}';
 const AUTHORS = 'ANY /api/authors';
@@ -46,19 +47,7 @@ function accessRecord(path: string, overrides: Partial<AccessLogRecord> = {}): A
 }
 
 function task(service: string, slot: number, port: number): Task {
-  return {
-    id: `127.0.0.1:${port}`,
-    service,
-    slot,
-    port,
-    pid: 4242,
-    state: 'healthy',
-    paused: false,
-    reason: '',
-    restarts: 0,
-    startedAt: T0,
-    checks: [],
-  };
+  return feedTask(service, slot, port, { startedAt: T0 });
 }
 
 /** A recorder for the two routes, its events, and a clock the test moves. */

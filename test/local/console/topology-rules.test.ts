@@ -20,6 +20,7 @@ import {
 import { manifestService } from '../../helpers/workspace.ts';
 import { testHealthCheck } from '../health-settings.ts';
 import { ManualClock } from '../manual-clock.ts';
+import { feedTask } from './fake-feed.ts';
 
 const ALB_HOST = 'internal-bookstore-test-1234.eu-west-1.elb.localhost';
 
@@ -85,21 +86,8 @@ function stackOf(
 const BOOKS: ServiceSpec = { name: 'book-service', pathPrefix: '/api/books' };
 const AUTHORS: ServiceSpec = { name: 'author-service', pathPrefix: '/api/authors' };
 
-/** A task as the feed shows it, told apart by its port. */
 function task(service: string, slot: number, port: number): Task {
-  return {
-    id: `127.0.0.1:${port}`,
-    service,
-    slot,
-    port,
-    pid: 1000 + port,
-    state: 'healthy',
-    paused: false,
-    reason: 'Target.Healthy',
-    restarts: 0,
-    startedAt: 0,
-    checks: [],
-  };
+  return feedTask(service, slot, port);
 }
 
 const noTasks = () => [];
