@@ -47,13 +47,15 @@ export function readYamlFile<T>(
 }
 
 /**
- * The first YAML document of a file Copilot reads (a manifest, a patch file): yaml.v3's
- * Unmarshal decodes the first document and leaves the rest (gopkg.in/yaml.v3 yaml.go; manifest
- * UnmarshalWorkload and UnmarshalEnvironment, override/patch.go, v1.33.2), so a `---` after it
- * is no error. A syntax error in it is thrown as yaml's `parse` throws it.
+ * The first YAML document of a file Copilot reads (a manifest, a patch file), as yaml.v3 reads
+ * it: Unmarshal decodes the first document and leaves the rest (gopkg.in/yaml.v3 yaml.go;
+ * manifest UnmarshalWorkload and UnmarshalEnvironment, override/patch.go, v1.33.2), so a `---`
+ * after it is no error, and a `<<` key merges the mapping it names, the mapping's own keys
+ * winning (decode.go, merge and isMerge), which the yaml package does only when asked. A syntax
+ * error in it is thrown as yaml's `parse` throws it.
  */
 export function firstYamlDocument(text: string, options?: SchemaOptions): unknown {
-  const [first] = parseAllDocuments(text, options);
+  const [first] = parseAllDocuments(text, { merge: true, ...options });
   if (first === undefined) return null;
   const [error] = first.errors;
   if (error) throw error;

@@ -99,6 +99,17 @@ describe('the first YAML document of a file Copilot reads', () => {
     expect(firstYamlDocument('a: 1\n...\n')).toEqual({ a: 1 });
   });
 
+  it("merges the mapping a `<<` key names, the mapping's own keys winning (yaml.v3 decode.go)", () => {
+    const text = 'base: &b\n  cpu: 256\n  memory: 512\nsvc:\n  memory: 1024\n  <<: *b\n';
+    expect(firstYamlDocument(text)).toEqual({
+      base: { cpu: 256, memory: 512 },
+      svc: { cpu: 256, memory: 1024 },
+    });
+    expect(firstYamlDocument('v:\n  <<: {a: 1.10}\n', { schema: 'failsafe' })).toEqual({
+      v: { a: '1.10' },
+    });
+  });
+
   it('is null for a file with none, as for an empty one', () => {
     expect(firstYamlDocument('')).toBeNull();
     expect(firstYamlDocument('# only a comment\n')).toBeNull();

@@ -191,6 +191,18 @@ describe('the workspace as found on disk', () => {
     expect(loadWorkspace(ws.root).services[0]?.variables).toEqual({ LEVEL: '1.10' });
   });
 
+  // yaml.v3 applies YAML's merge key (decode.go, merge), so anchors shared by a `<<` are Copilot's.
+  it("reads a `<<` merge key as Copilot does, the mapping's own keys winning", () => {
+    const ws = fixture();
+    const manifest = readFileSync(path.join(ws.root, SVC), 'utf8');
+    const merged = 'variables:\n  <<: {LOG_LEVEL: debug, NODE_ENV: test}\n  NODE_ENV: production\n';
+    ws.write(SVC, `${manifest.replace(/^variables:.*\n( {2}.*\n)*/m, '')}${merged}`);
+    expect(loadWorkspace(ws.root).services[0]?.variables).toEqual({
+      LOG_LEVEL: 'debug',
+      NODE_ENV: 'production',
+    });
+  });
+
   it('refuses a manifest whose first document is not YAML, naming the line', () => {
     const ws = fixture([]);
     ws.write(SVC, 'name: svc\nhttp: [\n---\nname: svc\n');
