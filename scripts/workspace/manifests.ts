@@ -63,6 +63,17 @@ const durationWithin = (minS: number, maxS: number, source: string) =>
 
 const workspaceSchema = z.strictObject({ application: z.string().regex(/^[a-z][a-z0-9-]*$/) });
 
+/**
+ * A field Copilot decodes into a Go bool: yaml.v3 takes the YAML 1.1 words too (y, yes, on and
+ * n, no, off, in three casings), quoted or not (decode.go: "compatibility with the 1.1 spec",
+ * for a typed bool), where the yaml package reads them as text.
+ */
+const YAML11_BOOLEANS = new Map<unknown, boolean>([
+  ...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'].map((word) => [word, true] as const),
+  ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'].map((word) => [word, false] as const),
+]);
+const copilotBoolean = z.preprocess((value) => YAML11_BOOLEANS.get(value) ?? value, z.boolean());
+
 const environmentSchema = z.strictObject({
   name: z.string(),
   type: z.literal('Environment'),
@@ -71,16 +82,16 @@ const environmentSchema = z.strictObject({
       vpc: z.strictObject({ id: z.string().optional(), cidr: z.string().optional() }).optional(),
     })
     .optional(),
-  observability: z.strictObject({ container_insights: z.boolean() }).optional(),
+  observability: z.strictObject({ container_insights: copilotBoolean }).optional(),
   http: z
     .strictObject({
       private: z
         .strictObject({
           // `ingress.vpc: true` opens the internal ALB to the whole VPC: allowed by Copilot, so
           // read here, and refused by the policy (PRJ.ALB_INGRESS), which names the field.
-          ingress: z.strictObject({ vpc: z.boolean() }).optional(),
+          ingress: z.strictObject({ vpc: copilotBoolean }).optional(),
           security_groups: z
-            .strictObject({ ingress: z.strictObject({ from_vpc: z.boolean() }) })
+            .strictObject({ ingress: z.strictObject({ from_vpc: copilotBoolean }) })
             .optional(),
         })
         .optional(),

@@ -742,11 +742,41 @@ describe('the schema of an environment manifest', () => {
       /^copilot\/environments\/test\/manifest\.yml: field type: /,
     );
     expect(
-      envRefusal('name: test\ntype: Environment\nobservability:\n  container_insights: "yes"\n'),
+      envRefusal('name: test\ntype: Environment\nobservability:\n  container_insights: maybe\n'),
     ).toMatch(
       /^copilot\/environments\/test\/manifest\.yml: field observability\.container_insights: /,
     );
   });
+
+  // yaml.v3 decodes YAML 1.1's words into a Go bool, quoted or not (decode.go, "compatibility
+  // with the 1.1 spec"); Copilot's fields here are bools.
+  it.each([
+    ['yes', true],
+    ['"on"', true],
+    ['Y', true],
+    ['OFF', false],
+    ["'no'", false],
+    ['n', false],
+  ])('reads %s in a bool field as Copilot does: %s', (word, value) => {
+    const manifest = envRead(
+      `name: test\ntype: Environment\nobservability:\n  container_insights: ${word}\nhttp:\n  private:\n    ingress:\n      vpc: ${word}\n`,
+    );
+    expect(manifest?.observability?.container_insights).toBe(value);
+    expect(manifest?.http?.private?.ingress?.vpc).toBe(value);
+  });
+
+  it.each(['"true"', 'Yes please', 'oN', '1'])(
+    'refuses %s in a bool field, as yaml.v3 does',
+    (word) => {
+      expect(
+        envRefusal(
+          `name: test\ntype: Environment\nobservability:\n  container_insights: ${word}\n`,
+        ),
+      ).toMatch(
+        /^copilot\/environments\/test\/manifest\.yml: field observability\.container_insights: /,
+      );
+    },
+  );
 });
 
 describe('the internal host name', () => {
