@@ -74,6 +74,28 @@ const YAML11_BOOLEANS = new Map<unknown, boolean>([
 ]);
 const copilotBoolean = z.preprocess((value) => YAML11_BOOLEANS.get(value) ?? value, z.boolean());
 
+/**
+ * A count range in Copilot's two forms (manifest Range and IntRangeBand, svc.go; validate.go's
+ * intRangeBandRegexp, v1.33.2): the map `{min, max}`, or the text `<min>-<max>`, read here as
+ * the map it stands for.
+ */
+const RANGE_BAND = /^(\d+)-(\d+)$/;
+const countRange = z.preprocess(
+  (value) => {
+    const band = typeof value === 'string' ? RANGE_BAND.exec(value) : null;
+    return band ? { min: Number(band[1]), max: Number(band[2]) } : value;
+  },
+  z.strictObject(
+    { min: z.number().int().min(1), max: z.number().int().min(1) },
+    {
+      error: ({ input }) =>
+        typeof input === 'string'
+          ? `"${input}" is not a range: write <min>-<max> (Copilot's form) or min: and max:`
+          : undefined,
+    },
+  ),
+);
+
 const environmentSchema = z.strictObject({
   name: z.string(),
   type: z.literal('Environment'),
@@ -156,7 +178,7 @@ const serviceSchema = z.strictObject({
   // are refused: the services' images are Linux, and the local stack runs them as Linux tasks.
   platform: z.enum(['linux/x86_64', 'linux/amd64', 'linux/arm64', 'linux/arm']),
   count: z.strictObject({
-    range: z.strictObject({ min: z.number().int().min(1), max: z.number().int().min(1) }),
+    range: countRange,
     // Copilot refuses a range with no scaling target ("must specify at least one of ...":
     // validate.go AdvancedCount.validate, v1.33.2); cpu_percentage is the one read here.
     cpu_percentage: z

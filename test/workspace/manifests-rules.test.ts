@@ -300,6 +300,35 @@ describe("a service's settings, in the units the code uses", () => {
     );
   });
 
+  // Copilot's Range takes the text <min>-<max> too (svc.go IntRangeBand; validate.go
+  // intRangeBandRegexp `^(\d+)-(\d+)$`, v1.33.2).
+  it('read a count range written as <min>-<max>, as Copilot does', () => {
+    const band = readService({ 'count.range': '2-6' });
+    expect([band.minCount, band.maxCount]).toEqual([2, 6]);
+    expect(band.manifest.count.range).toEqual({ min: 2, max: 6 });
+    expect(serviceRefusal({ 'count.range': '6-2' })).toBe(
+      `${SVC}: field count.range: min 6 > max 2`,
+    );
+  });
+
+  it.each(['2-', '-2', '2 - 6', '2-6-8', 'two-six', '+2-6'])(
+    'refuse a count range %s that is not <min>-<max>, saying how to write one',
+    (range) => {
+      expect(serviceRefusal({ 'count.range': range })).toBe(
+        `${SVC}: field count.range: "${range}" is not a range: write <min>-<max> (Copilot's form) or min: and max:`,
+      );
+    },
+  );
+
+  it('refuse a count range that is neither, in the schema words', () => {
+    expect(serviceRefusal({ 'count.range': 4 })).toBe(
+      `${SVC}: field count.range: Invalid input: expected object, received number`,
+    );
+    expect(serviceRefusal({ 'count.range': ['2-6'] })).toBe(
+      `${SVC}: field count.range: Invalid input: expected object, received array`,
+    );
+  });
+
   it('give the variables as the strings a task sees, and none when the manifest has none', () => {
     const service = readService({
       variables: { NODE_ENV: 'production', WORKERS: 3, TRACE: false },
