@@ -140,6 +140,27 @@ const secretSchema = z.union(
   },
 );
 
+/**
+ * image.build in Copilot's forms (manifest BuildArgsOrString; ImageLocationOrBuild's
+ * dockerfilePath and contextPath, workload.go, v1.33.2): a Dockerfile's path alone, as
+ * `copilot svc init` writes it (its folder is the context), or a map of `dockerfile` and
+ * `context`, one of which may be left out (the Dockerfile's folder; `Dockerfile` in the
+ * context). Read here as both.
+ */
+function buildPaths(value: unknown): unknown {
+  if (typeof value === 'string') return { dockerfile: value, context: path.posix.dirname(value) };
+  // Nothing, or null (`build:` with no value), has no fields to read; the schema says so.
+  if (value === undefined || value === null) return value;
+  const { dockerfile, context } = value as { dockerfile?: unknown; context?: unknown };
+  if (typeof dockerfile === 'string' && context === undefined) {
+    return { ...value, context: path.posix.dirname(dockerfile) };
+  }
+  if (typeof context === 'string' && dockerfile === undefined) {
+    return { ...value, dockerfile: path.posix.join(context, 'Dockerfile') };
+  }
+  return value;
+}
+
 const taskdefOverrideSchema = z.strictObject({
   path: z.string(),
   value: z.union([z.string(), z.number(), z.boolean()]),
@@ -149,7 +170,10 @@ const serviceSchema = z.strictObject({
   name: z.string().regex(/^[a-z][a-z0-9-]*$/),
   type: z.literal('Backend Service'),
   image: z.strictObject({
-    build: z.strictObject({ dockerfile: z.string(), context: z.string() }),
+    build: z.preprocess(
+      buildPaths,
+      z.strictObject({ dockerfile: z.string().min(1), context: z.string().min(1) }),
+    ),
     port: z.number().int().min(1).max(65535),
   }),
   http: z.strictObject({

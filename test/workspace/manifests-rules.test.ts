@@ -329,6 +329,48 @@ describe("a service's settings, in the units the code uses", () => {
     );
   });
 
+  // Copilot's image.build (BuildArgsOrString, ImageLocationOrBuild dockerfilePath and
+  // contextPath, workload.go, v1.33.2); `copilot svc init` writes the path alone.
+  it.each<[string, unknown, { dockerfile: string; context: string }]>([
+    [
+      'a Dockerfile path alone, as copilot svc init writes it',
+      'services/svc/Dockerfile',
+      { dockerfile: 'services/svc/Dockerfile', context: 'services/svc' },
+    ],
+    ['a Dockerfile at the root', 'Dockerfile', { dockerfile: 'Dockerfile', context: '.' }],
+    [
+      'a dockerfile with no context',
+      { dockerfile: 'a/b/Dockerfile' },
+      { dockerfile: 'a/b/Dockerfile', context: 'a/b' },
+    ],
+    [
+      'a context with no dockerfile',
+      { context: 'a/b' },
+      { dockerfile: 'a/b/Dockerfile', context: 'a/b' },
+    ],
+    [
+      'both',
+      { dockerfile: 'x/Dockerfile', context: '.' },
+      { dockerfile: 'x/Dockerfile', context: '.' },
+    ],
+  ])('read image.build given as %s, as Copilot does', (_, build, read) => {
+    expect(readService({ 'image.build': build }).manifest.image.build).toEqual(read);
+  });
+
+  it.each<[unknown, string]>([
+    [
+      {},
+      'field image.build.dockerfile: Invalid input: expected string, received undefined\n' +
+        `${SVC}: field image.build.context: Invalid input: expected string, received undefined`,
+    ],
+    [5, 'field image.build: Invalid input: expected object, received number'],
+    [null, 'field image.build: Invalid input: expected object, received null'],
+    [undefined, 'field image.build: Invalid input: expected object, received undefined'],
+    ['', 'field image.build.dockerfile: Too small: expected string to have >=1 characters'],
+  ])('refuse an image.build of %j, naming the field', (build, message) => {
+    expect(serviceRefusal({ 'image.build': build })).toBe(`${SVC}: ${message}`);
+  });
+
   it('give the variables as the strings a task sees, and none when the manifest has none', () => {
     const service = readService({
       variables: { NODE_ENV: 'production', WORKERS: 3, TRACE: false },
