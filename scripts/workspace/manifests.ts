@@ -161,6 +161,21 @@ function buildPaths(value: unknown): unknown {
   return value;
 }
 
+/**
+ * The platform in Copilot's two forms, `<os>/<arch>` or `{osfamily, architecture}`, as its
+ * validation compares them: in lower case (PlatformArgsOrString; validate.go
+ * PlatformString.validate and PlatformArgs.validate, v1.33.2). Read here as the text.
+ */
+function platformText(value: unknown): unknown {
+  if (typeof value === 'string') return value.toLowerCase();
+  // Nothing, or null, has no fields to read; the schema says so.
+  if (value === undefined || value === null) return value;
+  const { osfamily, architecture, ...rest } = value as Record<string, unknown>;
+  // A pair whose halves are not the words of a platform makes a text that is none (the schema
+  // refuses it as it would the pair); another field beside them is refused as a map.
+  return Object.keys(rest).length === 0 ? `${osfamily}/${architecture}`.toLowerCase() : value;
+}
+
 const taskdefOverrideSchema = z.strictObject({
   path: z.string(),
   value: z.union([z.string(), z.number(), z.boolean()]),
@@ -198,9 +213,13 @@ const serviceSchema = z.strictObject({
   }),
   cpu: z.number().int(),
   memory: z.number().int(),
-  // Copilot's Linux platforms (workload_ecs.go validShortPlatforms, v1.33.2); its Windows ones
-  // are refused: the services' images are Linux, and the local stack runs them as Linux tasks.
-  platform: z.enum(['linux/x86_64', 'linux/amd64', 'linux/arm64', 'linux/arm']),
+  // Copilot's Linux platforms (workload_ecs.go validShortPlatforms and validAdvancedPlatforms,
+  // v1.33.2); its Windows ones are refused: the services' images are Linux, and the local stack
+  // runs them as Linux tasks.
+  platform: z.preprocess(
+    platformText,
+    z.enum(['linux/x86_64', 'linux/amd64', 'linux/arm64', 'linux/arm']),
+  ),
   count: z.strictObject({
     range: countRange,
     // Copilot refuses a range with no scaling target ("must specify at least one of ...":

@@ -571,6 +571,27 @@ describe('platforms', () => {
       expect(readService({ platform }).manifest.platform).toBe(platform);
     },
   );
+
+  // Copilot's PlatformArgsOrString, compared in lower case (validate.go, v1.33.2).
+  it.each<[string, unknown, string]>([
+    ['in capitals', 'Linux/ARM64', 'linux/arm64'],
+    ['as osfamily and architecture', { osfamily: 'linux', architecture: 'arm64' }, 'linux/arm64'],
+    ['as the pair in capitals', { osfamily: 'Linux', architecture: 'X86_64' }, 'linux/x86_64'],
+  ])('takes a platform written %s, as Copilot does', (_, platform, read) => {
+    expect(readService({ platform }).manifest.platform).toBe(read);
+  });
+
+  it.each<[string, unknown]>([
+    ['Windows', 'windows/x86_64'],
+    ['Windows as a pair', { osfamily: 'windows', architecture: 'x86_64' }],
+    ['an osfamily alone', { osfamily: 'linux' }],
+    ['a pair with another field', { osfamily: 'linux', architecture: 'arm64', variant: 'v8' }],
+    ['a number', 64],
+    ['null', null],
+    ['nothing', undefined],
+  ])('refuses %s as the platform, naming the field', (_, platform) => {
+    expect(serviceRefusal({ platform })).toMatch(new RegExp(`^${SVC}: field platform: `));
+  });
 });
 
 describe('durations ELB bounds', () => {
