@@ -85,6 +85,14 @@ function client(port: number) {
   return state;
 }
 
+/** A server, and a client that has sent it `text`: the request as it arrived there. */
+async function sent(text: string) {
+  const { port, next } = await server();
+  const c = client(port);
+  c.socket.write(text);
+  return { c, arrival: await next(), next };
+}
+
 /** Until the server has read every byte the client wrote. */
 function receivedAll(req: IncomingMessage, socket: net.Socket): Promise<void> {
   return until('the server has read all the client sent', () => {
@@ -112,10 +120,7 @@ function closed(req: IncomingMessage): Promise<void> {
 
 describe('an answer sent before the client has sent its whole body (linger.ts)', () => {
   it('reaches the client at once; the exchange ends once the body is in, and the connection serves the next request', async () => {
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const first = await next();
+    const { c, arrival: first, next } = await sent(`${UPLOAD}hello`);
     answerEarly(first, 60_000);
     await until('the answer', () => c.text.endsWith(TOO_LARGE.toString()));
     expect(c.text.startsWith('HTTP/1.1 413 ')).toBe(true);
@@ -135,10 +140,7 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
   });
 
   it('reaches the client at once when it has no body of its own (a target’s bare 413)', async () => {
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const arrival = await next();
+    const { c, arrival } = await sent(`${UPLOAD}hello`);
     answerEarly(arrival, 60_000, 'none');
     // A client that reads while it sends (curl) stops sending on it; Node would otherwise hold
     // the head back until the end of the response, once the whole body is in.
@@ -152,10 +154,10 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
 
   it('ends at once a request its caller says has no body, whatever the connection still holds', async () => {
     // A client waiting for 100 Continue holds its body back: that body is no request of ours.
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(UPLOAD);
-    const { req, res } = await next();
+    const {
+      c,
+      arrival: { req, res },
+    } = await sent(UPLOAD);
     res.writeHead(404, { 'content-length': '9' });
     endAfterRequest(req, res, Buffer.from('not found'), { hasBody: false, idleMs: 60_000 });
     expect(res.writableEnded).toBe(true);
@@ -163,10 +165,10 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
   });
 
   it('ends at once a request whose body has been read already', async () => {
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}helloworld`);
-    const { req, res } = await next();
+    const {
+      c,
+      arrival: { req, res },
+    } = await sent(`${UPLOAD}helloworld`);
     req.resume();
     await once(req, 'end');
     res.writeHead(201, { 'content-length': '7' });
@@ -177,10 +179,10 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
 
   it('ends at once, with nothing left to fire, a request whose client has left', async () => {
     fakeTimeouts();
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const { req, res } = await next();
+    const {
+      c,
+      arrival: { req, res },
+    } = await sent(`${UPLOAD}hello`);
     c.socket.destroy();
     await closed(req);
     res.writeHead(413, { 'content-length': String(TOO_LARGE.length) });
@@ -191,10 +193,7 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
 
   it('reads to its end a body its caller had piped on and then unpiped (paused)', async () => {
     // upstream.ts: the body was on its way to the target, which answered first.
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const arrival = await next();
+    const { c, arrival } = await sent(`${UPLOAD}hello`);
     const toTarget = new PassThrough();
     arrival.req.pipe(toTarget);
     await receivedAll(arrival.req, c.socket);
@@ -208,10 +207,7 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
 
   it('closes the connection of a client silent for the idle bound, after the answer, not before', async () => {
     fakeTimeouts();
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const arrival = await next();
+    const { c, arrival } = await sent(`${UPLOAD}hello`);
     answerEarly(arrival, 1_000);
     await until('the answer', () => c.text.endsWith(TOO_LARGE.toString()));
     vi.advanceTimersByTime(999);
@@ -225,10 +221,7 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
 
   it('waits the idle bound again from each byte the client sends', async () => {
     fakeTimeouts();
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const arrival = await next();
+    const { c, arrival } = await sent(`${UPLOAD}hello`);
     answerEarly(arrival, 1_000);
     vi.advanceTimersByTime(999);
     c.socket.write('w');
@@ -242,10 +235,7 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
 
   it('leaves a kept-alive connection open, however long after the body is in', async () => {
     fakeTimeouts();
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const first = await next();
+    const { c, arrival: first, next } = await sent(`${UPLOAD}hello`);
     answerEarly(first, 1_000);
     c.socket.write('world');
     await until('the end of the exchange', () => first.res.writableFinished);
@@ -259,10 +249,7 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
 
   it('leaves nothing to fire once a client has left in the middle of its body', async () => {
     fakeTimeouts();
-    const { port, next } = await server();
-    const c = client(port);
-    c.socket.write(`${UPLOAD}hello`);
-    const arrival = await next();
+    const { c, arrival } = await sent(`${UPLOAD}hello`);
     answerEarly(arrival, 1_000);
     expect(vi.getTimerCount()).toBe(1);
     c.socket.destroy();
