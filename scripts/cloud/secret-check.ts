@@ -126,7 +126,7 @@ interface Where extends Place {
 }
 
 /** The tags missing or wrong, worded: `the tag copilot-environment=test (it has prod)`. */
-function tagProblem(tags: readonly Tag[], where: Where, what: string): string | undefined {
+function tagProblem(tags: readonly Tag[], where: Where, kinds: string): string | undefined {
   const wanted = { 'copilot-application': where.app, 'copilot-environment': where.env };
   // A resource's tag keys are unique (SSM AddTagsToResource and Secrets Manager TagResource
   // overwrite a key's value).
@@ -136,7 +136,7 @@ function tagProblem(tags: readonly Tag[], where: Where, what: string): string | 
     return [`${key}=${value}${held === undefined ? '' : ` (it has ${held})`}`];
   });
   if (wrong.length === 0) return undefined;
-  return `lacks the tag${wrong.length > 1 ? 's' : ''} ${wrong.join(', ')} (Copilot's execution role reads only ${what}s tagged for this app and environment)`;
+  return `lacks the tag${wrong.length > 1 ? 's' : ''} ${wrong.join(', ')} (Copilot's execution role reads only ${kinds} tagged for this app and environment)`;
 }
 
 interface Finding {
@@ -149,22 +149,26 @@ interface Finding {
 type Verdict = Finding & { secret: TaskSecret };
 
 /** Where the secret is not: a name Copilot cannot read, or another region. */
-function misplaced(secret: TaskSecret, where: Where, about: string): Finding | undefined {
+function misplaced(
+  secret: TaskSecret,
+  where: Where,
+  about: string,
+  kinds: string,
+): Finding | undefined {
   if (secret.unreadable !== undefined) {
     return {
       problem: `${about} ${secret.named}: ${secret.unreadable} (Copilot refuses the manifest)`,
     };
   }
   if (secret.region !== undefined && secret.region !== where.region) {
-    const noun = STORES[secret.store].noun.split(' ').at(-1);
-    const problem = `${about} ${secret.named} is in ${secret.region}; Copilot's execution role reads ${noun}s of ${where.region} only`;
+    const problem = `${about} ${secret.named} is in ${secret.region}; Copilot's execution role reads ${kinds} of ${where.region} only`;
     return { problem, fix: 'create' };
   }
   return undefined;
 }
 
-/** What a store's answer means for the tasks: `about` names the resource, `what` its kind. */
-function judged(found: Found, about: string, where: Where, what: string): Finding {
+/** What a store's answer means for the tasks: `about` names the resource, `kinds` its kind. */
+function judged(found: Found, about: string, where: Where, kinds: string): Finding {
   switch (found.kind) {
     case 'missing':
       return { problem: `${about} does not exist in ${where.region}`, fix: 'create' };
@@ -176,7 +180,7 @@ function judged(found: Found, about: string, where: Where, what: string): Findin
       };
     }
     case 'tagged': {
-      const problem = tagProblem(found.tags, where, what);
+      const problem = tagProblem(found.tags, where, kinds);
       return problem === undefined ? {} : { problem: `${about} ${problem}`, fix: 'tag' };
     }
   }
@@ -186,12 +190,13 @@ function judged(found: Found, about: string, where: Where, what: string): Findin
 async function verdict(readers: SecretReaders, secret: TaskSecret, where: Where): Promise<Finding> {
   const store = STORES[secret.store];
   const about = `${secret.service}: secret ${secret.variable}: ${store.noun}`;
-  const early = misplaced(secret, where, about);
+  // `SSM parameter` -> `parameters`: what the execution role reads, in the messages.
+  const kinds = `${store.noun.split(' ').at(-1)}s`;
+  const early = misplaced(secret, where, about, kinds);
   if (early) return early;
   try {
     const found = await store.read(readers, secret.id);
-    const what = store.noun.split(' ').at(-1) as string;
-    return judged(found, `${about} ${secret.id}`, where, what);
+    return judged(found, `${about} ${secret.id}`, where, kinds);
   } catch (error) {
     const e = error as Error;
     if (e.name === 'AccessDeniedException') {
