@@ -47,9 +47,14 @@ class ClientResponse extends EventEmitter {
   destroyed = false;
   writableFinished = false;
   full = false;
+  /** Whether the head was sent before the end (flushHeaders). */
+  flushed = false;
   writeHead(status: number, headers: string[]): this {
     this.head = { status, headers };
     return this;
+  }
+  flushHeaders(): void {
+    this.flushed = true;
   }
   write(chunk: Buffer): boolean {
     this.chunks.push(chunk);
@@ -293,6 +298,7 @@ describe('a target that answers before the client has sent its whole body', () =
     t.respond(413, ['Content-Length', '0']);
     t.exchange.onResponseEnd();
     expect(body.destroyed).toBe(true);
+    expect(t.res.flushed).toBe(true); // the bare head goes out now
     expect(t.res.ended).toBe(false); // the client is still sending
     t.req.end('rest');
     await new Promise((resolve) => t.req.once('end', resolve));

@@ -152,6 +152,24 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
     expect(c.closed).toBe(false);
   });
 
+  it.each([
+    ['a 204', UPLOAD, 204],
+    ['a 304', UPLOAD, 304],
+    ['the answer to a HEAD', UPLOAD.replace('POST', 'HEAD'), 413],
+  ])('reaches the client at once when it may have no body at all (%s)', async (_, head, status) => {
+    // node:http ignores every write to these responses, an empty one included: only
+    // flushHeaders() sends their head before the end.
+    const { c, arrival } = await sent(`${head}hello`);
+    arrival.res.writeHead(status);
+    endAfterRequest(arrival.req, arrival.res, undefined, { hasBody: true, idleMs: 60_000 });
+    await until('the answer', () => c.text.includes('\r\n\r\n'));
+    expect(c.text.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+    expect(arrival.res.writableEnded).toBe(false);
+    c.socket.write('world');
+    await until('the end of the exchange', () => arrival.res.writableFinished);
+    expect(c.closed).toBe(false);
+  });
+
   it('ends at once a request its caller says has no body, whatever the connection still holds', async () => {
     // A client waiting for 100 Continue holds its body back: that body is no request of ours.
     const {

@@ -19,9 +19,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Apache's SECONDS_TO_LINGER. */
 export const LINGER_IDLE_MS = 2_000;
 
-/** An empty write: it carries out a head that no body bytes would (node:http write_). */
-const NOTHING = Buffer.alloc(0);
-
 /**
  * Ends `res` (with `last`, if given) once the whole request has been received: at once when
  * the request has no body (`hasBody`, from its head; `req.complete` is still false in a
@@ -37,10 +34,13 @@ export function endAfterRequest(
     res.end(last);
     return;
   }
-  // The head goes out now even with no bytes to follow it (a target's bare 413): Node holds a
-  // head back until the first write or the end, and a client that reads while it sends may
-  // stop sending on seeing it (RFC 9112 §9.5).
-  res.write(last ?? NOTHING);
+  // The head goes out now even with no bytes to follow it (a target's bare 413, a 204, a HEAD
+  // answer): Node holds a head back until the first write or the end, and a client that reads
+  // while it sends may stop sending on seeing it (RFC 9112 §9.5). Not an empty write: for a
+  // response with no body (204, 304, HEAD) node:http ignores writes, head and all
+  // (_http_outgoing.js write_), where flushHeaders() sends it.
+  if (last !== undefined && last.length > 0) res.write(last);
+  else res.flushHeaders();
   // The client has stopped sending: nothing unread is left to cause a reset, so close.
   const idle = setTimeout(() => res.end(() => req.socket.destroy()), options.idleMs);
   req.on('data', () => idle.refresh());
