@@ -15,6 +15,7 @@ import {
 } from './cli/command.ts';
 import { COMPILE_CACHE_DIR } from './local/ecs/compile-cache.ts';
 import { watchLauncher } from './local/ecs/launcher-watch.ts';
+import { placeParameterProblem } from './workspace/http-api-settings.ts';
 
 // Replicas and this process start faster from V8's code cache.
 process.env.NODE_COMPILE_CACHE = COMPILE_CACHE_DIR;
@@ -96,6 +97,11 @@ function stackOptions(f: FlagValues<typeof flags>) {
     throw fail(`--log-level "${level}" is not one of ${LOG_LEVELS.join(', ')}`);
   }
   const parameters = nameValues('parameter', f.parameter, fail);
+  const place = placeParameterProblem(
+    parameters,
+    "the workspace: copilot/.workspace's application and the first environment under copilot/environments",
+  );
+  if (place !== undefined) throw fail(place);
   // --jwt points JwtIssuer at its own issuer: a second issuer given too would be dropped unseen.
   if (f.jwt && parameters.JwtIssuer !== undefined) {
     throw fail(

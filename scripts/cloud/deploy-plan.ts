@@ -15,7 +15,12 @@ import {
   type Progress,
   splitList,
 } from '../cli/command.ts';
-import { constraintViolations, instantiate } from '../workspace/http-api-settings.ts';
+import {
+  constraintViolations,
+  instantiate,
+  PLACE_PARAMETERS,
+  placeParameterProblem,
+} from '../workspace/http-api-settings.ts';
 import { repoRoot } from '../workspace/manifests.ts';
 import { type CfnTemplate, loadTemplate } from '../workspace/template.ts';
 import { API_URL_OUTPUT, type AwsClients, createClients, stackNames } from './aws.ts';
@@ -326,8 +331,11 @@ function checkApiParameters(o: DeployOptions): void {
 
 /** What is wrong with the `--parameter` overrides, first names, then values, then Rules. */
 function apiParameterProblem(o: DeployOptions): string | undefined {
+  const place = placeParameterProblem(o.apiParameters, '--app and --env');
+  if (place !== undefined) return place;
   const template = readTemplate(o.cmd, o.templateFile) as CfnTemplate;
-  const declared = Object.keys(template.Parameters ?? {}).filter((p) => p !== 'App' && p !== 'Env');
+  const own: readonly string[] = PLACE_PARAMETERS;
+  const declared = Object.keys(template.Parameters ?? {}).filter((p) => !own.includes(p));
   const unknown = Object.keys(o.apiParameters).filter((p) => !declared.includes(p));
   if (unknown.length > 0) {
     return `${path.relative(repoRoot, o.templateFile)} has no parameter ${unknown.join(', ')}; it has ${declared.join(', ')}`;

@@ -37,6 +37,23 @@ export class TemplateSettingsError extends Error {
 
 export type ParameterOverrides = Record<string, string | number>;
 
+/**
+ * The template's parameters that name where it is deployed: deploy.ts passes its --app and
+ * --env, the local stack the workspace's application and environment. A --parameter for one
+ * would name another application or environment than the one deployed or run.
+ */
+export const PLACE_PARAMETERS = ['App', 'Env'] as const;
+
+/** The overrides that set a place parameter, said as `<flag>: <why>`; undefined when none. */
+export function placeParameterProblem(
+  overrides: ParameterOverrides,
+  whereFrom: string,
+): string | undefined {
+  const given = PLACE_PARAMETERS.filter((name) => name in overrides);
+  if (given.length === 0) return undefined;
+  return `--parameter ${given.join(', ')}: App and Env are not parameters to set; they come from ${whereFrom}`;
+}
+
 export interface HttpApiRoute {
   /** As in the template: `ANY /api/books/{proxy+}`, or `$default`. */
   routeKey: string;

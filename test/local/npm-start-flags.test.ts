@@ -356,6 +356,19 @@ describe('the stack options', () => {
   });
 });
 
+describe('--parameter', () => {
+  it('refuses App and Env, which name the workspace the stack runs', async () => {
+    for (const [given, named] of [
+      [['--parameter', 'App=other'], 'App'],
+      [['--parameter', 'Env=prod', '--parameter', 'App=other'], 'App, Env'],
+    ] as const) {
+      expect(await refused([...given])).toBe(
+        `npm start: --parameter ${named}: App and Env are not parameters to set; they come from the workspace: copilot/.workspace's application and the first environment under copilot/environments\n`,
+      );
+    }
+  });
+});
+
 describe('--jwt', () => {
   it('is handed to launch, with the parameters given', async () => {
     const run = await npmStart(['--jwt', '--parameter', 'JwtAudience=my-api']);

@@ -355,7 +355,9 @@ describe.skipIf(skipMoto)(needing(MOTO, 'guarantees'), { timeout: 60_000 }, () =
     expect(unknown.stderr).toMatch(/invalid --parameter: .*has no parameter CorsOrigins; it has /);
     const own = await dry('--parameter', 'App=other');
     expect(own.code).toBe(2);
-    expect(own.stderr).toMatch(/has no parameter App/);
+    expect(own.stderr).toMatch(
+      /--parameter App: App and Env are not parameters to set; they come from --app and --env/,
+    );
     // The template's Rules: an issuer needs an audience, a hosted zone a domain.
     const rule = await dry('--parameter', 'JwtIssuer=https://issuer.example.com');
     expect(rule.code).toBe(2);

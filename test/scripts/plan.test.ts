@@ -232,11 +232,9 @@ describe('deploy --dry-run', () => {
 
   it('checks --parameter against the template first: names, then its Rules', async () => {
     captureOutput();
-    const unknown = await failure(
-      deploy(deployOptions({ apiParameters: { Nope: '1', Env: 'x' } })),
-    );
+    const unknown = await failure(deploy(deployOptions({ apiParameters: { Nope: '1' } })));
     expect(unknown.what).toBe('deploy: invalid --parameter');
-    expect(unknown.why).toMatch(/^addons\/http-api\.yml has no parameter Nope, Env; it has /);
+    expect(unknown.why).toMatch(/^addons\/http-api\.yml has no parameter Nope; it has /);
     expect(unknown.exitCode).toBe(2);
     const broken = await failure(
       deploy(
@@ -285,14 +283,32 @@ describe('deploy, the checks before the plan', () => {
 
   it('names every unknown parameter and every one the template has, then the next command', async () => {
     captureOutput();
-    const error = await failure(deploy(deployOptions({ apiParameters: { App: 'x', Nope: '1' } })));
+    const error = await failure(
+      deploy(deployOptions({ apiParameters: { Other: 'x', Nope: '1' } })),
+    );
     const declared = Object.keys(loadTemplate(TEMPLATE).Parameters ?? {}).filter(
       (p) => p !== 'App' && p !== 'Env',
     );
     expect(error.why).toBe(
-      `addons/http-api.yml has no parameter App, Nope; it has ${declared.join(', ')}`,
+      `addons/http-api.yml has no parameter Other, Nope; it has ${declared.join(', ')}`,
     );
     expect(error.next).toMatch(/deploy(\.ts)? --help$/);
+  });
+
+  it('says App and Env, which the template declares, come from --app and --env', async () => {
+    captureOutput();
+    for (const [apiParameters, named] of [
+      [{ App: 'other', Nope: '1' }, 'App'],
+      [{ Env: 'prod' }, 'Env'],
+      [{ Env: 'prod', App: 'other' }, 'App, Env'],
+    ] as const) {
+      const error = await failure(deploy(deployOptions({ apiParameters })));
+      expect(error.what).toBe('deploy: invalid --parameter');
+      expect(error.why).toBe(
+        `--parameter ${named}: App and Env are not parameters to set; they come from --app and --env`,
+      );
+      expect(error.exitCode).toBe(2);
+    }
   });
 
   it('says which template it cannot read, and what checks templates', async () => {
