@@ -197,6 +197,9 @@ function serviceStep(t: DeployTarget, svc: string): PlanStep {
   };
 }
 
+/** What a run's result (and its summary page) says of an addon stack, by its change set. */
+const ADDON_RESULT = { create: 'created', update: 'updated', none: 'no changes' } as const;
+
 function addonStep(t: DeployTarget, step: 'api' | 'bastion', file: string): PlanStep {
   const names = stackNames(t.app, t.env);
   const stackName = step === 'api' ? names.httpApi : names.bastion;
@@ -209,7 +212,7 @@ function addonStep(t: DeployTarget, step: 'api' | 'bastion', file: string): Plan
       const template = readTemplate(t.cmd, file);
       await requireEnvExports(aws.cfn, { app: t.app, env: t.env, template, step }, t.cmd);
       const r = await deployAddon(t, aws, { stackName, step, file, template, parameters, log });
-      result.stacks[stackName] = r.action;
+      result.stacks[stackName] = ADDON_RESULT[r.action];
       if (step === 'api' && r.outputs[API_URL_OUTPUT]) result.apiUrl = r.outputs[API_URL_OUTPUT];
     },
   };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import {
   CloudFormationClient,
   CreateChangeSetCommand,
+  DeleteChangeSetCommand,
   type CreateChangeSetCommandInput,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
@@ -235,9 +236,31 @@ describe('deploy of the addon stacks', () => {
     expect(JSON.parse(output.stdout())).toEqual({
       app: 'bookstore',
       env: 'test',
-      stacks: { [API]: 'create' },
+      stacks: { [API]: 'created' },
       apiUrl: URL,
     });
+  });
+
+  it('reports a stack its change set leaves as it was as "no changes"', async () => {
+    fakeCloudFormation({ [API]: { final: 'UPDATE_COMPLETE', outputs: { PublicEndpoint: URL } } });
+    cfn.on(DescribeStacksCommand, { StackName: API }).resolves({
+      Stacks: [
+        {
+          StackName: API,
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(0),
+          Outputs: [{ OutputKey: 'PublicEndpoint', OutputValue: URL }],
+        },
+      ],
+    });
+    cfn.on(DescribeChangeSetCommand).resolves({
+      Status: 'FAILED',
+      StatusReason: "The submitted information didn't contain changes.",
+    });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+    const { copilot } = recordingCopilot();
+    await deploy(options([only('api')], { json: true }), openers(copilot));
+    expect(JSON.parse(output.stdout()).stacks).toEqual({ [API]: 'no changes' });
   });
 
   it('names the failed stack, its status and every reason, then diagnose and the step again', async () => {
