@@ -132,6 +132,19 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse): boolean {
   return true;
 }
 
+/**
+ * The request target as a URL: origin-form read as a path (`//x/y` is a path, not the authority
+ * `x`, which `new URL(target, base)` would make it), absolute-form (RFC 9112 §3.2.2) as its own
+ * URL; undefined for anything else (`*`, `http://`), which no route serves.
+ */
+function targetOf(target: string): URL | undefined {
+  try {
+    return new URL(target.startsWith('/') ? `http://console.invalid${target}` : target);
+  } catch {
+    return undefined;
+  }
+}
+
 async function route(
   feed: ConsoleFeed,
   streams: EventStreams,
@@ -139,7 +152,10 @@ async function route(
   res: http.ServerResponse,
 ): Promise<void> {
   if (refuse(req, res)) return;
-  const url = new URL(req.url ?? '/', 'http://console.invalid');
+  const url = targetOf(req.url ?? '/');
+  if (url === undefined) {
+    return problem(res, 400, 'Bad Request', `the request target is not a path: ${req.url}`);
+  }
   const file = FILES[url.pathname];
   if (req.method === 'POST') return act(feed, req, res, url);
   if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -3,14 +3,15 @@
 // left unread), the action paths that only resemble an action (a prefix, an unknown verb, a
 // slot of two digits), the titles of its own problems, the event streams' limit answered as a
 // 503 a script can back off from, a stream that fails after its head closed rather than left
-// hanging, and a feed's own error (not a FeedError) answered as a 500 problem.
+// hanging, a feed's own error (not a FeedError) answered as a 500 problem, and a request
+// target that is no path (`//`, `*`, `http://`) answered as the client's mistake, a 400.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STREAM_LIMITS, type StreamLimits } from '../../../scripts/local/console/event-streams.ts';
 import type { ReplicaAction } from '../../../scripts/local/console/feed.ts';
 import { createConsoleServer } from '../../../scripts/local/console/server.ts';
-import { type Reply, request } from '../../helpers/http.ts';
+import { type Reply, rawExchange, request } from '../../helpers/http.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { FakeFeed } from './fake-feed.ts';
 
@@ -175,6 +176,43 @@ describe("the server's own problems", () => {
       body: Buffer.from('{}'),
     });
     expectProblem(reply, 500, 'Internal Server Error', 'the scheduler is gone');
+  });
+});
+
+describe('a request target', () => {
+  /** The console's answer to `GET <target>` with a loopback Host, sent as is on a raw socket. */
+  async function get(url: string, target: string) {
+    const port = Number(new URL(url).port);
+    const head = `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
+    const reply = await rawExchange(port, Buffer.from(head, 'latin1'), 5_000);
+    return { target, status: reply.status, type: reply.headers['content-type'] };
+  }
+
+  it("that is no path is the client's mistake: a 400 problem, never a 500", async () => {
+    const url = await serve(new FakeFeed());
+    for (const target of ['http://', '*', 'http://[/api/topology']) {
+      expect(await get(url, target)).toEqual({
+        target,
+        status: 400,
+        type: 'application/problem+json',
+      });
+    }
+  });
+
+  it('starting with // is a path of its own, not an authority and the path after it', async () => {
+    const url = await serve(new FakeFeed());
+    expect(await get(url, '//')).toEqual({
+      target: '//',
+      status: 404,
+      type: 'application/problem+json',
+    });
+    expect(await get(url, '//evil.example/api/topology')).toEqual({
+      target: '//evil.example/api/topology',
+      status: 404,
+      type: 'application/problem+json',
+    });
+    // The absolute form is still read as its path (RFC 9112 §3.2.2: a server MUST accept it).
+    expect(await get(url, `${url}/api/topology`)).toMatchObject({ status: 200 });
   });
 });
 
