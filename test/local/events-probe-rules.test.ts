@@ -351,6 +351,18 @@ describe('the Host tester: what the ALB did, and why', () => {
     );
   }, 10_000);
 
+  it('answers a target that sends nothing in time (a paused replica) as a 504, naming the wait', async () => {
+    const { stack } = await albWith([() => {}]);
+    const failure = await probeAlb(stack, ALB_HOST, '/api/books', 50).catch((error) => error);
+    // Not a plain Error, which the console's server answers as a 500 "The operation was aborted".
+    expect(failure).toBeInstanceOf(FeedError);
+    expect(failure).toMatchObject({
+      status: 504,
+      message:
+        'GET /api/books with Host internal-bookstore-test.elb.localhost: no answer within 50 ms (a paused or hung target?)',
+    });
+  });
+
   it('fails when the listener cannot be reached', async () => {
     const { stack } = await albWith([answer(200)]);
     const unreachable = { ...stack, albUrl: `http://127.0.0.1:${await closedPort()}` };

@@ -10,12 +10,18 @@ const PROBE_TIMEOUT_MS = 5_000;
 /** A DNS name's limit; anything longer is a typo or an attack, not a Host to test. */
 const MAX_HOST_LENGTH = 253;
 
-function send(albUrl: string, host: string, path: string): Promise<http.IncomingMessage> {
+function send(
+  albUrl: string,
+  host: string,
+  path: string,
+  timeoutMs: number,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
+    const signal = AbortSignal.timeout(timeoutMs);
     const request = http.request(`${albUrl}${path}`, {
       headers: { host, 'user-agent': 'local-console-host-tester' },
       agent: false,
-      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      signal,
     });
     request.on('response', (response) => {
       response.resume();
@@ -31,7 +37,18 @@ function send(albUrl: string, host: string, path: string): Promise<http.Incoming
         }
       });
     });
-    request.on('error', reject);
+    request.on('error', (error) => {
+      // A target that takes no request and sends nothing (a paused replica, before the health
+      // checks find it): the wait is over, which is the answer, not the console's own failure.
+      if (signal.aborted) {
+        reject(
+          new FeedError(
+            504,
+            `GET ${path} with Host ${host}: no answer within ${timeoutMs} ms (a paused or hung target?)`,
+          ),
+        );
+      } else reject(error);
+    });
     request.end();
   });
 }
@@ -70,6 +87,7 @@ export async function probeAlb(
   stack: LocalStack,
   host: string,
   path: string,
+  timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<ProbeResult> {
   if (host === '' || host.length > MAX_HOST_LENGTH || !/^[A-Za-z0-9.:[\]_-]+$/.test(host)) {
     throw new FeedError(
@@ -84,7 +102,7 @@ export async function probeAlb(
     );
   }
   const { alb } = stack.parts;
-  const response = await send(stack.albUrl, host, path);
+  const response = await send(stack.albUrl, host, path, timeoutMs);
   const status = response.statusCode ?? 0;
   const header = response.headers['x-local-target'];
   const target = typeof header === 'string' ? header : null;
