@@ -119,6 +119,31 @@ describe('what a target receives, and what the client gets back', () => {
     expect(FORWARDED_FIELDS).toBe(6);
   });
 
+  it('drops the fields the Connection header names, each way (RFC 9110 §7.6.1)', async () => {
+    let seen: http.IncomingHttpHeaders = {};
+    const { apiPort } = await start({
+      targets: [
+        (req, res) => {
+          seen = req.headers;
+          res.writeHead(200, { connection: 'X-Internal', 'x-internal': 'secret', 'x-other': '1' });
+          res.end('ok');
+        },
+      ],
+    });
+    const reply = await rawExchange(
+      apiPort,
+      Buffer.from(
+        `GET ${PATH} HTTP/1.1\r\nHost: x\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nX-Custom: kept\r\n\r\n`,
+      ),
+      5_000,
+    );
+    expect(reply.status).toBe(200);
+    expect(seen['x-custom']).toBe('kept');
+    expect(seen['x-hop']).toBeUndefined();
+    expect(reply.headers['x-other']).toBe('1');
+    expect(reply.headers['x-internal']).toBeUndefined();
+  });
+
   it("passes the target's status, headers and body, without its connection's own fields", async () => {
     const { albUrl } = await start({
       targets: [

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
 import { endAfterRequest } from '../http/linger.ts';
+import { withoutConnectionOptions } from '../http/request-head.ts';
 
 /**
  * Connections the ALB keeps to one target at most. The ALB pipelines nothing to targets and
@@ -64,13 +65,17 @@ export interface ExchangeEvents {
 // client's connection has its own (node:http sets its framing and keep-alive).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding']);
 
-/** `rawHeaders` as undici hands them (Buffers), without hop-by-hop ones; and Content-Length. */
+/**
+ * `rawHeaders` as undici hands them (Buffers), without hop-by-hop ones and those the target's
+ * Connection header names (RFC 9110 §7.6.1); and Content-Length.
+ */
 function passedHeaders(raw: readonly (Buffer | string)[]): {
   headers: string[];
   length: number;
 } {
   const headers: string[] = [];
   let length = -1;
+  let connection = '';
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]?.toString('latin1') as string;
     const value = raw[i + 1]?.toString('latin1') as string;
@@ -78,12 +83,16 @@ function passedHeaders(raw: readonly (Buffer | string)[]): {
     // Only names of these lengths can need attention: skip lower-casing the others.
     if (size === 10 || size === 14 || size === 17) {
       const lower = name.toLowerCase();
+      if (lower === 'connection') connection = `${connection},${value}`;
       if (HOP_BY_HOP.has(lower)) continue;
       if (lower === 'content-length') length = Number(value);
     }
     headers.push(name, value);
   }
-  return { headers, length };
+  return {
+    headers: connection === '' ? headers : withoutConnectionOptions(headers, connection),
+    length,
+  };
 }
 
 function abort(controller: Dispatcher.DispatchController): void {

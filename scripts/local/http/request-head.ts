@@ -37,6 +37,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
   let contentLength = -1;
   let chunked = false;
   let fieldBytes = 0;
+  let connection = '';
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const value = raw[i + 1] as string;
@@ -51,9 +52,11 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
         case 'x-forwarded-for':
           forwardedFor = forwardedFor === '' ? value : `${forwardedFor}, ${value}`;
           continue;
+        case 'connection':
+          connection = connection === '' ? value : `${connection},${value}`;
+          continue;
         case 'x-forwarded-proto':
         case 'x-forwarded-port':
-        case 'connection':
         case 'keep-alive':
         case 'proxy-connection':
         case 'upgrade':
@@ -76,7 +79,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     kept.push(name, value);
   }
   return {
-    kept,
+    kept: connection === '' ? kept : withoutConnectionOptions(kept, connection),
     host,
     forwardedFor,
     traceId,
@@ -85,6 +88,30 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     hasBody: chunked || contentLength > 0,
     fieldBytes,
   };
+}
+
+/** Connection options that name no field of a message: nothing to remove for them. */
+const PLAIN_OPTIONS = new Set(['close', 'keep-alive', 'upgrade', '']);
+
+/**
+ * `fields` (`[name, value...]`) without those the Connection header names: "for each
+ * connection-option in this field, remove any header or trailer field(s) from the message with
+ * the same name" before forwarding it (RFC 9110 §7.6.1). Content-Length stays: it frames the
+ * body this hop reads and sends on (a client naming it is wrong, and undici frames it anyway).
+ */
+export function withoutConnectionOptions(fields: string[], connection: string): string[] {
+  const named = new Set<string>();
+  for (const option of connection.toLowerCase().split(',')) {
+    const name = option.trim();
+    if (!PLAIN_OPTIONS.has(name) && name !== 'content-length') named.add(name);
+  }
+  if (named.size === 0) return fields;
+  const rest: string[] = [];
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i] as string;
+    if (!named.has(name.toLowerCase())) rest.push(name, fields[i + 1] as string);
+  }
+  return rest;
 }
 
 /**
