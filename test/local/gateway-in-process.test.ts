@@ -443,6 +443,44 @@ function continueThenSend(port: number, head: string, body: string): Promise<str
   });
 }
 
+describe('a transfer coding other than chunked', () => {
+  it('is not sent on as if the body had none: 501, the target never reached (RFC 9112 §6.1)', async () => {
+    const seen: Seen[] = [];
+    const { apiPort, accessLog } = await start({ targets: [echo(seen)] });
+    for (const coding of ['gzip, chunked', 'deflate,chunked']) {
+      const reply = await rawExchange(
+        apiPort,
+        Buffer.from(
+          `POST ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: ${coding}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+        ),
+        5_000,
+      );
+      expect({ coding, status: reply.status, body: reply.body.toString() }).toEqual({
+        coding,
+        status: 501,
+        body: '{"message":"Not Implemented"}',
+      });
+    }
+    // Before, the target got the coded bytes with `content-length: 5` and no coding at all.
+    expect(seen).toEqual([]);
+    expect(accessLog.map((l) => l.status)).toEqual(['501', '501']);
+  });
+
+  it('leaves chunked alone, whatever its case', async () => {
+    const seen: Seen[] = [];
+    const { apiPort } = await start({ targets: [echo(seen)] });
+    const reply = await rawExchange(
+      apiPort,
+      Buffer.from(
+        `POST ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
+      ),
+      5_000,
+    );
+    expect(reply.status).toBe(200);
+    expect(seen.map((s) => s.body.toString())).toEqual(['hello']);
+  });
+});
+
 describe('what an observer is told of each request', () => {
   function observing(active = true) {
     const records: [AccessLogRecord, string | undefined, string | undefined][] = [];

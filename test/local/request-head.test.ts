@@ -111,6 +111,7 @@ describe('the headers read in one pass', () => {
       userAgent: '',
       contentLength: -1,
       hasBody: false,
+      otherCoding: false,
       fieldBytes: 0,
     });
   });

@@ -39,6 +39,10 @@ export const INTEGRATION_TIMEOUT = gatewayError(503, 'Service Unavailable');
 // (docs/verified.md).
 export const BAD_REQUEST = gatewayError(400, 'Bad Request');
 export const REQUEST_TIMEOUT = gatewayError(408, 'Request Timeout');
+// A transfer coding the gateway cannot undo (`gzip, chunked`): "A server that receives a request
+// message with a transfer coding it does not understand SHOULD respond with 501 (Not
+// Implemented)" (RFC 9112 §6.1); the message in API Gateway's shape is assumed.
+export const NOT_IMPLEMENTED = gatewayError(501, 'Not Implemented');
 
 // API Gateway's request ids look like `RL2XYiwjPHcEMEQ=`: 15 characters and a `=`. A random
 // per-process prefix plus a counter keeps them unique without randomness per request.

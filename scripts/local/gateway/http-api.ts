@@ -39,6 +39,7 @@ import {
   gatewayError,
   INTEGRATION_TIMEOUT,
   NOT_FOUND,
+  NOT_IMPLEMENTED,
   PAYLOAD_TOO_LARGE,
   TOO_MANY_REQUESTS,
 } from './errors.ts';
@@ -160,6 +161,7 @@ function createHandler(
       addedFields,
     );
     if (refused !== undefined) return request.fail(refused);
+    if (head.otherCoding) return request.fail(NOT_IMPLEMENTED);
 
     const route = matchRoute(routes, request.httpMethod, request.path);
     if (route === undefined) {

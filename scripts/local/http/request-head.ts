@@ -21,6 +21,11 @@ export interface RequestHead {
   /** -1 when absent. */
   contentLength: number;
   hasBody: boolean;
+  /**
+   * Transfer-Encoding names a coding besides chunked (`gzip, chunked`): node:http removes the
+   * chunked framing only, so the body read is still coded, and no hop may pass it on as plain.
+   */
+  otherCoding: boolean;
   /** Bytes of the header lines as sent: `name: value` and CRLF, for each field. */
   fieldBytes: number;
 }
@@ -36,6 +41,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
   let userAgent = '';
   let contentLength = -1;
   let chunked = false;
+  let otherCoding = false;
   let fieldBytes = 0;
   let connection = '';
   for (let i = 0; i < raw.length; i += 2) {
@@ -73,6 +79,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
           break;
         case 'transfer-encoding':
           chunked = true;
+          if (value.toLowerCase() !== 'chunked') otherCoding = true;
           continue;
       }
     }
@@ -86,6 +93,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
     userAgent,
     contentLength,
     hasBody: chunked || contentLength > 0,
+    otherCoding,
     fieldBytes,
   };
 }
