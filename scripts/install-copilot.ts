@@ -13,6 +13,7 @@ import {
 import { COPILOT_VERSION } from './cloud/copilot.ts';
 import {
   AMAZON_ECS_KEY_FINGERPRINT,
+  INSTALL_DIR,
   installCopilot,
   RELEASES_URL,
   releaseUrls,
@@ -21,7 +22,7 @@ import {
 const flags = {
   dir: {
     type: 'string',
-    default: '.cache/bin',
+    default: INSTALL_DIR,
     valueName: 'dir',
     description: 'Where to put the copilot binary (add it to PATH)',
   },

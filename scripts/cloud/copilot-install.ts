@@ -12,6 +12,9 @@ import { expBackoff, retry } from 'zx';
 import { runProcessSync } from '../cli/process.ts';
 
 export const RELEASES_URL = 'https://github.com/aws/copilot-cli/releases/download';
+
+/** Where install-copilot.ts puts the binary unless told otherwise (relative to where it runs). */
+export const INSTALL_DIR = '.cache/bin';
 export const AMAZON_ECS_KEY = path.join(import.meta.dirname, 'amazon-ecs-public-key.asc');
 /** verify.en.md: "Key fingerprint: F34C 3DDA E729 26B0 79BE AEC6 BCE9 D9A4 2D51 784F". */
 export const AMAZON_ECS_KEY_FINGERPRINT = 'F34C3DDAE72926B079BEAEC6BCE9D9A42D51784F';

@@ -5,9 +5,10 @@
 
 import { z } from 'zod';
 import { which } from 'zx';
-import { CliError, type Progress } from '../cli/command.ts';
+import { CliError, nextCommand, type Progress } from '../cli/command.ts';
 import { type RunResult, runProcess } from '../cli/process.ts';
 import { effectiveProfile, redact } from './copilot-credentials.ts';
+import { INSTALL_DIR } from './copilot-install.ts';
 import { COPILOT_VERSION } from './copilot-version.ts';
 import { formatDuration } from './wait.ts';
 
@@ -86,7 +87,7 @@ export class Copilot {
       throw new CliError(
         `${cmd}: the copilot CLI is not on PATH`,
         `no executable "${name}" found; nothing was changed`,
-        `install Copilot v${COPILOT_VERSION} (${RELEASE_URL}), then re-run`,
+        `${nextCommand('install-copilot')}   (Copilot v${COPILOT_VERSION}, its signature checked), then export PATH="$PWD/${INSTALL_DIR}:$PATH" and re-run`,
       );
     }
     const copilot = new Copilot({ ...options, bin });

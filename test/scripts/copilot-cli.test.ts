@@ -99,7 +99,10 @@ describe('Copilot.open', () => {
     const error = await cliErrorOf(Copilot.open({ cwd: '/repo', env: {}, log }, 'deploy'));
     expect(error.what).toBe('deploy: the copilot CLI is not on PATH');
     expect(error.why).toBe('no executable "copilot" found; nothing was changed');
-    expect(error.next).toBe(`install Copilot v${COPILOT_VERSION} (${RELEASE}), then re-run`);
+    // The repository's own installer, and where it puts the binary.
+    expect(error.next).toBe(
+      `npx zx scripts/install-copilot.ts   (Copilot v${COPILOT_VERSION}, its signature checked), then export PATH="$PWD/.cache/bin:$PATH" and re-run`,
+    );
     expect(error.exitCode).toBe(1);
     expect(runProcess).not.toHaveBeenCalled();
     expect(lines).toEqual([]);

@@ -11,8 +11,8 @@ import path from 'node:path';
 import {
   CloudFormationClient,
   CreateChangeSetCommand,
-  DeleteChangeSetCommand,
   type CreateChangeSetCommandInput,
+  DeleteChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStackResourcesCommand,
