@@ -34,6 +34,31 @@ function urlFlag(value: string, cmd: string): string {
   return url;
 }
 
+/** A URL served on this machine: `npm start`'s, whose output says what each request met. */
+const onThisMachine = (url: string): boolean =>
+  /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(url).hostname);
+
+/**
+ * What to run after failed checks: a token when every failure is a 401 and none was given
+ * (the JWT authorizer), npm start's output for a --url on this machine, diagnose for a deploy.
+ */
+function nextAfterFailures(
+  failed: SmokeReport['checks'],
+  url: string | undefined,
+  f: SmokeRunOptions,
+  env: string,
+): string {
+  const local = f.url !== undefined && url !== undefined && onThisMachine(url);
+  if (f.token === undefined && failed.every((c) => c.status === 401)) {
+    const target = f.url !== undefined ? `--url ${url}` : `--env ${env}`;
+    const where = local ? '   (npm start -- --jwt prints one)' : '';
+    return `${invocation(f.cmd)} ${target} --token <a JWT its issuer signed>${where}`;
+  }
+  if (local)
+    return "npm start's output: its access log and each replica's lines say what a request met";
+  return env ? `${invocation('diagnose')} --env ${env}` : 'check the services behind the URL';
+}
+
 /**
  * The failure to report when no check got an answer at all (refused, no such host, timed out):
  * one cause, not a list of the same error per check, and for a URL on this machine the command
@@ -42,8 +67,7 @@ function urlFlag(value: string, cmd: string): string {
 function unreachable(report: SmokeReport, url: string, cmd: string, env: string) {
   if (report.checks.some((c) => c.status !== undefined)) return undefined;
   const cause = report.checks.find((c) => !c.ok)?.problems[0] ?? 'no answer';
-  const onThisMachine = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/.test(new URL(url).hostname);
-  const next = onThisMachine
+  const next = onThisMachine(url)
     ? 'npm start   (in another terminal), then run this again, or add --wait-ready 60 to wait for it'
     : env
       ? `${invocation('diagnose')} --env ${env}`
@@ -174,7 +198,7 @@ export async function smokeRun(f: SmokeRunOptions): Promise<number> {
     throw new CliError(
       `${cmd}: ${failed.length} of ${report.checks.length} checks failed`,
       failed.map((c) => `${c.name}: ${c.problems.join('; ')}`).join(' | '),
-      env ? `${invocation('diagnose')} --env ${env}` : 'check the services, e.g. npm start logs',
+      nextAfterFailures(failed, apiUrl, f, env),
     );
   }
   return 0;

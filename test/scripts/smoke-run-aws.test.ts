@@ -205,8 +205,10 @@ describe('smokeRun --url', () => {
         ),
       );
       expect(cfn.calls()).toHaveLength(0);
-      // Without an environment there is nothing to diagnose: the services' own logs are next.
-      expect(error.next).toBe('check the services, e.g. npm start logs');
+      // A URL on this machine is npm start's: its output says what each request met.
+      expect(error.next).toBe(
+        "npm start's output: its access log and each replica's lines say what a request met",
+      );
       const report = JSON.parse(printed.stdout()) as { passed: boolean; checks: unknown[] };
       expect(report.passed).toBe(false);
       expect(api.asked.some((r) => r.headers.origin === 'https://app.example.com')).toBe(true);
@@ -249,6 +251,23 @@ describe('smokeRun where part of it answers, or nothing does', () => {
       expect(error.what).toMatch(/^smoke: \d+ of \d+ checks failed$/);
     } finally {
       await api.close();
+    }
+  });
+
+  it('asks for a token when every failed check met a 401, naming where a local one comes from', async () => {
+    const refusing = await recordingServer(() => ({ status: 401 }));
+    try {
+      const error = await failure(smokeRun(options({ env: undefined, url: refusing.url })));
+      expect(error.next).toBe(
+        `npx zx scripts/smoke.ts --url ${refusing.url} --token <a JWT its issuer signed>   (npm start -- --jwt prints one)`,
+      );
+      // With a token given, the 401s are the token's problem: npm start's output says why.
+      const given = await failure(
+        smokeRun(options({ env: undefined, url: refusing.url, token: 'expired' })),
+      );
+      expect(given.next).toMatch(/^npm start's output: /);
+    } finally {
+      await refusing.close();
     }
   });
 

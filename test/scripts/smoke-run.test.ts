@@ -49,7 +49,8 @@ describe('smokeRun where nothing answers', () => {
     try {
       const error = await failure(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
       expect(error.what).toMatch(/^smoke: \d+ of \d+ checks failed$/);
-      expect(error.next).toBe('npx zx scripts/diagnose.ts --env test');
+      // On this machine, not a deploy's diagnose (which asks AWS): npm start's own output.
+      expect(error.next).toMatch(/^npm start's output: /);
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
