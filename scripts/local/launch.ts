@@ -88,7 +88,9 @@ function banner(
     `Local stack ready in ${seconds} s (pid ${process.pid}): ${running.application}, environment ${running.environment}`,
     '',
     `  HTTP API  ${running.apiUrl}   ($default stage; throttling ${throttle?.rateLimit} req/s, burst ${throttle?.burstLimit}; integration timeout ${settings.integrationTimeoutMs} ms)`,
-    `  Console   ${extra.console?.url ?? '(off: --no-console)'}   (topology, access log, actions)`,
+    extra.console
+      ? `  Console   ${extra.console.url}   (topology, access log, actions)`
+      : '  Console   off (--no-console)',
     `  ALB       ${running.albUrl}   (Host: ${running.albHost} or ${internalHost('<service>', running.environment, running.application)})`,
     '',
     running

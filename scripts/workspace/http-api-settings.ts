@@ -27,7 +27,7 @@ const DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000;
  * Status Code With Request Header Fields Too Large", 2023) saw 431 from an HTTP API behind
  * Cloudflare. Assumed: 431 in the gateway's own shape, the head counted as the request line
  * and the header lines (headBytes), 10,240 bytes allowed. docs/verified.md records it and the
- * smoke test checks it on a deploy (scripts/checks/smoke-quotas.ts; the local gateway, scripts/local/http-api.ts).
+ * smoke test checks it on a deploy (scripts/checks/smoke-quotas.ts; the local gateway, scripts/local/gateway/http-api.ts).
  */
 export const HEAD_LIMIT_BYTES = 10_240;
 

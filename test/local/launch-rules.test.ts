@@ -217,9 +217,7 @@ describe('the banner', () => {
     catchSignals();
     await launch(options({ consolePort: undefined }));
     expect(stand.startConsole).not.toHaveBeenCalled();
-    expect(out.stdout()).toContain(
-      '\n  Console   (off: --no-console)   (topology, access log, actions)\n',
-    );
+    expect(out.stdout()).toContain('\n  Console   off (--no-console)\n');
   });
 
   it('with --jwt: the issuer, the audience, a 12-hour token, and the curl that sends it', async () => {
