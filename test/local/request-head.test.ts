@@ -51,6 +51,7 @@ describe('the headers read in one pass', () => {
     ['Keep-Alive', 'timeout=5'],
     ['Proxy-Connection', 'keep-alive'],
     ['Upgrade', 'h2c'],
+    ['TE', 'trailers'],
     ['Expect', '100-continue'],
     ['Transfer-Encoding', 'chunked'],
     ['X-Amzn-Trace-Id', 'Root=1-5759e988-bd862e3fe1be46a994272793'],

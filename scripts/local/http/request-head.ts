@@ -30,8 +30,8 @@ export interface RequestHead {
   fieldBytes: number;
 }
 
-/** Lengths of the header names `readRequestHead` looks at (host, expect, ..., transfer-encoding). */
-const NOTED_LENGTHS = new Set([4, 6, 7, 10, 14, 15, 16, 17]);
+/** Lengths of the header names `readRequestHead` looks at (te, host, ..., transfer-encoding). */
+const NOTED_LENGTHS = new Set([2, 4, 6, 7, 10, 14, 15, 16, 17]);
 
 export function readRequestHead(raw: readonly string[]): RequestHead {
   const kept: string[] = [];
@@ -66,6 +66,7 @@ export function readRequestHead(raw: readonly string[]): RequestHead {
         case 'keep-alive':
         case 'proxy-connection':
         case 'upgrade':
+        case 'te': // hop-by-hop too (RFC 9110 §7.6.1), like the three above
         case 'expect':
           continue;
         case 'x-amzn-trace-id':
