@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { serverOptions } from '../http/listeners.ts';
 import { EventStreams, STREAM_LIMITS, type StreamLimits } from './event-streams.ts';
 import { type ConsoleFeed, FeedError, REPLICA_ACTIONS, type ReplicaAction } from './feed.ts';
@@ -177,13 +178,52 @@ async function route(
   problem(res, 404, 'Not Found', `nothing at ${url.pathname}; the console is at /`);
 }
 
+/**
+ * What node:http's parser refused (a NUL in a header, a head too large) or its slow-client
+ * limits cut, answered as a problem like every other answer rather than node:http's bare one,
+ * with the same statuses (431, 408, else 400); after the answer under way on the connection,
+ * if any (a pipelined request refused behind a good one), never inside it.
+ */
+function clientErrorListener(inProgress: WeakMap<Duplex, http.ServerResponse>) {
+  return (error: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? 431
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? 408
+          : 400;
+    const title = http.STATUS_CODES[status] as string;
+    const detail = `node:http could not take the request (${error.code ?? 'no code'})`;
+    const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+    const answer = () =>
+      socket.writable
+        ? socket.end(
+            `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
+              `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\n` +
+              `connection: close\r\n\r\n${body}`,
+          )
+        : socket.destroy();
+    const current = inProgress.get(socket);
+    if (current === undefined) answer();
+    else current.once('close', answer);
+  };
+}
+
 export function createConsoleServer(
   feed: ConsoleFeed,
   limits: StreamLimits = STREAM_LIMITS,
 ): http.Server {
   const streams = new EventStreams(feed, limits);
+  const inProgress = new WeakMap<Duplex, http.ServerResponse>();
   // The listeners' slow-client limits: a request's head within 10 s, its whole within 30 s.
-  return http.createServer(serverOptions(), (req, res) => {
+  const server = http.createServer(serverOptions(), (req, res) => {
+    const { socket } = req;
+    inProgress.set(socket, res);
+    res.once('close', () => inProgress.delete(socket));
     route(feed, streams, req, res).catch((error: Error) => {
       if (res.headersSent) return void res.destroy();
       if (error instanceof FeedError) {
@@ -197,4 +237,6 @@ export function createConsoleServer(
       problem(res, 500, 'Internal Server Error', error.message);
     });
   });
+  server.on('clientError', clientErrorListener(inProgress));
+  return server;
 }

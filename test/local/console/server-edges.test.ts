@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STREAM_LIMITS, type StreamLimits } from '../../../scripts/local/console/event-streams.ts';
 import type { ReplicaAction } from '../../../scripts/local/console/feed.ts';
 import { createConsoleServer } from '../../../scripts/local/console/server.ts';
-import { type Reply, rawExchange, request } from '../../helpers/http.ts';
+import { type Reply, rawConnection, rawExchange, request } from '../../helpers/http.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { FakeFeed } from './fake-feed.ts';
 
@@ -213,6 +213,44 @@ describe('a request target', () => {
     });
     // The absolute form is still read as its path (RFC 9112 §3.2.2: a server MUST accept it).
     expect(await get(url, `${url}/api/topology`)).toMatchObject({ status: 200 });
+  });
+});
+
+describe('a request node:http cannot take', () => {
+  /** The console's answer to `head` sent as is on a raw socket. */
+  async function sendRaw(url: string, head: string) {
+    const reply = await rawExchange(Number(new URL(url).port), Buffer.from(head, 'latin1'), 5_000);
+    const body = JSON.parse(reply.body.toString()) as { status: number; title: string };
+    return { status: reply.status, type: reply.headers['content-type'], body };
+  }
+
+  it('is answered as a problem, with the status node:http gives it', async () => {
+    const url = await serve(new FakeFeed());
+    expect(await sendRaw(url, 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\0b\r\n\r\n')).toEqual({
+      status: 400,
+      type: 'application/problem+json',
+      body: expect.objectContaining({ status: 400, title: 'Bad Request' }),
+    });
+    const huge = `GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`;
+    expect(await sendRaw(url, huge)).toEqual({
+      status: 431,
+      type: 'application/problem+json',
+      body: expect.objectContaining({ status: 431, title: 'Request Header Fields Too Large' }),
+    });
+  });
+
+  it('after a good one on the same connection, is answered after it', async () => {
+    const url = await serve(new FakeFeed());
+    const port = Number(new URL(url).port);
+    const good = 'GET /api/topology HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    const bad = 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\0b\r\n\r\n';
+    const c = rawConnection(port);
+    c.socket.write(good + bad);
+    await waitFor('the console to close the connection', () => c.closed);
+    expect(c.text).toMatch(
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n\{[\s\S]*HTTP\/1\.1 400 Bad Request\r\n/,
+    );
+    expect(c.text).toMatch(/content-type: application\/problem\+json\r\n[\s\S]*"status":400/);
   });
 });
 
