@@ -615,7 +615,11 @@ describe('a client that goes away before its answer', () => {
     await waitFor('the target to see it go', () => closed, 5_000);
     await waitFor('the slot freed', () => group.targets[0]?.inFlight === 0, 5_000);
     await waitFor('the access-log line', () => accessLog.length === 1, 5_000);
-    expect(accessLog[0]).toMatchObject({ responseLength: '-', integrationStatus: '-' });
+    expect(accessLog[0]).toMatchObject({
+      status: '-',
+      responseLength: '-',
+      integrationStatus: '-',
+    });
   });
 });
 

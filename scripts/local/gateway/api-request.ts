@@ -189,7 +189,9 @@ export function finish(
   }
   const observed = observer?.active === true;
   if (log === null && !observed) return;
-  request.status = request.res.statusCode;
+  // No head went out when the client left first: the record says no status ("-"), not the
+  // 200 node:http holds for a response it never started.
+  request.status = request.res.headersSent ? request.res.statusCode : -1;
   request.responseLatency = performance.now() - request.started;
   if (log !== null) log(request);
   if (observed) observer?.served(accessLogFields(request), request.rule, request.target);

@@ -276,11 +276,14 @@ function renderRouteFilter() {
   );
 }
 
+/** A request's status as the access log writes it: "-" when no answer went out (the client left). */
+const statusText = (status) => (status < 0 ? '-' : String(status));
+
 function showRecord(record) {
   redraw(
     $('record-served'),
     h('dt', {}, 'request'),
-    h('dd', { class: 'mono' }, `${record.method} ${record.path} → ${record.status}`),
+    h('dd', { class: 'mono' }, `${record.method} ${record.path} → ${statusText(record.status)}`),
     h('dt', {}, 'HTTP API route'),
     h(
       'dd',
@@ -310,7 +313,11 @@ function logRow(record) {
     'tr',
     {
       tabindex: 0,
-      dataset: { seq: String(record.seq), status: String(record.status), key: `log-${record.seq}` },
+      dataset: {
+        seq: String(record.seq),
+        status: statusText(record.status),
+        key: `log-${record.seq}`,
+      },
       onclick: open,
       onkeydown: (event) => {
         if (event.key === 'Enter' || event.key === ' ') {
@@ -323,7 +330,7 @@ function logRow(record) {
     h('td', {}, record.method),
     h('td', { class: 'mono' }, record.path),
     h('td', { class: 'mono' }, record.routeKey),
-    h('td', { class: `status s${String(record.status)[0]}` }, String(record.status)),
+    h('td', { class: `status s${statusText(record.status)[0]}` }, statusText(record.status)),
     h('td', {}, ms(record.latencyMs)),
     h('td', {}, record.replica ?? '-'),
   );
@@ -335,7 +342,8 @@ function renderLog() {
   const all = [...state.requests.values()];
   const shown = all.filter(
     (r) =>
-      (status === '' || String(r.status)[0] === status) && (route === '' || r.routeKey === route),
+      (status === '' || statusText(r.status)[0] === status) &&
+      (route === '' || r.routeKey === route),
   );
   $('log-count').textContent = `${shown.length} of ${all.length} kept`;
   redraw($('log').tBodies[0], ...shown.slice(0, LOG_SHOWN).map(logRow));
