@@ -40,17 +40,18 @@ const onThisMachine = (url: string): boolean =>
 
 /**
  * What to run after failed checks: a token when every failure is a 401 and none was given
- * (the JWT authorizer), npm start's output for a --url on this machine, diagnose for a deploy.
+ * (the JWT authorizer), npm start's output for a --url on this machine (`given`), diagnose for
+ * a deploy.
  */
-function nextAfterFailures(
-  failed: SmokeReport['checks'],
-  url: string | undefined,
-  f: SmokeRunOptions,
+export function nextAfterFailures(
+  failed: readonly { status?: number | undefined }[],
+  given: string | undefined,
+  f: Pick<SmokeRunOptions, 'cmd' | 'token'>,
   env: string,
 ): string {
-  const local = f.url !== undefined && url !== undefined && onThisMachine(url);
+  const local = given !== undefined && onThisMachine(given);
   if (f.token === undefined && failed.every((c) => c.status === 401)) {
-    const target = f.url !== undefined ? `--url ${url}` : `--env ${env}`;
+    const target = given !== undefined ? `--url ${given}` : `--env ${env}`;
     const where = local ? '   (npm start -- --jwt prints one)' : '';
     return `${invocation(f.cmd)} ${target} --token <a JWT its issuer signed>${where}`;
   }
@@ -198,7 +199,7 @@ export async function smokeRun(f: SmokeRunOptions): Promise<number> {
     throw new CliError(
       `${cmd}: ${failed.length} of ${report.checks.length} checks failed`,
       failed.map((c) => `${c.name}: ${c.problems.join('; ')}`).join(' | '),
-      nextAfterFailures(failed, apiUrl, f, env),
+      nextAfterFailures(failed, given, f, env),
     );
   }
   return 0;

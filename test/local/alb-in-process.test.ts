@@ -125,7 +125,13 @@ describe('what a target receives, and what the client gets back', () => {
       targets: [
         (req, res) => {
           seen = req.headers;
-          res.writeHead(200, { connection: 'X-Internal', 'x-internal': 'secret', 'x-other': '1' });
+          // Set-Cookie's value happens to be a field's name: only Connection's options count.
+          res.writeHead(200, {
+            connection: 'X-Internal',
+            'x-internal': 'secret',
+            'x-other': '1',
+            'set-cookie': 'x-other',
+          });
           res.end('ok');
         },
       ],
@@ -141,6 +147,7 @@ describe('what a target receives, and what the client gets back', () => {
     expect(seen['x-custom']).toBe('kept');
     expect(seen['x-hop']).toBeUndefined();
     expect(reply.headers['x-other']).toBe('1');
+    expect(reply.headers['set-cookie']).toBe('x-other');
     expect(reply.headers['x-internal']).toBeUndefined();
   });
 

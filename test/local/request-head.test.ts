@@ -40,6 +40,41 @@ const sentHeadBytes = (raw: string) => Buffer.byteLength(raw.slice(0, raw.indexO
 
 const fakeRequest = (over: Partial<IncomingMessage>) => ({ ...over }) as IncomingMessage;
 
+describe('the fields a Connection header names (RFC 9110 §7.6.1)', () => {
+  const keptNames = (raw: string[][]) =>
+    readRequestHead(raw.flat()).kept.filter((_, i) => i % 2 === 0);
+
+  it('are dropped whichever of several Connection headers names them', () => {
+    expect(
+      keptNames([
+        ['Connection', 'X-Hop'],
+        ['Connection', 'close'],
+        ['X-Hop', '1'],
+        ['Accept', '*/*'],
+      ]),
+    ).toEqual(['Accept']);
+    expect(
+      keptNames([
+        ['Connection', 'close'],
+        ['Connection', 'x-hop, X-Other'],
+        ['X-Other', '2'],
+        ['x-hop', '1'],
+        ['Accept', '*/*'],
+      ]),
+    ).toEqual(['Accept']);
+  });
+
+  it('except Content-Length, which frames the body this hop sends on', () => {
+    expect(
+      keptNames([
+        ['Connection', 'Content-Length, X-Hop'],
+        ['Content-Length', '5'],
+        ['X-Hop', '1'],
+      ]),
+    ).toEqual(['Content-Length']);
+  });
+});
+
 describe('the headers read in one pass', () => {
   const raw = [
     ['Host', 'api.example.com:8080'],

@@ -4,7 +4,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { smokeRun } from '../../scripts/checks/smoke-run.ts';
+import { nextAfterFailures, smokeRun } from '../../scripts/checks/smoke-run.ts';
 import { cliErrorOf } from '../helpers/cli-error.ts';
 import { smokeRunOptions } from './smoke-run-options.ts';
 
@@ -27,6 +27,45 @@ beforeEach(() => {
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
 });
 afterEach(() => vi.restoreAllMocks());
+
+describe('the next step after failed checks', () => {
+  const smoke = { cmd: 'smoke', token: undefined };
+  const refused = [{ status: 401 }, { status: 401 }];
+
+  it('is a token when every failure is a 401 and none was given', () => {
+    expect(nextAfterFailures(refused, 'http://127.0.0.1:8080', smoke, '')).toBe(
+      'npx zx scripts/smoke.ts --url http://127.0.0.1:8080 --token <a JWT its issuer signed>   (npm start -- --jwt prints one)',
+    );
+    expect(nextAfterFailures(refused, 'https://api.example.com', smoke, '')).toBe(
+      'npx zx scripts/smoke.ts --url https://api.example.com --token <a JWT its issuer signed>',
+    );
+    expect(nextAfterFailures(refused, undefined, smoke, 'test')).toBe(
+      'npx zx scripts/smoke.ts --env test --token <a JWT its issuer signed>',
+    );
+  });
+
+  it('is where the failures are said otherwise: npm start, diagnose, or the services', () => {
+    // One failure that is no 401 (a check that got nothing at all has no status).
+    const mixed = [{ status: 401 }, { status: 500 }];
+    const silent = [{ status: 401 }, {}];
+    for (const failed of [mixed, silent]) {
+      expect(nextAfterFailures(failed, 'http://localhost:8080', smoke, 'test')).toMatch(
+        /^npm start's output: /,
+      );
+      expect(nextAfterFailures(failed, undefined, smoke, 'test')).toBe(
+        'npx zx scripts/diagnose.ts --env test',
+      );
+      expect(nextAfterFailures(failed, 'https://api.example.com', smoke, '')).toBe(
+        'check the services behind the URL',
+      );
+    }
+    // A token given: its 401s are the token's, said where the requests are logged.
+    const given = { cmd: 'smoke', token: 'expired' };
+    expect(nextAfterFailures(refused, 'http://[::1]:8080', given, '')).toMatch(
+      /^npm start's output: /,
+    );
+  });
+});
 
 describe('smokeRun where nothing answers', () => {
   it('says so once, with the cause and npm start for a URL on this machine', async () => {

@@ -182,14 +182,11 @@ async function route(
  * What node:http's parser refused (a NUL in a header, a head too large) or its slow-client
  * limits cut, answered as a problem like every other answer rather than node:http's bare one,
  * with the same statuses (431, 408, else 400); after the answer under way on the connection,
- * if any (a pipelined request refused behind a good one), never inside it.
+ * if any (a pipelined request refused behind a good one), never inside it. A connection that
+ * can no longer be written to (the client reset it) is only closed.
  */
-function clientErrorListener(inProgress: WeakMap<Duplex, http.ServerResponse>) {
+export function clientErrorListener(inProgress: WeakMap<Duplex, http.ServerResponse>) {
   return (error: NodeJS.ErrnoException, socket: Duplex): void => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
     const status =
       error.code === 'HPE_HEADER_OVERFLOW'
         ? 431

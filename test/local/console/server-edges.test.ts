@@ -5,12 +5,14 @@
 // 503 a script can back off from, a stream that fails after its head closed rather than left
 // hanging, a feed's own error (not a FeedError) answered as a 500 problem, and a request
 // target that is no path (`//`, `*`, `http://`) answered as the client's mistake, a 400.
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STREAM_LIMITS, type StreamLimits } from '../../../scripts/local/console/event-streams.ts';
 import type { ReplicaAction } from '../../../scripts/local/console/feed.ts';
-import { createConsoleServer } from '../../../scripts/local/console/server.ts';
+import { clientErrorListener, createConsoleServer } from '../../../scripts/local/console/server.ts';
 import { type Reply, rawConnection, rawExchange, request } from '../../helpers/http.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { FakeFeed } from './fake-feed.ts';
@@ -19,9 +21,11 @@ let server: http.Server | undefined;
 const agents: http.Agent[] = [];
 afterEach(async () => {
   for (const agent of agents.splice(0)) agent.destroy();
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  const started = server;
   server = undefined;
+  if (started === undefined) return; // a test of no server: nothing to close
+  started.closeAllConnections();
+  await new Promise((resolve) => started.close(resolve));
 });
 
 async function serve(feed: FakeFeed, limits: StreamLimits = STREAM_LIMITS): Promise<string> {
@@ -185,7 +189,8 @@ describe('a request target', () => {
     const port = Number(new URL(url).port);
     const head = `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
     const reply = await rawExchange(port, Buffer.from(head, 'latin1'), 5_000);
-    return { target, status: reply.status, type: reply.headers['content-type'] };
+    const body: unknown = JSON.parse(reply.body.toString());
+    return { target, status: reply.status, type: reply.headers['content-type'], body };
   }
 
   it("that is no path is the client's mistake: a 400 problem, never a 500", async () => {
@@ -195,18 +200,24 @@ describe('a request target', () => {
         target,
         status: 400,
         type: 'application/problem+json',
+        body: {
+          type: 'about:blank',
+          title: 'Bad Request',
+          status: 400,
+          detail: `the request target is not a path: ${target}`,
+        },
       });
     }
   });
 
   it('starting with // is a path of its own, not an authority and the path after it', async () => {
     const url = await serve(new FakeFeed());
-    expect(await get(url, '//')).toEqual({
+    expect(await get(url, '//')).toMatchObject({
       target: '//',
       status: 404,
       type: 'application/problem+json',
     });
-    expect(await get(url, '//evil.example/api/topology')).toEqual({
+    expect(await get(url, '//evil.example/api/topology')).toMatchObject({
       target: '//evil.example/api/topology',
       status: 404,
       type: 'application/problem+json',
@@ -242,15 +253,83 @@ describe('a request node:http cannot take', () => {
   it('after a good one on the same connection, is answered after it', async () => {
     const url = await serve(new FakeFeed());
     const port = Number(new URL(url).port);
-    const good = 'GET /api/topology HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    // The page, read from disk: its answer is still to come when the parser refuses the next.
+    const good = 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n';
     const bad = 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\0b\r\n\r\n';
     const c = rawConnection(port);
     c.socket.write(good + bad);
     await waitFor('the console to close the connection', () => c.closed);
     expect(c.text).toMatch(
-      /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n\{[\s\S]*HTTP\/1\.1 400 Bad Request\r\n/,
+      /^HTTP\/1\.1 200 OK\r\n[\s\S]*<\/html>\s*HTTP\/1\.1 400 Bad Request\r\n/,
     );
     expect(c.text).toMatch(/content-type: application\/problem\+json\r\n[\s\S]*"status":400/);
+  });
+});
+
+describe("the listener for what node:http's parser refuses", () => {
+  /** A connection as the listener sees it: whether it can be written to, what was written. */
+  function connection(writable = true) {
+    const socket = Object.assign(new EventEmitter(), {
+      writable,
+      ended: '',
+      destroyed: false,
+      end(text: string) {
+        socket.ended = text;
+      },
+      destroy() {
+        socket.destroyed = true;
+      },
+    });
+    return socket;
+  }
+  const refuse = (
+    code: string | undefined,
+    socket: ReturnType<typeof connection>,
+    inProgress = new WeakMap(),
+  ) =>
+    clientErrorListener(inProgress)(
+      Object.assign(new Error('refused'), code === undefined ? {} : { code }),
+      socket as unknown as Duplex,
+    );
+
+  it.each([
+    ['HPE_HEADER_OVERFLOW', 431, 'Request Header Fields Too Large'],
+    ['ERR_HTTP_REQUEST_TIMEOUT', 408, 'Request Timeout'],
+    ['HPE_INVALID_HEADER_TOKEN', 400, 'Bad Request'],
+    [undefined, 400, 'Bad Request'],
+  ])('answers %s with a %i problem, and closes', (code, status, title) => {
+    const socket = connection();
+    refuse(code, socket);
+    const [head, body] = socket.ended.split('\r\n\r\n') as [string, string];
+    expect(head.split('\r\n')).toEqual([
+      `HTTP/1.1 ${status} ${title}`,
+      'content-type: application/problem+json',
+      `content-length: ${Buffer.byteLength(body)}`,
+      'cache-control: no-store',
+      'connection: close',
+    ]);
+    expect(JSON.parse(body)).toEqual({
+      type: 'about:blank',
+      title,
+      status,
+      detail: `node:http could not take the request (${code ?? 'no code'})`,
+    });
+  });
+
+  it('only closes a connection it can no longer write to (a reset)', () => {
+    const socket = connection(false);
+    refuse('ECONNRESET', socket);
+    expect(socket).toMatchObject({ ended: '', destroyed: true });
+  });
+
+  it('waits for the answer under way on the connection to be over', () => {
+    const socket = connection();
+    const current = new EventEmitter();
+    const inProgress = new WeakMap([[socket as unknown as Duplex, current]]);
+    refuse('HPE_INVALID_METHOD', socket, inProgress as WeakMap<Duplex, http.ServerResponse>);
+    expect(socket.ended).toBe('');
+    current.emit('close');
+    expect(socket.ended).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
   });
 });
 
