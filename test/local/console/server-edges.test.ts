@@ -250,6 +250,15 @@ describe('a request node:http cannot take', () => {
     });
   });
 
+  it('later on a kept-alive connection, once an earlier answer is over, is answered', async () => {
+    const url = await serve(new FakeFeed());
+    const c = rawConnection(Number(new URL(url).port));
+    c.socket.write('GET /api/topology HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await waitFor('the first answer', () => /\r\n\r\n\{\}$/.test(c.text));
+    c.socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\0b\r\n\r\n');
+    await waitFor('the refusal', () => c.text.includes('HTTP/1.1 400 Bad Request'));
+  });
+
   it('after a good one on the same connection, is answered after it', async () => {
     const url = await serve(new FakeFeed());
     const port = Number(new URL(url).port);
