@@ -443,18 +443,18 @@ function continueThenSend(port: number, head: string, body: string): Promise<str
   });
 }
 
+/** `POST` of a chunked "hello" under this Transfer-Encoding, on a connection of its own. */
+function postHello(port: number, coding: string) {
+  const head = `POST ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: ${coding}`;
+  return rawExchange(port, Buffer.from(`${head}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`), 5_000);
+}
+
 describe('a transfer coding other than chunked', () => {
   it('is not sent on as if the body had none: 501, the target never reached (RFC 9112 §6.1)', async () => {
     const seen: Seen[] = [];
     const { apiPort, accessLog } = await start({ targets: [echo(seen)] });
     for (const coding of ['gzip, chunked', 'deflate,chunked']) {
-      const reply = await rawExchange(
-        apiPort,
-        Buffer.from(
-          `POST ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: ${coding}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
-        ),
-        5_000,
-      );
+      const reply = await postHello(apiPort, coding);
       expect({ coding, status: reply.status, body: reply.body.toString() }).toEqual({
         coding,
         status: 501,
@@ -469,13 +469,7 @@ describe('a transfer coding other than chunked', () => {
   it('leaves chunked alone, whatever its case', async () => {
     const seen: Seen[] = [];
     const { apiPort } = await start({ targets: [echo(seen)] });
-    const reply = await rawExchange(
-      apiPort,
-      Buffer.from(
-        `POST ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: Chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
-      ),
-      5_000,
-    );
+    const reply = await postHello(apiPort, 'Chunked');
     expect(reply.status).toBe(200);
     expect(seen.map((s) => s.body.toString())).toEqual(['hello']);
   });
@@ -796,13 +790,7 @@ describe("the integration's own settings", () => {
   it('releases a chunked body it held once the response is over', async () => {
     const budget = new BodyBudget(1_000);
     const { apiPort } = await start({ targets: [echo()], bodyBudget: budget });
-    const reply = await rawExchange(
-      apiPort,
-      Buffer.from(
-        `POST ${PATH} HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
-      ),
-      5_000,
-    );
+    const reply = await postHello(apiPort, 'chunked');
     expect(reply.status).toBe(200);
     await waitFor('the body released', () => budget.heldBytes === 0, 5_000);
   });
