@@ -31,7 +31,13 @@ function clientConfig(options: AwsOptions) {
     ...(region ? { region } : {}),
     ...(options.profile ? { profile: options.profile } : {}),
     maxAttempts: MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+    // throwOnRequestTimeout: without it @smithy/node-http-handler (4.x) only logs a WARN at
+    // requestTimeout and keeps waiting, so an endpoint that accepts and never answers hangs.
+    requestHandler: {
+      connectionTimeout: 5_000,
+      requestTimeout: 30_000,
+      throwOnRequestTimeout: true,
+    },
   };
 }
 

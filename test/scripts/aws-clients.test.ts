@@ -119,11 +119,18 @@ describe('createClients: region and profile', () => {
       expect(await client.config.region()).toBe('eu-west-3');
       expect(await client.config.maxAttempts()).toBe(3);
       const handler = client.config.requestHandler as unknown as {
-        configProvider: Promise<{ connectionTimeout?: number; requestTimeout?: number }>;
+        configProvider: Promise<{
+          connectionTimeout?: number;
+          requestTimeout?: number;
+          throwOnRequestTimeout?: boolean;
+        }>;
       };
+      // Without throwOnRequestTimeout the handler only warns at requestTimeout and waits on: an
+      // endpoint that accepts and never answers would hang every script.
       expect(await handler.configProvider).toMatchObject({
         connectionTimeout: 5_000,
         requestTimeout: 30_000,
+        throwOnRequestTimeout: true,
       });
     }
   });
