@@ -13,6 +13,12 @@ export interface RunResult {
 /** Exit code when the command is not found (the shell's). */
 export const NOT_FOUND = 127;
 
+/**
+ * The longest delay a Node timer keeps: a longer one "will be set to 1" (Node docs, timers,
+ * setTimeout), so `--timeout 40000` (minutes) would stop a command at once. Bounds are capped here.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** How long a process has between SIGTERM at its timeout and SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 
@@ -46,14 +52,15 @@ export async function runProcess(
   // Our own timers, so whether the timeout came first is known, not inferred from how the
   // process ended (zx kills the whole tree: a shell whose child died may still exit with a code).
   let timedOut = false;
+  const termMs = Math.min(options.timeoutMs, MAX_TIMER_MS);
   const term = setTimeout(() => {
     timedOut = true;
     child.kill('SIGTERM').catch(() => {}); // it may have just exited
-  }, options.timeoutMs);
+  }, termMs);
   // A process that ignores SIGTERM is killed outright, so no wait outlives its bound by more.
   const kill = setTimeout(
     () => child.kill('SIGKILL').catch(() => {}),
-    options.timeoutMs + (options.killGraceMs ?? KILL_GRACE_MS),
+    Math.min(termMs + (options.killGraceMs ?? KILL_GRACE_MS), MAX_TIMER_MS),
   );
   const out: ProcessOutput = await child.finally(() => {
     clearTimeout(term);

@@ -295,6 +295,15 @@ describe('runProcess (zx $)', () => {
     expect(processGone(Number(r.stdout.trim()))).toBe(true);
   });
 
+  // Node sets a timer longer than 2^31-1 ms to 1 ms: `init --timeout 40000` (minutes) stopped
+  // every copilot command at once, as "timed out ... after 40000 min".
+  it('lets a process run under a timeout longer than a Node timer holds', async () => {
+    const r = await runProcess('sh', ['-c', 'sleep 0.3; echo done'], {
+      timeoutMs: 40_000 * 60_000,
+    });
+    expect(r).toEqual({ code: 0, stdout: 'done\n', stderr: '', timedOut: false });
+  });
+
   it('stops a process that outlives its timeout and says so', async () => {
     const r = await runProcess('sh', ['-c', 'echo $$; exec sleep 100000'], { timeoutMs: 300 });
     expect(r.timedOut).toBe(true);
