@@ -17,15 +17,18 @@ import { type ApiOptions, withOptionChecks } from './smoke-options.ts';
 import { withHeadQuotaChecks } from './smoke-quotas.ts';
 
 function toUrl(value: string): string {
-  return /^https?:\/\//.test(value) ? value : `http://${value}`;
+  return /^[a-z][a-z\d+.-]*:\/\//i.test(value) ? value : `http://${value}`;
 }
 
-/** --url as given, with `http://` when it names no scheme (`localhost:8080`); else refused. */
-function urlFlag(value: string, cmd: string): string {
+/**
+ * --url (or --alb) as given, with `http://` when it names no scheme (`localhost:8080`); else
+ * refused: another scheme (`ftp://x`) is not read as a host name.
+ */
+function urlFlag(value: string, cmd: string, flag = 'url'): string {
   const url = toUrl(value);
-  if (!URL.canParse(url)) {
+  if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) {
     throw new CliError(
-      `${cmd}: invalid --url`,
+      `${cmd}: invalid --${flag}`,
       `"${value}" is not an http(s) URL`,
       `${invocation('smoke')} --url http://localhost:8080`,
       2,
@@ -160,7 +163,7 @@ export async function smokeRun(f: SmokeRunOptions): Promise<number> {
 
   const given = f.url === undefined ? undefined : urlFlag(f.url, cmd);
   const apiUrl = given ?? (aws ? await deployedApiUrl(cmd, aws, names, env) : undefined);
-  const targets = { api: apiUrl, alb: f.alb ? toUrl(f.alb) : undefined };
+  const targets = { api: apiUrl, alb: f.alb ? urlFlag(f.alb, cmd, 'alb') : undefined };
   const options = f.url ? localOptions(f) : await deployedOptions(f, aws, names);
 
   let report: SmokeReport;

@@ -104,4 +104,22 @@ describe('smokeRun --url', () => {
     expect(error.exitCode).toBe(2);
     expect(error.next).toBe('npx zx scripts/smoke.ts --url http://localhost:8080');
   });
+
+  // `ftp://x` was read as the host "ftp" (`http://ftp://x`) and reported as "nothing answered".
+  it('refuses a URL of another scheme, and an --alb that is not a URL, as usage errors', async () => {
+    const ftp = await failure('ftp://x');
+    expect([ftp.what, ftp.why, ftp.exitCode]).toEqual([
+      'smoke: invalid --url',
+      '"ftp://x" is not an http(s) URL',
+      2,
+    ]);
+    const alb = await cliErrorOf(
+      smokeRun(smokeRunOptions({ url: 'http://127.0.0.1:1', alb: ':::' })),
+    );
+    expect([alb.what, alb.why, alb.exitCode]).toEqual([
+      'smoke: invalid --alb',
+      '":::" is not an http(s) URL',
+      2,
+    ]);
+  });
 });
