@@ -6,6 +6,7 @@
 // `--detach` and awaited through the SDK under a timeout, because `copilot svc deploy` can hang.
 // `--dry-run` prints the plan and runs the preview alone: Copilot's read-only package commands,
 // no AWS call of its own.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   CliError,
@@ -15,6 +16,7 @@ import {
   type Progress,
   splitList,
 } from '../cli/command.ts';
+import { unreadable, yamlErrorLine } from '../workspace/files.ts';
 import {
   constraintViolations,
   instantiate,
@@ -22,7 +24,7 @@ import {
   placeParameterProblem,
 } from '../workspace/http-api-settings.ts';
 import { repoRoot } from '../workspace/manifests.ts';
-import { type CfnTemplate, loadTemplate } from '../workspace/template.ts';
+import { type CfnTemplate, notATemplate, parseTemplate } from '../workspace/template.ts';
 import { API_URL_OUTPUT, type AwsClients, createClients, stackNames } from './aws.ts';
 import { type Copilot, findOnPath } from './copilot.ts';
 import { requireEnvExports } from './env-exports.ts';
@@ -223,15 +225,27 @@ function addonStep(t: DeployTarget, step: 'api' | 'bastion', file: string): Plan
  * YAML too), or a CliError.
  */
 function readTemplate(cmd: string, file: string): unknown {
+  // As the user knows it: repository-relative inside the checkout, else as given.
+  const relative = path.relative(repoRoot, file);
+  const shown = relative.startsWith('..') ? file : relative;
+  const fail = (why: string) =>
+    new CliError(`${cmd}: cannot read ${shown}`, why, 'npm run validate:templates');
+  let text: string;
   try {
-    return loadTemplate(file);
+    text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new CliError(
-      `${cmd}: cannot read ${path.relative(repoRoot, file)}`,
-      (error as Error).message,
-      'npm run validate:templates',
-    );
+    throw fail(unreadable(error));
   }
+  let template: unknown;
+  try {
+    template = parseTemplate(text);
+  } catch (error) {
+    // The parser's first line: what and where. Its frame of the text would break the one line.
+    throw fail(`is not valid YAML: ${yamlErrorLine(error)}`);
+  }
+  const why = notATemplate(template);
+  if (why !== undefined) throw fail(why);
+  return template;
 }
 
 async function deployAddon(

@@ -11,6 +11,7 @@ import {
   HTTP_API_TEMPLATE,
   HTTP_API_TEMPLATE_FILE,
   loadTemplate,
+  notATemplate,
   parseTemplate,
   resourcesOfType,
 } from './template.ts';
@@ -525,7 +526,15 @@ export function readHttpApiSettings(
 
 /** The template, or a TemplateSettingsError naming the file and why (files.ts). */
 function templateAt(file: string, shown: string): CfnTemplate {
-  return readYamlFile(file, shown, parseTemplate, (message) => new TemplateSettingsError(message));
+  const template = readYamlFile(
+    file,
+    shown,
+    parseTemplate,
+    (message) => new TemplateSettingsError(message),
+  );
+  const why = notATemplate(template);
+  if (why !== undefined) throw new TemplateSettingsError(`${shown}: ${why}`);
+  return template;
 }
 
 function scopeOf(template: CfnTemplate, overrides: ParameterOverrides): Scope {

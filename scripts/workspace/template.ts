@@ -82,6 +82,16 @@ export function parseTemplate(text: string): CfnTemplate {
   return parse(text, { customTags: tags as never, uniqueKeys: true }) as CfnTemplate;
 }
 
+/**
+ * Why a parsed file is no template, or undefined: a template is a mapping, and an empty file
+ * (null), a list or a scalar is none (the code that reads one would fail on it as a TypeError).
+ */
+export function notATemplate(value: unknown): string | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? undefined
+    : 'is not a CloudFormation template: expected a mapping with Resources';
+}
+
 export function loadTemplate(file: string = HTTP_API_TEMPLATE): CfnTemplate {
   return parseTemplate(readFileSync(file, 'utf8'));
 }

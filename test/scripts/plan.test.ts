@@ -319,6 +319,27 @@ describe('deploy, the checks before the plan', () => {
     expect(error.next).toBe('npm run validate:templates');
   });
 
+  // An empty --addon-template was "deploy failed: Cannot read properties of null (reading
+  // 'Parameters')", and a YAML error carried the parser's multi-line frame of the text.
+  it('says in one line why a template file is no template: empty, a list, not YAML', async () => {
+    captureOutput();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'plan-template-'));
+    try {
+      for (const [text, why] of [
+        ['', 'is not a CloudFormation template: expected a mapping with Resources'],
+        ['- 1\n', 'is not a CloudFormation template: expected a mapping with Resources'],
+        ['A: 1\nA: 2\n', 'is not valid YAML: Map keys must be unique at line 2, column 1'],
+      ]) {
+        const templateFile = path.join(dir, 'api.yml');
+        writeFileSync(templateFile, text as string);
+        const error = await failure(deploy(deployOptions({ templateFile })));
+        expect([error.what, error.why]).toEqual([`deploy: cannot read ${templateFile}`, why]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a number outside the template's range", async () => {
     captureOutput();
     const error = await failure(

@@ -395,6 +395,29 @@ describe('the template file', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // An empty file parses to null, a list to an array: `npm start` said "npm start failed: Cannot
+  // read properties of null (reading 'Parameters')" and "Cannot convert undefined or null to object".
+  it('that is empty, a list or a scalar is refused as no template', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'template-'));
+    try {
+      for (const [name, text] of [
+        ['empty.yml', ''],
+        ['list.yml', '- 1\n'],
+        ['scalar.yml', 'hello\n'],
+      ]) {
+        const file = path.join(dir, name as string);
+        writeFileSync(file, text as string);
+        expect(() => readHttpApiSettings({ templateFile: file })).toThrow(
+          new TemplateSettingsError(
+            `${file}: is not a CloudFormation template: expected a mapping with Resources`,
+          ),
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('an access-log format', () => {
