@@ -6,6 +6,7 @@ import config from '../stryker.config.mjs';
 import { changedTargets } from './checks/mutation-report.ts';
 import { CliError, commandName, type FlagSpecs, output, runCommand } from './cli/command.ts';
 import { runProcessSync } from './cli/process.ts';
+import { repoRoot } from './workspace/manifests.ts';
 
 const NAME = commandName(import.meta.url);
 const flags = {
@@ -19,10 +20,15 @@ const spec = {
   flags,
 };
 
+/**
+ * git in this checkout, whatever the cwd: elsewhere it diffs another repository, or none (and
+ * prints its whole usage). Its first line says why, as the one-line error format wants.
+ */
 function git(args: string[]): string[] {
-  const result = runProcessSync('git', args);
+  const result = runProcessSync('git', ['-C', repoRoot, ...args]);
   if (result.code !== 0) {
-    throw new CliError(`${NAME}: git ${args.join(' ')} failed`, result.stderr.trim(), 'git status');
+    const why = result.stderr.trim().split('\n')[0] || `exit code ${result.code}`;
+    throw new CliError(`${NAME}: git ${args.join(' ')} failed`, why, `git -C ${repoRoot} status`);
   }
   return result.stdout.split('\n').filter((line) => line !== '');
 }
@@ -43,6 +49,7 @@ process.exitCode = await runCommand(spec, async (f) => {
   output(targets.join('\n'));
   if (f.dryRun) return 0;
   const run = await $({
+    cwd: repoRoot,
     stdio: 'inherit',
     nothrow: true,
   })`stryker run --mutate ${targets.join(',')}`;
