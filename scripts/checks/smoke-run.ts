@@ -30,7 +30,9 @@ function urlFlag(value: string, cmd: string, flag = 'url'): string {
     throw new CliError(
       `${cmd}: invalid --${flag}`,
       `"${value}" is not an http(s) URL`,
-      `${invocation('smoke')} --url http://localhost:8080`,
+      flag === 'alb'
+        ? `${invocation('smoke')} --alb <the internal ALB's DNS name>   (from inside the VPC)`
+        : `${invocation('smoke')} --url http://localhost:8080`,
       2,
     );
   }

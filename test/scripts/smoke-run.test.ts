@@ -121,5 +121,6 @@ describe('smokeRun --url', () => {
       '":::" is not an http(s) URL',
       2,
     ]);
+    expect(alb.next).toMatch(/ --alb <the internal ALB's DNS name> /);
   });
 });
