@@ -157,19 +157,22 @@ describe('an answer sent before the client has sent its whole body (linger.ts)',
     ['a 204 given an empty body', UPLOAD, 204, Buffer.alloc(0)],
     ['a 304', UPLOAD, 304, undefined],
     ['the answer to a HEAD', UPLOAD.replace('POST', 'HEAD'), 413, undefined],
-  ])('reaches the client at once when it may have no body at all (%s)', async (_, head, status, last) => {
-    // node:http ignores every write to these responses, an empty one included: only
-    // flushHeaders() sends their head before the end.
-    const { c, arrival } = await sent(`${head}hello`);
-    arrival.res.writeHead(status);
-    endAfterRequest(arrival.req, arrival.res, last, { hasBody: true, idleMs: 60_000 });
-    await until('the answer', () => c.text.includes('\r\n\r\n'));
-    expect(c.text.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
-    expect(arrival.res.writableEnded).toBe(false);
-    c.socket.write('world');
-    await until('the end of the exchange', () => arrival.res.writableFinished);
-    expect(c.closed).toBe(false);
-  });
+  ])(
+    'reaches the client at once when it may have no body at all (%s)',
+    async (_, head, status, last) => {
+      // node:http ignores every write to these responses, an empty one included: only
+      // flushHeaders() sends their head before the end.
+      const { c, arrival } = await sent(`${head}hello`);
+      arrival.res.writeHead(status);
+      endAfterRequest(arrival.req, arrival.res, last, { hasBody: true, idleMs: 60_000 });
+      await until('the answer', () => c.text.includes('\r\n\r\n'));
+      expect(c.text.startsWith(`HTTP/1.1 ${status} `)).toBe(true);
+      expect(arrival.res.writableEnded).toBe(false);
+      c.socket.write('world');
+      await until('the end of the exchange', () => arrival.res.writableFinished);
+      expect(c.closed).toBe(false);
+    },
+  );
 
   it('ends at once a request its caller says has no body, whatever the connection still holds', async () => {
     // A client waiting for 100 Continue holds its body back: that body is no request of ours.
