@@ -73,8 +73,11 @@ const spec = {
   flags,
 };
 
-/** A failure the user can fix, reported the way `npm start` always has: "npm start: <why>". */
-const fail = (why: string) => new CliError('npm start', why);
+/**
+ * A flag or variable npm start refuses: "npm start: <why>", then the help to read, exit code 2
+ * (a usage error, as every other script's).
+ */
+const fail = (why: string) => new CliError('npm start', why, 'npm start -- --help', 2);
 
 function parsePort(value: string | undefined, what: string): number | undefined {
   if (value === undefined || value === '') return undefined;

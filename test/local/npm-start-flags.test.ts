@@ -114,13 +114,16 @@ async function stackOf(args: string[], env: Env = {}) {
 }
 
 /** A refused command line: "npm start: <why>" on stderr, exit 1, and nothing started or watched. */
+/** What npm start said of a refused flag, its line to read the help and exit code 2 checked. */
 async function refused(args: string[], env: Env = {}): Promise<string> {
   const run = await npmStart(args, env);
-  expect(run.exits).toEqual([1]);
+  expect(run.exits).toEqual([2]);
   expect(run.stdout).toBe('');
   expect(run.launched).toBeUndefined();
   expect(run.onGone).toBeUndefined();
-  return run.stderr;
+  const help = 'next: npm start -- --help\n';
+  expect(run.stderr.endsWith(help)).toBe(true);
+  return run.stderr.slice(0, -help.length);
 }
 
 describe('a start with no flags', () => {

@@ -56,7 +56,7 @@ describe('npm start reports a stack that cannot start', () => {
 
   it('an invalid --log-level, before anything starts', async () => {
     const result = await failedStart(['--log-level', 'verbose']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.output).toMatch(
       /--log-level "verbose" is not one of debug, info, warn, error, silent/,
     );
@@ -66,7 +66,7 @@ describe('npm start reports a stack that cannot start', () => {
   it('two listeners given one port, before anything starts', async () => {
     // Any port: nothing listens before the check refuses the pair.
     const result = await failedStart(['--alb-port', '18081', '--console-port', '18081']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.output).toMatch(
       /--alb-port and --console-port are both port 18081: change one \(0 picks a free port\)/,
     );
@@ -76,7 +76,7 @@ describe('npm start reports a stack that cannot start', () => {
   it('--jwt with an issuer of its own, before anything starts', async () => {
     const issuer = 'https://issuer.example';
     const result = await failedStart(['--jwt', '--parameter', `JwtIssuer=${issuer}`]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.output).toContain(
       `--jwt starts a local issuer and sets JwtIssuer to it, and --parameter JwtIssuer=${issuer} names another: pass one of them`,
     );
