@@ -113,6 +113,9 @@ describe('smokeRun --url', () => {
       '"ftp://x" is not an http(s) URL',
       2,
     ]);
+    // Another scheme before an http one is still another scheme.
+    const nested = await failure('ftp://http://x');
+    expect(nested.why).toBe('"ftp://http://x" is not an http(s) URL');
     const alb = await cliErrorOf(
       smokeRun(smokeRunOptions({ url: 'http://127.0.0.1:1', alb: ':::' })),
     );
