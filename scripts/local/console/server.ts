@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import { serverOptions } from '../http/listeners.ts';
+import { answerAndClose, serverOptions } from '../http/listeners.ts';
+import { OneAtATime } from '../http/one-at-a-time.ts';
 import { EventStreams, STREAM_LIMITS, type StreamLimits } from './event-streams.ts';
 import { type ConsoleFeed, FeedError, REPLICA_ACTIONS, type ReplicaAction } from './feed.ts';
 import { refusalOf } from './request-rules.ts';
@@ -181,33 +182,25 @@ async function route(
 /**
  * What node:http's parser refused (a NUL in a header, a head too large) or its slow-client
  * limits cut, answered as a problem like every other answer rather than node:http's bare one,
- * with the same statuses (431, 408, else 400); after the answer under way on the connection,
- * if any (a pipelined request refused behind a good one), never inside it. A connection that
- * can no longer be written to (the client reset it) is only closed.
+ * with the same statuses (431, 408, else 400). Its turn on the connection, after any answer
+ * under way, is OneAtATime's, as on the API's and the ALB's listeners.
  */
-export function clientErrorListener(inProgress: WeakMap<Duplex, http.ServerResponse>) {
-  return (error: NodeJS.ErrnoException, socket: Duplex): void => {
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW'
-        ? 431
-        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? 408
-          : 400;
-    const title = http.STATUS_CODES[status] as string;
-    const detail = `node:http could not take the request (${error.code ?? 'no code'})`;
-    const body = JSON.stringify({ type: 'about:blank', title, status, detail });
-    const answer = () =>
-      socket.writable
-        ? socket.end(
-            `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
-              `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\n` +
-              `connection: close\r\n\r\n${body}`,
-          )
-        : socket.destroy();
-    const current = inProgress.get(socket);
-    if (current === undefined) answer();
-    else current.once('close', answer);
-  };
+export function answerParserError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? 431
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 408
+        : 400;
+  const title = http.STATUS_CODES[status] as string;
+  const detail = `node:http could not take the request (${error.code ?? 'no code'})`;
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  answerAndClose(
+    socket,
+    `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
 }
 
 export function createConsoleServer(
@@ -215,25 +208,26 @@ export function createConsoleServer(
   limits: StreamLimits = STREAM_LIMITS,
 ): http.Server {
   const streams = new EventStreams(feed, limits);
-  const inProgress = new WeakMap<Duplex, http.ServerResponse>();
+  // A connection's requests one at a time, so a refused one is answered after those before it.
+  const serial = new OneAtATime();
   // The listeners' slow-client limits: a request's head within 10 s, its whole within 30 s.
-  const server = http.createServer(serverOptions(), (req, res) => {
-    const { socket } = req;
-    inProgress.set(socket, res);
-    res.once('close', () => inProgress.delete(socket));
-    route(feed, streams, req, res).catch((error: Error) => {
-      if (res.headersSent) return void res.destroy();
-      if (error instanceof FeedError) {
-        return problem(
-          res,
-          error.status,
-          http.STATUS_CODES[error.status] ?? 'Error',
-          error.message,
-        );
-      }
-      problem(res, 500, 'Internal Server Error', error.message);
-    });
-  });
-  server.on('clientError', clientErrorListener(inProgress));
+  const server = http.createServer(
+    serverOptions(),
+    serial.wrap((req, res) => {
+      route(feed, streams, req, res).catch((error: Error) => {
+        if (res.headersSent) return void res.destroy();
+        if (error instanceof FeedError) {
+          return problem(
+            res,
+            error.status,
+            http.STATUS_CODES[error.status] ?? 'Error',
+            error.message,
+          );
+        }
+        problem(res, 500, 'Internal Server Error', error.message);
+      });
+    }),
+  );
+  server.on('clientError', serial.clientErrors(answerParserError));
   return server;
 }

@@ -7,12 +7,12 @@
 // target that is no path (`//`, `*`, `http://`) answered as the client's mistake, a 400.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { STREAM_LIMITS, type StreamLimits } from '../../../scripts/local/console/event-streams.ts';
 import type { ReplicaAction } from '../../../scripts/local/console/feed.ts';
-import { clientErrorListener, createConsoleServer } from '../../../scripts/local/console/server.ts';
+import { answerParserError, createConsoleServer } from '../../../scripts/local/console/server.ts';
+import { OneAtATime } from '../../../scripts/local/http/one-at-a-time.ts';
 import { type Reply, rawConnection, rawExchange, request } from '../../helpers/http.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { FakeFeed } from './fake-feed.ts';
@@ -291,14 +291,15 @@ describe("the listener for what node:http's parser refuses", () => {
     });
     return socket;
   }
+  /** The console's listener, as createConsoleServer attaches it: OneAtATime's turn, then ours. */
   const refuse = (
     code: string | undefined,
     socket: ReturnType<typeof connection>,
-    inProgress = new WeakMap(),
+    serial = new OneAtATime(),
   ) =>
-    clientErrorListener(inProgress)(
+    serial.clientErrors(answerParserError)(
       Object.assign(new Error('refused'), code === undefined ? {} : { code }),
-      socket as unknown as Duplex,
+      socket as unknown as Socket,
     );
 
   it.each([
@@ -334,8 +335,10 @@ describe("the listener for what node:http's parser refuses", () => {
   it('waits for the answer under way on the connection to be over', () => {
     const socket = connection();
     const current = new EventEmitter();
-    const inProgress = new WeakMap([[socket as unknown as Duplex, current]]);
-    refuse('HPE_INVALID_METHOD', socket, inProgress as WeakMap<Duplex, http.ServerResponse>);
+    const serial = new OneAtATime();
+    const req = { socket, complete: true } as unknown as http.IncomingMessage;
+    serial.wrap(() => {})(req, current as unknown as http.ServerResponse);
+    refuse('HPE_INVALID_METHOD', socket, serial);
     expect(socket.ended).toBe('');
     current.emit('close');
     expect(socket.ended).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
