@@ -162,35 +162,24 @@ describe('CLI over a fixture copy', () => {
     expect(result.status, result.stderr).toBe(0);
   });
 
-  it('exits 1 and names the control when Container Insights is turned off', () => {
-    const root = fixture((r) =>
-      edit(
-        r,
-        'copilot/environments/test/manifest.yml',
-        'container_insights: true',
-        'container_insights: false',
-      ),
-    );
-    const result = run(root);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/ECS\.12 fails on test/);
-    expect(result.stdout).toMatch(/^ECS\.12\s+test\s+FAIL/m);
-  });
-
-  // Copilot decodes `off` into the Go bool as false (yaml.v3 decode.go, YAML 1.1 words).
-  it('reads Container Insights turned off in a YAML 1.1 word as Copilot does', () => {
-    const root = fixture((r) =>
-      edit(
-        r,
-        'copilot/environments/test/manifest.yml',
-        'container_insights: true',
-        'container_insights: off',
-      ),
-    );
-    const result = run(root);
-    expect(result.status).toBe(1);
-    expect(result.stdout).toMatch(/^ECS\.12\s+test\s+FAIL/m);
-  });
+  // `off` is a YAML 1.1 word Copilot decodes into the Go bool as false (yaml.v3 decode.go).
+  it.each(['false', 'off'])(
+    'exits 1 and names the control when Container Insights is turned off (%s)',
+    (word) => {
+      const root = fixture((r) =>
+        edit(
+          r,
+          'copilot/environments/test/manifest.yml',
+          'container_insights: true',
+          `container_insights: ${word}`,
+        ),
+      );
+      const result = run(root);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/ECS\.12 fails on test/);
+      expect(result.stdout).toMatch(/^ECS\.12\s+test\s+FAIL/m);
+    },
+  );
 
   it('exits 1 when a Dockerfile runs as root', () => {
     const root = fixture((r) =>
